@@ -1,0 +1,22 @@
+"""brmc: brms-style Bayesian multilevel regression in Python, built on PyMC.
+
+Example:
+    >>> import brmc
+    >>> df = brmc.datasets.load("sleepstudy")
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, seed=1234)  # doctest: +SKIP
+    >>> print(fit)  # doctest: +SKIP
+"""
+
+from . import datasets
+from .api import brm, get_prior, make_model
+from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
+from .families import Family, gaussian, get_family
+from .fit import Fit
+from .formula import parse_formula
+from .priors import prior
+
+__all__ = [
+    "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
+    "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior",
+]
+__version__ = "0.1.0"

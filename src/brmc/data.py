@@ -1,0 +1,365 @@
+"""Data frame + parsed formula → :class:`ModelData` (arrays, levels, brms names).
+
+This stage drops (and counts) incomplete rows, builds the population design
+with ``formulae`` under R's rules (treatment contrasts on the data's level
+order, R's column order and names such as ``social2`` or
+``subjectmath:gendergirl``), centres the population columns as brms does, and
+maps each grouping factor to integer indices over the levels that occur.
+
+Example:
+    >>> import brmc
+    >>> md = build_data(parse_formula("Reaction ~ Days + (Days | Subject)"),
+    ...                 brmc.datasets.load("sleepstudy"), get_family("gaussian"))
+    >>> md.b_names, md.blocks[0].coefs, md.blocks[0].levels[:2], md.nobs
+    (['Days'], ['Intercept', 'Days'], ['308', '309'], 180)
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError, close_matches
+from .families import Family, get_family  # noqa: F401  (get_family used in the example)
+from .formula import BrmsFormula, parse_formula  # noqa: F401
+from .rlang import r_collate_key, r_number
+from .terms import GroupBlock, GroupTerm
+
+#: functions available to formula expressions (NumPy's elementwise maths).
+FORMULA_NAMESPACE: dict[str, Any] = {
+    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "exp": np.exp,
+    "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
+    "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
+    "as.numeric": lambda x: np.asarray(x, dtype=float), "as.integer": lambda x: np.asarray(x, dtype=float),
+}
+
+# brms:::rename: characters brms removes or spells out in parameter names
+_RENAME = [(" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"', ""), ("'", ""),
+           ("?", ""), ("+", "P"), ("-", "M"), ("*", "MU"), ("/", "D"), ("^", "E"), ("=", "EQ")]
+
+
+@dataclass
+class ModelData:
+    """Everything the model stage needs, with brms names.
+
+    ``X`` is the population design including the intercept column when the
+    formula has one; ``Xc``/``means_X`` are its centred non-intercept part.
+    """
+
+    formula: BrmsFormula
+    family: Family
+    frame: pd.DataFrame
+    y: np.ndarray
+    X: np.ndarray
+    b_names: list[str]
+    has_intercept: bool
+    blocks: list[GroupBlock]
+    data_name: str
+    n_dropped: int = 0
+    env: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nobs(self) -> int:
+        return len(self.y)
+
+    @property
+    def Xc(self) -> np.ndarray:
+        """Population columns without the intercept, centred when there is one."""
+        Xb = self.X[:, 1:] if self.has_intercept else self.X
+        return Xb - self.means_X if self.has_intercept else Xb
+
+    @property
+    def means_X(self) -> np.ndarray:
+        Xb = self.X[:, 1:] if self.has_intercept else self.X
+        return Xb.mean(axis=0) if self.has_intercept else np.zeros(Xb.shape[1])
+
+    def groups(self) -> list[str]:
+        """Grouping factors in order of first appearance (brms's order)."""
+        return list(dict.fromkeys(b.group for b in self.blocks))
+
+
+def rename(label: str) -> str:
+    """brms's parameter-name cleaning: ``I(x^2)`` → ``IxE2``, ``log(x)`` → ``logx``."""
+    for old, new in _RENAME:
+        label = label.replace(old, new)
+    return label
+
+
+def _as_frame(data: Any) -> pd.DataFrame:
+    if isinstance(data, pd.DataFrame):
+        frame = data
+    elif isinstance(data, dict):
+        try:
+            frame = pd.DataFrame(data)
+        except ValueError as err:
+            raise DataError(f"Could not make a data frame from the dict given as data: {err}") from None
+    else:
+        raise DataError(f"data must be a pandas DataFrame (or a dict of columns), not {type(data).__name__}.")
+    if frame.shape[0] == 0:
+        raise DataError("The data frame is empty (0 rows).")
+    if frame.columns.duplicated().any():
+        dup = frame.columns[frame.columns.duplicated()][0]
+        raise DataError(f"The data have more than one column named {dup!r}.")
+    return frame
+
+
+def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> None:
+    roles = [("response", formula.response)] + [
+        (f"{name}() term", a) for name, args in formula.additions.items() for a in args
+    ]
+    roles += [("predictor", formula.population)]
+    roles += [(f"group-level term {g}", g.expr) for g in formula.group_terms]
+    from .formula import _names_in
+
+    for role, text in roles:
+        for name in _names_in(text):
+            if name not in frame.columns and name not in env:
+                raise DataError(
+                    f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
+                )
+    for g in formula.group_terms:
+        for name in g.factors:
+            if name not in frame.columns:
+                raise DataError(
+                    f"The grouping factor {name!r} of {g} is not a column of the data."
+                    f"{close_matches(name, frame.columns)}"
+                )
+
+
+def _drop_incomplete(formula: BrmsFormula, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    used = [v for v in formula.variables() if v in frame.columns]
+    incomplete = frame[used].isna().any(axis=1).to_numpy()
+    n = int(incomplete.sum())
+    if n == len(frame):
+        raise DataError(
+            f"No rows are left after dropping rows with missing values in {', '.join(used)}."
+        )
+    if n:
+        warnings.warn(f"Rows containing NAs were excluded from the model: {n} of {len(frame)} rows dropped.",
+                      UserWarning, stacklevel=4)
+        frame = frame.loc[~incomplete]
+    return frame.reset_index(drop=True), n
+
+
+def labels_of(values: pd.Series) -> pd.Series:
+    """Values as R's factor labels: ``1.0`` → ``"1"``, ``True`` → ``"TRUE"``."""
+    if values.dtype == bool:
+        return values.map({True: "TRUE", False: "FALSE"})
+    if pd.api.types.is_numeric_dtype(values):
+        return values.map(lambda v: r_number(float(v)))
+    return values.astype(str)
+
+
+def level_order(values: pd.Series) -> list[str]:
+    """R's level order of the values that occur: a categorical's own order,
+    numbers numerically, strings as R sorts them."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna().astype(str))
+        return [str(c) for c in values.cat.categories if str(c) in present]
+    if values.dtype == bool:
+        return [lv for lv in ("FALSE", "TRUE") if lv in set(labels_of(values))]
+    if pd.api.types.is_numeric_dtype(values):
+        return [r_number(float(v)) for v in np.unique(values.to_numpy(dtype=float))]
+    return sorted(set(values.astype(str)), key=r_collate_key)
+
+
+def group_levels(frame: pd.DataFrame, factors: list[str]) -> tuple[list[str], np.ndarray]:
+    """Levels and 0-based index of a grouping factor; ``a:b`` pastes labels with ``_``
+    and keeps only the combinations that occur."""
+    if len(factors) == 1:
+        col = frame[factors[0]]
+        levels = level_order(col)
+        labels = labels_of(col)
+    else:
+        labels = labels_of(frame[factors[0]])
+        for name in factors[1:]:
+            labels = labels + "_" + labels_of(frame[name])
+        levels = sorted(set(labels), key=r_collate_key)
+    lookup = {lv: i for i, lv in enumerate(levels)}
+    return levels, labels.map(lookup).to_numpy(dtype=np.int64)
+
+
+def _prepare_factors(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Give formulae ordered categoricals in R's level order so it keeps that order
+    (formulae sorts unordered categories itself)."""
+    frame = frame.copy()
+    for name in names:
+        col = frame[name]
+        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
+            raise DataError(
+                f"Column {name!r} is an ordered factor; brms would code it with polynomial "
+                f"contrasts ({name}.L, {name}.Q, ...), which brmc does not support yet. Use "
+                f"df[{name!r}] = df[{name!r}].cat.as_unordered() for treatment contrasts."
+            )
+        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
+            levels = level_order(col)
+            frame[name] = pd.Categorical(labels_of(col), categories=levels, ordered=True)
+    return frame
+
+
+def _r_label(label: str, order: list[str]) -> tuple[str, tuple[int, ...]]:
+    """formulae's ``craven:subject[math]`` → R's ``subjectmath:craven`` and a sort key."""
+    parts = _split_colon(label)
+    def var_of(part: str) -> str:
+        return part.split("[", 1)[0] if part.endswith("]") else part
+    def position(part: str) -> int:
+        v = re.sub(r"\s+", "", var_of(part))
+        return order.index(v) if v in order else len(order)
+    parts.sort(key=position)
+    clean = [re.sub(r"\[(.*)\]$", r"\1", p) for p in parts]
+    clean = [re.sub(r"\s*\*\*\s*", "^", c) for c in clean]
+    return ":".join(rename(c) for c in clean), tuple(position(p) for p in parts)
+
+
+def _split_colon(label: str) -> list[str]:
+    parts, depth, cur = [], 0, ""
+    for ch in label:
+        if ch in "([":
+            depth += 1
+        elif ch in ")]":
+            depth -= 1
+        if ch == ":" and depth == 0:
+            parts.append(cur)
+            cur = ""
+        else:
+            cur += ch
+    return parts + [cur]
+
+
+def _variable_order(text: str) -> list[str]:
+    """Variables of a formula part in order of first appearance, as R's terms()."""
+    from .formula import _split_top, tokenize
+
+    order: list[str] = []
+    for part in _split_top(tokenize(text), "+"):
+        for sub in _split_top(part, "*"):
+            for piece in _split_top(sub, ":"):
+                v = "".join(t.text for t in piece).replace("^", "**")
+                if v and not re.fullmatch(r"-?\d+", v):
+                    order.append(re.sub(r"\s+", "", v))
+    return list(dict.fromkeys(order))
+
+
+def design(text: str, frame: pd.DataFrame, env: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
+    """Evaluate a population part (``"1 + Days"``) with formulae under R's rules.
+
+    Returns the design matrix (intercept first) and brms column names.
+    """
+    import formulae as fm
+    from formulae.environment import Environment
+
+    namespace = {**FORMULA_NAMESPACE, **env}
+    try:
+        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([namespace]))
+    except Exception as err:  # formulae's own messages, re-raised as ours
+        raise DataError(f"Could not build the design for '{text}': {err}") from None
+    common = dm.common
+    order = _variable_order(text)
+    columns: list[tuple[int, int, tuple, str, np.ndarray]] = []
+    matrix = np.asarray(common.design_matrix, dtype=float)
+    pos = 0
+    for t_index, (name, term) in enumerate(common.terms.items()):
+        width = len(term.labels)
+        block = matrix[:, pos : pos + width]
+        pos += width
+        if name == "Intercept":
+            columns.append((0, -1, (), "Intercept", block[:, 0]))
+            continue
+        degree = len(_split_colon(term.labels[0]))
+        seen: dict[int, dict[str, int]] = {}
+        for j, label in enumerate(term.labels):
+            rname, _ = _r_label(label, order)
+            parts = sorted(_split_colon(label), key=lambda p: _r_label(p, order)[1])
+            # R varies the first factor fastest: sort by later factors' level first
+            key = tuple(
+                seen.setdefault(k, {}).setdefault(p, len(seen[k])) for k, p in enumerate(parts)
+            )[::-1]
+            columns.append((degree, t_index, key, rname, block[:, j]))
+    columns.sort(key=lambda c: (c[0], c[1], c[2]))
+    names = [c[3] for c in columns]
+    X = np.column_stack([c[4] for c in columns]) if columns else np.zeros((len(frame), 0))
+    return X, names
+
+
+def _factor_names(text: str, frame: pd.DataFrame) -> list[str]:
+    from .formula import _names_in
+
+    return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
+
+
+def build_data(
+    formula: BrmsFormula,
+    data: Any,
+    family: Family,
+    data_name: str | None = None,
+    env: dict[str, Any] | None = None,
+) -> ModelData:
+    """Turn a parsed formula and a data frame into :class:`ModelData`."""
+    env = dict(env or {})
+    frame = _as_frame(data)
+    name = data_name or frame.attrs.get("data_name") or "data"
+    _check_columns(formula, frame, env)
+    frame, n_dropped = _drop_incomplete(formula, frame)
+    y = _response(formula, frame, family, env)
+    predictors = _factor_names(formula.population, frame)
+    for g in formula.group_terms:
+        predictors += _factor_names(g.expr, frame)
+    prepared = _prepare_factors(frame, list(dict.fromkeys(predictors)))
+    X, names = design(formula.population, prepared, env)
+    has_intercept = bool(names) and names[0] == "Intercept"
+    _check_constant(X, names, has_intercept)
+    blocks = [_block(i + 1, g, frame, prepared, env) for i, g in enumerate(formula.group_terms)]
+    return ModelData(
+        formula=formula,
+        family=family,
+        frame=frame,
+        y=y,
+        X=X,
+        b_names=names[1:] if has_intercept else names,
+        has_intercept=has_intercept,
+        blocks=blocks,
+        data_name=name,
+        n_dropped=n_dropped,
+        env=env,
+    )
+
+
+def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any]) -> np.ndarray:
+    resp = formula.response
+    if resp in frame.columns:
+        values = frame[resp]
+        if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or pd.api.types.is_string_dtype(values):
+            values = values.to_numpy(dtype=object)
+        else:
+            values = values.to_numpy()
+        return family.check_response(values)
+    X, _ = design(f"0 + {resp}", frame, env)
+    return family.check_response(X[:, 0])
+
+
+def _check_constant(X: np.ndarray, names: list[str], has_intercept: bool) -> None:
+    if not has_intercept:
+        return
+    for j, name in enumerate(names[1:], start=1):
+        if np.ptp(X[:, j]) == 0:
+            raise DataError(
+                f"The population-level predictor {name!r} is constant in the data used "
+                "(after dropping incomplete rows), so its effect cannot be separated from the intercept."
+            )
+
+
+def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame, env: dict[str, Any]) -> GroupBlock:
+    levels, index = group_levels(frame, term.factors)
+    if len(levels) < 2:
+        raise DataError(
+            f"The grouping factor {term.group!r} of {term} has only one level ({levels[0]!r}) "
+            "in the data used; group-level effects need at least two levels."
+        )
+    Z, coefs = design(term.expr, prepared, env)
+    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z)

@@ -1,0 +1,118 @@
+"""The :class:`Fit` object: spec, data and draws, with thin methods over them.
+
+Example:
+    >>> import brmc
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=brmc.datasets.load("sleepstudy"),
+    ...                chains=2, iter=400, warmup=200, seed=1, progress=False)  # doctest: +SKIP
+    >>> fit.draws()["b_Days"].mean() > 5  # doctest: +SKIP
+    True
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from .data import ModelData
+from .families import Family
+from .formula import BrmsFormula
+from .priors import PriorSpec, prior_summary_table
+from .sampling import SamplerSettings
+from .summary import PriorTable, Summary, diagnose, header_lines, summary_tables
+
+
+@dataclass
+class Fit:
+    """A fitted brms-style model.
+
+    Attributes: ``idata`` (arviz.InferenceData with brms names),
+    ``model_data``, ``priors`` (the resolved priors), ``settings`` (sampler
+    arguments) and ``timing`` (seconds spent building, compiling, sampling).
+    """
+
+    model_data: ModelData
+    priors: PriorSpec
+    settings: SamplerSettings
+    idata: az.InferenceData
+    timing: dict[str, float] = field(default_factory=dict)
+    _tables: Summary | None = field(default=None, repr=False)
+
+    @property
+    def formula(self) -> BrmsFormula:
+        return self.model_data.formula
+
+    @property
+    def family(self) -> Family:
+        return self.model_data.family
+
+    @property
+    def nobs(self) -> int:
+        """Number of observations used (after dropping incomplete rows)."""
+        return self.model_data.nobs
+
+    @property
+    def data(self) -> pd.DataFrame:
+        """The rows the model was fitted to."""
+        return self.model_data.frame
+
+    def summary_tables(self) -> Summary:
+        """The summary's tables at 95 % intervals (computed once)."""
+        if self._tables is None:
+            self._tables = summary_tables(self)
+        return self._tables
+
+    def summary(self, priors: bool = False, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:
+        """brms's ``summary(fit)``; ``str()`` of the result is brms's text.
+
+        Example:
+            >>> print(fit.summary())  # doctest: +SKIP
+        """
+        tables = self.summary_tables() if tuple(probs) == (0.025, 0.975) else summary_tables(self, probs)
+        tables.header = header_lines(self)
+        tables.warnings = diagnose(self).messages()
+        tables.priors = self.prior_summary() if priors else None
+        return tables
+
+    def __str__(self) -> str:
+        return str(self.summary())
+
+    def __repr__(self) -> str:
+        return str(self.summary())
+
+    def _repr_html_(self) -> str:
+        return self.summary()._repr_html_()
+
+    def prior_summary(self) -> PriorTable:
+        """The priors used, as brms's ``prior_summary(fit)``.
+
+        Example:
+            >>> fit.prior_summary()  # doctest: +SKIP
+        """
+        return PriorTable(prior_summary_table(self.model_data, self.priors))
+
+    def draws(self) -> pd.DataFrame:
+        """All draws as one frame, one column per scalar (brms's ``as_draws_df``).
+
+        Group-level effects are spelled ``r_Subject[308,Intercept]``; the
+        frame ends with ``.chain``, ``.iteration`` and ``.draw``.
+        """
+        post = self.idata.posterior
+        n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+        columns: dict[str, np.ndarray] = {}
+        for name, var in post.data_vars.items():
+            values = var.values.reshape(n_chain * n_draw, *var.shape[2:])
+            if var.ndim == 2:
+                columns[str(name)] = values
+                continue
+            level_dim, coef_dim = var.dims[2], var.dims[3]
+            for k, coef in enumerate(var[coef_dim].values):
+                for j, level in enumerate(var[level_dim].values):
+                    columns[f"{name}[{level},{coef}]"] = values[:, j, k]
+        frame = pd.DataFrame(columns)
+        frame[".chain"] = np.repeat(np.arange(1, n_chain + 1), n_draw)
+        frame[".iteration"] = np.tile(np.arange(1, n_draw + 1), n_chain)
+        frame[".draw"] = np.arange(1, n_chain * n_draw + 1)
+        return frame

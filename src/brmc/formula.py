@@ -1,0 +1,426 @@
+"""brms formula syntax → a parsed :class:`BrmsFormula` (no data involved).
+
+The parser splits a formula such as ``"m | trials(n) ~ x + (1 + x | g1/g2)"``
+into the response, its addition terms, the population-level part (handed to
+``formulae`` later) and the group-level blocks, expanding ``g1/g2`` into
+``g1`` and ``g1:g2`` as lme4 and brms do.  It translates the R spellings users
+paste (``I(x^2)``, ``factor(x)``) and refuses, with the position of the
+problem, what it cannot honour, including any attempt to run code.
+
+Example:
+    >>> f = parse_formula("Reaction ~ Days + (Days | Subject)")
+    >>> f.response, f.population, [(g.expr, g.group, g.correlated) for g in f.group_terms]
+    ('Reaction', 'Days', [('Days', 'Subject', True)])
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import FormulaError
+from .terms import GroupTerm
+
+#: functions a formula may call; anything else is refused before evaluation.
+SAFE_FUNCTIONS: frozenset[str] = frozenset(
+    {
+        # formulae's transforms and brms/R spellings we translate
+        "I", "C", "center", "scale", "standardize", "poly", "bs", "factor", "as.factor",
+        "as.numeric", "as.integer",
+        # elementwise maths
+        "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan",
+        "round", "floor", "ceiling", "inv_logit", "logit",
+    }
+)
+#: addition terms brms accepts on the left-hand side.
+ADDITION_TERMS: frozenset[str] = frozenset(
+    {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
+)
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<name>`[^`]*`|[A-Za-z_.][A-Za-z0-9_.]*)
+    | (?P<number>\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)
+    | (?P<op>\|\||\*\*|%in%|[~+\-*/:^|(),=<>!])
+    | (?P<string>"[^"]*"|'[^']*')
+    )""",
+    re.VERBOSE,
+)
+
+
+@dataclass(frozen=True)
+class Token:
+    """One lexical token with its 0-based position in the formula text."""
+
+    kind: str
+    text: str
+    pos: int
+
+
+@dataclass
+class BrmsFormula:
+    """A parsed brms formula.
+
+    ``population`` is the right-hand side without group terms, in R syntax
+    (``"1"`` when only an intercept is left); ``additions`` maps an addition
+    term's name to its argument texts (``{"trials": ["n"]}``).
+    """
+
+    text: str
+    response: str
+    population: str
+    group_terms: list[GroupTerm] = field(default_factory=list)
+    additions: dict[str, list[str]] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.text
+
+    @property
+    def has_intercept(self) -> bool:
+        """Whether the population part keeps its intercept (no ``0 +`` / ``- 1``)."""
+        return _has_intercept(tokenize(self.population))
+
+    def variables(self) -> list[str]:
+        """Names the formula reads from the data, in order of first use."""
+        names: list[str] = []
+        texts = [self.response, self.population]
+        texts += [a for args in self.additions.values() for a in args]
+        texts += [g.expr for g in self.group_terms]
+        for text in texts:
+            names += _names_in(text)
+        for g in self.group_terms:
+            names += g.factors
+        return list(dict.fromkeys(names))
+
+
+def tokenize(text: str) -> list[Token]:
+    """Split formula text into tokens, refusing characters a formula cannot hold.
+
+    Example:
+        >>> [t.text for t in tokenize("y ~ x + (1|g)")]
+        ['y', '~', 'x', '+', '(', '1', '|', 'g', ')']
+    """
+    tokens: list[Token] = []
+    pos = 0
+    text = text.rstrip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if m is None or m.end() == pos:
+            bad = text[pos:].lstrip()
+            at = len(text) - len(bad)
+            raise FormulaError(
+                f"Unexpected character {bad[0]!r} at position {at + 1} of the formula:\n"
+                f"  {text}\n  {' ' * at}^"
+            )
+        kind = m.lastgroup or "op"
+        tokens.append(Token(kind, m.group(kind), m.start(kind)))
+        pos = m.end()
+    return tokens
+
+
+def _where(text: str, pos: int) -> str:
+    return f"at position {pos + 1}:\n  {text}\n  {' ' * pos}^"
+
+
+def _check_parentheses(text: str, tokens: list[Token]) -> None:
+    stack: list[Token] = []
+    for tok in tokens:
+        if tok.text == "(":
+            stack.append(tok)
+        elif tok.text == ")":
+            if not stack:
+                raise FormulaError(f"Unbalanced ')' in the formula {_where(text, tok.pos)}")
+            stack.pop()
+    if stack:
+        raise FormulaError(f"Unclosed '(' in the formula {_where(text, stack[-1].pos)}")
+
+
+def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> None:
+    """Refuse anything that could run code: unknown calls, dunders, attributes."""
+    for i, tok in enumerate(tokens):
+        if tok.kind == "name" and "__" in tok.text:
+            raise FormulaError(f"Names with '__' are not allowed in formulas {_where(text, tok.pos)}")
+        if tok.kind == "string":
+            raise FormulaError(f"Strings are not allowed in formulas {_where(text, tok.pos)}")
+        follows_call = i + 1 < len(tokens) and tokens[i + 1].text == "("
+        if tok.kind == "name" and follows_call:
+            name = tok.text
+            if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in env_names:
+                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma", "offset"}:
+                    raise FormulaError(
+                        f"The brms term {name}() is not supported yet {_where(text, tok.pos)}"
+                    )
+                if name == "cbind":
+                    raise FormulaError(
+                        "lme4's cbind(successes, failures) response is written in brms as "
+                        "'successes | trials(total)', e.g. 'm | trials(n) ~ 1 + (1 | batch)' "
+                        f"{_where(text, tok.pos)}"
+                    )
+                allowed = ", ".join(sorted(SAFE_FUNCTIONS))
+                raise FormulaError(
+                    f"Function {name!r} cannot be used in a formula {_where(text, tok.pos)}\n"
+                    f"Allowed functions: {allowed}; pass others with brm(..., env={{'{name}': ...}})."
+                )
+        if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:
+            prev_dot_call = tok.text.split(".")[0]
+            if follows_call or prev_dot_call in {"np", "numpy", "os", "sys", "builtins"}:
+                raise FormulaError(f"Attribute access is not allowed in formulas {_where(text, tok.pos)}")
+
+
+def _split_top(tokens: list[Token], sep: str) -> list[list[Token]]:
+    """Split a token list at top-level (parenthesis depth 0) occurrences of ``sep``."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for tok in tokens:
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        if depth == 0 and tok.text == sep:
+            parts.append([])
+        else:
+            parts[-1].append(tok)
+    return parts
+
+
+def _join(tokens: list[Token]) -> str:
+    """Write tokens back as R would deparse them (spaces around + - * ~ |)."""
+    out = ""
+    for i, tok in enumerate(tokens):
+        t = tok.text
+        prev = tokens[i - 1].text if i else None
+        unary = t in "+-" and (prev is None or prev in "(~+-*/:|,^" or prev == "||")
+        if t in {"+", "-", "*", "~", "|", "||", "%in%", "=", "<", ">"} and not unary:
+            out = out.rstrip() + f" {t} "
+        elif t == ",":
+            out = out.rstrip() + ", "
+        else:
+            out += t
+    return out.strip()
+
+
+def _names_in(text: str) -> list[str]:
+    toks = tokenize(text) if text else []
+    names = []
+    for i, tok in enumerate(toks):
+        is_call = i + 1 < len(toks) and toks[i + 1].text == "("
+        is_kwarg = i + 1 < len(toks) and toks[i + 1].text == "="
+        if tok.kind == "name" and not is_call and not is_kwarg:
+            names.append(tok.text.strip("`"))
+    return names
+
+
+def _has_intercept(tokens: list[Token]) -> bool:
+    """R's rule: ``0 +``, ``+ 0`` or ``- 1`` at the top level remove the intercept."""
+    has = True
+    prev = "+"
+    depth = 0
+    for tok in tokens:
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        elif depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
+            if tok.text in {"0", "1"}:
+                value = tok.text == "1"
+                has = value if prev == "+" else not value
+        prev = tok.text if depth == 0 else prev
+    return has
+
+
+def _group_factors(spec: list[Token], text: str) -> list[str]:
+    """``g1/g2/g3`` → ``['g1', 'g1:g2', 'g1:g2:g3']``; ``g1:g2`` stays one factor."""
+    if not spec:
+        raise FormulaError(f"A group term needs a grouping factor after '|' in {text!r}")
+    levels = _split_top(spec, "/")
+    out: list[str] = []
+    prefix: list[str] = []
+    for part in levels:
+        names = _split_top(part, ":")
+        for name in names:
+            if len(name) != 1 or name[0].kind != "name":
+                bad = name[0] if name else spec[0]
+                raise FormulaError(
+                    f"A grouping factor must be a column name (or a:b, a/b) {_where(text, bad.pos)}"
+                )
+        prefix = prefix + [n[0].text.strip("`") for n in names]
+        out.append(":".join(prefix))
+    return out
+
+
+def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[GroupTerm]:
+    parts = _split_top(inner, "||")
+    correlated = len(parts) == 1
+    if not correlated:
+        if len(parts) > 2:
+            raise FormulaError(f"Too many '||' in a group term {_where(text, open_tok.pos)}")
+        expr_toks, group_toks = parts
+    else:
+        bars = _split_top(inner, "|")
+        if len(bars) == 3:
+            raise FormulaError(
+                "Group-level IDs such as (1 | id | g) are not supported yet "
+                f"{_where(text, open_tok.pos)}"
+            )
+        if len(bars) != 2:
+            raise FormulaError(f"Malformed group term {_where(text, open_tok.pos)}")
+        expr_toks, group_toks = bars
+    if not expr_toks:
+        raise FormulaError(f"A group term needs effects before '|' {_where(text, open_tok.pos)}")
+    if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
+        raise FormulaError(f"Stray '|' or '~' in a group term {_where(text, open_tok.pos)}")
+    expr = _join(expr_toks)
+    return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
+
+
+def _translate(tokens: list[Token]) -> list[Token]:
+    """R spellings → formulae spellings: ``^`` → ``**``, ``factor(x)`` → ``C(x)``."""
+    out = []
+    for tok in tokens:
+        if tok.text == "^":
+            tok = Token("op", "**", tok.pos)
+        elif tok.text in {"factor", "as.factor"}:
+            tok = Token("name", "C", tok.pos)
+        out.append(tok)
+    return out
+
+
+def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFormula:
+    """Parse brms formula text into a :class:`BrmsFormula`.
+
+    ``env_names`` are extra function names the caller allows (``brm(env=...)``).
+
+    Example:
+        >>> f = parse_formula("y ~ x + (1 | g1/g2)")
+        >>> [g.group for g in f.group_terms]
+        ['g1', 'g1:g2']
+    """
+    if not isinstance(text, str):
+        raise FormulaError(f"The formula must be a string, not {type(text).__name__}.")
+    if not text.strip():
+        raise FormulaError("The formula is empty; write it as 'response ~ predictors'.")
+    tokens = tokenize(text)
+    _check_parentheses(text, tokens)
+    _check_code(text, tokens, env_names)
+    sides = _split_top(tokens, "~")
+    tildes = [t for t in tokens if t.text == "~"]
+    if len(sides) != 2:
+        where = _where(text, tildes[1].pos) if len(tildes) > 1 else "(no '~' found)"
+        raise FormulaError(
+            f"A formula needs exactly one '~' between response and predictors {where}"
+        )
+    lhs, rhs = sides
+    if not lhs:
+        raise FormulaError(f"The formula has no response before '~' {_where(text, tildes[0].pos)}")
+    if not rhs:
+        raise FormulaError(
+            f"The formula has nothing after '~' {_where(text, tildes[0].pos)}\n"
+            "Write 'y ~ 1' for an intercept-only model."
+        )
+    response, additions = _parse_lhs(lhs, text)
+    population, group_terms = _parse_rhs(rhs, text)
+    return BrmsFormula(
+        text=_deparse(tokens),
+        response=response,
+        population=population,
+        group_terms=group_terms,
+        additions=additions,
+    )
+
+
+def _deparse(tokens: list[Token]) -> str:
+    """The formula as brms prints it (R's deparse spacing)."""
+    return _join(tokens)
+
+
+def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
+    bars = _split_top(lhs, "|")
+    if len(bars) > 2:
+        raise FormulaError(f"Stray '|' in the response {_where(text, bars[2][0].pos if bars[2] else 0)}")
+    resp_toks = bars[0]
+    if not resp_toks:
+        raise FormulaError(f"The formula has no response before '|' {_where(text, lhs[0].pos)}")
+    if len(_split_top(resp_toks, "+")) > 1:
+        raise FormulaError(
+            f"Only one response is allowed; multivariate models are not supported yet {_where(text, resp_toks[0].pos)}"
+        )
+    additions: dict[str, list[str]] = {}
+    if len(bars) == 2:
+        for term in _split_top(bars[1], "+"):
+            if len(term) < 3 or term[0].kind != "name" or term[1].text != "(" or term[-1].text != ")":
+                at = term[0].pos if term else bars[0][-1].pos
+                raise FormulaError(
+                    f"After '|' in the response brms expects addition terms such as trials(n), "
+                    f"weights(w), cens(c), se(s) {_where(text, at)}"
+                )
+            name = term[0].text
+            if name not in ADDITION_TERMS:
+                raise FormulaError(
+                    f"Unknown addition term {name}() {_where(text, term[0].pos)}\n"
+                    f"Allowed: {', '.join(sorted(ADDITION_TERMS))}."
+                )
+            args = [_join(a) for a in _split_top(term[2:-1], ",") if a]
+            additions[name] = args
+    return _join(_translate(resp_toks)), additions
+
+
+def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
+    group_terms: list[GroupTerm] = []
+    population: list[Token] = []
+    depth = 0
+    i = 0
+    while i < len(rhs):
+        tok = rhs[i]
+        if tok.text == "(" and depth == 0 and (i == 0 or rhs[i - 1].kind == "op" and rhs[i - 1].text != ")"):
+            close = _matching(rhs, i)
+            inner = rhs[i + 1 : close]
+            if any(t.text in {"|", "||"} for t in _depth0(inner)):
+                group_terms += _parse_group_term(inner, text, tok)
+                # drop the operator that joined this group term to the population part
+                if population and population[-1].text == "+":
+                    population.pop()
+                elif population and population[-1].text == "-":
+                    raise FormulaError(f"A group term cannot be subtracted {_where(text, tok.pos)}")
+                i = close + 1
+                if not population and i < len(rhs) and rhs[i].text == "+":
+                    i += 1
+                continue
+        if tok.text in {"|", "||"} and depth == 0:
+            raise FormulaError(
+                f"A '|' outside parentheses: group terms are written '(1 | g)' {_where(text, tok.pos)}"
+            )
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        population.append(tok)
+        i += 1
+    if population and population[-1].kind == "op" and population[-1].text not in {")"}:
+        raise FormulaError(f"The formula ends with an operator {_where(text, population[-1].pos)}")
+    if not population:
+        return "1", group_terms
+    return _join(_translate(population)), group_terms
+
+
+def _matching(tokens: list[Token], start: int) -> int:
+    depth = 0
+    for j in range(start, len(tokens)):
+        if tokens[j].text == "(":
+            depth += 1
+        elif tokens[j].text == ")":
+            depth -= 1
+            if depth == 0:
+                return j
+    raise FormulaError("Unclosed '('")  # unreachable after _check_parentheses
+
+
+def _depth0(tokens: list[Token]) -> list[Token]:
+    out, depth = [], 0
+    for tok in tokens:
+        if tok.text == "(":
+            depth += 1
+        elif tok.text == ")":
+            depth -= 1
+        elif depth == 0:
+            out.append(tok)
+    return out

@@ -1,0 +1,207 @@
+"""ModelData + priors + family → the PyMC model brms would write in Stan.
+
+The only module that builds PyMC graphs.  Population effects are sampled on
+centred columns with a temporary ``Intercept``; group effects are non-centred
+(``z`` standard normal, scaled by ``sd`` and, for correlated blocks, by the
+Cholesky factor of an LKJ correlation matrix) and gathered by integer level
+index.  Every data array and every prior hyperparameter is a ``pm.Data``
+container, so refits with new values reuse the compiled model.
+
+Example:
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.formula.parse_formula("Reaction ~ Days + (Days | Subject)"),
+    ...                           brmc.datasets.load("sleepstudy"), brmc.families.get_family("gaussian"))
+    >>> built = build_model(md, brmc.priors.resolve_priors(md))
+    >>> sorted(v.name for v in built.model.free_RVs)
+    ['Intercept', 'L_1_raw', 'b', 'sd_1', 'sigma', 'z_1']
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from itertools import groupby
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+
+from .data import ModelData
+from .priors import ParamPrior, PriorSpec
+
+#: prior distribution name → PyMC distribution given the hyperparameter rows
+_PYMC_DISTS = {
+    "normal": lambda a: pm.Normal.dist(mu=a[0], sigma=a[1]),
+    "student_t": lambda a: pm.StudentT.dist(nu=a[0], mu=a[1], sigma=a[2]),
+    "cauchy": lambda a: pm.Cauchy.dist(alpha=a[0], beta=a[1]),
+    "exponential": lambda a: pm.Exponential.dist(lam=a[0]),
+    "gamma": lambda a: pm.Gamma.dist(alpha=a[0], beta=a[1]),
+    "inv_gamma": lambda a: pm.InverseGamma.dist(alpha=a[0], beta=a[1]),
+    "lognormal": lambda a: pm.LogNormal.dist(mu=a[0], sigma=a[1]),
+    "uniform": lambda a: pm.Uniform.dist(lower=a[0], upper=a[1]),
+    "beta": lambda a: pm.Beta.dist(alpha=a[0], beta=a[1]),
+}
+
+
+@dataclass
+class BuiltModel:
+    """A PyMC model plus what is needed to reuse it.
+
+    ``structure`` hashes everything that changes the graph (not data values or
+    hyperparameters); ``values`` holds the current value of every ``pm.Data``.
+    """
+
+    model: pm.Model
+    structure: str
+    values: dict[str, np.ndarray]
+
+
+def prior_values(spec: PriorSpec) -> dict[str, np.ndarray]:
+    """Hyperparameter arrays by ``pm.Data`` name (``hp_b_normal`` → args × elements)."""
+    out: dict[str, np.ndarray] = {}
+    for (param, name), slot in _slots(spec):
+        out[f"hp_{param}_{name}"] = np.array([p.dist.args for p in slot], dtype=float).T
+    return out
+
+
+def _slots(spec: PriorSpec) -> list[tuple[tuple[str, str], list[ParamPrior]]]:
+    """Proper priors grouped by (model parameter, distribution name)."""
+    proper = [p for p in spec.params if p.dist is not None]
+    key = lambda p: (p.param, p.dist.name)  # noqa: E731
+    return [(k, list(g)) for k, g in groupby(sorted(proper, key=key), key=key)]
+
+
+def structure_key(md: ModelData, spec: PriorSpec) -> str:
+    """Hash of the model's structure: same key ⇒ same graph, only values differ."""
+    desc = {
+        "family": md.family.to_dict(),
+        "dpars": [d.name for d in md.family.dpars],
+        "N": md.nobs,
+        "K": len(md.b_names),
+        "intercept": md.has_intercept,
+        "blocks": [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated,
+                    [bool(np.all(b.Z[:, k] == 1)) for k in range(len(b.coefs))]) for b in md.blocks],
+        "priors": [(p.param, p.position, p.dist.name if p.dist else "", p.lb, p.ub) for p in spec.params],
+    }
+    return hashlib.sha256(json.dumps(desc, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def _parameter(name: str, shape: tuple[int, ...], lb: float | None, ub: float | None):
+    """An unconstrained (or bounded) parameter whose prior is added separately."""
+    if lb is None and ub is None:
+        return pm.Flat(name, shape=shape)
+    if lb == 0 and ub is None:
+        return pm.HalfFlat(name, shape=shape)
+    transform = pm.distributions.transforms.Interval(lower=lb, upper=ub)
+    return pm.Flat(name, shape=shape, default_transform=transform)
+
+
+def _add_priors(spec: PriorSpec, params: dict[str, pt.TensorVariable], values: dict[str, np.ndarray]) -> None:
+    for (param, name), slot in _slots(spec):
+        if name == "lkj":
+            continue  # added with the Cholesky factor
+        data_name = f"hp_{param}_{name}"
+        hp = pm.Data(data_name, values[data_name])
+        value = params[param]
+        n_args = values[data_name].shape[0]
+        if value.ndim:
+            value = value[np.array([p.position for p in slot])]
+            args = [hp[i] for i in range(n_args)]
+        else:
+            args = [hp[i, 0] for i in range(n_args)]
+        pm.Potential(f"lprior_{param}_{name}", pm.logp(_PYMC_DISTS[name](args), value).sum())
+
+
+def cholesky_corr(name: str, M: int, eta) -> pt.TensorVariable:
+    """Stan's ``cholesky_factor_corr[M]`` with an ``lkj_corr_cholesky(eta)`` prior.
+
+    The M(M-1)/2 unconstrained values map through tanh to canonical partial
+    correlations and then to the rows of L; the log-Jacobian and the LKJ
+    density (up to a constant in eta) are added as potentials.
+    """
+    K = M * (M - 1) // 2
+    raw = pm.Flat(f"{name}_raw", shape=K)
+    z = pt.tanh(raw)
+    log_jac = pt.sum(pt.log1p(-pt.sqr(z)))
+    rows = [[pt.constant(1.0)] + [pt.constant(0.0)] * (M - 1)]
+    k = 0
+    for i in range(1, M):
+        row = []
+        sum_sqs = pt.sqr(z[k])
+        row.append(z[k])
+        k += 1
+        for _ in range(1, i):
+            log_jac += 0.5 * pt.log1p(-sum_sqs)
+            value = z[k] * pt.sqrt(1.0 - sum_sqs)
+            row.append(value)
+            sum_sqs = sum_sqs + pt.sqr(value)
+            k += 1
+        row.append(pt.sqrt(1.0 - sum_sqs))
+        row += [pt.constant(0.0)] * (M - i - 1)
+        rows.append(row)
+    L = pt.stack([pt.stack(r) for r in rows])
+    log_diag = pt.log(pt.stack([rows[i][i] for i in range(1, M)]))
+    coefs = pt.as_tensor(np.array([M - d - 1 for d in range(1, M)], dtype=float)) + 2.0 * eta - 2.0
+    pm.Potential(f"{name}_jacobian", log_jac)
+    pm.Potential(f"lprior_{name}_lkj", pt.sum(coefs * log_diag))
+    return L
+
+
+def data_values(md: ModelData) -> dict[str, np.ndarray]:
+    """The current value of every data container of the model."""
+    values = {"Y": md.y.astype(float)}
+    if md.b_names:
+        values["Xc"] = md.Xc
+    for block in md.blocks:
+        values[f"J_{block.id}"] = block.index
+        values[f"Z_{block.id}"] = block.Z
+    return values
+
+
+def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
+    """Write the brms model for ``md`` under ``spec`` as a PyMC model."""
+    values = {**data_values(md), **prior_values(spec)}
+    params: dict[str, pt.TensorVariable] = {}
+    with pm.Model() as model:
+        Y = pm.Data("Y", values["Y"])
+        mu = pt.zeros(md.nobs)
+        if md.b_names:
+            Xc = pm.Data("Xc", values["Xc"])
+            lb, ub = spec.bounds("b")
+            params["b"] = _parameter("b", (len(md.b_names),), lb, ub)
+            mu = pt.dot(Xc, params["b"])
+        if md.has_intercept:
+            params["Intercept"] = _parameter("Intercept", (), None, None)
+            mu = mu + params["Intercept"]
+        for block in md.blocks:
+            mu = mu + _group_effects(block, spec, params, values)
+        dpars = {}
+        for dpar in md.family.dpars:
+            lb, ub = spec.bounds(dpar.name)
+            params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)
+        _add_priors(spec, params, values)
+        md.family.likelihood("Y_obs", md.family.inverse_link(mu), dpars, Y)
+    return BuiltModel(model=model, structure=structure_key(md, spec), values=values)
+
+
+def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]):
+    """r[J, k] * Z[:, k] summed over the block's coefficients (no dense Z)."""
+    M, i = len(block.coefs), block.id
+    J = pm.Data(f"J_{i}", values[f"J_{i}"])
+    Z = pm.Data(f"Z_{i}", values[f"Z_{i}"])
+    params[f"sd_{i}"] = sd = _parameter(f"sd_{i}", (M,), *spec.bounds(f"sd_{i}"))
+    z = pm.Normal(f"z_{i}", 0.0, 1.0, shape=(M, block.n_levels))
+    if block.correlated:
+        lkj = next(p for p in spec.params if p.param == f"L_{i}")
+        eta = pm.Data(f"hp_L_{i}_lkj", values[f"hp_L_{i}_lkj"])[0, 0] if lkj.dist else 1.0
+        L = cholesky_corr(f"L_{i}", M, eta)
+        r = (sd[:, None] * pt.dot(L, z)).T
+    else:
+        r = (sd[:, None] * z).T
+    total = 0.0
+    for k in range(M):
+        gathered = r[J, k]
+        total = total + (gathered if np.all(block.Z[:, k] == 1) else gathered * Z[:, k])
+    return total
+

@@ -1,0 +1,393 @@
+"""Priors: brms's default rules, user priors, validation and the tables brms prints.
+
+The prior table is keyed by (class, coef, group, dpar) as brms's.  Every
+parameter's effective prior is resolved here into :class:`ParamPrior` records;
+the model stage turns them into log-density terms whose hyperparameters are
+shared data, so a sweep over hyperparameters never recompiles.
+
+Example:
+    >>> import brmc
+    >>> tab = brmc.get_prior("Reaction ~ Days + (Days | Subject)", data=brmc.datasets.load("sleepstudy"))
+    >>> tab.loc[tab["class"] == "Intercept", "prior"].item()
+    'student_t(3, 288.7, 59.3)'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .data import ModelData
+from .errors import PriorError, close_matches
+from .families import DATA_PRIOR_LINKS
+from .rlang import r_collate_key, r_mad, r_number, r_round
+
+#: distribution name → (argument names, support lower, support upper, checks on the arguments)
+DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], float, float]] = {
+    "normal": (("mu", "sigma"), -np.inf, np.inf),
+    "student_t": (("nu", "mu", "sigma"), -np.inf, np.inf),
+    "cauchy": (("mu", "sigma"), -np.inf, np.inf),
+    "exponential": (("rate",), 0.0, np.inf),
+    "gamma": (("shape", "rate"), 0.0, np.inf),
+    "inv_gamma": (("shape", "scale"), 0.0, np.inf),
+    "lognormal": (("mu", "sigma"), 0.0, np.inf),
+    "uniform": (("lower", "upper"), np.nan, np.nan),
+    "beta": (("a", "b"), 0.0, 1.0),
+    "lkj": (("eta",), np.nan, np.nan),
+}
+_POSITIVE_ARGS = {"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"}
+PRIOR_COLUMNS = ["prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub", "source"]
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A parsed prior distribution such as ``student_t(3, 0, 2.5)``."""
+
+    name: str
+    args: tuple[float, ...]
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(r_number(a) for a in self.args)})"
+
+    @property
+    def support(self) -> tuple[float, float]:
+        _, lo, hi = DISTRIBUTIONS[self.name]
+        if self.name == "uniform":
+            return self.args[0], self.args[1]
+        return lo, hi
+
+
+def parse_dist(text: str) -> Dist | None:
+    """Parse a Stan-style distribution string; ``""`` is the flat prior (``None``).
+
+    Example:
+        >>> parse_dist("student_t(3, 0, 2.5)")
+        Dist(name='student_t', args=(3.0, 0.0, 2.5))
+    """
+    text = (text or "").strip()
+    if text in {"", "(flat)", "flat"}:
+        return None
+    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)", text)
+    if not m:
+        raise PriorError(f"Malformed prior {text!r}: write it as Stan does, e.g. 'normal(0, 10)'.")
+    name, inner = m.group(1), m.group(2)
+    if name == "lkj_corr_cholesky":
+        name = "lkj"
+    if name not in DISTRIBUTIONS:
+        raise PriorError(
+            f"Unknown prior distribution {name!r} in {text!r}.{close_matches(name, DISTRIBUTIONS)} "
+            f"Available: {', '.join(DISTRIBUTIONS)}."
+        )
+    names = DISTRIBUTIONS[name][0]
+    pieces = [p.strip() for p in inner.split(",")] if inner.strip() else []
+    if len(pieces) != len(names):
+        raise PriorError(
+            f"Prior {text!r}: {name} takes {len(names)} argument(s) ({', '.join(names)}), got {len(pieces)}."
+        )
+    try:
+        args = tuple(float(p) for p in pieces)
+    except ValueError:
+        raise PriorError(f"Prior {text!r}: arguments must be numbers.") from None
+    for arg_name, value in zip(names, args):
+        if arg_name in _POSITIVE_ARGS and not value > 0:
+            raise PriorError(f"Prior {text!r}: {arg_name} must be positive, got {r_number(value)}.")
+        if not np.isfinite(value):
+            raise PriorError(f"Prior {text!r}: {arg_name} must be finite.")
+    if name == "uniform" and not args[0] < args[1]:
+        raise PriorError(f"Prior {text!r}: the lower bound must be below the upper bound.")
+    return Dist(name, args)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """A user prior on (class, coef, group, dpar), as brms's ``set_prior``.
+
+    Example:
+        >>> prior("normal(0, 10)", class_="b", coef="Days")
+        Prior(prior='normal(0, 10)', class_='b', coef='Days', group='', dpar='', lb=None, ub=None)
+    """
+
+    prior: str
+    class_: str = "b"
+    coef: str = ""
+    group: str = ""
+    dpar: str = ""
+    lb: float | None = None
+    ub: float | None = None
+
+    def to_dict(self) -> dict:
+        return {"prior": self.prior, "class": self.class_, "coef": self.coef, "group": self.group,
+                "dpar": self.dpar, "lb": self.lb, "ub": self.ub}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Prior:
+        return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"])
+
+
+def prior(
+    prior: str, class_: str = "b", coef: str = "", group: str = "", dpar: str = "",
+    lb: float | None = None, ub: float | None = None,
+) -> Prior:
+    """Define a prior as brms's ``prior()`` / ``set_prior()`` (``class_`` for ``class``).
+
+    Example:
+        >>> prior("cauchy(0, 2)", class_="sd", group="Subject").group
+        'Subject'
+    """
+    parse_dist(prior)
+    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub)
+
+
+def parse_prior_spec(text: str) -> Prior:
+    """The command line's ``'normal(0, 10) | b | Days'`` → ``prior(...)`` (dist | class | coef | group).
+
+    Example:
+        >>> parse_prior_spec("normal(0, 10) | b").class_
+        'b'
+    """
+    parts = [p.strip() for p in text.split("|")]
+    if len(parts) < 2 or len(parts) > 4:
+        raise PriorError(f"A prior on the command line is 'DIST | class [| coef [| group]]', got {text!r}.")
+    fields = parts[1:] + [""] * (4 - len(parts))
+    return prior(parts[0], class_=fields[0], coef=fields[1], group=fields[2])
+
+
+@dataclass
+class ParamPrior:
+    """The effective prior of one scalar (or vector slot) of a model parameter.
+
+    ``param`` names the model variable (``b``, ``Intercept``, ``sd_1``, ``L_1``,
+    ``sigma``) and ``position`` the element within it.
+    """
+
+    param: str
+    position: int
+    class_: str
+    coef: str
+    group: str
+    dpar: str
+    dist: Dist | None
+    lb: float | None
+    ub: float | None
+    source: str
+
+
+@dataclass
+class PriorSpec:
+    """All effective priors of a model plus the user priors they came from."""
+
+    params: list[ParamPrior]
+    user: list[Prior] = field(default_factory=list)
+    table: pd.DataFrame | None = None
+
+    def bounds(self, param: str) -> tuple[float | None, float | None]:
+        """The bounds of a model parameter (shared by all its elements)."""
+        for p in self.params:
+            if p.param == param:
+                return p.lb, p.ub
+        return None, None
+
+
+def default_scale(md: ModelData) -> tuple[float, float, bool]:
+    """brms's ``def_scale_prior``: location and scale from the response on the link scale.
+
+    Returns ``(location, scale, data_based)``.
+    """
+    link = md.family.link
+    if link not in DATA_PRIOR_LINKS:
+        return 0.0, 2.5, False
+    y = np.asarray(md.y, dtype=float)
+    if link in {"log", "inverse", "1/mu^2"}:
+        y = np.where(y == 0, y + 0.1, y)
+    with np.errstate(all="ignore"):
+        y_link = md.family.link_np(y)
+    scale = r_round(r_mad(y_link), 1)
+    scale = max(2.5, scale) if np.isfinite(scale) else 2.5
+    return r_round(float(np.median(y_link)), 1), scale, True
+
+
+def _student_t(location: float, scale: float) -> str:
+    return f"student_t(3, {r_number(location)}, {r_number(scale)})"
+
+
+def _row(prior_: str, class_: str, coef: str = "", group: str = "", dpar: str = "",
+         lb: str = "", ub: str = "", source: str = "default") -> dict:
+    return {"prior": prior_, "class": class_, "coef": coef, "group": group, "resp": "", "dpar": dpar,
+            "nlpar": "", "lb": lb, "ub": ub, "source": source}
+
+
+def _sort_rows(rows: list[dict]) -> pd.DataFrame:
+    rows = sorted(rows, key=lambda r: (r_collate_key(r["dpar"]), r_collate_key(r["class"]),
+                                       r_collate_key(r["group"]), r_collate_key(r["coef"])))
+    return pd.DataFrame(rows, columns=PRIOR_COLUMNS).reset_index(drop=True)
+
+
+def default_prior_table(md: ModelData) -> pd.DataFrame:
+    """brms's ``get_prior`` table for the model, rows in brms's order."""
+    location, scale, _ = default_scale(md)
+    rows: list[dict] = []
+    if md.b_names:
+        rows.append(_row("", "b"))
+        rows += [_row("", "b", coef=c) for c in md.b_names]
+    if md.has_intercept:
+        rows.append(_row(_student_t(location, scale), "Intercept"))
+    if md.blocks:
+        rows.append(_row(_student_t(0, scale), "sd", lb="0"))
+        for group in md.groups():
+            rows.append(_row("", "sd", group=group))
+            coefs = [c for b in md.blocks if b.group == group for c in b.coefs]
+            rows += [_row("", "sd", coef=c, group=group) for c in dict.fromkeys(coefs)]
+        correlated = [g for g in md.groups() if any(b.correlated for b in md.blocks if b.group == g)]
+        if correlated:
+            rows.append(_row("lkj(1)", "cor"))
+            rows += [_row("", "cor", group=g) for g in correlated]
+    for dpar in md.family.dpars:
+        default = dpar.default_prior or _student_t(0, scale)
+        rows.append(_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
+    return _sort_rows(rows)
+
+
+def _bound_text(value: float | None) -> str:
+    return "" if value is None else r_number(value)
+
+
+def _match(user: list[Prior], class_: str, coef: str = "", group: str = "") -> Prior | None:
+    found = [p for p in user if p.class_ == class_ and p.coef == coef and p.group == group]
+    return found[-1] if found else None
+
+
+def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
+    keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for _, r in table.iterrows()}
+    for p in user:
+        if not isinstance(p, Prior):
+            raise PriorError(f"Priors must be made with brmc.prior(...), got {p!r}.")
+        if (p.class_, p.coef, p.group, p.dpar) not in keys:
+            described = f"class={p.class_!r}" + (f", coef={p.coef!r}" if p.coef else "") + (
+                f", group={p.group!r}" if p.group else "") + (f", dpar={p.dpar!r}" if p.dpar else "")
+            options = sorted(
+                {f"class={c!r}" + (f", coef={co!r}" if co else "") + (f", group={g!r}" if g else "")
+                 for c, co, g, _ in keys}
+            )
+            hint = close_matches(p.coef or p.group or p.class_, [k[1] or k[2] or k[0] for k in keys])
+            raise PriorError(
+                f"Prior {p.prior!r} is set on a parameter the model does not have ({described}).{hint}\n"
+                "Parameters that take priors:\n  " + "\n  ".join(options)
+            )
+        dist = parse_dist(p.prior)
+        if p.class_ == "cor" and (dist is None or dist.name != "lkj"):
+            raise PriorError(f"Correlations (class 'cor') take an lkj(eta) prior, not {p.prior!r}.")
+        if p.class_ != "cor" and dist is not None and dist.name == "lkj":
+            raise PriorError(f"lkj() is a prior for class 'cor', not for class {p.class_!r}.")
+        if (p.lb is not None or p.ub is not None) and (p.coef or p.class_ not in {"b", "sd"} or p.group):
+            raise PriorError(
+                f"Bounds (lb/ub) can be set for the whole class 'b' (or 'sd'), not on {p.class_!r}"
+                + (f" coef {p.coef!r}" if p.coef else "") + "."
+            )
+        if p.class_ in {"sd", "sigma"} and p.lb is not None and p.lb < 0:
+            raise PriorError(f"Class {p.class_!r} is positive; a lower bound of {r_number(p.lb)} is not possible.")
+
+
+def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
+    """Combine brms's defaults with user priors into the effective prior of each parameter."""
+    user = list(user or [])
+    table = default_prior_table(md)
+    _validate_user(user, table)
+    defaults = {(r["class"], r["coef"], r["group"]): r["prior"] for _, r in table.iterrows()}
+    params: list[ParamPrior] = []
+
+    def effective(class_: str, chain: list[tuple[str, str]]) -> tuple[Dist | None, str]:
+        """First user prior along coef → group → class, else the default."""
+        for i, (coef, group) in enumerate(chain):
+            p = _match(user, class_, coef, group)
+            if p is not None:
+                return parse_dist(p.prior), "user" if i == 0 else "(vectorized)"
+        for i, (coef, group) in enumerate(chain):
+            text = defaults.get((class_, coef, group), "")
+            if text:
+                return parse_dist(text), "default" if i == 0 else "(vectorized)"
+        return None, "default" if len(chain) == 1 else "(vectorized)"
+
+    b_lb, b_ub = _class_bounds(user, "b")
+    for k, coef in enumerate(md.b_names):
+        dist, source = effective("b", [(coef, ""), ("", "")])
+        params.append(ParamPrior("b", k, "b", coef, "", "", dist, b_lb, b_ub, source))
+    if md.has_intercept:
+        dist, source = effective("Intercept", [("", "")])
+        params.append(ParamPrior("Intercept", 0, "Intercept", "", "", "", dist, None, None, source))
+    _, sd_ub = _class_bounds(user, "sd")
+    for block in md.blocks:
+        for k, coef in enumerate(block.coefs):
+            dist, source = effective("sd", [(coef, block.group), ("", block.group), ("", "")])
+            params.append(ParamPrior(f"sd_{block.id}", k, "sd", coef, block.group, "", dist, 0.0, sd_ub, source))
+        if block.correlated:
+            dist, source = effective("cor", [("", block.group), ("", "")])
+            params.append(ParamPrior(f"L_{block.id}", 0, "cor", "", block.group, "", dist, None, None, source))
+    for dpar in md.family.dpars:
+        dist, source = effective(dpar.name, [("", "")])
+        params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, dpar.lb, dpar.ub, source))
+    spec = PriorSpec(params=params, user=user, table=table)
+    _check_support(spec)
+    return spec
+
+
+def _class_bounds(user: list[Prior], class_: str) -> tuple[float | None, float | None]:
+    p = _match(user, class_)
+    return (p.lb, p.ub) if p is not None else (None, None)
+
+
+def _check_support(spec: PriorSpec) -> None:
+    """A prior must cover the parameter's range, or the sampler would be stuck."""
+    for p in spec.params:
+        if p.dist is None or p.dist.name == "lkj":
+            continue
+        lo, hi = p.dist.support
+        plo = -np.inf if p.lb is None else p.lb
+        phi = np.inf if p.ub is None else p.ub
+        if plo < lo or phi > hi:
+            where = f"class {p.class_!r}" + (f", coef {p.coef!r}" if p.coef else "") + (
+                f", group {p.group!r}" if p.group else "")
+            raise PriorError(
+                f"Prior {p.dist} ({where}) has support [{r_number(lo)}, {r_number(hi)}], but the parameter "
+                f"ranges over [{r_number(plo)}, {r_number(phi)}]. Set lb/ub on the prior to match its support."
+            )
+
+
+def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
+    """brms's ``prior_summary``: every prior row with what it resolved to."""
+    user_keys = {(p.class_, p.coef, p.group): p for p in spec.user}
+    rows = []
+    for _, r in spec.table.iterrows():
+        class_, coef, group = r["class"], r["coef"], r["group"]
+        own = user_keys.get((class_, coef, group))
+        if own is not None:
+            text, source = own.prior, "user"
+        elif r["prior"] or not (coef or group):
+            text, source = r["prior"], "default"
+        else:
+            text, source = _inherited(spec, user_keys, class_, coef, group)
+        lb, ub = r["lb"], r["ub"]
+        if class_ in {"sd"}:
+            lb = "0"
+            ub = _bound_text(spec.bounds(next((p.param for p in spec.params if p.class_ == "sd"), ""))[1])
+        if class_ == "b":
+            b_lb, b_ub = spec.bounds("b")
+            lb, ub = _bound_text(b_lb), _bound_text(b_ub)
+        if class_ == "cor":
+            class_ = "L"
+            text = text.replace("lkj(", "lkj_corr_cholesky(")
+        rows.append(_row(text, class_, coef, group, r["dpar"], lb, ub, source))
+    return _sort_rows(rows)
+
+
+def _inherited(spec: PriorSpec, user_keys: dict, class_: str, coef: str, group: str) -> tuple[str, str]:
+    parents = [("", group), ("", "")] if coef else [("", "")]
+    for pc, pg in parents:
+        if (class_, pc, pg) in user_keys:
+            return user_keys[(class_, pc, pg)].prior, "(vectorized)"
+        row = spec.table[(spec.table["class"] == class_) & (spec.table["coef"] == pc) & (spec.table["group"] == pg)]
+        if len(row) and row["prior"].iloc[0]:
+            return row["prior"].iloc[0], "(vectorized)"
+    return "", "(vectorized)"

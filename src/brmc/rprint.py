@@ -1,0 +1,82 @@
+"""Reproduce R's ``print.data.frame`` layout and ``sprintf`` number formatting.
+
+brms prints its summary tables with ``print.data.frame`` at ``width = 80``;
+these helpers rebuild that text character for character (trailing spaces
+included) from a frame of already formatted strings.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pandas as pd
+
+
+def format_num(x: float, digits: int = 2) -> str:
+    """Format like R's ``sprintf("%.<digits>f", x)``; NaN gives ``"NA"``.
+
+    >>> format_num(-0.004), format_num(3.14159, 1), format_num(float("nan"))
+    ('-0.00', '3.1', 'NA')
+    """
+    if math.isnan(x):
+        return "NA"
+    if math.isinf(x):
+        return "Inf" if x > 0 else "-Inf"
+    return f"{x:.{digits}f}"
+
+
+def format_int(x: float) -> str:
+    """Format like R's ``sprintf("%.0f", x)`` (exact halves round to even).
+
+    >>> format_int(1287.6), format_int(2.5), format_int(3.5)
+    ('1288', '2', '4')
+    """
+    return format_num(x, 0)
+
+
+def format_table(
+    df: pd.DataFrame, *, row_names: bool = True, width: int = 80, right: bool = True
+) -> str:
+    """Lay out ``df`` (cells are strings) as R's ``print.data.frame`` does.
+
+    The row-name column is left-justified and as wide as the longest row name
+    (width 0 with ``row_names=False``, so lines still start with one space).
+    Every column is ``max(len(header), len(cells))`` wide, preceded by one
+    space, and right-justified (header too), or left-justified and padded with
+    trailing spaces when ``right=False``.  Columns that do not fit are wrapped
+    into further blocks, each with its own header line and the row names
+    repeated, with no blank line between blocks.  As in R's ``printMatrix``, a
+    block takes the next column only while the line stays *shorter* than
+    ``width`` (so a line never exceeds ``width - 1`` characters), and always
+    takes at least one column.  Returns the lines joined by ``"\\n"``.
+
+    >>> df = pd.DataFrame({"Estimate": ["1.00", "-0.50"], "Rhat": ["1.00", "1.01"]},
+    ...                   index=["Intercept", "x"])
+    >>> print(format_table(df, width=21))
+              Estimate
+    Intercept     1.00
+    x            -0.50
+              Rhat
+    Intercept 1.00
+    x         1.01
+    """
+    names = [str(n) for n in df.index] if row_names else [""] * len(df)
+    name_w = max(map(len, names), default=0)
+    cols = [(str(h), [str(v) for v in df.iloc[:, j]]) for j, h in enumerate(df.columns)]
+    widths = [max([len(h), *map(len, cells)]) for h, cells in cols]
+    just = str.rjust if right else str.ljust
+    lines: list[str] = []
+    start = 0
+    while start < len(cols):
+        end, line_w = start + 1, name_w + 1 + widths[start]
+        while end < len(cols) and line_w + 1 + widths[end] < width:
+            line_w += 1 + widths[end]
+            end += 1
+        block = range(start, end)
+        lines.append(" " * name_w + "".join(" " + just(cols[j][0], widths[j]) for j in block))
+        lines.extend(
+            name.ljust(name_w) + "".join(" " + just(cols[j][1][i], widths[j]) for j in block)
+            for i, name in enumerate(names)
+        )
+        start = end
+    return "\n".join(lines)

@@ -1,0 +1,275 @@
+"""Run a sampler on a built model and return ``arviz.InferenceData`` with brms names.
+
+Compiled models are cached for the life of the process by their structure
+key, so a second fit of the same structure (other data values or prior
+hyperparameters) swaps the ``pm.Data`` values and starts sampling at once.
+
+Example:
+    >>> settings = SamplerSettings(chains=2, iter=200, warmup=100, seed=1)
+    >>> settings.draws
+    100
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import arviz as az
+import numpy as np
+import xarray as xr
+
+from .data import ModelData
+from .errors import SamplingError
+from .model import BuiltModel
+
+BACKENDS = ("nutpie", "pymc")
+_COMPILED: dict[tuple[str, str], object] = {}
+
+
+@dataclass
+class SamplerSettings:
+    """brms's sampler arguments (``iter`` includes ``warmup``, as in brms)."""
+
+    chains: int = 4
+    iter: int = 2000
+    warmup: int = 1000
+    thin: int = 1
+    seed: int | None = None
+    cores: int | None = None
+    backend: str = "nutpie"
+    control: dict = field(default_factory=dict)
+    progress: bool = True
+
+    def __post_init__(self) -> None:
+        for name in ("chains", "iter", "warmup", "thin"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+                raise SamplingError(f"{name} must be a whole number, got {value!r}.")
+        if self.chains < 1:
+            raise SamplingError(f"chains must be at least 1, got {self.chains}.")
+        if self.warmup < 0:
+            raise SamplingError(f"warmup must not be negative, got {self.warmup}.")
+        if self.iter <= self.warmup:
+            raise SamplingError(
+                f"iter ({self.iter}) must be larger than warmup ({self.warmup}): iter counts warm-up "
+                "and post-warm-up draws together, as in brms."
+            )
+        if self.thin < 1:
+            raise SamplingError(f"thin must be at least 1, got {self.thin}.")
+        if self.backend not in BACKENDS:
+            raise SamplingError(f"Unknown backend {self.backend!r}. Available backends: {', '.join(BACKENDS)}.")
+        unknown = set(self.control) - {"adapt_delta", "max_treedepth"}
+        if unknown:
+            raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta and max_treedepth.")
+        if self.seed is None:
+            self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+
+    @property
+    def draws(self) -> int:
+        return self.iter - self.warmup
+
+    @property
+    def adapt_delta(self) -> float:
+        return float(self.control.get("adapt_delta", 0.8))
+
+    @property
+    def max_treedepth(self) -> int:
+        return int(self.control.get("max_treedepth", 10))
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class SamplingResult:
+    """Raw draws (model parameter names) and timings in seconds."""
+
+    raw: az.InferenceData
+    compile_seconds: float
+    sample_seconds: float
+
+
+def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
+    """Sample ``built`` with the chosen backend, reusing a cached compiled model."""
+    t0 = time.perf_counter()
+    cores = settings.cores or min(settings.chains, os.cpu_count() or 1)
+    try:
+        if settings.backend == "nutpie":
+            compiled = _nutpie_compiled(built)
+            t1 = time.perf_counter()
+            raw = _sample_nutpie(compiled, settings, cores)
+        else:
+            model = _pymc_model(built)
+            t1 = time.perf_counter()
+            raw = _sample_pymc(model, settings, cores)
+    except KeyboardInterrupt:
+        raise SamplingError("Sampling was interrupted; no fit was made.") from None
+    t2 = time.perf_counter()
+    if settings.thin > 1:
+        raw = raw.isel(draw=slice(None, None, settings.thin))
+    return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=t2 - t1)
+
+
+def _nutpie_compiled(built: BuiltModel):
+    import nutpie
+
+    key = ("nutpie", built.structure)
+    if key not in _COMPILED:
+        _COMPILED[key] = nutpie.compile_pymc_model(built.model)
+    return _COMPILED[key].with_data(**built.values)
+
+
+def _sample_nutpie(compiled, settings: SamplerSettings, cores: int) -> az.InferenceData:
+    import nutpie
+
+    return nutpie.sample(
+        compiled,
+        draws=settings.draws,
+        tune=settings.warmup,
+        chains=settings.chains,
+        cores=cores,
+        seed=settings.seed,
+        save_warmup=False,
+        progress_bar=settings.progress,
+        target_accept=settings.adapt_delta,
+        maxdepth=settings.max_treedepth,
+    )
+
+
+def _pymc_model(built: BuiltModel):
+    import pymc as pm
+
+    key = ("pymc", built.structure)
+    model = _COMPILED.setdefault(key, built.model)
+    pm.set_data(built.values, model=model)
+    return model
+
+
+def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceData:
+    import pymc as pm
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pm.sample(
+            draws=settings.draws,
+            tune=settings.warmup,
+            chains=settings.chains,
+            cores=cores,
+            random_seed=settings.seed,
+            progressbar=settings.progress,
+            target_accept=settings.adapt_delta,
+            max_treedepth=settings.max_treedepth,
+            compute_convergence_checks=False,
+            model=model,
+        )
+
+
+def _stack(raw: xr.Dataset, name: str) -> np.ndarray:
+    """A raw variable as (chain, draw, ...) NumPy array."""
+    return np.asarray(raw[name].values)
+
+
+def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
+    """Turn raw model draws into brms's parameters and names.
+
+    ``b_Intercept = Intercept - means_X · b``, ``sd_<g>__<coef>``,
+    ``cor_<g>__<c1>__<c2>``, ``r_<g>`` (levels × coefficients), family
+    parameters by name.
+    """
+    out: dict[str, xr.DataArray] = {}
+    dims = ("chain", "draw")
+    coords = {"chain": raw["chain"].values, "draw": raw["draw"].values}
+    b = _stack(raw, "b") if md.b_names else None
+    if md.has_intercept:
+        intercept = _stack(raw, "Intercept")
+        shift = b @ md.means_X if b is not None else 0.0
+        out["b_Intercept"] = xr.DataArray(intercept - shift, dims=dims)
+    for k, name in enumerate(md.b_names):
+        out[f"b_{name}"] = xr.DataArray(b[..., k], dims=dims)
+    r_by_group: dict[str, list[tuple[str, np.ndarray]]] = {}
+    for block in md.blocks:
+        sd = _stack(raw, f"sd_{block.id}")
+        z = _stack(raw, f"z_{block.id}")  # chain, draw, M, N
+        for k, coef in enumerate(block.coefs):
+            out[f"sd_{block.group}__{coef}"] = xr.DataArray(sd[..., k], dims=dims)
+        if block.correlated:
+            L = cholesky_from_raw(_stack(raw, f"L_{block.id}_raw"), len(block.coefs))
+            cor = L @ np.swapaxes(L, -1, -2)
+            M = len(block.coefs)
+            for k in range(M):
+                for j in range(k):
+                    name = f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"
+                    out[name] = xr.DataArray(cor[..., j, k], dims=dims)
+            scaled = sd[..., :, None] * (L @ z)
+        else:
+            scaled = sd[..., :, None] * z
+        for k, coef in enumerate(block.coefs):
+            r_by_group.setdefault(block.group, []).append((coef, scaled[..., k, :]))
+    for dpar in md.family.dpars:
+        out[dpar.name] = xr.DataArray(_stack(raw, dpar.name), dims=dims)
+    if md.has_intercept:
+        out["Intercept"] = xr.DataArray(_stack(raw, "Intercept"), dims=dims)
+    for block_group, parts in r_by_group.items():
+        levels = next(b.levels for b in md.blocks if b.group == block_group)
+        values = np.stack([p[1] for p in parts], axis=-1)  # chain, draw, level, coef
+        out[f"r_{block_group}"] = xr.DataArray(
+            values,
+            dims=(*dims, f"{block_group}__level", f"{block_group}__coef"),
+            coords={f"{block_group}__level": levels, f"{block_group}__coef": [p[0] for p in parts]},
+        )
+    return xr.Dataset(out, coords=coords)
+
+
+def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
+    """NumPy twin of :func:`brmc.model.cholesky_corr` (unconstrained → L)."""
+    z = np.tanh(raw)
+    L = np.zeros(raw.shape[:-1] + (M, M))
+    L[..., 0, 0] = 1.0
+    k = 0
+    for i in range(1, M):
+        sum_sqs = np.zeros(raw.shape[:-1])
+        for j in range(i):
+            value = z[..., k] * (np.sqrt(1.0 - sum_sqs) if j else 1.0)
+            L[..., i, j] = value
+            sum_sqs = sum_sqs + value**2
+            k += 1
+        L[..., i, i] = np.sqrt(1.0 - sum_sqs)
+    return L
+
+
+def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
+    """``mu`` on the link scale for every draw and observation: (chain, draw, N)."""
+    b_names = (["Intercept"] if md.has_intercept else []) + md.b_names
+    b = np.stack([posterior[f"b_{n}"].values for n in b_names], axis=-1)
+    eta = b @ md.X.T
+    for block in md.blocks:
+        r = posterior[f"r_{block.group}"].sel({f"{block.group}__coef": block.coefs}).values
+        eta = eta + np.einsum("cdnk,nk->cdn", r[:, :, block.index, :], block.Z)
+    return eta
+
+
+def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
+    """Pointwise log-likelihood (chain, draw, obs) computed after sampling."""
+    mu = md.family.inverse_link_np(linear_predictor(posterior, md))
+    dpars = {d.name: posterior[d.name].values[..., None] for d in md.family.dpars}
+    values = md.family.log_lik(md.y, mu, dpars)
+    return xr.Dataset({"Y": xr.DataArray(values, dims=("chain", "draw", "obs"))},
+                      coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
+
+
+def to_inference_data(result: SamplingResult, md: ModelData, log_lik_limit: float = 5e7) -> az.InferenceData:
+    """Raw draws → InferenceData with brms names, sample stats, observed data and,
+    when it fits in memory (draws × observations ≤ ``log_lik_limit``), the log-likelihood."""
+    posterior = brms_posterior(result.raw.posterior, md)
+    groups = {
+        "posterior": posterior,
+        "sample_stats": result.raw.sample_stats,
+        "observed_data": xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs",))}),
+    }
+    n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
+    if n_draws * md.nobs <= log_lik_limit:
+        groups["log_likelihood"] = log_likelihood(posterior, md)
+    return az.InferenceData(**groups)

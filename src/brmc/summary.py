@@ -1,0 +1,265 @@
+"""brms-style text (and HTML) for ``summary``, ``prior_summary`` and ``get_prior``.
+
+Numbers are brms's: posterior mean, sd and quantiles, ArviZ's rank-normalised
+split Rhat and bulk/tail ESS (as Stan's), laid out as brms 2.18 prints them.
+
+Example:
+    >>> import numpy as np
+    >>> row = summarise_draws(np.random.default_rng(1).normal(size=(4, 500)))
+    >>> list(row)
+    ['Estimate', 'Est.Error', 'l-95% CI', 'u-95% CI', 'Rhat', 'Bulk_ESS', 'Tail_ESS']
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from .rprint import format_int, format_num, format_table
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+COLUMNS = ["Estimate", "Est.Error", "l-95% CI", "u-95% CI", "Rhat", "Bulk_ESS", "Tail_ESS"]
+FOOTER = (
+    "Draws were sampled using {sampler}. For each parameter, Bulk_ESS\n"
+    "and Tail_ESS are effective sample size measures, and Rhat is the potential\n"
+    "scale reduction factor on split chains (at convergence, Rhat = 1)."
+)
+
+
+def summarise_draws(draws: np.ndarray, probs: tuple[float, float] = (0.025, 0.975)) -> dict[str, float]:
+    """One summary row for a (chain, draw) array."""
+    draws = np.asarray(draws, dtype=float)
+    lo, hi = np.quantile(draws, probs)
+    return {
+        "Estimate": float(draws.mean()),
+        "Est.Error": float(draws.std(ddof=1)),
+        f"l-{_pct(probs)}% CI": float(lo),
+        f"u-{_pct(probs)}% CI": float(hi),
+        "Rhat": float(az.rhat(draws)),
+        "Bulk_ESS": float(az.ess(draws, method="bulk")),
+        "Tail_ESS": float(az.ess(draws, method="tail")),
+    }
+
+
+def _pct(probs: tuple[float, float]) -> str:
+    width = (probs[1] - probs[0]) * 100
+    return f"{width:g}"
+
+
+def _table(rows: dict[str, np.ndarray], probs: tuple[float, float]) -> pd.DataFrame:
+    frame = pd.DataFrame({name: summarise_draws(d, probs) for name, d in rows.items()}).T
+    return frame
+
+
+def _format(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy().astype(object)
+    for col in frame.columns:
+        fmt = format_int if col in {"Bulk_ESS", "Tail_ESS"} else format_num
+        out[col] = [fmt(v) for v in frame[col]]
+    return out
+
+
+@dataclass
+class Diagnostics:
+    """Sampler problems brms warns about."""
+
+    divergent: int = 0
+    treedepth: int = 0
+    low_bfmi_chains: int = 0
+    max_rhat: float = 1.0
+    low_bulk_ess: bool = False
+    low_tail_ess: bool = False
+    adapt_delta: float = 0.8
+    max_treedepth: int = 10
+
+    def messages(self) -> list[str]:
+        """The warnings brms (rstan) prints, in its words."""
+        out = []
+        if self.divergent:
+            out.append(
+                f"There were {self.divergent} divergent transitions after warmup. Increasing adapt_delta "
+                f"above {self.adapt_delta:g} may help. See "
+                "http://mc-stan.org/misc/warnings.html#divergent-transitions-after-warmup"
+            )
+        if self.treedepth:
+            out.append(
+                f"There were {self.treedepth} transitions after warmup that exceeded the maximum treedepth. "
+                f"Increase max_treedepth above {self.max_treedepth}. See "
+                "http://mc-stan.org/misc/warnings.html#maximum-treedepth-exceeded"
+            )
+        if self.low_bfmi_chains:
+            out.append(
+                f"There were {self.low_bfmi_chains} chains where the estimated Bayesian Fraction of Missing "
+                "Information was low. See http://mc-stan.org/misc/warnings.html#bfmi-low"
+            )
+        if self.max_rhat > 1.05:
+            out.append(
+                "Parts of the model have not converged (some Rhats are > 1.05). Be careful when analysing "
+                "the results! We recommend running more iterations and/or setting stronger priors."
+            )
+        if self.low_bulk_ess:
+            out.append(
+                "Bulk Effective Samples Size (ESS) is too low, indicating posterior means and medians may be "
+                "unreliable. Running the chains for more iterations may help. See "
+                "https://mc-stan.org/misc/warnings.html#bulk-ess"
+            )
+        if self.low_tail_ess:
+            out.append(
+                "Tail Effective Samples Size (ESS) is too low, indicating posterior variances and tail "
+                "quantiles may be unreliable. Running the chains for more iterations may help. See "
+                "https://mc-stan.org/misc/warnings.html#tail-ess"
+            )
+        return out
+
+
+def diagnose(fit: Fit) -> Diagnostics:
+    """Count divergences, tree-depth hits and low E-BFMI; check Rhat and ESS of the summary."""
+    stats = fit.idata.sample_stats
+    div = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats else 0
+    depth_name = next((n for n in ("maxdepth_reached", "reached_max_treedepth") if n in stats), None)
+    depth = int(np.asarray(stats[depth_name]).sum()) if depth_name else 0
+    low_bfmi = 0
+    if "energy" in stats:
+        low_bfmi = int((np.asarray(az.bfmi(fit.idata)) < 0.3).sum())
+    tables = fit.summary_tables()
+    allrows = pd.concat([tables.fixed, tables.spec_pars, *tables.random.values()])
+    n_chains = fit.idata.posterior.sizes["chain"]
+    return Diagnostics(
+        divergent=div,
+        treedepth=depth,
+        low_bfmi_chains=low_bfmi,
+        max_rhat=float(allrows["Rhat"].max()) if len(allrows) else 1.0,
+        low_bulk_ess=bool(len(allrows) and allrows["Bulk_ESS"].min() < 100 * n_chains),
+        low_tail_ess=bool(len(allrows) and allrows["Tail_ESS"].min() < 100 * n_chains),
+        adapt_delta=fit.settings.adapt_delta,
+        max_treedepth=fit.settings.max_treedepth,
+    )
+
+
+@dataclass
+class Summary:
+    """brms's ``summary(fit)``: ``str()`` gives the text, attributes the tables.
+
+    ``fixed`` (population-level), ``random`` (dict by grouping factor) and
+    ``spec_pars`` (family parameters) are DataFrames of numbers.
+    """
+
+    header: list[str]
+    fixed: pd.DataFrame
+    random: dict[str, pd.DataFrame]
+    spec_pars: pd.DataFrame
+    nlevels: dict[str, int]
+    sampler: str
+    warnings: list[str] = field(default_factory=list)
+    priors: pd.DataFrame | None = None
+
+    def __str__(self) -> str:
+        lines = list(self.header)
+        if self.priors is not None:
+            lines += ["", "Priors: ", format_prior_table(self.priors)]
+        if self.random:
+            lines += ["", "Group-Level Effects: "]
+            for i, (group, frame) in enumerate(self.random.items()):
+                if i:
+                    lines.append("")
+                lines.append(f"~{group} (Number of levels: {self.nlevels[group]}) ")
+                lines.append(format_table(_format(frame)))
+        if len(self.fixed):
+            lines += ["", "Population-Level Effects: ", format_table(_format(self.fixed))]
+        if len(self.spec_pars):
+            lines += ["", "Family Specific Parameters: ", format_table(_format(self.spec_pars))]
+        lines += ["", FOOTER.format(sampler=self.sampler)]
+        lines += [f"Warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    __repr__ = __str__
+
+    def _repr_html_(self) -> str:
+        parts = [f"<pre>{html.escape(chr(10).join(self.header))}</pre>"]
+        sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
+                    for g, f in self.random.items()]
+        sections += [("Population-Level Effects", self.fixed), ("Family Specific Parameters", self.spec_pars)]
+        for title, frame in sections:
+            if len(frame):
+                parts.append(f"<h4>{html.escape(title)}</h4>{_format(frame).to_html()}")
+        parts += [f"<p><b>Warning:</b> {html.escape(w)}</p>" for w in self.warnings]
+        return "\n".join(parts)
+
+
+def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:
+    """Compute brms's summary tables of a fit (without the header)."""
+    post = fit.idata.posterior
+    md = fit.model_data
+    fixed_names = (["Intercept"] if md.has_intercept else []) + md.b_names
+    fixed = _table({n: post[f"b_{n}"].values for n in fixed_names}, probs)
+    random: dict[str, pd.DataFrame] = {}
+    for group in md.groups():
+        blocks = [b for b in md.blocks if b.group == group]
+        rows = {f"sd({c})": post[f"sd_{group}__{c}"].values for b in blocks for c in b.coefs}
+        for b in blocks:
+            if b.correlated:
+                for k in range(len(b.coefs)):
+                    for j in range(k):
+                        c1, c2 = b.coefs[j], b.coefs[k]
+                        rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
+        random[group] = _table(rows, probs)
+    spec = _table({d.name: post[d.name].values for d in md.family.dpars}, probs)
+    return Summary(
+        header=[],
+        fixed=fixed,
+        random=random,
+        spec_pars=spec,
+        nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
+        sampler=f"{fit.settings.backend}(NUTS)",
+    )
+
+
+def header_lines(fit: Fit) -> list[str]:
+    """The five header lines of brms's summary (with brms's trailing spaces)."""
+    s = fit.settings
+    total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
+    return [
+        f" Family: {fit.family.name} ",
+        f"  Links: {fit.family.links_text()} ",
+        f"Formula: {fit.formula} ",
+        f"   Data: {fit.model_data.data_name} (Number of observations: {fit.nobs}) ",
+        f"  Draws: {s.chains} chains, each with iter = {s.iter}; warmup = {s.warmup}; thin = {s.thin};",
+        f"         total post-warmup draws = {total}",
+    ]
+
+
+def _display(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.copy()
+    out["prior"] = out["prior"].where(out["prior"] != "", "(flat)")
+    return out
+
+
+def format_prior_table(frame: pd.DataFrame) -> str:
+    """A prior table as brms prints it (flat priors shown as ``(flat)``)."""
+    return format_table(_display(frame).astype(str), row_names=False)
+
+
+class PriorTable(pd.DataFrame):
+    """A prior table (``get_prior`` / ``prior_summary``) that prints like brms's.
+
+    Slicing gives plain DataFrames.
+    """
+
+    @property
+    def _constructor(self):
+        return pd.DataFrame
+
+    def __repr__(self) -> str:
+        return format_prior_table(pd.DataFrame(self))
+
+    __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return _display(pd.DataFrame(self)).to_html(index=False)
