@@ -90,13 +90,13 @@ class Family:
 
 def _numeric_response(family: str) -> Callable[[np.ndarray], np.ndarray]:
     def check(y: np.ndarray) -> np.ndarray:
-        try:
-            out = np.asarray(y, dtype=float)
-        except (TypeError, ValueError):
+        if np.asarray(y).dtype == object:
             example = next((v for v in y if not _is_number(v)), y[0])
             raise FamilyError(
-                f"Family '{family}' needs a numeric response, but it holds values such as {example!r}."
-            ) from None
+                f"Family '{family}' needs a numeric response, but it is a factor or text column with "
+                f"values such as {example!r}."
+            )
+        out = np.asarray(y, dtype=float)
         if not np.all(np.isfinite(out)):
             raise FamilyError(f"Family '{family}' needs a finite response; found inf values.")
         return out

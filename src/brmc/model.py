@@ -81,7 +81,7 @@ def structure_key(md: ModelData, spec: PriorSpec) -> str:
         "K": len(md.b_names),
         "intercept": md.has_intercept,
         "blocks": [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated,
-                    [bool(np.all(b.Z[:, k] == 1)) for k in range(len(b.coefs))]) for b in md.blocks],
+                    [_is_ones(b.Z[:, k]) for k in range(len(b.coefs))]) for b in md.blocks],
         "priors": [(p.param, p.position, p.dist.name if p.dist else "", p.lb, p.ub) for p in spec.params],
     }
     return hashlib.sha256(json.dumps(desc, sort_keys=True, default=str).encode()).hexdigest()[:16]
@@ -155,8 +155,13 @@ def data_values(md: ModelData) -> dict[str, np.ndarray]:
         values["Xc"] = md.Xc
     for block in md.blocks:
         values[f"J_{block.id}"] = block.index
-        values[f"Z_{block.id}"] = block.Z
+        if not all(_is_ones(block.Z[:, k]) for k in range(block.Z.shape[1])):
+            values[f"Z_{block.id}"] = block.Z
     return values
+
+
+def _is_ones(column: np.ndarray) -> bool:
+    return bool(np.all(column == 1))
 
 
 def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
@@ -189,7 +194,7 @@ def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.nd
     """r[J, k] * Z[:, k] summed over the block's coefficients (no dense Z)."""
     M, i = len(block.coefs), block.id
     J = pm.Data(f"J_{i}", values[f"J_{i}"])
-    Z = pm.Data(f"Z_{i}", values[f"Z_{i}"])
+    Z = pm.Data(f"Z_{i}", values[f"Z_{i}"]) if f"Z_{i}" in values else None
     params[f"sd_{i}"] = sd = _parameter(f"sd_{i}", (M,), *spec.bounds(f"sd_{i}"))
     z = pm.Normal(f"z_{i}", 0.0, 1.0, shape=(M, block.n_levels))
     if block.correlated:
@@ -202,6 +207,6 @@ def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.nd
     total = 0.0
     for k in range(M):
         gathered = r[J, k]
-        total = total + (gathered if np.all(block.Z[:, k] == 1) else gathered * Z[:, k])
+        total = total + (gathered if _is_ones(block.Z[:, k]) else gathered * Z[:, k])
     return total
 

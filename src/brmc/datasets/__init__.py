@@ -275,3 +275,18 @@ def describe(name: str) -> str:
     canonical = _canonical(name)
     source, rows, cols, licence = _ORIGIN[canonical]
     return f"{canonical}: {source}; {rows} rows x {cols} columns; licence {licence}"
+
+
+#: The brms 2.18 reference models brmc is checked against (``../shared/reference``):
+#: name → (formula, data set, family).
+REFERENCE_MODELS: dict[str, tuple[str, str, str]] = {
+    "sleepstudy_slopes": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", "gaussian"),
+    "gcse_m1": ("course ~ 1 + (1 | school)", "gcse", "gaussian"),
+    "gcse_m3": ("course ~ 1 + female + (1 + female | school)", "gcse", "gaussian"),
+    "jsp_nested": ("math ~ craven + social + (1 | school) + (1 | school:class)", "jspr", "gaussian"),
+    "jsp_bivariate": (
+        "score ~ subject*gender + craven*subject + social + (1|school) + (1|school:class) + (1|school:class:id)",
+        "mjspr",
+        "gaussian",
+    ),
+}
