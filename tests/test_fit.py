@@ -1,0 +1,126 @@
+"""The Fit object a user gets back: draws, idata, summary, priors, CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import numpy as np
+import pytest
+from scipy import stats
+
+import brmc
+
+from .conftest import REFERENCE
+
+SLEEP = "Reaction ~ Days + (Days | Subject)"
+
+
+@pytest.fixture(scope="module")
+def fit() -> brmc.Fit:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
+
+
+def test_draws_have_brms_names(fit: brmc.Fit) -> None:
+    draws = fit.draws()
+    for name in ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days",
+                 "cor_Subject__Intercept__Days", "sigma", "r_Subject[308,Intercept]", "r_Subject[372,Days]"]:
+        assert name in draws.columns, name
+    assert list(draws.columns[-3:]) == [".chain", ".iteration", ".draw"]
+    assert len(draws) == 400 and draws[".chain"].nunique() == 2
+    assert {"posterior", "sample_stats", "observed_data", "log_likelihood"} <= set(fit.idata.groups())
+
+
+def test_reported_intercept_is_brms_b_intercept(fit: brmc.Fit) -> None:
+    draws = fit.draws()
+    np.testing.assert_allclose(draws["b_Intercept"], draws["Intercept"] - 4.5 * draws["b_Days"])
+
+
+def test_log_likelihood_matches_independent_computation(fit: brmc.Fit) -> None:
+    d = fit.draws().iloc[5]
+    df = fit.data
+    r0 = np.array([d[f"r_Subject[{s},Intercept]"] for s in df["Subject"].astype(str)])
+    r1 = np.array([d[f"r_Subject[{s},Days]"] for s in df["Subject"].astype(str)])
+    mu = d["b_Intercept"] + r0 + (d["b_Days"] + r1) * df["Days"]
+    expected = stats.norm.logpdf(df["Reaction"], mu, d["sigma"])
+    ours = fit.idata.log_likelihood["Y"].values.reshape(-1, fit.nobs)[5]
+    np.testing.assert_allclose(ours, expected, rtol=1e-10)
+
+
+def test_summary_object_and_text(fit: brmc.Fit) -> None:
+    s = fit.summary()
+    assert list(s.fixed.index) == ["Intercept", "Days"]
+    assert list(s.random["Subject"].index) == ["sd(Intercept)", "sd(Days)", "cor(Intercept,Days)"]
+    assert list(s.spec_pars.index) == ["sigma"]
+    text = str(fit)
+    assert text.startswith(" Family: gaussian \n  Links: mu = identity; sigma = identity \n")
+    assert "Formula: Reaction ~ Days + (Days | Subject) \n   Data: sleepstudy (Number of observations: 180) " in text
+    assert "each with iter = 400; warmup = 200; thin = 1;" in text
+    assert s.fixed.loc["Days", "Estimate"] == pytest.approx(fit.draws()["b_Days"].mean())
+    assert "<table" in fit._repr_html_()
+
+
+def test_prior_summary_prints_as_brms(fit: brmc.Fit) -> None:
+    expected = (REFERENCE / "sleepstudy_slopes" / "prior_summary.txt").read_text().rstrip("\n")
+    assert repr(fit.prior_summary()) == expected
+
+
+def test_user_priors_in_prior_summary() -> None:
+    md = brmc.data.build_data(brmc.parse_formula(SLEEP), brmc.datasets.load("sleepstudy"), brmc.get_family("gaussian"))
+    spec = brmc.priors.resolve_priors(
+        md, [brmc.prior("normal(0, 5)", class_="b", coef="Days"), brmc.prior("cauchy(0, 10)", class_="sd", group="Subject")]
+    )
+    tab = brmc.priors.prior_summary_table(md, spec).set_index(["class", "coef", "group"])
+    assert tuple(tab.loc[("b", "Days", ""), ["prior", "source"]]) == ("normal(0, 5)", "user")
+    assert tuple(tab.loc[("b", "", ""), ["prior", "source"]]) == ("", "default")
+    assert tuple(tab.loc[("sd", "", "Subject"), ["prior", "source"]]) == ("cauchy(0, 10)", "user")
+    assert tuple(tab.loc[("sd", "Days", "Subject"), ["prior", "source"]]) == ("cauchy(0, 10)", "(vectorized)")
+    assert tuple(tab.loc[("sd", "", ""), ["prior", "source"]]) == ("student_t(3, 0, 59.3)", "default")
+
+
+def test_same_seed_same_draws(fit: brmc.Fit) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        again = brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
+    np.testing.assert_array_equal(fit.draws().to_numpy(), again.draws().to_numpy())
+    assert again.timing["compile"] < 1.0  # the compiled model was reused
+
+
+def test_tight_prior_moves_the_posterior(fit: brmc.Fit) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tight = brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False,
+                         prior=brmc.prior("normal(30, 0.5)", class_="b", coef="Days"))
+    assert abs(tight.draws()["b_Days"].mean() - 30) < 1.5
+    assert tight.draws()["b_Days"].std() < 0.6
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "brmc.cli", *args], capture_output=True, text=True, timeout=600)
+
+
+def test_cli_priors_and_datasets() -> None:
+    out = _cli("priors", SLEEP, "--data", "sleepstudy")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.rstrip("\n") == repr(brmc.get_prior(SLEEP, brmc.datasets.load("sleepstudy")))
+    listing = _cli("datasets")
+    assert "sleepstudy" in listing.stdout and "mjspr" in listing.stdout
+
+
+def test_cli_fit_prints_the_summary(tmp_path) -> None:
+    csv = tmp_path / "sleep.csv"
+    brmc.datasets.load("sleepstudy").to_csv(csv, index=False)
+    out = _cli("fit", "Reaction ~ Days + (1 | Subject)", "--data", str(csv), "--chains", "1", "--iter", "300",
+               "--seed", "3", "--prior", "normal(0, 10) | b")
+    assert out.returncode == 0, out.stderr
+    assert "   Data: sleep (Number of observations: 180) " in out.stdout
+    assert "Population-Level Effects: " in out.stdout and "sd(Intercept)" in out.stdout
+
+
+def test_cli_reports_bad_input_without_traceback() -> None:
+    out = _cli("priors", "Reaction ~ Dys", "--data", "sleepstudy")
+    assert out.returncode == 2
+    assert "Did you mean 'Days'" in out.stderr and "Traceback" not in out.stderr
