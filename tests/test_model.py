@@ -94,3 +94,14 @@ def test_logp_matches_an_independent_computation() -> None:
                 + stats.t.logpdf(290.0, 3, 288.7, 59.3) + stats.t.logpdf(20.0, 3, 0, 59.3)
                 + stats.t.logpdf(30.0, 3, 0, 59.3) + np.log(20.0) + np.log(30.0))  # log-transform Jacobians
     assert ours == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("formula", ["Reaction ~ Days + (Days || Subject)",
+                                     "Reaction ~ Days + (1 | Subject) + (0 + Days | Subject)"])
+def test_uncorrelated_and_separate_blocks_have_no_correlation(formula: str) -> None:
+    df = brmc.datasets.load("sleepstudy")
+    built = brmc.make_model(formula, df)
+    assert not any(v.name.startswith("L_") for v in built.model.free_RVs)
+    tab = brmc.get_prior(formula, df)
+    assert "cor" not in set(tab["class"])
+    assert set(tab.loc[tab["class"] == "sd", "coef"]) == {"", "Intercept", "Days"}
