@@ -76,3 +76,52 @@ def test_summary_layout_matches_brms(name: str) -> None:
     ours = skeleton(str(fitted(name)))
     theirs = skeleton((REFERENCE / name / "summary.txt").read_text())
     assert ours == theirs
+
+
+def _close(ours_mean: float, ours_sd: float, mean_b: float, sd_b: float) -> bool:
+    return abs(ours_mean - mean_b) <= 0.15 * sd_b + 1e-12 and 0.8 <= ours_sd / sd_b <= 1.25
+
+
+@pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
+def test_ranef_agrees_with_brms(name: str) -> None:
+    ref = reference_csv(name, "ranef_summary.csv")
+    ranef = fitted(name).ranef()
+    bad = []
+    for _, row in ref.iterrows():
+        group, rest = row["variable"][2:].split("[", 1)
+        level, coef = rest.rstrip("]").rsplit(",", 1)
+        ours = ranef[group].loc[(level, coef)]
+        if not _close(ours["Estimate"], ours["Est.Error"], float(row["mean"]), float(row["sd"])):
+            bad.append(f"{row['variable']}: {ours['Estimate']:.3g} ({ours['Est.Error']:.3g}) vs "
+                       f"{float(row['mean']):.3g} ({float(row['sd']):.3g})")
+    # r_ means have Monte Carlo error too: allow a few percent of 953 levels to sit just outside
+    assert len(bad) <= max(1, 0.02 * len(ref)), bad[:10]
+
+
+@pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
+def test_fixef_and_varcorr_agree_with_brms(name: str) -> None:
+    fit = fitted(name)
+    ref = reference_csv(name, "post", "fixef.csv").set_index("coef")
+    ours = fit.fixef()
+    assert list(ours.index) == list(ref.index)
+    for coef, row in ref.iterrows():
+        tol = max(0.15 * float(row["Est.Error"]), 4 * float(row["Est.Error"]) / np.sqrt(300))
+        assert abs(ours.loc[coef, "Estimate"] - float(row["Estimate"])) <= tol, coef
+    draws = fit.draws()
+    for group, parts in fit.VarCorr().items():  # brms agreement of these draws: test_posterior_agrees_with_brms
+        for coef_name, sd_row in parts["sd"].iterrows():
+            var = "sigma" if group == "residual__" else f"sd_{group}__{coef_name}"
+            assert sd_row["Estimate"] == pytest.approx(draws[var].mean())
+        if "cov" in parts:
+            for coef_name in parts["sd"].index:
+                var = f"sd_{group}__{coef_name}"
+                assert parts["cov"].loc[(coef_name, coef_name), "Estimate"] == pytest.approx((draws[var] ** 2).mean())
+
+
+def test_coef_agrees_with_brms() -> None:
+    ref = reference_csv("sleepstudy_slopes", "post", "coef_Subject.csv")
+    ours = fitted("sleepstudy_slopes").coef()["Subject"]
+    assert [tuple(x) for x in ours.index] == list(zip(ref["level"], ref["coef"]))
+    for _, row in ref.iterrows():
+        mine = ours.loc[(row["level"], row["coef"])]
+        assert _close(mine["Estimate"], mine["Est.Error"], float(row["Estimate"]), float(row["Est.Error"])), tuple(row)

@@ -16,6 +16,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from . import effects
 from .data import ModelData
 from .families import Family
 from .formula import BrmsFormula
@@ -92,6 +93,22 @@ class Fit:
             >>> fit.prior_summary()  # doctest: +SKIP
         """
         return PriorTable(prior_summary_table(self.model_data, self.priors))
+
+    def fixef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> pd.DataFrame:
+        """Population-level effects, as brms's ``fixef`` (see :mod:`brmc.effects`)."""
+        return effects.fixef(self, summary, probs)
+
+    def ranef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
+        """Group-level effects by grouping factor, as brms's ``ranef``."""
+        return effects.ranef(self, summary, probs)
+
+    def coef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
+        """Population plus group-level effects per level, as brms's ``coef``."""
+        return effects.coef(self, summary, probs)
+
+    def VarCorr(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict:
+        """Group-level sds, correlations and covariances plus the residual sd, as brms's ``VarCorr``."""
+        return effects.VarCorr(self, summary, probs)
 
     def draws(self) -> pd.DataFrame:
         """All draws as one frame, one column per scalar (brms's ``as_draws_df``).

@@ -1,0 +1,118 @@
+"""``fixef``, ``ranef``, ``coef`` and ``VarCorr`` as brms computes them.
+
+Summaries are DataFrames with brms's columns ``Estimate``, ``Est.Error``,
+``Q2.5``, ``Q97.5`` (other ``probs`` give other ``Q`` columns);
+``summary=False`` returns the draws instead.  Group-level results are dicts
+by grouping factor whose frames are indexed by (level, coef), levels in the
+model's order.
+
+Example:
+    >>> summarise(np.array([[1.0, 2.0, 3.0]]), probs=(0.5,)).columns.tolist()
+    ['Estimate', 'Est.Error', 'Q50']
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+Probs = tuple[float, ...]
+
+
+def _q_name(p: float) -> str:
+    return f"Q{p * 100:g}"
+
+
+def summarise(draws: np.ndarray, probs: Probs = (0.025, 0.975), index: list | pd.Index | None = None) -> pd.DataFrame:
+    """Summarise draws of shape (n_draws, k) into one row per column."""
+    draws = np.asarray(draws, dtype=float).reshape(draws.shape[0], -1) if np.ndim(draws) > 1 else np.asarray(draws)[:, None]
+    out = {"Estimate": draws.mean(axis=0), "Est.Error": draws.std(axis=0, ddof=1)}
+    for p, q in zip(probs, np.quantile(draws, probs, axis=0)):
+        out[_q_name(p)] = q
+    return pd.DataFrame(out, index=index)
+
+
+def _flat(fit: Fit, name: str) -> np.ndarray:
+    """A posterior variable with chains and draws merged: (n_draws, ...)."""
+    values = fit.idata.posterior[name].values
+    return values.reshape(-1, *values.shape[2:])
+
+
+def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.DataFrame:
+    """Population-level effects (``b_``), as brms's ``fixef``.
+
+    Example:
+        >>> fit.fixef().loc["Days", "Estimate"]  # doctest: +SKIP
+        10.4...
+    """
+    md = fit.model_data
+    names = (["Intercept"] if md.has_intercept else []) + md.b_names
+    draws = pd.DataFrame({n: _flat(fit, f"b_{n}") for n in names})
+    return summarise(draws.to_numpy(), probs, index=names) if summary else draws
+
+
+def ranef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
+    """Group-level effects ``r_<group>`` by grouping factor, as brms's ``ranef``.
+
+    With ``summary=False`` each value is a frame of draws with (level, coef) columns.
+    """
+    return {g: _by_level(_flat(fit, f"r_{g}"), fit, g, summary, probs) for g in fit.model_data.groups()}
+
+
+def _by_level(values: np.ndarray, fit: Fit, group: str, summary: bool, probs: Probs) -> pd.DataFrame:
+    """(n_draws, level, coef) draws → frame indexed by (level, coef), coef-major as brms's long format."""
+    var = fit.idata.posterior[f"r_{group}"]
+    levels = [str(v) for v in var[f"{group}__level"].values]
+    coefs = [str(v) for v in var[f"{group}__coef"].values]
+    index = pd.MultiIndex.from_tuples([(lv, c) for c in coefs for lv in levels], names=["level", "coef"])
+    flat = np.swapaxes(values, 1, 2).reshape(values.shape[0], -1)
+    if not summary:
+        return pd.DataFrame(flat, columns=index)
+    return summarise(flat, probs, index=index)
+
+
+def coef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
+    """Population plus group-level effects per level, as brms's ``coef``."""
+    b = fixef(fit, summary=False)
+    out = {}
+    for g in fit.model_data.groups():
+        r = _flat(fit, f"r_{g}").copy()
+        coefs = [str(c) for c in fit.idata.posterior[f"r_{g}"][f"{g}__coef"].values]
+        for k, c in enumerate(coefs):
+            if c in b:
+                r[:, :, k] += b[c].to_numpy()[:, None]
+        out[g] = _by_level(r, fit, g, summary, probs)
+    return out
+
+
+def VarCorr(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, dict[str, pd.DataFrame]]:
+    """Standard deviations, correlations and covariances per group plus the residual, as brms's ``VarCorr``.
+
+    ``cor`` and ``cov`` frames are indexed by (coef, coef) pairs covering the whole matrix.
+    """
+    md = fit.model_data
+    out: dict[str, dict[str, pd.DataFrame]] = {}
+    for g in md.groups():
+        coefs = [c for b in md.blocks if b.group == g for c in b.coefs]
+        sd = np.stack([_flat(fit, f"sd_{g}__{c}") for c in coefs], axis=1)
+        M = len(coefs)
+        cor = np.tile(np.eye(M), (sd.shape[0], 1, 1))
+        for j in range(M):
+            for k in range(j + 1, M):
+                name = f"cor_{g}__{coefs[j]}__{coefs[k]}"
+                if name in fit.idata.posterior:
+                    cor[:, j, k] = cor[:, k, j] = _flat(fit, name)
+        cov = cor * sd[:, :, None] * sd[:, None, :]
+        pairs = pd.MultiIndex.from_product([coefs, coefs])
+        parts = {"sd": (sd, coefs), "cor": (cor.reshape(len(cor), -1), pairs), "cov": (cov.reshape(len(cov), -1), pairs)}
+        out[g] = {k: summarise(v, probs, index=i) if summary else pd.DataFrame(v, columns=i)
+                  for k, (v, i) in parts.items()}
+    if "sigma" in fit.idata.posterior:
+        sigma = _flat(fit, "sigma")[:, None]
+        out["residual__"] = {"sd": summarise(sigma, probs, index=[""]) if summary else pd.DataFrame(sigma, columns=[""])}
+    return out
