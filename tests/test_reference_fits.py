@@ -125,3 +125,26 @@ def test_coef_agrees_with_brms() -> None:
     for _, row in ref.iterrows():
         mine = ours.loc[(row["level"], row["coef"])]
         assert _close(mine["Estimate"], mine["Est.Error"], float(row["Estimate"]), float(row["Est.Error"])), tuple(row)
+
+
+@pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
+@pytest.mark.parametrize("which, re_formula", [("fitted_head20.csv", None), ("fitted_noRE_head20.csv", False)])
+def test_fitted_agrees_with_brms(name: str, which: str, re_formula) -> None:
+    ref = reference_csv(name, "post", which).astype(float)
+    ours = fitted(name).fitted(re_formula=re_formula).iloc[:20]
+    for i in range(20):
+        assert _close(ours["Estimate"].iloc[i], ours["Est.Error"].iloc[i], ref["Estimate"].iloc[i],
+                      ref["Est.Error"].iloc[i]), (i, ours.iloc[i].tolist(), ref.iloc[i].tolist())
+
+
+@pytest.mark.parametrize("which", ["fitted", "predict"])
+def test_new_subject_predictions_agree_with_brms(which: str) -> None:
+    """An old and a new subject (allow_new_levels, sample_new_levels='uncertainty'), as brms."""
+    ref = reference_csv("sleepstudy_slopes", "post", f"{which}_newdata.csv")
+    newdata = ref[["Days", "Subject"]].assign(Days=lambda d: d["Days"].astype(float))
+    ours = getattr(fitted("sleepstudy_slopes"), which)(newdata, allow_new_levels=True, seed=5)
+    ref = ref.drop(columns=["Days", "Subject"]).astype(float)
+    for i in range(len(ref)):
+        # new-level intervals are wide and Monte Carlo noisy: means within 0.15 sd, sds within 20 %
+        assert _close(ours["Estimate"].iloc[i], ours["Est.Error"].iloc[i], ref["Estimate"].iloc[i],
+                      ref["Est.Error"].iloc[i]), (i, ours.iloc[i].tolist(), ref.iloc[i].tolist())

@@ -54,7 +54,8 @@ class Family:
 
     ``likelihood(name, mu, dpars, observed)`` adds the observed variable to the
     current PyMC model; ``log_lik(y, mu, dpars)`` is its pointwise NumPy twin,
-    used after sampling; ``check_response(y)`` returns the response as floats or
+    used after sampling; ``rng(mu, dpars, generator)`` draws new responses
+    (``posterior_predict``); ``check_response(y)`` returns the response as floats or
     raises :class:`~brmc.errors.FamilyError`.
     """
 
@@ -64,6 +65,7 @@ class Family:
     dpars: tuple[DistPar, ...]
     likelihood: Callable = field(compare=False, repr=False)
     log_lik: Callable = field(compare=False, repr=False)
+    rng: Callable = field(compare=False, repr=False)
     check_response: Callable[[np.ndarray], np.ndarray] = field(compare=False, repr=False)
 
     def links_text(self) -> str:
@@ -124,6 +126,10 @@ def _gaussian_log_lik(y: np.ndarray, mu: np.ndarray, dpars: dict) -> np.ndarray:
     return norm.logpdf(y, loc=mu, scale=dpars["sigma"])
 
 
+def _gaussian_rng(mu: np.ndarray, dpars: dict, rng: np.random.Generator) -> np.ndarray:
+    return rng.normal(mu, dpars["sigma"])
+
+
 def gaussian(link: str = "identity") -> Family:
     """The Gaussian family (``sigma`` with a half-t default prior).
 
@@ -139,6 +145,7 @@ def gaussian(link: str = "identity") -> Family:
             dpars=(DistPar("sigma", lb=0.0),),
             likelihood=_gaussian_likelihood,
             log_lik=_gaussian_log_lik,
+            rng=_gaussian_rng,
             check_response=_numeric_response("gaussian"),
         ),
         link,

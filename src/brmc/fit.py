@@ -16,7 +16,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from . import effects
+from . import effects, predict
 from .data import ModelData
 from .families import Family
 from .formula import BrmsFormula
@@ -109,6 +109,26 @@ class Fit:
     def VarCorr(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict:
         """Group-level sds, correlations and covariances plus the residual sd, as brms's ``VarCorr``."""
         return effects.VarCorr(self, summary, probs)
+
+    def posterior_linpred(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
+        """Linear predictor draws × rows (see :func:`brmc.predict.posterior_linpred`)."""
+        return predict.posterior_linpred(self, newdata, re_formula, **kwargs)
+
+    def posterior_epred(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
+        """Expected-value draws × rows, as brms's ``posterior_epred``."""
+        return predict.posterior_epred(self, newdata, re_formula, **kwargs)
+
+    def posterior_predict(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
+        """Posterior predictive draws × rows, as brms's ``posterior_predict``."""
+        return predict.posterior_predict(self, newdata, re_formula, **kwargs)
+
+    def fitted(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> pd.DataFrame:
+        """brms's ``fitted``: Estimate, Est.Error, Q2.5, Q97.5 of the expected value per row."""
+        return predict.fitted(self, newdata, re_formula, **kwargs)
+
+    def predict(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> pd.DataFrame:
+        """brms's ``predict``: summary of posterior predictive draws per row."""
+        return predict.predict(self, newdata, re_formula, **kwargs)
 
     def draws(self) -> pd.DataFrame:
         """All draws as one frame, one column per scalar (brms's ``as_draws_df``).

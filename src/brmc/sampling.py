@@ -240,11 +240,15 @@ def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
     return L
 
 
+def population_effects(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
+    """The draws of ``b`` (intercept first when there is one): (chain, draw, K)."""
+    names = (["Intercept"] if md.has_intercept else []) + md.b_names
+    return np.stack([posterior[f"b_{n}"].values for n in names], axis=-1)
+
+
 def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
-    """``mu`` on the link scale for every draw and observation: (chain, draw, N)."""
-    b_names = (["Intercept"] if md.has_intercept else []) + md.b_names
-    b = np.stack([posterior[f"b_{n}"].values for n in b_names], axis=-1)
-    eta = b @ md.X.T
+    """``mu`` on the link scale for every draw and training observation: (chain, draw, N)."""
+    eta = population_effects(posterior, md) @ md.X.T
     for block in md.blocks:
         r = posterior[f"r_{block.group}"].sel({f"{block.group}__coef": block.coefs}).values
         eta = eta + np.einsum("cdnk,nk->cdn", r[:, :, block.index, :], block.Z)

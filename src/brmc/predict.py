@@ -1,0 +1,250 @@
+"""Predictions as brms makes them: ``posterior_linpred``, ``posterior_epred``,
+``posterior_predict`` and their summaries ``fitted`` and ``predict``.
+
+``newdata`` is coded exactly as the training data were (same columns, factor
+levels and contrasts); ``re_formula`` chooses the group-level terms (``None``
+all, ``False``/``"~0"``/``"NA"`` none, or a formula of a subset); new levels
+of a grouping factor are refused unless ``allow_new_levels=True``, and are
+then drawn as brms's ``sample_new_levels`` says.
+
+Example:
+    >>> import brmc  # doctest: +SKIP
+    >>> fit.fitted(newdata=pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]}),
+    ...            allow_new_levels=True)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from .data import ModelData, design, labels_of
+from .effects import summarise
+from .errors import DataError, close_matches
+from .formula import _names_in, parse_formula
+from .sampling import population_effects
+from .terms import GroupBlock
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+NEW_LEVEL_METHODS = ("uncertainty", "gaussian", "old_levels")
+
+
+@dataclass
+class NewBlock:
+    """A group-level block evaluated on new rows: level index (-1 = new level), Z,
+    the kept coefficient positions and, for rows of new levels, a code per new level."""
+
+    block: GroupBlock
+    index: np.ndarray
+    Z: np.ndarray
+    coefs: list[int]
+    new_codes: np.ndarray | None = None
+
+
+def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
+    """Blocks (by id) and coefficient positions that ``re_formula`` keeps."""
+    if re_formula is None:
+        return {b.id: list(range(len(b.coefs))) for b in md.blocks}
+    if re_formula is False or (isinstance(re_formula, str) and re_formula.replace(" ", "") in {"~0", "NA", "~1"}):
+        return {}
+    if not isinstance(re_formula, str):
+        raise DataError(f"re_formula must be None, False or a formula string, not {re_formula!r}.")
+    text = re_formula.strip()
+    terms = parse_formula("y " + text if text.startswith("~") else "y ~ " + text).group_terms
+    kept: dict[int, list[int]] = {}
+    for term in terms:
+        blocks = [b for b in md.blocks if b.group == term.group]
+        if not blocks:
+            raise DataError(f"re_formula names the group {term.group!r}, which the model does not have."
+                            f"{close_matches(term.group, md.groups())}")
+        _, coefs = design(term.expr, _prepare(md.frame, md), md.env)
+        for b in blocks:
+            positions = [k for k, c in enumerate(b.coefs) if c in coefs]
+            if positions:
+                kept.setdefault(b.id, []).extend(positions)
+    return kept
+
+
+def _prepare(frame: pd.DataFrame, md: ModelData) -> pd.DataFrame:
+    """Code factors of ``frame`` with the training levels (as the data stage did)."""
+    from .data import _prepare_factors
+
+    columns = [c for c in frame.columns if c in md.frame.columns]
+    return _prepare_factors(frame, [c for c in columns if _is_factor(md.frame[c])])
+
+
+def _is_factor(values: pd.Series) -> bool:
+    return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool or not pd.api.types.is_numeric_dtype(values)
+
+
+def _coded(md: ModelData, newdata: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
+    """Training rows followed by the new rows, factors restricted to the training levels."""
+    from .data import level_order
+
+    train = md.frame[needed]
+    new = newdata[needed].reset_index(drop=True)
+    if new.isna().any().any():
+        col = new.columns[new.isna().any()][0]
+        raise DataError(f"newdata has missing values in column {col!r}; predictions need complete rows.")
+    both = pd.concat([train, new], ignore_index=True)
+    for col in needed:
+        if _is_factor(train[col]):
+            levels = level_order(train[col])
+            labels = labels_of(both[col].astype(train[col].dtype) if train[col].dtype == bool else both[col])
+            unseen = sorted(set(labels[len(train):]) - set(levels))
+            if unseen:
+                raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen))} of the predictor {col!r} "
+                                f"that the model was not fitted with. Known levels: {', '.join(levels)}.")
+            both[col] = pd.Categorical(labels, categories=levels)
+    return both
+
+
+def _require(newdata: pd.DataFrame, needed: list[str]) -> None:
+    missing = [c for c in needed if c not in newdata.columns]
+    if missing:
+        raise DataError(f"newdata lacks the column(s) {', '.join(map(repr, missing))} the model needs."
+                        f"{close_matches(missing[0], newdata.columns)}")
+
+
+def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
+               allow_new_levels: bool = False) -> tuple[np.ndarray, list[NewBlock]]:
+    """Population design and group-level blocks for ``newdata`` (or the training rows)."""
+    kept = _kept_blocks(md, re_formula)
+    if newdata is None:
+        blocks = [NewBlock(b, b.index, b.Z, kept[b.id]) for b in md.blocks if b.id in kept]
+        return md.X, blocks
+    if not isinstance(newdata, pd.DataFrame) or len(newdata) == 0:
+        raise DataError("newdata must be a non-empty pandas DataFrame.")
+    texts = [md.formula.population] + [b.term.expr for b in md.blocks if b.id in kept]
+    predictors = list(dict.fromkeys(n for t in texts for n in _names_in(t) if n not in md.env))
+    factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
+    _require(newdata, predictors + factors)
+    both = _coded(md, newdata, predictors)
+    n_train = len(md.frame)
+    X, names = design(md.formula.population, _prepare(both, md), md.env)
+    assert names == (["Intercept"] if md.has_intercept else []) + md.b_names
+    blocks = []
+    for b in md.blocks:
+        if b.id not in kept:
+            continue
+        Z, _ = design(b.term.expr, _prepare(both, md), md.env)
+        labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
+        for name in b.term.factors[1:]:
+            labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
+        lookup = {lv: i for i, lv in enumerate(b.levels)}
+        index = labels.map(lambda lv: lookup.get(lv, -1)).to_numpy(dtype=np.int64)
+        if (index < 0).any() and not allow_new_levels:
+            unseen = sorted(set(labels[index < 0]))
+            raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
+                            f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
+                            "for new groups.")
+        new_codes = pd.factorize(labels[index < 0])[0]
+        blocks.append(NewBlock(b, index, Z[n_train:], kept[b.id], new_codes))
+    return X[n_train:], blocks
+
+
+def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> np.ndarray:
+    if ndraws is None or ndraws >= n_total:
+        return np.arange(n_total)
+    return np.sort(rng.choice(n_total, size=ndraws, replace=False))
+
+
+def _flat(values: np.ndarray) -> np.ndarray:
+    return values.reshape(-1, *values.shape[2:])
+
+
+def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray, method: str,
+                       rng: np.random.Generator) -> np.ndarray:
+    """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M)."""
+    S, n_levels, M = r.shape
+    n_new = int(nb.new_codes.max()) + 1
+    if method == "uncertainty":  # a random old level per draw and new level
+        pick = rng.integers(0, n_levels, size=(S, n_new))
+        return r[np.arange(S)[:, None], pick, :]
+    if method == "old_levels":  # one random old level per new level, for all draws
+        return r[:, rng.integers(0, n_levels, size=n_new), :]
+    # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
+    group, coefs = nb.block.group, nb.block.coefs
+    post = fit.idata.posterior
+    sd = np.stack([_flat(post[f"sd_{group}__{c}"].values)[draws] for c in coefs], axis=-1)
+    cor = np.tile(np.eye(M), (S, 1, 1))
+    for j in range(M):
+        for k in range(j + 1, M):
+            name = f"cor_{group}__{coefs[j]}__{coefs[k]}"
+            if name in post:
+                cor[:, j, k] = cor[:, k, j] = _flat(post[name].values)[draws]
+    chol = np.linalg.cholesky(cor * sd[:, :, None] * sd[:, None, :] + 1e-12 * np.eye(M))
+    return np.einsum("smk,snk->snm", chol, rng.standard_normal((S, n_new, M)))
+
+
+def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
+                      transform: bool = False, allow_new_levels: bool = False,
+                      sample_new_levels: str = "uncertainty", ndraws: int | None = None,
+                      seed: int | None = None) -> np.ndarray:
+    """The linear predictor for every draw and row: (draws, rows); ``transform=True``
+    applies the inverse link, as brms.
+
+    Example:
+        >>> fit.posterior_linpred().shape  # doctest: +SKIP
+        (4000, 180)
+    """
+    if sample_new_levels not in NEW_LEVEL_METHODS:
+        raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
+                        f"not {sample_new_levels!r}.")
+    md = fit.model_data
+    rng = np.random.default_rng(seed)
+    X, blocks = new_design(md, newdata, re_formula, allow_new_levels)
+    b = _flat(population_effects(fit.idata.posterior, md))
+    draws = _draw_subset(len(b), ndraws, rng)
+    eta = b[draws] @ X.T
+    for nb in blocks:
+        group = nb.block.group
+        r_all = fit.idata.posterior[f"r_{group}"].sel({f"{group}__coef": nb.block.coefs}).values
+        r = _flat(r_all)[draws]  # S, levels, M
+        rows = r[:, np.clip(nb.index, 0, None), :]
+        if (nb.index < 0).any():
+            rows[:, nb.index < 0, :] = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng)[:, nb.new_codes, :]
+        eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
+    return md.family.inverse_link_np(eta) if transform else eta
+
+
+def _dpars(fit: Fit, ndraws: int | None, seed: int | None) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    post = fit.idata.posterior
+    out = {}
+    for d in fit.family.dpars:
+        flat = _flat(post[d.name].values)
+        out[d.name] = flat[_draw_subset(len(flat), ndraws, rng)][:, None]
+    return out
+
+
+def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, **kwargs) -> np.ndarray:
+    """Expected value of the response per draw and row (brms's ``posterior_epred``)."""
+    return posterior_linpred(fit, newdata, re_formula, transform=True, **kwargs)
+
+
+def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
+                      seed: int | None = None, ndraws: int | None = None, **kwargs) -> np.ndarray:
+    """New responses drawn from the posterior predictive distribution: (draws, rows)."""
+    mu = posterior_epred(fit, newdata, re_formula, seed=seed, ndraws=ndraws, **kwargs)
+    dpars = _dpars(fit, ndraws, seed)
+    return fit.family.rng(mu, dpars, np.random.default_rng(None if seed is None else seed + 1))
+
+
+def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
+           probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
+    """brms's ``fitted``: a summary row per data row of ``posterior_epred``."""
+    draws = posterior_epred(fit, newdata, re_formula, **kwargs)
+    return summarise(draws, probs) if summary else draws
+
+
+def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
+            probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
+    """brms's ``predict``: a summary row per data row of ``posterior_predict``."""
+    draws = posterior_predict(fit, newdata, re_formula, **kwargs)
+    return summarise(draws, probs) if summary else draws
