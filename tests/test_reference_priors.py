@@ -10,13 +10,34 @@ from brmc.priors import PRIOR_COLUMNS
 
 from .conftest import reference_csv
 
-# default_priors.csv cases the Gaussian foundation covers: case → data set
-GAUSSIAN_CASES = {
-    "gaussian_sleepstudy": "sleepstudy",
-    "gaussian_gcse": "gcse",
-    "gaussian_jsp_math": "jspr",
-    "gaussian_exam_smallmad": "Exam",
-    "gaussian_oxboys": "Oxboys",
+
+
+def _rats_proportion() -> pd.DataFrame:
+    rats = brmc.datasets.load("rats")
+    p = rats["m"] / rats["n"]
+    return rats.assign(p=p.where(p > 0, 0.01))
+
+
+# default_priors.csv cases: case → data
+DATA = {
+    "gaussian_sleepstudy": lambda: brmc.datasets.load("sleepstudy"),
+    "gaussian_gcse": lambda: brmc.datasets.load("gcse"),
+    "gaussian_jsp_math": lambda: brmc.datasets.load("jspr"),
+    "gaussian_exam_smallmad": lambda: brmc.datasets.load("Exam"),
+    "gaussian_oxboys": lambda: brmc.datasets.load("Oxboys"),
+    "student_sleepstudy": lambda: brmc.datasets.load("sleepstudy"),
+    "skew_normal_sleepstudy": lambda: brmc.datasets.load("sleepstudy"),
+    "lognormal_sleepstudy": lambda: brmc.datasets.load("sleepstudy"),
+    "gamma_log_kidney": lambda: brmc.datasets.load("kidney"),
+    "weibull_kidney": lambda: brmc.datasets.load("kidney"),
+    "exponential_kidney": lambda: brmc.datasets.load("kidney"),
+    "poisson_epilepsy": lambda: brmc.datasets.load("epilepsy"),
+    "bernoulli_sleepstudy2": lambda: brmc.datasets.load("sleepstudy2"),
+    "binomial_cbpp": lambda: brmc.datasets.load("cbpp"),
+    "beta_rats": _rats_proportion,
+    **{f"{fam}_grouseticks": (lambda: brmc.datasets.load("grouseticks")) for fam in (
+        "poisson", "negbinomial", "geometric", "zero_inflated_poisson", "zero_inflated_negbinomial",
+        "hurdle_poisson", "hurdle_lognormal")},
 }
 
 
@@ -26,13 +47,13 @@ def _compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(ours, theirs)
 
 
-@pytest.mark.parametrize("case", sorted(GAUSSIAN_CASES))
+@pytest.mark.parametrize("case", sorted(DATA))
 def test_default_prior_grid(case: str) -> None:
     grid = reference_csv("default_priors.csv")
     rows = grid[grid["case"] == case]
     assert len(rows), case
-    formula, family = rows["formula"].iloc[0], rows["family"].iloc[0]
-    ours = brmc.get_prior(formula, brmc.datasets.load(GAUSSIAN_CASES[case]), family=family)
+    formula, family, link = rows["formula"].iloc[0], rows["family"].iloc[0], rows["link"].iloc[0]
+    ours = brmc.get_prior(formula, DATA[case](), family=brmc.get_family(family, link))
     _compare(ours, rows)
 
 

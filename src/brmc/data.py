@@ -63,6 +63,7 @@ class ModelData:
     data_name: str
     n_dropped: int = 0
     env: dict[str, Any] = field(default_factory=dict)
+    additions: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def nobs(self) -> int:
@@ -78,6 +79,12 @@ class ModelData:
     def means_X(self) -> np.ndarray:
         Xb = self.X[:, 1:] if self.has_intercept else self.X
         return Xb.mean(axis=0) if self.has_intercept else np.zeros(Xb.shape[1])
+
+    @property
+    def dpars(self) -> list:
+        """The family parameters this model estimates (``se()`` without ``sigma = TRUE`` fixes sigma)."""
+        fixed_sigma = "se" in self.additions and not self.additions.get("se_sigma", False)
+        return [d for d in self.family.dpars if not (d.name == "sigma" and fixed_sigma)]
 
     def groups(self) -> list[str]:
         """Grouping factors in order of first appearance (brms's order)."""
@@ -119,7 +126,7 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
 
     for role, text in roles:
         for name in _names_in(text):
-            if name not in frame.columns and name not in env:
+            if name not in frame.columns and name not in env and name not in {"TRUE", "FALSE"}:
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
                 )
@@ -306,7 +313,8 @@ def build_data(
     name = data_name or frame.attrs.get("data_name") or "data"
     _check_columns(formula, frame, env)
     frame, n_dropped = _drop_incomplete(formula, frame)
-    y = _response(formula, frame, family, env)
+    additions = _additions(formula, frame, family)
+    y = _response(formula, frame, family, env, additions)
     predictors = _factor_names(formula.population, frame)
     for g in formula.group_terms:
         predictors += _factor_names(g.expr, frame)
@@ -327,20 +335,103 @@ def build_data(
         data_name=name,
         n_dropped=n_dropped,
         env=env,
+        additions=additions,
     )
 
 
-def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any]) -> np.ndarray:
+def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any],
+              additions: dict[str, np.ndarray]) -> np.ndarray:
     resp = formula.response
     if resp in frame.columns:
         values = frame[resp]
-        if isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == object or pd.api.types.is_string_dtype(values):
+        if values.dtype == bool:
+            values = values.to_numpy(dtype=float)
+        elif isinstance(values.dtype, pd.CategoricalDtype):
+            values = pd.Categorical(values).remove_unused_categories()
+            values = np.asarray(values.astype(object)) if family.kind != "binary" else _two_levels(values)
+        elif values.dtype == object or pd.api.types.is_string_dtype(values):
             values = values.to_numpy(dtype=object)
         else:
             values = values.to_numpy()
-        return family.check_response(values)
+        return family.response(values, additions)
     X, _ = design(f"0 + {resp}", frame, env)
-    return family.check_response(X[:, 0])
+    return family.response(X[:, 0], additions)
+
+
+def _two_levels(values: pd.Categorical) -> np.ndarray:
+    """A factor response for bernoulli: its first level is 0, the second 1 (as brms)."""
+    levels = list(values.categories)
+    if len(levels) != 2:
+        from .errors import FamilyError
+
+        raise FamilyError(f"Family 'bernoulli' needs a response with two levels; the factor has {len(levels)}: "
+                          f"{', '.join(map(str, levels[:5]))}.")
+    return (np.asarray(values.astype(object)) == levels[1]).astype(float)
+
+
+_CENS_CODES = {"left": -1, "none": 0, "right": 1, "interval": 2, -1: -1, 0: 0, 1: 1, 2: 2}
+
+
+def _addition_values(frame: pd.DataFrame, term: str, arg: str) -> np.ndarray:
+    """An addition term's argument: a column or a number (``trials(10)``)."""
+    if arg in frame.columns:
+        return frame[arg].to_numpy()
+    try:
+        return np.full(len(frame), float(arg))
+    except ValueError:
+        raise DataError(f"The argument {arg!r} of {term}() is neither a column of the data nor a number."
+                        f"{close_matches(arg, frame.columns)}") from None
+
+
+def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dict[str, np.ndarray]:
+    """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
+    out: dict[str, Any] = {}
+    allowed = {"trials": {"binomial"}, "weights": None, "se": {"gaussian", "student"},
+               "cens": {"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
+                        "negbinomial", "geometric"}}
+    for term, args in formula.additions.items():
+        if term not in allowed:
+            raise DataError(f"The addition term {term}() is not supported yet.")
+        families = allowed[term]
+        if families is not None and family.name not in families:
+            raise DataError(f"The addition term {term}() cannot be used with family '{family.name}'; "
+                            f"it works with {', '.join(sorted(families))}.")
+        positional = [a for a in args if "=" not in a]
+        if not positional:
+            raise DataError(f"{term}() needs an argument, e.g. {term}(n).")
+        values = _addition_values(frame, term, positional[0])
+        if term == "trials":
+            trials = np.asarray(values, dtype=float)
+            if (trials < 0).any() or (trials != np.round(trials)).any():
+                raise DataError("trials() must be non-negative whole numbers.")
+            out["trials"] = trials
+        elif term == "weights":
+            out["weights"] = _non_negative(values, "weights")
+        elif term == "se":
+            out["se"] = _non_negative(values, "se")
+            flags = [a.replace(" ", "") for a in args if "=" in a]
+            out["se_sigma"] = "sigma=TRUE" in flags or "sigma=True" in flags
+        else:
+            codes = pd.Series(values).map(lambda v: _CENS_CODES.get(v.strip() if isinstance(v, str) else v))
+            if codes.isna().any():
+                bad = pd.Series(values)[codes.isna()].iloc[0]
+                raise DataError(f"cens() values must be 'left', 'none', 'right', 'interval' or -1, 0, 1, 2; got {bad!r}.")
+            out["cens"] = codes.to_numpy(dtype=np.int64)
+            if (out["cens"] == 2).any():
+                if len(positional) < 2:
+                    raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
+                out["y2"] = np.asarray(_addition_values(frame, term, positional[1]), dtype=float)
+    if family.name == "binomial" and "trials" not in out:
+        raise DataError("Family 'binomial' needs the number of trials: write the response as "
+                        "'successes | trials(n)' (n a column or a number).")
+    return out
+
+
+def _non_negative(values: np.ndarray, term: str) -> np.ndarray:
+    out = np.asarray(values, dtype=float)
+    if (out < 0).any():
+        raise DataError(f"{term}() must not be negative.")
+    return out
 
 
 def _check_constant(X: np.ndarray, names: list[str], has_intercept: bool) -> None:

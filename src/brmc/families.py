@@ -1,31 +1,39 @@
 """Response families as records: links, distributional parameters, likelihood.
 
 Adding a family is adding a :class:`Family` record to :data:`FAMILIES`; the
-data, prior and model stages read nothing else about it.
+data, prior and model stages read nothing else about it.  Each record's
+``dist`` builds the PyMC distribution from the linear predictor, and that one
+definition serves sampling, the pointwise log-likelihood and posterior
+predictive draws, so they cannot drift apart.
 
 Example:
     >>> fam = get_family("gaussian")
     >>> fam.name, fam.link, [d.name for d in fam.dpars]
     ('gaussian', 'identity', ['sigma'])
-    >>> fam.links_text()
-    'mu = identity; sigma = identity'
+    >>> get_family("negbinomial").links_text()
+    'mu = log; shape = identity'
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
+import pymc as pm
 import pytensor.tensor as pt
+from scipy import special, stats
 
 from .errors import FamilyError, close_matches
 
-#: link name → (inverse link on tensors, link on numpy arrays, inverse on numpy arrays)
+#: link name → (inverse link on tensors, link on numpy arrays, inverse link on numpy arrays)
 LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
     "identity": (lambda x: x, lambda y: y, lambda x: x),
     "log": (pt.exp, np.log, np.exp),
-    "logit": (pt.sigmoid, lambda p: np.log(p / (1 - p)), lambda x: 1 / (1 + np.exp(-x))),
+    "logit": (pt.sigmoid, special.logit, special.expit),
+    "probit": (lambda x: 0.5 * pt.erfc(-x / np.sqrt(2.0)), stats.norm.ppf, stats.norm.cdf),
+    "cloglog": (lambda x: 1 - pt.exp(-pt.exp(x)), lambda p: np.log(-np.log1p(-p)), lambda x: -np.expm1(-np.exp(x))),
     "inverse": (lambda x: 1 / x, lambda y: 1 / y, lambda x: 1 / x),
     "sqrt": (pt.sqr, np.sqrt, np.square),
 }
@@ -48,30 +56,49 @@ class DistPar:
     default_prior: str | None = None
 
 
+#: brms's distributional parameters with their bounds and default priors
+SIGMA = DistPar("sigma", lb=0.0)
+SHAPE = DistPar("shape", lb=0.0, default_prior="gamma(0.01, 0.01)")
+ZI = DistPar("zi", lb=0.0, ub=1.0, default_prior="beta(1, 1)")
+HU = DistPar("hu", lb=0.0, ub=1.0, default_prior="beta(1, 1)")
+
+
 @dataclass(frozen=True)
 class Family:
-    """One response family: its links, dpars and PyMC likelihood builder.
+    """One response family.
 
-    ``likelihood(name, mu, dpars, observed)`` adds the observed variable to the
-    current PyMC model; ``log_lik(y, mu, dpars)`` is its pointwise NumPy twin,
-    used after sampling; ``rng(mu, dpars, generator)`` draws new responses
-    (``posterior_predict``); ``check_response(y)`` returns the response as floats or
-    raises :class:`~brmc.errors.FamilyError`.
+    ``dist(eta, dpars, additions)`` returns the PyMC distribution of the
+    response given the linear predictor ``eta`` (tensor or array);
+    ``epred(mu, dpars, additions)`` the expected response given ``mu`` (the
+    inverse-linked ``eta``); ``response(y, additions)`` checks and codes the
+    response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"`` or
+    ``"ordinal"``; ``prior_link`` is the scale of brms's data-based priors.
     """
 
     name: str
     link: str
     links: tuple[str, ...]
     dpars: tuple[DistPar, ...]
-    likelihood: Callable = field(compare=False, repr=False)
-    log_lik: Callable = field(compare=False, repr=False)
-    rng: Callable = field(compare=False, repr=False)
-    check_response: Callable[[np.ndarray], np.ndarray] = field(compare=False, repr=False)
+    dist: Callable = field(compare=False, repr=False)
+    response: Callable = field(compare=False, repr=False)
+    epred: Callable = field(default=lambda mu, dpars, add: mu, compare=False, repr=False)
+    kind: str = "continuous"
+    log_scale: bool = False
+    extra_links: tuple[str, ...] = ()
+
+    @property
+    def prior_link(self) -> str:
+        """The link on which brms computes the data-based intercept prior."""
+        return "log" if self.log_scale else self.link
+
+    @property
+    def ordinal(self) -> bool:
+        return self.kind == "ordinal"
 
     def links_text(self) -> str:
         """brms's ``Links:`` line."""
-        parts = [f"mu = {self.link}"] + [f"{d.name} = {d.link}" for d in self.dpars]
-        return "; ".join(parts)
+        names = [d.name for d in self.dpars] + list(self.extra_links)
+        return "; ".join([f"mu = {self.link}"] + [f"{n} = identity" for n in names])
 
     def inverse_link(self, eta):
         """Apply the inverse link to a tensor."""
@@ -82,31 +109,71 @@ class Family:
         return LINKS[self.link][2](eta)
 
     def link_np(self, y: np.ndarray) -> np.ndarray:
-        """Apply the link to a NumPy array (used for data-based default priors)."""
+        """Apply the link to a NumPy array."""
         return LINKS[self.link][1](y)
+
+    def mu(self, eta):
+        """The mean parameter from the linear predictor (tensor or array)."""
+        if isinstance(eta, np.ndarray):
+            return self.inverse_link_np(eta)
+        return self.inverse_link(eta)
+
+    def response_dist(self, eta, dpars: dict, additions: dict):
+        """The response distribution, with known standard errors (``se()``) folded into sigma."""
+        if "se" in additions:
+            se = additions["se"]
+            if additions.get("se_sigma"):
+                root = np.sqrt if isinstance(dpars["sigma"], np.ndarray) else pt.sqrt
+                dpars = {**dpars, "sigma": root(se**2 + dpars["sigma"] ** 2)}
+            else:
+                dpars = {**dpars, "sigma": se}
+        return self.dist(self, eta, dpars, additions)
+
+    def pointwise_logp(self, y, eta, dpars: dict, additions: dict):
+        """Each observation's log-likelihood as brms writes it: censoring
+        (``cens()``) through the cdf, ``weights()`` multiplying (a tensor)."""
+        dist = self.response_dist(eta, dpars, additions)
+        out = pm.logp(dist, y)
+        cens = additions.get("cens")
+        if cens is not None and np.any(cens != 0):
+            lower = y - 1 if self.kind == "count" else y  # P(Y >= y) for counts
+            upper = pm.logcdf(dist, additions.get("y2", y))  # log P(Y <= y2)
+            interval = upper + pt.log1mexp(pm.logcdf(dist, y) - upper)  # log P(y < Y <= y2)
+            out = pt.switch(pt.eq(cens, -1), pm.logcdf(dist, y),
+                            pt.switch(pt.eq(cens, 1), pm.logccdf(dist, lower),
+                                      pt.switch(pt.eq(cens, 2), interval, out)))
+        weights = additions.get("weights")
+        return out * weights if weights is not None else out
+
+    def log_lik(self, y: np.ndarray, eta: np.ndarray, dpars: dict, additions: dict | None = None) -> np.ndarray:
+        """Pointwise log-likelihood (NumPy in, NumPy out), from the same definition as sampling."""
+        return np.asarray(self.pointwise_logp(y, eta, dpars, additions or {}).eval())
+
+    def rng(self, eta: np.ndarray, dpars: dict, generator: np.random.Generator, additions: dict | None = None):
+        """Draw responses for each element of ``eta`` (posterior predictive)."""
+        seed = int(generator.integers(2**31))
+        return pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed)
 
     def to_dict(self) -> dict:
         """A JSON-able description (enough to rebuild with :func:`get_family`)."""
         return {"family": self.name, "link": self.link}
 
 
-def _numeric_response(family: str) -> Callable[[np.ndarray], np.ndarray]:
-    def check(y: np.ndarray) -> np.ndarray:
-        if np.asarray(y).dtype == object:
-            example = next((v for v in y if not _is_number(v)), y[0])
-            raise FamilyError(
-                f"Family '{family}' needs a numeric response, but it is a factor or text column with "
-                f"values such as {example!r}."
-            )
-        out = np.asarray(y, dtype=float)
-        if not np.all(np.isfinite(out)):
-            raise FamilyError(f"Family '{family}' needs a finite response; found inf values.")
-        return out
-
-    return check
+# ---------------------------------------------------------------- response checks
+def _as_float(y: Any, family: str) -> np.ndarray:
+    if np.asarray(y).dtype == object:
+        example = next((v for v in y if not _is_number(v)), y[0])
+        raise FamilyError(
+            f"Family '{family}' needs a numeric response, but it is a factor or text column with "
+            f"values such as {example!r}."
+        )
+    out = np.asarray(y, dtype=float)
+    if not np.all(np.isfinite(out)):
+        raise FamilyError(f"Family '{family}' needs a finite response; found infinite values.")
+    return out
 
 
-def _is_number(v) -> bool:
+def _is_number(v: Any) -> bool:
     try:
         float(v)
     except (TypeError, ValueError):
@@ -114,42 +181,155 @@ def _is_number(v) -> bool:
     return True
 
 
-def _gaussian_likelihood(name: str, mu, dpars: dict, observed):
-    import pymc as pm
-
-    return pm.Normal(name, mu=mu, sigma=dpars["sigma"], observed=observed)
-
-
-def _gaussian_log_lik(y: np.ndarray, mu: np.ndarray, dpars: dict) -> np.ndarray:
-    from scipy.stats import norm
-
-    return norm.logpdf(y, loc=mu, scale=dpars["sigma"])
+def _bad(family: str, what: str, y: np.ndarray, mask: np.ndarray) -> FamilyError:
+    values = ", ".join(sorted({f"{v:g}" for v in y[mask]})[:5])
+    return FamilyError(f"Family '{family}' needs {what}; the response has {int(mask.sum())} value(s) that "
+                       f"are not, e.g. {values}.")
 
 
-def _gaussian_rng(mu: np.ndarray, dpars: dict, rng: np.random.Generator) -> np.ndarray:
-    return rng.normal(mu, dpars["sigma"])
+def _real(family: str) -> Callable:
+    return lambda y, add: _as_float(y, family)
 
 
-def gaussian(link: str = "identity") -> Family:
-    """The Gaussian family (``sigma`` with a half-t default prior).
+def _positive(family: str, zero_ok: bool = False) -> Callable:
+    def check(y: Any, add: dict) -> np.ndarray:
+        out = _as_float(y, family)
+        bad = out < 0 if zero_ok else out <= 0
+        if bad.any():
+            raise _bad(family, "non-negative values" if zero_ok else "positive values", out, bad)
+        return out
+    return check
 
-    Example:
-        >>> gaussian().name
-        'gaussian'
-    """
-    return _with_link(
-        Family(
-            name="gaussian",
-            link="identity",
-            links=("identity", "log", "inverse"),
-            dpars=(DistPar("sigma", lb=0.0),),
-            likelihood=_gaussian_likelihood,
-            log_lik=_gaussian_log_lik,
-            rng=_gaussian_rng,
-            check_response=_numeric_response("gaussian"),
-        ),
-        link,
-    )
+
+def _counts(family: str) -> Callable:
+    def check(y: Any, add: dict) -> np.ndarray:
+        out = _as_float(y, family)
+        bad = (out < 0) | (out != np.round(out))
+        if bad.any():
+            raise _bad(family, "non-negative whole numbers (counts)", out, bad)
+        if "trials" in add and (out > add["trials"]).any():
+            raise _bad(family, "successes no larger than trials", out, out > add["trials"])
+        return out
+    return check
+
+
+def _unit_interval(family: str) -> Callable:
+    def check(y: Any, add: dict) -> np.ndarray:
+        out = _as_float(y, family)
+        bad = (out <= 0) | (out >= 1)
+        if bad.any():
+            raise _bad(family, "values strictly between 0 and 1", out, bad)
+        return out
+    return check
+
+
+def _binary(y: Any, add: dict) -> np.ndarray:
+    values = np.asarray(y)
+    if values.dtype == object:
+        levels = list(dict.fromkeys(values))
+        if len(levels) != 2:
+            raise FamilyError(f"Family 'bernoulli' needs a response with two values; got {len(levels)}: "
+                              f"{', '.join(map(str, levels[:5]))}.")
+        return (values == levels[1]).astype(float)
+    out = np.asarray(values, dtype=float)
+    bad = (out != 0) & (out != 1)
+    if bad.any():
+        raise _bad("bernoulli", "a response of 0/1 (or TRUE/FALSE, or a two-level factor)", out, bad)
+    return out
+
+
+# ---------------------------------------------------------------- distributions
+def _linked(f: Family, eta):
+    return f.mu(eta)
+
+
+def _skew_normal(f: Family, eta, d: dict, add: dict):
+    # brms: mu is the mean and sigma the sd; convert to location and scale
+    alpha = d["alpha"]
+    delta = alpha / np.sqrt(1 + alpha**2) if isinstance(alpha, np.ndarray) else alpha / pt.sqrt(1 + alpha**2)
+    root = np.sqrt(2 / np.pi)
+    omega = d["sigma"] / (1 - (root * delta) ** 2) ** 0.5
+    return pm.SkewNormal.dist(mu=_linked(f, eta) - omega * delta * root, sigma=omega, alpha=alpha)
+
+
+def _weibull(f: Family, eta, d: dict, add: dict):
+    gamma_fn = special.gamma if isinstance(d["shape"], np.ndarray) else pt.gamma
+    return pm.Weibull.dist(alpha=d["shape"], beta=_linked(f, eta) / gamma_fn(1 + 1 / d["shape"]))
+
+
+def _bernoulli(f: Family, eta, d: dict, add: dict):
+    if f.link == "logit":
+        return pm.Bernoulli.dist(logit_p=eta)
+    return pm.Bernoulli.dist(p=_linked(f, eta))
+
+
+def _binomial(f: Family, eta, d: dict, add: dict):
+    p = _linked(f, eta)
+    return pm.Binomial.dist(n=add["trials"], p=p)
+
+
+def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, ...], dist: Callable,
+            response: Callable, **kwargs) -> Callable[..., Family]:
+    def make(link: str = link) -> Family:
+        return _with_link(Family(name=name, link=links[0], links=links, dpars=dpars, dist=dist, response=response,
+                                 **kwargs), link)
+    make.__name__ = name
+    make.__doc__ = f"The {name} family (links: {', '.join(links)}).\n\nExample:\n    >>> {name}().link\n    '{link}'\n"
+    return make
+
+
+def _lognormal_epred(mu, d, add):
+    return np.exp(mu + d["sigma"] ** 2 / 2)
+
+
+gaussian = _family("gaussian", "identity", ("identity", "log", "inverse"), (SIGMA,),
+                   lambda f, eta, d, add: pm.Normal.dist(mu=_linked(f, eta), sigma=d["sigma"]), _real("gaussian"))
+student = _family("student", "identity", ("identity", "log", "inverse"),
+                  (SIGMA, DistPar("nu", lb=1.0, default_prior="gamma(2, 0.1)")),
+                  lambda f, eta, d, add: pm.StudentT.dist(nu=d["nu"], mu=_linked(f, eta), sigma=d["sigma"]),
+                  _real("student"))
+skew_normal = _family("skew_normal", "identity", ("identity", "log", "inverse"),
+                      (SIGMA, DistPar("alpha", default_prior="normal(0, 4)")), _skew_normal, _real("skew_normal"))
+lognormal = _family("lognormal", "identity", ("identity", "inverse"), (SIGMA,),
+                    lambda f, eta, d, add: pm.LogNormal.dist(mu=_linked(f, eta), sigma=d["sigma"]),
+                    _positive("lognormal"), epred=_lognormal_epred, log_scale=True)
+Gamma = _family("gamma", "log", ("log", "identity", "inverse"), (SHAPE,),
+                lambda f, eta, d, add: pm.Gamma.dist(alpha=d["shape"], beta=d["shape"] / _linked(f, eta)),
+                _positive("gamma"))
+weibull = _family("weibull", "log", ("log", "identity", "inverse"), (SHAPE,), _weibull, _positive("weibull"))
+exponential = _family("exponential", "log", ("log", "identity", "inverse"), (),
+                      lambda f, eta, d, add: pm.Exponential.dist(lam=1 / _linked(f, eta)), _positive("exponential"))
+bernoulli = _family("bernoulli", "logit", ("logit", "probit", "cloglog"), (), _bernoulli, _binary, kind="binary")
+binomial = _family("binomial", "logit", ("logit", "probit", "cloglog"), (), _binomial, _counts("binomial"),
+                   epred=lambda mu, d, add: mu * add["trials"], kind="count")
+poisson = _family("poisson", "log", ("log", "sqrt", "identity"), (),
+                  lambda f, eta, d, add: pm.Poisson.dist(mu=_linked(f, eta)), _counts("poisson"), kind="count")
+negbinomial = _family("negbinomial", "log", ("log", "sqrt", "identity"), (SHAPE,),
+                      lambda f, eta, d, add: pm.NegativeBinomial.dist(mu=_linked(f, eta), alpha=d["shape"]),
+                      _counts("negbinomial"), kind="count")
+geometric = _family("geometric", "log", ("log", "sqrt", "identity"), (),
+                    lambda f, eta, d, add: pm.NegativeBinomial.dist(mu=_linked(f, eta), alpha=1.0),
+                    _counts("geometric"), kind="count")
+beta = _family("beta", "logit", ("logit", "probit", "cloglog"), (DistPar("phi", lb=0.0, default_prior="gamma(0.01, 0.01)"),),
+               lambda f, eta, d, add: pm.Beta.dist(alpha=_linked(f, eta) * d["phi"], beta=(1 - _linked(f, eta)) * d["phi"]),
+               _unit_interval("beta"))
+zero_inflated_poisson = _family(
+    "zero_inflated_poisson", "log", ("log", "sqrt", "identity"), (ZI,),
+    lambda f, eta, d, add: pm.ZeroInflatedPoisson.dist(psi=1 - d["zi"], mu=_linked(f, eta)),
+    _counts("zero_inflated_poisson"), epred=lambda mu, d, add: (1 - d["zi"]) * mu, kind="count")
+zero_inflated_negbinomial = _family(
+    "zero_inflated_negbinomial", "log", ("log", "sqrt", "identity"), (SHAPE, ZI),
+    lambda f, eta, d, add: pm.ZeroInflatedNegativeBinomial.dist(psi=1 - d["zi"], mu=_linked(f, eta), alpha=d["shape"]),
+    _counts("zero_inflated_negbinomial"), epred=lambda mu, d, add: (1 - d["zi"]) * mu, kind="count")
+hurdle_poisson = _family(
+    "hurdle_poisson", "log", ("log",), (HU,),
+    lambda f, eta, d, add: pm.HurdlePoisson.dist(psi=1 - d["hu"], mu=_linked(f, eta)),
+    _counts("hurdle_poisson"), epred=lambda mu, d, add: (1 - d["hu"]) * mu / -np.expm1(-mu), kind="count")
+hurdle_lognormal = _family(
+    "hurdle_lognormal", "identity", ("identity",), (SIGMA, HU),
+    lambda f, eta, d, add: pm.HurdleLogNormal.dist(psi=1 - d["hu"], mu=_linked(f, eta), sigma=d["sigma"]),
+    _positive("hurdle_lognormal", zero_ok=True),
+    epred=lambda mu, d, add: (1 - d["hu"]) * np.exp(mu + d["sigma"] ** 2 / 2), log_scale=True)
 
 
 def _with_link(family: Family, link: str) -> Family:
@@ -162,15 +342,20 @@ def _with_link(family: Family, link: str) -> Family:
 
 
 #: brms family names → constructors.
-FAMILIES: dict[str, Callable[..., Family]] = {"gaussian": gaussian}
+FAMILIES: dict[str, Callable[..., Family]] = {
+    f.__name__: f for f in (gaussian, student, skew_normal, lognormal, Gamma, weibull, exponential, bernoulli,
+                            binomial, poisson, negbinomial, geometric, beta, zero_inflated_poisson,
+                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal)
+}
+FAMILIES["Gamma"] = Gamma
 
 
 def get_family(family: str | Family, link: str | None = None) -> Family:
     """Resolve a family given as a brms name or a :class:`Family` record.
 
     Example:
-        >>> get_family("gaussian").link
-        'identity'
+        >>> get_family("bernoulli", link="probit").link
+        'probit'
     """
     if isinstance(family, Family):
         return family if link is None else _with_link(family, link)

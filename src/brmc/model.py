@@ -76,7 +76,8 @@ def structure_key(md: ModelData, spec: PriorSpec) -> str:
     """Hash of the model's structure: same key ⇒ same graph, only values differ."""
     desc = {
         "family": md.family.to_dict(),
-        "dpars": [d.name for d in md.family.dpars],
+        "dpars": [d.name for d in md.dpars],
+        "additions": sorted(k for k in md.additions if k != "se_sigma"),
         "N": md.nobs,
         "K": len(md.b_names),
         "intercept": md.has_intercept,
@@ -182,11 +183,12 @@ def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
         for block in md.blocks:
             mu = mu + _group_effects(block, spec, params, values)
         dpars = {}
-        for dpar in md.family.dpars:
+        for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
             params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)
         _add_priors(spec, params, values)
-        md.family.likelihood("Y_obs", md.family.inverse_link(mu), dpars, Y)
+        additions = {k: pm.Data(k, v) if isinstance(v, np.ndarray) else v for k, v in md.additions.items()}
+        pm.Potential("Y_loglik", md.family.pointwise_logp(Y, mu, dpars, additions).sum())
     return BuiltModel(model=model, structure=structure_key(md, spec), values=values)
 
 

@@ -182,6 +182,56 @@ def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray,
     return np.einsum("smk,snk->snm", chol, rng.standard_normal((S, n_new, M)))
 
 
+def _linpred(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_levels: bool,
+             sample_new_levels: str, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    if sample_new_levels not in NEW_LEVEL_METHODS:
+        raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
+                        f"not {sample_new_levels!r}.")
+    md = fit.model_data
+    X, blocks = new_design(md, newdata, re_formula, allow_new_levels)
+    eta = _flat(population_effects(fit.idata.posterior, md))[draws] @ X.T
+    for nb in blocks:
+        group = nb.block.group
+        r_all = fit.idata.posterior[f"r_{group}"].sel({f"{group}__coef": nb.block.coefs}).values
+        r = _flat(r_all)[draws]  # S, levels, M
+        rows = r[:, np.clip(nb.index, 0, None), :]
+        if (nb.index < 0).any():
+            effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng)
+            rows[:, nb.index < 0, :] = effects[:, nb.new_codes, :]
+        eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
+    return eta
+
+
+def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
+    rng = np.random.default_rng(seed)
+    n_total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
+    return _draw_subset(n_total, ndraws, rng), rng
+
+
+def _dpars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
+    post = fit.idata.posterior
+    return {d.name: _flat(post[d.name].values)[draws][:, None] for d in fit.model_data.dpars}
+
+
+def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
+    """Addition terms predictions need (``trials``, ``se``), from newdata when given."""
+    md = fit.model_data
+    if newdata is None:
+        return md.additions
+    out: dict[str, Any] = {}
+    for term in ("trials", "se"):
+        if term in md.formula.additions:
+            arg = md.formula.additions[term][0]
+            if arg in md.frame.columns:
+                _require(newdata, [arg])
+                out[term] = newdata[arg].to_numpy(dtype=float)
+            else:
+                out[term] = np.full(len(newdata), float(arg))
+    if "se_sigma" in md.additions:
+        out["se_sigma"] = md.additions["se_sigma"]
+    return out
+
+
 def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       transform: bool = False, allow_new_levels: bool = False,
                       sample_new_levels: str = "uncertainty", ndraws: int | None = None,
@@ -193,47 +243,27 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
         >>> fit.posterior_linpred().shape  # doctest: +SKIP
         (4000, 180)
     """
-    if sample_new_levels not in NEW_LEVEL_METHODS:
-        raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
-                        f"not {sample_new_levels!r}.")
-    md = fit.model_data
-    rng = np.random.default_rng(seed)
-    X, blocks = new_design(md, newdata, re_formula, allow_new_levels)
-    b = _flat(population_effects(fit.idata.posterior, md))
-    draws = _draw_subset(len(b), ndraws, rng)
-    eta = b[draws] @ X.T
-    for nb in blocks:
-        group = nb.block.group
-        r_all = fit.idata.posterior[f"r_{group}"].sel({f"{group}__coef": nb.block.coefs}).values
-        r = _flat(r_all)[draws]  # S, levels, M
-        rows = r[:, np.clip(nb.index, 0, None), :]
-        if (nb.index < 0).any():
-            rows[:, nb.index < 0, :] = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng)[:, nb.new_codes, :]
-        eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
-    return md.family.inverse_link_np(eta) if transform else eta
+    draws, rng = _setup(fit, ndraws, seed)
+    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    return fit.family.inverse_link_np(eta) if transform else eta
 
 
-def _dpars(fit: Fit, ndraws: int | None, seed: int | None) -> dict[str, np.ndarray]:
-    rng = np.random.default_rng(seed)
-    post = fit.idata.posterior
-    out = {}
-    for d in fit.family.dpars:
-        flat = _flat(post[d.name].values)
-        out[d.name] = flat[_draw_subset(len(flat), ndraws, rng)][:, None]
-    return out
-
-
-def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, **kwargs) -> np.ndarray:
+def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
+                    allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
+                    ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
     """Expected value of the response per draw and row (brms's ``posterior_epred``)."""
-    return posterior_linpred(fit, newdata, re_formula, transform=True, **kwargs)
+    draws, rng = _setup(fit, ndraws, seed)
+    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    return fit.family.epred(fit.family.inverse_link_np(eta), _dpars(fit, draws), _additions(fit, newdata))
 
 
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
-                      seed: int | None = None, ndraws: int | None = None, **kwargs) -> np.ndarray:
+                      allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
+                      ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
     """New responses drawn from the posterior predictive distribution: (draws, rows)."""
-    mu = posterior_epred(fit, newdata, re_formula, seed=seed, ndraws=ndraws, **kwargs)
-    dpars = _dpars(fit, ndraws, seed)
-    return fit.family.rng(mu, dpars, np.random.default_rng(None if seed is None else seed + 1))
+    draws, rng = _setup(fit, ndraws, seed)
+    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    return np.asarray(fit.family.rng(eta, _dpars(fit, draws), rng, _additions(fit, newdata)), dtype=float)
 
 
 def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,

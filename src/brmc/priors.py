@@ -22,7 +22,7 @@ import pandas as pd
 
 from .data import ModelData
 from .errors import PriorError, close_matches
-from .families import DATA_PRIOR_LINKS
+from .families import DATA_PRIOR_LINKS, LINKS
 from .rlang import r_collate_key, r_mad, r_number, r_round
 
 #: distribution name → (argument names, support lower, support upper, checks on the arguments)
@@ -196,14 +196,14 @@ def default_scale(md: ModelData) -> tuple[float, float, bool]:
 
     Returns ``(location, scale, data_based)``.
     """
-    link = md.family.link
-    if link not in DATA_PRIOR_LINKS:
+    link = md.family.prior_link
+    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal"}:
         return 0.0, 2.5, False
     y = np.asarray(md.y, dtype=float)
     if link in {"log", "inverse", "1/mu^2"}:
         y = np.where(y == 0, y + 0.1, y)
     with np.errstate(all="ignore"):
-        y_link = md.family.link_np(y)
+        y_link = LINKS[link][1](y)
     scale = r_round(r_mad(y_link), 1)
     scale = max(2.5, scale) if np.isfinite(scale) else 2.5
     return r_round(float(np.median(y_link)), 1), scale, True
@@ -244,7 +244,7 @@ def default_prior_table(md: ModelData) -> pd.DataFrame:
         if correlated:
             rows.append(_row("lkj(1)", "cor"))
             rows += [_row("", "cor", group=g) for g in correlated]
-    for dpar in md.family.dpars:
+    for dpar in md.dpars:
         default = dpar.default_prior or _student_t(0, scale)
         rows.append(_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
     return _sort_rows(rows)
@@ -325,7 +325,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
         if block.correlated:
             dist, source = effective("cor", [("", block.group), ("", "")])
             params.append(ParamPrior(f"L_{block.id}", 0, "cor", "", block.group, "", dist, None, None, source))
-    for dpar in md.family.dpars:
+    for dpar in md.dpars:
         dist, source = effective(dpar.name, [("", "")])
         params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, dpar.lb, dpar.ub, source))
     spec = PriorSpec(params=params, user=user, table=table)

@@ -208,7 +208,7 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
             scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
             r_by_group.setdefault(block.group, []).append((coef, scaled[..., k, :]))
-    for dpar in md.family.dpars:
+    for dpar in md.dpars:
         out[dpar.name] = xr.DataArray(_stack(raw, dpar.name), dims=dims)
     if md.has_intercept:
         out["Intercept"] = xr.DataArray(_stack(raw, "Intercept"), dims=dims)
@@ -257,9 +257,9 @@ def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
 
 def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
     """Pointwise log-likelihood (chain, draw, obs) computed after sampling."""
-    mu = md.family.inverse_link_np(linear_predictor(posterior, md))
-    dpars = {d.name: posterior[d.name].values[..., None] for d in md.family.dpars}
-    values = md.family.log_lik(md.y, mu, dpars)
+    eta = linear_predictor(posterior, md)
+    dpars = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
+    values = md.family.log_lik(md.y, eta, dpars, md.additions)
     return xr.Dataset({"Y": xr.DataArray(values, dims=("chain", "draw", "obs"))},
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
 

@@ -210,7 +210,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                         c1, c2 = b.coefs[j], b.coefs[k]
                         rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
         random[group] = _table(rows, probs)
-    spec = _table({d.name: post[d.name].values for d in md.family.dpars}, probs)
+    spec = _table({d.name: post[d.name].values for d in md.dpars}, probs)
     return Summary(
         header=[],
         fixed=fixed,

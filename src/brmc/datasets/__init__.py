@@ -66,6 +66,8 @@ _ORIGIN: dict[str, tuple[str, int, int, str]] = {
         6,
         "GPL >= 2",
     ),
+    "sleepstudy2": ("derived from sleepstudy (lme4 1.1-31): plus fast_rt = Reaction < median", 180, 4,
+                    "GPL-2 or GPL-3"),
 }
 
 _NUMERIC = "numeric labels"  # level order = labels sorted as integers
@@ -208,10 +210,17 @@ def _gcse() -> pd.DataFrame:
     return out.assign(female=out["gender"].cat.reorder_categories(["M", "F"]))
 
 
+def _sleepstudy2() -> pd.DataFrame:
+    """brms reference ``sleep_bernoulli``: ``fast_rt = as.integer(Reaction < median(Reaction))``."""
+    sleep = _read_raw("sleepstudy")
+    return sleep.assign(fast_rt=(sleep["Reaction"] < sleep["Reaction"].median()).astype(int))
+
+
 _DERIVED: dict[str, Callable[[], pd.DataFrame]] = {
     "jspr": _jspr,
     "mjspr": _mjspr,
     "gcse": _gcse,
+    "sleepstudy2": _sleepstudy2,
 }
 
 
@@ -289,4 +298,6 @@ REFERENCE_MODELS: dict[str, tuple[str, str, str]] = {
         "mjspr",
         "gaussian",
     ),
+    "rats": ("m | trials(n) ~ 1 + (1 | batch)", "rats", "binomial"),
+    "sleep_bernoulli": ("fast_rt ~ Days + (Days | Subject)", "sleepstudy2", "bernoulli"),
 }
