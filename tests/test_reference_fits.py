@@ -130,11 +130,19 @@ def test_coef_agrees_with_brms() -> None:
 @pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
 @pytest.mark.parametrize("which, re_formula", [("fitted_head20.csv", None), ("fitted_noRE_head20.csv", False)])
 def test_fitted_agrees_with_brms(name: str, which: str, re_formula) -> None:
+    """Means within 0.15 sd; sds within 20 %, or within 4 Monte Carlo standard errors of an sd
+    (relative SE sqrt((kurtosis - 1) / (4 ESS)), ESS taken as 800) for skewed quantities such as
+    probabilities near 0 whose sd rests on a few draws."""
+    from scipy.stats import kurtosis
+
     ref = reference_csv(name, "post", which).astype(float)
-    ours = fitted(name).fitted(re_formula=re_formula).iloc[:20]
+    draws = fitted(name).fitted(re_formula=re_formula, summary=False)[:, :20]
     for i in range(20):
-        assert _close(ours["Estimate"].iloc[i], ours["Est.Error"].iloc[i], ref["Estimate"].iloc[i],
-                      ref["Est.Error"].iloc[i]), (i, ours.iloc[i].tolist(), ref.iloc[i].tolist())
+        mean, sd = draws[:, i].mean(), draws[:, i].std(ddof=1)
+        mean_b, sd_b = ref["Estimate"].iloc[i], ref["Est.Error"].iloc[i]
+        rel_se = np.sqrt((kurtosis(draws[:, i], fisher=False) - 1) / (4 * 800))
+        sd_ok = 0.8 <= sd / sd_b <= 1.25 or abs(np.log(sd / sd_b)) <= 4 * np.sqrt(2) * rel_se
+        assert abs(mean - mean_b) <= 0.15 * sd_b and sd_ok, (i, mean, sd, mean_b, sd_b)
 
 
 @pytest.mark.parametrize("which", ["fitted", "predict"])

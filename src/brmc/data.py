@@ -64,21 +64,43 @@ class ModelData:
     n_dropped: int = 0
     env: dict[str, Any] = field(default_factory=dict)
     additions: dict[str, np.ndarray] = field(default_factory=dict)
+    response_levels: list[str] = field(default_factory=list)
 
     @property
     def nobs(self) -> int:
         return len(self.y)
 
     @property
+    def thresholds(self) -> int:
+        """Number of ordinal thresholds (0 for other families)."""
+        return max(len(self.response_levels) - 1, 0) if self.family.ordinal else 0
+
+    @property
+    def centred(self) -> bool:
+        """brms centres the population columns when there is an intercept (or thresholds)."""
+        return self.has_intercept or self.family.ordinal
+
+    @property
     def Xc(self) -> np.ndarray:
-        """Population columns without the intercept, centred when there is one."""
+        """Population columns without the intercept, centred as brms centres them."""
         Xb = self.X[:, 1:] if self.has_intercept else self.X
-        return Xb - self.means_X if self.has_intercept else Xb
+        return Xb - self.means_X
 
     @property
     def means_X(self) -> np.ndarray:
         Xb = self.X[:, 1:] if self.has_intercept else self.X
-        return Xb.mean(axis=0) if self.has_intercept else np.zeros(Xb.shape[1])
+        return Xb.mean(axis=0) if self.centred else np.zeros(Xb.shape[1])
+
+    @property
+    def population_names(self) -> list[str]:
+        """Names of the columns of ``X``."""
+        return (["Intercept"] if self.has_intercept else []) + self.b_names
+
+    @property
+    def fixef_names(self) -> list[str]:
+        """Population-level effects as brms reports them (``Intercept[1]`` ... for ordinal models)."""
+        thresholds = [f"Intercept[{k}]" for k in range(1, self.thresholds + 1)]
+        return thresholds + self.population_names
 
     @property
     def dpars(self) -> list:
@@ -315,6 +337,9 @@ def build_data(
     frame, n_dropped = _drop_incomplete(formula, frame)
     additions = _additions(formula, frame, family)
     y = _response(formula, frame, family, env, additions)
+    levels: list[str] = []
+    if family.ordinal:
+        y, levels = _ordinal_codes(frame[formula.response] if formula.response in frame.columns else pd.Series(y))
     predictors = _factor_names(formula.population, frame)
     for g in formula.group_terms:
         predictors += _factor_names(g.expr, frame)
@@ -322,6 +347,8 @@ def build_data(
     X, names = design(formula.population, prepared, env)
     has_intercept = bool(names) and names[0] == "Intercept"
     _check_constant(X, names, has_intercept)
+    if family.ordinal and has_intercept:  # thresholds take the intercept's place
+        X, names, has_intercept = X[:, 1:], names[1:], False
     blocks = [_block(i + 1, g, frame, prepared, env) for i, g in enumerate(formula.group_terms)]
     return ModelData(
         formula=formula,
@@ -336,7 +363,35 @@ def build_data(
         n_dropped=n_dropped,
         env=env,
         additions=additions,
+        response_levels=levels,
     )
+
+
+def _ordinal_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
+    """An ordinal response as 0-based category codes plus its category labels.
+
+    Factors keep their level order; numbers must be whole numbers 1..K (brms's coding).
+    """
+    from .errors import FamilyError
+
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.cat.remove_unused_categories()
+        levels = [str(c) for c in values.cat.categories]
+        codes = values.cat.codes.to_numpy(dtype=float)
+    elif pd.api.types.is_numeric_dtype(values):
+        y = values.to_numpy(dtype=float)
+        if (y < 1).any() or (y != np.round(y)).any():
+            raise FamilyError("Family 'cumulative' needs an ordered factor or whole numbers 1, 2, ..., K as "
+                              f"response; found values such as {y[(y < 1) | (y != np.round(y))][0]:g}.")
+        levels = [str(k) for k in range(1, int(y.max()) + 1)]
+        codes = y - 1
+    else:
+        raise FamilyError("Family 'cumulative' needs an ordered factor or whole numbers 1..K as response; "
+                          "convert text to an ordered pandas Categorical to set the order of the categories.")
+    if len(levels) < 3:
+        raise FamilyError(f"Family 'cumulative' needs at least 3 response categories; found {len(levels)} "
+                          f"({', '.join(levels)}). Use 'bernoulli' for two.")
+    return codes, levels
 
 
 def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any],

@@ -51,7 +51,7 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
         10.4...
     """
     md = fit.model_data
-    names = (["Intercept"] if md.has_intercept else []) + md.b_names
+    names = md.fixef_names
     draws = pd.DataFrame({n: _flat(fit, f"b_{n}") for n in names})
     return summarise(draws.to_numpy(), probs, index=names) if summary else draws
 

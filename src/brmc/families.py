@@ -154,6 +154,13 @@ class Family:
         seed = int(generator.integers(2**31))
         return pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed)
 
+    def expected(self, eta: np.ndarray, dpars: dict, additions: dict) -> np.ndarray:
+        """The expected response (brms's ``posterior_epred``); category probabilities
+        (last axis) for ordinal families."""
+        if self.ordinal:
+            return category_probabilities(self, eta, dpars["thres"])
+        return self.epred(self.inverse_link_np(eta), dpars, additions)
+
     def to_dict(self) -> dict:
         """A JSON-able description (enough to rebuild with :func:`get_family`)."""
         return {"family": self.name, "link": self.link}
@@ -268,6 +275,20 @@ def _binomial(f: Family, eta, d: dict, add: dict):
     return pm.Binomial.dist(n=add["trials"], p=p)
 
 
+def _cumulative(f: Family, eta, d: dict, add: dict):
+    """brms's cumulative model: P(Y <= k) = F(thres_k - eta)."""
+    if f.link == "logit":
+        return pm.OrderedLogistic.dist(eta=eta, cutpoints=d["thres"])
+    return pm.OrderedProbit.dist(eta=eta, cutpoints=d["thres"], sigma=1.0)
+
+
+def category_probabilities(f: Family, eta: np.ndarray, thres: np.ndarray) -> np.ndarray:
+    """P(Y = k) of an ordinal model for each category (last axis)."""
+    cum = LINKS[f.link][2](thres - np.asarray(eta)[..., None])
+    edge = np.ones(cum.shape[:-1] + (1,))
+    return np.diff(np.concatenate([0 * edge, cum, edge], axis=-1), axis=-1)
+
+
 def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, ...], dist: Callable,
             response: Callable, **kwargs) -> Callable[..., Family]:
     def make(link: str = link) -> Family:
@@ -325,6 +346,8 @@ hurdle_poisson = _family(
     "hurdle_poisson", "log", ("log",), (HU,),
     lambda f, eta, d, add: pm.HurdlePoisson.dist(psi=1 - d["hu"], mu=_linked(f, eta)),
     _counts("hurdle_poisson"), epred=lambda mu, d, add: (1 - d["hu"]) * mu / -np.expm1(-mu), kind="count")
+cumulative = _family("cumulative", "logit", ("logit", "probit"), (), _cumulative, lambda y, add: y,
+                     kind="ordinal", extra_links=("disc",))
 hurdle_lognormal = _family(
     "hurdle_lognormal", "identity", ("identity",), (SIGMA, HU),
     lambda f, eta, d, add: pm.HurdleLogNormal.dist(psi=1 - d["hu"], mu=_linked(f, eta), sigma=d["sigma"]),
@@ -345,7 +368,7 @@ def _with_link(family: Family, link: str) -> Family:
 FAMILIES: dict[str, Callable[..., Family]] = {
     f.__name__: f for f in (gaussian, student, skew_normal, lognormal, Gamma, weibull, exponential, bernoulli,
                             binomial, poisson, negbinomial, geometric, beta, zero_inflated_poisson,
-                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal)
+                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal, cumulative)
 }
 FAMILIES["Gamma"] = Gamma
 

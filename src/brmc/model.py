@@ -81,6 +81,7 @@ def structure_key(md: ModelData, spec: PriorSpec) -> str:
         "N": md.nobs,
         "K": len(md.b_names),
         "intercept": md.has_intercept,
+        "thresholds": md.thresholds,
         "blocks": [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated,
                     [_is_ones(b.Z[:, k]) for k in range(len(b.coefs))]) for b in md.blocks],
         "priors": [(p.param, p.position, p.dist.name if p.dist else "", p.lb, p.ub) for p in spec.params],
@@ -180,9 +181,13 @@ def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
         if md.has_intercept:
             params["Intercept"] = _parameter("Intercept", (), None, None)
             mu = mu + params["Intercept"]
+        dpars = {}
+        if md.thresholds:  # ordered cut points of an ordinal model
+            params["Intercept"] = dpars["thres"] = pm.Flat(
+                "Intercept", shape=md.thresholds, default_transform=pm.distributions.transforms.ordered,
+                initval=np.linspace(-1.0, 1.0, md.thresholds))
         for block in md.blocks:
             mu = mu + _group_effects(block, spec, params, values)
-        dpars = {}
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
             params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)

@@ -25,7 +25,7 @@ from .data import ModelData, design, labels_of
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
-from .sampling import population_effects
+from .sampling import family_dpars, population_effects
 from .terms import GroupBlock
 
 if TYPE_CHECKING:
@@ -127,7 +127,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
     both = _coded(md, newdata, predictors)
     n_train = len(md.frame)
     X, names = design(md.formula.population, _prepare(both, md), md.env)
-    assert names == (["Intercept"] if md.has_intercept else []) + md.b_names
+    assert names[len(names) - len(md.population_names):] == md.population_names
     blocks = []
     for b in md.blocks:
         if b.id not in kept:
@@ -209,8 +209,7 @@ def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, 
 
 
 def _dpars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
-    post = fit.idata.posterior
-    return {d.name: _flat(post[d.name].values)[draws][:, None] for d in fit.model_data.dpars}
+    return {k: _flat(v)[draws] for k, v in family_dpars(fit.idata.posterior, fit.model_data).items()}
 
 
 def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
@@ -254,7 +253,7 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
     """Expected value of the response per draw and row (brms's ``posterior_epred``)."""
     draws, rng = _setup(fit, ndraws, seed)
     eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
-    return fit.family.epred(fit.family.inverse_link_np(eta), _dpars(fit, draws), _additions(fit, newdata))
+    return fit.family.expected(eta, _dpars(fit, draws), _additions(fit, newdata))
 
 
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
@@ -263,18 +262,29 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     """New responses drawn from the posterior predictive distribution: (draws, rows)."""
     draws, rng = _setup(fit, ndraws, seed)
     eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
-    return np.asarray(fit.family.rng(eta, _dpars(fit, draws), rng, _additions(fit, newdata)), dtype=float)
+    out = np.asarray(fit.family.rng(eta, _dpars(fit, draws), rng, _additions(fit, newdata)), dtype=float)
+    return out + 1 if fit.family.ordinal else out  # brms numbers ordinal categories 1..K
 
 
 def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
            probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
     """brms's ``fitted``: a summary row per data row of ``posterior_epred``."""
     draws = posterior_epred(fit, newdata, re_formula, **kwargs)
-    return summarise(draws, probs) if summary else draws
+    if not summary:
+        return draws
+    if draws.ndim == 3:  # ordinal: one summary per category, as brms's 3-D array
+        labels = [f"P(Y = {lv})" for lv in fit.model_data.response_levels]
+        return pd.concat({lab: summarise(draws[..., k], probs) for k, lab in enumerate(labels)}, axis=1)
+    return summarise(draws, probs)
 
 
 def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
             probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
     """brms's ``predict``: a summary row per data row of ``posterior_predict``."""
     draws = posterior_predict(fit, newdata, re_formula, **kwargs)
-    return summarise(draws, probs) if summary else draws
+    if not summary:
+        return draws
+    if fit.family.ordinal:  # brms: the share of draws in each category
+        levels = fit.model_data.response_levels
+        return pd.DataFrame({f"P(Y = {lv})": (draws == k + 1).mean(axis=0) for k, lv in enumerate(levels)})
+    return summarise(draws, probs)

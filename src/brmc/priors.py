@@ -234,6 +234,9 @@ def default_prior_table(md: ModelData) -> pd.DataFrame:
         rows += [_row("", "b", coef=c) for c in md.b_names]
     if md.has_intercept:
         rows.append(_row(_student_t(location, scale), "Intercept"))
+    if md.thresholds:
+        rows.append(_row(_student_t(location, scale), "Intercept"))
+        rows += [_row("", "Intercept", coef=str(k)) for k in range(1, md.thresholds + 1)]
     if md.blocks:
         rows.append(_row(_student_t(0, scale), "sd", lb="0"))
         for group in md.groups():
@@ -317,6 +320,9 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
     if md.has_intercept:
         dist, source = effective("Intercept", [("", "")])
         params.append(ParamPrior("Intercept", 0, "Intercept", "", "", "", dist, None, None, source))
+    for k in range(md.thresholds):
+        dist, source = effective("Intercept", [(str(k + 1), ""), ("", "")])
+        params.append(ParamPrior("Intercept", k, "Intercept", str(k + 1), "", "", dist, None, None, source))
     _, sd_ub = _class_bounds(user, "sd")
     for block in md.blocks:
         for k, coef in enumerate(block.coefs):

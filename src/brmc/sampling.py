@@ -173,54 +173,50 @@ def _stack(raw: xr.Dataset, name: str) -> np.ndarray:
 
 
 def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
-    """Turn raw model draws into brms's parameters and names.
+    """Turn raw model draws into brms's parameters, names and order.
 
-    ``b_Intercept = Intercept - means_X · b``, ``sd_<g>__<coef>``,
-    ``cor_<g>__<c1>__<c2>``, ``r_<g>`` (levels × coefficients), family
-    parameters by name.
+    ``b_Intercept = Intercept - means_X · b`` (ordinal thresholds
+    ``b_Intercept[k] = Intercept[k] + means_X · b``), ``sd_<g>__<coef>``,
+    ``cor_<g>__<c1>__<c2>``, family parameters by name, the temporary
+    ``Intercept``, and ``r_<g>`` (levels × coefficients).
     """
-    out: dict[str, xr.DataArray] = {}
     dims = ("chain", "draw")
-    coords = {"chain": raw["chain"].values, "draw": raw["draw"].values}
     b = _stack(raw, "b") if md.b_names else None
+    shift = b @ md.means_X if b is not None else 0.0
+    fixed, sds, cors, rest = {}, {}, {}, {}
     if md.has_intercept:
-        intercept = _stack(raw, "Intercept")
-        shift = b @ md.means_X if b is not None else 0.0
-        out["b_Intercept"] = xr.DataArray(intercept - shift, dims=dims)
+        fixed["b_Intercept"] = _stack(raw, "Intercept") - shift
+        rest["Intercept"] = _stack(raw, "Intercept")
+    for k in range(md.thresholds):
+        fixed[f"b_Intercept[{k + 1}]"] = _stack(raw, "Intercept")[..., k] + shift
     for k, name in enumerate(md.b_names):
-        out[f"b_{name}"] = xr.DataArray(b[..., k], dims=dims)
+        fixed[f"b_{name}"] = b[..., k]
     r_by_group: dict[str, list[tuple[str, np.ndarray]]] = {}
     for block in md.blocks:
         sd = _stack(raw, f"sd_{block.id}")
         z = _stack(raw, f"z_{block.id}")  # chain, draw, M, N
         for k, coef in enumerate(block.coefs):
-            out[f"sd_{block.group}__{coef}"] = xr.DataArray(sd[..., k], dims=dims)
+            sds[f"sd_{block.group}__{coef}"] = sd[..., k]
         if block.correlated:
             L = cholesky_from_raw(_stack(raw, f"L_{block.id}_raw"), len(block.coefs))
             cor = L @ np.swapaxes(L, -1, -2)
-            M = len(block.coefs)
-            for k in range(M):
+            for k in range(len(block.coefs)):
                 for j in range(k):
-                    name = f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"
-                    out[name] = xr.DataArray(cor[..., j, k], dims=dims)
-            scaled = sd[..., :, None] * (L @ z)
-        else:
-            scaled = sd[..., :, None] * z
+                    cors[f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"] = cor[..., j, k]
+            z = L @ z
+        scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
             r_by_group.setdefault(block.group, []).append((coef, scaled[..., k, :]))
-    for dpar in md.dpars:
-        out[dpar.name] = xr.DataArray(_stack(raw, dpar.name), dims=dims)
-    if md.has_intercept:
-        out["Intercept"] = xr.DataArray(_stack(raw, "Intercept"), dims=dims)
-    for block_group, parts in r_by_group.items():
-        levels = next(b.levels for b in md.blocks if b.group == block_group)
-        values = np.stack([p[1] for p in parts], axis=-1)  # chain, draw, level, coef
-        out[f"r_{block_group}"] = xr.DataArray(
-            values,
-            dims=(*dims, f"{block_group}__level", f"{block_group}__coef"),
-            coords={f"{block_group}__level": levels, f"{block_group}__coef": [p[0] for p in parts]},
+    dpars = {d.name: _stack(raw, d.name) for d in md.dpars}
+    out = {name: xr.DataArray(v, dims=dims) for part in (fixed, sds, cors, dpars, rest) for name, v in part.items()}
+    for group, parts in r_by_group.items():
+        levels = next(b.levels for b in md.blocks if b.group == group)
+        out[f"r_{group}"] = xr.DataArray(
+            np.stack([p[1] for p in parts], axis=-1),  # chain, draw, level, coef
+            dims=(*dims, f"{group}__level", f"{group}__coef"),
+            coords={f"{group}__level": levels, f"{group}__coef": [p[0] for p in parts]},
         )
-    return xr.Dataset(out, coords=coords)
+    return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
 
 
 def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
@@ -241,9 +237,19 @@ def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
 
 
 def population_effects(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
-    """The draws of ``b`` (intercept first when there is one): (chain, draw, K)."""
-    names = (["Intercept"] if md.has_intercept else []) + md.b_names
-    return np.stack([posterior[f"b_{n}"].values for n in names], axis=-1)
+    """The draws of ``b`` for the columns of ``X`` (intercept first when there is one): (chain, draw, K)."""
+    shape = (posterior.sizes["chain"], posterior.sizes["draw"], 0)
+    columns = [posterior[f"b_{n}"].values for n in md.population_names]
+    return np.stack(columns, axis=-1) if columns else np.zeros(shape)
+
+
+def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
+    """Family parameters per draw, shaped to broadcast over observations: (chain, draw, 1[, K])."""
+    out = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
+    if md.thresholds:
+        thres = [posterior[f"b_{n}"].values for n in md.fixef_names[: md.thresholds]]
+        out["thres"] = np.stack(thres, axis=-1)[:, :, None, :]
+    return out
 
 
 def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
@@ -258,8 +264,7 @@ def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
 def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
     """Pointwise log-likelihood (chain, draw, obs) computed after sampling."""
     eta = linear_predictor(posterior, md)
-    dpars = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
-    values = md.family.log_lik(md.y, eta, dpars, md.additions)
+    values = md.family.log_lik(md.y, eta, family_dpars(posterior, md), md.additions)
     return xr.Dataset({"Y": xr.DataArray(values, dims=("chain", "draw", "obs"))},
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
 

@@ -197,8 +197,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
     md = fit.model_data
-    fixed_names = (["Intercept"] if md.has_intercept else []) + md.b_names
-    fixed = _table({n: post[f"b_{n}"].values for n in fixed_names}, probs)
+    fixed = _table({n: post[f"b_{n}"].values for n in md.fixef_names}, probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
