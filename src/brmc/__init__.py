@@ -8,15 +8,18 @@ Example:
 """
 
 from . import datasets
-from .api import brm, get_prior, make_model
+from .api import brm, get_prior, make_model, update
+from .criteria import bayes_R2, hypothesis, loo, loo_compare, waic
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family
 from .fit import Fit
+from .io import load
 from .formula import parse_formula
 from .priors import prior
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
-    "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior",
+    "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
+    "hypothesis",
 ]
 __version__ = "0.1.0"

@@ -14,11 +14,12 @@ import warnings
 from typing import Any
 
 from .data import ModelData, build_data
+from .errors import PriorError
 from .families import Family, get_family
 from .fit import Fit
 from .formula import parse_formula
 from .model import BuiltModel, build_model
-from .priors import Prior, default_prior_table, resolve_priors
+from .priors import Prior, PriorSpec, default_prior_table, resolve_priors
 from .sampling import SamplerSettings, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
@@ -78,6 +79,7 @@ def brm(
     cores: int | None = None,
     backend: str = "nutpie",
     control: dict | None = None,
+    sample_prior: str = "no",
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
     progress: bool = True,
@@ -85,7 +87,8 @@ def brm(
     """Fit a brms-style Bayesian multilevel model.
 
     ``warmup`` defaults to ``iter // 2`` and ``iter`` counts warm-up draws, as
-    in brms.  ``data_name`` sets the summary's ``Data:`` line (shipped data
+    in brms.  ``sample_prior="only"`` samples the prior alone (all priors must
+    be proper).  ``data_name`` sets the summary's ``Data:`` line (shipped data
     sets carry their name).  ``env`` names extra functions a formula may call.
 
     Example:
@@ -95,13 +98,26 @@ def brm(
         >>> print(fit)  # doctest: +SKIP
     """
     settings = SamplerSettings(
-        chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin,
-        seed=seed, cores=cores, backend=backend, control=dict(control or {}), progress=progress,
+        chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin, seed=seed,
+        cores=cores, backend=backend, control=dict(control or {}), progress=progress, sample_prior=sample_prior,
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env)
     spec = resolve_priors(md, _as_list(prior))
-    built = build_model(md, spec)
+    return _run(md, spec, settings, t0)
+
+
+def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -> Fit:
+    """Build (or reuse) the model, sample it and wrap the result as a Fit."""
+    if settings.sample_prior == "only":
+        flat = next((p for p in spec.params if p.dist is None), None)
+        if flat is not None:
+            raise PriorError(
+                "Sampling from the priors alone needs proper priors on every parameter; class "
+                f"{flat.class_!r}{f' coef {flat.coef!r}' if flat.coef else ''} has a flat prior. "
+                "Set one with brmc.prior(...)."
+            )
+    built = build_model(md, spec, prior_only=settings.sample_prior == "only")
     t1 = time.perf_counter()
     result = sample(built, settings)
     t2 = time.perf_counter()
@@ -112,6 +128,32 @@ def brm(
                 "postprocess": time.perf_counter() - t2},
     )
     for message in diagnose(fit).messages():
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warnings.warn(message, UserWarning, stacklevel=3)
     return fit
 
+
+def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = None, **settings: Any) -> Fit:
+    """Refit with new priors, data or sampler settings, as brms's ``update``.
+
+    New priors replace the fit's priors on the same (class, coef, group, dpar)
+    and keep the others.  When only prior hyperparameters or data values
+    change, the compiled model is reused and sampling starts at once; a new
+    prior family or new data shapes build a new model.  Settings not given
+    (the seed included) are the fit's own.
+
+    Example:
+        >>> fit2 = update(fit, prior=brmc.prior("normal(0, 1)", class_="b"), seed=2)  # doctest: +SKIP
+    """
+    t0 = time.perf_counter()
+    md = fit.model_data
+    if newdata is not None:
+        md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
+                        env=md.env)
+    new = _as_list(prior)
+    replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
+    user = [p for p in fit.priors.user if (p.class_, p.coef, p.group, p.dpar) not in replaced] + new
+    spec = resolve_priors(md, user)
+    old = fit.settings.to_dict()
+    if "iter" in settings and "warmup" not in settings:
+        settings["warmup"] = settings["iter"] // 2
+    return _run(md, spec, SamplerSettings(**{**old, **settings}), t0)

@@ -295,7 +295,8 @@ def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, 
         return _with_link(Family(name=name, link=links[0], links=links, dpars=dpars, dist=dist, response=response,
                                  **kwargs), link)
     make.__name__ = name
-    make.__doc__ = f"The {name} family (links: {', '.join(links)}).\n\nExample:\n    >>> {name}().link\n    '{link}'\n"
+    make.__doc__ = (f"The {name} family (links: {', '.join(links)}).\n\n"
+                    f"Example:\n    >>> get_family('{name}').link\n    '{link}'\n")
     return make
 
 

@@ -11,12 +11,13 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import arviz as az
 import numpy as np
 import pandas as pd
 
-from . import effects, predict
+from . import criteria, effects, io, predict
 from .data import ModelData
 from .families import Family
 from .formula import BrmsFormula
@@ -93,6 +94,32 @@ class Fit:
             >>> fit.prior_summary()  # doctest: +SKIP
         """
         return PriorTable(prior_summary_table(self.model_data, self.priors))
+
+    def save(self, path) -> Path:
+        """Save the fit to one netCDF file (draws) with a JSON spec; see :mod:`brmc.io`."""
+        return io.save(self, path)
+
+    def loo(self) -> criteria.LooResult:
+        """PSIS-LOO as brms's ``loo(fit)``."""
+        return criteria.loo(self)
+
+    def waic(self) -> criteria.WaicResult:
+        """WAIC as brms's ``waic(fit)``."""
+        return criteria.waic(self)
+
+    def bayes_R2(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> pd.DataFrame:
+        """Bayesian R², as brms's ``bayes_R2(fit)``."""
+        return criteria.bayes_R2(self, summary, probs)
+
+    def hypothesis(self, hypothesis, alpha: float = 0.05, class_: str | None = "b") -> criteria.HypothesisResult:
+        """brms's ``hypothesis(fit, "Days > 5")``: evidence ratios and posterior probabilities."""
+        return criteria.hypothesis(self, hypothesis, alpha=alpha, class_=class_)
+
+    def update(self, prior=None, newdata: pd.DataFrame | None = None, **settings) -> Fit:
+        """Refit with new priors, data or sampler settings (see :func:`brmc.api.update`)."""
+        from .api import update
+
+        return update(self, prior=prior, newdata=newdata, **settings)
 
     def fixef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> pd.DataFrame:
         """Population-level effects, as brms's ``fixef`` (see :mod:`brmc.effects`)."""

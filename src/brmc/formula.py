@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from .errors import FormulaError
 from .terms import GroupTerm
@@ -37,10 +38,12 @@ ADDITION_TERMS: frozenset[str] = frozenset(
     {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
 )
 
+# Numbers come before names so that ``.5`` is a number; digits are ASCII only
+# (``\d`` would also take Arabic-Indic and other Unicode digits).
 _TOKEN = re.compile(
     r"""\s*(?:
-      (?P<name>`[^`]*`|[A-Za-z_.][A-Za-z0-9_.]*)
-    | (?P<number>\d+\.?\d*(?:[eE][-+]?\d+)?|\.\d+(?:[eE][-+]?\d+)?)
+      (?P<number>[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)
+    | (?P<name>`[^`]*`|[A-Za-z_.][A-Za-z0-9_.]*)
     | (?P<op>\|\||\*\*|%in%|[~+\-*/:^|(),=<>!])
     | (?P<string>"[^"]*"|'[^']*')
     )""",
@@ -135,6 +138,76 @@ def _check_parentheses(text: str, tokens: list[Token]) -> None:
         raise FormulaError(f"Unclosed '(' in the formula {_where(text, stack[-1].pos)}")
 
 
+def _ends_operand(tok: Token) -> bool:
+    return tok.kind in {"name", "number", "string"} or tok.text == ")"
+
+
+def _starts_operand(tok: Token) -> bool:
+    return tok.kind in {"name", "number", "string"} or tok.text == "("
+
+
+def _check_structure(text: str, tokens: list[Token]) -> None:
+    """Refuse what R's parser refuses: two operands in a row (``x z``, ``(1|g)(1|h)``),
+    empty ``()`` that call nothing, ``~`` inside parentheses, ``,`` or ``=`` outside a
+    call's arguments, numbers beyond double precision's range (``1e400``)."""
+    calls: list[bool] = []  # one entry per open '(': is it a function call's?
+    for i, tok in enumerate(tokens):
+        prev = tokens[i - 1] if i else None
+        if tok.kind == "number" and Decimal(tok.text) and abs(Decimal(tok.text).adjusted()) > 300:
+            raise FormulaError(f"The number {tok.text} is out of range {_where(text, tok.pos)}")
+        if prev is not None and _ends_operand(prev) and _starts_operand(tok):
+            if not (prev.kind == "name" and tok.text == "("):
+                raise FormulaError(
+                    f"Missing operator between {prev.text!r} and {tok.text!r} {_where(text, tok.pos)}"
+                )
+        if tok.text == "(":
+            calls.append(prev is not None and prev.kind == "name")
+        elif tok.text == ")":
+            if prev is not None and prev.text == "(" and not calls[-1]:
+                raise FormulaError(f"Empty parentheses {_where(text, prev.pos)}")
+            calls.pop()
+        elif tok.text == "~" and calls:
+            raise FormulaError(f"Stray '~' inside parentheses {_where(text, tok.pos)}")
+        elif tok.text in {",", "="} and not (calls and calls[-1]):
+            raise FormulaError(
+                f"{tok.text!r} can only separate the arguments of a function call {_where(text, tok.pos)}"
+            )
+
+
+#: operators that need an operand on both sides ('+', '-' and '!' may also be unary).
+_BINARY = frozenset({"*", "/", ":", "^", "**", "%in%", "=", "<", ">", ","})
+_UNARY = frozenset({"+", "-", "!"})
+_OPERATORS = _BINARY | _UNARY
+
+
+def _check_operands(text: str, tokens: list[Token]) -> None:
+    """Every operator has its operands: no ``(x +)``, ``y ~ * x`` or ``f(x, )``."""
+    for i, tok in enumerate(tokens):
+        if tok.text not in _OPERATORS:
+            continue
+        prev = tokens[i - 1] if i else None
+        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
+        if tok.text in _BINARY and (prev is None or not _ends_operand(prev)):
+            raise FormulaError(f"Nothing before {tok.text!r} {_where(text, tok.pos)}")
+        if nxt is None or not (_starts_operand(nxt) or nxt.text in _UNARY):
+            raise FormulaError(f"Nothing after {tok.text!r} {_where(text, tok.pos)}")
+
+
+_PREDICTORS = "on the right of '~'"
+
+
+def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
+    """Addition terms (``trials(n)``, ``weights(w)``) belong after '|' in the response."""
+    for tok, nxt in zip(tokens, tokens[1:]):
+        if tok.kind == "name" and tok.text in ADDITION_TERMS and nxt.text == "(":
+            if tok.text == "mi" and place == _PREDICTORS:
+                raise FormulaError(f"The brms term mi() is not supported yet {_where(text, tok.pos)}")
+            raise FormulaError(
+                f"The addition term {tok.text}() cannot be used {place}; write it after '|' "
+                f"in the response, e.g. 'y | {tok.text}(...) ~ x' {_where(text, tok.pos)}"
+            )
+
+
 def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> None:
     """Refuse anything that could run code: unknown calls, dunders, attributes."""
     for i, tok in enumerate(tokens):
@@ -185,18 +258,19 @@ def _split_top(tokens: list[Token], sep: str) -> list[list[Token]]:
 
 def _join(tokens: list[Token]) -> str:
     """Write tokens back as R would deparse them (spaces around + - * ~ |)."""
-    out = ""
+    pieces: list[str] = []
     for i, tok in enumerate(tokens):
         t = tok.text
         prev = tokens[i - 1].text if i else None
         unary = t in "+-" and (prev is None or prev in "(~+-*/:|,^" or prev == "||")
-        if t in {"+", "-", "*", "~", "|", "||", "%in%", "=", "<", ">"} and not unary:
-            out = out.rstrip() + f" {t} "
-        elif t == ",":
-            out = out.rstrip() + ", "
+        spaced = t in {"+", "-", "*", "~", "|", "||", "%in%", "=", "<", ">"} and not unary
+        if spaced or t == ",":
+            if pieces:
+                pieces[-1] = pieces[-1].rstrip()
+            pieces.append(", " if t == "," else f" {t} ")
         else:
-            out += t
-    return out.strip()
+            pieces.append(t)
+    return "".join(pieces).strip()
 
 
 def _names_in(text: str) -> list[str]:
@@ -269,18 +343,21 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
         raise FormulaError(f"A group term needs effects before '|' {_where(text, open_tok.pos)}")
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
         raise FormulaError(f"Stray '|' or '~' in a group term {_where(text, open_tok.pos)}")
-    expr = _join(expr_toks)
+    expr = _join(_translate(expr_toks))
     return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
 
 
 def _translate(tokens: list[Token]) -> list[Token]:
-    """R spellings → formulae spellings: ``^`` → ``**``, ``factor(x)`` → ``C(x)``."""
+    """R spellings → formulae spellings: ``^`` → ``**``, ``factor(x)`` → ``C(x)``, and
+    numbers formulae cannot read (``1e-3``, ``.5``, ``2.``) → ``0.001``, ``0.5``, ``2``."""
     out = []
     for tok in tokens:
         if tok.text == "^":
             tok = Token("op", "**", tok.pos)
         elif tok.text in {"factor", "as.factor"}:
             tok = Token("name", "C", tok.pos)
+        elif tok.kind == "number" and not re.fullmatch(r"[0-9]+(\.[0-9]+)?", tok.text):
+            tok = Token("number", format(Decimal(tok.text).normalize(), "f"), tok.pos)
         out.append(tok)
     return out
 
@@ -305,10 +382,13 @@ def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFor
     sides = _split_top(tokens, "~")
     tildes = [t for t in tokens if t.text == "~"]
     if len(sides) != 2:
-        where = _where(text, tildes[1].pos) if len(tildes) > 1 else "(no '~' found)"
+        # the second top-level '~', or the first one hidden inside parentheses
+        culprit = [t for t in _depth0(tokens) if t.text == "~"][1:] + tildes
+        where = _where(text, culprit[0].pos) if culprit else "(no '~' found)"
         raise FormulaError(
-            f"A formula needs exactly one '~' between response and predictors {where}"
+            f"A formula needs exactly one '~', outside parentheses, between response and predictors {where}"
         )
+    _check_structure(text, tokens)
     lhs, rhs = sides
     if not lhs:
         raise FormulaError(f"The formula has no response before '~' {_where(text, tildes[0].pos)}")
@@ -319,6 +399,7 @@ def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFor
         )
     response, additions = _parse_lhs(lhs, text)
     population, group_terms = _parse_rhs(rhs, text)
+    _check_operands(text, tokens)
     return BrmsFormula(
         text=_deparse(tokens),
         response=response,
@@ -335,11 +416,14 @@ def _deparse(tokens: list[Token]) -> str:
 
 def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
     bars = _split_top(lhs, "|")
-    if len(bars) > 2:
-        raise FormulaError(f"Stray '|' in the response {_where(text, bars[2][0].pos if bars[2] else 0)}")
+    separators = [t for t in _depth0(lhs) if t.text == "|"]
+    stray = separators[1:] + [t for part in bars for t in part if t.text in {"|", "||"}]
+    if stray:
+        raise FormulaError(f"Stray {stray[0].text!r} in the response {_where(text, stray[0].pos)}")
     resp_toks = bars[0]
     if not resp_toks:
         raise FormulaError(f"The formula has no response before '|' {_where(text, lhs[0].pos)}")
+    _refuse_addition_calls(resp_toks, text, "as the response")
     if len(_split_top(resp_toks, "+")) > 1:
         raise FormulaError(
             f"Only one response is allowed; multivariate models are not supported yet {_where(text, resp_toks[0].pos)}"
@@ -359,7 +443,10 @@ def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
                     f"Unknown addition term {name}() {_where(text, term[0].pos)}\n"
                     f"Allowed: {', '.join(sorted(ADDITION_TERMS))}."
                 )
+            _refuse_addition_calls(term[1:], text, "inside another addition term")
             args = [_join(a) for a in _split_top(term[2:-1], ",") if a]
+            if not args and name != "mi":  # brms's 'y | mi() ~ x' takes no argument
+                raise FormulaError(f"The addition term {name}() needs an argument {_where(text, term[0].pos)}")
             additions[name] = args
     return _join(_translate(resp_toks)), additions
 
@@ -373,7 +460,7 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
         tok = rhs[i]
         if tok.text == "(" and depth == 0 and (i == 0 or rhs[i - 1].kind == "op" and rhs[i - 1].text != ")"):
             close = _matching(rhs, i)
-            inner = rhs[i + 1 : close]
+            inner = _unwrap(rhs[i + 1 : close])
             if any(t.text in {"|", "||"} for t in _depth0(inner)):
                 group_terms += _parse_group_term(inner, text, tok)
                 # drop the operator that joined this group term to the population part
@@ -381,13 +468,19 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
                     population.pop()
                 elif population and population[-1].text == "-":
                     raise FormulaError(f"A group term cannot be subtracted {_where(text, tok.pos)}")
+                elif population:
+                    _refuse_group_join(population[-1], text)
                 i = close + 1
+                if i < len(rhs) and rhs[i].text not in {"+", "-"}:
+                    _refuse_group_join(rhs[i], text)
                 if not population and i < len(rhs) and rhs[i].text == "+":
                     i += 1
                 continue
-        if tok.text in {"|", "||"} and depth == 0:
+        if tok.text in {"|", "||"}:
+            where = "outside parentheses" if depth == 0 else "inside a function call or nested parentheses"
             raise FormulaError(
-                f"A '|' outside parentheses: group terms are written '(1 | g)' {_where(text, tok.pos)}"
+                f"A '{tok.text}' {where}: group terms are written '(1 | g)' and added with '+' "
+                f"{_where(text, tok.pos)}"
             )
         if tok.text == "(":
             depth += 1
@@ -397,9 +490,34 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
         i += 1
     if population and population[-1].kind == "op" and population[-1].text not in {")"}:
         raise FormulaError(f"The formula ends with an operator {_where(text, population[-1].pos)}")
+    _refuse_addition_calls(rhs, text, _PREDICTORS)
     if not population:
         return "1", group_terms
     return _join(_translate(population)), group_terms
+
+
+def _unwrap(tokens: list[Token]) -> list[Token]:
+    """Drop redundant parentheses around a whole group term: ``((1 | g))`` → ``1 | g``.
+
+    One pass: with ``lead`` opening and ``trail`` closing parentheses at the ends,
+    as many pairs wrap the whole as the lowest depth reached in between.
+    """
+    texts = [t.text for t in tokens]
+    lead = next((k for k, t in enumerate(texts) if t != "("), len(texts))
+    trail = next((k for k, t in enumerate(reversed(texts)) if t != ")"), len(texts))
+    depth = lowest = lead
+    for t in texts[lead : len(texts) - trail]:
+        depth += (t == "(") - (t == ")")
+        lowest = min(lowest, depth)
+    wraps = min(lead, trail, lowest)
+    return tokens[wraps : len(tokens) - wraps]
+
+
+def _refuse_group_join(op: Token, text: str) -> None:
+    raise FormulaError(
+        f"A group term can only be added to the rest of the formula with '+', not {op.text!r} "
+        f"{_where(text, op.pos)}"
+    )
 
 
 def _matching(tokens: list[Token], start: int) -> int:

@@ -72,7 +72,7 @@ def _slots(spec: PriorSpec) -> list[tuple[tuple[str, str], list[ParamPrior]]]:
     return [(k, list(g)) for k, g in groupby(sorted(proper, key=key), key=key)]
 
 
-def structure_key(md: ModelData, spec: PriorSpec) -> str:
+def structure_key(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> str:
     """Hash of the model's structure: same key ⇒ same graph, only values differ."""
     desc = {
         "family": md.family.to_dict(),
@@ -85,6 +85,7 @@ def structure_key(md: ModelData, spec: PriorSpec) -> str:
         "blocks": [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated,
                     [_is_ones(b.Z[:, k]) for k in range(len(b.coefs))]) for b in md.blocks],
         "priors": [(p.param, p.position, p.dist.name if p.dist else "", p.lb, p.ub) for p in spec.params],
+        "prior_only": prior_only,
     }
     return hashlib.sha256(json.dumps(desc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
@@ -166,8 +167,9 @@ def _is_ones(column: np.ndarray) -> bool:
     return bool(np.all(column == 1))
 
 
-def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
-    """Write the brms model for ``md`` under ``spec`` as a PyMC model."""
+def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> BuiltModel:
+    """Write the brms model for ``md`` under ``spec`` as a PyMC model;
+    ``prior_only`` leaves out the likelihood (brms's ``sample_prior = "only"``)."""
     values = {**data_values(md), **prior_values(spec)}
     params: dict[str, pt.TensorVariable] = {}
     with pm.Model() as model:
@@ -192,9 +194,15 @@ def build_model(md: ModelData, spec: PriorSpec) -> BuiltModel:
             lb, ub = spec.bounds(dpar.name)
             params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)
         _add_priors(spec, params, values)
-        additions = {k: pm.Data(k, v) if isinstance(v, np.ndarray) else v for k, v in md.additions.items()}
-        pm.Potential("Y_loglik", md.family.pointwise_logp(Y, mu, dpars, additions).sum())
-    return BuiltModel(model=model, structure=structure_key(md, spec), values=values)
+        if not prior_only:
+            additions = {k: pm.Data(k, v) if isinstance(v, np.ndarray) else v for k, v in md.additions.items()}
+            pm.Potential("Y_loglik", md.family.pointwise_logp(Y, mu, dpars, additions).sum())
+    if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
+        from pytensor.graph.traversal import ancestors
+
+        used = set(ancestors([model.logp()]))
+        values = {k: v for k, v in values.items() if model[k] in used}
+    return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values)
 
 
 def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]):

@@ -42,6 +42,7 @@ class SamplerSettings:
     backend: str = "nutpie"
     control: dict = field(default_factory=dict)
     progress: bool = True
+    sample_prior: str = "no"
 
     def __post_init__(self) -> None:
         for name in ("chains", "iter", "warmup", "thin"):
@@ -64,6 +65,8 @@ class SamplerSettings:
         unknown = set(self.control) - {"adapt_delta", "max_treedepth"}
         if unknown:
             raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta and max_treedepth.")
+        if self.sample_prior not in {"no", "yes", "only"}:
+            raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
         if self.seed is None:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
 

@@ -1,0 +1,309 @@
+"""Plots of a fit: brms's trace-and-density ``plot``, a caterpillar of group-level
+effects and the no / partial / complete pooling picture.
+
+Every function returns matplotlib figures (made with ``pyplot``, so
+``plt.show()`` shows them) and shows nothing itself.  Colours follow
+bayesplot's default ``"blue"`` scheme, as brms's plots do.
+
+Example:
+    >>> chain_colors(2)
+    ['#03396c', '#d1e1ec']
+    >>> figs = plot(fit)  # doctest: +SKIP
+    >>> figs[0].savefig("trace.png")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import arviz as az
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from . import effects
+from .errors import DataError, close_matches
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+#: bayesplot's ``color_scheme_get("blue")``.
+SCHEME = {"light": "#d1e1ec", "light_highlight": "#b3cde0", "mid": "#6497b1",
+          "mid_highlight": "#005b96", "dark": "#03396c", "dark_highlight": "#011f4b"}
+
+#: brms's ``default_plot_variables`` (2.18) without the family's dpars, which are added per fit.
+DEFAULT_VARIABLES = ("^b_", "^bsp_", "^bcs_", "^sd_", "^cor_", "^sigma_", "^rescor$", "^delta$", "^theta",
+                     "^ar", "^ma", "^arr", "^sderr", "^lagsar", "^errorsar", "^car", "^sdcar", "^rhocar",
+                     "^sds_", "^sdgp_", "^lscale_")
+
+COMBO_KINDS = ("dens", "dens_overlay", "hist", "trace")
+_DRAW_COLUMNS = (".chain", ".iteration", ".draw")
+
+
+def chain_colors(n: int) -> list[str]:
+    """One colour per chain, as bayesplot's ``chain_colors``.
+
+    Example:
+        >>> chain_colors(4)
+        ['#011f4b', '#03396c', '#6497b1', '#d1e1ec']
+    """
+    every = list(SCHEME)
+    names = {1: ["mid"], 2: ["light", "dark"], 3: ["light", "mid", "dark"],
+             4: ["light", "mid", "dark", "dark_highlight"], 5: [k for k in every if k != "mid"]
+             }.get(n, [every[i % len(every)] for i in range(n)])
+    return [SCHEME[k] for k in reversed(names)]
+
+
+def select_variables(names: Sequence[str], variable: str | Sequence[str] | None, regex: bool,
+                     dpars: Sequence[str] = ()) -> list[str]:
+    """The variables ``plot`` shows, in brms's order.
+
+    ``variable=None`` takes brms's defaults (``b_``, ``sd_``, ``cor_``, the
+    family's parameters, ...): patterns in that order, each listing its matches
+    in the draws' order.  Exact names must exist; patterns need not each match,
+    but together they must select something.
+
+    Example:
+        >>> names = ["b_Intercept", "b_Days", "sd_g__Intercept", "sigma", "Intercept", "r_g[1,Intercept]"]
+        >>> select_variables(names, None, False, dpars=["sigma"])
+        ['b_Intercept', 'b_Days', 'sd_g__Intercept', 'sigma']
+        >>> select_variables(names, "^b_", True)
+        ['b_Intercept', 'b_Days']
+    """
+    if variable is None:
+        variable, regex = list(DEFAULT_VARIABLES) + [f"^{d}$" for d in dpars], True
+    wanted = [variable] if isinstance(variable, str) else list(variable)
+    if not regex:
+        unknown = [v for v in wanted if v not in names]
+        if unknown:
+            hints = "".join(close_matches(v, names) for v in unknown)
+            raise DataError(f"Variable(s) {', '.join(repr(v) for v in unknown)} not found in the draws.{hints}")
+        return list(dict.fromkeys(wanted))
+    try:
+        patterns = [re.compile(p) for p in wanted]
+    except re.error as err:
+        raise DataError(f"Invalid regular expression in variable: {err}") from None
+    chosen = list(dict.fromkeys(n for p in patterns for n in names if p.search(n)))
+    if not chosen:
+        raise DataError(f"No valid variables selected: no variable matches {', '.join(map(repr, wanted))}.")
+    return chosen
+
+
+def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = False, N: int = 5,
+         combo: Sequence[str] = ("dens", "trace")) -> list[Figure]:
+    """brms's ``plot(fit)``: per parameter a row of ``combo`` panels, at most ``N`` rows a figure.
+
+    The default ``combo`` is brms's: the density of all chains together
+    (bayesplot's ``mcmc_dens``) and the trace of each chain (``mcmc_trace``).
+    Other kinds: ``"dens_overlay"`` (one density per chain) and ``"hist"``.
+
+    Example:
+        >>> figs = plot(fit)  # doctest: +SKIP
+        >>> figs = plot(fit, variable="^sd_", regex=True, combo=("hist", "trace"))  # doctest: +SKIP
+    """
+    if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
+        raise DataError(f"Argument 'N' must be a positive integer, got {N!r}.")
+    bad = [k for k in combo if k not in COMBO_KINDS]
+    if bad or not combo:
+        raise DataError(f"combo must list plot kinds among {', '.join(COMBO_KINDS)}; got {list(combo)!r}.")
+    draws = fit.draws()
+    names = [c for c in draws.columns if c not in _DRAW_COLUMNS]
+    chosen = select_variables(names, variable, regex, [d.name for d in fit.family.dpars])
+    n_chain = int(draws[".chain"].nunique())
+    values = {v: draws[v].to_numpy().reshape(n_chain, -1) for v in chosen}
+    return [_combo_figure({v: values[v] for v in chosen[i:i + N]}, combo, n_chain)
+            for i in range(0, len(chosen), N)]
+
+
+def _combo_figure(values: dict[str, np.ndarray], combo: Sequence[str], n_chain: int) -> Figure:
+    fig, axes = plt.subplots(len(values), len(combo), figsize=(4.5 * len(combo), 1.7 * len(values) + 0.6),
+                             squeeze=False, layout="constrained")
+    colors = chain_colors(n_chain)
+    for row, (name, chains) in zip(axes, values.items()):
+        for ax, kind in zip(row, combo):
+            _PANELS[kind](ax, chains, colors)
+            ax.set_title(name, fontsize=9)
+    if any(k in ("trace", "dens_overlay") for k in combo):
+        handles = [Line2D([], [], color=c, lw=1.5) for c in colors]
+        fig.legend(handles, [str(i) for i in range(1, n_chain + 1)], title="Chain", loc="outside right center")
+    return fig
+
+
+def _dens(ax, chains: np.ndarray, colors: list[str]) -> None:
+    grid, density = az.kde(chains.ravel())
+    ax.fill_between(grid, density, color=SCHEME["mid"])
+    ax.plot(grid, density, color=SCHEME["mid_highlight"])
+    ax.set_yticks([])
+
+
+def _dens_overlay(ax, chains: np.ndarray, colors: list[str]) -> None:
+    for chain, color in zip(chains, colors):
+        ax.plot(*az.kde(chain), color=color)
+    ax.set_yticks([])
+
+
+def _hist(ax, chains: np.ndarray, colors: list[str]) -> None:
+    ax.hist(chains.ravel(), bins=30, color=SCHEME["mid"], edgecolor=SCHEME["mid_highlight"])
+    ax.set_yticks([])
+
+
+def _trace(ax, chains: np.ndarray, colors: list[str]) -> None:
+    iteration = np.arange(1, chains.shape[1] + 1)
+    for chain, color in zip(chains, colors):
+        ax.plot(iteration, chain, color=color, lw=0.6)
+
+
+_PANELS = {"dens": _dens, "dens_overlay": _dens_overlay, "hist": _hist, "trace": _trace}
+
+
+def _pick(requested: str | Sequence[str] | None, available: Sequence[str], what: str) -> list[str]:
+    """``requested`` names checked against ``available`` (all of them when None)."""
+    if requested is None:
+        return list(available)
+    wanted = [requested] if isinstance(requested, str) else list(requested)
+    for name in wanted:
+        if name not in available:
+            raise DataError(f"Unknown {what} {name!r}.{close_matches(name, available)} "
+                            f"Available: {', '.join(available)}.")
+    return wanted
+
+
+def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | Sequence[str] | None = None,
+               probs: tuple[float, float] = (0.025, 0.975)) -> Figure:
+    """Caterpillar plot of group-level effects ``r_<group>`` (as lme4's ``dotplot(ranef(.))``).
+
+    One panel per (group, coefficient): posterior mean and ``probs`` interval
+    of every level, levels sorted by their mean, a dashed line at zero.
+
+    Example:
+        >>> fig = plot_ranef(fit, group="Subject", coef="Days")  # doctest: +SKIP
+    """
+    if len(probs) != 2:
+        raise DataError(f"probs must hold two probabilities (lower, upper), got {probs!r}.")
+    tables = effects.ranef(fit, probs=tuple(probs))
+    groups = _pick(group, list(tables), "grouping factor")
+    coefs = {g: list(tables[g].index.unique("coef")) for g in groups}
+    wanted = _pick(coef, list(dict.fromkeys(c for cs in coefs.values() for c in cs)), "group-level coefficient")
+    panels = [(g, c) for g in groups for c in coefs[g] if c in wanted]
+    n_max = max(len(tables[g].xs(c, level="coef")) for g, c in panels)
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 0.18 * n_max + 1.4),
+                             squeeze=False, layout="constrained")
+    lo_name, hi_name = tables[panels[0][0]].columns[2:4]
+    for ax, (g, c) in zip(axes[0], panels):
+        table = tables[g].xs(c, level="coef").sort_values("Estimate")
+        y = np.arange(len(table))
+        ax.axvline(0, color="grey", ls="--", lw=0.8)
+        ax.hlines(y, table[lo_name], table[hi_name], color=SCHEME["mid"], label="interval")
+        ax.plot(table["Estimate"], y, "o", ms=4, color=SCHEME["dark"], label="Estimate")
+        ax.set_yticks(y, table.index if len(table) <= 60 else [""] * len(table), fontsize=7)
+        ax.set_title(f"{g}: {c}", fontsize=10)
+        ax.set_xlabel(f"posterior mean and {100 * probs[0]:g}–{100 * probs[1]:g} % interval", fontsize=8)
+    return fig
+
+
+def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarray, n_levels: int,
+               link=None) -> np.ndarray:
+    """Per-level estimates of the block coefficients when each level is fitted alone.
+
+    With only an intercept in the block this is ``link(mean(y)) - mean(offset)``
+    per level (for the identity link: the group mean of ``y - offset``);
+    otherwise the least-squares fit of ``y - offset`` on ``Z`` within each
+    level (identity link only), NaN where a level cannot identify it.
+    Returns (n_levels, M).
+
+    Example:
+        >>> y = np.array([1.0, 3.0, 10.0]); idx = np.array([0, 0, 1])
+        >>> no_pooling(y, np.zeros(3), np.ones((3, 1)), idx, 2).ravel().tolist()
+        [2.0, 10.0]
+    """
+    out = np.full((n_levels, Z.shape[1]), np.nan)
+    for j in range(n_levels):
+        rows = index == j
+        if Z.shape[1] == 1 and np.all(Z[:, 0] == 1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                mean = y[rows].mean() if link is None else link(y[rows].mean())
+            out[j, 0] = mean - offset[rows].mean()
+            continue
+        solution, _, rank, _ = np.linalg.lstsq(Z[rows], y[rows] - offset[rows], rcond=None)
+        if rank == Z.shape[1]:
+            out[j] = solution
+    return np.where(np.isfinite(out), out, np.nan)
+
+
+def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", n_groups: int | None = None,
+                   seed: int | None = 1234, order: str = "n") -> Figure:
+    """No pooling, complete pooling and partial pooling of one group-level coefficient.
+
+    Per level of ``group`` (x axis, labelled with its number of observations):
+    the no-pooling estimate (open circle; each level fitted on its own, see
+    :func:`no_pooling`), an arrow to the partial-pooling posterior (``coef()``:
+    mean and 95 % interval), and horizontal lines for complete pooling (all
+    rows as one group) and the population mean ``b_<coef>``.  Population
+    predictors outside the group block enter both no- and complete-pooling
+    estimates as an offset ``X b`` at the posterior means of ``b``, so all
+    estimates refer to the coefficient at those predictors' zero.  For
+    non-identity links the estimates are on the link scale (blocks with slopes
+    then cannot be shown).  ``n_groups`` shows that many levels drawn at
+    random with ``seed``; ``order`` is ``"n"`` (sample size) or ``"estimate"``
+    (no-pooling estimate).
+
+    Example:
+        >>> fig = plot_shrinkage(fit, n_groups=8)  # doctest: +SKIP
+    """
+    md = fit.model_data
+    if order not in ("n", "estimate"):
+        raise DataError(f"order must be 'n' or 'estimate', got {order!r}.")
+    with_coef = [g for g in md.groups() if any(coef in b.coefs for b in md.blocks if b.group == g)]
+    if not with_coef:
+        coefs = sorted({c for b in md.blocks for c in b.coefs})
+        raise DataError(f"No grouping factor has a group-level {coef!r}.{close_matches(coef, coefs)}")
+    group = _pick(group, with_coef, f"grouping factor with a group-level {coef!r}")[0]
+    blocks = [b for b in md.blocks if b.group == group]
+    zcoefs = [c for b in blocks for c in b.coefs]
+    Z = np.hstack([b.Z for b in blocks])
+    index, levels = blocks[0].index, blocks[0].levels
+    link = None if md.family.link == "identity" else md.family.link_np
+    if link is not None and zcoefs != ["Intercept"]:
+        raise DataError(f"plot_shrinkage needs an intercept-only block on {group!r} for the "
+                        f"{md.family.link} link; this block has {zcoefs}.")
+
+    b_hat = fit.fixef()["Estimate"]
+    outside = [k for k, name in enumerate(b_hat.index) if name not in zcoefs]
+    offset = md.X[:, outside] @ b_hat.to_numpy()[outside]
+    k = zcoefs.index(coef)
+    none = no_pooling(md.y, offset, Z, index, len(levels), link)[:, k]
+    complete = no_pooling(md.y, offset, Z, np.zeros_like(index), 1, link)[0, k]
+    partial = effects.coef(fit)[group].xs(coef, level="coef").loc[levels]
+    n_obs = np.bincount(index, minlength=len(levels))
+
+    shown = np.arange(len(levels))
+    if n_groups is not None and n_groups < len(levels):
+        shown = np.random.default_rng(seed).choice(shown, size=n_groups, replace=False)
+    shown = shown[np.lexsort((none[shown], n_obs[shown]) if order == "n" else (n_obs[shown], none[shown]))]
+
+    x = np.arange(len(shown))
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(shown) + 2.5), 4.5), layout="constrained")
+    ax.axhline(complete, color="grey", lw=1.2, label="complete pooling")
+    if coef in b_hat.index:
+        ax.axhline(b_hat[coef], color=SCHEME["dark"], lw=1, ls="--", label=f"population mean (b_{coef})")
+    est = partial["Estimate"].to_numpy()[shown]
+    ax.vlines(x + 0.15, partial["Q2.5"].to_numpy()[shown], partial["Q97.5"].to_numpy()[shown],
+              color=SCHEME["mid"], lw=1.5)
+    ax.plot(x - 0.15, none[shown], "o", mfc="white", mec="black", label="no pooling")
+    ax.plot(x + 0.15, est, "o", color=SCHEME["dark"], label="partial pooling (mean, 95% CI)")
+    for xi, start, end in zip(x, none[shown], est):
+        if np.isfinite(start):
+            ax.annotate("", xy=(xi + 0.12, end), xytext=(xi - 0.12, start),
+                        arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
+    ax.set_xticks(x, [f"{levels[j]}\n(n={n_obs[j]})" for j in shown], fontsize=7,
+                  rotation=0 if len(shown) <= 12 else 90)
+    ax.set_xlabel(f"{group} (ordered by {'number of observations' if order == 'n' else 'no-pooling estimate'})")
+    scale = f"({md.formula.response})" if link is None else f"on the {md.family.link} scale (linear predictor)"
+    ax.set_ylabel(f"{coef} {scale}")
+    ax.set_title(f"Shrinkage of {group}-level {coef}: no pooling → partial pooling", fontsize=10)
+    ax.legend(fontsize=8, loc="best")
+    return fig
