@@ -12,16 +12,8 @@ from scipy import stats
 
 import brmc
 
-from .conftest import REFERENCE
+from .conftest import REFERENCE, SLEEP
 
-SLEEP = "Reaction ~ Days + (Days | Subject)"
-
-
-@pytest.fixture(scope="module")
-def fit() -> brmc.Fit:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
 
 
 def test_draws_have_brms_names(fit: brmc.Fit) -> None:

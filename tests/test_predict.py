@@ -11,14 +11,7 @@ import pytest
 import brmc
 from brmc.errors import DataError
 
-SLEEP = "Reaction ~ Days + (Days | Subject)"
-
-
-@pytest.fixture(scope="module")
-def fit() -> brmc.Fit:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
+from .conftest import SLEEP
 
 
 def _by_hand(fit: brmc.Fit, days: np.ndarray, subjects: list[str], with_r: bool = True) -> np.ndarray:

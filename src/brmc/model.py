@@ -97,7 +97,8 @@ def _parameter(name: str, shape: tuple[int, ...], lb: float | None, ub: float | 
     if lb == 0 and ub is None:
         return pm.HalfFlat(name, shape=shape)
     transform = pm.distributions.transforms.Interval(lower=lb, upper=ub)
-    return pm.Flat(name, shape=shape, default_transform=transform)
+    inside = (lb + ub) / 2 if lb is not None and ub is not None else (lb + 1 if lb is not None else ub - 1)
+    return pm.Flat(name, shape=shape, default_transform=transform, initval=np.full(shape, inside))
 
 
 def _add_priors(spec: PriorSpec, params: dict[str, pt.TensorVariable], values: dict[str, np.ndarray]) -> None:

@@ -1,0 +1,119 @@
+"""Every family recovers known parameters from data simulated independently (NumPy/SciPy,
+with brms's parameterisation), over three seeds.  Slow: one compile per family."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+import brmc
+
+pytestmark = pytest.mark.slow
+
+N, GROUPS = 400, 16
+TRUE = {"b_Intercept": 0.8, "b_x": 0.5, "sd_g__Intercept": 0.4}
+
+
+def _design(rng: np.random.Generator) -> tuple[pd.DataFrame, np.ndarray]:
+    g = rng.integers(0, GROUPS, N)
+    x = rng.normal(size=N)
+    r = rng.normal(0, TRUE["sd_g__Intercept"], GROUPS)
+    eta = TRUE["b_Intercept"] + TRUE["b_x"] * x + r[g]
+    return pd.DataFrame({"x": x, "g": pd.Categorical([f"g{i}" for i in g])}), eta
+
+
+def _hurdle(rng, p_zero, positive):
+    return np.where(rng.random(len(positive)) < p_zero, 0.0, positive)
+
+
+def _zero_truncated_poisson(rng, mu):
+    out = rng.poisson(mu)
+    while (out == 0).any():
+        out[out == 0] = rng.poisson(mu[out == 0])
+    return out
+
+
+def _skew_normal(rng, mu, sigma, alpha):
+    delta = alpha / np.sqrt(1 + alpha**2)
+    omega = sigma / np.sqrt(1 - 2 / np.pi * delta**2)
+    return stats.skewnorm.rvs(alpha, loc=mu - omega * delta * np.sqrt(2 / np.pi), scale=omega, random_state=rng)
+
+
+# family → (extra true parameters, simulator(rng, eta) -> response, extra data columns)
+SIMULATE = {
+    "gaussian": ({"sigma": 1.0}, lambda rng, eta: rng.normal(eta, 1.0)),
+    "student": ({"sigma": 1.0, "nu": 4.0}, lambda rng, eta: eta + rng.standard_t(4.0, len(eta))),
+    "skew_normal": ({"sigma": 1.0, "alpha": 3.0}, lambda rng, eta: _skew_normal(rng, eta, 1.0, 3.0)),
+    "lognormal": ({"sigma": 0.5}, lambda rng, eta: np.exp(rng.normal(eta, 0.5))),
+    "gamma": ({"shape": 3.0}, lambda rng, eta: rng.gamma(3.0, np.exp(eta) / 3.0)),
+    "weibull": ({"shape": 2.0}, lambda rng, eta: np.exp(eta) / special.gamma(1.5) * rng.weibull(2.0, len(eta))),
+    "exponential": ({}, lambda rng, eta: rng.exponential(np.exp(eta))),
+    "bernoulli": ({}, lambda rng, eta: rng.binomial(1, special.expit(eta))),
+    "binomial": ({}, lambda rng, eta: rng.binomial(10, special.expit(eta))),
+    "poisson": ({}, lambda rng, eta: rng.poisson(np.exp(eta))),
+    "negbinomial": ({"shape": 3.0}, lambda rng, eta: rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(eta)))),
+    "geometric": ({}, lambda rng, eta: rng.negative_binomial(1.0, 1.0 / (1.0 + np.exp(eta)))),
+    "beta": ({"phi": 20.0}, lambda rng, eta: rng.beta(special.expit(eta) * 20, (1 - special.expit(eta)) * 20)),
+    "zero_inflated_poisson": ({"zi": 0.3}, lambda rng, eta: _hurdle(rng, 0.3, rng.poisson(np.exp(eta)))),
+    "zero_inflated_negbinomial": (
+        {"shape": 3.0, "zi": 0.3},
+        lambda rng, eta: _hurdle(rng, 0.3, rng.negative_binomial(3.0, 3.0 / (3.0 + np.exp(eta))))),
+    "hurdle_poisson": ({"hu": 0.3}, lambda rng, eta: _hurdle(rng, 0.3, _zero_truncated_poisson(rng, np.exp(eta)))),
+    "hurdle_lognormal": ({"sigma": 0.5, "hu": 0.3},
+                         lambda rng, eta: _hurdle(rng, 0.3, np.exp(rng.normal(eta, 0.5)))),
+}
+
+
+def _fit(family: str, seed: int) -> tuple[brmc.Fit, dict[str, float]]:
+    rng = np.random.default_rng(seed)
+    data, eta = _design(rng)
+    extra, simulate = SIMULATE[family]
+    data["y"] = simulate(rng, eta)
+    formula = "y | trials(10) ~ x + (1 | g)" if family == "binomial" else "y ~ x + (1 | g)"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm(formula, data, family=family, chains=2, iter=800, seed=seed, progress=False)
+    return fit, {**TRUE, **extra}
+
+
+@pytest.mark.parametrize("family", sorted(SIMULATE))
+def test_family_recovers_known_parameters(family: str) -> None:
+    misses = []
+    for seed in (11, 22, 33):
+        fit, truth = _fit(family, seed)
+        draws = fit.draws()
+        for name, value in truth.items():
+            lo, hi = np.quantile(draws[name], [0.05, 0.95])
+            if not lo <= value <= hi:
+                misses.append(f"seed {seed}: {name} = {value} outside [{lo:.3g}, {hi:.3g}]")
+    n_checks = 3 * len({**TRUE, **SIMULATE[family][0]})
+    # 90 % intervals: expect ~10 % misses; more than a quarter means a wrong likelihood or link
+    assert len(misses) <= n_checks // 4, misses
+
+
+def test_cumulative_recovers_thresholds() -> None:
+    """Threshold gaps, slope and group sd (the thresholds' common location trades off
+    against the mean of the group effects, so it is not checked)."""
+    thres = np.array([-0.5, 0.8, 2.0])
+    truth = {"gap2": thres[1] - thres[0], "gap3": thres[2] - thres[0], "b_x": TRUE["b_x"],
+             "sd_g__Intercept": TRUE["sd_g__Intercept"]}
+    misses = []
+    for seed in (11, 22, 33):
+        rng = np.random.default_rng(seed)
+        data, eta = _design(rng)
+        latent = eta + rng.logistic(size=N)  # P(Y <= k) = logistic_cdf(thres_k - eta)
+        data["y"] = 1 + (latent[:, None] > thres).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = brmc.brm("y ~ x + (1 | g)", data, family="cumulative", chains=2, iter=800, seed=seed,
+                           progress=False)
+        d = fit.draws()
+        d["gap2"] = d["b_Intercept[2]"] - d["b_Intercept[1]"]
+        d["gap3"] = d["b_Intercept[3]"] - d["b_Intercept[1]"]
+        misses += [f"seed {seed}: {n}" for n, v in truth.items()
+                   if not np.quantile(d[n], 0.05) <= v <= np.quantile(d[n], 0.95)]
+    assert len(misses) <= 3, misses
