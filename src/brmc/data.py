@@ -36,7 +36,6 @@ FORMULA_NAMESPACE: dict[str, Any] = {
     "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
     "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
     "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
-    "as.numeric": lambda x: np.asarray(x, dtype=float), "as.integer": lambda x: np.asarray(x, dtype=float),
 }
 
 # brms:::rename: characters brms removes or spells out in parameter names
@@ -163,6 +162,9 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
 
 def _drop_incomplete(formula: BrmsFormula, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     used = [v for v in formula.variables() if v in frame.columns]
+    empty = [v for v in used if frame[v].isna().all()]
+    if empty:
+        raise DataError(f"No rows are left: column {empty[0]!r} has only missing values.")
     incomplete = frame[used].isna().any(axis=1).to_numpy()
     n = int(incomplete.sum())
     if n == len(frame):
@@ -289,9 +291,14 @@ def design(text: str, frame: pd.DataFrame, env: dict[str, Any]) -> tuple[np.ndar
     except Exception as err:  # formulae's own messages, re-raised as ours
         raise DataError(f"Could not build the design for '{text}': {err}") from None
     common = dm.common
+    if common is None:  # "0", "-1": no population-level columns at all
+        return np.zeros((len(frame), 0)), []
     order = _variable_order(text)
     columns: list[tuple[int, int, tuple, str, np.ndarray]] = []
     matrix = np.asarray(common.design_matrix, dtype=float)
+    if matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
+        raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
+                        "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
     pos = 0
     for t_index, (name, term) in enumerate(common.terms.items()):
         width = len(term.labels)

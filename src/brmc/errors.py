@@ -53,7 +53,7 @@ def close_matches(name: str, options: Iterable[str], n: int = 3) -> str:
         >>> close_matches("Reactoin", ["Reaction", "Days"])
         " Did you mean 'Reaction'?"
     """
-    options = [str(o) for o in options]
+    options = list(dict.fromkeys(str(o) for o in options))
     matches = difflib.get_close_matches(name, options, n=n, cutoff=0.6)
     if not matches:
         lowered = {o.lower(): o for o in options}

@@ -27,7 +27,6 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
     {
         # formulae's transforms and brms/R spellings we translate
         "I", "C", "center", "scale", "standardize", "poly", "bs", "factor", "as.factor",
-        "as.numeric", "as.integer",
         # elementwise maths
         "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan",
         "round", "floor", "ceiling", "inv_logit", "logit",
@@ -153,7 +152,7 @@ def _check_structure(text: str, tokens: list[Token]) -> None:
     calls: list[bool] = []  # one entry per open '(': is it a function call's?
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else None
-        if tok.kind == "number" and Decimal(tok.text) and abs(Decimal(tok.text).adjusted()) > 300:
+        if tok.kind == "number" and (value := Decimal(tok.text)) and abs(value.adjusted()) > 300:
             raise FormulaError(f"The number {tok.text} is out of range {_where(text, tok.pos)}")
         if prev is not None and _ends_operand(prev) and _starts_operand(tok):
             if not (prev.kind == "name" and tok.text == "("):
@@ -216,6 +215,13 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
         if tok.kind == "string":
             raise FormulaError(f"Strings are not allowed in formulas {_where(text, tok.pos)}")
         follows_call = i + 1 < len(tokens) and tokens[i + 1].text == "("
+        if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:
+            prev_dot_call = tok.text.split(".")[0]
+            if follows_call or prev_dot_call in {"np", "numpy", "os", "sys", "builtins"}:
+                raise FormulaError(
+                    f"Attribute access is not allowed in formulas {_where(text, tok.pos)}\n"
+                    "Call functions by their plain name, e.g. log(x) rather than np.log(x)."
+                )
         if tok.kind == "name" and follows_call:
             name = tok.text
             if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in env_names:
@@ -234,10 +240,6 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
                     f"Function {name!r} cannot be used in a formula {_where(text, tok.pos)}\n"
                     f"Allowed functions: {allowed}; pass others with brm(..., env={{'{name}': ...}})."
                 )
-        if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:
-            prev_dot_call = tok.text.split(".")[0]
-            if follows_call or prev_dot_call in {"np", "numpy", "os", "sys", "builtins"}:
-                raise FormulaError(f"Attribute access is not allowed in formulas {_where(text, tok.pos)}")
 
 
 def _split_top(tokens: list[Token], sep: str) -> list[list[Token]]:
@@ -304,8 +306,6 @@ def _has_intercept(tokens: list[Token]) -> bool:
 
 def _group_factors(spec: list[Token], text: str) -> list[str]:
     """``g1/g2/g3`` → ``['g1', 'g1:g2', 'g1:g2:g3']``; ``g1:g2`` stays one factor."""
-    if not spec:
-        raise FormulaError(f"A group term needs a grouping factor after '|' in {text!r}")
     levels = _split_top(spec, "/")
     out: list[str] = []
     prefix: list[str] = []
@@ -341,6 +341,8 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
         expr_toks, group_toks = bars
     if not expr_toks:
         raise FormulaError(f"A group term needs effects before '|' {_where(text, open_tok.pos)}")
+    if not group_toks:
+        raise FormulaError(f"A group term needs a grouping factor after '|' {_where(text, open_tok.pos)}")
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
         raise FormulaError(f"Stray '|' or '~' in a group term {_where(text, open_tok.pos)}")
     expr = _join(_translate(expr_toks))

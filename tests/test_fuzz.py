@@ -1,0 +1,418 @@
+"""Property-based robustness of the formula parser and the data stage.
+
+Formulas are generated from brms's grammar (they must parse, and the parse
+must match what was generated) and then mutated: characters inserted, deleted
+or replaced, long runs, cuts, pieces swapped (the parser must return a formula
+or raise ``BrmsError`` — never another exception, never a hang).  Mutations
+also go through ``get_prior`` so that no formulae/pandas/NumPy exception
+reaches the user from the data stage.  The code-injection tests check the side
+effect (a file that must not appear), not only the error.
+
+The default run draws 300 examples per property; the ``slow`` group re-runs
+the parser property on 10,000 and the data-stage property on 2,000
+(``BRMC_FUZZ_EXAMPLES`` sets the first, the second is a fifth of it).  Seeds
+are derandomized so every run tests the same examples.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import brmc
+from brmc.errors import BrmsError, FormulaError
+from brmc.formula import BrmsFormula, parse_formula
+
+SLOW_EXAMPLES = int(os.environ.get("BRMC_FUZZ_EXAMPLES", "10000"))
+
+#: wall-clock limit per example; a hang fails the test instead of stalling CI.  (Hypothesis's own
+#: ``deadline`` is off: on a shared 2-core CI machine it reports slow-but-correct runs as flaky.)
+HANG_SECONDS = 10
+
+FUZZ = settings(
+    max_examples=300,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+FUZZ_SLOW = settings(FUZZ, max_examples=SLOW_EXAMPLES)
+FUZZ_DATA_SLOW = settings(FUZZ, max_examples=max(SLOW_EXAMPLES // 5, FUZZ.max_examples))
+
+NUMERIC = ("x", "z", "w")
+FACTORS = ("g", "h")
+
+
+@pytest.fixture(scope="module")
+def small_df() -> pd.DataFrame:
+    """Twelve rows: numeric y, x, z, w (positive); k successes of n trials; factors g (3 levels), h (2)."""
+    rng = np.random.default_rng(20240601)
+    frame = pd.DataFrame({
+        "y": rng.normal(size=12), "x": rng.normal(size=12), "z": rng.normal(size=12),
+        "g": list("abc") * 4, "h": list("uv") * 6, "n": np.full(12, 10), "k": rng.integers(0, 11, 12),
+        "w": rng.uniform(1, 2, 12),
+    })
+    return frame
+
+
+# --------------------------------------------------------------------------- grammar
+
+
+@dataclass(frozen=True)
+class Generated:
+    """A formula from the grammar and the facts the parser must recover."""
+
+    text: str
+    response: str
+    additions: tuple[str, ...]
+    groups: tuple[tuple[str, bool], ...]  # (grouping factor after '/' expansion, correlated)
+    has_intercept: bool
+
+
+def _spaced(draw, *parts: str) -> str:
+    """Join parts with random spacing (none, one or two blanks)."""
+    out = parts[0]
+    for part in parts[1:]:
+        out += draw(st.sampled_from(["", " ", "  "])) + part
+    return out
+
+
+@st.composite
+def population_terms(draw) -> str:
+    var = st.sampled_from(NUMERIC)
+    kind = draw(st.sampled_from(["var", "factor", "I", "log", "colon", "star", "scale"]))
+    if kind == "var":
+        return draw(var)
+    if kind == "factor":
+        name = draw(st.sampled_from(FACTORS))
+        return draw(st.sampled_from([name, f"factor({name})"]))
+    if kind == "I":
+        return _spaced(draw, "I(", draw(var), "^", draw(st.sampled_from(["2", "3"])), ")")
+    if kind == "log":
+        return _spaced(draw, draw(st.sampled_from(["log", "sqrt", "exp"])), "(", "w", ")")
+    if kind == "scale":
+        v = draw(var)
+        return draw(st.sampled_from([f"scale({v})", f"center({v})", f"poly({v}, 2)"]))
+    a, b = draw(st.lists(var, min_size=2, max_size=2, unique=True))
+    return _spaced(draw, a, ":" if kind == "colon" else "*", b)
+
+
+@st.composite
+def group_terms(draw) -> tuple[str, tuple[tuple[str, bool], ...]]:
+    expr = draw(st.sampled_from(["1", "x", "1 + x", "0 + x", "x + z", "1 + I(x^2)"]))
+    bar = draw(st.sampled_from(["|", "||"]))
+    a, b = draw(st.permutations(FACTORS))
+    spec = draw(st.sampled_from([a, f"{a}/{b}", f"{a}:{b}"]))
+    factors = [a, f"{a}:{b}"] if "/" in spec else [spec]
+    wraps = draw(st.sampled_from([1, 1, 1, 2]))  # lme4 and brms accept ((1 | g))
+    term = _spaced(draw, "(" * wraps, expr, bar, spec, ")" * wraps)
+    return term, tuple((f, bar == "|") for f in factors)
+
+
+@st.composite
+def formulas(draw) -> Generated:
+    additions = draw(st.lists(st.sampled_from(["trials(n)", "weights(w)"]), unique=True, max_size=2))
+    response = "k" if "trials(n)" in additions else "y"
+    lhs = response + (" | " + " + ".join(additions) if additions else "")
+    pop = [(term, ()) for term in draw(st.lists(population_terms(), max_size=4))]
+    parts = draw(st.permutations(pop + draw(st.lists(group_terms(), max_size=3))))
+    intercept = draw(st.sampled_from(["", "1", "0", "-1"]))
+    terms = [term for term, _ in parts]
+    if intercept in {"0", "1"}:
+        terms = [intercept, *terms]
+    elif intercept == "-1" and terms:
+        terms = [*terms, "- 1"]
+    rhs = " + ".join(terms).replace("+ - 1", "- 1") or "1"
+    return Generated(
+        text=_spaced(draw, lhs, "~", rhs),
+        response=response,
+        additions=tuple(a.split("(")[0] for a in additions),
+        groups=tuple(fact for _, facts in parts for fact in facts),
+        has_intercept=intercept not in {"0", "-1"} or not terms,
+    )
+
+
+# --------------------------------------------------------------------------- mutations
+
+POOL = list("()|~+*:^$@!\"'.,[]{}\\`%=<>-/0123456789 xyzgh_") + [
+    "é", "λ", "٣", "𝑥", "\u00a0", "\u200b", "\u2028", "\x00", "\n", "\t", "||", "~~", "__", "((", "))",
+    "(1|g)", "(x||h)", "trials(", "I(", "log(", "lambda", "import", "0", "-1", "1e5", ".5",
+]
+#: whole pieces swapped for others: keeps the syntax valid more often, so the data stage is reached.
+SWAP_FROM = ["x", "z", "w", "g", "h", "y", "k", "n", "1", "0", "+", "*", ":", "|", "||", "/", "(", "log", "I"]
+SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2)", "scale(g)", "x/g", "y",
+                       "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)"]
+
+
+MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")
+#: mostly whole-piece swaps, so that most texts still parse and reach the data stage.
+GENTLE = ("swap", "swap", "swap", "swap", "insert", "delete", "replace")
+
+
+@st.composite
+def mutated(draw, ops: tuple[str, ...] = MUTATIONS) -> str:
+    """A grammar formula after one to four random edits drawn from ``ops``."""
+    text = draw(formulas()).text
+    for _ in range(draw(st.integers(1, 4))):
+        op = draw(st.sampled_from(ops))
+        i = draw(st.integers(0, len(text)))
+        if op == "insert":
+            text = text[:i] + draw(st.sampled_from(POOL)) + text[i:]
+        elif op == "delete":
+            text = text[:i] + text[i + 1 :]
+        elif op == "replace":
+            text = text[:i] + draw(st.sampled_from(POOL)) + text[i + 1 :]
+        elif op == "swap":
+            piece = draw(st.sampled_from(SWAP_FROM))
+            text = text[:i] + text[i:].replace(piece, draw(st.sampled_from(SWAP_TO)), 1)
+        elif op == "run":
+            text = text[:i] + draw(st.sampled_from(POOL)) * draw(st.integers(2, 5000)) + text[i:]
+        else:
+            j = draw(st.integers(i, len(text)))
+            text = text[:i] + text[j:]
+    return text
+
+
+# --------------------------------------------------------------------------- properties
+
+
+class Hang(BaseException):
+    """Raised by :func:`no_hang`; a BaseException so that no ``except Exception`` can wrap it."""
+
+
+@contextmanager
+def no_hang(seconds: float = HANG_SECONDS) -> Iterator[None]:
+    """Fail with :class:`Hang` if the block runs longer than ``seconds`` (SIGALRM, main thread)."""
+
+    def expire(signum, frame):
+        raise Hang(f"no answer within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _grammar_property(gen: Generated) -> None:
+    with no_hang():
+        f = parse_formula(gen.text)
+    assert f.response == gen.response
+    assert tuple(f.additions) == gen.additions
+    assert tuple((g.group, g.correlated) for g in f.group_terms) == gen.groups
+    assert f.has_intercept == gen.has_intercept
+    again = parse_formula(f.text)  # what brmc prints parses back to the same formula
+    assert (again.response, again.population, again.group_terms, again.additions) == (
+        f.response, f.population, f.group_terms, f.additions)
+
+
+def _parse_property(text: str) -> None:
+    try:
+        with no_hang():
+            result = parse_formula(text)
+    except BrmsError:
+        return
+    assert isinstance(result, BrmsFormula)
+
+
+test_grammar_formulas_parse = FUZZ(given(formulas())(_grammar_property))
+test_mutated_formulas_parse_or_raise_brms_error = FUZZ(given(mutated())(_parse_property))
+test_mutated_formulas_parse_or_raise_brms_error_10k = pytest.mark.slow(
+    FUZZ_SLOW(given(mutated())(_parse_property))
+)
+
+
+@FUZZ
+@given(gen=formulas())
+def test_grammar_formulas_pass_the_data_stage(small_df, gen: Generated) -> None:
+    family = "binomial" if "trials" in gen.additions else "gaussian"
+    with warnings.catch_warnings(), no_hang():
+        warnings.simplefilter("ignore")
+        table = brmc.get_prior(gen.text, small_df, family=family)
+    assert ("sd" in set(table["class"])) == bool(gen.groups)
+
+
+def _data_stage_property(small_df: pd.DataFrame, text: str) -> None:
+    family = "binomial" if "trials" in text else "gaussian"
+    with warnings.catch_warnings(), no_hang():
+        warnings.simplefilter("ignore")
+        try:
+            brmc.get_prior(text, small_df, family=family)
+        except BrmsError:
+            pass
+
+
+test_mutated_formulas_in_the_data_stage_raise_only_brms_errors = FUZZ(
+    given(text=mutated(GENTLE))(_data_stage_property)
+)
+test_mutated_formulas_in_the_data_stage_raise_only_brms_errors_slow = pytest.mark.slow(
+    FUZZ_DATA_SLOW(given(text=mutated(GENTLE))(_data_stage_property))
+)
+
+
+def test_no_hang_catches_a_hang() -> None:
+    with pytest.raises(Hang):
+        with no_hang(0.05):
+            while True:
+                pass
+
+
+# --------------------------------------------------------------------------- inputs fuzzing found
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("y ~ x z", "Missing operator between 'x' and 'z' at position 7"),  # was read as column 'xz'
+        ("y ~ x + (1|g) x", "Missing operator between ')' and 'x'"),
+        ("y ~ x + (1|g)(1|h)", "Missing operator between ')' and '('"),
+        ("y ~ x, z", "',' can only separate the arguments"),  # formulae dropped ', z' silently
+        ("y ~ x = z", "'=' can only separate the arguments"),
+        ("y ~ (x ~ z)", "Stray '~' inside parentheses at position 8"),  # formulae dropped '~ z'
+        ("(y ~ x)", "exactly one '~', outside parentheses"),
+        ("y ~ log(x | g)", "'|' inside a function call"),
+        ("y ~ x * (1|g) + z", "only be added to the rest of the formula with '+', not '*'"),  # was 'x * +z'
+        ("y ~ (1|g) * x", "not '*'"),
+        ("y ~ x:(1|g)", "not ':'"),
+        ("y ~ x + (x + | g)", "Nothing after '+' at position 12"),
+        ("y ~ poly(x, )", "Nothing after ','"),
+        ("y ~ x + ()", "Empty parentheses at position 9"),
+        ("y ~ ٣", "Unexpected character '٣'"),  # Unicode digits were numbers
+        ("y ~ I(x * 1e400)", "The number 1e400 is out of range"),  # and 1e99999999 a 100 MB string
+        ("y ~ weights(w)", "after '|' in the response"),
+        ("trials(n) ~ x", "cannot be used as the response"),
+        ("y | trials() ~ x", "needs an argument"),
+        ("y | weights(w) | trials(n) ~ x", "Stray '|' in the response at position 16"),
+        ("log(y | x) ~ z", "Stray '|' in the response at position 7"),
+    ],
+)
+def test_parser_refusals_found_by_fuzzing(text: str, message: str) -> None:
+    with pytest.raises(FormulaError) as err:
+        parse_formula(text)
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "text, population, groups",
+    [
+        ("y ~ x + ((1|g))", "x", [("1", "g")]),  # lme4/brms accept redundant parentheses; was dropped
+        ("y ~ (((x || h)))", "1", [("x", "h")]),
+        ("y ~ (1 + I(x^2) | g)", "1", [("1 + I(x**2)", "g")]),  # group terms in formulae spelling too
+        ("y ~ (factor(h) | g)", "1", [("C(h)", "g")]),
+        ("y ~ I(x * .5) + I(x * 1e-3)", "I(x * 0.5) + I(x * 0.001)", []),  # '.5' was a column name
+    ],
+)
+def test_parser_readings_found_by_fuzzing(text: str, population: str, groups: list) -> None:
+    f = parse_formula(text)
+    assert f.population == population
+    assert [(g.expr, g.group) for g in f.group_terms] == groups
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["y ~ 0", "y ~ -1", "y ~ 0 + (1 | g)", "y ~ (1 | g) - 1", "y ~ g/h"],
+)
+def test_data_stage_inputs_found_by_fuzzing(small_df, text: str) -> None:
+    """Valid R formulas that made formulae/NumPy raise AttributeError or IndexError in the data stage."""
+    try:
+        brmc.get_prior(text, small_df)
+    except BrmsError:
+        pass
+
+
+# --------------------------------------------------------------------------- code injection
+
+#: Python expressions that create the file ``{path}`` when evaluated; each must be refused unrun.
+PAYLOADS = [
+    '__import__("os").system("touch {path}")',
+    "eval('open(r\"{path}\", \"w\")')",
+    "exec('open(r\"{path}\", \"w\")')",
+    'open(r"{path}", "w")',
+    'I(open(r"{path}", "w"))',
+    'C(g, open(r"{path}", "w"))',
+    'getattr(__import__("builtins"), "open")(r"{path}", "w")',
+    '(lambda: open(r"{path}", "w"))()',
+    '[c for c in ().__class__.__base__.__subclasses__() if c.__name__ == "_wrap_close"][0]'
+    '.__init__.__globals__["system"]("touch {path}")',
+    'x.__class__.__mro__[-1].__subclasses__()[0].__init__.__globals__["__builtins__"]["open"](r"{path}", "w")',
+    'np.os.system("touch {path}")',
+    'numpy.lib.npyio.os.system("touch {path}")',
+    'log.__self__.os.system("touch {path}")',
+    'f"{{open(r\'{path}\', \'w\')}}"',
+    '{{open(r"{path}", "w")}}',
+    'ｏｐｅｎ(r"{path}", "w")',  # fullwidth letters: Python NFKC-normalises identifiers to 'open'
+    '`__import__`("os").system("touch {path}")',
+    '`open`(r"{path}", "w")',
+    'x\nopen(r"{path}", "w")',
+    'x; open(r"{path}", "w")',
+    'breakpoint.__self__.open(r"{path}", "w")',
+]
+
+
+def _formulas_around(payload: str) -> list[str]:
+    """The payload in every place a formula can hold code."""
+    return [
+        f"y ~ {payload}",
+        f"y ~ x + {payload} + (1 | g)",
+        f"y ~ x + (1 + {payload} | g)",
+        f"y ~ x + (1 | {payload})",
+        f"y | weights({payload}) ~ x",
+        f"{payload} ~ x",
+        f"@{payload}\ny ~ x",
+    ]
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_formulas_run_no_code(small_df, tmp_path, payload: str) -> None:
+    target = tmp_path / "pwned"
+    code = payload.format(path=target)
+    for text in _formulas_around(code):
+        with pytest.raises(FormulaError):
+            parse_formula(text)
+        with pytest.raises(BrmsError):
+            brmc.get_prior(text, small_df)
+        with pytest.raises(BrmsError):
+            brmc.get_prior(text, small_df, env={"np": np, "numpy": np, "twice": lambda v: 2 * v})
+        assert not target.exists(), text
+
+
+def test_payloads_would_create_the_file(tmp_path) -> None:
+    """The refusals above matter: evaluated as Python, the plain payloads do create the file."""
+    runnable = [p for p in PAYLOADS if not p.startswith(("I(", "C(", "np.", "numpy.", "log.", "x", "{", "`"))]
+    for payload in runnable:
+        target = tmp_path / "pwned"
+        eval(compile(payload.format(path=target), "<payload>", "eval"), {})  # noqa: S307
+        assert target.exists(), payload
+        target.unlink()
+
+
+def test_quoted_names_are_names_not_code(small_df, tmp_path) -> None:
+    """A backticked name is looked up as a column, never evaluated."""
+    target = tmp_path / "pwned"
+    text = f'y ~ `open(r"{target}", "w")`'
+    assert parse_formula(text).variables() == ["y", f'open(r"{target}", "w")']
+    with pytest.raises(BrmsError, match="not in the data"):
+        brmc.get_prior(text, small_df)
+    assert not target.exists()
+
+
+def test_env_functions_expose_no_attributes(small_df, tmp_path) -> None:
+    target = tmp_path / "pwned"
+    env = {"twice": lambda v: 2 * v}
+    assert set(brmc.get_prior("y ~ twice(x)", small_df, env=env)["coef"]) >= {"twicex"}
+    for text in ["y ~ twice.__globals__", "y ~ twice.func(x)", f'y ~ twice(x).tofile(r"{target}")']:
+        with pytest.raises(FormulaError):
+            parse_formula(text, env_names=frozenset(env))
+    assert not target.exists()
