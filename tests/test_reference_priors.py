@@ -35,6 +35,7 @@ DATA = {
     "bernoulli_sleepstudy2": lambda: brmc.datasets.load("sleepstudy2"),
     "binomial_cbpp": lambda: brmc.datasets.load("cbpp"),
     "beta_rats": _rats_proportion,
+    "cumulative_inhaler": lambda: brmc.datasets.load("inhaler"),
     **{f"{fam}_grouseticks": (lambda: brmc.datasets.load("grouseticks")) for fam in (
         "poisson", "negbinomial", "geometric", "zero_inflated_poisson", "zero_inflated_negbinomial",
         "hurdle_poisson", "hurdle_lognormal")},
