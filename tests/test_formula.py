@@ -109,3 +109,13 @@ def test_caller_can_allow_a_function() -> None:
     with pytest.raises(FormulaError, match="myfun"):
         parse_formula("y ~ myfun(x)")
     assert parse_formula("y ~ myfun(x)", env_names=frozenset({"myfun"})).population == "myfun(x)"
+
+
+def test_offset_is_taken_out_of_the_population_part() -> None:
+    f = parse_formula("y ~ x + offset(log(n)) + (1 | g)")
+    assert (f.population, f.offset) == ("x", "log(n)")
+    assert parse_formula("y ~ offset(log(n))").population == "1"
+    with pytest.raises(FormulaError, match="one offset"):
+        parse_formula("y ~ offset(a) + offset(b)")
+    with pytest.raises(FormulaError, match="term of its own"):
+        parse_formula("y ~ I(offset(a))")

@@ -80,3 +80,16 @@ def test_unseen_predictor_level_is_refused() -> None:
     d = fit.draws()
     expected = d["b_Intercept"] + d["b_femaleF"] + d["r_school[20920,Intercept]"]
     assert out["Estimate"].iloc[0] == pytest.approx(expected.mean())
+
+
+def test_offset_enters_the_linear_predictor() -> None:
+    df = brmc.datasets.load("epilepsy")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("count ~ zBase + offset(log(Age)) + (1 | patient)", df, family="poisson", chains=1,
+                       iter=300, seed=1, progress=False)
+    d = fit.draws()
+    r = np.column_stack([d[f"r_patient[{p},Intercept]"] for p in df["patient"].astype(str)])
+    eta = d["b_Intercept"].to_numpy()[:, None] + np.outer(d["b_zBase"], df["zBase"]) + np.log(df["Age"].to_numpy()) + r
+    np.testing.assert_allclose(fit.posterior_linpred(), eta, rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior_epred(newdata=df.iloc[:4]), np.exp(eta[:, :4]), rtol=1e-10)

@@ -141,7 +141,7 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
     roles = [("response", formula.response)] + [
         (f"{name}() term", a) for name, args in formula.additions.items() for a in args
     ]
-    roles += [("predictor", formula.population)]
+    roles += [("predictor", formula.population), ("offset()", formula.offset)]
     roles += [(f"group-level term {g}", g.expr) for g in formula.group_terms]
     from .formula import _names_in
 
@@ -343,6 +343,8 @@ def build_data(
     _check_columns(formula, frame, env)
     frame, n_dropped = _drop_incomplete(formula, frame)
     additions = _additions(formula, frame, family)
+    if formula.offset:
+        additions["offset"] = offset_values(formula, frame, env)
     y = _response(formula, frame, family, env, additions)
     levels: list[str] = []
     if family.ordinal:
@@ -418,6 +420,14 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
         return family.response(values, additions)
     X, _ = design(f"0 + {resp}", frame, env)
     return family.response(X[:, 0], additions)
+
+
+def offset_values(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> np.ndarray:
+    """The values of ``offset(expr)`` for each row (added to the linear predictor)."""
+    X, _ = design(f"0 + {formula.offset}", frame, env)
+    if X.shape[1] != 1:
+        raise DataError(f"offset({formula.offset}) must be one numeric value per row.")
+    return X[:, 0]
 
 
 def _two_levels(values: pd.Categorical) -> np.ndarray:

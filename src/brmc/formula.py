@@ -27,6 +27,7 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
     {
         # formulae's transforms and brms/R spellings we translate
         "I", "C", "center", "scale", "standardize", "poly", "bs", "factor", "as.factor",
+        "offset",  # taken out of the population part by _split_offset
         # elementwise maths
         "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan",
         "round", "floor", "ceiling", "inv_logit", "logit",
@@ -73,6 +74,7 @@ class BrmsFormula:
     population: str
     group_terms: list[GroupTerm] = field(default_factory=list)
     additions: dict[str, list[str]] = field(default_factory=dict)
+    offset: str = ""
 
     def __str__(self) -> str:
         return self.text
@@ -87,7 +89,7 @@ class BrmsFormula:
         names: list[str] = []
         texts = [self.response, self.population]
         texts += [a for args in self.additions.values() for a in args]
-        texts += [g.expr for g in self.group_terms]
+        texts += [g.expr for g in self.group_terms] + [self.offset]
         for text in texts:
             names += _names_in(text)
         for g in self.group_terms:
@@ -225,7 +227,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
         if tok.kind == "name" and follows_call:
             name = tok.text
             if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in env_names:
-                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma", "offset"}:
+                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {_where(text, tok.pos)}"
                     )
@@ -402,13 +404,30 @@ def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFor
     response, additions = _parse_lhs(lhs, text)
     population, group_terms = _parse_rhs(rhs, text)
     _check_operands(text, tokens)
+    population, offset = _split_offset(population, text)
     return BrmsFormula(
         text=_deparse(tokens),
         response=response,
         population=population,
         group_terms=group_terms,
         additions=additions,
+        offset=offset,
     )
+
+
+def _split_offset(population: str, text: str) -> tuple[str, str]:
+    """Take ``+ offset(expr)`` terms out of the population part: (rest, expr)."""
+    terms = _split_top(tokenize(population), "+")
+    offsets = [t for t in terms if t and t[0].text == "offset" and len(t) > 1 and _matching(t, 1) == len(t) - 1]
+    if not offsets:
+        if any(t.text == "offset" for t in tokenize(population)):
+            raise FormulaError(f"offset() must be added as a term of its own, as in 'y ~ x + offset(log(n))': {text!r}")
+        return population, ""
+    if len(offsets) > 1:
+        raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
+    rest = [t for t in terms if t is not offsets[0]]
+    kept = " + ".join(_join(t) for t in rest if t) or "1"
+    return kept, _join(offsets[0][2:-1])
 
 
 def _deparse(tokens: list[Token]) -> str:

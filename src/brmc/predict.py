@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .data import ModelData, design, labels_of
+from .data import ModelData, design, labels_of, offset_values
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
@@ -190,6 +190,8 @@ def _linpred(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_
     md = fit.model_data
     X, blocks = new_design(md, newdata, re_formula, allow_new_levels)
     eta = _flat(population_effects(fit.idata.posterior, md))[draws] @ X.T
+    if md.formula.offset:
+        eta = eta + (md.additions["offset"] if newdata is None else offset_values(md.formula, newdata, md.env))
     for nb in blocks:
         group = nb.block.group
         r_all = fit.idata.posterior[f"r_{group}"].sel({f"{group}__coef": nb.block.coefs}).values

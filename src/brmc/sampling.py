@@ -25,7 +25,7 @@ from .data import ModelData
 from .errors import SamplingError
 from .model import BuiltModel
 
-BACKENDS = ("nutpie", "pymc")
+BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 _COMPILED: dict[tuple[str, str], object] = {}
 
 
@@ -104,10 +104,14 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
             compiled = _nutpie_compiled(built)
             t1 = time.perf_counter()
             raw = _sample_nutpie(compiled, settings, cores)
-        else:
+        elif settings.backend == "pymc":
             model = _pymc_model(built)
             t1 = time.perf_counter()
             raw = _sample_pymc(model, settings, cores)
+        else:
+            compiled, data = _jax_compiled(built, settings, cores)
+            t1 = time.perf_counter()
+            raw = compiled.run(data, settings)
     except KeyboardInterrupt:
         raise SamplingError("Sampling was interrupted; no fit was made.") from None
     t2 = time.perf_counter()
@@ -168,6 +172,18 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceDa
             compute_convergence_checks=False,
             model=model,
         )
+
+
+def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
+    """The JAX model of this structure (made once) and its sampler compiled for ``settings``."""
+    from . import backends
+
+    backends.require(settings.backend)
+    key = ("jax", built.structure)
+    if key not in _COMPILED:
+        _COMPILED[key] = backends.JaxModel(built.model)
+    data = _COMPILED[key].data(built)
+    return _COMPILED[key].sampler(settings.backend, settings, cores, data), data
 
 
 def _stack(raw: xr.Dataset, name: str) -> np.ndarray:
@@ -257,7 +273,7 @@ def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
 
 def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
     """``mu`` on the link scale for every draw and training observation: (chain, draw, N)."""
-    eta = population_effects(posterior, md) @ md.X.T
+    eta = population_effects(posterior, md) @ md.X.T + md.additions.get("offset", 0.0)
     for block in md.blocks:
         r = posterior[f"r_{block.group}"].sel({f"{block.group}__coef": block.coefs}).values
         eta = eta + np.einsum("cdnk,nk->cdn", r[:, :, block.index, :], block.Z)
