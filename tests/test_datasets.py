@@ -33,6 +33,7 @@ EXPECTED_SHAPES = {
     "jspr": (953, 10),
     "mjspr": (1906, 9),
     "gcse": (1725, 6),
+    "sleepstudy2": (180, 4),
 }
 
 DATA_DIR = Path(datasets.__file__).with_name("data")
@@ -46,7 +47,7 @@ def categories(df: pd.DataFrame, column: str) -> list[str]:
 def test_names_are_exactly_the_shipped_sets():
     assert sorted(datasets.names()) == sorted(EXPECTED_SHAPES)
     stems = {p.stem for p in DATA_DIR.glob("*.csv")}
-    assert stems == set(EXPECTED_SHAPES) - {"jspr", "mjspr", "gcse"}
+    assert stems == set(EXPECTED_SHAPES) - {"jspr", "mjspr", "gcse", "sleepstudy2"}
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED_SHAPES))
@@ -218,3 +219,10 @@ def test_set_name():
 def test_docstring_examples():
     result = doctest.testmod(datasets)
     assert result.attempted > 0 and result.failed == 0
+
+
+def test_sleepstudy2_is_brms_fast_rt() -> None:
+    """brms reference sleep_bernoulli: fast_rt = as.integer(Reaction < median(Reaction))."""
+    df = datasets.load("sleepstudy2")
+    assert df["fast_rt"].tolist() == (df["Reaction"] < df["Reaction"].median()).astype(int).tolist()
+    assert df["fast_rt"].sum() == 90
