@@ -15,11 +15,12 @@ from .families import Family, gaussian, get_family
 from .fit import Fit
 from .io import load
 from .formula import parse_formula
-from .priors import prior
+from .priors import pc_prior, prior
+from .sensitivity import SweepResult, prior_sweep
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
     "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
-    "hypothesis",
+    "hypothesis", "pc_prior", "prior_sweep", "SweepResult",
 ]
 __version__ = "0.1.0"

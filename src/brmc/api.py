@@ -127,6 +127,10 @@ def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -
         timing={"build": t1 - t0, "compile": result.compile_seconds, "sample": result.sample_seconds,
                 "postprocess": time.perf_counter() - t2},
     )
+    if settings.sample_prior == "yes":  # brms's prior_* draws beside the posterior
+        from .sensitivity import add_prior_draws
+
+        fit.idata = add_prior_draws(fit)
     for message in diagnose(fit).messages():
         warnings.warn(message, UserWarning, stacklevel=3)
     return fit

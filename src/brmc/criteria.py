@@ -540,6 +540,48 @@ def _summarise_hypothesis(draws: np.ndarray, sign: str, alpha: float) -> dict[st
             "CI.Upper": float(upper), "Evid.Ratio": evid, "Post.Prob": post, "Star": "*" if star else ""}
 
 
+def savage_dickey(posterior: np.ndarray, prior: np.ndarray, point: float = 0.0) -> float:
+    """Savage–Dickey evidence ratio: posterior over prior density at ``point``.
+
+    As brms's ``evidence_ratio``: each density is a Gaussian kernel estimate
+    with R's default bandwidth (``bw.nrd0``), evaluated at the point.
+
+    Example:
+        >>> rng = np.random.default_rng(4)
+        >>> round(savage_dickey(rng.normal(0, 1, 20000), rng.normal(0, 10, 20000)), 1)
+        9.7
+    """
+    def density(x: np.ndarray) -> np.float64:
+        x = np.asarray(x, dtype=float)
+        sd = x.std(ddof=1)
+        lo = min(sd, np.subtract(*np.quantile(x, [0.75, 0.25])) / 1.34) or sd or abs(x[0]) or 1.0
+        bw = 0.9 * lo * len(x) ** -0.2
+        return norm.pdf((point - x) / bw).mean() / bw
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(np.divide(density(posterior), density(prior)))
+
+
+def _hypothesis_prior_draws(columns: Sequence[str], draws: pd.DataFrame,
+                            rng: np.random.Generator) -> dict[str, np.ndarray] | None:
+    """brms's ``prior_draws`` for the hypothesis' parameters (``_v<i>`` → draws), or None.
+
+    Each parameter takes the ``prior_<name>`` column with the longest ``<name>``
+    it starts with (``b_Days`` → ``prior_b_Days``, else ``prior_b``), shuffled
+    on its own; overall intercepts ``b_Intercept`` have no prior draws.
+    """
+    names = [c[len("prior_"):] for c in draws.columns if c.startswith("prior_")]
+    if not names:
+        return None
+    values = {}
+    for j, column in enumerate(columns):
+        matches = [n for n in names if column.startswith(n)]
+        if not matches or (column.startswith("b_Intercept") and column not in names):
+            return None
+        values[f"_v{j}"] = draws[f"prior_{max(matches, key=len)}"].to_numpy(dtype=float)[rng.permutation(len(draws))]
+    return values
+
+
 def hypothesis(fit: Fit | pd.DataFrame, hypothesis: str | Sequence[str] | Mapping[str, str],
                alpha: float = 0.05, class_: str | None = "b", group: str = "") -> HypothesisResult:
     """Test hypotheses about parameters, as brms's ``hypothesis()``.
@@ -553,7 +595,10 @@ def hypothesis(fit: Fit | pd.DataFrame, hypothesis: str | Sequence[str] | Mappin
     frame of draws (brms's default method) is searched by column name.  One-
     sided hypotheses report ``Evid.Ratio = P(h) / P(not h)``, ``Post.Prob =
     P(h)`` and a (1 - 2 alpha) interval; two-sided ones a (1 - alpha) interval
-    and, with no prior draws, NA evidence.  A dict gives hypotheses names.
+    and, when the fit has prior draws of every parameter involved
+    (``sample_prior="yes"``), the Savage–Dickey ratio of posterior to prior
+    density at the point (:func:`savage_dickey`) with ``Post.Prob = ER / (1 +
+    ER)``; otherwise NA.  A dict gives hypotheses names.
 
     Expressions are parsed, never executed: only names, numbers,
     ``+ - * / ^`` and parentheses are allowed.
@@ -574,9 +619,10 @@ def hypothesis(fit: Fit | pd.DataFrame, hypothesis: str | Sequence[str] | Mappin
     if not 0 <= alpha <= 1:
         raise DataError(f"Argument 'alpha' must be a single value in [0,1], got {alpha!r}.")
     if isinstance(fit, pd.DataFrame):
-        draws, class_ = fit, ""
+        draws, class_, rng = fit, "", None
     else:
         draws = fit.draws().drop(columns=[".chain", ".iteration", ".draw"])
+        rng = np.random.default_rng(fit.settings.seed)
     class_ = class_ or ""
     prefix = class_ + (f"_{group}__" if group else "_") if class_ else ""
     rows, samples = [], {}
@@ -586,7 +632,12 @@ def hypothesis(fit: Fit | pd.DataFrame, hypothesis: str | Sequence[str] | Mappin
         columns = [_resolve(n, list(draws.columns), prefix) for n in names]
         values = {f"_v{j}": draws[c].to_numpy(dtype=float) for j, c in enumerate(columns)}
         result = np.broadcast_to(_evaluate(tree, values), (len(draws),)).astype(float)
-        rows.append({"Hypothesis": name or f"{expr} {sign} 0", **_summarise_hypothesis(result, sign, alpha)})
+        row = {"Hypothesis": name or f"{expr} {sign} 0", **_summarise_hypothesis(result, sign, alpha)}
+        prior = _hypothesis_prior_draws(columns, draws, rng) if sign == "=" and rng is not None else None
+        if prior is not None:
+            evid = savage_dickey(result, np.broadcast_to(_evaluate(tree, prior), (len(draws),)))
+            row.update({"Evid.Ratio": evid, "Post.Prob": evid / (1 + evid)})
+        rows.append(row)
         samples[f"H{i}"] = result
     table = pd.DataFrame(rows, columns=HYPOTHESIS_COLUMNS, index=range(1, len(rows) + 1))
     return HypothesisResult(table, pd.DataFrame(samples), class_=prefix.rstrip("_"), alpha=alpha)

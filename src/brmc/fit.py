@@ -17,7 +17,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from . import criteria, effects, io, predict
+from . import criteria, effects, io, predict, sensitivity
 from .data import ModelData
 from .families import Family
 from .formula import BrmsFormula
@@ -114,6 +114,10 @@ class Fit:
     def hypothesis(self, hypothesis, alpha: float = 0.05, class_: str | None = "b") -> criteria.HypothesisResult:
         """brms's ``hypothesis(fit, "Days > 5")``: evidence ratios and posterior probabilities."""
         return criteria.hypothesis(self, hypothesis, alpha=alpha, class_=class_)
+
+    def powerscale_sensitivity(self, variables: list[str] | None = None) -> pd.DataFrame:
+        """Prior and likelihood power-scaling sensitivity per parameter (priorsense's diagnosis)."""
+        return sensitivity.powerscale_sensitivity(self, variables)
 
     def update(self, prior=None, newdata: pd.DataFrame | None = None, **settings) -> Fit:
         """Refit with new priors, data or sampler settings (see :func:`brmc.api.update`)."""

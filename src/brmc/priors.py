@@ -141,6 +141,25 @@ def prior(
     return Prior(prior.strip(), class_, coef, group, dpar, lb, ub)
 
 
+def pc_prior(U: float, alpha: float, class_: str = "sd", coef: str = "", group: str = "", dpar: str = "") -> Prior:
+    """A penalised-complexity prior on a standard deviation: ``P(sd > U) = alpha``.
+
+    It is ``exponential(-log(alpha) / U)``, INLA's ``pc.prec(U, alpha)``
+    expressed on the SD scale (Simpson et al. 2017).  Use it on class ``sd``
+    (the default) or ``sigma``; see ``docs/priors.md`` for the JSP example.
+
+    Example:
+        >>> p = pc_prior(10, 0.01, group="school")
+        >>> p.prior, p.class_, p.group
+        ('exponential(0.460517018598809)', 'sd', 'school')
+    """
+    if not (np.isfinite(U) and U > 0):
+        raise PriorError(f"pc_prior: U must be a positive number, got {U!r}.")
+    if not 0 < alpha < 1:
+        raise PriorError(f"pc_prior: alpha is the probability P(sd > U) and must lie in (0, 1), got {alpha!r}.")
+    return prior(f"exponential({r_number(-np.log(alpha) / U)})", class_=class_, coef=coef, group=group, dpar=dpar)
+
+
 def parse_prior_spec(text: str) -> Prior:
     """The command line's ``'normal(0, 10) | b | Days'`` → ``prior(...)`` (dist | class | coef | group).
 

@@ -1,0 +1,451 @@
+"""Prior sensitivity: draws from the priors, prior sweeps that reuse the compiled
+model, and power-scaling sensitivity from a single fit.
+
+- :func:`prior_draws` / :func:`add_prior_draws`: draws from every proper prior,
+  named as brms's ``sample_prior = "yes"`` names them (``prior_b``,
+  ``prior_Intercept``, ``prior_sigma``, ``prior_sd_Subject``,
+  ``prior_cor_Subject``); :func:`brmc.criteria.hypothesis` uses them for
+  Savage–Dickey evidence ratios.
+- :func:`prior_sweep`: the fit repeated under several prior sets with
+  :func:`brmc.api.update`, so sets whose distribution families match reuse one
+  compiled model; any ``concurrent.futures.Executor`` can run the sets.
+- :func:`powerscale_sensitivity`: priorsense's power-scaling diagnostic
+  (Kallioinen et al. 2023) through ArviZ's ``psens``: prior and likelihood
+  sensitivity per parameter, from importance weights, with no refit.
+
+Example:
+    >>> from brmc.priors import parse_dist
+    >>> round(float(scipy_dist(parse_dist("exponential(2)")).mean()), 3)
+    0.5
+    >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
+    ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})  # doctest: +SKIP
+    >>> sweep.table().loc["b_Days"]  # doctest: +SKIP
+    >>> powerscale_sensitivity(fit)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+import xarray as xr
+from scipy import stats
+
+from .data import ModelData, build_data
+from .errors import DataError, PriorError
+from .families import get_family
+from .formula import parse_formula
+from .priors import Dist, ParamPrior, Prior, resolve_priors
+from .sampling import SamplerSettings, log_likelihood
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from .fit import Fit
+
+#: prior distribution name (Stan's parameterisation) → frozen SciPy distribution
+_SCIPY = {
+    "normal": lambda mu, sigma: stats.norm(mu, sigma),
+    "student_t": lambda nu, mu, sigma: stats.t(nu, mu, sigma),
+    "cauchy": lambda mu, sigma: stats.cauchy(mu, sigma),
+    "exponential": lambda rate: stats.expon(scale=1.0 / rate),
+    "gamma": lambda shape, rate: stats.gamma(shape, scale=1.0 / rate),
+    "inv_gamma": lambda shape, scale: stats.invgamma(shape, scale=scale),
+    "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
+    "uniform": lambda lower, upper: stats.uniform(lower, upper - lower),
+    "beta": lambda a, b: stats.beta(a, b),
+}
+#: priorsense's threshold on both sensitivities
+SENSITIVITY_THRESHOLD = 0.05
+#: the row label of the fit a sweep starts from
+ORIGINAL = "original"
+
+
+def scipy_dist(dist: Dist):
+    """The frozen SciPy distribution of a prior (not ``lkj``, which has no SciPy twin).
+
+    Example:
+        >>> from brmc.priors import parse_dist
+        >>> round(float(scipy_dist(parse_dist("student_t(3, 0, 2.5)")).ppf(0.975)), 3)
+        7.956
+    """
+    if dist.name not in _SCIPY:
+        raise PriorError(f"No SciPy distribution for the prior {dist}.")
+    return _SCIPY[dist.name](*dist.args)
+
+
+def reported_variables(fit: Fit) -> list[str]:
+    """The parameters sensitivity results are reported for: ``b_``, ``sd_``, ``cor_``
+    and the family's parameters, in the posterior's order.
+
+    Example:
+        >>> reported_variables(fit)  # doctest: +SKIP
+        ['b_Intercept', 'b_Days', 'sd_Subject__Intercept', 'sd_Subject__Days', 'cor_Subject__Intercept__Days', 'sigma']
+    """
+    dpars = {d.name for d in fit.model_data.dpars}
+    return [str(n) for n in fit.idata.posterior.data_vars
+            if str(n).startswith(("b_", "sd_", "cor_")) or n in dpars]
+
+
+def _reported_draws(fit: Fit) -> pd.DataFrame:
+    post = fit.idata.posterior
+    return pd.DataFrame({n: post[n].values.reshape(-1) for n in reported_variables(fit)})
+
+
+# ---------------------------------------------------------------- the log prior (brms's lprior)
+
+def _block_of(md: ModelData, p: ParamPrior):
+    return next(b for b in md.blocks if f"L_{b.id}" == p.param)
+
+
+def _prior_values(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.ndarray:
+    """The (chain, draw) values a scalar prior applies to."""
+    if p.class_ == "b":
+        return post[f"b_{p.coef}"].values
+    if p.class_ == "Intercept" and not md.thresholds:
+        return post["Intercept"].values  # brms's prior is on the centred intercept
+    if p.class_ == "Intercept":  # ordinal thresholds before brms adds back means_X · b
+        shift = sum(post[f"b_{n}"].values * m for n, m in zip(md.b_names, md.means_X))
+        return post[f"b_Intercept[{p.position + 1}]"].values - shift
+    if p.class_ == "sd":
+        return post[f"sd_{p.group}__{p.coef}"].values
+    return post[p.param].values
+
+
+def _correlation_matrices(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.ndarray:
+    """(chain, draw, M, M) correlation matrices of the block an ``lkj`` prior is on."""
+    block = _block_of(md, p)
+    M = len(block.coefs)
+    C = np.broadcast_to(np.eye(M), (post.sizes["chain"], post.sizes["draw"], M, M)).copy()
+    for k in range(M):
+        for j in range(k):
+            C[..., j, k] = C[..., k, j] = post[f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"].values
+    return C
+
+
+def log_prior(fit: Fit) -> np.ndarray:
+    """brms's ``lprior`` per draw, up to a constant: a (chain, draw) array.
+
+    The sum over every proper prior of its log density at the draws (the
+    temporary centred ``Intercept``, ``b_``, ``sd_``, family parameters); an
+    ``lkj(eta)`` prior adds ``(eta - 1) log det(C)`` of the correlation matrix.
+    Flat priors add nothing and truncation constants are left out, as neither
+    changes with the draws.  (brms's ``lprior`` takes the LKJ density of the
+    Cholesky factor instead, which differs for 3 or more correlated effects.)
+
+    Example:
+        >>> log_prior(fit).shape  # doctest: +SKIP
+        (4, 1000)
+    """
+    post, md = fit.idata.posterior, fit.model_data
+    total = np.zeros((post.sizes["chain"], post.sizes["draw"]))
+    for p in fit.priors.params:
+        if p.dist is None:
+            continue
+        if p.dist.name == "lkj":
+            total += (p.dist.args[0] - 1.0) * np.linalg.slogdet(_correlation_matrices(post, md, p))[1]
+        else:
+            total += scipy_dist(p.dist).logpdf(_prior_values(post, md, p))
+    return total
+
+
+# ---------------------------------------------------------------- power-scaling sensitivity
+
+def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
+                           threshold: float = SENSITIVITY_THRESHOLD, delta: float = 0.01) -> pd.DataFrame:
+    """Prior and likelihood power-scaling sensitivity, as priorsense's
+    ``powerscale_sensitivity`` (ArviZ's ``psens``): no refit.
+
+    The prior (all proper priors, :func:`log_prior`) or the likelihood is raised
+    to the power ``1 / (1 + delta)`` and ``1 + delta`` through Pareto-smoothed
+    importance weights; a parameter's sensitivity is the cumulative
+    Jensen–Shannon distance of its weighted from its unweighted draws per
+    ``log2`` step.  Diagnosis (priorsense's): prior and likelihood sensitivity
+    both ≥ ``threshold`` → ``"prior-data conflict"``; prior ≥ ``threshold`` and
+    likelihood below → ``"strong prior / weak likelihood"``; else ``"-"``.
+    ArviZ warns when the importance weights are unreliable (Pareto k > 0.7).
+
+    Example:
+        >>> powerscale_sensitivity(fit)  # doctest: +SKIP
+                                      prior  likelihood diagnosis
+        variable
+        b_Intercept                   0.001       0.081         -
+        ...
+    """
+    if fit.settings.sample_prior == "only":
+        raise DataError("Power-scaling needs a likelihood; this fit sampled the priors only.")
+    names = reported_variables(fit) if variables is None else list(variables)
+    unknown = [n for n in names if n not in fit.idata.posterior]
+    if unknown:
+        raise DataError(f"Variable(s) {', '.join(map(repr, unknown))} not found in the posterior.")
+    post = fit.idata.posterior
+    if "log_likelihood" in fit.idata.groups():
+        ll = fit.idata.log_likelihood["Y"]
+    else:
+        ll = log_likelihood(post, fit.model_data)["Y"]
+    coords = {"chain": post["chain"].values, "draw": post["draw"].values}
+    idata = az.InferenceData(
+        posterior=post[names],
+        log_prior=xr.Dataset({"lprior": (("chain", "draw"), log_prior(fit))}, coords=coords),
+        log_likelihood=xr.Dataset({"Y": ll.sum("obs")}),
+    )
+    prior = az.psens(idata, component="prior", delta=delta)
+    likelihood = az.psens(idata, component="likelihood", delta=delta)
+    frame = pd.DataFrame({"prior": [float(prior[n]) for n in names],
+                          "likelihood": [float(likelihood[n]) for n in names]},
+                         index=pd.Index(names, name="variable"))
+    strong_prior = frame["prior"] >= threshold
+    frame["diagnosis"] = np.where(strong_prior & (frame["likelihood"] >= threshold), "prior-data conflict",
+                                  np.where(strong_prior, "strong prior / weak likelihood", "-"))
+    return frame
+
+
+# ---------------------------------------------------------------- prior draws (sample_prior = "yes")
+
+def _draw_name(p: ParamPrior, coef_level: set[tuple[str, str]]) -> str:
+    """brms's name for the prior draws of ``p`` (per coefficient when a user set coefficient priors)."""
+    per_coef = (p.class_, p.group) in coef_level
+    if p.class_ == "b":
+        return f"prior_b_{p.coef}" if per_coef else "prior_b"
+    if p.class_ == "Intercept":
+        return f"prior_Intercept__{p.coef}" if per_coef and p.coef else "prior_Intercept"
+    if p.class_ == "sd":
+        return f"prior_sd_{p.group}__{p.coef}" if per_coef else f"prior_sd_{p.group}"
+    if p.class_ == "cor":
+        return f"prior_cor_{p.group}"
+    return f"prior_{p.class_}"
+
+
+def _lprior_order(p: ParamPrior) -> int:
+    """brms's order of the ``lprior`` lines: b, Intercept, family parameters, then sd and cor by block."""
+    return {"b": 0, "Intercept": 1, "sd": 3, "cor": 3}.get(p.class_, 2)
+
+
+def _sample(p: ParamPrior, md: ModelData, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
+    """Draws from one prior, truncated to the parameter's bounds by the inverse cdf."""
+    if p.dist.name == "lkj":  # one correlation of an LKJ(eta) matrix of size M: Beta(b, b) on (-1, 1)
+        b = p.dist.args[0] - 1.0 + len(_block_of(md, p).coefs) / 2.0
+        return 2.0 * rng.beta(b, b, size=size) - 1.0
+    dist = scipy_dist(p.dist)
+    lo = 0.0 if p.lb is None else dist.cdf(p.lb)
+    hi = 1.0 if p.ub is None else dist.cdf(p.ub)
+    return dist.ppf(rng.uniform(lo, hi, size=size))
+
+
+def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
+    """Draws from every proper prior of the fit, named as brms's ``sample_prior = "yes"``.
+
+    ``prior_b`` (or ``prior_b_<coef>`` for each coefficient once a user gave
+    coefficient priors), ``prior_Intercept`` (the centred intercept),
+    ``prior_<dpar>`` (``prior_sigma``), ``prior_sd_<group>`` (or
+    ``prior_sd_<group>__<coef>``) and ``prior_cor_<group>`` (one correlation of
+    the LKJ matrix).  Bounded parameters get truncated priors (half-normal
+    ``sd``, ...).  Flat priors have no draws.  Each array is (chain, draw).
+
+    Example:
+        >>> sorted(prior_draws(fit, 4, 1000, seed=1))  # doctest: +SKIP
+        ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
+    """
+    rng = np.random.default_rng(seed)
+    coef_level = {(u.class_, u.group) for u in fit.priors.user if u.coef}
+    out: dict[str, np.ndarray] = {}
+    for p in sorted(fit.priors.params, key=_lprior_order):
+        name = _draw_name(p, coef_level)
+        if p.dist is not None and name not in out:
+            out[name] = _sample(p, fit.model_data, (n_chains, n_draws), rng)
+    return out
+
+
+def add_prior_draws(fit: Fit) -> az.InferenceData:
+    """The fit's InferenceData with :func:`prior_draws` added to the posterior
+    (one prior draw per posterior draw, seeded by the fit's seed).
+
+    Example:
+        >>> fit = dataclasses.replace(fit, idata=add_prior_draws(fit))  # doctest: +SKIP
+        >>> fit.hypothesis("Days = 10")  # doctest: +SKIP
+    """
+    post = fit.idata.posterior
+    draws = prior_draws(fit, post.sizes["chain"], post.sizes["draw"], fit.settings.seed)
+    groups = {g: fit.idata[g] for g in fit.idata.groups()}
+    groups["posterior"] = post.assign({name: (("chain", "draw"), values) for name, values in draws.items()})
+    return az.InferenceData(**groups)
+
+
+# ---------------------------------------------------------------- prior sweeps
+
+@dataclass
+class SweepResult:
+    """The fit under several prior sets: ``priors`` (the sets by name), ``draws``
+    (per set, the original fit first as ``"original"``: a frame of the
+    :func:`reported_variables`), ``info`` (per set: ``seconds`` of wall time,
+    ``compile`` seconds, ``divergent`` transitions)."""
+
+    priors: dict[str, list[Prior]]
+    draws: dict[str, pd.DataFrame]
+    info: pd.DataFrame
+
+    def table(self, probs: tuple[float, float] = (0.025, 0.975)) -> pd.DataFrame:
+        """Per (variable, prior set): ``Estimate``, ``Est.Error``, the quantiles,
+        ``Shift`` (change of the mean in posterior sds of the original fit) and
+        ``SD.Ratio`` (posterior sd over the original's).
+
+        Example:
+            >>> sweep.table().loc[("b_Days", "tight"), "Shift"]  # doctest: +SKIP
+            -2.1...
+        """
+        original = self.draws[ORIGINAL]
+        q_names = [f"Q{100 * p:g}" for p in probs]
+        rows = []
+        for variable in original.columns:
+            ref = original[variable].to_numpy()
+            ref_mean, ref_sd = ref.mean(), ref.std(ddof=1)
+            for name, frame in self.draws.items():
+                x = frame[variable].to_numpy()
+                mean, sd = x.mean(), x.std(ddof=1)
+                rows.append({"variable": variable, "prior_set": name, "Estimate": mean, "Est.Error": sd,
+                             **dict(zip(q_names, np.quantile(x, probs))),
+                             "Shift": (mean - ref_mean) / ref_sd, "SD.Ratio": sd / ref_sd})
+        return pd.DataFrame(rows).set_index(["variable", "prior_set"])
+
+    def plot(self, variables: Sequence[str] | None = None,
+             probs: tuple[float, float] = (0.025, 0.975)) -> Figure:
+        """One panel per parameter: the mean and interval under each prior set
+        (one colour per set, the original fit first).
+
+        Example:
+            >>> sweep.plot().savefig("sweep.png")  # doctest: +SKIP
+        """
+        import matplotlib.pyplot as plt
+
+        table = self.table(probs)
+        names = list(self.draws[ORIGINAL].columns) if variables is None else list(variables)
+        unknown = [v for v in names if v not in self.draws[ORIGINAL]]
+        if unknown:
+            raise DataError(f"Variable(s) {', '.join(map(repr, unknown))} are not in the sweep.")
+        sets = list(self.draws)
+        colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+        lo, hi = table.columns[2], table.columns[3]
+        fig, axes = plt.subplots(len(names), 1, squeeze=False,
+                                 figsize=(6.0, 0.9 + len(names) * (0.35 * len(sets) + 0.5)))
+        for ax, variable in zip(axes[:, 0], names):
+            for i, name in enumerate(sets):
+                row, y, color = table.loc[(variable, name)], len(sets) - 1 - i, colors[i % len(colors)]
+                ax.plot([row[lo], row[hi]], [y, y], color=color, linewidth=2.5, solid_capstyle="butt")
+                ax.plot([row["Estimate"]], [y], "o", color=color)
+            ax.set_yticks(range(len(sets)), sets[::-1])
+            ax.set_ylim(-0.7, len(sets) - 0.3)
+            ax.set_title(variable, loc="left", fontsize="medium")
+        fig.tight_layout()
+        return fig
+
+
+def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Prior]]:
+    """Named prior sets: a dict as given, a list named ``set1``, ``set2``, ..."""
+    items = priors.items() if isinstance(priors, Mapping) else ((f"set{i}", p) for i, p in enumerate(priors, 1))
+    sets: dict[str, list[Prior]] = {}
+    for name, entry in items:
+        entries = [entry] if isinstance(entry, Prior) else list(entry)
+        if not all(isinstance(p, Prior) for p in entries):
+            raise PriorError(f"Prior set {name!r} must be a list of brmc.prior(...), got {entry!r}.")
+        sets[str(name)] = entries
+    if not sets:
+        raise PriorError("prior_sweep needs at least one prior set.")
+    if ORIGINAL in sets:
+        raise PriorError(f"{ORIGINAL!r} names the fit the sweep starts from; give the prior set another name.")
+    return sets
+
+
+def _fit_set(fit: Fit, priors: list[Prior], seed: int) -> dict[str, Any]:
+    """Refit under ``priors`` (:func:`brmc.api.update`) and keep plain data only."""
+    from .api import update
+
+    t0 = time.perf_counter()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        new = update(fit, prior=priors, seed=seed, progress=False)
+    stats_ = new.idata.sample_stats
+    return {
+        "draws": _reported_draws(new),
+        "seconds": time.perf_counter() - t0,
+        "compile": new.timing["compile"],
+        "divergent": int(stats_["diverging"].sum()) if "diverging" in stats_ else 0,
+        "warnings": [(w.category, str(w.message)) for w in caught],
+    }
+
+
+def _job(fit: Fit) -> dict[str, Any]:
+    """What a worker needs to rebuild the fit's model: plain, picklable data."""
+    md = fit.model_data
+    return {"formula": md.formula.text, "data": md.frame, "family": md.family.name, "link": md.family.link,
+            "data_name": md.data_name, "env": md.env, "fit_priors": [p.to_dict() for p in fit.priors.user],
+            "settings": fit.settings.to_dict()}
+
+
+def _fit_job(job: dict[str, Any]) -> dict[str, Any]:
+    """An executor's task: rebuild the model data and spec from :func:`_job` and fit one prior set.
+
+    The rebuilt fit has no draws; it is the template :func:`brmc.api.update` refits.
+    """
+    from .fit import Fit
+
+    env = job["env"]
+    md = build_data(parse_formula(job["formula"], env_names=frozenset(env)), job["data"],
+                    get_family(job["family"], job["link"]), data_name=job["data_name"], env=env)
+    template = Fit(model_data=md, priors=resolve_priors(md, [Prior.from_dict(d) for d in job["fit_priors"]]),
+                   settings=SamplerSettings(**job["settings"]), idata=az.InferenceData())
+    return _fit_set(template, [Prior.from_dict(d) for d in job["priors"]], job["seed"])
+
+
+def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: Executor | None = None,
+                seed: int | None = None) -> SweepResult:
+    """Refit ``fit`` under each prior set and compare the posteriors.
+
+    ``priors`` maps names to prior sets (lists of :func:`brmc.prior`), or is a
+    list of sets (named ``set1``, ``set2``, ...).  Each set replaces the fit's
+    priors on the same (class, coef, group, dpar), as :func:`brmc.api.update`
+    does.  Every set is sampled with ``seed`` (default: the fit's seed).
+
+    Sets that keep each prior's distribution family reuse the fit's compiled
+    model; a new family (a flat prior made ``normal``) compiles once and the
+    sets after it reuse that.  ``executor`` runs the sets on any
+    ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, a Dask
+    ``Client.get_executor()``): each task gets plain data, rebuilds the model
+    in its worker and returns draws, so it gives the numbers a sequential
+    sweep gives.  A worker compiles each model structure it has not met; a
+    fork-started process pool (Linux's default) inherits the models this
+    process compiled.  Warnings of a set's fit are repeated here with the set's
+    name.
+
+    Example:
+        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
+        ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})  # doctest: +SKIP
+        >>> sweep.table()  # doctest: +SKIP
+        >>> from concurrent.futures import ProcessPoolExecutor
+        >>> with ProcessPoolExecutor(2) as pool:  # doctest: +SKIP
+        ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
+    """
+    sets = _prior_sets(priors)
+    for entries in sets.values():  # fail before any sampling; later priors win, as in update
+        resolve_priors(fit.model_data, [*fit.priors.user, *entries])
+    seed = fit.settings.seed if seed is None else int(seed)
+    if executor is None:
+        results = [_fit_set(fit, entries, seed) for entries in sets.values()]
+    else:
+        job = _job(fit)
+        futures = [executor.submit(_fit_job, {**job, "priors": [p.to_dict() for p in entries], "seed": seed})
+                   for entries in sets.values()]
+        results = [future.result() for future in futures]
+    for name, result in zip(sets, results):
+        for category, message in result["warnings"]:
+            warnings.warn(f"Prior set {name!r}: {message}", category, stacklevel=2)
+    info = pd.DataFrame([{k: r[k] for k in ("seconds", "compile", "divergent")} for r in results],
+                        index=pd.Index(list(sets), name="prior_set"))
+    draws = {ORIGINAL: _reported_draws(fit), **{name: r["draws"] for name, r in zip(sets, results)}}
+    return SweepResult(priors=sets, draws=draws, info=info)
