@@ -244,15 +244,24 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
                 )
 
 
+def _depths(tokens: list[Token]) -> list[int]:
+    """Parenthesis depth of each token: an opening one counts inside, a closing one outside.
+
+    Example:
+        >>> _depths(tokenize("a + (b | g)"))
+        [0, 0, 1, 1, 1, 1, 0]
+    """
+    out, depth = [], 0
+    for tok in tokens:
+        depth += (tok.text == "(") - (tok.text == ")")
+        out.append(depth)
+    return out
+
+
 def _split_top(tokens: list[Token], sep: str) -> list[list[Token]]:
     """Split a token list at top-level (parenthesis depth 0) occurrences of ``sep``."""
     parts: list[list[Token]] = [[]]
-    depth = 0
-    for tok in tokens:
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
+    for tok, depth in zip(tokens, _depths(tokens)):
         if depth == 0 and tok.text == sep:
             parts.append([])
         else:
@@ -292,13 +301,8 @@ def _has_intercept(tokens: list[Token]) -> bool:
     """R's rule: ``0 +``, ``+ 0`` or ``- 1`` at the top level remove the intercept."""
     has = True
     prev = "+"
-    depth = 0
-    for tok in tokens:
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
+    for tok, depth in zip(tokens, _depths(tokens)):
+        if depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
             if tok.text in {"0", "1"}:
                 value = tok.text == "1"
                 has = value if prev == "+" else not value
@@ -542,24 +546,13 @@ def _refuse_group_join(op: Token, text: str) -> None:
 
 
 def _matching(tokens: list[Token], start: int) -> int:
-    depth = 0
-    for j in range(start, len(tokens)):
-        if tokens[j].text == "(":
-            depth += 1
-        elif tokens[j].text == ")":
-            depth -= 1
-            if depth == 0:
-                return j
+    """Index of the parenthesis closing the one at ``start``."""
+    for j, depth in enumerate(_depths(tokens[start:]), start):
+        if depth == 0:
+            return j
     raise FormulaError("Unclosed '('")  # unreachable after _check_parentheses
 
 
 def _depth0(tokens: list[Token]) -> list[Token]:
-    out, depth = [], 0
-    for tok in tokens:
-        if tok.text == "(":
-            depth += 1
-        elif tok.text == ")":
-            depth -= 1
-        elif depth == 0:
-            out.append(tok)
-    return out
+    """The tokens outside any parentheses (parentheses themselves left out)."""
+    return [t for t, d in zip(tokens, _depths(tokens)) if d == 0 and t.text not in "()"]
