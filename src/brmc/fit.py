@@ -115,6 +115,12 @@ class Fit:
         """brms's ``hypothesis(fit, "Days > 5")``: evidence ratios and posterior probabilities."""
         return criteria.hypothesis(self, hypothesis, alpha=alpha, class_=class_)
 
+    def plot(self, variable=None, regex: bool = False, N: int = 5) -> list:
+        """Trace and density per parameter, as brms's ``plot(fit)`` (one figure per N parameters)."""
+        from . import plots
+
+        return plots.plot(self, variable=variable, regex=regex, N=N)
+
     def powerscale_sensitivity(self, variables: list[str] | None = None) -> pd.DataFrame:
         """Prior and likelihood power-scaling sensitivity per parameter (priorsense's diagnosis)."""
         return sensitivity.powerscale_sensitivity(self, variables)
