@@ -140,3 +140,58 @@ def test_formula_runs_no_code(sleep, tmp_path) -> None:
 def test_user_function_via_env(sleep) -> None:
     tab = brmc.get_prior("Reaction ~ twice(Days)", sleep, env={"twice": lambda x: 2 * x})
     assert "twiceDays" in set(tab["coef"])
+
+
+@pytest.mark.parametrize(
+    "formula, needle",
+    [(None, "must be a string"), ("y ~ (1 | log(g))", "grouping factor must be a column name"),
+     ("y ~ s(x)", "s() is not supported yet"), ("y + z ~ x", "Only one response")],
+)
+def test_more_formula_refusals(formula, needle: str) -> None:
+    with raises(FormulaError, needle):
+        brmc.parse_formula(formula)
+
+
+def test_addition_term_errors(sleep) -> None:
+    with raises(DataError, "weights()", "'wt'"):
+        brmc.get_prior("Reaction | weights(wt) ~ Days", sleep)
+    with raises(DataError, "trials()", "'gaussian'", "binomial"):
+        brmc.get_prior("Reaction | trials(Days) ~ Days", sleep)
+    with raises(DataError, "binomial", "trials"):
+        brmc.get_prior("Days ~ 1", sleep, family="binomial")
+
+
+def test_data_shape_errors(sleep) -> None:
+    with raises(DataError, "DataFrame", "list"):
+        brmc.get_prior(SLEEP, [1, 2, 3])
+    doubled = pd.concat([sleep, sleep[["Days"]]], axis=1)
+    with raises(DataError, "more than one column named 'Days'"):
+        brmc.get_prior(SLEEP, doubled)
+    ordered = sleep.assign(o=pd.Categorical(np.where(sleep["Days"] > 4, "hi", "lo"), ordered=True))
+    with raises(DataError, "'o'", "ordered factor", "as_unordered"):
+        brmc.get_prior("Reaction ~ o", ordered)
+
+
+def test_family_response_errors(sleep) -> None:
+    with raises(FamilyError, "poisson", "counts"):
+        brmc.get_prior("Reaction ~ Days", sleep, family="poisson")
+    with raises(FamilyError, "bernoulli"):
+        brmc.get_prior("Days ~ 1", sleep, family="bernoulli")
+    with raises(FamilyError, "beta", "between 0 and 1"):
+        brmc.get_prior("Days ~ 1", sleep, family="beta")
+    with raises(FamilyError, "cumulative", "at least 3"):
+        brmc.get_prior("y ~ 1", pd.DataFrame({"y": [1, 2, 1, 2]}), family="cumulative")
+    with raises(FamilyError, "categorical", "not support yet"):
+        brmc.get_family("categorical")
+    rats = brmc.datasets.load("rats")
+    with raises(FamilyError, "successes no larger than trials"):
+        brmc.get_prior("n | trials(m) ~ 1", rats.assign(m=rats["m"]), family="binomial")
+
+
+def test_newdata_errors(fit) -> None:
+    with raises(DataError, "missing values", "'Days'"):
+        fit.fitted(pd.DataFrame({"Days": [np.nan], "Subject": ["308"]}))
+    with raises(DataError, "non-empty"):
+        fit.fitted(pd.DataFrame())
+    with raises(DataError, "'Subj'", "Did you mean 'Subject'"):
+        fit.fitted(pd.DataFrame({"Days": [1.0], "Subject": ["308"]}), re_formula="~ (1 | Subj)")
