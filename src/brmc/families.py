@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -150,9 +151,22 @@ class Family:
         return np.asarray(self.pointwise_logp(y, eta, dpars, additions or {}).eval())
 
     def rng(self, eta: np.ndarray, dpars: dict, generator: np.random.Generator, additions: dict | None = None):
-        """Draw responses for each element of ``eta`` (posterior predictive)."""
+        """Draw responses for each element of ``eta`` (posterior predictive).
+
+        Count means too large to draw from (above 1e15, e.g. in prior predictive
+        checks with wide priors) give NaN with a warning, as R's ``rpois`` gives NA.
+        """
         seed = int(generator.integers(2**31))
-        return pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed)
+        huge = np.zeros(np.shape(eta), dtype=bool)
+        if self.kind == "count" and self.name != "binomial":
+            huge = self.inverse_link_np(np.asarray(eta)) > 1e15
+            eta = np.where(huge, self.link_np(np.float64(1.0)), eta)
+        out = np.asarray(pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed), dtype=float)
+        if huge.any():
+            warnings.warn(f"{int(huge.sum())} predicted means were too large to draw from (> 1e15); "
+                          "their draws are NaN.", UserWarning, stacklevel=3)
+            out = np.where(huge, np.nan, out)
+        return out
 
     def expected(self, eta: np.ndarray, dpars: dict, additions: dict) -> np.ndarray:
         """The expected response (brms's ``posterior_epred``); category probabilities

@@ -121,6 +121,18 @@ class Fit:
 
         return plots.plot(self, variable=variable, regex=regex, N=N)
 
+    def pp_check(self, type: str = "dens_overlay", ndraws: int | None = None, **kwargs):
+        """Posterior (or prior) predictive check plot, as brms's ``pp_check`` (see :mod:`brmc.checks`)."""
+        from . import checks
+
+        return checks.pp_check(self, type=type, ndraws=ndraws, **kwargs)
+
+    def conditional_effects(self, effects=None, **kwargs):
+        """Population-level effect curves with credible bands, as brms's ``conditional_effects``."""
+        from . import checks
+
+        return checks.conditional_effects(self, effects=effects, **kwargs)
+
     def powerscale_sensitivity(self, variables: list[str] | None = None) -> pd.DataFrame:
         """Prior and likelihood power-scaling sensitivity per parameter (priorsense's diagnosis)."""
         return sensitivity.powerscale_sensitivity(self, variables)
