@@ -7,7 +7,7 @@ by grouping factor whose frames are indexed by (level, coef), levels in the
 model's order.
 
 Example:
-    >>> summarise(np.array([[1.0, 2.0, 3.0]]), probs=(0.5,)).columns.tolist()
+    >>> summarise(np.array([[1.0], [2.0], [3.0]]), probs=(0.5,)).columns.tolist()
     ['Estimate', 'Est.Error', 'Q50']
 """
 
