@@ -1,37 +1,46 @@
-"""Time brmc on the brms 2.18 reference models, next to brms's own figures.
+"""Time brmc's backends on the brms 2.18 reference models, next to brms's own figures.
 
 Run from the repository root::
 
-    python benchmarks/reference_models.py                       # all models, nutpie
-    python benchmarks/reference_models.py --models rats,gcse_m1 --backend pymc
+    python benchmarks/reference_models.py                          # all models, every installed backend
+    python benchmarks/reference_models.py --models rats,gcse_m1 --backend pymc,numpyro
     python benchmarks/reference_models.py --models sleepstudy_slopes --repeat-warm --markdown
+    python benchmarks/reference_models.py --models gcse_m1 --compare-brms
 
-Each model runs in a fresh Python subprocess, so import and compile costs are
-real.  The child imports brmc, fits the model with brms's reference settings
-(4 chains, 1,000 warm-up + 1,000 draws, seed 1234), prints ``print(fit)`` and
-then one ``BENCH_JSON {...}`` line with its numbers.  End-to-end is wall time
-from the parent starting the child to the summary being printed.  Peak MB is
-the child's own maximum resident set size (nutpie samples in threads of that
-process; with ``--backend pymc`` the sampler worker processes are not counted).
+Each (model, backend) runs in a fresh Python subprocess, so import and
+compile costs are real.  The child imports brmc, fits the model with brms's
+reference settings (4 chains, 1,000 warm-up + 1,000 draws, seed 1234), prints
+``print(fit)`` and then one ``BENCH_JSON {...}`` line with its numbers.
+End-to-end is wall time from the parent starting the child to the summary
+being printed.  Peak MB is the larger of the child's own maximum resident set
+size and that of its largest worker process (PyMC's chain processes).
 
-Each model gets a fresh, private pytensor compile directory (where pytensor
-keeps its on-disk numba cache), so the first run compiles cold whatever other
-fits on the machine left in ``~/.pytensor``; ``--shared-cache`` uses the
-normal one instead.  ``--repeat-warm`` runs each model twice; the second run
-finds the on-disk cache the first run left.  brms's figures are read
-from ``../shared/reference/<model>/timing.json`` next to the repository; they
-were measured with chains run one after another on one core, so "brms
-compile+sample" is its compile time plus the summed chain times.  Columns are
-left empty when that folder is missing.
+Each (model, backend) gets a fresh, private pytensor compile directory (where
+pytensor keeps its on-disk numba and C caches and brmc puts XLA's), so the
+first run compiles cold whatever other fits on the machine left in
+``~/.pytensor``; ``--shared-cache`` uses the normal one instead.
+``--repeat-warm`` runs each twice; the second run finds the on-disk cache the
+first run left.  After the detailed table comes one of end-to-end seconds with
+a column per backend (cold, and warm with ``--repeat-warm``).
+
+brms's figures are read from ``../shared/reference/<model>/timing.json`` next
+to the repository; they were measured with chains run one after another on
+one core, so "brms compile+sample" is its compile time plus the summed chain
+times.  ``--compare-brms`` instead runs brms itself (``Rscript``, when R and
+brms are installed) on the same model and data in the same run, with the same
+cores, and compares end-to-end times; without R it says so and keeps the
+stored figures.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import math
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,10 +51,12 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "reference"
 PREFIX = "BENCH_JSON "
+ALL_BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
+_IMPORTS = {"nutpie": ["nutpie"], "pymc": ["pymc"], "numpyro": ["jax", "numpyro"], "blackjax": ["jax", "blackjax"]}
 COLUMNS = [
-    "model", "n obs", "import s", "build s", "compile s", "sample s", "end-to-end s",
+    "model", "backend", "run", "n obs", "import s", "build s", "compile s", "sample s", "end-to-end s",
     "min Bulk_ESS", "ESS/s (sampling)", "divergences", "peak MB",
-    "brms compile+sample s", "ratio", "brms ESS/s", "ESS/s ratio",
+    "load 1m", "brms s", "ratio", "brms ESS/s", "ESS/s ratio",
 ]
 
 
@@ -62,13 +73,15 @@ def child(name: str, backend: str) -> None:
     printed = time.time()
     tables = fit.summary_tables()
     frames = [tables.fixed, tables.spec_pars, *tables.random.values()]
+    peak_kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     report = {
         "nobs": fit.nobs,
         "import_s": import_s,
         **{f"{k}_s": v for k, v in fit.timing.items()},
         "min_ess_bulk": float(min(f["Bulk_ESS"].min() for f in frames if len(f))),
         "divergences": int(fit.idata.sample_stats["diverging"].sum()),
-        "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_mb": peak_kb / 1024,
+        "load": os.getloadavg()[0],
         "printed_at": printed,
     }
     print(PREFIX + json.dumps(report), flush=True)
@@ -86,7 +99,7 @@ def run(name: str, backend: str, cache: str | None) -> dict[str, Any] | None:
     print("\n".join(line for line in lines if not line.startswith(PREFIX)), flush=True)
     reports = [json.loads(line[len(PREFIX):]) for line in lines if line.startswith(PREFIX)]
     if proc.returncode or not reports:
-        print(f"!! {name}: child exited with status {proc.returncode}", file=sys.stderr)
+        print(f"!! {name} ({backend}): child exited with status {proc.returncode}", file=sys.stderr)
         return None
     report = reports[-1]
     report["end_to_end_s"] = report["printed_at"] - started
@@ -94,44 +107,113 @@ def run(name: str, backend: str, cache: str | None) -> dict[str, Any] | None:
     return report
 
 
-def brms_figures(name: str) -> dict[str, float] | None:
+def stored_brms(name: str) -> dict[str, float] | None:
+    """brms's stored figures: compile + summed chain times (one core), and ESS per sampling second."""
     path = SHARED / name / "timing.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+    if not path.is_file():
+        return None
+    t = json.loads(path.read_text())
+    return {"total_s": t["compile_s"] + t["sampling_s"], "ess_per_s": t["ess_bulk_per_sampling_s"]}
 
 
-def row(label: str, r: dict[str, Any] | None, brms: dict[str, float] | None) -> list[str]:
+def brms_available() -> bool:
+    """True when ``Rscript -e 'library(brms)'`` succeeds."""
+    if shutil.which("Rscript") is None:
+        return False
+    probe = subprocess.run(["Rscript", "-e", "suppressMessages(library(brms))"], capture_output=True)
+    return probe.returncode == 0
+
+
+R_SCRIPT = """\
+suppressMessages(library(brms))
+d <- read.csv({csv!r}, stringsAsFactors = TRUE)
+t0 <- Sys.time()
+fit <- brm({formula!r}, data = d, family = {family}, chains = 4, iter = 2000, warmup = 1000,
+           seed = 1234, cores = {cores}, refresh = 0)
+sampling <- sum(rstan::get_elapsed_time(fit$fit))
+s <- summary(fit)
+print(s)
+ess <- c(s$fixed$Bulk_ESS, s$spec_pars$Bulk_ESS, unlist(lapply(s$random, function(x) x$Bulk_ESS)))
+cat(sprintf("{prefix}{{\\"fit_s\\": %f, \\"sampling_s\\": %f, \\"min_ess_bulk\\": %f}}\\n",
+            as.numeric(difftime(Sys.time(), t0, units = "secs")), sampling, min(ess)))
+"""
+
+
+def run_brms(name: str, cores: int) -> dict[str, float] | None:
+    """Fit the model with brms in Rscript on the same data; end-to-end wall time and min Bulk_ESS."""
+    import brmc
+
+    formula, dataset, family = brmc.datasets.REFERENCE_MODELS[name]
+    with tempfile.TemporaryDirectory(prefix="brmc-brms-") as tmp:
+        csv = str(Path(tmp) / "data.csv")
+        brmc.datasets.load(dataset).to_csv(csv, index=False)
+        script = Path(tmp) / "fit.R"
+        script.write_text(R_SCRIPT.format(csv=csv, formula=formula, family=family, cores=cores, prefix=PREFIX))
+        started = time.time()
+        proc = subprocess.run(["Rscript", str(script)], stdout=subprocess.PIPE, text=True)
+        wall = time.time() - started
+    lines = proc.stdout.splitlines()
+    print("\n".join(line for line in lines if not line.startswith(PREFIX)), flush=True)
+    reports = [json.loads(line[len(PREFIX):]) for line in lines if line.startswith(PREFIX)]
+    if proc.returncode or not reports:
+        print(f"!! {name} (brms): Rscript exited with status {proc.returncode}", file=sys.stderr)
+        return None
+    return {"total_s": wall, "ess_per_s": reports[-1]["min_ess_bulk"] / reports[-1]["sampling_s"]}
+
+
+def row(name: str, backend: str, label: str, r: dict[str, Any] | None, brms: dict[str, float] | None) -> list[str]:
     """One table row; numbers become text, missing ones an empty cell."""
     if r is None:
-        return [label, "failed"] + [""] * (len(COLUMNS) - 2)
-    brms_total = brms["compile_s"] + brms["sampling_s"] if brms else math.nan
-    brms_ess_s = brms["ess_bulk_per_sampling_s"] if brms else math.nan
+        return [name, backend, label, "failed"] + [""] * (len(COLUMNS) - 4)
+    brms_total = brms["total_s"] if brms else math.nan
+    brms_ess_s = brms["ess_per_s"] if brms else math.nan
     cells: list[float | int] = [
         r["nobs"], r["import_s"], r["build_s"], r["compile_s"], r["sample_s"], r["end_to_end_s"],
-        r["min_ess_bulk"], r["ess_per_s"], r["divergences"], r["peak_mb"],
+        r["min_ess_bulk"], r["ess_per_s"], r["divergences"], r["peak_mb"], r["load"],
         brms_total, r["end_to_end_s"] / brms_total, brms_ess_s, r["ess_per_s"] / brms_ess_s,
     ]
     fmt = ["{}", "{:.1f}", "{:.2f}", "{:.1f}", "{:.1f}", "{:.1f}", "{:.0f}", "{:.1f}", "{}",
-           "{:.0f}", "{:.1f}", "{:.2f}", "{:.1f}", "{:.2f}"]
-    return [label] + ["" if isinstance(v, float) and math.isnan(v) else f.format(v)
-                      for f, v in zip(fmt, cells)]
+           "{:.0f}", "{:.1f}", "{:.1f}", "{:.2f}", "{:.1f}", "{:.2f}"]
+    return [name, backend, label] + ["" if isinstance(v, float) and math.isnan(v) else f.format(v)
+                                     for f, v in zip(fmt, cells)]
 
 
-def render(rows: list[list[str]], markdown: bool) -> str:
+def by_backend(rows: list[list[str]], backends: list[str], runs: list[str]) -> tuple[list[str], list[list[str]]]:
+    """End-to-end seconds with one column per (backend, run), one row per model, and a total row."""
+    header = ["model"] + [f"{b} {r}" for b in backends for r in runs]
+    e2e = COLUMNS.index("end-to-end s")
+    cell = {(r[0], r[1], r[2]): r[e2e] for r in rows}
+    models = list(dict.fromkeys(r[0] for r in rows))
+    body = [[m] + [cell.get((m, b, r), "") or "failed" for b in backends for r in runs] for m in models]
+    totals = []
+    for j in range(1, len(header)):
+        values = [line[j] for line in body]
+        totals.append(f"{sum(float(v) for v in values):.1f}" if all(v != "failed" for v in values) else "")
+    return header, body + [["total"] + totals]
+
+
+def render(header: list[str], rows: list[list[str]], markdown: bool) -> str:
     if markdown:
-        lines = [COLUMNS, ["---"] * len(COLUMNS), *rows]
+        lines = [header, ["---"] * len(header), *rows]
         return "\n".join("| " + " | ".join(cells) + " |" for cells in lines)
-    widths = [max(len(cells[i]) for cells in [COLUMNS, *rows]) for i in range(len(COLUMNS))]
+    widths = [max(len(cells[i]) for cells in [header, *rows]) for i in range(len(header))]
     return "\n".join("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths))).rstrip()
-                     for cells in [COLUMNS, *rows])
+                     for cells in [header, *rows])
+
+
+def installed(backend: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in _IMPORTS[backend])
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Time brmc on the brms reference models.")
+    parser = argparse.ArgumentParser(description="Time brmc's backends on the brms reference models.")
     parser.add_argument("--models", help="comma-separated names (default: all reference models)")
-    parser.add_argument("--backend", default="nutpie", choices=["nutpie", "pymc"])
-    parser.add_argument("--repeat-warm", action="store_true", help="run each model twice")
-    parser.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    parser.add_argument("--backend", default="all",
+                        help=f"comma-separated backends from {', '.join(ALL_BACKENDS)} (default: all installed)")
+    parser.add_argument("--repeat-warm", action="store_true", help="run each model and backend twice")
+    parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--shared-cache", action="store_true", help="use ~/.pytensor, not a fresh cache")
+    parser.add_argument("--compare-brms", action="store_true", help="also run brms (Rscript) on each model")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -144,17 +226,32 @@ def main(argv: list[str] | None = None) -> int:
     unknown = sorted(set(names) - set(REFERENCE_MODELS))
     if unknown:
         parser.error(f"unknown model(s) {unknown}; choose from {list(REFERENCE_MODELS)}")
+    backends = [b for b in ALL_BACKENDS if installed(b)] if args.backend == "all" else args.backend.split(",")
+    if set(backends) - set(ALL_BACKENDS):
+        parser.error(f"unknown backend(s) {sorted(set(backends) - set(ALL_BACKENDS))}; choose from {ALL_BACKENDS}")
+    brms_source = "stored timing.json"
+    if args.compare_brms:
+        if brms_available():
+            brms_source = "brms run now (Rscript)"
+        else:
+            print("R/brms is not installed (Rscript -e 'library(brms)' failed); "
+                  "comparing with the stored brms figures in timing.json instead.")
+    runs = ["cold", "warm"] if args.repeat_warm else ["cold"]
     rows = []
     for name in names:
-        with tempfile.TemporaryDirectory(prefix="brmc-bench-") as fresh:
-            for i in range(2 if args.repeat_warm else 1):
-                label = f"{name} (run {i + 1})" if args.repeat_warm else name
-                result = run(name, args.backend, None if args.shared_cache else fresh)
-                rows.append(row(label, result, brms_figures(name)))
-    cache = "~/.pytensor" if args.shared_cache else "fresh per model"
-    print(f"\nbackend: {args.backend}; compile cache: {cache}; brms: {SHARED if SHARED.is_dir() else 'not found'}")
-    print(render(rows, args.markdown))
-    return 1 if any(r[1] == "failed" for r in rows) else 0
+        brms = run_brms(name, min(4, os.cpu_count() or 1)) if brms_source.startswith("brms run") else stored_brms(name)
+        for backend in backends:
+            with tempfile.TemporaryDirectory(prefix="brmc-bench-") as fresh:
+                for label in runs:
+                    result = run(name, backend, None if args.shared_cache else fresh)
+                    rows.append(row(name, backend, label, result, brms))
+    cache = "~/.pytensor" if args.shared_cache else "fresh per model and backend"
+    print(f"\nbackends: {', '.join(backends)}; compile cache: {cache}; brms: {brms_source}; "
+          "load 1m: the machine's 1-minute load average when the fit finished")
+    print(render(COLUMNS, rows, args.markdown))
+    print("\nEnd-to-end seconds by backend:")
+    print(render(*by_backend(rows, backends, runs), args.markdown))
+    return 1 if any(r[3] == "failed" for r in rows) else 0
 
 
 if __name__ == "__main__":

@@ -1,0 +1,257 @@
+"""The JAX backends: NumPyro's and BlackJAX's NUTS on brmc's PyMC model.
+
+PyTensor's JAX linker (as in ``pymc.sampling.jax``) turns the model's log
+density into a JAX function once per model structure.  Unlike PyMC's own JAX
+samplers, every ``pm.Data`` container stays an *argument* of that function
+instead of being baked in as a constant, so the compiled sampler is reused
+when only data values or prior hyperparameters change, and XLA's persistent
+compilation cache (``<pytensor base_compiledir>/jax``) keeps it on disk for
+the next process.
+
+Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; PyMC asks
+XLA for enough host devices when it is imported before JAX starts).  When
+``chains`` is not a multiple of ``cores``, the largest divisor of ``chains``
+not above ``cores`` is used; each device runs its share of chains one after
+another.
+
+Example:
+    >>> import brmc
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
+    ...                backend="numpyro", chains=2, iter=400, seed=1, progress=False)  # doctest: +SKIP
+    >>> sorted(fit.idata.sample_stats.data_vars)  # doctest: +SKIP
+    ['acceptance_rate', 'diverging', 'energy', 'lp', 'n_steps', 'reached_max_treedepth', 'step_size', 'tree_depth']
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import arviz as az
+import numpy as np
+
+from .errors import SamplingError
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+    from .model import BuiltModel
+    from .sampling import SamplerSettings
+
+_NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
+
+
+def require(backend: str) -> None:
+    """Raise ``SamplingError`` naming the missing package when ``backend`` cannot be imported.
+
+    Example:
+        >>> require("numpyro")  # doctest: +SKIP
+    """
+    for package in _NEEDS[backend]:
+        try:
+            importlib.import_module(package)
+        except ImportError as err:
+            raise SamplingError(
+                f"backend={backend!r} needs the Python package {package!r}, which is not installed "
+                f'({err}). Install the JAX backends with: pip install "brmc[jax]"'
+            ) from None
+
+
+class JaxModel:
+    """A PyMC model's log density and constraining transforms as JAX functions of
+    (parameters, data), plus the compiled samplers made from them so far.
+
+    Example:
+        >>> import brmc
+        >>> md = brmc.data.build_data(brmc.formula.parse_formula("Reaction ~ Days + (1 | Subject)"),
+        ...                           brmc.datasets.load("sleepstudy"), brmc.families.get_family("gaussian"))
+        >>> built = brmc.model.build_model(md, brmc.priors.resolve_priors(md))
+        >>> JaxModel(built.model).names  # doctest: +SKIP
+        ['b', 'Intercept', 'z_1', 'sd_1', 'sigma']
+    """
+
+    def __init__(self, model: pm.Model) -> None:
+        import jax
+        import pymc.sampling.jax as pmjax
+        from jax.flatten_util import ravel_pytree
+        from pymc.initial_point import make_initial_point_fn
+        from pymc.util import get_default_varnames
+        from pytensor.compile import SharedVariable
+        from pytensor.graph.replace import clone_replace
+        from pytensor.graph.traversal import graph_inputs
+
+        _enable_disk_cache()
+        logp = model.logp()
+        shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
+        symbols = [v.type() for v in shared]
+        logp = clone_replace([logp], replace=dict(zip(shared, symbols)))
+        self.data_names = [v.name for v in shared]
+        self._data_dtypes = [v.type.dtype for v in shared]
+        self._logp = pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=logp)
+        outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
+        self.names = [v.name for v in outputs]
+        self._constrain = pmjax.get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
+        self._initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs))
+        self._value_names = [v.name for v in model.value_vars]
+        template = [np.asarray(self._initial_point(0)[n], dtype=float) for n in self._value_names]
+        flat, self._unravel = ravel_pytree(template)
+        self._size = int(flat.size)
+        self._logp_jit = jax.jit(self.logp)
+        self._constrain_draws = jax.jit(jax.vmap(lambda x: self._constrain(*self._unravel(x))))
+        self._samplers: dict[tuple, CompiledSampler] = {}
+
+    def logp(self, flat, data: tuple):
+        """Log density at the unconstrained parameter vector ``flat``."""
+        return self._logp(*self._unravel(flat), *data)[0]
+
+    def data(self, built: BuiltModel) -> tuple:
+        """The data arguments, in the log density's order: ``built.values``, else the
+        current value of the container of that name in ``built.model``."""
+        return tuple(np.asarray(built.values[n] if n in built.values else built.model[n].get_value(), dtype=d)
+                     for n, d in zip(self.data_names, self._data_dtypes))
+
+    def initial_points(self, chains: int, seed: int, data: tuple) -> np.ndarray:
+        """PyMC's jittered initial points (U(-1, 1) on the unconstrained scale), one finite row per chain."""
+        seeds = np.random.SeedSequence(seed).generate_state(chains * 10).reshape(chains, 10)
+        rows = []
+        for chain_seeds in seeds:
+            for s in chain_seeds:
+                point = self._initial_point(int(s))
+                flat = np.concatenate([np.ravel(point[n]) for n in self._value_names]).astype(float)
+                if np.isfinite(float(self._logp_jit(flat, data))):
+                    rows.append(np.asarray(flat))
+                    break
+            else:
+                raise SamplingError("No finite initial values were found for the sampler in 10 jittered tries.")
+        return np.stack(rows)
+
+    def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple) -> CompiledSampler:
+        """The compiled sampler for these settings, made once per (backend, settings) and kept."""
+        import jax
+
+        devices = _devices(settings.chains, min(cores, jax.local_device_count()))
+        key = (backend, devices, settings.chains, settings.warmup, settings.draws,
+               settings.adapt_delta, settings.max_treedepth)
+        if key not in self._samplers:
+            chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
+                                     settings.max_treedepth)
+
+            def run(keys, inits, data):
+                return jax.lax.map(lambda a: chain(a[0], a[1], data), (keys, inits))
+
+            shape = (devices, settings.chains // devices)
+            keys = np.zeros((*shape, 2), dtype=np.uint32)
+            inits = np.zeros((*shape, self._size))
+            executable = jax.pmap(run, in_axes=(0, 0, None)).lower(keys, inits, data).compile()
+            self._samplers[key] = CompiledSampler(self, executable, shape)
+        return self._samplers[key]
+
+    def constrained(self, positions: np.ndarray) -> dict[str, np.ndarray]:
+        """Unconstrained draws (chain, draw, D) → model variables by name, (chain, draw, ...)."""
+        values = self._constrain_draws(positions.reshape(-1, positions.shape[-1]))
+        return {n: np.asarray(v).reshape(positions.shape[:2] + v.shape[1:]) for n, v in zip(self.names, values)}
+
+
+@dataclass
+class CompiledSampler:
+    """An XLA executable running ``shape[1]`` chains on each of ``shape[0]`` devices."""
+
+    model: JaxModel
+    executable: Callable
+    shape: tuple[int, int]
+
+    def run(self, data: tuple, settings: SamplerSettings) -> az.InferenceData:
+        """Sample; raw draws under the PyMC model's variable names plus NUTS statistics.
+
+        Example:
+            >>> jm.sampler("numpyro", settings, 2, data).run(data, settings)  # doctest: +SKIP
+        """
+        import jax
+
+        chains, draws = settings.chains, settings.draws
+        inits = self.model.initial_points(chains, settings.seed, data)
+        keys = np.asarray(jax.random.split(jax.random.PRNGKey(settings.seed), chains), dtype=np.uint32)
+        positions, stats = self.executable(keys.reshape(*self.shape, 2), inits.reshape(*self.shape, -1), data)
+        positions = np.asarray(positions).reshape(chains, draws, -1)
+        stats = {k: np.asarray(v).reshape(chains, draws) for k, v in stats.items()}
+        if "tree_depth" not in stats:  # NumPyro counts leapfrog steps: depth d takes 2^(d-1) to 2^d - 1
+            stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
+        stats["reached_max_treedepth"] = stats["tree_depth"] >= settings.max_treedepth
+        return az.from_dict(posterior=self.model.constrained(positions), sample_stats=stats)
+
+
+def _devices(chains: int, available: int) -> int:
+    """The largest divisor of ``chains`` not above ``available`` (chains split evenly over devices)."""
+    return max(d for d in range(1, max(available, 1) + 1) if chains % d == 0)
+
+
+def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
+    """One NumPyro NUTS chain as a function of (key, initial point, data)."""
+    import jax
+    from numpyro.infer.hmc import hmc
+
+    init_kernel, sample_kernel = hmc(potential_fn_gen=lambda *data: lambda x: -logp(x, data), algo="NUTS")
+
+    def chain(key, init, data):
+        state = init_kernel(init, warmup, target_accept_prob=target_accept, max_tree_depth=max_treedepth,
+                            model_args=data, rng_key=key)
+        state, _ = jax.lax.scan(lambda s, _: (sample_kernel(s, model_args=data), None), state, None, length=warmup)
+
+        def draw(s, _):
+            s = sample_kernel(s, model_args=data)
+            return s, (s.z, {"diverging": s.diverging, "energy": s.energy, "n_steps": s.num_steps,
+                             "acceptance_rate": s.accept_prob, "lp": -s.potential_energy,
+                             "step_size": s.adapt_state.step_size})
+
+        return jax.lax.scan(draw, state, None, length=draws)[1]
+
+    return chain
+
+
+def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
+    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (key, initial point, data)."""
+    import blackjax
+    import jax
+    import jax.numpy as jnp
+    from blackjax.adaptation.base import get_filter_adapt_info_fn
+
+    def chain(key, init, data):
+        density = lambda x: logp(x, data)  # noqa: E731
+        warm_key, key = jax.random.split(key)
+        if warmup:
+            adapt = blackjax.window_adaptation(blackjax.nuts, density, target_acceptance_rate=target_accept,
+                                               adaptation_info_fn=get_filter_adapt_info_fn(),
+                                               max_num_doublings=max_treedepth)
+            (state, params), _ = adapt.run(warm_key, init, num_steps=warmup)
+        else:  # no warm-up: Stan's starting step size 1 and unit metric
+            state = blackjax.nuts.init(init, density)
+            params = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones_like(init),
+                      "max_num_doublings": max_treedepth}
+        step = blackjax.nuts(density, **params).step
+
+        def draw(s, k):
+            s, info = step(k, s)
+            return s, (s.position, {"diverging": info.is_divergent, "energy": info.energy,
+                                    "tree_depth": info.num_trajectory_expansions,
+                                    "n_steps": info.num_integration_steps,
+                                    "acceptance_rate": info.acceptance_rate, "lp": s.logdensity,
+                                    "step_size": params["step_size"]})
+
+        return jax.lax.scan(draw, state, jax.random.split(key, draws))[1]
+
+    return chain
+
+
+_CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}
+
+
+def _enable_disk_cache() -> None:
+    """Point XLA's persistent compilation cache next to PyTensor's, unless the user set one."""
+    import jax
+    import pytensor
+
+    if jax.config.jax_compilation_cache_dir is None:
+        jax.config.update("jax_compilation_cache_dir", os.path.join(pytensor.config.base_compiledir, "jax"))

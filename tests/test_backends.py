@@ -1,0 +1,129 @@
+"""Every backend returns the same InferenceData layout and brms names, and agrees with nutpie.
+
+The JAX backends are skipped only when their packages cannot be imported
+(``pip install "brmc[jax]"``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import warnings
+
+import arviz as az
+import numpy as np
+import pytest
+
+import brmc
+from brmc import sampling
+from brmc.errors import SamplingError
+
+from .conftest import SLEEP
+
+SETTINGS = dict(chains=2, iter=1000, seed=7, progress=False)
+SCALARS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days",
+           "sigma"]
+_NEEDS = {"pymc": ["pymc"], "numpyro": ["jax", "numpyro"], "blackjax": ["jax", "blackjax"]}
+
+
+def _fit(backend: str, data=None, **settings) -> brmc.Fit:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy") if data is None else data, backend=backend,
+                        **{**SETTINGS, **settings})
+
+
+def _need(backend: str) -> None:
+    for package in _NEEDS[backend]:
+        if importlib.util.find_spec(package) is None:
+            pytest.skip(f"backend {backend!r} needs {package!r}, which cannot be imported "
+                        '(pip install "brmc[jax]")')
+
+
+@pytest.fixture(scope="module")
+def nutpie_fit() -> brmc.Fit:
+    return _fit("nutpie")
+
+
+@pytest.fixture(scope="module", params=["pymc", "numpyro", "blackjax"])
+def other_fit(request) -> brmc.Fit:
+    _need(request.param)
+    return _fit(request.param)
+
+
+def test_same_layout_and_names_as_nutpie(other_fit: brmc.Fit, nutpie_fit: brmc.Fit) -> None:
+    ours, ref = other_fit.idata.posterior, nutpie_fit.idata.posterior
+    assert list(ours.data_vars) == list(ref.data_vars)
+    assert dict(ours.sizes) == dict(ref.sizes) == {"chain": 2, "draw": 500, "Subject__level": 18, "Subject__coef": 2}
+    assert list(ours["r_Subject"].coords["Subject__level"].values) == list(ref["r_Subject"].coords["Subject__level"].values)
+    assert set(other_fit.idata.groups()) == set(nutpie_fit.idata.groups())
+    assert other_fit.idata.log_likelihood["Y"].shape == (2, 500, 180)
+    stats = other_fit.idata.sample_stats
+    assert {"diverging", "energy", "reached_max_treedepth"} <= set(stats.data_vars)
+    assert stats["diverging"].shape == (2, 500)
+    assert list(other_fit.draws().columns) == list(nutpie_fit.draws().columns)
+
+
+def test_means_agree_with_nutpie_within_monte_carlo_error(other_fit: brmc.Fit, nutpie_fit: brmc.Fit) -> None:
+    for name in SCALARS:
+        a, b = other_fit.idata.posterior[name], nutpie_fit.idata.posterior[name]
+        se = np.hypot(float(az.mcse(a.to_dataset())[name]), float(az.mcse(b.to_dataset())[name]))
+        assert abs(float(a.mean()) - float(b.mean())) < 4 * se, name
+    for group in ("Subject",):
+        a = other_fit.idata.posterior[f"r_{group}"].mean(("chain", "draw")).values
+        b = nutpie_fit.idata.posterior[f"r_{group}"].mean(("chain", "draw")).values
+        sd = nutpie_fit.idata.posterior[f"r_{group}"].std(("chain", "draw")).values
+        assert np.all(np.abs(a - b) < 0.5 * sd)
+
+
+def test_summary_names_the_sampler(other_fit: brmc.Fit) -> None:
+    assert f"Draws were sampled using {other_fit.settings.backend}(NUTS)" in str(other_fit)
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
+def test_jax_refit_with_new_data_reuses_the_compiled_sampler(backend: str) -> None:
+    _need(backend)
+    first = _fit(backend)
+    model = sampling._COMPILED[("jax", _structure(first))]
+    compiled = dict(model._samplers)
+    shifted = brmc.datasets.load("sleepstudy")
+    shifted["Reaction"] = shifted["Reaction"] + 100.0
+    second = _fit(backend, data=shifted)
+    assert sampling._COMPILED[("jax", _structure(second))] is model
+    assert model._samplers.keys() == compiled.keys()
+    assert all(model._samplers[k] is compiled[k] for k in compiled)
+    # the data are arguments of the compiled sampler, not constants baked into it
+    shift = second.idata.posterior["b_Intercept"].mean() - first.idata.posterior["b_Intercept"].mean()
+    assert abs(float(shift) - 100.0) < 5.0
+    # the same seed gives the same draws
+    again = _fit(backend, data=shifted)
+    np.testing.assert_array_equal(again.idata.posterior["b_Days"].values, second.idata.posterior["b_Days"].values)
+
+
+def _structure(fit: brmc.Fit) -> str:
+    return brmc.model.structure_key(fit.model_data, fit.priors)
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
+def test_jax_control_and_cores_are_honoured(backend: str) -> None:
+    _need(backend)
+    careful = _fit(backend, iter=400, control={"adapt_delta": 0.99})
+    assert float(careful.idata.sample_stats["acceptance_rate"].mean()) > 0.98
+    shallow = _fit(backend, iter=400, cores=1, control={"max_treedepth": 2})
+    stats = shallow.idata.sample_stats
+    assert int(stats["tree_depth"].max()) == 2 and bool(stats["reached_max_treedepth"].any())
+    model = sampling._COMPILED[("jax", _structure(shallow))]
+    shapes = {k[1:]: s.shape for k, s in model._samplers.items() if k[0] == backend}
+    assert shapes[(1, 2, 200, 200, 0.8, 2)] == (1, 2)  # cores=1: both chains on one device
+    assert shapes[(2, 2, 200, 200, 0.99, 10)] == (2, 1)  # default cores: one chain per device
+
+
+def test_missing_jax_package_names_it_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "numpyro", None)
+    with pytest.raises(SamplingError, match=r"'numpyro'.*pip install \"brmc\[jax\]\""):
+        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), backend="numpyro", progress=False)
+
+
+def test_unknown_backend_lists_all_four() -> None:
+    with pytest.raises(SamplingError, match="nutpie, pymc, numpyro, blackjax"):
+        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), backend="stan")
