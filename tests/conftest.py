@@ -32,3 +32,19 @@ def fit() -> brmc.Fit:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
+
+
+@pytest.fixture
+def close_figures():
+    """Close every matplotlib figure after a plotting test."""
+    import matplotlib.pyplot as plt
+
+    yield
+    plt.close("all")
+
+
+def saves_png(fig, tmp_path: Path, name: str) -> None:
+    """Render ``fig`` to a PNG file and check the file is one."""
+    path = tmp_path / f"{name}.png"
+    fig.savefig(path)
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -30,7 +30,7 @@ from brmc.checks import conditional_effects, pp_check  # noqa: E402
 from brmc.errors import DataError  # noqa: E402
 from brmc.predict import posterior_predict  # noqa: E402
 
-from .conftest import REFERENCE  # noqa: E402
+from .conftest import REFERENCE, saves_png  # noqa: E402
 
 EPILEPSY = "count ~ zBase * Trt + (1 | patient)"
 TOL_EST, TOL_SE, TOL_Q = 0.25, 0.25, 0.8
@@ -58,18 +58,6 @@ def prior_only() -> brmc.Fit:
     priors = [brmc.prior("normal(0, 0.5)", class_="b"), brmc.prior("normal(1, 0.5)", class_="Intercept"),
               brmc.prior("normal(0, 0.5)", class_="sd")]
     return _fit(EPILEPSY, "epilepsy", family="poisson", prior=priors, sample_prior="only")
-
-
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def _saves(fig, tmp_path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    fig.savefig(path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def _reference(model: str, effect: str) -> pd.DataFrame:
@@ -200,7 +188,7 @@ def test_effects_are_checked(fit, epilepsy):
 def test_numeric_effect_plot_draws_line_band_and_points(fit, tmp_path):
     ce = conditional_effects(fit)
     (fig,) = ce.plot(points=True)
-    _saves(fig, tmp_path, "ce_days")
+    saves_png(fig, tmp_path, "ce_days")
     ax = fig.axes[0]
     frame = ce.data["Days"]
     (line,) = ax.get_lines()
@@ -219,7 +207,7 @@ def test_numeric_effect_plot_draws_line_band_and_points(fit, tmp_path):
 def test_categorical_effect_plot_draws_points_with_error_bars(gcse, tmp_path):
     ce = conditional_effects(gcse)
     (fig,) = ce.plot()
-    _saves(fig, tmp_path, "ce_female")
+    saves_png(fig, tmp_path, "ce_female")
     ax = fig.axes[0]
     (bars,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
     frame = ce.data["female"]
@@ -234,7 +222,7 @@ def test_interaction_plots_one_curve_per_moderator_value(epilepsy, tmp_path):
     figs = ce.plot(points=True)
     assert len(figs) == 3
     for fig, name in zip(figs, ce.data):
-        _saves(fig, tmp_path, name.replace(":", "_"))
+        saves_png(fig, tmp_path, name.replace(":", "_"))
     ax = figs[2].axes[0]
     assert len(ax.get_lines()) == 2  # Trt 0 and 1
     assert len([c for c in ax.collections if isinstance(c, PolyCollection)]) == 2
@@ -260,7 +248,7 @@ def test_points_keep_only_rows_at_the_reference_level(epilepsy):
 
 def test_dens_overlay_draws_ndraws_plus_observed_densities(fit, tmp_path):
     fig = pp_check(fit, seed=4)
-    _saves(fig, tmp_path, "dens_overlay")
+    saves_png(fig, tmp_path, "dens_overlay")
     lines = fig.axes[0].get_lines()
     assert len(lines) == 10 + 1  # brms's default of 10 draws
     y = fit.model_data.y
@@ -279,7 +267,7 @@ def test_dens_overlay_draws_ndraws_plus_observed_densities(fit, tmp_path):
 
 def test_hist_shows_observed_then_replicated_histograms(fit, tmp_path):
     fig = pp_check(fit, type="hist", ndraws=5, seed=2, bins=20)
-    _saves(fig, tmp_path, "hist")
+    saves_png(fig, tmp_path, "hist")
     panels = [ax for ax in fig.axes if ax.get_visible()]
     assert len(panels) == 6
     y = fit.model_data.y
@@ -294,7 +282,7 @@ def test_hist_shows_observed_then_replicated_histograms(fit, tmp_path):
                                        ("max", np.max)])
 def test_stat_marks_the_observed_statistic(fit, tmp_path, stat, fun):
     fig = pp_check(fit, type="stat", stat=stat, seed=5)
-    _saves(fig, tmp_path, f"stat_{stat}")
+    saves_png(fig, tmp_path, f"stat_{stat}")
     ax = fig.axes[0]
     (vline,) = ax.get_lines()
     assert vline.get_xdata()[0] == vline.get_xdata()[1] == pytest.approx(fun(fit.model_data.y))
@@ -318,7 +306,7 @@ def test_stat_accepts_a_function_and_refuses_unknown_names(fit):
 
 def test_intervals_show_50_and_90_percent_predictive_intervals(fit, tmp_path):
     fig = pp_check(fit, type="intervals", seed=6)
-    _saves(fig, tmp_path, "intervals")
+    saves_png(fig, tmp_path, "intervals")
     ax = fig.axes[0]
     outer, inner = [c for c in ax.collections if isinstance(c, LineCollection)]
     yrep = posterior_predict(fit, seed=6)
@@ -333,7 +321,7 @@ def test_intervals_show_50_and_90_percent_predictive_intervals(fit, tmp_path):
 
 def test_bars_count_observed_and_replicated_values(epilepsy, tmp_path):
     fig = pp_check(epilepsy, type="bars", seed=8)
-    _saves(fig, tmp_path, "bars")
+    saves_png(fig, tmp_path, "bars")
     ax = fig.axes[0]
     y = epilepsy.model_data.y
     yrep = posterior_predict(epilepsy, ndraws=10, seed=8)
@@ -364,7 +352,7 @@ def test_bars_on_ordinal_responses_count_categories_from_one(monkeypatch):
 
 def test_error_scatter_avg_plots_y_against_average_error(fit, tmp_path):
     fig = pp_check(fit, type="error_scatter_avg", seed=9)
-    _saves(fig, tmp_path, "error_scatter_avg")
+    saves_png(fig, tmp_path, "error_scatter_avg")
     (points,) = fig.axes[0].collections
     y = fit.model_data.y
     yrep = posterior_predict(fit, seed=9)
@@ -387,12 +375,15 @@ def test_unknown_types_and_arguments_are_refused(fit):
 
 def test_prior_predictive_checks_of_a_prior_only_fit(prior_only, epilepsy, tmp_path):
     fig = pp_check(prior_only, seed=1)
-    _saves(fig, tmp_path, "prior_dens_overlay")
+    saves_png(fig, tmp_path, "prior_dens_overlay")
     assert len(fig.axes[0].get_lines()) == 11
     assert fig._suptitle.get_text() == "Prior predictive check"
     assert pp_check(epilepsy, seed=1)._suptitle is None
     fig = pp_check(prior_only, type="stat", seed=1)
-    _saves(fig, tmp_path, "prior_stat")
+    saves_png(fig, tmp_path, "prior_stat")
     ax = fig.axes[0]
     assert sum(p.get_height() for p in ax.patches) == 400  # every prior draw
     assert ax.get_lines()[0].get_xdata()[0] == pytest.approx(prior_only.model_data.y.mean())
+
+
+pytestmark = pytest.mark.usefixtures("close_figures")

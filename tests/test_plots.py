@@ -17,6 +17,8 @@ import brmc  # noqa: E402
 from brmc import plots  # noqa: E402
 from brmc.errors import DataError  # noqa: E402
 
+from .conftest import saves_png  # noqa: E402
+
 SLEEP_DEFAULTS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days",
                   "cor_Subject__Intercept__Days", "sigma"]
 
@@ -37,18 +39,6 @@ def gcse() -> brmc.Fit:
     return _fit("course ~ 1 + (1 | school)", "gcse")
 
 
-@pytest.fixture(autouse=True)
-def _close_figures():
-    yield
-    plt.close("all")
-
-
-def _saves(fig, tmp_path, name: str) -> None:
-    path = tmp_path / f"{name}.png"
-    fig.savefig(path)
-    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-
-
 def _line(ax, label: str):
     (line,) = [ln for ln in ax.get_lines() if ln.get_label() == label]
     return line
@@ -65,7 +55,7 @@ def test_default_plot_is_brms_parameters_in_rows_of_five(sleep: brmc.Fit, tmp_pa
     assert _titles(figs) == SLEEP_DEFAULTS
     draws = sleep.draws()
     for fig in figs:
-        _saves(fig, tmp_path, f"combo{figs.index(fig)}")
+        saves_png(fig, tmp_path, f"combo{figs.index(fig)}")
         assert [t.get_text() for t in fig.legends[0].get_texts()] == ["1", "2"]
         for dens, trace in np.reshape(fig.axes, (-1, 2)):
             name = trace.get_title()
@@ -128,7 +118,7 @@ def _draw_summary(fit: brmc.Fit, group: str, coef: str, probs=(0.025, 0.975)) ->
 
 def test_plot_ranef_caterpillar(sleep: brmc.Fit, tmp_path) -> None:
     fig = plots.plot_ranef(sleep)
-    _saves(fig, tmp_path, "ranef")
+    saves_png(fig, tmp_path, "ranef")
     assert [ax.get_title() for ax in fig.axes] == ["Subject: Intercept", "Subject: Days"]
     for ax, coef in zip(fig.axes, ["Intercept", "Days"]):
         expected = _draw_summary(sleep, "Subject", coef)
@@ -166,7 +156,7 @@ def test_plot_shrinkage_gcse_against_group_means(gcse: brmc.Fit, tmp_path) -> No
     data = brmc.datasets.load("gcse")
     by_school = data.assign(school=data["school"].astype(str)).groupby("school")["course"]
     fig = plots.plot_shrinkage(gcse)
-    _saves(fig, tmp_path, "shrinkage")
+    saves_png(fig, tmp_path, "shrinkage")
     (ax,) = fig.axes
     levels, n = _shown(ax)
     assert sorted(levels) == sorted(by_school.groups) and len(levels) == 73
@@ -207,3 +197,6 @@ def test_plot_shrinkage_of_slopes_uses_per_group_least_squares(sleep: brmc.Fit) 
         plots.plot_shrinkage(sleep, group="Subjekt")
     with pytest.raises(DataError, match="'Days'"):
         plots.plot_shrinkage(sleep, coef="Dayz")
+
+
+pytestmark = pytest.mark.usefixtures("close_figures")
