@@ -93,3 +93,19 @@ def test_offset_enters_the_linear_predictor() -> None:
     eta = d["b_Intercept"].to_numpy()[:, None] + np.outer(d["b_zBase"], df["zBase"]) + np.log(df["Age"].to_numpy()) + r
     np.testing.assert_allclose(fit.posterior_linpred(), eta, rtol=1e-10)
     np.testing.assert_allclose(fit.posterior_epred(newdata=df.iloc[:4]), np.exp(eta[:, :4]), rtol=1e-10)
+
+
+def test_refit_with_new_trials_uses_them() -> None:
+    """Addition-term values are data of the compiled model: a same-structure refit must see new trials."""
+    rng = np.random.default_rng(1)
+    df = pd.DataFrame({"n": rng.integers(5, 30, 60), "g": np.repeat(np.arange(12), 5)})
+    df["m"] = rng.binomial(df["n"], 0.3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("m | trials(n) ~ 1 + (1 | g)", df, family="binomial", chains=1, iter=300, seed=1,
+                       progress=False)
+        bigger = df.assign(n=df["n"] * 4, m=rng.binomial(df["n"] * 4, 0.3))
+        refit = fit.update(newdata=bigger)
+    assert refit.timing["compile"] < 1.0  # same structure: the compiled model was reused
+    np.testing.assert_array_equal(refit.model_data.additions["trials"], bigger["n"])
+    assert abs(refit.fixef().loc["Intercept", "Estimate"] - np.log(0.3 / 0.7)) < 0.3

@@ -155,8 +155,8 @@ def cholesky_corr(name: str, M: int, eta) -> pt.TensorVariable:
 def data_values(md: ModelData) -> dict[str, np.ndarray]:
     """The current value of every data container of the model."""
     values = {"Y": md.y.astype(float)}
-    if "offset" in md.additions:
-        values["offset"] = md.additions["offset"]
+    # addition terms (trials, weights, cens, y2, se, offset) are data too
+    values |= {k: np.asarray(v, dtype=float) for k, v in md.additions.items() if isinstance(v, np.ndarray)}
     if md.b_names:
         values["Xc"] = md.Xc
     for block in md.blocks:
@@ -200,7 +200,7 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
             params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)
         _add_priors(spec, params, values)
         if not prior_only:
-            additions = {k: pm.Data(k, v) if isinstance(v, np.ndarray) else v
+            additions = {k: pm.Data(k, values[k]) if isinstance(v, np.ndarray) else v
                          for k, v in md.additions.items() if k != "offset"}
             pm.Potential("Y_loglik", md.family.pointwise_logp(Y, mu, dpars, additions).sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
