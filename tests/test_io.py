@@ -117,6 +117,14 @@ def test_effects_are_identical(fit: brmc.Fit, loaded: brmc.Fit) -> None:
     assert_nested_equal(loaded.fixef(summary=False), fit.fixef(summary=False))
 
 
+def test_predictions_are_identical(fit: brmc.Fit, loaded: brmc.Fit) -> None:
+    np.testing.assert_array_equal(fit.posterior_epred(), loaded.posterior_epred())
+    pd.testing.assert_frame_equal(fit.predict(seed=3), loaded.predict(seed=3))
+    new = fit.data.iloc[:3].assign(Subject="new")
+    pd.testing.assert_frame_equal(fit.fitted(new, allow_new_levels=True, seed=3),
+                                  loaded.fitted(new, allow_new_levels=True, seed=3))
+
+
 def test_group_levels_keep_the_category_order(loaded: brmc.Fit) -> None:
     expected = subject_order(brmc.datasets.load("sleepstudy"))
     assert list(loaded.idata.posterior["Subject__level"].values) == expected
