@@ -192,7 +192,8 @@ def test_plot_shrinkage_of_slopes_uses_per_group_least_squares(sleep: brmc.Fit) 
     levels, n = _shown(ax)
     assert n == [10] * 18
     np.testing.assert_allclose(_line(ax, "no pooling").get_ydata(), [slopes[lv] for lv in levels])
-    assert _line(ax, "complete pooling").get_ydata()[0] == pytest.approx(np.polyfit(data["Days"], data["Reaction"], 1)[0])
+    pooled_slope = np.polyfit(data["Days"], data["Reaction"], 1)[0]
+    assert _line(ax, "complete pooling").get_ydata()[0] == pytest.approx(pooled_slope)
     with pytest.raises(DataError, match="'Subject'"):
         plots.plot_shrinkage(sleep, group="Subjekt")
     with pytest.raises(DataError, match="'Days'"):

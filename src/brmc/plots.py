@@ -15,7 +15,7 @@ Example:
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import arviz as az
@@ -190,7 +190,7 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
     wanted = _pick(coef, list(dict.fromkeys(c for cs in coefs.values() for c in cs)), "group-level coefficient")
     panels = [(g, c) for g in groups for c in coefs[g] if c in wanted]
     n_max = max(len(tables[g].xs(c, level="coef")) for g, c in panels)
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), 0.18 * n_max + 1.4),
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.6 * len(panels), min(0.18 * n_max + 1.4, 12.0)),
                              squeeze=False, layout="constrained")
     lo_name, hi_name = tables[panels[0][0]].columns[2:4]
     for ax, (g, c) in zip(axes[0], panels):
@@ -206,7 +206,7 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
 
 
 def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarray, n_levels: int,
-               link=None) -> np.ndarray:
+               link: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
     """Per-level estimates of the block coefficients when each level is fitted alone.
 
     With only an intercept in the block this is ``link(mean(y)) - mean(offset)``
@@ -286,7 +286,7 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     shown = shown[np.lexsort((none[shown], n_obs[shown]) if order == "n" else (n_obs[shown], none[shown]))]
 
     x = np.arange(len(shown))
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.45 * len(shown) + 2.5), 4.5), layout="constrained")
+    fig, ax = plt.subplots(figsize=(min(max(6.0, 0.45 * len(shown) + 2.5), 24.0), 4.5), layout="constrained")
     ax.axhline(complete, color="grey", lw=1.2, label="complete pooling")
     if coef in b_hat.index:
         ax.axhline(b_hat[coef], color=SCHEME["dark"], lw=1, ls="--", label=f"population mean (b_{coef})")
