@@ -60,6 +60,17 @@ COLUMNS = [
 ]
 
 
+def _report(proc: subprocess.CompletedProcess, label: str) -> dict | None:
+    """Echo a child's output and return its last report line, or None if it failed."""
+    lines = proc.stdout.splitlines()
+    print("\n".join(line for line in lines if not line.startswith(PREFIX)), flush=True)
+    reports = [json.loads(line[len(PREFIX):]) for line in lines if line.startswith(PREFIX)]
+    if proc.returncode or not reports:
+        print(f"!! {label}: child exited with status {proc.returncode}", file=sys.stderr)
+        return None
+    return reports[-1]
+
+
 def child(name: str, backend: str) -> None:
     """Fit one reference model in this process and report on stdout."""
     t0 = time.perf_counter()
@@ -95,13 +106,9 @@ def run(name: str, backend: str, cache: str | None) -> dict[str, Any] | None:
     started = time.time()
     proc = subprocess.run([sys.executable, __file__, "--child", name, "--backend", backend],
                           stdout=subprocess.PIPE, text=True, env=env)
-    lines = proc.stdout.splitlines()
-    print("\n".join(line for line in lines if not line.startswith(PREFIX)), flush=True)
-    reports = [json.loads(line[len(PREFIX):]) for line in lines if line.startswith(PREFIX)]
-    if proc.returncode or not reports:
-        print(f"!! {name} ({backend}): child exited with status {proc.returncode}", file=sys.stderr)
+    report = _report(proc, f"{name} ({backend})")
+    if report is None:
         return None
-    report = reports[-1]
     report["end_to_end_s"] = report["printed_at"] - started
     report["ess_per_s"] = report["min_ess_bulk"] / report["sample_s"]
     return report
@@ -152,13 +159,10 @@ def run_brms(name: str, cores: int) -> dict[str, float] | None:
         started = time.time()
         proc = subprocess.run(["Rscript", str(script)], stdout=subprocess.PIPE, text=True)
         wall = time.time() - started
-    lines = proc.stdout.splitlines()
-    print("\n".join(line for line in lines if not line.startswith(PREFIX)), flush=True)
-    reports = [json.loads(line[len(PREFIX):]) for line in lines if line.startswith(PREFIX)]
-    if proc.returncode or not reports:
-        print(f"!! {name} (brms): Rscript exited with status {proc.returncode}", file=sys.stderr)
+    report = _report(proc, f"{name} (brms)")
+    if report is None:
         return None
-    return {"total_s": wall, "ess_per_s": reports[-1]["min_ess_bulk"] / reports[-1]["sampling_s"]}
+    return {"total_s": wall, "ess_per_s": report["min_ess_bulk"] / report["sampling_s"]}
 
 
 def row(name: str, backend: str, label: str, r: dict[str, Any] | None, brms: dict[str, float] | None) -> list[str]:
