@@ -195,3 +195,26 @@ def test_newdata_errors(fit) -> None:
         fit.fitted(pd.DataFrame())
     with raises(DataError, "'Subj'", "Did you mean 'Subject'"):
         fit.fitted(pd.DataFrame({"Days": [1.0], "Subject": ["308"]}), re_formula="~ (1 | Subj)")
+
+
+def test_slope_of_a_predictor_constant_within_groups_warns(sleep) -> None:
+    # 'older' is a property of the subject: it never changes within a Subject.
+    subjects = sleep["Subject"].cat.categories
+    older = sleep["Subject"].map(dict(zip(subjects, [i % 2 for i in range(len(subjects))]))).astype(float)
+    data = sleep.assign(older=older)
+    with pytest.warns(UserWarning) as caught:
+        brmc.get_prior("Reaction ~ Days + older + (Days + older | Subject)", data)
+    (warning,) = [w for w in caught if "constant within every level" in str(w.message)]  # not 'Days'
+    for needle in ("'older'", "(Days + older | Subject)", "'Subject'", "identified only by its prior",
+                   "brms", "lme4", "singular"):
+        assert needle in str(warning.message), needle
+    assert warning.filename == __file__  # points at the caller, not into brmc
+
+
+def test_slopes_that_vary_within_groups_do_not_warn(sleep) -> None:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        brmc.get_prior(SLEEP, sleep)
+        brmc.get_prior("course ~ 1 + female + (1 + female | school)", brmc.datasets.load("gcse"))
