@@ -23,10 +23,10 @@ SLEEP_DEFAULTS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject_
                   "cor_Subject__Intercept__Days", "sigma"]
 
 
-def _fit(formula: str, data: str) -> brmc.Fit:
+def _fit(formula: str, data: str, family: str = "gaussian") -> brmc.Fit:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return brmc.brm(formula, brmc.datasets.load(data), chains=2, iter=400, seed=7, progress=False)
+        return brmc.brm(formula, brmc.datasets.load(data), family, chains=2, iter=400, seed=7, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -170,6 +170,33 @@ def test_plot_shrinkage_gcse_against_group_means(gcse: brmc.Fit, tmp_path) -> No
     assert _line(ax, "population mean (b_Intercept)").get_ydata()[0] == pytest.approx(draws["b_Intercept"].mean())
     assert len(ax.texts) == 73  # one arrow per school
     assert ax.get_ylabel() == "Intercept (course)"
+
+
+def test_plot_shrinkage_binomial_with_trials_on_the_probability_scale(tmp_path) -> None:
+    rats = brmc.datasets.load("rats")
+    fit = _fit("m | trials(n) ~ 1 + (1 | batch)", "rats", "binomial")
+    fig = plots.plot_shrinkage(fit, order="estimate")
+    saves_png(fig, tmp_path, "shrinkage_rats")
+    (ax,) = fig.axes
+    levels, n = _shown(ax)
+    by_batch = rats.assign(batch=rats["batch"].astype(str)).set_index("batch")
+    assert len(levels) == 71 and n == by_batch.loc[levels, "n"].tolist()  # labelled by trials
+    raw = (by_batch["m"] / by_batch["n"])[levels].to_numpy()
+    no_pool = _line(ax, "no pooling").get_ydata()
+    np.testing.assert_allclose(no_pool, raw)  # m / n, zero counts included (at 0, not missing)
+    assert (no_pool == 0).sum() == (rats["m"] == 0).sum() > 0 and list(no_pool) == sorted(no_pool)
+    draws = fit.draws()
+    inv_logit = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+    expected = [inv_logit(draws["b_Intercept"] + draws[f"r_batch[{lv},Intercept]"]).mean() for lv in levels]
+    np.testing.assert_allclose(_line(ax, "partial pooling (mean, 95% CI)").get_ydata(), expected)
+    assert _line(ax, "complete pooling").get_ydata()[0] == pytest.approx(rats["m"].sum() / rats["n"].sum())
+    population = _line(ax, "population: inverse logit of b_Intercept").get_ydata()[0]
+    assert population == pytest.approx(inv_logit(draws["b_Intercept"]).mean())
+    assert ax.get_ylabel() == "Intercept as a proportion (m / n)"
+    (linear,) = plots.plot_shrinkage(fit, scale="linear").axes
+    assert np.isnan(_line(linear, "no pooling").get_ydata()).sum() == (rats["m"] == 0).sum()
+    with pytest.raises(DataError, match="scale"):
+        plots.plot_shrinkage(fit, scale="logit")
 
 
 def test_plot_shrinkage_subset_and_order(gcse: brmc.Fit) -> None:

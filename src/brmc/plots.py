@@ -206,36 +206,49 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
 
 
 def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarray, n_levels: int,
-               link: Callable[[np.ndarray], np.ndarray] | None = None) -> np.ndarray:
+               link: Callable[[np.ndarray], np.ndarray] | None = None, trials: np.ndarray | None = None,
+               finite: bool = True) -> np.ndarray:
     """Per-level estimates of the block coefficients when each level is fitted alone.
 
     With only an intercept in the block this is ``link(mean(y)) - mean(offset)``
-    per level (for the identity link: the group mean of ``y - offset``);
-    otherwise the least-squares fit of ``y - offset`` on ``Z`` within each
-    level (identity link only), NaN where a level cannot identify it.
-    Returns (n_levels, M).
+    per level (for the identity link: the group mean of ``y - offset``); with
+    ``trials`` (binomial) the level's proportion ``sum(y) / sum(trials)`` takes
+    the place of ``mean(y)``.  Otherwise it is the least-squares fit of
+    ``y - offset`` on ``Z`` within each level (identity link only), NaN where a
+    level cannot identify it.  A proportion of 0 or 1 has no finite logit: it is
+    NaN, or ±inf with ``finite=False``.  Returns (n_levels, M).
 
     Example:
         >>> y = np.array([1.0, 3.0, 10.0]); idx = np.array([0, 0, 1])
         >>> no_pooling(y, np.zeros(3), np.ones((3, 1)), idx, 2).ravel().tolist()
         [2.0, 10.0]
+        >>> m, n = np.array([0.0, 2.0, 5.0]), np.array([10.0, 10.0, 20.0])
+        >>> no_pooling(m, np.zeros(3), np.ones((3, 1)), np.array([0, 1, 1]), 2, trials=n).ravel().tolist()
+        [0.0, 0.23333333333333334]
+        >>> logit = lambda p: np.log(p / (1 - p))
+        >>> no_pooling(m, np.zeros(3), np.ones((3, 1)), np.array([0, 1, 1]), 2, logit, n, finite=False)[0, 0]
+        np.float64(-inf)
     """
     out = np.full((n_levels, Z.shape[1]), np.nan)
     for j in range(n_levels):
         rows = index == j
         if Z.shape[1] == 1 and np.all(Z[:, 0] == 1):
             with np.errstate(divide="ignore", invalid="ignore"):
-                mean = y[rows].mean() if link is None else link(y[rows].mean())
+                mean = y[rows].mean() if trials is None else y[rows].sum() / trials[rows].sum()
+                if link is not None:
+                    mean = link(mean)
             out[j, 0] = mean - offset[rows].mean()
             continue
         solution, _, rank, _ = np.linalg.lstsq(Z[rows], y[rows] - offset[rows], rcond=None)
         if rank == Z.shape[1]:
             out[j] = solution
-    return np.where(np.isfinite(out), out, np.nan)
+    if finite:
+        return np.where(np.isfinite(out), out, np.nan)
+    return out
 
 
 def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", n_groups: int | None = None,
-                   seed: int | None = 1234, order: str = "n") -> Figure:
+                   seed: int | None = 1234, order: str = "n", scale: str = "response") -> Figure:
     """No pooling, complete pooling and partial pooling of one group-level coefficient.
 
     Per level of ``group`` (x axis, labelled with its number of observations):
@@ -245,18 +258,27 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     rows as one group) and the population mean ``b_<coef>``.  Population
     predictors outside the group block enter both no- and complete-pooling
     estimates as an offset ``X b`` at the posterior means of ``b``, so all
-    estimates refer to the coefficient at those predictors' zero.  For
-    non-identity links the estimates are on the link scale (blocks with slopes
-    then cannot be shown).  ``n_groups`` shows that many levels drawn at
-    random with ``seed``; ``order`` is ``"n"`` (sample size) or ``"estimate"``
-    (no-pooling estimate).
+    estimates refer to the coefficient at those predictors' zero.
+
+    For non-identity links only intercept blocks can be shown.  With
+    ``scale="response"`` (the default) every estimate is put through the
+    inverse link: for a binomial ``m | trials(n)`` model the no-pooling
+    estimate is the level's proportion ``sum(m) / sum(n)``, the partial-pooling
+    one the posterior of ``inv_logit(b_Intercept + r)``, and the levels are
+    labelled and ordered by their number of trials.  ``scale="linear"`` keeps
+    the link scale, where a proportion of 0 or 1 has no no-pooling estimate.
+    ``n_groups`` shows that many levels drawn at random with ``seed``;
+    ``order`` is ``"n"`` (sample size) or ``"estimate"`` (no-pooling estimate).
 
     Example:
         >>> fig = plot_shrinkage(fit, n_groups=8)  # doctest: +SKIP
+        >>> fig = plot_shrinkage(rats_fit, order="estimate")  # doctest: +SKIP
     """
     md = fit.model_data
     if order not in ("n", "estimate"):
         raise DataError(f"order must be 'n' or 'estimate', got {order!r}.")
+    if scale not in ("response", "linear"):
+        raise DataError(f"scale must be 'response' or 'linear', got {scale!r}.")
     with_coef = [g for g in md.groups() if any(coef in b.coefs for b in md.blocks if b.group == g)]
     if not with_coef:
         coefs = sorted({c for b in md.blocks for c in b.coefs})
@@ -270,15 +292,27 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     if link is not None and zcoefs != ["Intercept"]:
         raise DataError(f"plot_shrinkage needs an intercept-only block on {group!r} for the "
                         f"{md.family.link} link; this block has {zcoefs}.")
+    inverse = md.family.inverse_link_np if link is not None and scale == "response" else None
+    trials = md.additions.get("trials")
 
     b_hat = fit.fixef()["Estimate"]
     outside = [k for k, name in enumerate(b_hat.index) if name not in zcoefs]
     offset = md.X[:, outside] @ b_hat.to_numpy()[outside]
     k = zcoefs.index(coef)
-    none = no_pooling(md.y, offset, Z, index, len(levels), link)[:, k]
-    complete = no_pooling(md.y, offset, Z, np.zeros_like(index), 1, link)[0, k]
-    partial = effects.coef(fit)[group].xs(coef, level="coef").loc[levels]
-    n_obs = np.bincount(index, minlength=len(levels))
+    none = no_pooling(md.y, offset, Z, index, len(levels), link, trials, finite=inverse is None)[:, k]
+    complete = no_pooling(md.y, offset, Z, np.zeros_like(index), 1, link, trials, finite=inverse is None)[0, k]
+    if inverse is None:
+        partial = effects.coef(fit)[group].xs(coef, level="coef").loc[levels]
+        population = b_hat[coef] if coef in b_hat.index else None
+    else:
+        with np.errstate(over="ignore"):
+            none, complete = inverse(none), inverse(complete)
+        draws = effects.coef(fit, summary=False)[group].xs(coef, level="coef", axis=1)[levels]
+        partial = effects.summarise(inverse(draws.to_numpy()), index=levels)
+        population = float(np.mean(inverse(fit.fixef(summary=False)[coef].to_numpy())))
+    n_obs = np.bincount(index, minlength=len(levels)) if trials is None else \
+        np.bincount(index, weights=trials, minlength=len(levels)).astype(int)
+    n_what = "observations" if trials is None else "trials"
 
     shown = np.arange(len(levels))
     if n_groups is not None and n_groups < len(levels):
@@ -288,8 +322,10 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     x = np.arange(len(shown))
     fig, ax = plt.subplots(figsize=(min(max(6.0, 0.45 * len(shown) + 2.5), 24.0), 4.5), layout="constrained")
     ax.axhline(complete, color="grey", lw=1.2, label="complete pooling")
-    if coef in b_hat.index:
-        ax.axhline(b_hat[coef], color=SCHEME["dark"], lw=1, ls="--", label=f"population mean (b_{coef})")
+    if population is not None:
+        label = (f"population mean (b_{coef})" if inverse is None
+                 else f"population: inverse {md.family.link} of b_{coef}")
+        ax.axhline(population, color=SCHEME["dark"], lw=1, ls="--", label=label)
     est = partial["Estimate"].to_numpy()[shown]
     ax.vlines(x + 0.15, partial["Q2.5"].to_numpy()[shown], partial["Q97.5"].to_numpy()[shown],
               color=SCHEME["mid"], lw=1.5)
@@ -301,9 +337,16 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
                         arrowprops={"arrowstyle": "->", "color": "grey", "lw": 0.8})
     ax.set_xticks(x, [f"{levels[j]}\n(n={n_obs[j]})" for j in shown], fontsize=7,
                   rotation=0 if len(shown) <= 12 else 90)
-    ax.set_xlabel(f"{group} (ordered by {'number of observations' if order == 'n' else 'no-pooling estimate'})")
-    scale = f"({md.formula.response})" if link is None else f"on the {md.family.link} scale (linear predictor)"
-    ax.set_ylabel(f"{coef} {scale}")
+    ax.set_xlabel(f"{group} (ordered by {'number of ' + n_what if order == 'n' else 'no-pooling estimate'})")
+    if link is None:
+        scale_text = f"({md.formula.response})"
+    elif inverse is None:
+        scale_text = f"on the {md.family.link} scale (linear predictor)"
+    elif trials is not None:
+        scale_text = f"as a proportion ({md.formula.response} / {md.formula.additions['trials'][0]})"
+    else:
+        scale_text = f"on the response scale (mean of {md.formula.response})"
+    ax.set_ylabel(f"{coef} {scale_text}")
     ax.set_title(f"Shrinkage of {group}-level {coef}: no pooling → partial pooling", fontsize=10)
     ax.legend(fontsize=8, loc="best")
     return fig
