@@ -1,13 +1,14 @@
 """Every backend returns the same InferenceData layout and brms names, and agrees with nutpie.
 
 The JAX backends are skipped only when their packages cannot be imported
-(``pip install "brmc[jax]"``).
+(``pip install "brmc[blackjax]"`` for BlackJAX).
 """
 
 from __future__ import annotations
 
 import importlib.util
 import os
+import re
 import sys
 import warnings
 
@@ -38,7 +39,7 @@ def _need(backend: str) -> None:
     for package in _NEEDS[backend]:
         if importlib.util.find_spec(package) is None:
             pytest.skip(f"backend {backend!r} needs {package!r}, which cannot be imported "
-                        '(pip install "brmc[jax]")')
+                        '(pip install "brmc[blackjax]")')
 
 
 @pytest.fixture(scope="module")
@@ -120,12 +121,21 @@ def test_jax_control_and_cores_are_honoured(backend: str) -> None:
     assert shapes[(2, 200, 200, 0.99, 10)] == (devices, 2 // devices)
 
 
-def test_missing_jax_package_names_it_and_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(sys.modules, "numpyro", None)
-    with pytest.raises(SamplingError, match=r"'numpyro'.*pip install \"brmc\[jax\]\""):
-        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), backend="numpyro", progress=False)
+@pytest.mark.parametrize("backend, hint", [("numpyro", "pip install brmc"), ("blackjax", 'pip install "brmc[blackjax]"')])
+def test_missing_jax_package_names_it_and_the_install(monkeypatch: pytest.MonkeyPatch, backend: str, hint: str) -> None:
+    monkeypatch.setitem(sys.modules, backend, None)
+    with pytest.raises(SamplingError, match=rf"'{backend}'.*{re.escape(hint)}"):
+        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), backend=backend, progress=False)
 
 
 def test_unknown_backend_lists_all_four() -> None:
     with pytest.raises(SamplingError, match="nutpie, pymc, numpyro, blackjax"):
         brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), backend="stan")
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
+def test_jax_progress_bar_counts_every_iteration(backend: str, capsys: pytest.CaptureFixture) -> None:
+    _need(backend)
+    _fit(backend, iter=400, progress=True)
+    bar = capsys.readouterr().err
+    assert "Sampling 2 chains" in bar and "800/800" in bar

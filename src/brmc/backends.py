@@ -8,8 +8,8 @@ when only data values or prior hyperparameters change, and XLA's persistent
 compilation cache (``<pytensor base_compiledir>/jax``) keeps it on disk for
 the next process.
 
-Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; PyMC asks
-XLA for enough host devices when it is imported before JAX starts).  When
+Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; brmc asks
+XLA for one device per core when it is the first to start JAX).  When
 ``chains`` is not a multiple of ``cores``, the largest divisor of ``chains``
 not above ``cores`` is used; each device runs its share of chains one after
 another.
@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from .sampling import SamplerSettings
 
 _NEEDS = {"numpyro": ("jax", "numpyro"), "blackjax": ("jax", "blackjax")}
+_INSTALL = {"numpyro": "pip install brmc (JAX and NumPyro are dependencies)", "blackjax": 'pip install "brmc[blackjax]"'}
 
 
 def require(backend: str) -> None:
@@ -56,7 +57,7 @@ def require(backend: str) -> None:
         except ImportError as err:
             raise SamplingError(
                 f"backend={backend!r} needs the Python package {package!r}, which is not installed "
-                f'({err}). Install the JAX backends with: pip install "brmc[jax]"'
+                f"({err}). Install it with: {_INSTALL[backend]}"
             ) from None
 
 
@@ -83,7 +84,7 @@ class JaxModel:
         from pytensor.graph.replace import clone_replace
         from pytensor.graph.traversal import graph_inputs
 
-        _enable_disk_cache()
+        _configure_jax()
         logp = model.logp()
         shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
         symbols = [v.type() for v in shared]
@@ -139,13 +140,14 @@ class JaxModel:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
                                      settings.max_treedepth)
 
-            def run(keys, inits, data):
-                return jax.lax.map(lambda a: chain(a[0], a[1], data), (keys, inits))
+            def run(ids, keys, inits, data):
+                return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
 
             shape = (devices, settings.chains // devices)
+            ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
             inits = np.zeros((*shape, self._size))
-            executable = jax.pmap(run, in_axes=(0, 0, None)).lower(keys, inits, data).compile()
+            executable = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data).compile()
             self._samplers[key] = CompiledSampler(self, executable, shape)
         return self._samplers[key]
 
@@ -174,7 +176,10 @@ class CompiledSampler:
         chains, draws = settings.chains, settings.draws
         inits = self.model.initial_points(chains, settings.seed, data)
         keys = np.asarray(jax.random.split(jax.random.PRNGKey(settings.seed), chains), dtype=np.uint32)
-        positions, stats = self.executable(keys.reshape(*self.shape, 2), inits.reshape(*self.shape, -1), data)
+        ids = np.arange(chains, dtype=np.int32).reshape(self.shape)
+        with _Progress(chains, settings.warmup + draws, settings.progress):
+            positions, stats = jax.block_until_ready(
+                self.executable(ids, keys.reshape(*self.shape, 2), inits.reshape(*self.shape, -1), data))
         positions = np.asarray(positions).reshape(chains, draws, -1)
         stats = {k: np.asarray(v).reshape(chains, draws) for k, v in stats.items()}
         if "tree_depth" not in stats:  # NumPyro counts leapfrog steps: depth d takes 2^(d-1) to 2^d - 1
@@ -189,36 +194,34 @@ def _devices(chains: int, available: int) -> int:
 
 
 def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
-    """One NumPyro NUTS chain as a function of (key, initial point, data)."""
+    """One NumPyro NUTS chain as a function of (chain id, key, initial point, data)."""
     import jax
     from numpyro.infer.hmc import hmc
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=lambda *data: lambda x: -logp(x, data), algo="NUTS")
 
-    def chain(key, init, data):
+    def chain(chain_id, key, init, data):
         state = init_kernel(init, warmup, target_accept_prob=target_accept, max_tree_depth=max_treedepth,
                             model_args=data, rng_key=key)
-        state, _ = jax.lax.scan(lambda s, _: (sample_kernel(s, model_args=data), None), state, None, length=warmup)
 
-        def draw(s, _):
-            s = sample_kernel(s, model_args=data)
-            return s, (s.z, {"diverging": s.diverging, "energy": s.energy, "n_steps": s.num_steps,
-                             "acceptance_rate": s.accept_prob, "lp": -s.potential_energy,
-                             "step_size": s.adapt_state.step_size})
+        def record(s):
+            return s.z, {"diverging": s.diverging, "energy": s.energy, "n_steps": s.num_steps,
+                         "acceptance_rate": s.accept_prob, "lp": -s.potential_energy,
+                         "step_size": s.adapt_state.step_size}
 
-        return jax.lax.scan(draw, state, None, length=draws)[1]
+        return _kept_draws(lambda s: sample_kernel(s, model_args=data), record, state, warmup, draws, chain_id)
 
     return chain
 
 
 def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
-    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (key, initial point, data)."""
+    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (chain id, key, initial point, data)."""
     import blackjax
     import jax
     import jax.numpy as jnp
     from blackjax.adaptation.base import get_filter_adapt_info_fn
 
-    def chain(key, init, data):
+    def chain(chain_id, key, init, data):
         density = lambda x: logp(x, data)  # noqa: E731
         warm_key, key = jax.random.split(key)
         if warmup:
@@ -226,32 +229,106 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
                                                adaptation_info_fn=get_filter_adapt_info_fn(),
                                                max_num_doublings=max_treedepth)
             (state, params), _ = adapt.run(warm_key, init, num_steps=warmup)
+            jax.debug.callback(_Progress.advance, chain_id, warmup)
         else:  # no warm-up: Stan's starting step size 1 and unit metric
             state = blackjax.nuts.init(init, density)
             params = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones_like(init),
                       "max_num_doublings": max_treedepth}
         step = blackjax.nuts(density, **params).step
 
-        def draw(s, k):
-            s, info = step(k, s)
+        def draw(s, key_i):
+            s, info = step(key_i[0], s)
+            _report(chain_id, key_i[1], draws)
             return s, (s.position, {"diverging": info.is_divergent, "energy": info.energy,
                                     "tree_depth": info.num_trajectory_expansions,
                                     "n_steps": info.num_integration_steps,
                                     "acceptance_rate": info.acceptance_rate, "lp": s.logdensity,
                                     "step_size": params["step_size"]})
 
-        return jax.lax.scan(draw, state, jax.random.split(key, draws))[1]
+        return jax.lax.scan(draw, state, (jax.random.split(key, draws), jnp.arange(draws)))[1]
 
     return chain
+
+
+def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int, chain_id):
+    """Run ``warmup + draws`` iterations of ``step`` in one loop and return ``record(state)``
+    of the last ``draws``: one copy of the NUTS transition in the XLA program, not one per
+    phase, which halves its compile time.  Warm-up iterations write slot 0, which the first
+    kept draw then overwrites."""
+    import jax
+    import jax.numpy as jnp
+
+    kept = jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), jnp.result_type(x)),
+                        jax.eval_shape(record, state))
+
+    def body(i, carry):
+        s, kept = carry
+        s = step(s)
+        _report(chain_id, i, warmup + draws)
+        slot = jnp.maximum(i - warmup, 0)
+        return s, jax.tree.map(lambda buf, x: buf.at[slot].set(x), kept, record(s))
+
+    return jax.lax.fori_loop(0, warmup + draws, body, (state, kept))[1]
+
+
+_PROGRESS_STEPS = 40
+
+
+def _report(chain_id, i, total: int) -> None:
+    """Tell the progress bar, from inside the compiled loop, that chain ``chain_id`` finished
+    iteration ``i`` (about ``_PROGRESS_STEPS`` times per chain; a no-op without a bar)."""
+    import jax
+
+    every = max(total // _PROGRESS_STEPS, 1)
+    jax.lax.cond((i + 1) % every == 0, lambda: jax.debug.callback(_Progress.advance, chain_id, every),
+                 lambda: None)
+
+
+class _Progress:
+    """One progress bar (tqdm; a widget in notebooks) over all chains' iterations while a
+    compiled JAX sampler runs; the loop reports through ``_report``."""
+
+    current: "_Progress | None" = None
+
+    def __init__(self, chains: int, iterations: int, show: bool) -> None:
+        self.chains, self.iterations, self.show, self.bar = chains, iterations, show, None
+
+    def __enter__(self) -> "_Progress":
+        if self.show:
+            from tqdm.auto import tqdm
+
+            self.bar = tqdm(total=self.chains * self.iterations, unit="it",
+                            desc=f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
+        _Progress.current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _Progress.current = None
+        if self.bar is not None:
+            self.bar.close()
+
+    @staticmethod
+    def advance(chain_id, n) -> None:
+        progress = _Progress.current
+        if progress is not None and progress.bar is not None:
+            progress.bar.update(int(n))
 
 
 _CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}
 
 
-def _enable_disk_cache() -> None:
-    """Point XLA's persistent compilation cache next to PyTensor's, unless the user set one."""
+def _configure_jax() -> None:
+    """Give XLA one CPU device per core, so chains run in parallel (unless JAX already
+    started or the user chose a count), and point XLA's persistent compilation cache next
+    to PyTensor's, unless the user set one."""
     import jax
     import pytensor
 
+    if jax.config.jax_num_cpu_devices == -1 and "xla_force_host_platform_device_count" not in os.environ.get(
+            "XLA_FLAGS", ""):
+        try:
+            jax.config.update("jax_num_cpu_devices", os.cpu_count() or 1)
+        except RuntimeError:  # JAX already ran something: keep its devices
+            pass
     if jax.config.jax_compilation_cache_dir is None:
         jax.config.update("jax_compilation_cache_dir", os.path.join(pytensor.config.base_compiledir, "jax"))
