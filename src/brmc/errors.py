@@ -19,27 +19,77 @@ from collections.abc import Iterable
 
 
 class BrmsError(Exception):
-    """Base class of every error brmc raises for bad input."""
+    """Base class of every error brmc raises for bad input.
+
+    Example:
+        >>> issubclass(DataError, BrmsError), issubclass(DataError, ValueError)
+        (True, True)
+    """
 
 
 class FormulaError(BrmsError, ValueError):
-    """The formula text cannot be parsed or is not allowed."""
+    """The formula text cannot be parsed or is not allowed.
+
+    Example:
+        >>> import brmc
+        >>> try:
+        ...     brmc.parse_formula("Reaction ~ Days + (1 | Subject")
+        ... except FormulaError as err:
+        ...     print(str(err).splitlines()[0])
+        Unclosed '(' in the formula at position 19:
+    """
 
 
 class DataError(BrmsError, ValueError):
-    """The data do not fit the formula (missing columns, wrong types, ...)."""
+    """The data do not fit the formula (missing columns, wrong types, ...).
+
+    Example:
+        >>> import brmc
+        >>> try:
+        ...     brmc.get_prior("Reaction ~ Dyas", brmc.datasets.load("sleepstudy"))
+        ... except DataError as err:
+        ...     print(err)
+        The predictor uses a column 'Dyas' that is not in the data. Did you mean 'Days'?
+    """
 
 
 class FamilyError(BrmsError, ValueError):
-    """Unknown family or link, or a response the family cannot take."""
+    """Unknown family or link, or a response the family cannot take.
+
+    Example:
+        >>> import brmc
+        >>> try:
+        ...     brmc.get_family("gausian")
+        ... except FamilyError as err:
+        ...     print(str(err)[:50])
+        Unknown family 'gausian'. Did you mean 'gaussian'?
+    """
 
 
 class PriorError(BrmsError, ValueError):
-    """A malformed prior, or a prior on a parameter the model lacks."""
+    """A malformed prior, or a prior on a parameter the model lacks.
+
+    Example:
+        >>> import brmc
+        >>> try:
+        ...     brmc.prior("normal(0, 10")
+        ... except PriorError as err:
+        ...     print(err)
+        Malformed prior 'normal(0, 10': write it as Stan does, e.g. 'normal(0, 10)'.
+    """
 
 
 class SamplingError(BrmsError, RuntimeError):
-    """Bad sampler settings, or sampling failed."""
+    """Bad sampler settings, or sampling failed.
+
+    Example:
+        >>> import brmc
+        >>> try:  # settings are checked before anything is built or sampled
+        ...     brmc.brm("Reaction ~ Days", brmc.datasets.load("sleepstudy"), iter=500, warmup=500)
+        ... except SamplingError as err:
+        ...     print(err)
+        iter (500) must be larger than warmup (500): iter counts warm-up and post-warm-up draws together, as in brms.
+    """
 
 
 class IOError_(BrmsError, OSError):

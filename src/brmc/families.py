@@ -74,6 +74,12 @@ class Family:
     inverse-linked ``eta``); ``response(y, additions)`` checks and codes the
     response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"`` or
     ``"ordinal"``; ``prior_link`` is the scale of brms's data-based priors.
+
+    Example:
+        >>> import brmc
+        >>> fam = brmc.get_family("poisson")
+        >>> fam.name, fam.link, fam.links, fam.kind
+        ('poisson', 'log', ('log', 'sqrt', 'identity'), 'count')
     """
 
     name: str

@@ -33,6 +33,13 @@ class Fit:
     Attributes: ``idata`` (arviz.InferenceData with brms names),
     ``model_data``, ``priors`` (the resolved priors), ``settings`` (sampler
     arguments) and ``timing`` (seconds spent building, compiling, sampling).
+
+    Example:
+        >>> import brmc
+        >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
+        ...                seed=1234, progress=False)  # doctest: +SKIP
+        >>> fit.nobs, fit.family.name, str(fit.formula)  # doctest: +SKIP
+        (180, 'gaussian', 'Reaction ~ Days + (Days | Subject)')
     """
 
     model_data: ModelData
@@ -61,7 +68,12 @@ class Fit:
         return self.model_data.frame
 
     def summary_tables(self) -> Summary:
-        """The summary's tables at 95 % intervals (computed once)."""
+        """The summary's tables at 95 % intervals (computed once).
+
+        Example:
+            >>> fit.summary_tables().fixed.loc["Days", "Estimate"]  # doctest: +SKIP
+            10.3...
+        """
         if self._tables is None:
             self._tables = summary_tables(self)
         return self._tables
@@ -96,87 +108,166 @@ class Fit:
         return PriorTable(prior_summary_table(self.model_data, self.priors))
 
     def save(self, path) -> Path:
-        """Save the fit to one netCDF file (draws) with a JSON spec; see :mod:`brmc.io`."""
+        """Save the fit to one netCDF file (draws) with a JSON spec; see :mod:`brmc.io`.
+
+        Example:
+            >>> path = fit.save("sleep.brmc"); same = brmc.load(path)  # doctest: +SKIP
+        """
         return io.save(self, path)
 
     def loo(self) -> criteria.LooResult:
-        """PSIS-LOO as brms's ``loo(fit)``."""
+        """PSIS-LOO as brms's ``loo(fit)``.
+
+        Example:
+            >>> print(fit.loo())  # doctest: +SKIP
+        """
         return criteria.loo(self)
 
     def waic(self) -> criteria.WaicResult:
-        """WAIC as brms's ``waic(fit)``."""
+        """WAIC as brms's ``waic(fit)``.
+
+        Example:
+            >>> print(fit.waic())  # doctest: +SKIP
+        """
         return criteria.waic(self)
 
     def bayes_R2(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> pd.DataFrame:
-        """Bayesian R², as brms's ``bayes_R2(fit)``."""
+        """Bayesian R², as brms's ``bayes_R2(fit)``.
+
+        Example:
+            >>> fit.bayes_R2()  # doctest: +SKIP
+        """
         return criteria.bayes_R2(self, summary, probs)
 
     def hypothesis(self, hypothesis, alpha: float = 0.05, class_: str | None = "b") -> criteria.HypothesisResult:
-        """brms's ``hypothesis(fit, "Days > 5")``: evidence ratios and posterior probabilities."""
+        """brms's ``hypothesis(fit, "Days > 5")``: evidence ratios and posterior probabilities.
+
+        Example:
+            >>> print(fit.hypothesis("Days > 5"))  # doctest: +SKIP
+        """
         return criteria.hypothesis(self, hypothesis, alpha=alpha, class_=class_)
 
     def plot(self, variable=None, regex: bool = False, N: int = 5) -> list:
-        """Trace and density per parameter, as brms's ``plot(fit)`` (one figure per N parameters)."""
+        """Trace and density per parameter, as brms's ``plot(fit)`` (one figure per N parameters).
+
+        Example:
+            >>> figs = fit.plot(variable="^sd_", regex=True); figs[0].savefig("sds.png")  # doctest: +SKIP
+        """
         from . import plots
 
         return plots.plot(self, variable=variable, regex=regex, N=N)
 
     def pp_check(self, type: str = "dens_overlay", ndraws: int | None = None, **kwargs):
-        """Posterior (or prior) predictive check plot, as brms's ``pp_check`` (see :mod:`brmc.checks`)."""
+        """Posterior (or prior) predictive check plot, as brms's ``pp_check`` (see :mod:`brmc.checks`).
+
+        Example:
+            >>> fig = fit.pp_check(type="stat", stat="sd")  # doctest: +SKIP
+        """
         from . import checks
 
         return checks.pp_check(self, type=type, ndraws=ndraws, **kwargs)
 
     def conditional_effects(self, effects=None, **kwargs):
-        """Population-level effect curves with credible bands, as brms's ``conditional_effects``."""
+        """Population-level effect curves with credible bands, as brms's ``conditional_effects``.
+
+        Example:
+            >>> figs = fit.conditional_effects("Days").plot(points=True)  # doctest: +SKIP
+        """
         from . import checks
 
         return checks.conditional_effects(self, effects=effects, **kwargs)
 
     def powerscale_sensitivity(self, variables: list[str] | None = None) -> pd.DataFrame:
-        """Prior and likelihood power-scaling sensitivity per parameter (priorsense's diagnosis)."""
+        """Prior and likelihood power-scaling sensitivity per parameter (priorsense's diagnosis).
+
+        Example:
+            >>> fit.powerscale_sensitivity()  # doctest: +SKIP
+        """
         return sensitivity.powerscale_sensitivity(self, variables)
 
     def update(self, prior=None, newdata: pd.DataFrame | None = None, **settings) -> Fit:
-        """Refit with new priors, data or sampler settings (see :func:`brmc.api.update`)."""
+        """Refit with new priors, data or sampler settings (see :func:`brmc.api.update`).
+
+        Example:
+            >>> fit2 = fit.update(prior=brmc.prior("normal(0, 10)", class_="b"), seed=2)  # doctest: +SKIP
+        """
         from .api import update
 
         return update(self, prior=prior, newdata=newdata, **settings)
 
     def fixef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> pd.DataFrame:
-        """Population-level effects, as brms's ``fixef`` (see :mod:`brmc.effects`)."""
+        """Population-level effects, as brms's ``fixef`` (see :mod:`brmc.effects`).
+
+        Example:
+            >>> fit.fixef().loc["Days", ["Estimate", "Q2.5", "Q97.5"]]  # doctest: +SKIP
+        """
         return effects.fixef(self, summary, probs)
 
     def ranef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
-        """Group-level effects by grouping factor, as brms's ``ranef``."""
+        """Group-level effects by grouping factor, as brms's ``ranef``.
+
+        Example:
+            >>> fit.ranef()["Subject"].loc[("308", "Days")]  # doctest: +SKIP
+        """
         return effects.ranef(self, summary, probs)
 
     def coef(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
-        """Population plus group-level effects per level, as brms's ``coef``."""
+        """Population plus group-level effects per level, as brms's ``coef``.
+
+        Example:
+            >>> fit.coef()["Subject"].xs("Days", level="coef")["Estimate"]  # doctest: +SKIP
+        """
         return effects.coef(self, summary, probs)
 
     def VarCorr(self, summary: bool = True, probs: tuple[float, ...] = (0.025, 0.975)) -> dict:
-        """Group-level sds, correlations and covariances plus the residual sd, as brms's ``VarCorr``."""
+        """Group-level sds, correlations and covariances plus the residual sd, as brms's ``VarCorr``.
+
+        Example:
+            >>> fit.VarCorr()["Subject"]["sd"]; fit.VarCorr()["residual__"]["sd"]  # doctest: +SKIP
+        """
         return effects.VarCorr(self, summary, probs)
 
     def posterior_linpred(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
-        """Linear predictor draws × rows (see :func:`brmc.predict.posterior_linpred`)."""
+        """Linear predictor draws × rows (see :func:`brmc.predict.posterior_linpred`).
+
+        Example:
+            >>> fit.posterior_linpred(re_formula=False).shape  # doctest: +SKIP
+            (4000, 180)
+        """
         return predict.posterior_linpred(self, newdata, re_formula, **kwargs)
 
     def posterior_epred(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
-        """Expected-value draws × rows, as brms's ``posterior_epred``."""
+        """Expected-value draws × rows, as brms's ``posterior_epred``.
+
+        Example:
+            >>> fit.posterior_epred(pd.DataFrame({"Days": [0, 9], "Subject": ["308", "308"]})).shape  # doctest: +SKIP
+            (4000, 2)
+        """
         return predict.posterior_epred(self, newdata, re_formula, **kwargs)
 
     def posterior_predict(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> np.ndarray:
-        """Posterior predictive draws × rows, as brms's ``posterior_predict``."""
+        """Posterior predictive draws × rows, as brms's ``posterior_predict``.
+
+        Example:
+            >>> fit.posterior_predict(ndraws=100, seed=1).shape  # doctest: +SKIP
+            (100, 180)
+        """
         return predict.posterior_predict(self, newdata, re_formula, **kwargs)
 
     def fitted(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> pd.DataFrame:
-        """brms's ``fitted``: Estimate, Est.Error, Q2.5, Q97.5 of the expected value per row."""
+        """brms's ``fitted``: Estimate, Est.Error, Q2.5, Q97.5 of the expected value per row.
+
+        Example:
+            >>> fit.fitted(pd.DataFrame({"Days": [9], "Subject": ["new"]}), allow_new_levels=True)  # doctest: +SKIP
+        """
         return predict.fitted(self, newdata, re_formula, **kwargs)
 
     def predict(self, newdata: pd.DataFrame | None = None, re_formula=None, **kwargs) -> pd.DataFrame:
-        """brms's ``predict``: summary of posterior predictive draws per row."""
+        """brms's ``predict``: summary of posterior predictive draws per row.
+
+        Example:
+            >>> fit.predict(pd.DataFrame({"Days": [9]}), re_formula=False, seed=1)  # doctest: +SKIP
+        """
         return predict.predict(self, newdata, re_formula, **kwargs)
 
     def draws(self) -> pd.DataFrame:
@@ -184,6 +275,10 @@ class Fit:
 
         Group-level effects are spelled ``r_Subject[308,Intercept]``; the
         frame ends with ``.chain``, ``.iteration`` and ``.draw``.
+
+        Example:
+            >>> fit.draws()[["b_Days", "sd_Subject__Days", "r_Subject[308,Days]", ".chain"]].shape  # doctest: +SKIP
+            (4000, 4)
         """
         post = self.idata.posterior
         n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]

@@ -285,7 +285,14 @@ class SweepResult:
     """The fit under several prior sets: ``priors`` (the sets by name), ``draws``
     (per set, the original fit first as ``"original"``: a frame of the
     :func:`reported_variables`), ``info`` (per set: ``seconds`` of wall time,
-    ``compile`` seconds, ``divergent`` transitions)."""
+    ``compile`` seconds, ``divergent`` transitions).
+
+    Example:
+        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")]})  # doctest: +SKIP
+        >>> list(sweep.draws)  # doctest: +SKIP
+        ['original', 'tight']
+        >>> sweep.table().loc["b_Days"]  # doctest: +SKIP
+    """
 
     priors: dict[str, list[Prior]]
     draws: dict[str, pd.DataFrame]
