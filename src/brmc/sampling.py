@@ -170,6 +170,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceDa
             target_accept=settings.adapt_delta,
             max_treedepth=settings.max_treedepth,
             compute_convergence_checks=False,
+            init="jitter+adapt_diag_grad",
             model=model,
         )
 
