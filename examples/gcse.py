@@ -34,8 +34,7 @@ fits = {}
 for name, formula in formulas.items():
     heading(f"{name}: {formula}")
     fits[name] = brmc.brm(formula, data=gcse, **SAMPLING)  # warns that the rows without course are dropped
-print(fits["M1"])
-print(fits["M3"])
+    print(fits[name])
 # --8<-- [end:fit]
 
 # --8<-- [start:compare]

@@ -23,11 +23,13 @@ import brmc
 pupils = brmc.datasets.load("MathAchieve")      # School, Minority, Sex, SES, MathAch, MEANSES
 schools = brmc.datasets.load("MathAchSchool")   # School, Size, Sector, PRACAD, DISCLIM, HIMINTY, MEANSES
 hsb = pupils.merge(schools[["School", "Sector"]], on="School").rename(columns=str.lower)
+brmc.datasets.set_name(hsb, "hsb")  # the name on the summary's Data: line
 print(hsb.head())
 print(hsb.groupby("sector", observed=True)["school"].nunique().rename("schools"))
 # --8<-- [end:data]
 
 # --8<-- [start:fit]
+heading("The model")
 fit = brmc.brm("mathach ~ ses * sector + (ses | school)", data=hsb, **SAMPLING)
 print(fit)
 # --8<-- [end:fit]

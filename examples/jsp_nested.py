@@ -18,7 +18,8 @@ from scipy import stats
 import brmc
 
 jspr = brmc.datasets.load("jspr")  # jsp[jsp$year == 2, ], craven = raven - mean(raven)
-fit = brmc.brm("math ~ craven + social + (1 | school) + (1 | school:class)", data=jspr, **SAMPLING)
+fit = brmc.brm("math ~ craven + social + (1 | school) + (1 | school:class)", data=jspr,
+               control={"adapt_delta": 0.95}, **SAMPLING)
 print(fit)
 # --8<-- [end:fit]
 
