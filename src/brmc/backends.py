@@ -82,12 +82,15 @@ class JaxModel:
         from pymc.util import get_default_varnames
         from pytensor.compile import SharedVariable
         from pytensor.graph.replace import clone_replace
+        from pytensor.graph.rewriting.utils import rewrite_graph
         from pytensor.graph.traversal import graph_inputs
 
         _configure_jax()
-        logp = model.logp()
+        # canonicalising drops mixture components' random variables, used only for their shapes
+        logp = rewrite_graph(model.logp(), include=("canonicalize",))
         shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
-        symbols = [v.type() for v in shared]
+        # static shapes (the structure key fixes every size) let XLA see e.g. ordinal aranges' lengths
+        symbols = [v.type.clone(shape=np.shape(v.get_value(borrow=True)))() for v in shared]
         logp = clone_replace([logp], replace=dict(zip(shared, symbols)))
         self.data_names = [v.name for v in shared]
         self._data_dtypes = [v.type.dtype for v in shared]
