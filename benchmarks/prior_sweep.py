@@ -57,9 +57,11 @@ def main() -> None:
     one_fit = time.perf_counter() - t0
     t0 = time.perf_counter()
     if args.workers:
+        import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        with ProcessPoolExecutor(max_workers=args.workers) as pool:
+        spawn = multiprocessing.get_context("spawn")  # forking a process that ran JAX can deadlock
+        with ProcessPoolExecutor(max_workers=args.workers, mp_context=spawn) as pool:
             sweep = prior_sweep(fit, prior_sets(brmc), executor=pool)
     else:
         sweep = prior_sweep(fit, prior_sets(brmc))

@@ -66,7 +66,7 @@ def skeleton(text: str) -> list[str]:
         if line.startswith("Warning:"):
             continue
         line = re.sub(r"-?\d+(\.\d+)?", "#", line)
-        line = line.replace("sampling(NUTS)", "(NUTS)").replace("nutpie(NUTS)", "(NUTS)")
+        line = line.replace("sampling(NUTS)", "(NUTS)").replace("numpyro(NUTS)", "(NUTS)")
         out.append(" ".join(line.split()))
     return out
 

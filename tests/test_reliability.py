@@ -14,17 +14,19 @@ from brmc.summary import Diagnostics
 from .conftest import SLEEP
 
 
-def test_treedepth_and_low_ess_warnings_as_brms() -> None:
+@pytest.mark.parametrize("backend, depth_stat", [("numpyro", "reached_max_treedepth"),
+                                                 ("nutpie", "maxdepth_reached")])
+def test_treedepth_and_low_ess_warnings_as_brms(backend: str, depth_stat: str) -> None:
     """max_treedepth=2 forces tree-depth hits; brms's words appear as warnings and under the summary."""
     with pytest.warns(UserWarning) as record:
         fit = brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=300, seed=4, progress=False,
-                       control={"max_treedepth": 2})
+                       control={"max_treedepth": 2}, backend=backend)
     messages = [str(w.message) for w in record]
     assert any("exceeded the maximum treedepth. Increase max_treedepth above 2" in m for m in messages)
     assert any("Bulk Effective Samples Size (ESS) is too low" in m for m in messages)
     text = str(fit)
     assert "Warning: There were" in text and "maximum treedepth" in text
-    assert int(fit.idata.sample_stats["maxdepth_reached"].sum()) > 0
+    assert int(fit.idata.sample_stats[depth_stat].sum()) > 0
 
 
 def test_diagnostic_messages_follow_brms() -> None:
@@ -62,12 +64,14 @@ def test_same_seed_same_draws_across_processes(fit: brmc.Fit) -> None:
     assert out.stdout.strip().splitlines()[-1] == hashlib.sha256(fit.draws().to_numpy().tobytes()).hexdigest()
 
 
-def test_interrupted_sampling_is_a_clean_error(monkeypatch) -> None:
+@pytest.mark.parametrize("backend, step", [("nutpie", "_sample_nutpie"), ("numpyro", "_jax_compiled")])
+def test_interrupted_sampling_is_a_clean_error(monkeypatch, backend: str, step: str) -> None:
     import brmc.sampling as sampling
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(sampling, "_sample_nutpie", interrupted)
+    monkeypatch.setattr(sampling, step, interrupted)
     with pytest.raises(brmc.SamplingError, match="interrupted"):
-        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=1, iter=100, seed=1, progress=False)
+        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=1, iter=100, seed=1, progress=False,
+                 backend=backend)

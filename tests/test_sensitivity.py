@@ -9,6 +9,7 @@ tight prior must do, and the sequential sweep for the process-pool one.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 
@@ -131,7 +132,7 @@ def test_sweep_arguments_are_checked(fit: brmc.Fit) -> None:
 
 
 def test_process_pool_sweep_gives_the_sequential_numbers(fit: brmc.Fit, sweep: sensitivity.SweepResult) -> None:
-    with ProcessPoolExecutor(max_workers=2) as pool:
+    with ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn")) as pool:
         parallel = _quiet(sensitivity.prior_sweep, fit, [TIGHT, WIDE], executor=pool)
     assert list(parallel.draws) == ["original", "set1", "set2"]
     pd.testing.assert_frame_equal(parallel.draws["set1"], sweep.draws["tight"])

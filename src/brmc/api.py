@@ -20,7 +20,7 @@ from .fit import Fit
 from .formula import parse_formula
 from .model import BuiltModel, build_model
 from .priors import Prior, PriorSpec, default_prior_table, resolve_priors
-from .sampling import SamplerSettings, sample, to_inference_data
+from .sampling import DEFAULT_BACKEND, SamplerSettings, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
 
@@ -77,7 +77,7 @@ def brm(
     thin: int = 1,
     seed: int | None = None,
     cores: int | None = None,
-    backend: str = "nutpie",
+    backend: str = DEFAULT_BACKEND,
     control: dict | None = None,
     sample_prior: str = "no",
     data_name: str | None = None,

@@ -18,6 +18,7 @@ import pandas as pd
 
 from . import datasets
 from .errors import BrmsError, DataError
+from .sampling import BACKENDS, DEFAULT_BACKEND
 
 
 def load_data(spec: str) -> pd.DataFrame:
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
     fit.add_argument("--warmup", type=int, default=None)
     fit.add_argument("--seed", type=int, default=None)
     fit.add_argument("--cores", type=int, default=None)
-    fit.add_argument("--backend", default="nutpie")
+    fit.add_argument("--backend", default=DEFAULT_BACKEND, choices=BACKENDS)
     fit.add_argument("--prior", action="append", default=[], metavar="'DIST | class [| coef [| group]]'",
                      help="e.g. 'normal(0, 10) | b'; repeat for several")
     fit.add_argument("--no-progress", action="store_true", help="hide the progress bar")

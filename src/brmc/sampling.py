@@ -26,6 +26,8 @@ from .errors import SamplingError
 from .model import BuiltModel
 
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
+#: The fastest end to end on the brms reference models (docs/performance.md).
+DEFAULT_BACKEND = "numpyro"
 _COMPILED: dict[tuple[str, str], object] = {}
 
 
@@ -39,7 +41,7 @@ class SamplerSettings:
     thin: int = 1
     seed: int | None = None
     cores: int | None = None
-    backend: str = "nutpie"
+    backend: str = DEFAULT_BACKEND
     control: dict = field(default_factory=dict)
     progress: bool = True
     sample_prior: str = "no"
@@ -171,6 +173,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceDa
             max_treedepth=settings.max_treedepth,
             compute_convergence_checks=False,
             init="jitter+adapt_diag_grad",
+            mp_ctx="spawn",  # forking a process in which JAX (the default backend) runs deadlocks
             model=model,
         )
 

@@ -425,17 +425,18 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: E
     ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, a Dask
     ``Client.get_executor()``): each task gets plain data, rebuilds the model
     in its worker and returns draws, so it gives the numbers a sequential
-    sweep gives.  A worker compiles each model structure it has not met; a
-    fork-started process pool (Linux's default) inherits the models this
-    process compiled.  Warnings of a set's fit are repeated here with the set's
+    sweep gives.  A worker compiles each model structure it has not met.  Give a
+    process pool the ``"spawn"`` start method: a forked worker of a process
+    in which JAX (the default backend) has run can deadlock.  Warnings of a set's fit are repeated here with the set's
     name.
 
     Example:
         >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
         ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})  # doctest: +SKIP
         >>> sweep.table()  # doctest: +SKIP
+        >>> import multiprocessing
         >>> from concurrent.futures import ProcessPoolExecutor
-        >>> with ProcessPoolExecutor(2) as pool:  # doctest: +SKIP
+        >>> with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # doctest: +SKIP
         ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
     """
     sets = _prior_sets(priors)
