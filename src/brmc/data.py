@@ -51,6 +51,14 @@ class LinearPredictor:
     one; ``Xc``/``means_X`` are its centred non-intercept part (brms centres
     each predictor's design separately); ``blocks`` its group-level blocks;
     ``link`` the link of its parameter; ``offset`` the values of ``offset()``.
+
+    Example:
+        >>> from brmc.datasets import load
+        >>> from brmc.formula import bf
+        >>> md = build_data(bf("Reaction ~ Days", sigma="~ Days"), load("sleepstudy"), get_family("gaussian"))
+        >>> lp = md.predictors["sigma"]
+        >>> lp.link, lp.suffix, lp.label("Days"), lp.means_X
+        ('log', '_sigma', 'sigma_Days', array([4.5]))
     """
 
     dpar: str
@@ -167,8 +175,11 @@ class ModelData:
         (``identity`` for those not predicted).
 
         Example:
-            >>> md.links_text()  # doctest: +SKIP
-            'mu = identity; sigma = log'
+            >>> from brmc.datasets import load
+            >>> from brmc.formula import bf
+            >>> build_data(bf("Reaction ~ Days", sigma="~ Days"), load("sleepstudy"),
+            ...            get_family("student")).links_text()
+            'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
         for name in [d.name for d in self.family.dpars] + list(self.family.extra_links):

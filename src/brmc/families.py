@@ -156,10 +156,6 @@ class Family:
         """
         return next(d for d in self.dpars if d.name == name)
 
-    def inverse_link(self, eta):
-        """Apply the inverse link to a tensor."""
-        return LINKS[self.link][0](eta)
-
     def inverse_link_np(self, eta: np.ndarray) -> np.ndarray:
         """Apply the inverse link to a NumPy array."""
         return LINKS[self.link][2](eta)

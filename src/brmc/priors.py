@@ -253,7 +253,12 @@ def _sort_rows(rows: list[dict]) -> pd.DataFrame:
 
 
 def table_dpar(dpar: str) -> str:
-    """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it."""
+    """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it.
+
+    Example:
+        >>> table_dpar("mu"), table_dpar("sigma")
+        ('', 'sigma')
+    """
     return "" if dpar == "mu" else dpar
 
 
