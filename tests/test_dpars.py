@@ -331,3 +331,19 @@ def test_distributional_save_load_keeps_formulas_and_links(sleep, tmp_path) -> N
     assert loaded.family.dpar("sigma").link == "softplus"
     np.testing.assert_array_equal(loaded.posterior_epred(dpar="nu"), fit.posterior_epred(dpar="nu"))
     assert (fit.posterior_epred(dpar="nu") > 1).all()  # logm1: nu = 1 + exp(eta)
+
+
+@pytest.mark.parametrize("method", ["uncertainty", "old_levels"])
+def test_a_new_level_borrows_one_old_level_for_every_parameter(sleep, method) -> None:
+    """brms: the old level drawn for a new level is the same for all its group-level effects."""
+    fit = made_up_fit(brmc.bf("Reaction ~ 1 + (1 | Subject)", sigma="~ 1 + (1 | Subject)"), sleep)
+    new = pd.DataFrame({"Subject": ["new"]})
+    mu = fit.posterior_epred(new, allow_new_levels=True, sample_new_levels=method, seed=5)[:, 0]
+    sigma = fit.posterior_epred(new, dpar="sigma", allow_new_levels=True, sample_new_levels=method, seed=5)[:, 0]
+    d = fit.draws()
+    levels = [str(s) for s in fit.model_data.blocks[0].levels]
+    r_mu = d[[f"r_Subject[{s},Intercept]" for s in levels]].to_numpy()
+    r_sigma = d[[f"r_Subject__sigma[{s},Intercept]" for s in levels]].to_numpy()
+    borrowed = np.argmin(np.abs(r_mu - (mu - d["b_Intercept"].to_numpy())[:, None]), axis=1)
+    expected = np.exp(d["b_sigma_Intercept"].to_numpy() + r_sigma[np.arange(len(d)), borrowed])
+    np.testing.assert_allclose(sigma, expected)

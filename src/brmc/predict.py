@@ -176,15 +176,20 @@ def _flat(values: np.ndarray) -> np.ndarray:
 
 
 def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray, method: str,
-                       rng: np.random.Generator) -> np.ndarray:
-    """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M)."""
+                       rng: np.random.Generator, picks: dict[str, np.ndarray]) -> np.ndarray:
+    """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M).
+
+    ``picks`` keeps the old levels drawn per grouping factor, so that, as in brms, every
+    block on that factor (of any distributional parameter) borrows the same old level.
+    """
     S, n_levels, M = r.shape
     n_new = int(nb.new_codes.max()) + 1
-    if method == "uncertainty":  # a random old level per draw and new level
-        pick = rng.integers(0, n_levels, size=(S, n_new))
-        return r[np.arange(S)[:, None], pick, :]
-    if method == "old_levels":  # one random old level per new level, for all draws
-        return r[:, rng.integers(0, n_levels, size=n_new), :]
+    if method in {"uncertainty", "old_levels"}:
+        if nb.block.group not in picks:
+            picks[nb.block.group] = (
+                rng.integers(0, n_levels, size=(S, n_new)) if method == "uncertainty"  # per draw and new level
+                else np.broadcast_to(rng.integers(0, n_levels, size=n_new), (S, n_new)))  # per new level
+        return r[np.arange(S)[:, None], picks[nb.block.group], :]
     # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
     group, coefs = nb.block.group, nb.block.labels
     post = fit.idata.posterior
@@ -206,7 +211,8 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
         raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
                         f"not {sample_new_levels!r}.")
     md, post = fit.model_data, fit.idata.posterior
-    etas = {}
+    etas: dict[str, np.ndarray] = {}
+    picks: dict[str, np.ndarray] = {}
     for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items():
         eta = _flat(population_effects(post, md.predictors[dpar]))[draws] @ nd.X.T
         if nd.offset is not None:
@@ -215,7 +221,7 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
             r = _flat(group_effects(post, nb.block))[draws]  # S, levels, M
             rows = r[:, np.clip(nb.index, 0, None), :]
             if (nb.index < 0).any():
-                effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng)
+                effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
                 rows[:, nb.index < 0, :] = effects[:, nb.new_codes, :]
             eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
         etas[dpar] = eta
