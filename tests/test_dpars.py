@@ -80,6 +80,8 @@ def test_bf_refusals_name_the_culprit(sleep) -> None:
         brmc.bf("y ~ x", sigma="~ x +")
     with pytest.raises(FamilyError, match="se\\(s, sigma = TRUE\\)"):
         brmc.get_prior(brmc.bf("Reaction | se(Days) ~ 1", sigma="~ 1"), sleep)
+    with pytest.raises(FamilyError, match="Link 'logit' is not available for 'sigma'.*log, identity"):
+        brmc.get_family("gaussian", link_sigma="logit")
     with pytest.raises(DataError, match="predictor of sigma uses a column 'Dayz'"):
         brmc.get_prior(brmc.bf("Reaction ~ Days", sigma="~ Dayz"), sleep)
     with pytest.raises(FamilyError, match="not supported yet"):

@@ -353,7 +353,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
     defaults = {(r["class"], r["coef"], r["group"], r["dpar"]): r["prior"] for _, r in table.iterrows()}
     params: list[ParamPrior] = []
 
-    expanded = _expand_shared(md, user)
+    expanded = _expand_shared(md, user, warn=True)
 
     def effective(class_: str, coef: str = "", group: str = "", dpar: str = "") -> tuple[Dist | None, str]:
         text, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
@@ -393,17 +393,18 @@ def _chain(coef: str, group: str, dpar: str) -> list[tuple[str, str, str]]:
     return list(dict.fromkeys([(coef, group, dpar), ("", group, dpar), ("", "", dpar)]))
 
 
-def _expand_shared(md: ModelData, user: list[Prior]) -> list[Prior]:
+def _expand_shared(md: ModelData, user: list[Prior], warn: bool = False) -> list[Prior]:
     """brms 2.18 on a categorical model: a prior on class ``b`` or ``Intercept`` without
-    ``dpar`` is copied to every category that has none of its own (with brms's warning)."""
+    ``dpar`` is copied to every category that has none of its own (``warn``: with brms's warning)."""
     if not md.family.categorical:
         return user
     out = list(user)
     for p in user:
         if p.class_ in {"b", "Intercept"} and not (p.coef or p.group or p.dpar):
-            warnings.warn("Specifying global priors for regression coefficients in categorical models is "
-                          "deprecated. Please specify priors separately for each response category.",
-                          UserWarning, stacklevel=4)
+            if warn:
+                warnings.warn("Specifying global priors for regression coefficients in categorical models is "
+                              "deprecated. Please specify priors separately for each response category.",
+                              UserWarning, stacklevel=4)
             own = {q.dpar for q in user if q.class_ == p.class_ and not (q.coef or q.group)}
             out += [replace(p, dpar=d) for d in md.mu_dpars if d not in own]
     return out
