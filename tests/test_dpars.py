@@ -349,3 +349,25 @@ def test_a_new_level_borrows_one_old_level_for_every_parameter(sleep, method) ->
     borrowed = np.argmin(np.abs(r_mu - (mu - d["b_Intercept"].to_numpy())[:, None]), axis=1)
     expected = np.exp(d["b_sigma_Intercept"].to_numpy() + r_sigma[np.arange(len(d)), borrowed])
     np.testing.assert_allclose(sigma, expected)
+
+
+def test_every_prior_distribution_has_a_pymc_and_a_scipy_twin() -> None:
+    from brmc.model import _PYMC_DISTS
+    from brmc.priors import DISTRIBUTIONS
+    from brmc.sensitivity import _SCIPY
+
+    assert set(DISTRIBUTIONS) - {"lkj"} == set(_PYMC_DISTS) == set(_SCIPY)
+
+
+@pytest.mark.parametrize("family, dpar", [("gaussian", "sigma"), ("student", "nu"), ("skew_normal", "alpha"),
+                                          ("gamma", "shape"), ("beta", "phi"), ("zero_inflated_poisson", "zi"),
+                                          ("hurdle_poisson", "hu")])
+def test_each_kind_of_dpar_can_be_predicted(family: str, dpar: str) -> None:
+    rng = np.random.default_rng(1)
+    y = rng.poisson(3.0, 60) + 1.0
+    data = pd.DataFrame({"y": y / (y.max() + 1) if family == "beta" else y, "x": rng.normal(size=60),
+                         "g": np.repeat(list("abcdef"), 10)})
+    built = brmc.make_model(brmc.bf("y ~ x", f"{dpar} ~ x + (1 | g)"), data, family=family)
+    assert {f"b_{dpar}", f"Intercept_{dpar}"} <= {v.name for v in built.model.free_RVs}
+    assert dpar not in built.model.named_vars
+    assert np.isfinite(built.model.compile_logp()(built.model.initial_point()))

@@ -41,6 +41,7 @@ _PYMC_DISTS = {
     "lognormal": lambda a: pm.LogNormal.dist(mu=a[0], sigma=a[1]),
     "uniform": lambda a: pm.Uniform.dist(lower=a[0], upper=a[1]),
     "beta": lambda a: pm.Beta.dist(alpha=a[0], beta=a[1]),
+    "logistic": lambda a: pm.Logistic.dist(mu=a[0], s=a[1]),
 }
 
 

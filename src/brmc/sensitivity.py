@@ -61,6 +61,7 @@ _SCIPY = {
     "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
     "uniform": lambda lower, upper: stats.uniform(lower, upper - lower),
     "beta": lambda a, b: stats.beta(a, b),
+    "logistic": lambda mu, sigma: stats.logistic(mu, sigma),
 }
 #: priorsense's threshold on both sensitivities
 SENSITIVITY_THRESHOLD = 0.05
