@@ -371,3 +371,9 @@ def test_each_kind_of_dpar_can_be_predicted(family: str, dpar: str) -> None:
     assert {f"b_{dpar}", f"Intercept_{dpar}"} <= {v.name for v in built.model.free_RVs}
     assert dpar not in built.model.named_vars
     assert np.isfinite(built.model.compile_logp()(built.model.initial_point()))
+
+
+def test_a_categorys_own_predictor_is_on_the_linear_scale(categorical_fit) -> None:
+    """brms: the softmax joins the categories, so one category's transformed predictor is its eta."""
+    np.testing.assert_array_equal(categorical_fit.posterior_epred(dpar="mu3"),
+                                  categorical_fit.posterior_linpred()[:, :, 1])

@@ -496,10 +496,11 @@ def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.Data
     if family.ordinal and has_intercept:  # thresholds take the intercept's place
         X, names, has_intercept = X[:, 1:], names[1:], False
     blocks = [_block(first_id + i, g, frame, prepared, env, dpar) for i, g in enumerate(form.group_terms)]
-    is_mu = dpar == "mu" or family.categorical
+    # a categorical model's link joins all categories in the likelihood; each category's own is the identity
+    link = "identity" if family.categorical else family.link if dpar == "mu" else family.dpar(dpar).link
     return LinearPredictor(
         dpar=dpar, formula=form, X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
-        blocks=blocks, link=family.link if is_mu else family.dpar(dpar).link,
+        blocks=blocks, link=link,
         centred=has_intercept or family.ordinal, offset=offset_values(form, frame, env) if form.offset else None,
     )
 
