@@ -112,8 +112,8 @@ class Family:
     ``epred(mu, dpars, additions)`` the expected response given ``mu`` (the
     inverse-linked ``eta``); ``response(y, additions)`` checks and codes the
     response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"``,
-    ``"ordinal"`` or ``"categorical"``; ``prior_link`` is the scale of brms's
-    data-based priors; ``refcat`` the reference category of ``categorical``
+    ``"ordinal"`` or ``"categorical"``; ``log_scale`` families (lognormal) take
+    brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical``
     (``None``: the first).
     """
 
@@ -128,11 +128,6 @@ class Family:
     log_scale: bool = False
     extra_links: tuple[str, ...] = ()
     refcat: str | None = None
-
-    @property
-    def prior_link(self) -> str:
-        """The link on which brms computes the data-based intercept prior."""
-        return "log" if self.log_scale else self.link
 
     @property
     def ordinal(self) -> bool:
