@@ -195,3 +195,10 @@ def test_newdata_errors(fit) -> None:
         fit.fitted(pd.DataFrame())
     with raises(DataError, "'Subj'", "Did you mean 'Subject'"):
         fit.fitted(pd.DataFrame({"Days": [1.0], "Subject": ["308"]}), re_formula="~ (1 | Subj)")
+
+
+def test_response_that_is_not_one_value_per_row() -> None:
+    """Found by the data-stage fuzzer: a number as the response made no column."""
+    rats = brmc.datasets.load("rats")
+    with raises(DataError, "response '0'", "one value per row"):
+        brmc.get_prior("0 | trials(n) ~ 1", rats, family="binomial")

@@ -602,6 +602,9 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
             values = values.to_numpy()
         return family.response(values, additions)
     X, _ = design(f"0 + {resp}", frame, env)
+    if X.shape[1] != 1:
+        raise DataError(f"The response {resp!r} must give one value per row: a column of the data or an "
+                        "expression of columns such as log(y).")
     return family.response(X[:, 0], additions)
 
 
