@@ -26,7 +26,7 @@ print(fit)
 
 # --8<-- [start:scale]
 heading("The residual sd of the model without group-level effects")
-X, y = fit.model_data.X, fit.model_data.y  # the population-level design brmc built, and the response
+X, y = fit.model_data.predictors["mu"].X, fit.model_data.y  # the population-level design brmc built, and the response
 beta, rss, *_ = np.linalg.lstsq(X, y, rcond=None)
 sd_lm = float(np.sqrt(rss[0] / (len(y) - X.shape[1])))  # R's sigma(lm(...))
 print(f"residual sd of lm(score ~ subject*gender + craven*subject + social): {sd_lm:.4f}")

@@ -341,7 +341,7 @@ def test_bars_on_ordinal_responses_count_categories_from_one(monkeypatch):
     """Ordinal y is stored 0-based; posterior_predict gives categories 1..K."""
     yrep = np.array([[1, 2, 3, 3], [1, 1, 2, 3], [2, 2, 2, 3]], dtype=float)
     monkeypatch.setattr(checks, "posterior_predict", lambda fit, **kw: yrep[: kw["ndraws"]])
-    family = types.SimpleNamespace(ordinal=True)
+    family = brmc.get_family("cumulative")
     stub = types.SimpleNamespace(model_data=types.SimpleNamespace(y=np.array([0.0, 0.0, 1.0, 2.0]), family=family,
                                                                   additions={}),
                                  settings=types.SimpleNamespace(sample_prior="no"))

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 import brmc
-from brmc.data import ModelData, build_data, group_levels
+from brmc.data import LinearPredictor, ModelData, build_data, group_levels
 from brmc.families import get_family
 from brmc.formula import parse_formula
 
@@ -16,12 +16,18 @@ def model_data(formula: str, data: pd.DataFrame) -> ModelData:
     return build_data(parse_formula(formula), data, get_family("gaussian"))
 
 
+def mu(formula: str, data: pd.DataFrame) -> LinearPredictor:
+    """The linear predictor of mu."""
+    return model_data(formula, data).predictors["mu"]
+
+
 def test_jsp_bivariate_columns_are_named_and_ordered_as_brms() -> None:
     md = model_data(brmc.datasets.REFERENCE_MODELS["jsp_bivariate"][0], brmc.datasets.load("mjspr"))
-    assert md.b_names == ["subjectmath", "gendergirl", "craven", *[f"social{i}" for i in range(2, 10)],
+    lp = md.predictors["mu"]
+    assert lp.b_names == ["subjectmath", "gendergirl", "craven", *[f"social{i}" for i in range(2, 10)],
                           "subjectmath:gendergirl", "subjectmath:craven"]
     frame = md.frame
-    col = md.X[:, 1 + md.b_names.index("subjectmath:craven")]
+    col = lp.X[:, 1 + lp.b_names.index("subjectmath:craven")]
     expected = (frame["subject"] == "math").to_numpy() * frame["craven"].to_numpy()
     np.testing.assert_allclose(col, expected)
     assert [b.group for b in md.blocks] == ["school", "school:class", "school:class:id"]
@@ -46,9 +52,9 @@ def test_no_dense_group_matrix() -> None:
 
 def test_factor_level_order_is_the_datas() -> None:
     df = pd.DataFrame({"y": np.arange(6.0), "f": pd.Categorical(list("abcabc"), categories=["c", "a", "b"])})
-    md = model_data("y ~ f", df)
-    assert md.b_names == ["fa", "fb"]  # reference level is the first category, 'c'
-    np.testing.assert_array_equal(md.X[:, 1], (df["f"] == "a").to_numpy(dtype=float))
+    lp = mu("y ~ f", df)
+    assert lp.b_names == ["fa", "fb"]  # reference level is the first category, 'c'
+    np.testing.assert_array_equal(lp.X[:, 1], (df["f"] == "a").to_numpy(dtype=float))
 
 
 def test_strings_sorted_as_r_and_numbers_as_labels() -> None:
@@ -73,21 +79,21 @@ def test_missing_rows_are_dropped_and_counted() -> None:
 
 def test_centring_as_brms() -> None:
     md = model_data("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
-    np.testing.assert_allclose(md.means_X, [4.5])
-    np.testing.assert_allclose(md.Xc[:, 0], md.frame["Days"] - 4.5)
+    np.testing.assert_allclose(md.predictors["mu"].means_X, [4.5])
+    np.testing.assert_allclose(md.predictors["mu"].Xc[:, 0], md.frame["Days"] - 4.5)
     assert md.blocks[0].coefs == ["Intercept", "Days"]
     np.testing.assert_allclose(md.blocks[0].Z[:, 1], md.frame["Days"])  # group slopes use raw values
 
 
 def test_transforms_and_names() -> None:
     df = brmc.datasets.load("sleepstudy").assign(D1=lambda d: d["Days"] + 1)
-    md = model_data("Reaction ~ I(Days^2) + log(D1) + (1 | Subject)", df)
-    assert md.b_names == ["IDaysE2", "logD1"]
-    np.testing.assert_allclose(md.X[:, 1], df["Days"] ** 2)
-    np.testing.assert_allclose(md.X[:, 2], np.log(df["D1"]))
+    lp = mu("Reaction ~ I(Days^2) + log(D1) + (1 | Subject)", df)
+    assert lp.b_names == ["IDaysE2", "logD1"]
+    np.testing.assert_allclose(lp.X[:, 1], df["Days"] ** 2)
+    np.testing.assert_allclose(lp.X[:, 2], np.log(df["D1"]))
 
 
 def test_no_intercept() -> None:
     df = pd.DataFrame({"y": np.arange(6.0), "f": list("ababab")})
-    md = model_data("y ~ 0 + f", df)
-    assert not md.has_intercept and md.b_names == ["fa", "fb"]
+    lp = mu("y ~ 0 + f", df)
+    assert not lp.has_intercept and lp.b_names == ["fa", "fb"]

@@ -181,8 +181,8 @@ def test_family_response_errors(sleep) -> None:
         brmc.get_prior("Days ~ 1", sleep, family="beta")
     with raises(FamilyError, "cumulative", "at least 3"):
         brmc.get_prior("y ~ 1", pd.DataFrame({"y": [1, 2, 1, 2]}), family="cumulative")
-    with raises(FamilyError, "categorical", "not support yet"):
-        brmc.get_family("categorical")
+    with raises(FamilyError, "multinomial", "not support yet"):
+        brmc.get_family("multinomial")
     rats = brmc.datasets.load("rats")
     with raises(FamilyError, "successes no larger than trials"):
         brmc.get_prior("n | trials(m) ~ 1", rats.assign(m=rats["m"]), family="binomial")
@@ -218,3 +218,10 @@ def test_slopes_that_vary_within_groups_do_not_warn(sleep) -> None:
         warnings.simplefilter("error")
         brmc.get_prior(SLEEP, sleep)
         brmc.get_prior("course ~ 1 + female + (1 + female | school)", brmc.datasets.load("gcse"))
+
+
+def test_response_that_is_not_one_value_per_row() -> None:
+    """Found by the data-stage fuzzer: a number as the response made no column."""
+    rats = brmc.datasets.load("rats")
+    with raises(DataError, "response '0'", "one value per row"):
+        brmc.get_prior("0 | trials(n) ~ 1", rats, family="binomial")

@@ -306,7 +306,7 @@ def test_formula_functions_from_env_are_required_at_load(fit: brmc.Fit, tmp_path
     path = bio.save(dataclasses.replace(fit, model_data=md, priors=resolve_priors(md)), tmp_path / "env.brmc")
     message = _load_error(path)
     assert "twice" in message and "env=" in message
-    assert bio.load(path, env={"twice": lambda x: x * 2}).model_data.b_names == ["twiceDays"]
+    assert bio.load(path, env={"twice": lambda x: x * 2}).model_data.predictors["mu"].b_names == ["twiceDays"]
     with pytest.raises(IOError_, match="differ"):
         bio.load(path, env={"twice": lambda x: 3 * x})
     assert os.listdir(tmp_path) == ["env.brmc"]

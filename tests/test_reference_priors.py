@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -16,6 +17,12 @@ def _rats_proportion() -> pd.DataFrame:
     rats = brmc.datasets.load("rats")
     p = rats["m"] / rats["n"]
     return rats.assign(p=p.where(p > 0, 0.01))
+
+
+def _inhaler_factor() -> pd.DataFrame:
+    """brms's case data: ``rating_f = factor(rating)``."""
+    inhaler = brmc.datasets.load("inhaler")
+    return inhaler.assign(rating_f=pd.Categorical(inhaler["rating"]))
 
 
 # default_priors.csv cases: case → data
@@ -36,6 +43,8 @@ DATA = {
     "binomial_cbpp": lambda: brmc.datasets.load("cbpp"),
     "beta_rats": _rats_proportion,
     "cumulative_inhaler": lambda: brmc.datasets.load("inhaler"),
+    "categorical_inhaler": _inhaler_factor,
+    "gaussian_distributional_sigma": lambda: brmc.datasets.load("sleepstudy"),
     **{f"{fam}_grouseticks": (lambda: brmc.datasets.load("grouseticks")) for fam in (
         "poisson", "negbinomial", "geometric", "zero_inflated_poisson", "zero_inflated_negbinomial",
         "hurdle_poisson", "hurdle_lognormal")},
@@ -48,13 +57,18 @@ def _compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(ours, theirs)
 
 
+def test_every_grid_case_is_checked() -> None:
+    assert set(reference_csv("default_priors.csv")["case"]) == set(DATA)
+
+
 @pytest.mark.parametrize("case", sorted(DATA))
 def test_default_prior_grid(case: str) -> None:
     grid = reference_csv("default_priors.csv")
     rows = grid[grid["case"] == case]
     assert len(rows), case
     formula, family, link = rows["formula"].iloc[0], rows["family"].iloc[0], rows["link"].iloc[0]
-    ours = brmc.get_prior(formula, DATA[case](), family=brmc.get_family(family, link))
+    # the grid writes bf(y ~ x, sigma ~ x) as "y ~ x; sigma ~ x"
+    ours = brmc.get_prior(brmc.bf(*formula.split("; ")), DATA[case](), family=brmc.get_family(family, link))
     _compare(ours, rows)
 
 
@@ -70,3 +84,20 @@ def test_prior_scale_uses_rows_left_after_dropping_missing() -> None:
     with pytest.warns(UserWarning, match="180 of 1905 rows dropped"):
         tab = brmc.get_prior("course ~ gender + (1 | school)", brmc.datasets.load("Gcsemv"))
     assert "student_t(3, 75.9, 16.5)" in set(tab["prior"])
+
+
+def test_sigma_scale_is_on_the_response_whatever_mus_link() -> None:
+    """brms's def_dprior computes sigma's scale with the identity link; sd uses mu's link."""
+    tab = brmc.get_prior("Reaction ~ Days + (1 | Subject)", brmc.datasets.load("sleepstudy"),
+                         family=brmc.get_family("gaussian", link="log"))
+    assert tab.loc[tab["class"] == "sigma", "prior"].item() == "student_t(3, 0, 59.3)"
+    assert tab.loc[(tab["class"] == "sd") & (tab["group"] == ""), "prior"].item() == "student_t(3, 0, 2.5)"
+
+
+def test_intercept_location_moves_by_the_mean_offset() -> None:
+    """brms 2.18's def_scale_prior: location = round(median(link(y)), 1) - mean(offset)."""
+    epilepsy = brmc.datasets.load("epilepsy")
+    tab = brmc.get_prior("count ~ zAge + offset(log(Base))", epilepsy, family="poisson")
+    y = epilepsy["count"].where(epilepsy["count"] > 0, 0.1)
+    location = round(float(np.median(np.log(y))), 1) - float(np.log(epilepsy["Base"]).mean())
+    assert tab.loc[tab["class"] == "Intercept", "prior"].item() == f"student_t(3, {location:.15g}, 2.5)"

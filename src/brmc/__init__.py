@@ -16,13 +16,13 @@ from .fit import Fit
 from .io import load
 from .checks import conditional_effects, pp_check
 from .plots import plot_ranef, plot_shrinkage
-from .formula import parse_formula
+from .formula import bf, parse_formula
 from .priors import pc_prior, prior
 from .sensitivity import SweepResult, prior_sweep
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
-    "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
+    "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects",
 ]

@@ -17,21 +17,21 @@ from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
 from .fit import Fit
-from .formula import parse_formula
+from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
 from .priors import Prior, PriorSpec, default_prior_table, resolve_priors
 from .sampling import DEFAULT_BACKEND, SamplerSettings, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
 
-def _model_data(formula: str, data: Any, family: str | Family, data_name: str | None,
+def _model_data(formula: str | BrmsFormula, data: Any, family: str | Family, data_name: str | None,
                 env: dict[str, Any] | None) -> ModelData:
     env = dict(env or {})
-    parsed = parse_formula(formula, env_names=frozenset(env))
+    parsed = as_formula(formula, env_names=frozenset(env))
     return build_data(parsed, data, get_family(family), data_name=data_name, env=env)
 
 
-def get_prior(formula: str, data: Any, family: str | Family = "gaussian", *,
+def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", *,
               data_name: str | None = None, env: dict[str, Any] | None = None) -> PriorTable:
     """brms's ``get_prior``: the default priors and every parameter that takes one.
 
@@ -45,7 +45,7 @@ def get_prior(formula: str, data: Any, family: str | Family = "gaussian", *,
     return PriorTable(default_prior_table(md))
 
 
-def make_model(formula: str, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
+def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
                *, data_name: str | None = None, env: dict[str, Any] | None = None) -> BuiltModel:
     """Build (but do not sample) the PyMC model brms would write.
 
@@ -66,7 +66,7 @@ def _as_list(prior: list[Prior] | Prior | None) -> list[Prior]:
 
 
 def brm(
-    formula: str,
+    formula: str | BrmsFormula,
     data: Any,
     family: str | Family = "gaussian",
     prior: list[Prior] | Prior | None = None,
@@ -86,7 +86,8 @@ def brm(
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model.
 
-    ``warmup`` defaults to ``iter // 2`` and ``iter`` counts warm-up draws, as
+    ``formula`` is brms formula text or :func:`brmc.bf` of it with formulas for
+    distributional parameters.  ``warmup`` defaults to ``iter // 2`` and ``iter`` counts warm-up draws, as
     in brms.  ``sample_prior="only"`` samples the prior alone (all priors must
     be proper).  ``data_name`` sets the summary's ``Data:`` line (shipped data
     sets carry their name).  ``env`` names extra functions a formula may call.

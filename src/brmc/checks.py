@@ -206,7 +206,7 @@ _PPC: dict[str, Callable[..., Figure]] = {
 
 
 def observed_response(fit: Fit) -> np.ndarray:
-    """The response as ``posterior_predict`` draws it (ordinal categories 1..K).
+    """The response as ``posterior_predict`` draws it (ordinal and categorical categories 1..K).
 
     Example:
         >>> observed_response(fit)[:3]  # doctest: +SKIP
@@ -214,7 +214,7 @@ def observed_response(fit: Fit) -> np.ndarray:
     """
     md = fit.model_data
     y = np.asarray(md.y, dtype=float)
-    return y + 1 if md.family.ordinal else y
+    return y + 1 if md.family.polytomous else y
 
 
 def pp_check(fit: Fit, type: str = "dens_overlay", ndraws: int | None = None, stat: str | Callable = "mean",
@@ -343,19 +343,21 @@ class ConditionalEffects:
 
 
 def _population_variables(md: ModelData) -> list[str]:
-    """Data variables of the population part, in order of first appearance."""
-    return [n for n in dict.fromkeys(_names_in(md.formula.population)) if n in md.frame.columns]
+    """Data variables of the population parts of all predictors, in order of first appearance."""
+    names = [n for lp in md.predictors.values() for n in _names_in(lp.formula.population)]
+    return [n for n in dict.fromkeys(names) if n in md.frame.columns]
 
 
 def _group_variables(md: ModelData) -> list[str]:
-    return list(dict.fromkeys(f for t in md.formula.group_terms for f in t.factors))
+    return list(dict.fromkeys(f for b in md.blocks for f in b.term.factors))
 
 
 def _term_variables(md: ModelData) -> list[list[str]]:
     """Variables of each population term in R's term order (by degree): brms's ``get_all_effects``."""
     order = _population_variables(md)
     terms = []
-    for term in fm.model_description(md.formula.population).terms:
+    populations = dict.fromkeys(lp.formula.population for lp in md.predictors.values())
+    for term in [t for population in populations for t in fm.model_description(population).terms]:
         names = sorted((v for v in getattr(term, "var_names", ()) if v in order), key=order.index)
         if names and names not in terms:
             terms.append(names)
@@ -476,7 +478,7 @@ def _one_effect(fit: Fit, names: list[str], resolution: int, re_formula: Any, pr
     frame = pd.concat([grid, pd.DataFrame(columns)], axis=1)
     newdata = frame.assign(**{g: NEW_LEVEL for g in missing})
     draws = METHODS[method](fit, newdata, re_formula, allow_new_levels=True, **pred_args)
-    if draws.ndim == 3:  # ordinal probabilities (draws, rows, categories)
+    if draws.ndim == 3:  # category probabilities (draws, rows, categories)
         if categorical:
             cats = md.response_levels
             frame = pd.concat([frame] * len(cats), ignore_index=True)
@@ -530,8 +532,12 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise DataError(f"resolution must be an integer of at least 2, got {resolution!r}.")
     md = fit.model_data
-    if categorical and not md.family.ordinal:
-        raise DataError("Argument 'categorical' may only be used for ordinal models.")
+    if categorical and not md.family.polytomous:
+        raise DataError("Argument 'categorical' may only be used for categorical or ordinal models.")
+    if categorical and method != "posterior_epred":
+        raise DataError("Can only use 'categorical' with method = 'posterior_epred'.")
+    if md.family.categorical and not categorical:
+        raise DataError("Please set 'categorical' to True: a categorical model predicts a probability per category.")
     wanted = _requested_effects(md, effects)
     if categorical and any(len(e) == 2 for e in wanted):
         warnings.warn("Interactions cannot be plotted directly if 'categorical' is True.", UserWarning, stacklevel=2)

@@ -395,6 +395,8 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
         R2 0.79...
     """
     md = fit.model_data
+    if md.family.categorical:
+        raise DataError("'bayes_R2' is not defined for unordered categorical models.")
     ypred = posterior_epred(fit)
     if ypred.ndim == 3:  # ordinal: brms's bayes_R2 needs a scalar expected response
         raise DataError("bayes_R2 is not defined for ordinal models (their expected response is a set of "

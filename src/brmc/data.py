@@ -10,7 +10,7 @@ Example:
     >>> import brmc
     >>> md = build_data(parse_formula("Reaction ~ Days + (Days | Subject)"),
     ...                 brmc.datasets.load("sleepstudy"), get_family("gaussian"))
-    >>> md.b_names, md.blocks[0].coefs, md.blocks[0].levels[:2], md.nobs
+    >>> md.predictors["mu"].b_names, md.blocks[0].coefs, md.blocks[0].levels[:2], md.nobs
     (['Days'], ['Intercept', 'Days'], ['308', '309'], 180)
 """
 
@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, close_matches
-from .families import Family, get_family  # noqa: F401  (get_family used in the example)
-from .formula import BrmsFormula, parse_formula  # noqa: F401
+from .errors import DataError, FamilyError, close_matches
+from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
+from .formula import BrmsFormula, Predictor, parse_formula  # noqa: F401
 from .rlang import r_collate_key, r_number
-from .terms import GroupBlock, GroupTerm
+from .terms import GroupBlock, GroupTerm, coef_label
 
 #: functions available to formula expressions (NumPy's elementwise maths).
 FORMULA_NAMESPACE: dict[str, Any] = {
@@ -44,40 +44,46 @@ _RENAME = [(" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"
 
 
 @dataclass
-class ModelData:
-    """Everything the model stage needs, with brms names.
+class LinearPredictor:
+    """The linear predictor of one distributional parameter (``mu``, ``sigma``, ``mu2``...).
 
-    ``X`` is the population design including the intercept column when the
-    formula has one; ``Xc``/``means_X`` are its centred non-intercept part.
+    ``X`` is its population design including the intercept column when it has
+    one; ``Xc``/``means_X`` are its centred non-intercept part (brms centres
+    each predictor's design separately); ``blocks`` its group-level blocks;
+    ``link`` the link of its parameter; ``offset`` the values of ``offset()``.
+
+    Example:
+        >>> from brmc.datasets import load
+        >>> from brmc.formula import bf
+        >>> md = build_data(bf("Reaction ~ Days", sigma="~ Days"), load("sleepstudy"), get_family("gaussian"))
+        >>> lp = md.predictors["sigma"]
+        >>> lp.link, lp.suffix, lp.label("Days"), lp.means_X
+        ('log', '_sigma', 'sigma_Days', array([4.5]))
     """
 
-    formula: BrmsFormula
-    family: Family
-    frame: pd.DataFrame
-    y: np.ndarray
+    dpar: str
+    formula: Predictor
     X: np.ndarray
     b_names: list[str]
     has_intercept: bool
     blocks: list[GroupBlock]
-    data_name: str
-    n_dropped: int = 0
-    env: dict[str, Any] = field(default_factory=dict)
-    additions: dict[str, np.ndarray] = field(default_factory=dict)
-    response_levels: list[str] = field(default_factory=list)
+    link: str
+    centred: bool
+    offset: np.ndarray | None = None
 
     @property
-    def nobs(self) -> int:
-        return len(self.y)
+    def prefix(self) -> str:
+        """What brms puts in this predictor's parameter names: ``""`` for ``mu``, else the dpar."""
+        return "" if self.dpar == "mu" else self.dpar
 
     @property
-    def thresholds(self) -> int:
-        """Number of ordinal thresholds (0 for other families)."""
-        return max(len(self.response_levels) - 1, 0) if self.family.ordinal else 0
+    def suffix(self) -> str:
+        """The suffix of its model variables: ``Intercept_sigma``, ``b_sigma``, ``Xc_sigma``."""
+        return f"_{self.prefix}" if self.prefix else ""
 
-    @property
-    def centred(self) -> bool:
-        """brms centres the population columns when there is an intercept (or thresholds)."""
-        return self.has_intercept or self.family.ordinal
+    def label(self, coef: str) -> str:
+        """brms's name of a coefficient of this predictor: ``Days`` or ``sigma_Days``."""
+        return coef_label(self.dpar, coef)
 
     @property
     def Xc(self) -> np.ndarray:
@@ -95,21 +101,110 @@ class ModelData:
         """Names of the columns of ``X``."""
         return (["Intercept"] if self.has_intercept else []) + self.b_names
 
-    @property
-    def fixef_names(self) -> list[str]:
-        """Population-level effects as brms reports them (``Intercept[1]`` ... for ordinal models)."""
-        thresholds = [f"Intercept[{k}]" for k in range(1, self.thresholds + 1)]
-        return thresholds + self.population_names
+
+@dataclass
+class ModelData:
+    """Everything the model stage needs, with brms names.
+
+    ``predictors`` holds one :class:`LinearPredictor` per predicted
+    distributional parameter in brms's order: ``mu`` (for ``categorical``
+    ``mu2``, ``mu3``, ... one per non-reference category), then the
+    parameters of ``bf()`` in the order given.  ``response_levels`` are the
+    categories of an ordinal or categorical response.
+    """
+
+    formula: BrmsFormula
+    family: Family
+    frame: pd.DataFrame
+    y: np.ndarray
+    predictors: dict[str, LinearPredictor]
+    data_name: str
+    n_dropped: int = 0
+    env: dict[str, Any] = field(default_factory=dict)
+    additions: dict[str, np.ndarray] = field(default_factory=dict)
+    response_levels: list[str] = field(default_factory=list)
 
     @property
-    def dpars(self) -> list:
-        """The family parameters this model estimates (``se()`` without ``sigma = TRUE`` fixes sigma)."""
+    def nobs(self) -> int:
+        return len(self.y)
+
+    @property
+    def thresholds(self) -> int:
+        """Number of ordinal thresholds (0 for other families)."""
+        return max(len(self.response_levels) - 1, 0) if self.family.ordinal else 0
+
+    @property
+    def blocks(self) -> list[GroupBlock]:
+        """Every group-level block, in brms's order of IDs."""
+        return [b for lp in self.predictors.values() for b in lp.blocks]
+
+    @property
+    def mu_dpars(self) -> list[str]:
+        """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical."""
+        return [d for d in self.predictors if d == "mu" or self.family.categorical]
+
+    @property
+    def ref_index(self) -> int:
+        """Position of the reference category among ``response_levels`` (categorical)."""
+        refcat = self.family.refcat
+        return self.response_levels.index(refcat) if refcat is not None else 0
+
+    @property
+    def fixef_names(self) -> list[str]:
+        """Population-level effects in brms's order: thresholds (``Intercept[1]``, ...), each
+        predictor's intercept (``Intercept``, ``sigma_Intercept``), then the other coefficients."""
+        thresholds = [f"Intercept[{k}]" for k in range(1, self.thresholds + 1)]
+        lps = self.predictors.values()
+        return (thresholds + [lp.label("Intercept") for lp in lps if lp.has_intercept]
+                + [lp.label(n) for lp in lps for n in lp.b_names])
+
+    @property
+    def dpars(self) -> list[DistPar]:
+        """The family parameters estimated as one number each: not predicted, and not fixed
+        (``se()`` without ``sigma = TRUE`` fixes sigma)."""
         fixed_sigma = "se" in self.additions and not self.additions.get("se_sigma", False)
-        return [d for d in self.family.dpars if not (d.name == "sigma" and fixed_sigma)]
+        return [d for d in self.family.dpars
+                if d.name not in self.predictors and not (d.name == "sigma" and fixed_sigma)]
 
     def groups(self) -> list[str]:
         """Grouping factors in order of first appearance (brms's order)."""
         return list(dict.fromkeys(b.group for b in self.blocks))
+
+    def links_text(self) -> str:
+        """brms's ``Links:`` line: each distributional parameter with its link
+        (``identity`` for those not predicted).
+
+        Example:
+            >>> from brmc.datasets import load
+            >>> from brmc.formula import bf
+            >>> build_data(bf("Reaction ~ Days", sigma="~ Days"), load("sleepstudy"),
+            ...            get_family("student")).links_text()
+            'mu = identity; sigma = log; nu = identity'
+        """
+        links = {d: self.family.link for d in self.mu_dpars}
+        for name in [d.name for d in self.family.dpars] + list(self.family.extra_links):
+            links[name] = self.predictors[name].link if name in self.predictors else "identity"
+        return "; ".join(f"{name} = {link}" for name, link in links.items())
+
+    def eta_mu(self, etas: dict[str, Any]):
+        """The linear predictor the likelihood takes from the ``mu`` predictors' ``etas``:
+        ``mu``'s, or for categorical all categories on a last axis with the reference
+        category's fixed at 0 (NumPy arrays or tensors)."""
+        if not self.family.categorical:
+            return etas["mu"]
+        parts = [etas[d] for d in self.mu_dpars]
+        if isinstance(parts[0], np.ndarray):
+            return np.insert(np.stack(parts, axis=-1), self.ref_index, 0.0, axis=-1)
+        import pytensor.tensor as pt
+
+        parts.insert(self.ref_index, pt.zeros_like(parts[0]))
+        return pt.stack(parts, axis=-1)
+
+    def dpar_values(self, etas: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
+        """The family parameters the likelihood takes: ``scalars`` (one value per draw)
+        plus each predicted parameter, its linear predictor through its link."""
+        predicted = {d: inverse_link(lp.link, etas[d]) for d, lp in self.predictors.items() if d not in self.mu_dpars}
+        return {**scalars, **predicted}
 
 
 def rename(label: str) -> str:
@@ -141,8 +236,10 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
     roles = [("response", formula.response)] + [
         (f"{name}() term", a) for name, args in formula.additions.items() for a in args
     ]
-    roles += [("predictor", formula.population), ("offset()", formula.offset)]
-    roles += [(f"group-level term {g}", g.expr) for g in formula.group_terms]
+    for dpar, form in [("", formula), *formula.pforms.items()]:
+        of = f" of {dpar}" if dpar else ""
+        roles += [(f"predictor{of}", form.population), (f"offset(){of}", form.offset)]
+        roles += [(f"group-level term {g}{of}", g.expr) for g in form.group_terms]
     from .formula import _names_in
 
     for role, text in roles:
@@ -151,7 +248,7 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
                 )
-    for g in formula.group_terms:
+    for g in [g for form in [formula, *formula.pforms.values()] for g in form.group_terms]:
         for name in g.factors:
             if name not in frame.columns:
                 raise DataError(
@@ -343,31 +440,24 @@ def build_data(
     _check_columns(formula, frame, env)
     frame, n_dropped = _drop_incomplete(formula, frame)
     additions = _additions(formula, frame, family)
-    if formula.offset:
-        additions["offset"] = offset_values(formula, frame, env)
-    y = _response(formula, frame, family, env, additions)
     levels: list[str] = []
-    if family.ordinal:
-        y, levels = _ordinal_codes(frame[formula.response] if formula.response in frame.columns else pd.Series(y))
-    predictors = _factor_names(formula.population, frame)
-    for g in formula.group_terms:
-        predictors += _factor_names(g.expr, frame)
-    prepared = _prepare_factors(frame, list(dict.fromkeys(predictors)))
-    X, names = design(formula.population, prepared, env)
-    has_intercept = bool(names) and names[0] == "Intercept"
-    _check_constant(X, names, has_intercept)
-    if family.ordinal and has_intercept:  # thresholds take the intercept's place
-        X, names, has_intercept = X[:, 1:], names[1:], False
-    blocks = [_block(i + 1, g, frame, prepared, env) for i, g in enumerate(formula.group_terms)]
+    if family.polytomous:
+        y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
+    else:
+        y = _response(formula, frame, family, env, additions)
+    forms = _predictor_formulas(formula, family, levels, additions)
+    texts = [t for form in forms.values() for t in [form.population, *(g.expr for g in form.group_terms)]]
+    prepared = _prepare_factors(frame, list(dict.fromkeys(n for t in texts for n in _factor_names(t, frame))))
+    predictors: dict[str, LinearPredictor] = {}
+    for dpar, form in forms.items():
+        first_id = 1 + sum(len(lp.blocks) for lp in predictors.values())
+        predictors[dpar] = _linear_predictor(dpar, form, family, frame, prepared, env, first_id)
     return ModelData(
         formula=formula,
         family=family,
         frame=frame,
         y=y,
-        X=X,
-        b_names=names[1:] if has_intercept else names,
-        has_intercept=has_intercept,
-        blocks=blocks,
+        predictors=predictors,
         data_name=name,
         n_dropped=n_dropped,
         env=env,
@@ -376,13 +466,106 @@ def build_data(
     )
 
 
+def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
+                        additions: dict[str, Any]) -> dict[str, Predictor]:
+    """The formula of each predicted distributional parameter, in brms's order: the ``mu``
+    parameters (the main formula unless ``bf()`` gave their own), then the others as given."""
+    mu = category_dpars(levels, family) if family.categorical else ["mu"]
+    valid = mu + [d.name for d in family.dpars]
+    for dpar in formula.pforms:
+        if dpar in family.extra_links:
+            raise FamilyError(f"Predicting '{dpar}' of family '{family.name}' is not supported yet.")
+        if dpar not in valid:
+            raise FamilyError(
+                f"Family '{family.name}' has no distributional parameter {dpar!r} to predict "
+                f"(in bf()).{close_matches(dpar, valid)} Its parameters are: {', '.join(valid)}."
+            )
+    if "sigma" in formula.pforms and "se" in additions and not additions["se_sigma"]:
+        raise FamilyError("Cannot predict 'sigma' when se() fixes it; write se(s, sigma = TRUE) to estimate "
+                          "a residual sd besides the known standard errors.")
+    forms: dict[str, Predictor] = {d: formula.pforms.get(d, formula) for d in mu}
+    return forms | {d: form for d, form in formula.pforms.items() if d not in mu}
+
+
+def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.DataFrame, prepared: pd.DataFrame,
+                      env: dict[str, Any], first_id: int) -> LinearPredictor:
+    """One predictor's population design, group-level blocks (IDs from ``first_id``) and offset."""
+    X, names = design(form.population, prepared, env)
+    has_intercept = bool(names) and names[0] == "Intercept"
+    _check_constant(X, names, has_intercept)
+    if family.ordinal and has_intercept:  # thresholds take the intercept's place
+        X, names, has_intercept = X[:, 1:], names[1:], False
+    blocks = [_block(first_id + i, g, frame, prepared, env, dpar) for i, g in enumerate(form.group_terms)]
+    # a categorical model's link joins all categories in the likelihood; each category's own is the identity
+    link = "identity" if family.categorical else family.link if dpar == "mu" else family.dpar(dpar).link
+    return LinearPredictor(
+        dpar=dpar, formula=form, X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
+        blocks=blocks, link=link,
+        centred=has_intercept or family.ordinal, offset=offset_values(form, frame, env) if form.offset else None,
+    )
+
+
+def category_dpars(levels: list[str], family: Family) -> list[str]:
+    """brms's names of the ``mu`` parameters of a categorical model: ``mu`` + each
+    non-reference category, made a valid Stan name (``make_stan_names``).
+
+    Example:
+        >>> category_dpars(["1", "2", "very good"], get_family("categorical"))
+        ['mu2', 'muverygood']
+    """
+    ref = family.refcat if family.refcat is not None else levels[0]
+    # R's make.names (invalid characters become '.', duplicates get '.1', '.2'), then '.' and '_' dropped
+    names = [re.sub(r"[^\w.]", ".", f"mu{lv}") for lv in levels if lv != ref]
+    seen: dict[str, int] = {}
+    unique = []
+    for n in names:
+        unique.append(f"{n}.{seen[n]}" if n in seen else n)
+        seen[n] = seen.get(n, 0) + 1
+    out = [re.sub(r"[._]", "", n) for n in unique]
+    if len(set(out)) < len(out):
+        raise FamilyError("Invalid response category names for family 'categorical': "
+                          f"{', '.join(map(repr, levels))} give the same parameter names. "
+                          "Please avoid special characters in the category names.")
+    return out
+
+
+def _response_series(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any],
+                     additions: dict[str, np.ndarray]) -> pd.Series:
+    """The response of an ordinal or categorical model as a column (``factor(y)`` reads ``y``)."""
+    resp = formula.response
+    column = re.fullmatch(r"C\((\w+)\)", resp)
+    if column and column.group(1) in frame.columns:
+        return frame[column.group(1)].astype("category")
+    if resp in frame.columns:
+        return frame[resp]
+    return pd.Series(_response(formula, frame, family, env, additions))
+
+
+def _category_codes(values: pd.Series, family: Family) -> tuple[np.ndarray, list[str]]:
+    """A polytomous response as 0-based category codes plus its category labels."""
+    if family.ordinal:
+        return _ordinal_codes(values)
+    numeric = pd.api.types.is_numeric_dtype(values) and values.dtype != bool
+    if numeric and (values != np.round(values)).any():
+        bad = values[values != np.round(values)].iloc[0]
+        raise FamilyError(f"Family 'categorical' needs a factor, text or whole-number category codes as "
+                          f"response; found values such as {bad:g}, which look continuous.")
+    levels = level_order(values)
+    if len(levels) < 2:
+        raise FamilyError(f"Family 'categorical' needs at least 2 response categories; found "
+                          f"{len(levels)} ({', '.join(map(repr, levels))}).")
+    if family.refcat is not None and family.refcat not in levels:
+        raise FamilyError(f"The reference category refcat={family.refcat!r} is not a category of the response; "
+                          f"its categories are {', '.join(map(repr, levels))}.")
+    lookup = {lv: i for i, lv in enumerate(levels)}
+    return labels_of(values).map(lookup).to_numpy(dtype=float), levels
+
+
 def _ordinal_codes(values: pd.Series) -> tuple[np.ndarray, list[str]]:
     """An ordinal response as 0-based category codes plus its category labels.
 
     Factors keep their level order; numbers must be whole numbers 1..K (brms's coding).
     """
-    from .errors import FamilyError
-
     if isinstance(values.dtype, pd.CategoricalDtype):
         values = values.cat.remove_unused_categories()
         levels = [str(c) for c in values.cat.categories]
@@ -419,14 +602,17 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
             values = values.to_numpy()
         return family.response(values, additions)
     X, _ = design(f"0 + {resp}", frame, env)
+    if X.shape[1] != 1:
+        raise DataError(f"The response {resp!r} must give one value per row: a column of the data or an "
+                        "expression of columns such as log(y).")
     return family.response(X[:, 0], additions)
 
 
-def offset_values(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> np.ndarray:
+def offset_values(form: Predictor, frame: pd.DataFrame, env: dict[str, Any]) -> np.ndarray:
     """The values of ``offset(expr)`` for each row (added to the linear predictor)."""
-    X, _ = design(f"0 + {formula.offset}", frame, env)
+    X, _ = design(f"0 + {form.offset}", frame, env)
     if X.shape[1] != 1:
-        raise DataError(f"offset({formula.offset}) must be one numeric value per row.")
+        raise DataError(f"offset({form.offset}) must be one numeric value per row.")
     return X[:, 0]
 
 
@@ -434,8 +620,6 @@ def _two_levels(values: pd.Categorical) -> np.ndarray:
     """A factor response for bernoulli: its first level is 0, the second 1 (as brms)."""
     levels = list(values.categories)
     if len(levels) != 2:
-        from .errors import FamilyError
-
         raise FamilyError(f"Family 'bernoulli' needs a response with two levels; the factor has {len(levels)}: "
                           f"{', '.join(map(str, levels[:5]))}.")
     return (np.asarray(values.astype(object)) == levels[1]).astype(float)
@@ -517,7 +701,8 @@ def _check_constant(X: np.ndarray, names: list[str], has_intercept: bool) -> Non
             )
 
 
-def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame, env: dict[str, Any]) -> GroupBlock:
+def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame, env: dict[str, Any],
+           dpar: str) -> GroupBlock:
     levels, index = group_levels(frame, term.factors)
     if len(levels) < 2:
         raise DataError(
@@ -525,8 +710,8 @@ def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame
             "in the data used; group-level effects need at least two levels."
         )
     Z, coefs = design(term.expr, prepared, env)
-    _warn_constant_within(term, coefs, Z, index, len(levels))
-    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z)
+    _warn_constant_within(term, coefs, Z, index, len(levels), dpar)
+    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=dpar)
 
 
 def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:
@@ -545,7 +730,7 @@ def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarr
 
 
 def _warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index: np.ndarray,
-                          n_levels: int) -> None:
+                          n_levels: int, dpar: str) -> None:
     """Warn about varying slopes of predictors that never vary within a level of their group.
 
     Such a slope is confounded with the group's intercept: brms fits it silently
@@ -556,8 +741,8 @@ def _warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, inde
             continue
         warnings.warn(
             f"The group-level predictor {coef!r} in {term} is constant within every level of "
-            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef}) is identified only by its "
-            f"prior: within a level it cannot be told apart from that level's intercept. brms fits "
+            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
+            f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
             f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
             f"term instead and drop it from {term}.",
             UserWarning, stacklevel=_caller_level(),

@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .terms import coef_label
+
 if TYPE_CHECKING:
     from .fit import Fit
 
@@ -57,18 +59,29 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
 
 
 def ranef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
-    """Group-level effects ``r_<group>`` by grouping factor, as brms's ``ranef``.
+    """Group-level effects ``r_<group>`` by grouping factor, as brms's ``ranef``; the
+    coefficients of other distributional parameters are named as brms names them
+    (``sigma_Intercept``).
 
     With ``summary=False`` each value is a frame of draws with (level, coef) columns.
     """
-    return {g: _by_level(_flat(fit, f"r_{g}"), fit, g, summary, probs) for g in fit.model_data.groups()}
+    return {g: _by_level(*_group_draws(fit, g), summary, probs) for g in fit.model_data.groups()}
 
 
-def _by_level(values: np.ndarray, fit: Fit, group: str, summary: bool, probs: Probs) -> pd.DataFrame:
+def _group_draws(fit: Fit, group: str) -> tuple[np.ndarray, list[str], list[str]]:
+    """All group-level effects on ``group`` across predictors: (n_draws, level, coef), levels, coefs."""
+    md = fit.model_data
+    blocks = {b.r_name: b for b in md.blocks if b.group == group}
+    values, coefs = [], []
+    for name, block in blocks.items():
+        var = fit.idata.posterior[name]
+        values.append(_flat(fit, name))
+        coefs += [coef_label(block.dpar, str(c)) for c in var[var.dims[3]].values]
+    return np.concatenate(values, axis=2), next(iter(blocks.values())).levels, coefs
+
+
+def _by_level(values: np.ndarray, levels: list[str], coefs: list[str], summary: bool, probs: Probs) -> pd.DataFrame:
     """(n_draws, level, coef) draws → frame indexed by (level, coef), coef-major as brms's long format."""
-    var = fit.idata.posterior[f"r_{group}"]
-    levels = [str(v) for v in var[f"{group}__level"].values]
-    coefs = [str(v) for v in var[f"{group}__coef"].values]
     index = pd.MultiIndex.from_tuples([(lv, c) for c in coefs for lv in levels], names=["level", "coef"])
     flat = np.swapaxes(values, 1, 2).reshape(values.shape[0], -1)
     if not summary:
@@ -81,12 +94,11 @@ def coef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[
     b = fixef(fit, summary=False)
     out = {}
     for g in fit.model_data.groups():
-        r = _flat(fit, f"r_{g}").copy()
-        coefs = [str(c) for c in fit.idata.posterior[f"r_{g}"][f"{g}__coef"].values]
+        r, levels, coefs = _group_draws(fit, g)
         for k, c in enumerate(coefs):
             if c in b:
                 r[:, :, k] += b[c].to_numpy()[:, None]
-        out[g] = _by_level(r, fit, g, summary, probs)
+        out[g] = _by_level(r, levels, coefs, summary, probs)
     return out
 
 
@@ -98,7 +110,7 @@ def VarCorr(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> di
     md = fit.model_data
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for g in md.groups():
-        coefs = [c for b in md.blocks if b.group == g for c in b.coefs]
+        coefs = [c for b in md.blocks if b.group == g for c in b.labels]
         sd = np.stack([_flat(fit, f"sd_{g}__{c}") for c in coefs], axis=1)
         M = len(coefs)
         cor = np.tile(np.eye(M), (sd.shape[0], 1, 1))

@@ -10,8 +10,8 @@ Example:
     >>> fam = get_family("gaussian")
     >>> fam.name, fam.link, [d.name for d in fam.dpars]
     ('gaussian', 'identity', ['sigma'])
-    >>> get_family("negbinomial").links_text()
-    'mu = log; shape = identity'
+    >>> get_family("negbinomial", link_shape="identity").dpar("shape").link
+    'identity'
 """
 
 from __future__ import annotations
@@ -37,31 +37,69 @@ LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
     "cloglog": (lambda x: 1 - pt.exp(-pt.exp(x)), lambda p: np.log(-np.log1p(-p)), lambda x: -np.expm1(-np.exp(x))),
     "inverse": (lambda x: 1 / x, lambda y: 1 / y, lambda x: 1 / x),
     "sqrt": (pt.sqr, np.sqrt, np.square),
+    "logm1": (lambda x: pt.exp(x) + 1, lambda y: np.log(y - 1), lambda x: np.exp(x) + 1),
+    "softplus": (pt.softplus, lambda y: np.log(np.expm1(y)), lambda x: np.logaddexp(0.0, x)),
+    "squareplus": (lambda x: (x + pt.sqrt(pt.sqr(x) + 4)) / 2, lambda y: (y**2 - 1) / y,
+                   lambda x: (x + np.sqrt(x**2 + 4)) / 2),
 }
 #: links on which brms computes data-based default priors (``def_scale_prior``).
 DATA_PRIOR_LINKS = ("identity", "log", "inverse", "sqrt", "1/mu^2")
+
+
+def inverse_link(link: str, eta):
+    """Apply the inverse of ``link`` to a NumPy array or a tensor.
+
+    Example:
+        >>> float(inverse_link("log", np.array(0.0)))
+        1.0
+    """
+    return LINKS[link][2 if isinstance(eta, (np.ndarray, np.generic, float)) else 0](eta)
 
 
 @dataclass(frozen=True)
 class DistPar:
     """A distributional parameter other than ``mu`` (``sigma``, ``nu``, ``shape``...).
 
-    ``default_prior`` is a distribution string, or ``None`` for brms's
-    data-based ``student_t(3, 0, scale)``.
+    ``default_prior`` is its prior when estimated as one number, ``None`` for
+    brms's data-based ``student_t(3, 0, scale)``.  When it is predicted
+    (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
+    ``links``, the first being brms's default) and its intercept takes
+    ``default_prior`` under the identity link, else ``link_prior`` (``None``:
+    data-based), as brms's ``def_dprior``.
     """
 
     name: str
-    link: str = "identity"
     lb: float | None = None
     ub: float | None = None
     default_prior: str | None = None
+    links: tuple[str, ...] = ("identity",)
+    link_prior: str | None = None
+    link: str = ""
+
+    def __post_init__(self) -> None:
+        if not self.link:
+            object.__setattr__(self, "link", self.links[0])
+
+    @property
+    def intercept_prior(self) -> str | None:
+        """The default prior of its intercept when predicted (``None``: data-based)."""
+        return self.default_prior if self.link == "identity" else self.link_prior
 
 
-#: brms's distributional parameters with their bounds and default priors
-SIGMA = DistPar("sigma", lb=0.0)
-SHAPE = DistPar("shape", lb=0.0, default_prior="gamma(0.01, 0.01)")
-ZI = DistPar("zi", lb=0.0, ub=1.0, default_prior="beta(1, 1)")
-HU = DistPar("hu", lb=0.0, ub=1.0, default_prior="beta(1, 1)")
+#: brms's distributional parameters with their bounds, default priors and links (brms 2.18)
+_POSITIVE_LINKS = ("log", "identity", "softplus", "squareplus")
+SIGMA = DistPar("sigma", lb=0.0, links=_POSITIVE_LINKS)
+SHAPE = DistPar("shape", lb=0.0, default_prior="gamma(0.01, 0.01)", links=_POSITIVE_LINKS,
+                link_prior="student_t(3, 0, 2.5)")
+NU = DistPar("nu", lb=1.0, default_prior="gamma(2, 0.1)", links=("logm1", "identity"), link_prior="normal(2.7, 0.8)")
+PHI = DistPar("phi", lb=0.0, default_prior="gamma(0.01, 0.01)", links=_POSITIVE_LINKS,
+              link_prior="student_t(3, 0, 2.5)")
+ALPHA = DistPar("alpha", default_prior="normal(0, 4)", links=("identity", "log", "softplus", "squareplus"),
+                link_prior="normal(0, 4)")
+ZI = DistPar("zi", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),
+             link_prior="logistic(0, 1)")
+HU = DistPar("hu", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),
+             link_prior="logistic(0, 1)")
 
 
 @dataclass(frozen=True)
@@ -69,11 +107,14 @@ class Family:
     """One response family.
 
     ``dist(eta, dpars, additions)`` returns the PyMC distribution of the
-    response given the linear predictor ``eta`` (tensor or array);
+    response given the linear predictor ``eta`` (tensor or array; for
+    ``categorical`` one per category on the last axis);
     ``epred(mu, dpars, additions)`` the expected response given ``mu`` (the
     inverse-linked ``eta``); ``response(y, additions)`` checks and codes the
-    response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"`` or
-    ``"ordinal"``; ``prior_link`` is the scale of brms's data-based priors.
+    response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"``,
+    ``"ordinal"`` or ``"categorical"``; ``log_scale`` families (lognormal) take
+    brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical``
+    (``None``: the first).
 
     Example:
         >>> import brmc
@@ -92,24 +133,29 @@ class Family:
     kind: str = "continuous"
     log_scale: bool = False
     extra_links: tuple[str, ...] = ()
-
-    @property
-    def prior_link(self) -> str:
-        """The link on which brms computes the data-based intercept prior."""
-        return "log" if self.log_scale else self.link
+    refcat: str | None = None
 
     @property
     def ordinal(self) -> bool:
         return self.kind == "ordinal"
 
-    def links_text(self) -> str:
-        """brms's ``Links:`` line."""
-        names = [d.name for d in self.dpars] + list(self.extra_links)
-        return "; ".join([f"mu = {self.link}"] + [f"{n} = identity" for n in names])
+    @property
+    def categorical(self) -> bool:
+        return self.kind == "categorical"
 
-    def inverse_link(self, eta):
-        """Apply the inverse link to a tensor."""
-        return LINKS[self.link][0](eta)
+    @property
+    def polytomous(self) -> bool:
+        """Whether the response is one of several categories (ordinal or categorical)."""
+        return self.kind in {"ordinal", "categorical"}
+
+    def dpar(self, name: str) -> DistPar:
+        """The distributional parameter called ``name``.
+
+        Example:
+            >>> get_family("student").dpar("nu").link
+            'logm1'
+        """
+        return next(d for d in self.dpars if d.name == name)
 
     def inverse_link_np(self, eta: np.ndarray) -> np.ndarray:
         """Apply the inverse link to a NumPy array."""
@@ -121,9 +167,7 @@ class Family:
 
     def mu(self, eta):
         """The mean parameter from the linear predictor (tensor or array)."""
-        if isinstance(eta, np.ndarray):
-            return self.inverse_link_np(eta)
-        return self.inverse_link(eta)
+        return inverse_link(self.link, eta)
 
     def response_dist(self, eta, dpars: dict, additions: dict):
         """The response distribution, with known standard errors (``se()``) folded into sigma."""
@@ -176,14 +220,21 @@ class Family:
 
     def expected(self, eta: np.ndarray, dpars: dict, additions: dict) -> np.ndarray:
         """The expected response (brms's ``posterior_epred``); category probabilities
-        (last axis) for ordinal families."""
+        (last axis) for ordinal and categorical families."""
         if self.ordinal:
             return category_probabilities(self, eta, dpars["thres"])
+        if self.categorical:
+            return special.softmax(eta, axis=-1)
         return self.epred(self.inverse_link_np(eta), dpars, additions)
 
+    def options(self) -> dict[str, str]:
+        """The choices made beyond the link: non-default dpar links (``link_sigma``), ``refcat``."""
+        out = {f"link_{d.name}": d.link for d in self.dpars if d.link != d.links[0]}
+        return out | ({"refcat": self.refcat} if self.refcat is not None else {})
+
     def to_dict(self) -> dict:
-        """A JSON-able description (enough to rebuild with :func:`get_family`)."""
-        return {"family": self.name, "link": self.link}
+        """A JSON-able description (enough to rebuild with :func:`family_from_dict`)."""
+        return {"name": self.name, "link": self.link, **self.options()}
 
 
 # ---------------------------------------------------------------- response checks
@@ -311,9 +362,9 @@ def category_probabilities(f: Family, eta: np.ndarray, thres: np.ndarray) -> np.
 
 def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, ...], dist: Callable,
             response: Callable, **kwargs) -> Callable[..., Family]:
-    def make(link: str = link) -> Family:
-        return _with_link(Family(name=name, link=links[0], links=links, dpars=dpars, dist=dist, response=response,
-                                 **kwargs), link)
+    def make(link: str = link, **options: str) -> Family:
+        family = Family(name=name, link=links[0], links=links, dpars=dpars, dist=dist, response=response, **kwargs)
+        return _with_options(_with_link(family, link), options)
     make.__name__ = name
     make.__doc__ = (f"The {name} family (links: {', '.join(links)}).\n\n"
                     f"Example:\n    >>> get_family('{name}').link\n    '{link}'\n")
@@ -327,11 +378,11 @@ def _lognormal_epred(mu, d, add):
 gaussian = _family("gaussian", "identity", ("identity", "log", "inverse"), (SIGMA,),
                    lambda f, eta, d, add: pm.Normal.dist(mu=_linked(f, eta), sigma=d["sigma"]), _real("gaussian"))
 student = _family("student", "identity", ("identity", "log", "inverse"),
-                  (SIGMA, DistPar("nu", lb=1.0, default_prior="gamma(2, 0.1)")),
+                  (SIGMA, NU),
                   lambda f, eta, d, add: pm.StudentT.dist(nu=d["nu"], mu=_linked(f, eta), sigma=d["sigma"]),
                   _real("student"))
 skew_normal = _family("skew_normal", "identity", ("identity", "log", "inverse"),
-                      (SIGMA, DistPar("alpha", default_prior="normal(0, 4)")), _skew_normal, _real("skew_normal"))
+                      (SIGMA, ALPHA), _skew_normal, _real("skew_normal"))
 lognormal = _family("lognormal", "identity", ("identity", "inverse"), (SIGMA,),
                     lambda f, eta, d, add: pm.LogNormal.dist(mu=_linked(f, eta), sigma=d["sigma"]),
                     _positive("lognormal"), epred=_lognormal_epred, log_scale=True)
@@ -352,7 +403,7 @@ negbinomial = _family("negbinomial", "log", ("log", "sqrt", "identity"), (SHAPE,
 geometric = _family("geometric", "log", ("log", "sqrt", "identity"), (),
                     lambda f, eta, d, add: pm.NegativeBinomial.dist(mu=_linked(f, eta), alpha=1.0),
                     _counts("geometric"), kind="count")
-beta = _family("beta", "logit", ("logit", "probit", "cloglog"), (DistPar("phi", lb=0.0, default_prior="gamma(0.01, 0.01)"),),
+beta = _family("beta", "logit", ("logit", "probit", "cloglog"), (PHI,),
                lambda f, eta, d, add: pm.Beta.dist(alpha=_linked(f, eta) * d["phi"], beta=(1 - _linked(f, eta)) * d["phi"]),
                _unit_interval("beta"))
 zero_inflated_poisson = _family(
@@ -369,6 +420,8 @@ hurdle_poisson = _family(
     _counts("hurdle_poisson"), epred=lambda mu, d, add: (1 - d["hu"]) * mu / -np.expm1(-mu), kind="count")
 cumulative = _family("cumulative", "logit", ("logit", "probit"), (), _cumulative, lambda y, add: y,
                      kind="ordinal", extra_links=("disc",))
+categorical = _family("categorical", "logit", ("logit",), (),
+                      lambda f, eta, d, add: pm.Categorical.dist(logit_p=eta), lambda y, add: y, kind="categorical")
 hurdle_lognormal = _family(
     "hurdle_lognormal", "identity", ("identity",), (SIGMA, HU),
     lambda f, eta, d, add: pm.HurdleLogNormal.dist(psi=1 - d["hu"], mu=_linked(f, eta), sigma=d["sigma"]),
@@ -385,29 +438,54 @@ def _with_link(family: Family, link: str) -> Family:
     return replace(family, link=link)
 
 
+def _with_options(family: Family, options: dict[str, str]) -> Family:
+    """Apply brms's family options: ``link_<dpar>`` (the link of a predicted dpar) and ``refcat``."""
+    allowed = [f"link_{d.name}" for d in family.dpars] + (["refcat"] if family.categorical else [])
+    for key, value in options.items():
+        if key not in allowed:
+            raise FamilyError(f"Family '{family.name}' has no option {key!r}; it takes: "
+                              f"{', '.join(['link', *allowed])}.")
+        if key == "refcat":
+            family = replace(family, refcat=str(value))
+            continue
+        dpar = family.dpar(key[len("link_"):])
+        if value not in dpar.links:
+            raise FamilyError(f"Link {value!r} is not available for '{dpar.name}' of family '{family.name}'. "
+                              f"Allowed links: {', '.join(dpar.links)}.")
+        family = replace(family, dpars=tuple(replace(d, link=value) if d is dpar else d for d in family.dpars))
+    return family
+
+
 #: brms family names → constructors.
 FAMILIES: dict[str, Callable[..., Family]] = {
     f.__name__: f for f in (gaussian, student, skew_normal, lognormal, Gamma, weibull, exponential, bernoulli,
                             binomial, poisson, negbinomial, geometric, beta, zero_inflated_poisson,
-                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal, cumulative)
+                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal, cumulative, categorical)
 }
 FAMILIES["Gamma"] = Gamma
 #: brms families not implemented yet: refused by name rather than confused with others.
-NOT_YET = frozenset({"categorical", "multinomial", "dirichlet", "sratio", "cratio", "acat", "von_mises",
+NOT_YET = frozenset({"multinomial", "dirichlet", "sratio", "cratio", "acat", "von_mises",
                      "exgaussian", "shifted_lognormal", "frechet", "gen_extreme_value", "asym_laplace",
                      "wiener", "zero_one_inflated_beta", "zero_inflated_beta", "zero_inflated_binomial",
                      "hurdle_negbinomial", "hurdle_gamma", "com_poisson", "beta_binomial", "logistic_normal"})
 
 
-def get_family(family: str | Family, link: str | None = None) -> Family:
+def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:
     """Resolve a family given as a brms name or a :class:`Family` record.
+
+    ``options`` are brms's family arguments: ``link_<dpar>`` sets the link of a
+    predicted distributional parameter (``link_sigma="identity"``), ``refcat``
+    the reference category of ``categorical``.
 
     Example:
         >>> get_family("bernoulli", link="probit").link
         'probit'
+        >>> get_family("gaussian", link_sigma="identity").dpar("sigma").link
+        'identity'
     """
     if isinstance(family, Family):
-        return family if link is None else _with_link(family, link)
+        family = family if link is None else _with_link(family, link)
+        return _with_options(family, options)
     if not isinstance(family, str):
         raise FamilyError(f"A family must be a name such as 'gaussian', not {type(family).__name__}.")
     name = family.strip()
@@ -419,4 +497,15 @@ def get_family(family: str | Family, link: str | None = None) -> Family:
             f"Unknown family '{name}'.{close_matches(name, FAMILIES)} "
             f"Available families: {', '.join(FAMILIES)}."
         )
-    return FAMILIES[name]() if link is None else FAMILIES[name](link=link)
+    return FAMILIES[name](**options) if link is None else FAMILIES[name](link=link, **options)
+
+
+def family_from_dict(spec: dict) -> Family:
+    """The family a :meth:`Family.to_dict` description names.
+
+    Example:
+        >>> family_from_dict(get_family("gaussian", link_sigma="identity").to_dict()).options()
+        {'link_sigma': 'identity'}
+    """
+    options = {k: v for k, v in spec.items() if k not in {"name", "link"}}
+    return get_family(spec["name"], spec["link"], **options)

@@ -16,6 +16,7 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -61,19 +62,16 @@ class Token:
 
 
 @dataclass
-class BrmsFormula:
-    """A parsed brms formula.
+class Predictor:
+    """The right-hand side of one linear predictor: its population part (in R
+    syntax, ``"1"`` when only an intercept is left), group-level terms and offset.
 
-    ``population`` is the right-hand side without group terms, in R syntax
-    (``"1"`` when only an intercept is left); ``additions`` maps an addition
-    term's name to its argument texts (``{"trials": ["n"]}``).
+    ``text`` is the formula as brms prints it (``"sigma ~ Days"``).
     """
 
     text: str
-    response: str
     population: str
     group_terms: list[GroupTerm] = field(default_factory=list)
-    additions: dict[str, list[str]] = field(default_factory=dict)
     offset: str = ""
 
     def __str__(self) -> str:
@@ -84,16 +82,37 @@ class BrmsFormula:
         """Whether the population part keeps its intercept (no ``0 +`` / ``- 1``)."""
         return _has_intercept(tokenize(self.population))
 
+    def predictor_variables(self, additions: dict[str, list[str]] | None = None) -> list[str]:
+        """Names the right-hand side (and ``additions``) read from the data, in order of first use."""
+        texts = [self.population] + [a for args in (additions or {}).values() for a in args]
+        texts += [g.expr for g in self.group_terms] + [self.offset]
+        names = [n for text in texts for n in _names_in(text)]
+        names += [f for g in self.group_terms for f in g.factors]
+        return list(dict.fromkeys(names))
+
+
+@dataclass(kw_only=True)
+class BrmsFormula(Predictor):
+    """A parsed brms formula: the main formula (the predictor of ``mu``) with its
+    response and addition terms, plus the distributional formulas of ``bf()``.
+
+    ``additions`` maps an addition term's name to its argument texts
+    (``{"trials": ["n"]}``); ``pforms`` maps a distributional parameter to its
+    :class:`Predictor` (``{"sigma": sigma ~ Days}``), in the order given.
+    """
+
+    response: str
+    additions: dict[str, list[str]] = field(default_factory=dict)
+    pforms: dict[str, Predictor] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        """The formulas as brms prints them: the main one, then one per distributional parameter."""
+        return [self.text] + [p.text for p in self.pforms.values()]
+
     def variables(self) -> list[str]:
         """Names the formula reads from the data, in order of first use."""
-        names: list[str] = []
-        texts = [self.response, self.population]
-        texts += [a for args in self.additions.values() for a in args]
-        texts += [g.expr for g in self.group_terms] + [self.offset]
-        for text in texts:
-            names += _names_in(text)
-        for g in self.group_terms:
-            names += g.factors
+        names = _names_in(self.response) + self.predictor_variables(self.additions)
+        names += [n for p in self.pforms.values() for n in p.predictor_variables()]
         return list(dict.fromkeys(names))
 
 
@@ -209,8 +228,9 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
             )
 
 
-def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> None:
-    """Refuse anything that could run code: unknown calls, dunders, attributes."""
+def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None) -> None:
+    """Refuse anything that could run code: unknown calls (unless ``env_names`` is
+    ``None``: checked later), dunders, attributes."""
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
             raise FormulaError(f"Names with '__' are not allowed in formulas {_where(text, tok.pos)}")
@@ -226,7 +246,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
                 )
         if tok.kind == "name" and follows_call:
             name = tok.text
-            if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in env_names:
+            if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in (env_names or frozenset()):
                 if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {_where(text, tok.pos)}"
@@ -237,6 +257,8 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str]) -> No
                         "'successes | trials(total)', e.g. 'm | trials(n) ~ 1 + (1 | batch)' "
                         f"{_where(text, tok.pos)}"
                     )
+                if env_names is None:
+                    continue
                 allowed = ", ".join(sorted(SAFE_FUNCTIONS))
                 raise FormulaError(
                     f"Function {name!r} cannot be used in a formula {_where(text, tok.pos)}\n"
@@ -370,16 +392,37 @@ def _translate(tokens: list[Token]) -> list[Token]:
     return out
 
 
-def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFormula:
+def parse_formula(text: str, env_names: frozenset[str] | None = frozenset(),
+                  pforms: Sequence[str] = ()) -> BrmsFormula:
     """Parse brms formula text into a :class:`BrmsFormula`.
 
-    ``env_names`` are extra function names the caller allows (``brm(env=...)``).
+    ``env_names`` are extra function names the caller allows (``brm(env=...)``);
+    ``None`` defers the check of function names to a later parse with the
+    caller's ``env`` (what :func:`bf` does).  ``pforms`` are distributional
+    formulas such as ``"sigma ~ Days"`` (see :func:`bf`).
 
     Example:
         >>> f = parse_formula("y ~ x + (1 | g1/g2)")
         >>> [g.group for g in f.group_terms]
         ['g1', 'g1:g2']
     """
+    response, additions, main = _parse_one(text, env_names)
+    parsed: dict[str, Predictor] = {}
+    for ptext in pforms:
+        dpar, dpar_additions, predictor = _parse_one(ptext, env_names)
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", dpar) or dpar_additions:
+            raise FormulaError(
+                f"The left-hand side of the distributional formula {ptext!r} must be the name of a "
+                "distributional parameter, as in 'sigma ~ x' (no addition terms)."
+            )
+        if dpar in parsed:
+            raise FormulaError(f"The distributional parameter {dpar!r} has more than one formula.")
+        parsed[dpar] = predictor
+    return BrmsFormula(**vars(main), response=response, additions=additions, pforms=parsed)
+
+
+def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[str, list[str]], Predictor]:
+    """One formula ``lhs ~ rhs``: its response, addition terms and right-hand side."""
     if not isinstance(text, str):
         raise FormulaError(f"The formula must be a string, not {type(text).__name__}.")
     if not text.strip():
@@ -409,14 +452,47 @@ def parse_formula(text: str, env_names: frozenset[str] = frozenset()) -> BrmsFor
     population, group_terms = _parse_rhs(rhs, text)
     _check_operands(text, tokens)
     population, offset = _split_offset(population, text)
-    return BrmsFormula(
-        text=_deparse(tokens),
-        response=response,
-        population=population,
-        group_terms=group_terms,
-        additions=additions,
-        offset=offset,
-    )
+    return response, additions, Predictor(text=_deparse(tokens), population=population,
+                                          group_terms=group_terms, offset=offset)
+
+
+def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
+    """brms's ``bf()``: the main formula plus a formula per distributional parameter.
+
+    Give each distributional formula as text with the parameter on the left
+    (``"sigma ~ x"``) or as a keyword with its right-hand side (``sigma="~ x"``;
+    the ``~`` may be left out).  The parameters are checked against the family
+    when the model is built.  Function names are checked then too, against
+    ``brm(..., env=...)``.
+
+    Example:
+        >>> f = bf("Reaction ~ Days", sigma="~ Days")
+        >>> f.lines()
+        ['Reaction ~ Days', 'sigma ~ Days']
+        >>> bf("y ~ x", "sigma ~ x + (1 | g)").pforms["sigma"].group_terms[0].group
+        'g'
+    """
+    texts = list(pforms)
+    for dpar, rhs in dpar_formulas.items():
+        if not isinstance(rhs, str):
+            raise FormulaError(
+                f"bf({dpar}={rhs!r}): a distributional parameter takes a formula such as '~ x'; "
+                "fixing it to a constant is not supported yet."
+            )
+        texts.append(f"{dpar} {rhs}" if rhs.lstrip().startswith("~") else f"{dpar} ~ {rhs}")
+    return parse_formula(formula, env_names=None, pforms=texts)
+
+
+def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset()) -> BrmsFormula:
+    """A formula given as text or by :func:`bf`, parsed (again) with the caller's function names.
+
+    Example:
+        >>> as_formula(bf("y ~ x", sigma="~ x")).pforms["sigma"].population
+        'x'
+    """
+    if isinstance(formula, BrmsFormula):
+        return parse_formula(formula.text, env_names, [p.text for p in formula.pforms.values()])
+    return parse_formula(formula, env_names)
 
 
 def _split_offset(population: str, text: str) -> tuple[str, str]:

@@ -34,7 +34,7 @@ import xarray as xr
 
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
-from .families import get_family
+from .families import family_from_dict
 from .formula import parse_formula, tokenize
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
@@ -161,19 +161,19 @@ def _decode_frame(group: xr.Dataset, description: dict) -> pd.DataFrame:
 def _model_data_digest(md: ModelData) -> str:
     """A hash of the arrays the model was sampled on (response, designs, group indices)."""
     h = hashlib.sha256()
-    arrays = [md.y, md.X] + [a for b in md.blocks for a in (b.index, b.Z)]
+    arrays = [md.y] + [lp.X for lp in md.predictors.values()] + [a for b in md.blocks for a in (b.index, b.Z)]
     for array in arrays:
         array = np.ascontiguousarray(array)
         h.update(f"{array.dtype.str}{array.shape}".encode())
         h.update(array.tobytes())
-    names = [md.b_names] + [[b.group, b.coefs, b.levels] for b in md.blocks]
+    names = [lp.b_names for lp in md.predictors.values()] + [[b.group, b.coefs, b.levels] for b in md.blocks]
     h.update(json.dumps(names).encode())
     return h.hexdigest()
 
 
 def _env_names(md: ModelData) -> list[str]:
     """Names the formula takes from ``env`` (functions or vectors passed at fit time)."""
-    used = {t.text for t in tokenize(md.formula.text) if t.kind == "name"}
+    used = {t.text for line in md.formula.lines() for t in tokenize(line) if t.kind == "name"}
     return sorted(n for n in md.env if n in used)
 
 
@@ -192,7 +192,8 @@ def _spec(fit: Fit, data: dict) -> str:
         "format_version": FORMAT_VERSION,
         "brmc_version": __version__,
         "formula": md.formula.text,
-        "family": {"name": md.family.name, "link": md.family.link},
+        "pforms": [p.text for p in md.formula.pforms.values()],
+        "family": md.family.to_dict(),
         "priors": [p.to_dict() for p in fit.priors.user],
         "settings": fit.settings.to_dict(),
         "timing": dict(fit.timing),
@@ -359,8 +360,8 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
         _check_env(path, spec, env)
         data = _read_groups(path, groups)
         frame = _decode_frame(data.pop(DATA_GROUP), spec["data"])
-        formula = parse_formula(spec["formula"], env_names=frozenset(env))
-        family = get_family(spec["family"]["name"], spec["family"]["link"])
+        formula = parse_formula(spec["formula"], env_names=frozenset(env), pforms=spec.get("pforms", []))
+        family = family_from_dict(spec["family"])
         md = build_data(formula, frame, family, data_name=spec["data_name"], env=env)
         md.n_dropped = spec["n_dropped"]
         priors = resolve_priors(md, [Prior.from_dict(d) for d in spec["priors"]])

@@ -27,7 +27,7 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .data import ModelData
+from .data import LinearPredictor, ModelData
 from .priors import ParamPrior, PriorSpec
 
 #: prior distribution name → PyMC distribution given the hyperparameter rows
@@ -41,6 +41,7 @@ _PYMC_DISTS = {
     "lognormal": lambda a: pm.LogNormal.dist(mu=a[0], sigma=a[1]),
     "uniform": lambda a: pm.Uniform.dist(lower=a[0], upper=a[1]),
     "beta": lambda a: pm.Beta.dist(alpha=a[0], beta=a[1]),
+    "logistic": lambda a: pm.Logistic.dist(mu=a[0], s=a[1]),
 }
 
 
@@ -79,8 +80,10 @@ def structure_key(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> s
         "dpars": [d.name for d in md.dpars],
         "additions": sorted(k for k in md.additions if k != "se_sigma"),
         "N": md.nobs,
-        "K": len(md.b_names),
-        "intercept": md.has_intercept,
+        "categories": len(md.response_levels) if md.family.categorical else 0,
+        "ref": md.ref_index if md.family.categorical else 0,
+        "predictors": [(lp.dpar, len(lp.b_names), lp.has_intercept, lp.link, lp.offset is not None)
+                       for lp in md.predictors.values()],
         "thresholds": md.thresholds,
         "blocks": [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated,
                     [_is_ones(b.Z[:, k]) for k in range(len(b.coefs))]) for b in md.blocks],
@@ -155,10 +158,13 @@ def cholesky_corr(name: str, M: int, eta) -> pt.TensorVariable:
 def data_values(md: ModelData) -> dict[str, np.ndarray]:
     """The current value of every data container of the model."""
     values = {"Y": md.y.astype(float)}
-    # addition terms (trials, weights, cens, y2, se, offset) are data too
+    # addition terms (trials, weights, cens, y2, se) are data too
     values |= {k: np.asarray(v, dtype=float) for k, v in md.additions.items() if isinstance(v, np.ndarray)}
-    if md.b_names:
-        values["Xc"] = md.Xc
+    for lp in md.predictors.values():
+        if lp.b_names:
+            values[f"Xc{lp.suffix}"] = lp.Xc
+        if lp.offset is not None:
+            values[f"offset{lp.suffix}"] = lp.offset
     for block in md.blocks:
         values[f"J_{block.id}"] = block.index
         if not all(_is_ones(block.Z[:, k]) for k in range(block.Z.shape[1])):
@@ -177,38 +183,46 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     params: dict[str, pt.TensorVariable] = {}
     with pm.Model() as model:
         Y = pm.Data("Y", values["Y"])
-        mu = pt.zeros(md.nobs)
-        if md.b_names:
-            Xc = pm.Data("Xc", values["Xc"])
-            lb, ub = spec.bounds("b")
-            params["b"] = _parameter("b", (len(md.b_names),), lb, ub)
-            mu = pt.dot(Xc, params["b"])
-        if md.has_intercept:
-            params["Intercept"] = _parameter("Intercept", (), None, None)
-            mu = mu + params["Intercept"]
-        dpars = {}
+        etas = {dpar: _linear_predictor(md, lp, spec, params, values) for dpar, lp in md.predictors.items()}
+        scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model
-            params["Intercept"] = dpars["thres"] = pm.Flat(
+            params["Intercept"] = scalars["thres"] = pm.Flat(
                 "Intercept", shape=md.thresholds, default_transform=pm.distributions.transforms.ordered,
                 initval=np.linspace(-1.0, 1.0, md.thresholds))
-        for block in md.blocks:
-            mu = mu + _group_effects(block, spec, params, values)
-        if "offset" in values:
-            mu = mu + pm.Data("offset", values["offset"])
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
-            params[dpar.name] = dpars[dpar.name] = _parameter(dpar.name, (), lb, ub)
+            params[dpar.name] = scalars[dpar.name] = _parameter(dpar.name, (), lb, ub)
         _add_priors(spec, params, values)
         if not prior_only:
             additions = {k: pm.Data(k, values[k]) if isinstance(v, np.ndarray) else v
-                         for k, v in md.additions.items() if k != "offset"}
-            pm.Potential("Y_loglik", md.family.pointwise_logp(Y, mu, dpars, additions).sum())
+                         for k, v in md.additions.items()}
+            logp = md.family.pointwise_logp(Y, md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
+            pm.Potential("Y_loglik", logp.sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
         from pytensor.graph.traversal import ancestors
 
         used = set(ancestors([model.logp()]))
         values = {k: v for k, v in values.items() if model[k] in used}
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values)
+
+
+def _linear_predictor(md: ModelData, lp: LinearPredictor, spec: PriorSpec, params: dict,
+                      values: dict[str, np.ndarray]):
+    """One predictor's ``eta``: centred population part (``b``, ``Intercept`` with the
+    predictor's suffix, e.g. ``b_sigma``), group-level effects and offset."""
+    eta = pt.zeros(md.nobs)
+    sfx = lp.suffix
+    if lp.b_names:
+        params[f"b{sfx}"] = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
+        eta = pt.dot(pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"]), params[f"b{sfx}"])
+    if lp.has_intercept:
+        params[f"Intercept{sfx}"] = _parameter(f"Intercept{sfx}", (), None, None)
+        eta = eta + params[f"Intercept{sfx}"]
+    for block in lp.blocks:
+        eta = eta + _group_effects(block, spec, params, values)
+    if lp.offset is not None:
+        eta = eta + pm.Data(f"offset{sfx}", values[f"offset{sfx}"])
+    return eta
 
 
 def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]):

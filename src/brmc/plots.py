@@ -279,12 +279,17 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
         raise DataError(f"order must be 'n' or 'estimate', got {order!r}.")
     if scale not in ("response", "linear"):
         raise DataError(f"scale must be 'response' or 'linear', got {scale!r}.")
-    with_coef = [g for g in md.groups() if any(coef in b.coefs for b in md.blocks if b.group == g)]
+    if "mu" not in md.predictors:
+        raise DataError("plot_shrinkage shows group-level effects on mu; a categorical model has one "
+                        f"predictor per category ({', '.join(md.predictors)}).")
+    mu = md.predictors["mu"]
+    groups = list(dict.fromkeys(b.group for b in mu.blocks))
+    with_coef = [g for g in groups if any(coef in b.coefs for b in mu.blocks if b.group == g)]
     if not with_coef:
-        coefs = sorted({c for b in md.blocks for c in b.coefs})
+        coefs = sorted({c for b in mu.blocks for c in b.coefs})
         raise DataError(f"No grouping factor has a group-level {coef!r}.{close_matches(coef, coefs)}")
     group = _pick(group, with_coef, f"grouping factor with a group-level {coef!r}")[0]
-    blocks = [b for b in md.blocks if b.group == group]
+    blocks = [b for b in mu.blocks if b.group == group]
     zcoefs = [c for b in blocks for c in b.coefs]
     Z = np.hstack([b.Z for b in blocks])
     index, levels = blocks[0].index, blocks[0].levels
@@ -295,9 +300,9 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     inverse = md.family.inverse_link_np if link is not None and scale == "response" else None
     trials = md.additions.get("trials")
 
-    b_hat = fit.fixef()["Estimate"]
+    b_hat = fit.fixef()["Estimate"].loc[mu.population_names]
     outside = [k for k, name in enumerate(b_hat.index) if name not in zcoefs]
-    offset = md.X[:, outside] @ b_hat.to_numpy()[outside]
+    offset = mu.X[:, outside] @ b_hat.to_numpy()[outside]
     k = zcoefs.index(coef)
     none = no_pooling(md.y, offset, Z, index, len(levels), link, trials, finite=inverse is None)[:, k]
     complete = no_pooling(md.y, offset, Z, np.zeros_like(index), 1, link, trials, finite=inverse is None)[0, k]

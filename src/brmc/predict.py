@@ -25,7 +25,8 @@ from .data import ModelData, design, labels_of, offset_values
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
-from .sampling import family_dpars, population_effects
+from .families import inverse_link
+from .sampling import family_dpars, group_effects, population_effects
 from .terms import GroupBlock
 
 if TYPE_CHECKING:
@@ -111,41 +112,57 @@ def _require(newdata: pd.DataFrame, needed: list[str]) -> None:
                         f"{close_matches(missing[0], newdata.columns)}")
 
 
+@dataclass
+class NewDesign:
+    """One predictor evaluated on new rows: population design, kept group-level blocks, offset."""
+
+    X: np.ndarray
+    blocks: list[NewBlock]
+    offset: np.ndarray | None
+
+
 def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
-               allow_new_levels: bool = False) -> tuple[np.ndarray, list[NewBlock]]:
-    """Population design and group-level blocks for ``newdata`` (or the training rows)."""
+               allow_new_levels: bool = False) -> dict[str, NewDesign]:
+    """Each predictor's design for ``newdata`` (or the training rows), by dpar."""
     kept = _kept_blocks(md, re_formula)
     if newdata is None:
-        blocks = [NewBlock(b, b.index, b.Z, kept[b.id]) for b in md.blocks if b.id in kept]
-        return md.X, blocks
+        return {dpar: NewDesign(lp.X, [NewBlock(b, b.index, b.Z, kept[b.id]) for b in lp.blocks if b.id in kept],
+                                lp.offset) for dpar, lp in md.predictors.items()}
     if not isinstance(newdata, pd.DataFrame) or len(newdata) == 0:
         raise DataError("newdata must be a non-empty pandas DataFrame.")
-    texts = [md.formula.population] + [b.term.expr for b in md.blocks if b.id in kept]
+    texts = [lp.formula.population for lp in md.predictors.values()]
+    texts += [b.term.expr for b in md.blocks if b.id in kept]
     predictors = list(dict.fromkeys(n for t in texts for n in _names_in(t) if n not in md.env))
     factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
     _require(newdata, predictors + factors)
-    both = _coded(md, newdata, predictors)
+    prepared = _prepare(_coded(md, newdata, predictors), md)
     n_train = len(md.frame)
-    X, names = design(md.formula.population, _prepare(both, md), md.env)
-    assert names[len(names) - len(md.population_names):] == md.population_names
-    blocks = []
-    for b in md.blocks:
-        if b.id not in kept:
-            continue
-        Z, _ = design(b.term.expr, _prepare(both, md), md.env)
-        labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
-        for name in b.term.factors[1:]:
-            labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
-        lookup = {lv: i for i, lv in enumerate(b.levels)}
-        index = labels.map(lambda lv: lookup.get(lv, -1)).to_numpy(dtype=np.int64)
-        if (index < 0).any() and not allow_new_levels:
-            unseen = sorted(set(labels[index < 0]))
-            raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
-                            f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
-                            "for new groups.")
-        new_codes = pd.factorize(labels[index < 0])[0]
-        blocks.append(NewBlock(b, index, Z[n_train:], kept[b.id], new_codes))
-    return X[n_train:], blocks
+    out = {}
+    for dpar, lp in md.predictors.items():
+        X, names = design(lp.formula.population, prepared, md.env)
+        assert names[len(names) - len(lp.population_names):] == lp.population_names
+        blocks = [_new_block(b, newdata, prepared, md, kept[b.id], allow_new_levels, n_train)
+                  for b in lp.blocks if b.id in kept]
+        offset = offset_values(lp.formula, newdata, md.env) if lp.offset is not None else None
+        out[dpar] = NewDesign(X[n_train:, len(names) - len(lp.population_names):], blocks, offset)
+    return out
+
+
+def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md: ModelData, coefs: list[int],
+               allow_new_levels: bool, n_train: int) -> NewBlock:
+    """A group-level block on new rows (``prepared`` holds the training rows first)."""
+    Z, _ = design(b.term.expr, prepared, md.env)
+    labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
+    for name in b.term.factors[1:]:
+        labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
+    lookup = {lv: i for i, lv in enumerate(b.levels)}
+    index = labels.map(lambda lv: lookup.get(lv, -1)).to_numpy(dtype=np.int64)
+    if (index < 0).any() and not allow_new_levels:
+        unseen = sorted(set(labels[index < 0]))
+        raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
+                        f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
+                        "for new groups.")
+    return NewBlock(b, index, Z[n_train:], coefs, pd.factorize(labels[index < 0])[0])
 
 
 def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -159,17 +176,22 @@ def _flat(values: np.ndarray) -> np.ndarray:
 
 
 def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray, method: str,
-                       rng: np.random.Generator) -> np.ndarray:
-    """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M)."""
+                       rng: np.random.Generator, picks: dict[str, np.ndarray]) -> np.ndarray:
+    """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M).
+
+    ``picks`` keeps the old levels drawn per grouping factor, so that, as in brms, every
+    block on that factor (of any distributional parameter) borrows the same old level.
+    """
     S, n_levels, M = r.shape
     n_new = int(nb.new_codes.max()) + 1
-    if method == "uncertainty":  # a random old level per draw and new level
-        pick = rng.integers(0, n_levels, size=(S, n_new))
-        return r[np.arange(S)[:, None], pick, :]
-    if method == "old_levels":  # one random old level per new level, for all draws
-        return r[:, rng.integers(0, n_levels, size=n_new), :]
+    if method in {"uncertainty", "old_levels"}:
+        if nb.block.group not in picks:
+            picks[nb.block.group] = (
+                rng.integers(0, n_levels, size=(S, n_new)) if method == "uncertainty"  # per draw and new level
+                else np.broadcast_to(rng.integers(0, n_levels, size=n_new), (S, n_new)))  # per new level
+        return r[np.arange(S)[:, None], picks[nb.block.group], :]
     # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
-    group, coefs = nb.block.group, nb.block.coefs
+    group, coefs = nb.block.group, nb.block.labels
     post = fit.idata.posterior
     sd = np.stack([_flat(post[f"sd_{group}__{c}"].values)[draws] for c in coefs], axis=-1)
     cor = np.tile(np.eye(M), (S, 1, 1))
@@ -182,26 +204,28 @@ def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray,
     return np.einsum("smk,snk->snm", chol, rng.standard_normal((S, n_new, M)))
 
 
-def _linpred(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_levels: bool,
-             sample_new_levels: str, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_levels: bool,
+          sample_new_levels: str, draws: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """Each predictor's linear predictor for the chosen draws and rows: (draws, rows) by dpar."""
     if sample_new_levels not in NEW_LEVEL_METHODS:
         raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
                         f"not {sample_new_levels!r}.")
-    md = fit.model_data
-    X, blocks = new_design(md, newdata, re_formula, allow_new_levels)
-    eta = _flat(population_effects(fit.idata.posterior, md))[draws] @ X.T
-    if md.formula.offset:
-        eta = eta + (md.additions["offset"] if newdata is None else offset_values(md.formula, newdata, md.env))
-    for nb in blocks:
-        group = nb.block.group
-        r_all = fit.idata.posterior[f"r_{group}"].sel({f"{group}__coef": nb.block.coefs}).values
-        r = _flat(r_all)[draws]  # S, levels, M
-        rows = r[:, np.clip(nb.index, 0, None), :]
-        if (nb.index < 0).any():
-            effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng)
-            rows[:, nb.index < 0, :] = effects[:, nb.new_codes, :]
-        eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
-    return eta
+    md, post = fit.model_data, fit.idata.posterior
+    etas: dict[str, np.ndarray] = {}
+    picks: dict[str, np.ndarray] = {}
+    for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items():
+        eta = _flat(population_effects(post, md.predictors[dpar]))[draws] @ nd.X.T
+        if nd.offset is not None:
+            eta = eta + nd.offset
+        for nb in nd.blocks:
+            r = _flat(group_effects(post, nb.block))[draws]  # S, levels, M
+            rows = r[:, np.clip(nb.index, 0, None), :]
+            if (nb.index < 0).any():
+                effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
+                rows[:, nb.index < 0, :] = effects[:, nb.new_codes, :]
+            eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
+        etas[dpar] = eta
+    return etas
 
 
 def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
@@ -210,7 +234,7 @@ def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, 
     return _draw_subset(n_total, ndraws, rng), rng
 
 
-def _dpars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
+def _scalars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
     return {k: _flat(v)[draws] for k, v in family_dpars(fit.idata.posterior, fit.model_data).items()}
 
 
@@ -233,39 +257,67 @@ def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
     return out
 
 
+def _dpar_draws(fit: Fit, etas: dict[str, np.ndarray], dpar: str, draws: np.ndarray, transform: bool) -> np.ndarray:
+    """Draws × rows of one distributional parameter: its linear predictor (inverse-linked when
+    ``transform``), or its one value per draw repeated over the rows."""
+    md = fit.model_data
+    valid = list(md.predictors) + [d.name for d in md.dpars]
+    if dpar not in valid:
+        raise DataError(f"Invalid argument dpar={dpar!r}. Valid distributional parameters are: "
+                        f"{', '.join(valid)}.{close_matches(str(dpar), valid)}")
+    if dpar in md.predictors:
+        eta = etas[dpar]
+        return inverse_link(md.predictors[dpar].link, eta) if transform else eta
+    n_rows = next(iter(etas.values())).shape[1]
+    return np.repeat(_scalars(fit, draws)[dpar], n_rows, axis=1)
+
+
 def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       transform: bool = False, allow_new_levels: bool = False,
                       sample_new_levels: str = "uncertainty", ndraws: int | None = None,
-                      seed: int | None = None) -> np.ndarray:
+                      seed: int | None = None, dpar: str | None = None) -> np.ndarray:
     """The linear predictor for every draw and row: (draws, rows); ``transform=True``
-    applies the inverse link, as brms.
+    applies the inverse link, as brms.  ``dpar`` picks a distributional parameter
+    (default ``mu``; a categorical model gives all its ``mu`` predictors on a last axis).
 
     Example:
         >>> fit.posterior_linpred().shape  # doctest: +SKIP
         (4000, 180)
     """
     draws, rng = _setup(fit, ndraws, seed)
-    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
-    return fit.family.inverse_link_np(eta) if transform else eta
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    md = fit.model_data
+    if dpar is None and md.family.categorical and not transform:
+        return np.stack([etas[d] for d in md.mu_dpars], axis=-1)
+    return _dpar_draws(fit, etas, "mu" if dpar is None else dpar, draws, transform)
 
 
 def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                     allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
-                    ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
-    """Expected value of the response per draw and row (brms's ``posterior_epred``)."""
+                    ndraws: int | None = None, seed: int | None = None, dpar: str | None = None) -> np.ndarray:
+    """Expected value of the response per draw and row (brms's ``posterior_epred``):
+    (draws, rows), or (draws, rows, categories) for ordinal and categorical models.
+    ``dpar`` gives a distributional parameter's values instead (``dpar="sigma"``)."""
     draws, rng = _setup(fit, ndraws, seed)
-    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
-    return fit.family.expected(eta, _dpars(fit, draws), _additions(fit, newdata))
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    if dpar is not None:
+        return _dpar_draws(fit, etas, dpar, draws, transform=True)
+    md = fit.model_data
+    return md.family.expected(md.eta_mu(etas), md.dpar_values(etas, _scalars(fit, draws)),
+                              _additions(fit, newdata))
 
 
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
                       ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
-    """New responses drawn from the posterior predictive distribution: (draws, rows)."""
+    """New responses drawn from the posterior predictive distribution: (draws, rows);
+    ordinal and categorical responses as category numbers 1..K, as brms."""
     draws, rng = _setup(fit, ndraws, seed)
-    eta = _linpred(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
-    out = np.asarray(fit.family.rng(eta, _dpars(fit, draws), rng, _additions(fit, newdata)), dtype=float)
-    return out + 1 if fit.family.ordinal else out  # brms numbers ordinal categories 1..K
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    md = fit.model_data
+    out = md.family.rng(md.eta_mu(etas), md.dpar_values(etas, _scalars(fit, draws)), rng, _additions(fit, newdata))
+    out = np.asarray(out, dtype=float)
+    return out + 1 if md.family.polytomous else out
 
 
 def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
@@ -274,7 +326,7 @@ def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None
     draws = posterior_epred(fit, newdata, re_formula, **kwargs)
     if not summary:
         return draws
-    if draws.ndim == 3:  # ordinal: one summary per category, as brms's 3-D array
+    if draws.ndim == 3:  # one summary per category, as brms's 3-D array
         labels = [f"P(Y = {lv})" for lv in fit.model_data.response_levels]
         return pd.concat({lab: summarise(draws[..., k], probs) for k, lab in enumerate(labels)}, axis=1)
     return summarise(draws, probs)
@@ -286,7 +338,7 @@ def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = Non
     draws = posterior_predict(fit, newdata, re_formula, **kwargs)
     if not summary:
         return draws
-    if fit.family.ordinal:  # brms: the share of draws in each category
+    if fit.family.polytomous:  # brms: the share of draws in each category
         levels = fit.model_data.response_levels
         return pd.DataFrame({f"P(Y = {lv})": (draws == k + 1).mean(axis=0) for k, lv in enumerate(levels)})
     return summarise(draws, probs)

@@ -15,12 +15,13 @@ Example:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+import warnings
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
-from .data import ModelData
+from .data import LinearPredictor, ModelData
 from .errors import PriorError, close_matches
 from .families import DATA_PRIOR_LINKS, LINKS
 from .rlang import r_collate_key, r_mad, r_number, r_round
@@ -36,6 +37,7 @@ DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], float, float]] = {
     "lognormal": (("mu", "sigma"), 0.0, np.inf),
     "uniform": (("lower", "upper"), np.nan, np.nan),
     "beta": (("a", "b"), 0.0, 1.0),
+    "logistic": (("mu", "sigma"), -np.inf, np.inf),
     "lkj": (("eta",), np.nan, np.nan),
 }
 _POSITIVE_ARGS = {"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"}
@@ -210,13 +212,16 @@ class PriorSpec:
         return None, None
 
 
-def default_scale(md: ModelData) -> tuple[float, float, bool]:
+def default_scale(md: ModelData, link: str | None = None, offset: np.ndarray | None = None
+                  ) -> tuple[float, float, bool]:
     """brms's ``def_scale_prior``: location and scale from the response on the link scale.
 
-    Returns ``(location, scale, data_based)``.
+    The link is the family's, or ``link`` (a distributional parameter's); log-scale
+    families (lognormal) always use ``log``.  A predictor's ``offset`` moves the
+    location by minus its mean.  Returns ``(location, scale, data_based)``.
     """
-    link = md.family.prior_link
-    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal"}:
+    link = "log" if md.family.log_scale else (link or md.family.link)
+    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal", "categorical"}:
         return 0.0, 2.5, False
     y = np.asarray(md.y, dtype=float)
     if link in {"log", "inverse", "1/mu^2"}:
@@ -225,7 +230,10 @@ def default_scale(md: ModelData) -> tuple[float, float, bool]:
         y_link = LINKS[link][1](y)
     scale = r_round(r_mad(y_link), 1)
     scale = max(2.5, scale) if np.isfinite(scale) else 2.5
-    return r_round(float(np.median(y_link)), 1), scale, True
+    location = r_round(float(np.median(y_link)), 1)
+    if offset is not None and np.isfinite(offset.mean()):
+        location -= float(offset.mean())
+    return location, scale, True
 
 
 def _student_t(location: float, scale: float) -> str:
@@ -244,30 +252,55 @@ def _sort_rows(rows: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=PRIOR_COLUMNS).reset_index(drop=True)
 
 
+def table_dpar(dpar: str) -> str:
+    """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it.
+
+    Example:
+        >>> table_dpar("mu"), table_dpar("sigma")
+        ('', 'sigma')
+    """
+    return "" if dpar == "mu" else dpar
+
+
+def intercept_prior(md: ModelData, lp: LinearPredictor) -> str:
+    """The default prior of a predictor's intercept (brms's ``def_dprior``): data-based on
+    the ``mu`` predictors, the parameter's own default on the others."""
+    if lp.dpar in md.mu_dpars:
+        return _student_t(*default_scale(md, offset=lp.offset)[:2])
+    return md.family.dpar(lp.dpar).intercept_prior or _student_t(0, default_scale(md, link=lp.link)[1])
+
+
 def default_prior_table(md: ModelData) -> pd.DataFrame:
     """brms's ``get_prior`` table for the model, rows in brms's order."""
     location, scale, _ = default_scale(md)
     rows: list[dict] = []
-    if md.b_names:
-        rows.append(_row("", "b"))
-        rows += [_row("", "b", coef=c) for c in md.b_names]
-    if md.has_intercept:
-        rows.append(_row(_student_t(location, scale), "Intercept"))
+    for lp in md.predictors.values():
+        dp = table_dpar(lp.dpar)
+        if lp.b_names:
+            rows.append(_row("", "b", dpar=dp))
+            rows += [_row("", "b", coef=c, dpar=dp) for c in lp.b_names]
+        if lp.has_intercept:
+            rows.append(_row(intercept_prior(md, lp), "Intercept", dpar=dp))
+        if lp.blocks:
+            rows.append(_row(_student_t(0, scale), "sd", dpar=dp, lb="0"))
+        for group in dict.fromkeys(b.group for b in lp.blocks):
+            rows.append(_row("", "sd", group=group, dpar=dp))
+            coefs = [c for b in lp.blocks if b.group == group for c in b.coefs]
+            rows += [_row("", "sd", coef=c, group=group, dpar=dp) for c in dict.fromkeys(coefs)]
+    if md.family.categorical:  # class-level rows shared by all categories (brms's conv_cats_dpars)
+        for class_ in ("b", "Intercept"):
+            if any(r["class"] == class_ for r in rows):
+                rows.append(_row("", class_))
     if md.thresholds:
         rows.append(_row(_student_t(location, scale), "Intercept"))
         rows += [_row("", "Intercept", coef=str(k)) for k in range(1, md.thresholds + 1)]
-    if md.blocks:
-        rows.append(_row(_student_t(0, scale), "sd", lb="0"))
-        for group in md.groups():
-            rows.append(_row("", "sd", group=group))
-            coefs = [c for b in md.blocks if b.group == group for c in b.coefs]
-            rows += [_row("", "sd", coef=c, group=group) for c in dict.fromkeys(coefs)]
-        correlated = [g for g in md.groups() if any(b.correlated for b in md.blocks if b.group == g)]
-        if correlated:
-            rows.append(_row("lkj(1)", "cor"))
-            rows += [_row("", "cor", group=g) for g in correlated]
+    correlated = list(dict.fromkeys(b.group for b in md.blocks if b.correlated))
+    if correlated:
+        rows.append(_row("lkj(1)", "cor"))
+        rows += [_row("", "cor", group=g) for g in correlated]
+    sigma_scale = default_scale(md, link="identity")[1]
     for dpar in md.dpars:
-        default = dpar.default_prior or _student_t(0, scale)
+        default = dpar.default_prior or _student_t(0, sigma_scale)
         rows.append(_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
     return _sort_rows(rows)
 
@@ -276,8 +309,8 @@ def _bound_text(value: float | None) -> str:
     return "" if value is None else r_number(value)
 
 
-def _match(user: list[Prior], class_: str, coef: str = "", group: str = "") -> Prior | None:
-    found = [p for p in user if p.class_ == class_ and p.coef == coef and p.group == group]
+def _match(user: list[Prior], class_: str, coef: str = "", group: str = "", dpar: str = "") -> Prior | None:
+    found = [p for p in user if (p.class_, p.coef, p.group, p.dpar) == (class_, coef, group, dpar)]
     return found[-1] if found else None
 
 
@@ -291,7 +324,7 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
                 f", group={p.group!r}" if p.group else "") + (f", dpar={p.dpar!r}" if p.dpar else "")
             options = sorted(
                 {f"class={c!r}" + (f", coef={co!r}" if co else "") + (f", group={g!r}" if g else "")
-                 for c, co, g, _ in keys}
+                 + (f", dpar={d!r}" if d else "") for c, co, g, d in keys}
             )
             hint = close_matches(p.coef or p.group or p.class_, [k[1] or k[2] or k[0] for k in keys])
             raise PriorError(
@@ -317,49 +350,82 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
     user = list(user or [])
     table = default_prior_table(md)
     _validate_user(user, table)
-    defaults = {(r["class"], r["coef"], r["group"]): r["prior"] for _, r in table.iterrows()}
+    defaults = {(r["class"], r["coef"], r["group"], r["dpar"]): r["prior"] for _, r in table.iterrows()}
     params: list[ParamPrior] = []
 
-    def effective(class_: str, chain: list[tuple[str, str]]) -> tuple[Dist | None, str]:
-        """First user prior along coef → group → class, else the default."""
-        for i, (coef, group) in enumerate(chain):
-            p = _match(user, class_, coef, group)
-            if p is not None:
-                return parse_dist(p.prior), "user" if i == 0 else "(vectorized)"
-        for i, (coef, group) in enumerate(chain):
-            text = defaults.get((class_, coef, group), "")
-            if text:
-                return parse_dist(text), "default" if i == 0 else "(vectorized)"
-        return None, "default" if len(chain) == 1 else "(vectorized)"
+    expanded = _expand_shared(md, user, warn=True)
 
-    b_lb, b_ub = _class_bounds(user, "b")
-    for k, coef in enumerate(md.b_names):
-        dist, source = effective("b", [(coef, ""), ("", "")])
-        params.append(ParamPrior("b", k, "b", coef, "", "", dist, b_lb, b_ub, source))
-    if md.has_intercept:
-        dist, source = effective("Intercept", [("", "")])
-        params.append(ParamPrior("Intercept", 0, "Intercept", "", "", "", dist, None, None, source))
+    def effective(class_: str, coef: str = "", group: str = "", dpar: str = "") -> tuple[Dist | None, str]:
+        text, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
+        return parse_dist(text), source
+
+    for lp in md.predictors.values():
+        dp = table_dpar(lp.dpar)
+        b_lb, b_ub = _class_bounds(user, "b", dp)
+        for k, coef in enumerate(lp.b_names):
+            dist, source = effective("b", coef, "", dp)
+            params.append(ParamPrior(f"b{lp.suffix}", k, "b", coef, "", dp, dist, b_lb, b_ub, source))
+        if lp.has_intercept:
+            dist, source = effective("Intercept", "", "", dp)
+            params.append(ParamPrior(f"Intercept{lp.suffix}", 0, "Intercept", "", "", dp, dist, None, None, source))
     for k in range(md.thresholds):
-        dist, source = effective("Intercept", [(str(k + 1), ""), ("", "")])
+        dist, source = effective("Intercept", str(k + 1))
         params.append(ParamPrior("Intercept", k, "Intercept", str(k + 1), "", "", dist, None, None, source))
-    _, sd_ub = _class_bounds(user, "sd")
     for block in md.blocks:
+        dp = table_dpar(block.dpar)
+        sd_ub = _class_bounds(user, "sd", dp)[1]
         for k, coef in enumerate(block.coefs):
-            dist, source = effective("sd", [(coef, block.group), ("", block.group), ("", "")])
-            params.append(ParamPrior(f"sd_{block.id}", k, "sd", coef, block.group, "", dist, 0.0, sd_ub, source))
+            dist, source = effective("sd", coef, block.group, dp)
+            params.append(ParamPrior(f"sd_{block.id}", k, "sd", coef, block.group, dp, dist, 0.0, sd_ub, source))
         if block.correlated:
-            dist, source = effective("cor", [("", block.group), ("", "")])
+            dist, source = effective("cor", "", block.group)
             params.append(ParamPrior(f"L_{block.id}", 0, "cor", "", block.group, "", dist, None, None, source))
     for dpar in md.dpars:
-        dist, source = effective(dpar.name, [("", "")])
+        dist, source = effective(dpar.name)
         params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, dpar.lb, dpar.ub, source))
     spec = PriorSpec(params=params, user=user, table=table)
     _check_support(spec)
     return spec
 
 
-def _class_bounds(user: list[Prior], class_: str) -> tuple[float | None, float | None]:
-    p = _match(user, class_)
+def _chain(coef: str, group: str, dpar: str) -> list[tuple[str, str, str]]:
+    """The (coef, group, dpar) rows a prior is looked up along: its own, its group's, its class's."""
+    return list(dict.fromkeys([(coef, group, dpar), ("", group, dpar), ("", "", dpar)]))
+
+
+def _expand_shared(md: ModelData, user: list[Prior], warn: bool = False) -> list[Prior]:
+    """brms 2.18 on a categorical model: a prior on class ``b`` or ``Intercept`` without
+    ``dpar`` is copied to every category that has none of its own (``warn``: with brms's warning)."""
+    if not md.family.categorical:
+        return user
+    out = list(user)
+    for p in user:
+        if p.class_ in {"b", "Intercept"} and not (p.coef or p.group or p.dpar):
+            if warn:
+                warnings.warn("Specifying global priors for regression coefficients in categorical models is "
+                              "deprecated. Please specify priors separately for each response category.",
+                              UserWarning, stacklevel=4)
+            own = {q.dpar for q in user if q.class_ == p.class_ and not (q.coef or q.group)}
+            out += [replace(p, dpar=d) for d in md.mu_dpars if d not in own]
+    return out
+
+
+def _resolve(user: list[Prior], defaults: dict, class_: str, chain: list[tuple[str, str, str]]) -> tuple[str, str]:
+    """The prior text along ``chain``: the first user prior, else the first non-empty default;
+    ``source`` is brms's (``user``/``default`` on the row itself, else ``(vectorized)``)."""
+    for i, key in enumerate(chain):
+        p = _match(user, class_, *key)
+        if p is not None:
+            return p.prior, "user" if i == 0 else "(vectorized)"
+    for i, key in enumerate(chain):
+        text = defaults.get((class_, *key), "")
+        if text:
+            return text, "default" if i == 0 else "(vectorized)"
+    return "", "default" if len(chain) == 1 else "(vectorized)"
+
+
+def _class_bounds(user: list[Prior], class_: str, dpar: str = "") -> tuple[float | None, float | None]:
+    p = _match(user, class_, dpar=dpar)
     return (p.lb, p.ub) if p is not None else (None, None)
 
 
@@ -382,37 +448,24 @@ def _check_support(spec: PriorSpec) -> None:
 
 def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
     """brms's ``prior_summary``: every prior row with what it resolved to."""
-    user_keys = {(p.class_, p.coef, p.group): p for p in spec.user}
+    defaults = {(r["class"], r["coef"], r["group"], r["dpar"]): r["prior"] for _, r in spec.table.iterrows()}
+    user = _expand_shared(md, spec.user)
     rows = []
     for _, r in spec.table.iterrows():
-        class_, coef, group = r["class"], r["coef"], r["group"]
-        own = user_keys.get((class_, coef, group))
-        if own is not None:
-            text, source = own.prior, "user"
-        elif r["prior"] or not (coef or group):
-            text, source = r["prior"], "default"
-        else:
-            text, source = _inherited(spec, user_keys, class_, coef, group)
+        class_, coef, group, dpar = r["class"], r["coef"], r["group"], r["dpar"]
+        if md.family.categorical and class_ in {"b", "Intercept"} and not (coef or dpar):
+            continue  # brms removes the rows shared by all categories once it has copied them
+        text, source = _resolve(user, defaults, class_, _chain(coef, group, dpar))
         lb, ub = r["lb"], r["ub"]
-        if class_ in {"sd"}:
-            lb = "0"
-            ub = _bound_text(spec.bounds(next((p.param for p in spec.params if p.class_ == "sd"), ""))[1])
+        suffix = f"_{dpar}" if dpar else ""
+        if class_ == "sd":
+            sd = next((p.param for p in spec.params if p.class_ == "sd" and p.dpar == dpar), "")
+            lb, ub = "0", _bound_text(spec.bounds(sd)[1])
         if class_ == "b":
-            b_lb, b_ub = spec.bounds("b")
+            b_lb, b_ub = spec.bounds(f"b{suffix}")
             lb, ub = _bound_text(b_lb), _bound_text(b_ub)
         if class_ == "cor":
             class_ = "L"
             text = text.replace("lkj(", "lkj_corr_cholesky(")
-        rows.append(_row(text, class_, coef, group, r["dpar"], lb, ub, source))
+        rows.append(_row(text, class_, coef, group, dpar, lb, ub, source))
     return _sort_rows(rows)
-
-
-def _inherited(spec: PriorSpec, user_keys: dict, class_: str, coef: str, group: str) -> tuple[str, str]:
-    parents = [("", group), ("", "")] if coef else [("", "")]
-    for pc, pg in parents:
-        if (class_, pc, pg) in user_keys:
-            return user_keys[(class_, pc, pg)].prior, "(vectorized)"
-        row = spec.table[(spec.table["class"] == class_) & (spec.table["coef"] == pc) & (spec.table["group"] == pg)]
-        if len(row) and row["prior"].iloc[0]:
-            return row["prior"].iloc[0], "(vectorized)"
-    return "", "(vectorized)"

@@ -21,9 +21,10 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from .data import ModelData
+from .data import LinearPredictor, ModelData
 from .errors import SamplingError
 from .model import BuiltModel
+from .terms import GroupBlock
 
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The fastest end to end on the brms reference models (docs/performance.md).
@@ -198,46 +199,56 @@ def _stack(raw: xr.Dataset, name: str) -> np.ndarray:
 def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
     """Turn raw model draws into brms's parameters, names and order.
 
-    ``b_Intercept = Intercept - means_X · b`` (ordinal thresholds
+    Per predictor ``b_Intercept = Intercept - means_X · b`` (``b_sigma_Intercept``
+    from ``Intercept_sigma`` and ``b_sigma``; ordinal thresholds
     ``b_Intercept[k] = Intercept[k] + means_X · b``), ``sd_<g>__<coef>``,
     ``cor_<g>__<c1>__<c2>``, family parameters by name, the temporary
-    ``Intercept``, and ``r_<g>`` (levels × coefficients).
+    intercepts, and ``r_<g>`` (``r_<g>__<dpar>``: levels × coefficients).
+    Intercepts come before the other coefficients, as brms orders them.
     """
     dims = ("chain", "draw")
-    b = _stack(raw, "b") if md.b_names else None
-    shift = b @ md.means_X if b is not None else 0.0
-    fixed, sds, cors, rest = {}, {}, {}, {}
-    if md.has_intercept:
-        fixed["b_Intercept"] = _stack(raw, "Intercept") - shift
-        rest["Intercept"] = _stack(raw, "Intercept")
-    for k in range(md.thresholds):
-        fixed[f"b_Intercept[{k + 1}]"] = _stack(raw, "Intercept")[..., k] + shift
-    for k, name in enumerate(md.b_names):
-        fixed[f"b_{name}"] = b[..., k]
-    r_by_group: dict[str, list[tuple[str, np.ndarray]]] = {}
+    intercepts, slopes, sds, cors, temporary = {}, {}, {}, {}, {}
+    if md.thresholds:
+        mu = md.predictors["mu"]
+        shift = _stack(raw, "b") @ mu.means_X if mu.b_names else 0.0
+        for k in range(md.thresholds):
+            intercepts[f"b_Intercept[{k + 1}]"] = _stack(raw, "Intercept")[..., k] + shift
+    for lp in md.predictors.values():
+        b = _stack(raw, f"b{lp.suffix}") if lp.b_names else None
+        if lp.has_intercept:
+            temporary[f"Intercept{lp.suffix}"] = _stack(raw, f"Intercept{lp.suffix}")
+            shift = b @ lp.means_X if b is not None else 0.0
+            intercepts[f"b_{lp.label('Intercept')}"] = temporary[f"Intercept{lp.suffix}"] - shift
+        for k, name in enumerate(lp.b_names):
+            slopes[f"b_{lp.label(name)}"] = b[..., k]
+    r_by_name: dict[str, list[tuple[str, np.ndarray]]] = {}
     for block in md.blocks:
         sd = _stack(raw, f"sd_{block.id}")
         z = _stack(raw, f"z_{block.id}")  # chain, draw, M, N
-        for k, coef in enumerate(block.coefs):
-            sds[f"sd_{block.group}__{coef}"] = sd[..., k]
+        for k, label in enumerate(block.labels):
+            sds[f"sd_{block.group}__{label}"] = sd[..., k]
         if block.correlated:
             L = cholesky_from_raw(_stack(raw, f"L_{block.id}_raw"), len(block.coefs))
             cor = L @ np.swapaxes(L, -1, -2)
             for k in range(len(block.coefs)):
                 for j in range(k):
-                    cors[f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"] = cor[..., j, k]
+                    cors[f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"] = cor[..., j, k]
             z = L @ z
         scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
-            r_by_group.setdefault(block.group, []).append((coef, scaled[..., k, :]))
+            r_by_name.setdefault(block.r_name, []).append((coef, scaled[..., k, :]))
     dpars = {d.name: _stack(raw, d.name) for d in md.dpars}
-    out = {name: xr.DataArray(v, dims=dims) for part in (fixed, sds, cors, dpars, rest) for name, v in part.items()}
-    for group, parts in r_by_group.items():
-        levels = next(b.levels for b in md.blocks if b.group == group)
-        out[f"r_{group}"] = xr.DataArray(
-            np.stack([p[1] for p in parts], axis=-1),  # chain, draw, level, coef
-            dims=(*dims, f"{group}__level", f"{group}__coef"),
-            coords={f"{group}__level": levels, f"{group}__coef": [p[0] for p in parts]},
+    parts = (intercepts, slopes, sds, cors, dpars, temporary)
+    out = {name: xr.DataArray(v, dims=dims) for part in parts for name, v in part.items()}
+    for block in md.blocks:
+        if block.r_name in out:
+            continue
+        parts_ = r_by_name[block.r_name]
+        level_dim, coef_dim = f"{block.group}__level", f"{block.r_name[2:]}__coef"
+        out[block.r_name] = xr.DataArray(
+            np.stack([p[1] for p in parts_], axis=-1),  # chain, draw, level, coef
+            dims=(*dims, level_dim, coef_dim),
+            coords={level_dim: block.levels, coef_dim: [p[0] for p in parts_]},
         )
     return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
 
@@ -259,15 +270,17 @@ def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
     return L
 
 
-def population_effects(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
-    """The draws of ``b`` for the columns of ``X`` (intercept first when there is one): (chain, draw, K)."""
+def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray:
+    """The draws of a predictor's ``b`` for the columns of its ``X`` (intercept first when
+    there is one): (chain, draw, K)."""
     shape = (posterior.sizes["chain"], posterior.sizes["draw"], 0)
-    columns = [posterior[f"b_{n}"].values for n in md.population_names]
+    columns = [posterior[f"b_{lp.label(n)}"].values for n in lp.population_names]
     return np.stack(columns, axis=-1) if columns else np.zeros(shape)
 
 
 def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
-    """Family parameters per draw, shaped to broadcast over observations: (chain, draw, 1[, K])."""
+    """Family parameters estimated as one number, per draw, shaped to broadcast over
+    observations: (chain, draw, 1[, K])."""
     out = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
     if md.thresholds:
         thres = [posterior[f"b_{n}"].values for n in md.fixef_names[: md.thresholds]]
@@ -275,19 +288,28 @@ def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     return out
 
 
-def linear_predictor(posterior: xr.Dataset, md: ModelData) -> np.ndarray:
-    """``mu`` on the link scale for every draw and training observation: (chain, draw, N)."""
-    eta = population_effects(posterior, md) @ md.X.T + md.additions.get("offset", 0.0)
-    for block in md.blocks:
-        r = posterior[f"r_{block.group}"].sel({f"{block.group}__coef": block.coefs}).values
-        eta = eta + np.einsum("cdnk,nk->cdn", r[:, :, block.index, :], block.Z)
-    return eta
+def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
+    """A block's group-level effects per draw: (chain, draw, level, coef)."""
+    coef_dim = f"{block.r_name[2:]}__coef"
+    return posterior[block.r_name].sel({coef_dim: block.coefs}).values
+
+
+def linear_predictors(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
+    """Each predictor's ``eta`` for every draw and training observation: (chain, draw, N)."""
+    etas = {}
+    for dpar, lp in md.predictors.items():
+        eta = population_effects(posterior, lp) @ lp.X.T + (0.0 if lp.offset is None else lp.offset)
+        for block in lp.blocks:
+            eta = eta + np.einsum("cdnk,nk->cdn", group_effects(posterior, block)[:, :, block.index, :], block.Z)
+        etas[dpar] = eta
+    return etas
 
 
 def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
     """Pointwise log-likelihood (chain, draw, obs) computed after sampling."""
-    eta = linear_predictor(posterior, md)
-    values = md.family.log_lik(md.y, eta, family_dpars(posterior, md), md.additions)
+    etas = linear_predictors(posterior, md)
+    dpars = md.dpar_values(etas, family_dpars(posterior, md))
+    values = md.family.log_lik(md.y, md.eta_mu(etas), dpars, md.additions)
     return xr.Dataset({"Y": xr.DataArray(values, dims=("chain", "draw", "obs"))},
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
 

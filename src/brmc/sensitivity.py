@@ -40,10 +40,10 @@ from scipy import stats
 
 from .data import ModelData, build_data
 from .errors import DataError, PriorError
-from .families import get_family
-from .formula import parse_formula
+from .families import family_from_dict
 from .priors import Dist, ParamPrior, Prior, resolve_priors
 from .sampling import SamplerSettings, log_likelihood
+from .terms import coef_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -61,6 +61,7 @@ _SCIPY = {
     "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
     "uniform": lambda lower, upper: stats.uniform(lower, upper - lower),
     "beta": lambda a, b: stats.beta(a, b),
+    "logistic": lambda mu, sigma: stats.logistic(mu, sigma),
 }
 #: priorsense's threshold on both sensitivities
 SENSITIVITY_THRESHOLD = 0.05
@@ -108,14 +109,15 @@ def _block_of(md: ModelData, p: ParamPrior):
 def _prior_values(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.ndarray:
     """The (chain, draw) values a scalar prior applies to."""
     if p.class_ == "b":
-        return post[f"b_{p.coef}"].values
-    if p.class_ == "Intercept" and not md.thresholds:
-        return post["Intercept"].values  # brms's prior is on the centred intercept
+        return post[f"b_{coef_label(p.dpar or 'mu', p.coef)}"].values
+    if p.class_ == "Intercept" and not p.coef:
+        return post[p.param].values  # brms's prior is on the centred intercept
     if p.class_ == "Intercept":  # ordinal thresholds before brms adds back means_X · b
-        shift = sum(post[f"b_{n}"].values * m for n, m in zip(md.b_names, md.means_X))
+        mu = md.predictors["mu"]
+        shift = sum(post[f"b_{n}"].values * m for n, m in zip(mu.b_names, mu.means_X))
         return post[f"b_Intercept[{p.position + 1}]"].values - shift
     if p.class_ == "sd":
-        return post[f"sd_{p.group}__{p.coef}"].values
+        return post[f"sd_{p.group}__{coef_label(p.dpar or 'mu', p.coef)}"].values
     return post[p.param].values
 
 
@@ -126,7 +128,7 @@ def _correlation_matrices(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.
     C = np.broadcast_to(np.eye(M), (post.sizes["chain"], post.sizes["draw"], M, M)).copy()
     for k in range(M):
         for j in range(k):
-            C[..., j, k] = C[..., k, j] = post[f"cor_{block.group}__{block.coefs[j]}__{block.coefs[k]}"].values
+            C[..., j, k] = C[..., k, j] = post[f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"].values
     return C
 
 
@@ -212,12 +214,14 @@ def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
 def _draw_name(p: ParamPrior, coef_level: set[tuple[str, str]]) -> str:
     """brms's name for the prior draws of ``p`` (per coefficient when a user set coefficient priors)."""
     per_coef = (p.class_, p.group) in coef_level
+    sfx = f"_{p.dpar}" if p.dpar else ""
     if p.class_ == "b":
-        return f"prior_b_{p.coef}" if per_coef else "prior_b"
+        return f"prior_b{sfx}_{p.coef}" if per_coef else f"prior_b{sfx}"
     if p.class_ == "Intercept":
-        return f"prior_Intercept__{p.coef}" if per_coef and p.coef else "prior_Intercept"
+        return f"prior_Intercept__{p.coef}" if per_coef and p.coef else f"prior_Intercept{sfx}"
     if p.class_ == "sd":
-        return f"prior_sd_{p.group}__{p.coef}" if per_coef else f"prior_sd_{p.group}"
+        return (f"prior_sd_{p.group}__{coef_label(p.dpar or 'mu', p.coef)}" if per_coef
+                else f"prior_sd_{p.group}" + (f"__{p.dpar}" if p.dpar else ""))
     if p.class_ == "cor":
         return f"prior_cor_{p.group}"
     return f"prior_{p.class_}"
@@ -390,7 +394,7 @@ def _fit_set(fit: Fit, priors: list[Prior], seed: int) -> dict[str, Any]:
 def _job(fit: Fit) -> dict[str, Any]:
     """What a worker needs to rebuild the fit's model: plain, picklable data."""
     md = fit.model_data
-    return {"formula": md.formula.text, "data": md.frame, "family": md.family.name, "link": md.family.link,
+    return {"formula": md.formula, "data": md.frame, "family": md.family.to_dict(),
             "data_name": md.data_name, "env": md.env, "fit_priors": [p.to_dict() for p in fit.priors.user],
             "settings": fit.settings.to_dict()}
 
@@ -403,8 +407,7 @@ def _fit_job(job: dict[str, Any]) -> dict[str, Any]:
     from .fit import Fit
 
     env = job["env"]
-    md = build_data(parse_formula(job["formula"], env_names=frozenset(env)), job["data"],
-                    get_family(job["family"], job["link"]), data_name=job["data_name"], env=env)
+    md = build_data(job["formula"], job["data"], family_from_dict(job["family"]), data_name=job["data_name"], env=env)
     template = Fit(model_data=md, priors=resolve_priors(md, [Prior.from_dict(d) for d in job["fit_priors"]]),
                    settings=SamplerSettings(**job["settings"]), idata=az.InferenceData())
     return _fit_set(template, [Prior.from_dict(d) for d in job["priors"]], job["seed"])

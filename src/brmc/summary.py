@@ -201,12 +201,12 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
-        rows = {f"sd({c})": post[f"sd_{group}__{c}"].values for b in blocks for c in b.coefs}
+        rows = {f"sd({c})": post[f"sd_{group}__{c}"].values for b in blocks for c in b.labels}
         for b in blocks:
             if b.correlated:
                 for k in range(len(b.coefs)):
                     for j in range(k):
-                        c1, c2 = b.coefs[j], b.coefs[k]
+                        c1, c2 = b.labels[j], b.labels[k]
                         rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
         random[group] = _table(rows, probs)
     spec = _table({d.name: post[d.name].values for d in md.dpars}, probs)
@@ -221,13 +221,16 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
 
 
 def header_lines(fit: Fit) -> list[str]:
-    """The five header lines of brms's summary (with brms's trailing spaces)."""
+    """The header lines of brms's summary (with brms's trailing spaces); a ``bf()`` formula
+    prints one line per distributional parameter."""
     s = fit.settings
     total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
+    formulas = fit.formula.lines()
     return [
         f" Family: {fit.family.name} ",
-        f"  Links: {fit.family.links_text()} ",
-        f"Formula: {fit.formula} ",
+        f"  Links: {fit.model_data.links_text()} ",
+        f"Formula: {formulas[0]} ",
+        *[f"         {line}" for line in formulas[1:]],
         f"   Data: {fit.model_data.data_name} (Number of observations: {fit.nobs}) ",
         f"  Draws: {s.chains} chains, each with iter = {s.iter}; warmup = {s.warmup}; thin = {s.thin};",
         f"         total post-warmup draws = {total}",
