@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import subprocess
 import sys
 import warnings
 
@@ -116,9 +117,9 @@ def test_jax_control_and_cores_are_honoured(backend: str) -> None:
     assert int(stats["tree_depth"].max()) == 2 and bool(stats["reached_max_treedepth"].any())
     model = sampling._COMPILED[("jax", _structure(shallow))]
     shapes = {k[2:]: s.shape for k, s in model._samplers.items() if k[0] == backend}
-    assert shapes[(2, 200, 200, 0.8, 2)] == (1, 2)  # cores=1: both chains on one device
+    assert shapes[(2, 200, 200, 0.8, 2, False)] == (1, 2)  # cores=1: both chains on one device
     devices = min(2, os.cpu_count() or 1, jax.local_device_count())  # default cores = min(chains, CPUs)
-    assert shapes[(2, 200, 200, 0.99, 10)] == (devices, 2 // devices)
+    assert shapes[(2, 200, 200, 0.99, 10, False)] == (devices, 2 // devices)
 
 
 @pytest.mark.parametrize("backend, hint", [("numpyro", "pip install brmc"), ("blackjax", 'pip install "brmc[blackjax]"')])
@@ -139,3 +140,13 @@ def test_jax_progress_bar_counts_every_iteration(backend: str, capsys: pytest.Ca
     _fit(backend, iter=400, progress=True)
     bar = capsys.readouterr().err
     assert "Sampling 2 chains" in bar and "800/800" in bar
+
+
+def test_jax_sampler_without_progress_bar_is_kept_on_disk(tmp_path) -> None:
+    """No host callbacks without a bar, so XLA's persistent cache stores the sampler."""
+    _need("numpyro")
+    code = ("import brmc; brmc.brm('Reaction ~ Days + (1 | Subject)', brmc.datasets.load('sleepstudy'), "
+            "chains=2, iter=300, seed=1, progress=False)")
+    env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
+    subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=600)
+    assert any(p.stat().st_size > 10_000 for p in (tmp_path / "jax").iterdir())

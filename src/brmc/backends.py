@@ -138,10 +138,10 @@ class JaxModel:
 
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
         key = (backend, devices, settings.chains, settings.warmup, settings.draws,
-               settings.adapt_delta, settings.max_treedepth)
+               settings.adapt_delta, settings.max_treedepth, settings.progress)
         if key not in self._samplers:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
-                                     settings.max_treedepth)
+                                     settings.max_treedepth, settings.progress)
 
             def run(ids, keys, inits, data):
                 return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
@@ -196,7 +196,8 @@ def _devices(chains: int, available: int) -> int:
     return max(d for d in range(1, max(available, 1) + 1) if chains % d == 0)
 
 
-def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
+def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
+                   progress: bool) -> Callable:
     """One NumPyro NUTS chain as a function of (chain id, key, initial point, data)."""
     import jax
     from numpyro.infer.hmc import hmc
@@ -212,12 +213,14 @@ def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float
                          "acceptance_rate": s.accept_prob, "lp": -s.potential_energy,
                          "step_size": s.adapt_state.step_size}
 
-        return _kept_draws(lambda s: sample_kernel(s, model_args=data), record, state, warmup, draws, chain_id)
+        return _kept_draws(lambda s: sample_kernel(s, model_args=data), record, state, warmup, draws,
+                           chain_id if progress else None)
 
     return chain
 
 
-def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int) -> Callable:
+def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
+                    progress: bool) -> Callable:
     """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (chain id, key, initial point, data)."""
     import blackjax
     import jax
@@ -232,7 +235,8 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
                                                adaptation_info_fn=get_filter_adapt_info_fn(),
                                                max_num_doublings=max_treedepth)
             (state, params), _ = adapt.run(warm_key, init, num_steps=warmup)
-            jax.debug.callback(_Progress.advance, chain_id, warmup)
+            if progress:
+                jax.debug.callback(_Progress.advance, chain_id, warmup)
         else:  # no warm-up: Stan's starting step size 1 and unit metric
             state = blackjax.nuts.init(init, density)
             params = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones_like(init),
@@ -241,7 +245,8 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
 
         def draw(s, key_i):
             s, info = step(key_i[0], s)
-            _report(chain_id, key_i[1], draws)
+            if progress:
+                _report(chain_id, key_i[1], draws)
             return s, (s.position, {"diverging": info.is_divergent, "energy": info.energy,
                                     "tree_depth": info.num_trajectory_expansions,
                                     "n_steps": info.num_integration_steps,
@@ -257,7 +262,9 @@ def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int
     """Run ``warmup + draws`` iterations of ``step`` in one loop and return ``record(state)``
     of the last ``draws``: one copy of the NUTS transition in the XLA program, not one per
     phase, which halves its compile time.  Warm-up iterations write slot 0, which the first
-    kept draw then overwrites."""
+    kept draw then overwrites.  With a ``chain_id`` the loop reports to the progress bar;
+    such host callbacks keep XLA from caching the program on disk, so without a bar
+    (``chain_id=None``) there are none."""
     import jax
     import jax.numpy as jnp
 
@@ -267,7 +274,8 @@ def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int
     def body(i, carry):
         s, kept = carry
         s = step(s)
-        _report(chain_id, i, warmup + draws)
+        if chain_id is not None:
+            _report(chain_id, i, warmup + draws)
         slot = jnp.maximum(i - warmup, 0)
         return s, jax.tree.map(lambda buf, x: buf.at[slot].set(x), kept, record(s))
 
@@ -279,7 +287,7 @@ _PROGRESS_STEPS = 40
 
 def _report(chain_id, i, total: int) -> None:
     """Tell the progress bar, from inside the compiled loop, that chain ``chain_id`` finished
-    iteration ``i`` (about ``_PROGRESS_STEPS`` times per chain; a no-op without a bar)."""
+    iteration ``i`` (about ``_PROGRESS_STEPS`` times per chain)."""
     import jax
 
     every = max(total // _PROGRESS_STEPS, 1)
