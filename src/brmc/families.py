@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 from scipy import special, stats
 
@@ -198,7 +199,10 @@ class Family:
 
     def log_lik(self, y: np.ndarray, eta: np.ndarray, dpars: dict, additions: dict | None = None) -> np.ndarray:
         """Pointwise log-likelihood (NumPy in, NumPy out), from the same definition as sampling."""
-        return np.asarray(self.pointwise_logp(y, eta, dpars, additions or {}).eval())
+        # Inputs are constants, so the rewrites fold the whole graph in NumPy anyway; without a C
+        # compiler configured nothing is compiled (cold: 0.3 s instead of 1.3 s for sleepstudy).
+        with pytensor.config.change_flags(cxx=""):
+            return np.asarray(self.pointwise_logp(y, eta, dpars, additions or {}).eval())
 
     def rng(self, eta: np.ndarray, dpars: dict, generator: np.random.Generator, additions: dict | None = None):
         """Draw responses for each element of ``eta`` (posterior predictive).
