@@ -8,8 +8,9 @@ when only data values or prior hyperparameters change, and XLA's persistent
 compilation cache (``<pytensor base_compiledir>/jax``) keeps it on disk for
 the next process.
 
-Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; brmc asks
-XLA for one device per core when it is the first to start JAX).  When
+Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; importing
+``pymc.sampling.jax`` asks XLA for 100 host devices, and brmc asks for one per
+core if nothing asked before JAX starts).  When
 ``chains`` is not a multiple of ``cores``, the largest divisor of ``chains``
 not above ``cores`` is used; each device runs its share of chains one after
 another.
@@ -263,7 +264,7 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
 def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int, chain_id):
     """Run ``warmup + draws`` iterations of ``step`` in one loop and return ``record(state)``
     of the last ``draws``: one copy of the NUTS transition in the XLA program, not one per
-    phase, which halves its compile time.  Warm-up iterations write slot 0, which the first
+    phase (sleepstudy: XLA compile 3.9 s -> 3.1 s).  Warm-up iterations write slot 0, which the first
     kept draw then overwrites.  With a ``chain_id`` the loop reports to the progress bar;
     such host callbacks keep XLA from caching the program on disk, so without a bar
     (``chain_id=None``) there are none."""
