@@ -9,8 +9,8 @@ compilation cache (``<pytensor base_compiledir>/jax``) keeps it on disk for
 the next process.
 
 Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; importing
-``pymc.sampling.jax`` asks XLA for 100 host devices, and brmc asks for one per
-core if nothing asked before JAX starts).  When
+``pymc.sampling.jax``, which brmc does before JAX starts, asks XLA for 100 host
+devices).  When
 ``chains`` is not a multiple of ``cores``, the largest divisor of ``chains``
 not above ``cores`` is used; each device runs its share of chains one after
 another.
@@ -87,7 +87,7 @@ class JaxModel:
         from pytensor.graph.rewriting.utils import rewrite_graph
         from pytensor.graph.traversal import graph_inputs
 
-        _configure_jax()
+        _enable_disk_cache()
         # canonicalising drops mixture components' random variables, used only for their shapes
         logp = rewrite_graph(model.logp(), include=("canonicalize",))
         shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
@@ -331,18 +331,10 @@ class _Progress:
 _CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}
 
 
-def _configure_jax() -> None:
-    """Give XLA one CPU device per core, so chains run in parallel (unless JAX already
-    started or the user chose a count), and point XLA's persistent compilation cache next
-    to PyTensor's, unless the user set one."""
+def _enable_disk_cache() -> None:
+    """Point XLA's persistent compilation cache next to PyTensor's, unless the user set one."""
     import jax
     import pytensor
 
-    if jax.config.jax_num_cpu_devices == -1 and "xla_force_host_platform_device_count" not in os.environ.get(
-            "XLA_FLAGS", ""):
-        try:
-            jax.config.update("jax_num_cpu_devices", os.cpu_count() or 1)
-        except RuntimeError:  # JAX already ran something: keep its devices
-            pass
     if jax.config.jax_compilation_cache_dir is None:
         jax.config.update("jax_compilation_cache_dir", os.path.join(pytensor.config.base_compiledir, "jax"))
