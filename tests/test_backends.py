@@ -60,7 +60,7 @@ def test_same_layout_and_names_as_nutpie(other_fit: brmc.Fit, nutpie_fit: brmc.F
     assert dict(ours.sizes) == dict(ref.sizes) == {"chain": 2, "draw": 500, "Subject__level": 18, "Subject__coef": 2}
     assert list(ours["r_Subject"].coords["Subject__level"].values) == list(ref["r_Subject"].coords["Subject__level"].values)
     assert set(other_fit.idata.groups()) == set(nutpie_fit.idata.groups())
-    assert other_fit.idata.log_likelihood["Y"].shape == (2, 500, 180)
+    assert other_fit.log_likelihood().shape == (2, 500, 180)
     stats = other_fit.idata.sample_stats
     assert {"diverging", "energy", "reached_max_treedepth"} <= set(stats.data_vars)
     assert stats["diverging"].shape == (2, 500)
@@ -150,3 +150,30 @@ def test_jax_sampler_without_progress_bar_is_kept_on_disk(tmp_path) -> None:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=600)
     assert any(p.stat().st_size > 10_000 for p in (tmp_path / "jax").iterdir())
+
+
+_DEVICES = ("import brmc.backends as b, pymc.sampling.jax, jax; b._configure_jax(); "
+            "print(jax.local_device_count(), b.usable_cores())")
+
+
+@pytest.mark.parametrize("xla_flags, expected", [("", None), ("--xla_force_host_platform_device_count=3", 3)])
+def test_jax_gets_one_device_per_core_unless_the_user_chose(xla_flags: str, expected: int | None) -> None:
+    """XLA sizes its thread pools by the device count: PyMC's 100 devices oversubscribe small machines."""
+    _need("numpyro")
+    env = {**os.environ, "XLA_FLAGS": xla_flags}
+    out = subprocess.run([sys.executable, "-c", _DEVICES.replace("pymc.sampling.jax, ", "")
+                          if expected else _DEVICES], env=env, check=True, capture_output=True, text=True,
+                         timeout=300)
+    devices, cores = map(int, out.stdout.split())
+    assert devices == (expected or cores)
+
+
+def test_jax_compile_time_is_reported_apart_from_sampling() -> None:
+    """XLA compiles in the background while initial points are found; ``compile`` still counts it."""
+    _need("numpyro")
+    fit = _fit("numpyro", iter=300, seed=5, control={"max_treedepth": 7})  # a structure no other test compiles
+    model = sampling._COMPILED[("jax", _structure(fit))]
+    sampler = next(s for k, s in model._samplers.items() if k[0] == "numpyro" and k[6] == 7)
+    assert sampler.executable.done()
+    again = _fit("numpyro", iter=300, seed=6, control={"max_treedepth": 7})
+    assert again.timing["compile"] < min(0.5, fit.timing["compile"])

@@ -63,7 +63,7 @@ def _masked(text: str) -> list[str]:
 
 
 def _ll(fit: brmc.Fit) -> np.ndarray:
-    return fit.idata.log_likelihood["Y"].values.reshape(-1, fit.nobs)
+    return fit.log_likelihood().values.reshape(-1, fit.nobs)
 
 
 # ---------------------------------------------------------------- loo and waic

@@ -146,7 +146,7 @@ def test_distributional_likelihood_is_a_normal_with_sigma_on_the_log_link(sleep)
     r_sigma = np.array([d[f"r_Subject__sigma[{s},Intercept]"] for s in subject])
     mu = d["b_Intercept"] + r["Intercept"] + (d["b_Days"] + r["Days"]) * sleep["Days"]
     sigma = np.exp(d["b_sigma_Intercept"] + r_sigma + d["b_sigma_Days"] * sleep["Days"])
-    ours = fit.idata.log_likelihood["Y"].values.reshape(-1, fit.nobs)[7]
+    ours = fit.log_likelihood().values.reshape(-1, fit.nobs)[7]
     np.testing.assert_allclose(ours, stats.norm.logpdf(sleep["Reaction"], mu, sigma), rtol=1e-10)
     np.testing.assert_allclose(fit.posterior_epred(dpar="sigma")[7], sigma, rtol=1e-10)
     np.testing.assert_allclose(fit.posterior_linpred(dpar="sigma")[7], np.log(sigma), rtol=1e-10)
@@ -263,7 +263,7 @@ def test_categorical_likelihood_is_softmax_with_reference_zero(categorical_fit, 
         eta.append(d[f"b_mu{k}_Intercept"] + r0 + (d[f"b_mu{k}_treat"] + r1) * inhaler["treat"])
     log_p = special.log_softmax(np.column_stack(eta), axis=1)
     expected = log_p[np.arange(len(inhaler)), inhaler["rating"] - 1]
-    ours = categorical_fit.idata.log_likelihood["Y"].values.reshape(-1, categorical_fit.nobs)[3]
+    ours = categorical_fit.log_likelihood().values.reshape(-1, categorical_fit.nobs)[3]
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
     np.testing.assert_allclose(categorical_fit.posterior_epred()[3], np.exp(log_p), rtol=1e-10)
 

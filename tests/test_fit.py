@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 import pytest
+import xarray as xr
 from scipy import stats
 
 import brmc
@@ -23,7 +24,18 @@ def test_draws_have_brms_names(fit: brmc.Fit) -> None:
         assert name in draws.columns, name
     assert list(draws.columns[-3:]) == [".chain", ".iteration", ".draw"]
     assert len(draws) == 400 and draws[".chain"].nunique() == 2
-    assert {"posterior", "sample_stats", "observed_data", "log_likelihood"} <= set(fit.idata.groups())
+    assert {"posterior", "sample_stats", "observed_data"} <= set(fit.idata.groups())
+
+
+def test_log_likelihood_is_computed_when_asked(fit: brmc.Fit) -> None:
+    fresh = brmc.Fit(model_data=fit.model_data, priors=fit.priors, settings=fit.settings,
+                     idata=fit.idata.copy())
+    if "log_likelihood" in fresh.idata.groups():  # another test asked for it already
+        del fresh.idata.log_likelihood
+    ll = fresh.log_likelihood()
+    assert ll.dims == ("chain", "draw", "obs") and ll.shape == (2, 200, fit.nobs)
+    assert "log_likelihood" in fresh.idata.groups()  # kept for ArviZ and for saving
+    xr.testing.assert_identical(fresh.log_likelihood(), ll)
 
 
 def test_reported_intercept_is_brms_b_intercept(fit: brmc.Fit) -> None:
@@ -38,7 +50,7 @@ def test_log_likelihood_matches_independent_computation(fit: brmc.Fit) -> None:
     r1 = np.array([d[f"r_Subject[{s},Days]"] for s in df["Subject"].astype(str)])
     mu = d["b_Intercept"] + r0 + (d["b_Days"] + r1) * df["Days"]
     expected = stats.norm.logpdf(df["Reaction"], mu, d["sigma"])
-    ours = fit.idata.log_likelihood["Y"].values.reshape(-1, fit.nobs)[5]
+    ours = fit.log_likelihood().values.reshape(-1, fit.nobs)[5]
     np.testing.assert_allclose(ours, expected, rtol=1e-10)
 
 

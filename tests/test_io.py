@@ -65,6 +65,7 @@ def fit() -> brmc.Fit:
 
 @pytest.fixture(scope="module")
 def saved(fit: brmc.Fit, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    fit.log_likelihood()  # computed on demand; once computed, it is saved with the draws
     return bio.save(fit, tmp_path_factory.mktemp("io") / "sleep.brmc")
 
 

@@ -8,12 +8,18 @@ when only data values or prior hyperparameters change, and XLA's persistent
 compilation cache (``<pytensor base_compiledir>/jax``) keeps it on disk for
 the next process.
 
-Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``; importing
-``pymc.sampling.jax``, which brmc does before JAX starts, asks XLA for 100 host
-devices).  When
+Chains run in parallel on ``cores`` XLA CPU devices (``jax.pmap``).  Before
+JAX starts, brmc asks it for one CPU device per usable core (``_configure_jax``):
+XLA sizes its thread pools by the device count, and the 100 devices that
+importing ``pymc.sampling.jax`` requests oversubscribe a small machine
+(sleepstudy's 4 chains took 1.2 s or 2.4 s at random on 2 cores).  When
 ``chains`` is not a multiple of ``cores``, the largest divisor of ``chains``
 not above ``cores`` is used; each device runs its share of chains one after
 another.
+
+XLA compiles the sampler in a background thread while brmc finds the initial
+points and compiles the small functions around it (``CompiledSampler.run``),
+so on two or more cores their cost hides behind XLA's.
 
 Example:
     >>> import brmc
@@ -27,7 +33,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -71,23 +79,21 @@ class JaxModel:
         >>> md = brmc.data.build_data(brmc.formula.parse_formula("Reaction ~ Days + (1 | Subject)"),
         ...                           brmc.datasets.load("sleepstudy"), brmc.families.get_family("gaussian"))
         >>> built = brmc.model.build_model(md, brmc.priors.resolve_priors(md))
-        >>> JaxModel(built.model).names  # doctest: +SKIP
+        >>> jm = JaxModel(built.model)  # doctest: +SKIP
+        >>> jm.constrainer(4000); jm.names  # doctest: +SKIP
         ['b', 'Intercept', 'z_1', 'sd_1', 'sigma']
     """
 
     def __init__(self, model: pm.Model) -> None:
+        _configure_jax()
         import jax
         import pymc.sampling.jax as pmjax
         from jax.flatten_util import ravel_pytree
-        import pytensor
-        from pymc.initial_point import make_initial_point_fn
-        from pymc.util import get_default_varnames
         from pytensor.compile import SharedVariable
         from pytensor.graph.replace import clone_replace
         from pytensor.graph.rewriting.utils import rewrite_graph
         from pytensor.graph.traversal import graph_inputs
 
-        _enable_disk_cache()
         # canonicalising drops mixture components' random variables, used only for their shapes
         logp = rewrite_graph(model.logp(), include=("canonicalize",))
         shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
@@ -97,17 +103,18 @@ class JaxModel:
         self.data_names = [v.name for v in shared]
         self._data_dtypes = [v.type.dtype for v in shared]
         self._logp = pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=logp)
-        outputs = list(get_default_varnames(model.unobserved_value_vars, include_transformed=False))
-        self.names = [v.name for v in outputs]
-        self._constrain = pmjax.get_jaxified_graph(inputs=model.value_vars, outputs=outputs)
-        with pytensor.config.change_flags(cxx=""):  # a few small ops: compiling C for them costs ~0.8 s cold
-            self._initial_point = make_initial_point_fn(model=model, jitter_rvs=set(model.free_RVs))
+        self._model = model
+        self._initial_point: Callable | None = None
         self._value_names = [v.name for v in model.value_vars]
-        template = [np.asarray(self._initial_point(0)[n], dtype=float) for n in self._value_names]
-        flat, self._unravel = ravel_pytree(template)
+        shapes = [v.type.shape for v in model.value_vars]
+        if any(None in shape for shape in shapes):
+            shapes = [np.shape(self._jittered_point(0)[n]) for n in self._value_names]
+        flat, self._unravel = ravel_pytree([np.zeros(shape) for shape in shapes])
         self._size = int(flat.size)
         self._logp_jit = jax.jit(self.logp)
-        self._constrain_draws = jax.jit(jax.vmap(lambda x: self._constrain(*self._unravel(x))))
+        self.names: list[str] = []
+        self._constrain: Callable | None = None
+        self._constrainers: dict[int, Callable] = {}
         self._samplers: dict[tuple, CompiledSampler] = {}
 
     def logp(self, flat, data: tuple):
@@ -120,13 +127,13 @@ class JaxModel:
         return tuple(np.asarray(built.values[n] if n in built.values else built.model[n].get_value(), dtype=d)
                      for n, d in zip(self.data_names, self._data_dtypes))
 
-    def initial_points(self, chains: int, seed: int, data: tuple) -> np.ndarray:
+    def initial_points(self, chains: int, seed: np.random.SeedSequence, data: tuple) -> np.ndarray:
         """PyMC's jittered initial points (U(-1, 1) on the unconstrained scale), one finite row per chain."""
-        seeds = np.random.SeedSequence(seed).generate_state(chains * 10).reshape(chains, 10)
+        seeds = seed.generate_state(chains * 10).reshape(chains, 10)
         rows = []
         for chain_seeds in seeds:
             for s in chain_seeds:
-                point = self._initial_point(int(s))
+                point = self._jittered_point(int(s))
                 flat = np.concatenate([np.ravel(point[n]) for n in self._value_names]).astype(float)
                 if np.isfinite(float(self._logp_jit(flat, data))):
                     rows.append(np.asarray(flat))
@@ -134,6 +141,16 @@ class JaxModel:
             else:
                 raise SamplingError("No finite initial values were found for the sampler in 10 jittered tries.")
         return np.stack(rows)
+
+    def _jittered_point(self, seed: int) -> dict[str, np.ndarray]:
+        """PyMC's initial point of every parameter, jittered by U(-1, 1) with ``seed``."""
+        if self._initial_point is None:
+            import pytensor
+            from pymc.initial_point import make_initial_point_fn
+
+            with pytensor.config.change_flags(cxx=""):  # a few small ops: compiling C for them costs ~0.8 s cold
+                self._initial_point = make_initial_point_fn(model=self._model, jitter_rvs=set(self._model.free_RVs))
+        return self._initial_point(seed)
 
     def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple) -> CompiledSampler:
         """The compiled sampler for these settings, made once per (backend, settings) and kept."""
@@ -153,39 +170,70 @@ class JaxModel:
             ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
             inits = np.zeros((*shape, self._size))
-            executable = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data).compile()
-            self._samplers[key] = CompiledSampler(self, executable, shape)
+            lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
+            self._samplers[key] = CompiledSampler(self, _COMPILER.submit(lowered.compile), shape)
         return self._samplers[key]
+
+    def constrainer(self, n_draws: int) -> Callable:
+        """The compiled map from ``n_draws`` unconstrained draws (n_draws, D) to the model's
+        variables (named ``self.names``), made once per number of draws."""
+        import jax
+
+        if self._constrain is None:
+            import pymc.sampling.jax as pmjax
+            from pymc.util import get_default_varnames
+
+            outputs = list(get_default_varnames(self._model.unobserved_value_vars, include_transformed=False))
+            self.names = [v.name for v in outputs]
+            constrain = pmjax.get_jaxified_graph(inputs=self._model.value_vars, outputs=outputs)
+            self._constrain = jax.jit(jax.vmap(lambda x: constrain(*self._unravel(x))))
+        if n_draws not in self._constrainers:
+            draws = jax.ShapeDtypeStruct((n_draws, self._size), np.float64)
+            self._constrainers[n_draws] = self._constrain.lower(draws).compile()
+        return self._constrainers[n_draws]
 
     def constrained(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         """Unconstrained draws (chain, draw, D) → model variables by name, (chain, draw, ...)."""
-        values = self._constrain_draws(positions.reshape(-1, positions.shape[-1]))
+        flat = positions.reshape(-1, positions.shape[-1])
+        values = self.constrainer(flat.shape[0])(flat)
         return {n: np.asarray(v).reshape(positions.shape[:2] + v.shape[1:]) for n, v in zip(self.names, values)}
 
 
 @dataclass
 class CompiledSampler:
-    """An XLA executable running ``shape[1]`` chains on each of ``shape[0]`` devices."""
+    """An XLA executable running ``shape[1]`` chains on each of ``shape[0]`` devices,
+    compiled in the background: ``executable`` is its future."""
 
     model: JaxModel
-    executable: Callable
+    executable: Future
     shape: tuple[int, int]
 
-    def run(self, data: tuple, settings: SamplerSettings) -> az.InferenceData:
-        """Sample; raw draws under the PyMC model's variable names plus NUTS statistics.
+    def arguments(self, data: tuple, settings: SamplerSettings) -> tuple:
+        """The executable's arguments: chain ids, random keys and PyMC's jittered initial
+        points, split over devices, and the data.  Meanwhile, as XLA still works on the
+        sampler, compiles the map from draws to model variables.
 
         Example:
-            >>> jm.sampler("numpyro", settings, 2, data).run(data, settings)  # doctest: +SKIP
+            >>> sampler = jm.sampler("numpyro", settings, 2, data)  # doctest: +SKIP
+            >>> raw = sampler.run(sampler.arguments(data, settings), settings)  # doctest: +SKIP
         """
+        chains = settings.chains
+        init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
+        inits = self.model.initial_points(chains, init_seed, data)
+        keys = key_seed.generate_state(2 * chains)  # raw threefry keys: two uint32 words per chain
+        self.model.constrainer(chains * settings.draws)
+        return (np.arange(chains, dtype=np.int32).reshape(self.shape), keys.reshape(*self.shape, 2),
+                inits.reshape(*self.shape, -1), data)
+
+    def run(self, arguments: tuple, settings: SamplerSettings) -> az.InferenceData:
+        """Sample (once XLA's compilation is done); raw draws under the PyMC model's
+        variable names plus NUTS statistics."""
         import jax
 
         chains, draws = settings.chains, settings.draws
-        inits = self.model.initial_points(chains, settings.seed, data)
-        keys = np.asarray(jax.random.split(jax.random.PRNGKey(settings.seed), chains), dtype=np.uint32)
-        ids = np.arange(chains, dtype=np.int32).reshape(self.shape)
+        executable = self.executable.result()
         with _Progress(chains, settings.warmup + draws, settings.progress):
-            positions, stats = jax.block_until_ready(
-                self.executable(ids, keys.reshape(*self.shape, 2), inits.reshape(*self.shape, -1), data))
+            positions, stats = jax.block_until_ready(executable(*arguments))
         positions = np.asarray(positions).reshape(chains, draws, -1)
         stats = {k: np.asarray(v).reshape(chains, draws) for k, v in stats.items()}
         if "tree_depth" not in stats:  # NumPyro counts leapfrog steps: depth d takes 2^(d-1) to 2^d - 1
@@ -331,10 +379,35 @@ class _Progress:
 _CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}
 
 
-def _enable_disk_cache() -> None:
-    """Point XLA's persistent compilation cache next to PyTensor's, unless the user set one."""
+#: One background thread for XLA's compilations, which release the GIL.
+_COMPILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brmc-xla")
+_DEVICE_FLAG = "--xla_force_host_platform_device_count"
+
+
+def _configure_jax() -> None:
+    """Before JAX's first use: XLA's persistent compilation cache next to PyTensor's,
+    and one CPU device per usable core; unless the user set either (``jax.config``,
+    or the device flag in ``XLA_FLAGS``) or JAX already runs."""
     import jax
     import pytensor
 
     if jax.config.jax_compilation_cache_dir is None:
         jax.config.update("jax_compilation_cache_dir", os.path.join(pytensor.config.base_compiledir, "jax"))
+    user_flag = _DEVICE_FLAG in os.environ.get("XLA_FLAGS", "") and "pymc.sampling.jax" not in sys.modules
+    if jax.config.jax_num_cpu_devices < 0 and not user_flag:
+        try:
+            jax.config.update("jax_num_cpu_devices", usable_cores())
+        except RuntimeError:  # JAX already runs: its device count stands
+            pass
+
+
+def usable_cores() -> int:
+    """The number of CPU cores this process may run on.
+
+    Example:
+        >>> usable_cores() >= 1
+        True
+    """
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -39,7 +39,7 @@ from .effects import summarise
 from .errors import DataError, close_matches
 from .rprint import format_table
 from .predict import posterior_epred
-from .sampling import log_likelihood
+from .summary import arviz_numpy
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -99,9 +99,7 @@ def _log_lik(x: Fit | np.ndarray) -> np.ndarray:
             raise DataError("A log-likelihood array must have (chain, draw, observation) dimensions, "
                             f"got shape {x.shape}.")
         return x.astype(float)
-    if "log_likelihood" in x.idata.groups():
-        return np.asarray(x.idata.log_likelihood["Y"].values, dtype=float)
-    return log_likelihood(x.idata.posterior, x.model_data)["Y"].values
+    return np.asarray(x.log_likelihood().values, dtype=float)
 
 
 def relative_eff(ll: np.ndarray) -> np.ndarray:
@@ -117,7 +115,8 @@ def relative_eff(ll: np.ndarray) -> np.ndarray:
     """
     lik = np.exp(ll - ll.max(axis=(0, 1), keepdims=True))
     data = xr.Dataset({"lik": xr.DataArray(lik, dims=("chain", "draw", "obs"))})
-    r_eff = az.ess(data, method="mean")["lik"].values / (ll.shape[0] * ll.shape[1])
+    with arviz_numpy():
+        r_eff = az.ess(data, method="mean")["lik"].values / (ll.shape[0] * ll.shape[1])
     return np.where(np.isfinite(r_eff), r_eff, 1.0)
 
 

@@ -16,13 +16,14 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from . import criteria, effects, io, predict, sensitivity
 from .data import ModelData
 from .families import Family
 from .formula import BrmsFormula
 from .priors import PriorSpec, prior_summary_table
-from .sampling import SamplerSettings
+from .sampling import SamplerSettings, log_likelihood
 from .summary import PriorTable, Summary, diagnose, header_lines, summary_tables
 
 
@@ -66,6 +67,21 @@ class Fit:
     def data(self) -> pd.DataFrame:
         """The rows the model was fitted to."""
         return self.model_data.frame
+
+    def log_likelihood(self) -> xr.DataArray:
+        """Pointwise log-likelihood (chain, draw, obs), brms's ``log_lik(fit)``.
+
+        Computed on first use and kept as ``idata.log_likelihood`` (``Y``), so
+        ArviZ's own functions (``az.loo(fit.idata)``) work after it and a saved
+        fit keeps it.
+
+        Example:
+            >>> fit.log_likelihood().shape  # doctest: +SKIP
+            (4, 1000, 180)
+        """
+        if "log_likelihood" not in self.idata.groups():
+            self.idata.add_groups(log_likelihood=log_likelihood(self.idata.posterior, self.model_data))
+        return self.idata.log_likelihood["Y"]
 
     def summary_tables(self) -> Summary:
         """The summary's tables at 95 % intervals (computed once).

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import os
 import time
 import warnings
 from dataclasses import asdict, dataclass, field
@@ -21,6 +20,7 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
+from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
 from .model import BuiltModel
@@ -101,7 +101,7 @@ class SamplingResult:
 def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
     """Sample ``built`` with the chosen backend, reusing a cached compiled model."""
     t0 = time.perf_counter()
-    cores = settings.cores or min(settings.chains, os.cpu_count() or 1)
+    cores = settings.cores or min(settings.chains, usable_cores())
     try:
         if settings.backend == "nutpie":
             compiled = _nutpie_compiled(built)
@@ -113,8 +113,10 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
             raw = _sample_pymc(model, settings, cores)
         else:
             compiled, data = _jax_compiled(built, settings, cores)
+            arguments = compiled.arguments(data, settings)
+            compiled.executable.result()
             t1 = time.perf_counter()
-            raw = compiled.run(data, settings)
+            raw = compiled.run(arguments, settings)
     except KeyboardInterrupt:
         raise SamplingError("Sampling was interrupted; no fit was made.") from None
     t2 = time.perf_counter()
@@ -314,16 +316,12 @@ def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
 
 
-def to_inference_data(result: SamplingResult, md: ModelData, log_lik_limit: float = 5e7) -> az.InferenceData:
-    """Raw draws → InferenceData with brms names, sample stats, observed data and,
-    when it fits in memory (draws × observations ≤ ``log_lik_limit``), the log-likelihood."""
-    posterior = brms_posterior(result.raw.posterior, md)
-    groups = {
-        "posterior": posterior,
-        "sample_stats": result.raw.sample_stats,
-        "observed_data": xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs",))}),
-    }
-    n_draws = posterior.sizes["chain"] * posterior.sizes["draw"]
-    if n_draws * md.nobs <= log_lik_limit:
-        groups["log_likelihood"] = log_likelihood(posterior, md)
-    return az.InferenceData(**groups)
+def to_inference_data(result: SamplingResult, md: ModelData) -> az.InferenceData:
+    """Raw draws → InferenceData with brms names, sample stats and observed data.
+    The pointwise log-likelihood is left for ``Fit.log_likelihood()``, as brms's
+    ``log_lik``: computed when asked for."""
+    return az.InferenceData(
+        posterior=brms_posterior(result.raw.posterior, md),
+        sample_stats=result.raw.sample_stats,
+        observed_data=xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs",))}),
+    )

@@ -42,7 +42,7 @@ from .data import ModelData, build_data
 from .errors import DataError, PriorError
 from .families import family_from_dict
 from .priors import Dist, ParamPrior, Prior, resolve_priors
-from .sampling import SamplerSettings, log_likelihood
+from .sampling import SamplerSettings
 from .terms import coef_label
 
 if TYPE_CHECKING:
@@ -188,10 +188,7 @@ def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
     if unknown:
         raise DataError(f"Variable(s) {', '.join(map(repr, unknown))} not found in the posterior.")
     post = fit.idata.posterior
-    if "log_likelihood" in fit.idata.groups():
-        ll = fit.idata.log_likelihood["Y"]
-    else:
-        ll = log_likelihood(post, fit.model_data)["Y"]
+    ll = fit.log_likelihood()
     coords = {"chain": post["chain"].values, "draw": post["draw"].values}
     idata = az.InferenceData(
         posterior=post[names],
