@@ -20,7 +20,7 @@ not above ``cores`` is used; each device runs its share of chains one after
 another.
 
 XLA compiles the sampler in a background thread while brmc finds the initial
-points and compiles the small functions around it (``CompiledSampler.run``),
+points and compiles the small functions around it (``CompiledSampler.arguments``),
 so on two or more cores their cost hides behind XLA's.
 
 Example:
@@ -105,7 +105,7 @@ class JaxModel:
         self.data_names = [v.name for v in shared]
         self._data_dtypes = [v.type.dtype for v in shared]
         # jitted, the density is traced and lowered once, not at each of its three uses in the sampler
-        # (sleepstudy: lowering 0.5 s -> 0.3 s)
+        # (sleepstudy: MLIR lowering 0.38 s -> 0.11 s)
         self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=logp))
         self._model = model
         self._initial_point: Callable | None = None
