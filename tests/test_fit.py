@@ -128,3 +128,20 @@ def test_cli_reports_bad_input_without_traceback() -> None:
     out = _cli("priors", "Reaction ~ Dys", "--data", "sleepstudy")
     assert out.returncode == 2
     assert "Did you mean 'Days'" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_arviz_numba_setting_is_restored_after_a_summary(fit: brmc.Fit) -> None:
+    import arviz as az
+
+    from brmc.summary import arviz_numpy, summarise_draws
+
+    before = az.Numba.numba_flag
+    with arviz_numpy():
+        assert az.Numba.numba_flag is False
+    assert az.Numba.numba_flag == before
+    with pytest.raises(ValueError), arviz_numpy():
+        raise ValueError
+    assert az.Numba.numba_flag == before
+    row = summarise_draws(fit.idata.posterior["b_Days"].values)  # NumPy path, same numbers as ArviZ's default
+    assert row["Bulk_ESS"] == pytest.approx(float(az.ess(fit.idata.posterior["b_Days"].values, method="bulk")))
+    assert az.Numba.numba_flag == before
