@@ -7,6 +7,11 @@ Example:
     >>> print(fit)  # doctest: +SKIP
 """
 
+from ._startup import lazy_numba_ufuncs
+
+with lazy_numba_ufuncs():
+    import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
+
 from . import datasets
 from .api import brm, get_prior, make_model, update
 from .criteria import bayes_R2, hypothesis, loo, loo_compare, waic
