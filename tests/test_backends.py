@@ -16,6 +16,7 @@ import warnings
 
 import arviz as az
 import numpy as np
+import pandas as pd
 import pytest
 
 import brmc
@@ -123,6 +124,26 @@ def test_jax_control_and_cores_are_honoured(backend: str) -> None:
     assert shapes[(2, 200, 200, 0.99, 10, False)] == (devices, 2 // devices)
 
 
+@pytest.mark.parametrize("formula, family, data", [
+    (SLEEP, "gaussian", None),
+    ("y ~ x + (1 | g)", "cumulative", pd.DataFrame({"y": [1, 2, 3, 2, 1, 3], "x": range(6), "g": list("aabbcc")})),
+    ("y ~ x", "beta", pd.DataFrame({"y": [0.2, 0.5, 0.7, 0.4], "x": range(4)})),
+])
+def test_jax_initial_point_is_pymcs(formula: str, family: str, data: pd.DataFrame | None) -> None:
+    """The JAX model's un-jittered initial point, in the log density's layout, is PyMC's own:
+    ordered thresholds, bounded and log-transformed parameters included."""
+    _need("numpyro")
+    from brmc.backends import JaxModel
+
+    built = brmc.make_model(formula, brmc.datasets.load("sleepstudy") if data is None else data, family=family)
+    model = JaxModel(built.model)
+    pymc_point = built.model.initial_point()
+    expected = np.concatenate([np.ravel(pymc_point[v.name]) for v in built.model.value_vars])
+    np.testing.assert_allclose(model._support(*model.data(built)), expected)
+    inits = model.initial_points(3, np.random.SeedSequence(1), model.data(built))
+    assert inits.shape == (3, expected.size) and 0 < np.abs(inits - expected).max() <= 1
+
+
 @pytest.mark.parametrize("backend, hint", [("numpyro", "pip install brmc"), ("blackjax", 'pip install "brmc[blackjax]"')])
 def test_missing_jax_package_names_it_and_the_install(monkeypatch: pytest.MonkeyPatch, backend: str, hint: str) -> None:
     monkeypatch.setitem(sys.modules, backend, None)
@@ -151,6 +172,29 @@ def test_jax_sampler_without_progress_bar_is_kept_on_disk(tmp_path) -> None:
     env = {**os.environ, "PYTENSOR_FLAGS": f"base_compiledir={tmp_path}"}
     subprocess.run([sys.executable, "-c", code], env=env, check=True, capture_output=True, timeout=600)
     assert any(p.stat().st_size > 10_000 for p in (tmp_path / "jax").iterdir())
+
+
+_STARTUP = """
+import json, numba, numpy as np
+eager = numba.vectorize
+import brmc, arviz as az
+from arviz.stats import ecdf_utils
+points = np.linspace(0.01, 0.99, 25)
+compiled_at_import = len(ecdf_utils._binom_pmf.types)
+with_numba = ecdf_utils.ecdf_confidence_band(200, points, points)
+az.Numba.disable_numba()
+with_numpy = ecdf_utils.ecdf_confidence_band(200, points, points)
+print(json.dumps({"restored": numba.vectorize is eager, "compiled_at_import": compiled_at_import,
+                  "same": bool(np.allclose(with_numba, with_numpy))}))
+"""
+
+
+def test_arviz_ufunc_compiles_on_first_use_not_at_import() -> None:
+    """``import brmc`` skips Numba's eager compile in ArviZ's ECDF module (~0.5 s) and puts
+    ``numba.vectorize`` back; ArviZ's ECDF bands are unchanged."""
+    pytest.importorskip("numba")
+    out = subprocess.run([sys.executable, "-c", _STARTUP], check=True, capture_output=True, text=True, timeout=300)
+    assert json.loads(out.stdout.splitlines()[-1]) == {"restored": True, "compiled_at_import": 0, "same": True}
 
 
 _DEVICES = ("import brmc.backends as b, pymc.sampling.jax, jax; b._configure_jax(); "

@@ -91,6 +91,7 @@ class JaxModel:
         import jax
         import pymc.sampling.jax as pmjax
         from jax.flatten_util import ravel_pytree
+        from pymc.initial_point import make_initial_point_expression
         from pytensor.compile import SharedVariable
         from pytensor.graph.replace import clone_replace
         from pytensor.graph.rewriting.utils import rewrite_graph
@@ -98,22 +99,26 @@ class JaxModel:
 
         # canonicalising drops mixture components' random variables, used only for their shapes
         logp = rewrite_graph(model.logp(), include=("canonicalize",))
-        shared = [v for v in graph_inputs([logp]) if isinstance(v, SharedVariable)]
+        # PyMC's initial point, unconstrained and not jittered: the support point of each parameter
+        support = make_initial_point_expression(
+            free_rvs=model.free_RVs, rvs_to_transforms=model.rvs_to_transforms,
+            initval_strategies=model.rvs_to_initial_values, return_transformed=True)
+        shared = [v for v in graph_inputs([logp, *support]) if isinstance(v, SharedVariable)]
         # static shapes (the structure key fixes every size) let XLA see e.g. ordinal aranges' lengths
         symbols = [v.type.clone(shape=np.shape(v.get_value(borrow=True)))() for v in shared]
-        logp = clone_replace([logp], replace=dict(zip(shared, symbols)))
+        logp, *support = clone_replace([logp, *support], replace=dict(zip(shared, symbols)))
         self.data_names = [v.name for v in shared]
         self._data_dtypes = [v.type.dtype for v in shared]
         # jitted, the density is traced and lowered once, not at each of its three uses in the sampler
         # (sleepstudy: MLIR lowering 0.38 s -> 0.11 s)
-        self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=logp))
+        self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=[logp]))
+        # in JAX, not PyMC's initial-point function: compiling that took 0.8 s in every process
+        support = pmjax.get_jaxified_graph(inputs=symbols, outputs=support)
+        specs = [jax.ShapeDtypeStruct(np.shape(v.get_value(borrow=True)), d)
+                 for v, d in zip(shared, self._data_dtypes)]
+        flat, self._unravel = ravel_pytree([np.zeros(v.shape) for v in jax.eval_shape(support, *specs)])
+        self._support = jax.jit(lambda *data: ravel_pytree(support(*data))[0])
         self._model = model
-        self._initial_point: Callable | None = None
-        self._value_names = [v.name for v in model.value_vars]
-        shapes = [v.type.shape for v in model.value_vars]
-        if any(None in shape for shape in shapes):
-            shapes = [np.shape(self._jittered_point(0)[n]) for n in self._value_names]
-        flat, self._unravel = ravel_pytree([np.zeros(shape) for shape in shapes])
         self._size = int(flat.size)
         self._logp_jit = jax.jit(self.logp)
         self.names: list[str] = []
@@ -132,29 +137,18 @@ class JaxModel:
                      for n, d in zip(self.data_names, self._data_dtypes))
 
     def initial_points(self, chains: int, seed: np.random.SeedSequence, data: tuple) -> np.ndarray:
-        """PyMC's jittered initial points (U(-1, 1) on the unconstrained scale), one finite row per chain."""
-        seeds = seed.generate_state(chains * 10).reshape(chains, 10)
+        """PyMC's jittered initial points (its initial point plus U(-1, 1) on the unconstrained
+        scale), one finite row per chain: the first of 10 tries with a finite density."""
+        support = np.asarray(self._support(*data))
+        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, (chains, 10, self._size))
         rows = []
-        for chain_seeds in seeds:
-            for s in chain_seeds:
-                point = self._jittered_point(int(s))
-                flat = np.concatenate([np.ravel(point[n]) for n in self._value_names]).astype(float)
-                if np.isfinite(float(self._logp_jit(flat, data))):
-                    rows.append(np.asarray(flat))
-                    break
-            else:
-                raise SamplingError("No finite initial values were found for the sampler in 10 jittered tries.")
+        for chain, tries in enumerate(support + jitter):
+            row = next((flat for flat in tries if np.isfinite(float(self._logp_jit(flat, data)))), None)
+            if row is None:
+                raise SamplingError(f"No finite initial values were found for chain {chain + 1} in 10 jittered "
+                                    "tries: the log density is not finite near PyMC's initial point.")
+            rows.append(row)
         return np.stack(rows)
-
-    def _jittered_point(self, seed: int) -> dict[str, np.ndarray]:
-        """PyMC's initial point of every parameter, jittered by U(-1, 1) with ``seed``."""
-        if self._initial_point is None:
-            import pytensor
-            from pymc.initial_point import make_initial_point_fn
-
-            with pytensor.config.change_flags(cxx=""):  # a few small ops: compiling C for them costs ~0.8 s cold
-                self._initial_point = make_initial_point_fn(model=self._model, jitter_rvs=set(self._model.free_RVs))
-        return self._initial_point(seed)
 
     def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple) -> CompiledSampler:
         """The compiled sampler for these settings, made once per (backend, settings) and kept."""
