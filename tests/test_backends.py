@@ -144,6 +144,17 @@ def test_jax_initial_point_is_pymcs(formula: str, family: str, data: pd.DataFram
     assert inits.shape == (3, expected.size) and 0 < np.abs(inits - expected).max() <= 1
 
 
+def test_jax_initial_points_that_never_give_a_finite_density_are_an_error() -> None:
+    _need("numpyro")
+    from brmc.backends import JaxModel
+
+    built = brmc.make_model(SLEEP, brmc.datasets.load("sleepstudy"))
+    model = JaxModel(built.model)
+    model._support = lambda *data: np.full(model._size, np.nan)
+    with pytest.raises(SamplingError, match="chain 1 in 10 jittered tries"):
+        model.initial_points(2, np.random.SeedSequence(1), model.data(built))
+
+
 @pytest.mark.parametrize("backend, hint", [("numpyro", "pip install brmc"), ("blackjax", 'pip install "brmc[blackjax]"')])
 def test_missing_jax_package_names_it_and_the_install(monkeypatch: pytest.MonkeyPatch, backend: str, hint: str) -> None:
     monkeypatch.setitem(sys.modules, backend, None)

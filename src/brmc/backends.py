@@ -73,8 +73,8 @@ def require(backend: str) -> None:
 
 
 class JaxModel:
-    """A PyMC model's log density and constraining transforms as JAX functions of
-    (parameters, data), plus the compiled samplers made from them so far.
+    """A PyMC model's log density, initial point and constraining transforms as JAX
+    functions of (parameters, data), plus the compiled samplers made from them so far.
 
     Example:
         >>> import brmc
