@@ -114,8 +114,7 @@ class JaxModel:
         self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=[logp]))
         # in JAX, not PyMC's initial-point function: compiling that took 0.8 s in every process
         support = pmjax.get_jaxified_graph(inputs=symbols, outputs=support)
-        specs = [jax.ShapeDtypeStruct(np.shape(v.get_value(borrow=True)), d)
-                 for v, d in zip(shared, self._data_dtypes)]
+        specs = [jax.ShapeDtypeStruct(s.type.shape, s.type.dtype) for s in symbols]
         flat, self._unravel = ravel_pytree([np.zeros(v.shape) for v in jax.eval_shape(support, *specs)])
         self._support = jax.jit(lambda *data: ravel_pytree(support(*data))[0])
         self._model = model
