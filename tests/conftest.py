@@ -1,4 +1,4 @@
-"""Shared test helpers: where brms's reference results live."""
+"""Shared test helpers: where brms's reference results live (``tests/reference``)."""
 
 from __future__ import annotations
 
@@ -10,18 +10,28 @@ import pytest
 
 import brmc
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = SHARED / "reference"
+#: brms 2.18's outputs, copied into the repository (see ``tests/reference/README.md``).
+REFERENCE = Path(__file__).resolve().parent / "reference"
 
 warnings.filterwarnings("ignore", message=".*BLAS.*")
 
 
-def reference_csv(*parts: str) -> pd.DataFrame:
-    """A CSV from ../shared/reference, empty cells as ''."""
+def reference_path(*parts: str) -> Path:
+    """A file under ``tests/reference``; a missing one fails the test, naming it."""
     path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"reference file missing: {path}")
-    return pd.read_csv(path, keep_default_na=False, dtype=str)
+    if not path.is_file():
+        pytest.fail(f"reference file missing: {path} (see tests/reference/README.md)")
+    return path
+
+
+def reference_text(*parts: str) -> str:
+    """A reference text file (brms's printed output) without its final newline."""
+    return reference_path(*parts).read_text().rstrip("\n")
+
+
+def reference_csv(*parts: str) -> pd.DataFrame:
+    """A reference CSV, every cell a string, empty cells as ''."""
+    return pd.read_csv(reference_path(*parts), keep_default_na=False, dtype=str)
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
 

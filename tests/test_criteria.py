@@ -23,9 +23,8 @@ import brmc
 from brmc import criteria
 from brmc.errors import DataError
 
-from .conftest import REFERENCE
+from .conftest import reference_path, reference_text
 
-SLEEP_POST = REFERENCE / "sleepstudy_slopes" / "post"
 SETTINGS = {"chains": 4, "iter": 1000, "warmup": 500, "seed": 2024, "progress": False}
 
 
@@ -53,7 +52,7 @@ def loo_fit(fit: brmc.Fit) -> criteria.LooResult:
 
 
 def _estimates(name: str, model: str = "sleepstudy_slopes") -> pd.DataFrame:
-    return pd.read_csv(REFERENCE / model / "post" / name, index_col=0)
+    return pd.read_csv(reference_path(model, "post", name), index_col=0)
 
 
 def _masked(text: str) -> list[str]:
@@ -154,7 +153,7 @@ def test_waic_matches_brms_and_independent_formula(fit: brmc.Fit) -> None:
 def _reference_loo(model: str) -> tuple[str, criteria.LooResult]:
     """brms's loo.txt and a LooResult holding its numbers (estimates from
     loo_estimates.csv; k-bin counts, minimum n_eff and MCSE as printed)."""
-    text = (REFERENCE / model / "post" / "loo.txt").read_text().rstrip("\n")
+    text = reference_text(model, "post", "loo.txt")
     S, N = map(int, re.search(r"Computed from (\d+) by (\d+)", text).groups())
     rows = re.findall(r"\((good|ok|bad|very bad)\)\s+(\d+)\s+\S+%\s+(\S+)", text)
     counts = {label: (int(c), np.nan if m == "<NA>" else float(m)) for label, c, m in rows} or {"good": (N, 500.0)}
@@ -171,7 +170,7 @@ def _reference_loo(model: str) -> tuple[str, criteria.LooResult]:
     return text, result
 
 
-@pytest.mark.parametrize("model", sorted(p.parent.parent.name for p in REFERENCE.glob("*/post/loo.txt")))
+@pytest.mark.parametrize("model", sorted(brmc.datasets.REFERENCE_MODELS))
 def test_loo_print_reproduces_brms_text(model: str) -> None:
     text, result = _reference_loo(model)
     assert str(result) == text
@@ -179,7 +178,7 @@ def test_loo_print_reproduces_brms_text(model: str) -> None:
 
 def test_loo_print_layout_of_our_fit(loo_fit: criteria.LooResult) -> None:
     ours = str(loo_fit)
-    ref = (SLEEP_POST / "loo.txt").read_text().rstrip("\n")
+    ref = reference_text("sleepstudy_slopes", "post", "loo.txt")
     assert _masked(ours) == _masked(ref)
     assert ours.splitlines()[1] == "Computed from 2000 by 180 log-likelihood matrix"
 
@@ -227,7 +226,7 @@ def test_loo_compare_ranks_slopes_model_first(fit: brmc.Fit, fit_intercepts: brm
 # ---------------------------------------------------------------- bayes_R2
 
 def test_bayes_R2_matches_brms_and_independent_computation(fit: brmc.Fit) -> None:
-    ref = pd.read_csv(SLEEP_POST / "bayes_R2.csv").iloc[0]
+    ref = pd.read_csv(reference_path("sleepstudy_slopes", "post", "bayes_R2.csv")).iloc[0]
     ours = criteria.bayes_R2(fit)
     assert list(ours.index) == ["R2"] and list(ours.columns) == ["Estimate", "Est.Error", "Q2.5", "Q97.5"]
     for col in ["Estimate", "Q2.5", "Q97.5"]:
@@ -291,7 +290,7 @@ def test_hypothesis_two_sided_matches_brms(fit: brmc.Fit) -> None:
     ("hypothesis_two_sided.txt", "Intercept + 5 * Days = 300", [3.09, 10.56, -18.64, 23.33, np.nan, np.nan]),
 ])
 def test_hypothesis_print_reproduces_brms_text(fit: brmc.Fit, name: str, text: str, numbers: list[float]) -> None:
-    ref = (SLEEP_POST / name).read_text().rstrip("\n")
+    ref = reference_text("sleepstudy_slopes", "post", name)
     h = criteria.hypothesis(fit, text)
     assert _masked(str(h)) == _masked(ref)
     h.hypothesis.loc[1, criteria.HYPOTHESIS_COLUMNS[1:-1]] = numbers

@@ -13,7 +13,7 @@ from scipy import stats
 
 import brmc
 
-from .conftest import REFERENCE, SLEEP
+from .conftest import SLEEP, reference_text
 
 
 
@@ -68,7 +68,7 @@ def test_summary_object_and_text(fit: brmc.Fit) -> None:
 
 
 def test_prior_summary_prints_as_brms(fit: brmc.Fit) -> None:
-    expected = (REFERENCE / "sleepstudy_slopes" / "prior_summary.txt").read_text().rstrip("\n")
+    expected = reference_text("sleepstudy_slopes", "prior_summary.txt")
     assert repr(fit.prior_summary()) == expected
 
 
