@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import jax.monitoring
 import pandas as pd
 import pytest
 
@@ -34,6 +37,25 @@ def reference_csv(*parts: str) -> pd.DataFrame:
     return pd.read_csv(reference_path(*parts), keep_default_na=False, dtype=str)
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
+
+#: Every XLA compilation (or load from JAX's disk cache) in this process, by function name.
+_XLA_COMPILATIONS: list[str] = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **kw: _XLA_COMPILATIONS.append(str(kw.get("fun_name")))
+    if event == "/jax/core/compile/backend_compile_duration" else None)
+
+
+@contextmanager
+def xla_compilations() -> Iterator[list[str]]:
+    """The names of the functions XLA compiles inside the block (filled in when it ends).
+
+    A fit that reuses a compiled model compiles nothing: a count, where a time
+    limit would fail on a loaded machine."""
+    start, names = len(_XLA_COMPILATIONS), []
+    try:
+        yield names
+    finally:
+        names.extend(_XLA_COMPILATIONS[start:])
 
 
 @pytest.fixture(scope="session")

@@ -234,7 +234,9 @@ warnings.simplefilter("ignore")
 fit = lambda seed: brmc.brm("{SLEEP}", brmc.datasets.load("sleepstudy"), backend="numpyro", chains=2, iter=300,
                             seed=seed, progress=False)
 first = fit(5)
-print(json.dumps({{"xla": xla, "compile": first.timing["compile"], "again": fit(6).timing["compile"]}}))
+n_first = len(xla)
+fit(6)
+print(json.dumps({{"xla": xla[:n_first], "again": xla[n_first:], "compile": first.timing["compile"]}}))
 """
 
 
@@ -247,6 +249,6 @@ def test_jax_compile_time_is_reported_apart_from_sampling(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-c", _COMPILE_TIME], env=env, check=True, capture_output=True, text=True,
                          timeout=600)
     timing = json.loads(out.stdout.splitlines()[-1])
-    assert max(timing["xla"]) > 0.5  # the sampler's compilation
-    assert timing["compile"] >= max(timing["xla"])
-    assert timing["again"] < min(0.5, timing["compile"])  # the compiled sampler is reused in-process
+    assert timing["xla"]  # XLA compiled the model's functions and its sampler
+    assert timing["compile"] >= max(timing["xla"])  # compile includes the background XLA compilation
+    assert timing["again"] == []  # the compiled sampler is reused in-process: XLA compiles nothing
