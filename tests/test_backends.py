@@ -208,6 +208,19 @@ def test_arviz_ufunc_compiles_on_first_use_not_at_import() -> None:
     assert json.loads(out.stdout.splitlines()[-1]) == {"restored": True, "compiled_at_import": 0, "same": True}
 
 
+def test_import_is_quiet_on_a_fresh_machine(tmp_path) -> None:
+    """ArviZ 0.23 warns about its refactor on import (once a day, stamped in the user's cache):
+    ``import brmc`` with an empty cache prints nothing, while ``import arviz`` alone warns."""
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "brmc")}
+    out = subprocess.run([sys.executable, "-c", "import brmc"], env=env, check=True,
+                         capture_output=True, text=True, timeout=300)
+    assert out.stderr == ""
+    env["XDG_CACHE_HOME"] = str(tmp_path / "arviz")
+    out = subprocess.run([sys.executable, "-c", "import arviz"], env=env, check=True, capture_output=True, text=True,
+                         timeout=300)
+    assert "FutureWarning" in out.stderr and "refactor" in out.stderr
+
+
 _DEVICES = ("import brmc.backends as b, pymc.sampling.jax, jax; b._configure_jax(); "
             "print(jax.local_device_count(), b.usable_cores())")
 

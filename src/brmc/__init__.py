@@ -7,9 +7,12 @@ Example:
     >>> print(fit)  # doctest: +SKIP
 """
 
-from ._startup import lazy_numba_ufuncs
+import warnings as _warnings
 
-with lazy_numba_ufuncs():
+from ._startup import ARVIZ_NOTICE, lazy_numba_ufuncs
+
+with lazy_numba_ufuncs(), _warnings.catch_warnings():
+    _warnings.filterwarnings("ignore", message=ARVIZ_NOTICE, category=FutureWarning)
     import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
 
 from . import datasets
