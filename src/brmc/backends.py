@@ -45,6 +45,7 @@ import arviz as az
 import numpy as np
 
 from .errors import SamplingError
+from .progress import progress_bar
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -344,7 +345,7 @@ def _report(chain_id, i, total: int) -> None:
 
 
 class _Progress:
-    """One progress bar (tqdm; a widget in notebooks) over all chains' iterations while a
+    """One progress bar (:func:`brmc.progress.progress_bar`) over all chains' iterations while a
     compiled JAX sampler runs; the loop reports through ``_report``."""
 
     current: "_Progress | None" = None
@@ -354,10 +355,8 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if self.show:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.chains * self.iterations, unit="it",
-                            desc=f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
+            self.bar = progress_bar(self.chains * self.iterations,
+                                    f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
         _Progress.current = self
         return self
 

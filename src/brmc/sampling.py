@@ -24,6 +24,7 @@ from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
 from .model import BuiltModel
+from .progress import output_kind
 from .terms import GroupBlock
 
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
@@ -145,7 +146,7 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int) -> az.Infere
         cores=cores,
         seed=settings.seed,
         save_warmup=False,
-        progress_bar=settings.progress,
+        progress_bar=settings.progress and output_kind() is not None,
         target_accept=settings.adapt_delta,
         maxdepth=settings.max_treedepth,
     )
@@ -171,7 +172,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceDa
             chains=settings.chains,
             cores=cores,
             random_seed=settings.seed,
-            progressbar=settings.progress,
+            progressbar=settings.progress and output_kind() is not None,
             target_accept=settings.adapt_delta,
             max_treedepth=settings.max_treedepth,
             compute_convergence_checks=False,
