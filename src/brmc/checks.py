@@ -36,7 +36,7 @@ from matplotlib.patches import Patch
 from .data import ModelData, labels_of, level_order
 from .errors import DataError, close_matches
 from .formula import _names_in
-from .plots import SCHEME
+from .plots import SCHEME, Figures, handed_over
 from .predict import _is_factor, posterior_epred, posterior_linpred, posterior_predict
 
 if TYPE_CHECKING:
@@ -262,7 +262,7 @@ def pp_check(fit: Fit, type: str = "dens_overlay", ndraws: int | None = None, st
     fig = panel(y, yrep, stat=stat, **kwargs) if type == "stat" else panel(y, yrep, **kwargs)
     if fit.settings.sample_prior == "only":
         fig.suptitle("Prior predictive check", fontsize=10)
-    return fig
+    return handed_over(fig)
 
 
 # ---------------------------------------------------------------- conditional_effects
@@ -327,7 +327,7 @@ class ConditionalEffects:
                             f"Available: {', '.join(self.data)}.")
         return self.data[effect]
 
-    def plot(self, points: bool = False) -> list[Figure]:
+    def plot(self, points: bool = False) -> Figures:
         """One figure per effect, as brms's ``plot(conditional_effects(fit))``: a line
         with its credible band for a numeric predictor, points with error bars for
         a categorical one, one line / point set per value of the second variable of
@@ -337,9 +337,10 @@ class ConditionalEffects:
         Example:
             >>> figs = conditional_effects(fit).plot(points=True)  # doctest: +SKIP
         """
-        return [_plot_effect(self.data[name], self.effects[name], self.types[name], self.response,
-                             self.points[name] if points and "cats__" not in self.effects[name] else None)
-                for name in self.data]
+        return Figures(handed_over(_plot_effect(self.data[name], self.effects[name], self.types[name],
+                                                self.response, self.points[name]
+                                                if points and "cats__" not in self.effects[name] else None))
+                       for name in self.data)
 
 
 def _population_variables(md: ModelData) -> list[str]:

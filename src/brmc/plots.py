@@ -1,9 +1,15 @@
 """Plots of a fit: brms's trace-and-density ``plot``, a caterpillar of group-level
 effects and the no / partial / complete pooling picture.
 
-Every function returns matplotlib figures (made with ``pyplot``, so
-``plt.show()`` shows them) and shows nothing itself.  Colours follow
-bayesplot's default ``"blue"`` scheme, as brms's plots do.
+One convention for every plot brmc draws (here, in :mod:`brmc.checks` and in
+:mod:`brmc.sensitivity`): the function returns a matplotlib ``Figure``, or
+:class:`Figures` (a list of them), through :func:`handed_over`, and shows
+nothing itself.  In a script or a terminal the figures stay open in
+``pyplot``, so ``plt.show()`` shows them.  Under Jupyter's inline backend
+they are taken off ``pyplot``'s list of open figures, so the notebook shows
+each one once: as the value of the cell (``fit.pp_check()``), or where the
+user ``display``-s it; ``fig = fit.pp_check()`` shows nothing, as in R.
+Colours follow bayesplot's default ``"blue"`` scheme, as brms's plots do.
 
 Example:
     >>> chain_colors(2)
@@ -19,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import arviz as az
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -42,6 +49,37 @@ DEFAULT_VARIABLES = ("^b_", "^bsp_", "^bcs_", "^sd_", "^cor_", "^sigma_", "^resc
 
 COMBO_KINDS = ("dens", "dens_overlay", "hist", "trace")
 _DRAW_COLUMNS = (".chain", ".iteration", ".draw")
+
+
+class Figures(list):
+    """The figures of one plotting call: a list that a notebook shows as its figures, each once.
+
+    Example:
+        >>> figs = Figures([Figure(), Figure()])
+        >>> len(figs), isinstance(figs[0], Figure)
+        (2, True)
+    """
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display  # only ever called from inside IPython
+
+        for fig in self:
+            display(fig)
+
+
+def handed_over(fig: Figure) -> Figure:
+    """``fig`` as a plotting function returns it: under Jupyter's inline backend no longer open
+    in ``pyplot`` (which would show it a second time when the cell ends); elsewhere untouched.
+
+    Example:
+        >>> fig, ax = plt.subplots()
+        >>> handed_over(fig) is fig, plt.fignum_exists(fig.number)  # a script keeps it for plt.show()
+        (True, True)
+        >>> plt.close(fig)
+    """
+    if "inline" in matplotlib.get_backend():
+        plt.close(fig)
+    return fig
 
 
 def chain_colors(n: int) -> list[str]:
@@ -94,7 +132,7 @@ def select_variables(names: Sequence[str], variable: str | Sequence[str] | None,
 
 
 def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = False, N: int = 5,
-         combo: Sequence[str] = ("dens", "trace")) -> list[Figure]:
+         combo: Sequence[str] = ("dens", "trace")) -> Figures:
     """brms's ``plot(fit)``: per parameter a row of ``combo`` panels, at most ``N`` rows a figure.
 
     The default ``combo`` is brms's: the density of all chains together
@@ -115,8 +153,8 @@ def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = Fa
     chosen = select_variables(names, variable, regex, [d.name for d in fit.family.dpars])
     n_chain = int(draws[".chain"].nunique())
     values = {v: draws[v].to_numpy().reshape(n_chain, -1) for v in chosen}
-    return [_combo_figure({v: values[v] for v in chosen[i:i + N]}, combo, n_chain)
-            for i in range(0, len(chosen), N)]
+    return Figures(handed_over(_combo_figure({v: values[v] for v in chosen[i:i + N]}, combo, n_chain))
+                   for i in range(0, len(chosen), N))
 
 
 def _combo_figure(values: dict[str, np.ndarray], combo: Sequence[str], n_chain: int) -> Figure:
@@ -202,7 +240,7 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
         ax.set_yticks(y, table.index if len(table) <= 60 else [""] * len(table), fontsize=7)
         ax.set_title(f"{g}: {c}", fontsize=10)
         ax.set_xlabel(f"posterior mean and {100 * probs[0]:g}–{100 * probs[1]:g} % interval", fontsize=8)
-    return fig
+    return handed_over(fig)
 
 
 def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarray, n_levels: int,
@@ -354,4 +392,4 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     ax.set_ylabel(f"{coef} {scale_text}")
     ax.set_title(f"Shrinkage of {group}-level {coef}: no pooling → partial pooling", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    return fig
+    return handed_over(fig)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import arviz as az
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -41,6 +42,7 @@ from scipy import stats
 from .data import ModelData, build_data
 from .errors import DataError, PriorError
 from .families import family_from_dict
+from .plots import handed_over
 from .priors import Dist, ParamPrior, Prior, resolve_priors
 from .sampling import SamplerSettings
 from .terms import coef_label
@@ -330,8 +332,6 @@ class SweepResult:
         Example:
             >>> sweep.plot().savefig("sweep.png")  # doctest: +SKIP
         """
-        import matplotlib.pyplot as plt
-
         table = self.table(probs)
         names = list(self.draws[ORIGINAL].columns) if variables is None else list(variables)
         unknown = [v for v in names if v not in self.draws[ORIGINAL]]
@@ -351,7 +351,7 @@ class SweepResult:
             ax.set_ylim(-0.7, len(sets) - 0.3)
             ax.set_title(variable, loc="left", fontsize="medium")
         fig.tight_layout()
-        return fig
+        return handed_over(fig)
 
 
 def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Prior]]:
