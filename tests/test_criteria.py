@@ -176,6 +176,15 @@ def test_loo_print_reproduces_brms_text(model: str) -> None:
     assert str(result) == text
 
 
+def test_loo_html_is_the_printed_result_with_a_table() -> None:
+    text, result = _reference_loo("sleepstudy_slopes")
+    html = result._repr_html_()
+    for line in text.splitlines()[4:7]:  # elpd_loo, p_loo, looic: Estimate and SE as brms prints them
+        name, estimate, se = line.split()
+        assert re.search(rf"<th>{name}</th>\s*<td>{re.escape(estimate)}</td>\s*<td>{re.escape(se)}</td>", html)
+    assert html.count("<table") == 1 and "Monte Carlo SE of elpd_loo" in html
+
+
 def test_loo_print_layout_of_our_fit(loo_fit: criteria.LooResult) -> None:
     ours = str(loo_fit)
     ref = reference_text("sleepstudy_slopes", "post", "loo.txt")

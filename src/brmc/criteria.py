@@ -37,7 +37,7 @@ from scipy.stats import norm
 
 from .effects import summarise
 from .errors import DataError, close_matches
-from .rprint import format_table
+from .rprint import format_table, html_report
 from .predict import posterior_epred
 from .summary import arviz_numpy
 
@@ -173,14 +173,22 @@ class Criterion:
         """The expected log pointwise predictive density (first row of ``estimates``)."""
         return float(self.estimates.iloc[0, 0])
 
+    def _estimate_cells(self) -> pd.DataFrame:
+        """``estimates`` as loo prints them: one decimal, one width per column."""
+        return pd.DataFrame({col: _fr(self.estimates[col], 1) for col in self.estimates.columns},
+                            index=self.estimates.index)
+
     def _head(self) -> list[str]:
-        table = pd.DataFrame({col: _fr(self.estimates[col], 1) for col in self.estimates.columns},
-                             index=self.estimates.index)
         return ["", f"Computed from {self.dims[0]} by {self.dims[1]} log-likelihood matrix", "",
-                format_table(table)]
+                format_table(self._estimate_cells())]
 
     def __repr__(self) -> str:
         return str(self)
+
+    def _repr_html_(self) -> str:
+        """The printed text with the estimates as an HTML table."""
+        head = self._head()
+        return html_report([head[1], ("", self._estimate_cells()), str(self)[len("\n".join(head)):].strip("\n")])
 
 
 @dataclass(repr=False, eq=False)
@@ -325,16 +333,23 @@ class LooCompare(pd.DataFrame):
     def _constructor(self):
         return pd.DataFrame
 
-    def to_text(self, simplify: bool = True) -> str:
-        """loo's ``print(x, simplify = ...)``: one common number width, left-aligned cells."""
+    def _cells(self, simplify: bool) -> pd.DataFrame:
+        """The printed cells: one decimal and one common number width."""
         table = self[["elpd_diff", "se_diff"]] if simplify else pd.DataFrame(self)
         cells = np.array(_fr(table.to_numpy().ravel(), 1)).reshape(table.shape)
-        return format_table(pd.DataFrame(cells, index=table.index, columns=table.columns), right=False)
+        return pd.DataFrame(cells, index=table.index, columns=table.columns)
+
+    def to_text(self, simplify: bool = True) -> str:
+        """loo's ``print(x, simplify = ...)``: one common number width, left-aligned cells."""
+        return format_table(self._cells(simplify), right=False)
 
     def __repr__(self) -> str:
         return self.to_text()
 
     __str__ = __repr__
+
+    def _repr_html_(self) -> str:
+        return html_report([("", self._cells(simplify=True))])
 
 
 def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
@@ -431,24 +446,33 @@ class HypothesisResult:
     class_: str
     alpha: float
 
-    def __str__(self) -> str:
+    def _cells(self) -> pd.DataFrame:
+        """The printed table: hypotheses shortened as brms does, numbers to 2 decimals."""
         table = self.hypothesis.copy()
         table["Hypothesis"] = [_limit_chars(h, 20) for h in table["Hypothesis"]]
         for col in HYPOTHESIS_COLUMNS[1:-1]:
             table[col] = _r_format(np.round(table[col].to_numpy(dtype=float), 2))
+        return table.set_axis([str(i) for i in table.index])
+
+    def _notes(self) -> list[str]:
         pone, ptwo = _r_number((1 - 2 * self.alpha) * 100), _r_number((1 - self.alpha) * 100)
-        return "\n".join([
-            f"Hypothesis Tests for class {self.class_}:",
-            format_table(table.set_axis([str(i) for i in table.index])),
-            "---",
+        return [
             f"'CI': {pone}%-CI for one-sided and {ptwo}%-CI for two-sided hypotheses.",
             f"'*': For one-sided hypotheses, the posterior probability exceeds {ptwo}%;",
             f"for two-sided hypotheses, the value tested against lies outside the {ptwo}%-CI.",
             "Posterior probabilities of point hypotheses assume equal prior probabilities.",
-        ])
+        ]
+
+    def __str__(self) -> str:
+        return "\n".join([f"Hypothesis Tests for class {self.class_}:", format_table(self._cells()), "---",
+                          *self._notes()])
 
     def __repr__(self) -> str:
         return str(self)
+
+    def _repr_html_(self) -> str:
+        return html_report([f"Hypothesis Tests for class {self.class_}:", ("", self._cells()),
+                            "\n".join(self._notes())])
 
 
 def _limit_chars(text: str, chars: int, lsuffix: int = 4) -> str:
