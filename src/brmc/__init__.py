@@ -3,8 +3,13 @@
 Example:
     >>> import brmc
     >>> df = brmc.datasets.load("sleepstudy")
-    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, seed=1234)  # doctest: +SKIP
-    >>> print(fit)  # doctest: +SKIP
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, chains=2, iter=400, seed=11,
+    ...                progress=False)
+    >>> print(fit)  # doctest: +ELLIPSIS
+     Family: gaussian
+    ...
+    Population-Level Effects:
+    ...
 """
 
 import warnings as _warnings

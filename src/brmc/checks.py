@@ -11,10 +11,11 @@ group-level effects left out (``re_formula=False``, brms's ``NA``).
 Example:
     >>> round(bandwidth_nrd0(np.array([1.0, 2.0, 3.0, 4.0])), 4)
     0.7635
-    >>> fig = pp_check(fit, type="bars")  # doctest: +SKIP
-    >>> ce = conditional_effects(fit)  # doctest: +SKIP
-    >>> ce.data["Days"][["Days", "estimate__", "lower__", "upper__"]].head()  # doctest: +SKIP
-    >>> figs = ce.plot(points=True)  # doctest: +SKIP
+    >>> fig = pp_check(fit, type="hist")
+    >>> ce = conditional_effects(fit)
+    >>> ce.data["Days"][["Days", "estimate__", "lower__", "upper__"]].shape
+    (100, 4)
+    >>> figs = ce.plot(points=True)
 """
 
 from __future__ import annotations
@@ -209,7 +210,7 @@ def observed_response(fit: Fit) -> np.ndarray:
     """The response as ``posterior_predict`` draws it (ordinal and categorical categories 1..K).
 
     Example:
-        >>> observed_response(fit)[:3]  # doctest: +SKIP
+        >>> observed_response(fit)[:3]
         array([249.56  , 258.7047, 250.8006])
     """
     md = fit.model_data
@@ -232,9 +233,29 @@ def pp_check(fit: Fit, type: str = "dens_overlay", ndraws: int | None = None, st
     observations are left out, as brms does.  For ``sample_prior="only"``
     fits the draws are prior predictive ones.
 
-    Example:
-        >>> fig = pp_check(fit)  # doctest: +SKIP
-        >>> fig = pp_check(fit, type="stat", stat="sd")  # doctest: +SKIP
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model.
+    type : str, default ``"dens_overlay"``
+        One of :data:`PPC_TYPES`.
+    ndraws : int, optional
+        Predictive draws to use; brms's default per ``type`` when None.
+    stat : str or callable, default ``"mean"``
+        The statistic of type ``"stat"``.
+    seed : int, optional
+        Seed of the predictive draws.
+    **kwargs
+        ``re_formula`` and the plot's own keywords (see above).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = pp_check(fit)
+    >>> fig = pp_check(fit, type="stat", stat="sd")
     """
     if type not in _PPC:
         raise DataError(f"Type {type!r} is not a valid ppc type.{close_matches(str(type), PPC_TYPES)} "
@@ -310,8 +331,8 @@ class ConditionalEffects:
     ``"zBase:Trt"``) to its frame of predictions; ``plot()`` draws them.
 
     Example:
-        >>> ce = conditional_effects(fit)  # doctest: +SKIP
-        >>> list(ce.data)  # doctest: +SKIP
+        >>> ce = conditional_effects(fit)
+        >>> list(ce.data)
         ['Days']
     """
 
@@ -334,8 +355,21 @@ class ConditionalEffects:
         an interaction; ``points=True`` adds the data (rows matching the
         conditions on other factors; not on ``categorical`` ordinal plots).
 
-        Example:
-            >>> figs = conditional_effects(fit).plot(points=True)  # doctest: +SKIP
+        Parameters
+        ----------
+        points : bool, default False
+            Whether to add the data points.
+
+        Returns
+        -------
+        Figures
+            One figure per effect.
+
+        Examples
+        --------
+        >>> figs = conditional_effects(fit).plot(points=True)
+        >>> len(figs)
+        1
         """
         return Figures(handed_over(_plot_effect(self.data[name], self.effects[name], self.types[name],
                                                 self.response, self.points[name]
@@ -521,10 +555,37 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re
     ``categorical=True`` each category's probability (``cats__``).  Other
     keywords (``ndraws``, ``seed``, ``sample_new_levels``) go to the prediction.
 
-    Example:
-        >>> ce = conditional_effects(fit, "Days", resolution=10)  # doctest: +SKIP
-        >>> ce.data["Days"]["estimate__"].iloc[0]  # doctest: +SKIP
-        251.1...
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model.
+    effects : str or sequence of str, optional
+        Predictors (``"Days"``) or pairs (``"a:b"``); brms's defaults when None.
+    re_formula : None, False or str, default False
+        The group-level terms to include (see :func:`brmc.predict.posterior_epred`).
+    probs : sequence of float, default (0.025, 0.975)
+        The band's quantiles.
+    resolution : int, default 100
+        Points along a numeric predictor.
+    robust : bool, default True
+        Median and MAD (True) or mean and sd (False).
+    method : str, default ``"posterior_epred"``
+        The prediction: ``"posterior_epred"``, ``"posterior_predict"`` or ``"posterior_linpred"``.
+    categorical : bool, default False
+        For ordinal models: each category's probability.
+    **kwargs
+        ``ndraws``, ``seed``, ``sample_new_levels`` for the prediction.
+
+    Returns
+    -------
+    ConditionalEffects
+        ``data`` (a frame per effect) and ``plot()``.
+
+    Examples
+    --------
+    >>> ce = conditional_effects(fit, "Days", resolution=10)
+    >>> len(ce.data["Days"])
+    10
     """
     if method not in METHODS:
         raise DataError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")

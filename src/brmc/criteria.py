@@ -35,6 +35,7 @@ import xarray as xr
 from scipy.special import logsumexp
 from scipy.stats import norm
 
+from ._docs import shared
 from .effects import summarise
 from .errors import DataError, close_matches
 from .rprint import format_table, html_report
@@ -266,17 +267,32 @@ class WaicResult(Criterion):
         return "\n".join(self._head() + (["", message + " "] if message else []))
 
 
+@shared
 def loo(fit: Fit | np.ndarray) -> LooResult:
     """PSIS leave-one-out cross-validation, as brms's ``loo(fit)``.
 
     Warns (``UserWarning``) when some Pareto k exceed 0.7, where brms recommends
     moment matching.
 
-    Example:
-        >>> res = loo(fit)  # doctest: +SKIP
-        >>> res.estimates.loc["elpd_loo", "Estimate"]  # doctest: +SKIP
-        -861.2...
-        >>> print(res)  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit_or_log_lik}
+
+    Returns
+    -------
+    LooResult
+        ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;
+        ``print()`` gives loo's text.
+
+    Examples
+    --------
+    >>> res = loo(fit)
+    >>> res.estimates.index.tolist()
+    ['elpd_loo', 'p_loo', 'looic']
+    >>> print(res)  # doctest: +ELLIPSIS
+    <BLANKLINE>
+    Computed from 400 by 180 log-likelihood matrix
+    ...
     """
     ll3 = _log_lik(fit)
     r_eff = relative_eff(ll3)
@@ -305,13 +321,25 @@ def loo(fit: Fit | np.ndarray) -> LooResult:
     return result
 
 
+@shared
 def waic(fit: Fit | np.ndarray) -> WaicResult:
     """The widely applicable information criterion, as brms's ``waic(fit)``.
 
     Warns (``UserWarning``) as loo does when some ``p_waic`` exceed 0.4.
 
-    Example:
-        >>> print(waic(fit))  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit_or_log_lik}
+
+    Returns
+    -------
+    WaicResult
+        ``estimates`` (``elpd_waic``, ``p_waic``, ``waic``) and ``pointwise``.
+
+    Examples
+    --------
+    >>> waic(fit).estimates.index.tolist()
+    ['elpd_waic', 'p_waic', 'waic']
     """
     ll3 = _log_lik(fit)
     ll = ll3.reshape(-1, ll3.shape[-1])
@@ -362,8 +390,25 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     with ``criterion`` (``"loo"`` or ``"waic"``); results of :func:`loo` or
     :func:`waic` are used as they are.  Names default to ``fit1``, ``fit2``, ...
 
-    Example:
-        >>> print(loo_compare(fit_slopes, fit_intercepts, names=["slopes", "intercepts"]))  # doctest: +SKIP
+    Parameters
+    ----------
+    *models : Fit or LooResult or WaicResult
+        Two or more fits (or their criteria) of the same observations.
+    names : sequence of str, optional
+        The models' names in the table.
+    criterion : str, default ``"loo"``
+        ``"loo"`` or ``"waic"``, for fits given as fits.
+
+    Returns
+    -------
+    LooCompare
+        A DataFrame, best model first; printed as loo prints it.
+
+    Examples
+    --------
+    >>> wide = fit.update(prior=brmc.prior("normal(0, 1)", class_="b"))
+    >>> loo_compare(fit, wide, names=["flat", "normal(0, 1)"]).columns.tolist()[:2]
+    ['elpd_diff', 'se_diff']
     """
     if len(models) < 2:
         raise DataError("loo_compare requires at least two models.")
@@ -395,6 +440,7 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
 
 # ---------------------------------------------------------------- bayes_R2
 
+@shared
 def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.975)) -> pd.DataFrame:
     """Bayesian R², as brms's ``bayes_R2`` (Gelman et al. 2019).
 
@@ -403,10 +449,21 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
     row ``R2`` (Estimate, Est.Error, quantiles), or with ``summary=False`` the
     draws in a column ``R2``.
 
-    Example:
-        >>> bayes_R2(fit)  # doctest: +SKIP
-           Estimate  Est.Error      Q2.5     Q97.5
-        R2 0.79...
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.
+
+    Examples
+    --------
+    >>> bayes_R2(fit).columns.tolist()
+    ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
     """
     md = fit.model_data
     if md.family.categorical:
@@ -628,13 +685,33 @@ def hypothesis(fit: Fit | pd.DataFrame, hypothesis: str | Sequence[str] | Mappin
     Expressions are parsed, never executed: only names, numbers,
     ``+ - * / ^`` and parentheses are allowed.
 
-    Example:
-        >>> rng = np.random.default_rng(3)
-        >>> draws = pd.DataFrame({"b_x": rng.normal(1, 0.2, 4000)})
-        >>> h = hypothesis(draws, "b_x > 0.5")
-        >>> h.hypothesis.loc[1, "Hypothesis"], h.hypothesis.loc[1, "Star"]
-        ('(b_x)-(0.5) > 0', '*')
-        >>> hypothesis(fit, "Days > 5")  # doctest: +SKIP
+    Parameters
+    ----------
+    fit : Fit or pandas.DataFrame
+        A fit, or a frame of draws with a column per parameter.
+    hypothesis : str, sequence of str or dict of str to str
+        The hypotheses; a dict names them.
+    alpha : float, default 0.05
+        One-sided hypotheses get a (1 - 2 alpha), two-sided ones a (1 - alpha) interval.
+    class_ : str or None, default ``"b"``
+        The class whose prefix names may leave out; None for full names only.
+    group : str, optional
+        The grouping factor that narrows ``class_`` (``"Subject"`` for ``sd``).
+
+    Returns
+    -------
+    HypothesisResult
+        The ``hypothesis`` table and the ``samples`` of each hypothesis; ``print()`` is brms's text.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(3)
+    >>> draws = pd.DataFrame({"b_x": rng.normal(1, 0.2, 4000)})
+    >>> h = hypothesis(draws, "b_x > 0.5")
+    >>> h.hypothesis.loc[1, "Hypothesis"], h.hypothesis.loc[1, "Star"]
+    ('(b_x)-(0.5) > 0', '*')
+    >>> hypothesis(fit, "Days > 5").hypothesis.loc[1, "Star"]
+    '*'
     """
     if isinstance(hypothesis, str):
         hypothesis = [hypothesis]

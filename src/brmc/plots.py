@@ -14,8 +14,8 @@ Colours follow bayesplot's default ``"blue"`` scheme, as brms's plots do.
 Example:
     >>> chain_colors(2)
     ['#03396c', '#d1e1ec']
-    >>> figs = plot(fit)  # doctest: +SKIP
-    >>> figs[0].savefig("trace.png")  # doctest: +SKIP
+    >>> figs = plot(fit)
+    >>> figs[0].savefig(tmp / "trace.png")
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from . import effects
+from ._docs import shared
 from .errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -131,6 +132,7 @@ def select_variables(names: Sequence[str], variable: str | Sequence[str] | None,
     return chosen
 
 
+@shared
 def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = False, N: int = 5,
          combo: Sequence[str] = ("dens", "trace")) -> Figures:
     """brms's ``plot(fit)``: per parameter a row of ``combo`` panels, at most ``N`` rows a figure.
@@ -139,9 +141,25 @@ def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = Fa
     (bayesplot's ``mcmc_dens``) and the trace of each chain (``mcmc_trace``).
     Other kinds: ``"dens_overlay"`` (one density per chain) and ``"hist"``.
 
-    Example:
-        >>> figs = plot(fit)  # doctest: +SKIP
-        >>> figs = plot(fit, variable="^sd_", regex=True, combo=("hist", "trace"))  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    {variable}
+    {regex}
+    {N}
+    combo : sequence of str, default ("dens", "trace")
+        The panels of each row, among :data:`COMBO_KINDS`.
+
+    Returns
+    -------
+    Figures
+        One figure per ``N`` parameters.
+
+    Examples
+    --------
+    >>> [len(f.axes) for f in plot(fit)]
+    [10, 2]
+    >>> figs = plot(fit, variable="^sd_", regex=True, combo=("hist", "trace"))
     """
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
         raise DataError(f"Argument 'N' must be a positive integer, got {N!r}.")
@@ -210,6 +228,7 @@ def _pick(requested: str | Sequence[str] | None, available: Sequence[str], what:
     return wanted
 
 
+@shared
 def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | Sequence[str] | None = None,
                probs: tuple[float, float] = (0.025, 0.975)) -> Figure:
     """Caterpillar plot of group-level effects ``r_<group>`` (as lme4's ``dotplot(ranef(.))``).
@@ -217,8 +236,24 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
     One panel per (group, coefficient): posterior mean and ``probs`` interval
     of every level, levels sorted by their mean, a dashed line at zero.
 
-    Example:
-        >>> fig = plot_ranef(fit, group="Subject", coef="Days")  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    group : str or sequence of str, optional
+        Grouping factors to show; all when None.
+    coef : str or sequence of str, optional
+        Group-level coefficients to show; all when None.
+    {interval}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_ranef(fit, group="Subject", coef="Days")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Subject: Days']
     """
     if len(probs) != 2:
         raise DataError(f"probs must hold two probabilities (lower, upper), got {probs!r}.")
@@ -285,6 +320,7 @@ def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarr
     return out
 
 
+@shared
 def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", n_groups: int | None = None,
                    seed: int | None = 1234, order: str = "n", scale: str = "response") -> Figure:
     """No pooling, complete pooling and partial pooling of one group-level coefficient.
@@ -305,12 +341,33 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     one the posterior of ``inv_logit(b_Intercept + r)``, and the levels are
     labelled and ordered by their number of trials.  ``scale="linear"`` keeps
     the link scale, where a proportion of 0 or 1 has no no-pooling estimate.
-    ``n_groups`` shows that many levels drawn at random with ``seed``;
-    ``order`` is ``"n"`` (sample size) or ``"estimate"`` (no-pooling estimate).
 
-    Example:
-        >>> fig = plot_shrinkage(fit, n_groups=8)  # doctest: +SKIP
-        >>> fig = plot_shrinkage(rats_fit, order="estimate")  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    group : str, optional
+        The grouping factor; the first with a group-level ``coef`` when None.
+    coef : str, default ``"Intercept"``
+        The group-level coefficient.
+    n_groups : int, optional
+        Show this many levels, drawn at random with ``seed``; all when None.
+    seed : int, optional, default 1234
+        Seed of the levels' draw.
+    order : str, default ``"n"``
+        Order levels by ``"n"`` (sample size) or ``"estimate"`` (no-pooling estimate).
+    scale : str, default ``"response"``
+        ``"response"`` or ``"linear"`` (the link scale).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_shrinkage(fit, n_groups=8)
+    >>> len(fig.axes[0].get_xticks())
+    8
+    >>> fig = plot_shrinkage(fit, coef="Days", order="estimate")
     """
     md = fit.model_data
     if order not in ("n", "estimate"):
