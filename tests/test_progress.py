@@ -9,6 +9,7 @@ import pytest
 
 from brmc import progress
 from brmc.backends import _Progress
+from brmc.sampling import SamplerSettings
 
 
 class _Terminal(io.StringIO):
@@ -42,6 +43,10 @@ def test_log_file_gets_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert progress.output_kind() is None and progress.progress_bar(10, "Sampling") is None
     _sample()
     assert log.getvalue() == ""
+    # nor does the sampler report to a bar: no host callbacks, so XLA may cache the program on disk
+    assert SamplerSettings(progress=True).progress is False
+    monkeypatch.setattr(sys, "stderr", _Terminal())
+    assert SamplerSettings(progress=True).progress is True
 
 
 def test_no_bar_when_not_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -73,6 +73,8 @@ class SamplerSettings:
             raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
         if self.seed is None:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+        if self.progress and output_kind() is None:  # nowhere to show a bar (a log file): none at all
+            self.progress = False
 
     @property
     def draws(self) -> int:
@@ -146,7 +148,7 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int) -> az.Infere
         cores=cores,
         seed=settings.seed,
         save_warmup=False,
-        progress_bar=settings.progress and output_kind() is not None,
+        progress_bar=settings.progress,
         target_accept=settings.adapt_delta,
         maxdepth=settings.max_treedepth,
     )
@@ -172,7 +174,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceDa
             chains=settings.chains,
             cores=cores,
             random_seed=settings.seed,
-            progressbar=settings.progress and output_kind() is not None,
+            progressbar=settings.progress,
             target_accept=settings.adapt_delta,
             max_treedepth=settings.max_treedepth,
             compute_convergence_checks=False,
