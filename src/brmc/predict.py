@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from .data import ModelData, design, labels_of, offset_values
+from .contrasts import is_factor
+from .data import ModelData, offset_values
+from .design import design, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
@@ -63,7 +65,7 @@ def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
         if not blocks:
             raise DataError(f"re_formula names the group {term.group!r}, which the model does not have."
                             f"{close_matches(term.group, md.groups())}")
-        _, coefs = design(term.expr, _prepare(md.frame, md), md.env)
+        _, coefs = design(term.expr, _prepare(md.frame, md), md.env, md.poly)
         for b in blocks:
             positions = [k for k, c in enumerate(b.coefs) if c in coefs]
             if positions:
@@ -73,20 +75,13 @@ def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
 
 def _prepare(frame: pd.DataFrame, md: ModelData) -> pd.DataFrame:
     """Code factors of ``frame`` with the training levels (as the data stage did)."""
-    from .data import _prepare_factors
-
     columns = [c for c in frame.columns if c in md.frame.columns]
-    return _prepare_factors(frame, [c for c in columns if _is_factor(md.frame[c])])
-
-
-def _is_factor(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool or not pd.api.types.is_numeric_dtype(values)
+    return prepare_factors(frame, [c for c in columns if is_factor(md.frame[c])])
 
 
 def _coded(md: ModelData, newdata: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
-    """Training rows followed by the new rows, factors restricted to the training levels."""
-    from .data import level_order
-
+    """Training rows followed by the new rows, factors restricted to the training levels
+    (so that a factor keeps its training contrasts when the new rows hold only some levels)."""
     train = md.frame[needed]
     new = newdata[needed].reset_index(drop=True)
     if new.isna().any().any():
@@ -94,7 +89,7 @@ def _coded(md: ModelData, newdata: pd.DataFrame, needed: list[str]) -> pd.DataFr
         raise DataError(f"newdata has missing values in column {col!r}; predictions need complete rows.")
     both = pd.concat([train, new], ignore_index=True)
     for col in needed:
-        if _is_factor(train[col]):
+        if is_factor(train[col]):
             levels = level_order(train[col])
             labels = labels_of(both[col].astype(train[col].dtype) if train[col].dtype == bool else both[col])
             unseen = sorted(set(labels[len(train):]) - set(levels))
@@ -139,7 +134,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
     n_train = len(md.frame)
     out = {}
     for dpar, lp in md.predictors.items():
-        X, names = design(lp.formula.population, prepared, md.env)
+        X, names = design(lp.formula.population, prepared, md.env, md.poly)
         assert names[len(names) - len(lp.population_names):] == lp.population_names
         blocks = [_new_block(b, newdata, prepared, md, kept[b.id], allow_new_levels, n_train)
                   for b in lp.blocks if b.id in kept]
@@ -151,7 +146,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
 def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md: ModelData, coefs: list[int],
                allow_new_levels: bool, n_train: int) -> NewBlock:
     """A group-level block on new rows (``prepared`` holds the training rows first)."""
-    Z, _ = design(b.term.expr, prepared, md.env)
+    Z, _ = design(b.term.expr, prepared, md.env, md.poly)
     labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
     for name in b.term.factors[1:]:
         labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))

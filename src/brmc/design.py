@@ -1,0 +1,285 @@
+"""Design matrices under R's rules: formulae evaluates, this module names and orders.
+
+``design("1 + Days", frame, env)`` gives the columns R's ``model.matrix`` would
+give, named as brms names them: R's column names (``factor(cyl)6``,
+``poly(hp, 2)1``, ``temperature.L``, ``recipeB:temperature.L``) through brms's
+``rename()`` (``factorcyl6``, ``polyhp21``, ``temperature.L``).  Factors are
+coded with treatment contrasts on R's level order, or with ``contr.poly`` for
+the columns in ``poly`` (ordered factors by default, see :mod:`brmc.contrasts`).
+
+Example:
+    >>> import brmc
+    >>> X, names = design("1 + poly(Days, 2)", brmc.datasets.load("sleepstudy"), {})
+    >>> names, X.shape
+    (['Intercept', 'polyDays21', 'polyDays22'], (180, 3))
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from typing import Any
+
+import formulae as fm
+import numpy as np
+import pandas as pd
+from formulae.environment import Environment
+from formulae.transforms import C
+
+from .contrasts import PolyEncoding, is_factor
+from .errors import DataError
+from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, tokenize
+from .rlang import r_collate_key, r_number
+
+#: the internal name under which a formula's text refers to ``contr.poly`` (``C(x, contr__poly)``).
+POLY = "contr__poly"
+
+
+def factor(x: Any, contrast: Any = None) -> Any:
+    """R's ``factor()`` (and ``as.factor()``) in a formula: the values as a factor."""
+    return C(x, contrast)
+
+
+class RScale:
+    """R's ``scale(x, center = TRUE, scale = TRUE)``: subtract the mean, divide by the
+    root mean square with n - 1 (the sd); the training values are kept for new data."""
+
+    __stateful_transform__ = True
+
+    def __init__(self) -> None:
+        self.center: float | None = None
+        self.scale = 1.0
+
+    def __call__(self, x: Any, center: bool = True, scale: bool = True) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        if self.center is None:
+            self.center = float(x.mean()) if center else 0.0
+            self.scale = float(np.sqrt(np.sum((x - self.center) ** 2) / (len(x) - 1))) if scale else 1.0
+        return (x - self.center) / self.scale
+
+
+#: functions available to formula expressions (NumPy's elementwise maths, R's factor() and scale()).
+FORMULA_NAMESPACE: dict[str, Any] = {
+    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "exp": np.exp,
+    "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
+    "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
+    "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
+    "factor": factor, FORMULAE_SPELLINGS["as.factor"]: factor, FORMULAE_SPELLINGS["scale"]: RScale,
+    "TRUE": True, "FALSE": False, POLY: PolyEncoding,
+}
+#: formulae spelling → R spelling of the functions renamed for formulae.
+R_SPELLINGS = {internal: r for r, internal in FORMULAE_SPELLINGS.items()}
+
+# brms:::rename: characters brms removes or spells out in parameter names
+_RENAME = [(" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"', ""), ("'", ""),
+           ("?", ""), ("+", "P"), ("-", "M"), ("*", "MU"), ("/", "D"), ("^", "E"), ("=", "EQ")]
+
+
+def rename(label: str) -> str:
+    """brms's parameter-name cleaning of R's column names.
+
+    Parameters
+    ----------
+    label : str
+        A column name of R's ``model.matrix``.
+
+    Returns
+    -------
+    str
+        brms's name: spaces, parentheses, brackets, commas and quotes removed,
+        ``+ - * / ^ =`` spelled ``P M MU D E EQ``.
+
+    Examples
+    --------
+    >>> rename("I(x^2)"), rename("poly(x, 2, raw = TRUE)1"), rename("temperature^4")
+    ('IxE2', 'polyx2rawEQTRUE1', 'temperatureE4')
+    """
+    for old, new in _RENAME:
+        label = label.replace(old, new)
+    return label
+
+
+def labels_of(values: pd.Series) -> pd.Series:
+    """Values as R's factor labels: ``1.0`` → ``"1"``, ``True`` → ``"TRUE"``."""
+    if values.dtype == bool:
+        return values.map({True: "TRUE", False: "FALSE"})
+    if pd.api.types.is_numeric_dtype(values):
+        return values.map(lambda v: r_number(float(v)))
+    return values.astype(str)
+
+
+def level_order(values: pd.Series) -> list[str]:
+    """R's level order of the values that occur: a categorical's own order,
+    numbers numerically, strings as R sorts them."""
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        present = set(values.dropna().astype(str))
+        return [str(c) for c in values.cat.categories if str(c) in present]
+    if values.dtype == bool:
+        return [lv for lv in ("FALSE", "TRUE") if lv in set(labels_of(values))]
+    if pd.api.types.is_numeric_dtype(values):
+        return [r_number(float(v)) for v in np.unique(values.to_numpy(dtype=float))]
+    return sorted(set(values.astype(str)), key=r_collate_key)
+
+
+def group_levels(frame: pd.DataFrame, factors: list[str]) -> tuple[list[str], np.ndarray]:
+    """Levels and 0-based index of a grouping factor; ``a:b`` pastes labels with ``_``
+    and keeps only the combinations that occur."""
+    if len(factors) == 1:
+        col = frame[factors[0]]
+        levels = level_order(col)
+        labels = labels_of(col)
+    else:
+        labels = labels_of(frame[factors[0]])
+        for name in factors[1:]:
+            labels = labels + "_" + labels_of(frame[name])
+        levels = sorted(set(labels), key=r_collate_key)
+    lookup = {lv: i for i, lv in enumerate(levels)}
+    return levels, labels.map(lookup).to_numpy(dtype=np.int64)
+
+
+def prepare_factors(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    """Give formulae categoricals in R's level order (marked ordered, so that formulae
+    keeps that order instead of sorting); how each is coded is :func:`design`'s ``poly``.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data.
+    names : list of str
+        The columns the formula uses; numeric ones are left as they are.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy with the factor columns recoded.
+
+    Examples
+    --------
+    >>> prepare_factors(pd.DataFrame({"g": ["b", "a", "b"]}), ["g"])["g"].cat.categories.tolist()
+    ['a', 'b']
+    """
+    frame = frame.copy()
+    for name in names:
+        col = frame[name]
+        if is_factor(col):
+            levels = level_order(col)
+            frame[name] = pd.Categorical(labels_of(col), categories=levels, ordered=True)
+    return frame
+
+
+
+def _r_spelling(name: str) -> str:
+    """formulae's name of a term component → R's deparsed call: ``C(x, contr__poly)`` → ``x``,
+    ``factor(x, contr__poly)`` → ``factor(x)``, ``r__scale(x)`` → ``scale(x)``, ``x ** 2`` → ``x^2``."""
+    name = re.sub(rf"^C\((\w+), {POLY}\)$", r"\1", name).replace(f", {POLY}", "")
+    for internal, r in R_SPELLINGS.items():
+        name = re.sub(rf"\b{internal}\(", f"{r}(", name)
+    return re.sub(r"\s*\*\*\s*", "^", name)
+
+
+def _r_part(component: Any, label: str) -> str:
+    """R's column name of one component of a term: the call or variable as R deparses it,
+    then a factor's level (or contrast: ``.L``) or a matrix column's number from 1 (``poly(x, 2)1``)."""
+    base = _r_spelling(component.name)
+    if label == component.name:
+        return base
+    inner = label[len(component.name) + 1 : -1]  # formulae writes "name[inner]"
+    return f"{base}{int(inner) + 1}" if component.kind == "numeric" else base + inner
+
+
+def _variable_order(text: str) -> list[str]:
+    """Variables of a formula part in order of first appearance, as R's terms()."""
+    order: list[str] = []
+    for part in _split_top(tokenize(text), "+"):
+        for sub in _split_top(part, "*"):
+            for piece in _split_top(sub, ":"):
+                v = "".join(t.text for t in piece).replace("^", "**")
+                if v and not re.fullmatch(r"-?\d+", v):
+                    order.append(re.sub(r"\s+", "", v))
+    return list(dict.fromkeys(order))
+
+
+def _with_poly(text: str, poly: Collection[str]) -> str:
+    """The text with each column of ``poly`` coded by ``contr.poly``: ``x`` → ``C(x, contr__poly)``,
+    ``factor(x)`` → ``factor(x, contr__poly)``."""
+    tokens = tokenize(text)
+    if not any(t.kind == "name" and t.text in poly for t in tokens):
+        return text
+    out = []
+    for i, tok in enumerate(tokens):
+        nxt = tokens[i + 1].text if i + 1 < len(tokens) else None
+        if tok.kind != "name" or tok.text not in poly or nxt in {"(", "="}:
+            out.append(tok)
+            continue
+        in_factor = i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor"} and nxt == ")"
+        out.append(Token("name", f"{tok.text}, {POLY}" if in_factor else f"C({tok.text}, {POLY})", tok.pos))
+    return _join(out)
+
+
+def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
+           poly: Collection[str] = ()) -> tuple[np.ndarray, list[str]]:
+    """Evaluate a population part (``"1 + Days"``) with formulae under R's rules.
+
+    Parameters
+    ----------
+    text : str
+        The part in formulae spelling (as :class:`~brmc.formula.Predictor` holds it).
+    frame : pandas.DataFrame
+        The data, factors as :func:`prepare_factors` gives them.
+    env : dict
+        Extra functions and values the formula may use.
+    poly : collection of str
+        Factor columns coded with ``contr.poly`` instead of treatment contrasts.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and list of str
+        The design matrix (intercept first, columns in R's order) and brms's column names.
+
+    Examples
+    --------
+    >>> df = prepare_factors(pd.DataFrame({"t": pd.Categorical(["lo", "mid", "hi"] * 2, ["lo", "mid", "hi"]),
+    ...                                    "x": np.arange(6.0)}), ["t"])
+    >>> design("x + t", df, {}, poly={"t"})[1], design("x + t", df, {})[1]
+    (['Intercept', 'x', 't.L', 't.Q'], ['Intercept', 'x', 'tmid', 'thi'])
+    """
+    text = _with_poly(text, poly)
+    try:
+        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([{**FORMULA_NAMESPACE, **env}]))
+    except Exception as err:  # formulae's own messages, re-raised as ours
+        raise DataError(f"Could not build the design for '{text}': {err}") from None
+    common = dm.common
+    if common is None:  # "0", "-1": no population-level columns at all
+        return np.zeros((len(frame), 0)), []
+    order = _variable_order(text)
+    columns: list[tuple[int, int, tuple, str, np.ndarray]] = []
+    matrix = np.asarray(common.design_matrix, dtype=float)
+    if matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
+        raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
+                        "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
+    pos = 0
+    for t_index, (name, term) in enumerate(common.terms.items()):
+        width = len(term.labels)
+        block = matrix[:, pos : pos + width]
+        pos += width
+        if name == "Intercept":
+            columns.append((0, -1, (), "Intercept", block[:, 0]))
+            continue
+        components = term.components
+        # R orders a term's variables by first appearance in the formula
+        rank = [order.index(v) if (v := re.sub(r"\s+", "", c.name)) in order else len(order) for c in components]
+        perm = sorted(range(len(components)), key=rank.__getitem__)
+        parts = [[_r_part(c, label) for label in c.labels] for c in components]
+        for j, combo in enumerate(np.ndindex(*[len(p) for p in parts])):  # formulae: last component fastest
+            rname = ":".join(rename(parts[k][combo[k]]) for k in perm)
+            key = tuple(combo[k] for k in perm)[::-1]  # R varies the first variable fastest
+            columns.append((len(components), t_index, key, rname, block[:, j]))
+    columns.sort(key=lambda c: (c[0], c[1], c[2]))
+    names = [c[3] for c in columns]
+    X = np.column_stack([c[4] for c in columns]) if columns else np.zeros((len(frame), 0))
+    return X, names
+
+
+def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
+    """The data columns a formula part reads, in order of first use."""
+    return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
