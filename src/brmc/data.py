@@ -27,7 +27,8 @@ import pandas as pd
 from .errors import DataError, FamilyError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
-from .design import design, factor_names, group_levels, level_order, labels_of, prepare_factors
+from .design import (design, factor_names, group_levels, labels_of, level_order, prepare_factors,
+                     warn_constant_within)
 from .formula import BrmsFormula, Predictor, _names_in, parse_formula  # noqa: F401
 from .terms import GroupBlock, GroupTerm, coef_label
 
@@ -556,52 +557,5 @@ def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame
             "in the data used; group-level effects need at least two levels."
         )
     Z, coefs = design(term.expr, prepared, env, poly)
-    _warn_constant_within(term, coefs, Z, index, len(levels), dpar)
+    warn_constant_within(term, coefs, Z, index, len(levels), dpar)
     return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=dpar)
-
-
-def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:
-    """Per column of ``Z``: is it constant within every level of the grouping factor?
-
-    Example:
-        >>> Z = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, 5.0, 0.0], [1.0, 6.0, 0.0]])
-        >>> constant_within(Z, np.array([0, 0, 1, 1]), 2).tolist()
-        [True, False, True]
-    """
-    lo = np.full((n_levels, Z.shape[1]), np.inf)
-    hi = np.full((n_levels, Z.shape[1]), -np.inf)
-    np.minimum.at(lo, index, Z)
-    np.maximum.at(hi, index, Z)
-    return np.all(lo == hi, axis=0)
-
-
-def _warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index: np.ndarray,
-                          n_levels: int, dpar: str) -> None:
-    """Warn about varying slopes of predictors that never vary within a level of their group.
-
-    Such a slope is confounded with the group's intercept: brms fits it silently
-    (its sd is identified only by the prior), lme4 reports a singular fit.
-    """
-    for coef, constant in zip(coefs, constant_within(Z, index, n_levels)):
-        if coef == "Intercept" or not constant:
-            continue
-        warnings.warn(
-            f"The group-level predictor {coef!r} in {term} is constant within every level of "
-            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
-            f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
-            f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
-            f"term instead and drop it from {term}.",
-            UserWarning, stacklevel=_caller_level(),
-        )
-
-
-def _caller_level() -> int:
-    """``stacklevel`` that makes a warning point at the first frame outside brmc."""
-    import os
-    import sys
-
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(2), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level

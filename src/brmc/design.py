@@ -16,7 +16,10 @@ Example:
 
 from __future__ import annotations
 
+import os
 import re
+import sys
+import warnings
 from collections.abc import Collection
 from typing import Any
 
@@ -30,6 +33,7 @@ from .contrasts import PolyEncoding, is_factor
 from .errors import DataError
 from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, tokenize
 from .rlang import r_collate_key, r_number
+from .terms import GroupTerm, coef_label
 
 #: the internal name under which a formula's text refers to ``contr.poly`` (``C(x, contr__poly)``).
 POLY = "contr__poly"
@@ -283,3 +287,47 @@ def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
 def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
     """The data columns a formula part reads, in order of first use."""
     return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
+
+
+def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:
+    """Per column of ``Z``: is it constant within every level of the grouping factor?
+
+    Example:
+        >>> Z = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, 5.0, 0.0], [1.0, 6.0, 0.0]])
+        >>> constant_within(Z, np.array([0, 0, 1, 1]), 2).tolist()
+        [True, False, True]
+    """
+    lo = np.full((n_levels, Z.shape[1]), np.inf)
+    hi = np.full((n_levels, Z.shape[1]), -np.inf)
+    np.minimum.at(lo, index, Z)
+    np.maximum.at(hi, index, Z)
+    return np.all(lo == hi, axis=0)
+
+
+def warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index: np.ndarray,
+                          n_levels: int, dpar: str) -> None:
+    """Warn about varying slopes of predictors that never vary within a level of their group.
+
+    Such a slope is confounded with the group's intercept: brms fits it silently
+    (its sd is identified only by the prior), lme4 reports a singular fit.
+    """
+    for coef, constant in zip(coefs, constant_within(Z, index, n_levels)):
+        if coef == "Intercept" or not constant:
+            continue
+        warnings.warn(
+            f"The group-level predictor {coef!r} in {term} is constant within every level of "
+            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
+            f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
+            f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
+            f"term instead and drop it from {term}.",
+            UserWarning, stacklevel=_caller_level(),
+        )
+
+
+def _caller_level() -> int:
+    """``stacklevel`` that makes a warning point at the first frame outside brmc."""
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(2), 2
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
+        frame, level = frame.f_back, level + 1
+    return level
