@@ -177,3 +177,14 @@ def test_conditional_effects_of_an_ordered_factor(cake_fit) -> None:
     d = cake_fit.draws()
     draws = d["b_Intercept"].to_numpy()[:, None] + d[[f"b_{t}" for t in TEMP]].to_numpy() @ contr_poly(6).T
     np.testing.assert_allclose(frame["estimate__"], np.median(draws, axis=0), rtol=1e-10)
+
+
+@pytest.mark.parametrize("term", ["poly(Days, 2)", "scale(Days)", "bs(Days, df = 4)", "poly(Days, 2) + (Days | Subject)"])
+def test_new_rows_are_coded_with_the_training_transforms(term: str) -> None:
+    """R's predict (brms's newdata) evaluates poly(), scale(), bs() with the training data's
+    parameters: a new row at Days = d gets the training rows' design at Days = d."""
+    sleep = brmc.datasets.load("sleepstudy")
+    md = build_data(parse_formula(f"Reaction ~ {term}"), sleep, get_family("gaussian"))
+    new = brmc.predict.new_design(md, pd.DataFrame({"Days": [0.0, 9.0, 4.0], "Subject": ["308", "309", "310"]}))
+    rows = [int(np.flatnonzero(sleep["Days"] == d)[0]) for d in (0, 9, 4)]
+    np.testing.assert_allclose(new["mu"].X, md.predictors["mu"].X[rows], atol=1e-12)

@@ -31,7 +31,7 @@ from formulae.transforms import C
 
 from .contrasts import PolyEncoding, is_factor
 from .errors import DataError
-from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, tokenize
+from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, _translate, tokenize
 from .rlang import r_collate_key, r_number
 from .terms import GroupTerm, coef_label
 
@@ -203,12 +203,11 @@ def _variable_order(text: str) -> list[str]:
     return list(dict.fromkeys(order))
 
 
-def _with_poly(text: str, poly: Collection[str]) -> str:
-    """The text with each column of ``poly`` coded by ``contr.poly``: ``x`` → ``C(x, contr__poly)``,
+def _formulae_text(text: str, poly: Collection[str]) -> str:
+    """The text in formulae spelling (R's spellings translated as the parser does), each
+    column of ``poly`` coded by ``contr.poly``: ``x`` → ``C(x, contr__poly)``,
     ``factor(x)`` → ``factor(x, contr__poly)``."""
-    tokens = tokenize(text)
-    if not any(t.kind == "name" and t.text in poly for t in tokens):
-        return text
+    tokens = _translate(tokenize(text))
     out = []
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1].text if i + 1 < len(tokens) else None
@@ -218,6 +217,40 @@ def _with_poly(text: str, poly: Collection[str]) -> str:
         in_factor = i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor"} and nxt == ")"
         out.append(Token("name", f"{tok.text}, {POLY}" if in_factor else f"C({tok.text}, {POLY})", tok.pos))
     return _join(out)
+
+
+def _formulae_design(text: str, frame: pd.DataFrame, env: dict[str, Any],
+                     poly: Collection[str]) -> tuple[Any, list[int], list[str]]:
+    """formulae's common-effects design of ``text`` on ``frame``, the order of its columns
+    in R's ``model.matrix`` and their brms names (``None, [], []`` when there are none)."""
+    text = _formulae_text(text, poly)
+    try:
+        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([{**FORMULA_NAMESPACE, **env}]))
+    except Exception as err:  # formulae's own messages, re-raised as ours
+        raise DataError(f"Could not build the design for '{text}': {err}") from None
+    common = dm.common
+    if common is None:  # "0", "-1": no population-level columns at all
+        return None, [], []
+    if common.design_matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
+        raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
+                        "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
+    order = _variable_order(text)
+    columns: list[tuple[int, int, tuple, str, int]] = []  # sort key parts, name, formulae's column
+    for t_index, (name, term) in enumerate(common.terms.items()):
+        if name == "Intercept":
+            columns.append((0, -1, (), "Intercept", len(columns)))
+            continue
+        components = term.components
+        # R orders a term's variables by first appearance in the formula
+        rank = [order.index(v) if (v := re.sub(r"\s+", "", c.name)) in order else len(order) for c in components]
+        perm = sorted(range(len(components)), key=rank.__getitem__)
+        parts = [[_r_part(c, label) for label in c.labels] for c in components]
+        for combo in np.ndindex(*[len(p) for p in parts]):  # formulae: last component fastest
+            rname = ":".join(rename(parts[k][combo[k]]) for k in perm)
+            key = tuple(combo[k] for k in perm)[::-1]  # R varies the first variable fastest
+            columns.append((len(components), t_index, key, rname, len(columns)))
+    columns.sort(key=lambda c: (c[0], c[1], c[2]))
+    return common, [c[4] for c in columns], [c[3] for c in columns]
 
 
 def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
@@ -247,41 +280,48 @@ def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
     >>> design("x + t", df, {}, poly={"t"})[1], design("x + t", df, {})[1]
     (['Intercept', 'x', 't.L', 't.Q'], ['Intercept', 'x', 'tmid', 'thi'])
     """
-    text = _with_poly(text, poly)
-    try:
-        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([{**FORMULA_NAMESPACE, **env}]))
-    except Exception as err:  # formulae's own messages, re-raised as ours
-        raise DataError(f"Could not build the design for '{text}': {err}") from None
-    common = dm.common
-    if common is None:  # "0", "-1": no population-level columns at all
+    common, columns, names = _formulae_design(text, frame, env, poly)
+    if common is None:
         return np.zeros((len(frame), 0)), []
-    order = _variable_order(text)
-    columns: list[tuple[int, int, tuple, str, np.ndarray]] = []
-    matrix = np.asarray(common.design_matrix, dtype=float)
-    if matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
-        raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
-                        "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
-    pos = 0
-    for t_index, (name, term) in enumerate(common.terms.items()):
-        width = len(term.labels)
-        block = matrix[:, pos : pos + width]
-        pos += width
-        if name == "Intercept":
-            columns.append((0, -1, (), "Intercept", block[:, 0]))
-            continue
-        components = term.components
-        # R orders a term's variables by first appearance in the formula
-        rank = [order.index(v) if (v := re.sub(r"\s+", "", c.name)) in order else len(order) for c in components]
-        perm = sorted(range(len(components)), key=rank.__getitem__)
-        parts = [[_r_part(c, label) for label in c.labels] for c in components]
-        for j, combo in enumerate(np.ndindex(*[len(p) for p in parts])):  # formulae: last component fastest
-            rname = ":".join(rename(parts[k][combo[k]]) for k in perm)
-            key = tuple(combo[k] for k in perm)[::-1]  # R varies the first variable fastest
-            columns.append((len(components), t_index, key, rname, block[:, j]))
-    columns.sort(key=lambda c: (c[0], c[1], c[2]))
-    names = [c[3] for c in columns]
-    X = np.column_stack([c[4] for c in columns]) if columns else np.zeros((len(frame), 0))
-    return X, names
+    return np.asarray(common.design_matrix, dtype=float)[:, columns], names
+
+
+def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str, Any],
+               poly: Collection[str] = ()) -> tuple[np.ndarray, list[str]]:
+    """The design of ``text`` for ``new`` rows, its transforms fitted to ``train``.
+
+    As R's ``predict`` (and brms with ``newdata``) evaluates ``poly()``, ``scale()``
+    and ``bs()`` with the training data's parameters, not the new rows' own.
+
+    Parameters
+    ----------
+    text, env, poly
+        As for :func:`design`.
+    train : pandas.DataFrame
+        The training rows (factors coded as for :func:`design`).
+    new : pandas.DataFrame
+        The new rows, factors with the training levels.
+
+    Returns
+    -------
+    tuple of numpy.ndarray and list of str
+        The new rows' design and its column names, as :func:`design` gives them for ``train``.
+
+    Examples
+    --------
+    >>> train = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> X, names = design_new("scale(x)", train, pd.DataFrame({"x": [3.0]}), {})
+    >>> X.tolist(), names
+    ([[1.0, 1.0]], ['Intercept', 'scalex'])
+    """
+    common, columns, names = _formulae_design(text, train, env, poly)
+    if common is None:
+        return np.zeros((len(new), 0)), []
+    try:
+        matrix = common.evaluate_new_data(new).design_matrix
+    except Exception as err:  # formulae's own messages, re-raised as ours
+        raise DataError(f"Could not build the design for '{text}' on the new data: {err}") from None
+    return np.asarray(matrix, dtype=float)[:, columns], names
 
 
 def factor_names(text: str, frame: pd.DataFrame) -> list[str]:

@@ -2,7 +2,8 @@
 ``posterior_predict`` and their summaries ``fitted`` and ``predict``.
 
 ``newdata`` is coded exactly as the training data were (same columns, factor
-levels and contrasts); ``re_formula`` chooses the group-level terms (``None``
+levels and contrasts; ``poly()``, ``scale()`` and ``bs()`` with the training
+data's parameters, as R's ``predict``); ``re_formula`` chooses the group-level terms (``None``
 all, ``False``/``"~0"``/``"NA"`` none, or a formula of a subset); new levels
 of a grouping factor are refused unless ``allow_new_levels=True``, and are
 then drawn as brms's ``sample_new_levels`` says.
@@ -23,7 +24,7 @@ import pandas as pd
 
 from .contrasts import is_factor
 from .data import ModelData, offset_values
-from .design import design, labels_of, level_order, prepare_factors
+from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
@@ -131,22 +132,22 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
     factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
     _require(newdata, predictors + factors)
     prepared = _prepare(_coded(md, newdata, predictors), md)
-    n_train = len(md.frame)
+    train, new = prepared.iloc[: len(md.frame)], prepared.iloc[len(md.frame) :].reset_index(drop=True)
     out = {}
     for dpar, lp in md.predictors.items():
-        X, names = design(lp.formula.population, prepared, md.env, md.poly)
+        X, names = design_new(lp.formula.population, train, new, md.env, md.poly)
         assert names[len(names) - len(lp.population_names):] == lp.population_names
-        blocks = [_new_block(b, newdata, prepared, md, kept[b.id], allow_new_levels, n_train)
+        blocks = [_new_block(b, newdata, train, new, md, kept[b.id], allow_new_levels)
                   for b in lp.blocks if b.id in kept]
         offset = offset_values(lp.formula, newdata, md.env) if lp.offset is not None else None
-        out[dpar] = NewDesign(X[n_train:, len(names) - len(lp.population_names):], blocks, offset)
+        out[dpar] = NewDesign(X[:, len(names) - len(lp.population_names):], blocks, offset)
     return out
 
 
-def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md: ModelData, coefs: list[int],
-               allow_new_levels: bool, n_train: int) -> NewBlock:
-    """A group-level block on new rows (``prepared`` holds the training rows first)."""
-    Z, _ = design(b.term.expr, prepared, md.env, md.poly)
+def _new_block(b: GroupBlock, newdata: pd.DataFrame, train: pd.DataFrame, new: pd.DataFrame, md: ModelData,
+               coefs: list[int], allow_new_levels: bool) -> NewBlock:
+    """A group-level block on new rows (``train``, ``new``: the training and new rows, coded)."""
+    Z, _ = design_new(b.term.expr, train, new, md.env, md.poly)
     labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
     for name in b.term.factors[1:]:
         labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
@@ -157,7 +158,7 @@ def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md:
         raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
                         f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
                         "for new groups.")
-    return NewBlock(b, index, Z[n_train:], coefs, pd.factorize(labels[index < 0])[0])
+    return NewBlock(b, index, Z, coefs, pd.factorize(labels[index < 0])[0])
 
 
 def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> np.ndarray:
