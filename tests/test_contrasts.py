@@ -188,3 +188,16 @@ def test_new_rows_are_coded_with_the_training_transforms(term: str) -> None:
     new = brmc.predict.new_design(md, pd.DataFrame({"Days": [0.0, 9.0, 4.0], "Subject": ["308", "309", "310"]}))
     rows = [int(np.flatnonzero(sleep["Days"] == d)[0]) for d in (0, 9, 4)]
     np.testing.assert_allclose(new["mu"].X, md.predictors["mu"].X[rows], atol=1e-12)
+
+
+def test_save_and_load_keep_the_coding(cake, tmp_path) -> None:
+    """A fit with treatment contrasts asked for on an ordered factor loads with the same coding."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("angle ~ temperature", cake, chains=2, iter=200, seed=1, progress=False,
+                       contrasts={"temperature": "treatment"})
+    loaded = brmc.load(fit.save(tmp_path / "cake.brmc"))
+    assert loaded.model_data.contrasts == {"temperature": "treatment"}
+    assert loaded.model_data.predictors["mu"].b_names == [f"temperature{t}" for t in TEMPERATURES[1:]]
+    new = pd.DataFrame({"temperature": pd.Categorical(["225"])})
+    np.testing.assert_allclose(loaded.posterior_linpred(newdata=new), fit.posterior_linpred(newdata=new))
