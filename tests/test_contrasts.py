@@ -117,6 +117,15 @@ def test_group_level_terms_of_an_ordered_factor(cake) -> None:
     assert md.blocks[0].coefs == [f"temperature{t}" for t in TEMPERATURES]
 
 
+def test_factor_as_factor_and_c_of_an_ordered_factor_keep_its_polynomial_contrasts(cake) -> None:
+    # R's factor(x) keeps an ordered x ordered, as.factor(x) returns it, C(x) takes the default
+    # for ordered factors: 'factor(temperature).L' -> 'factortemperature.L'
+    for call, prefix in [("factor", "factor"), ("as.factor", "as.factor"), ("C", "C")]:
+        lp = mu(f"angle ~ {call}(temperature)", cake)
+        assert lp.b_names == [f"{prefix}{t}" for t in TEMP]
+        np.testing.assert_allclose(lp.X[:, 1:], contr_poly(6)[cake["temperature"].cat.codes.to_numpy()], atol=1e-12)
+
+
 def test_an_ordered_grouping_factor_keeps_its_level_order() -> None:
     dose = pd.Categorical(["low", "mid", "high"] * 4, categories=["low", "mid", "high"], ordered=True)
     df = pd.DataFrame({"y": np.arange(12.0), "dose": dose})
@@ -179,7 +188,8 @@ def test_conditional_effects_of_an_ordered_factor(cake_fit) -> None:
     np.testing.assert_allclose(frame["estimate__"], np.median(draws, axis=0), rtol=1e-10)
 
 
-@pytest.mark.parametrize("term", ["poly(Days, 2)", "scale(Days)", "bs(Days, df = 4)", "poly(Days, 2) + (Days | Subject)"])
+@pytest.mark.parametrize("term", ["poly(Days, 2)", "scale(Days)", "bs(Days, df = 4)", "poly(Days, 2) + (Days | Subject)",
+                                  "factor(Days)"])
 def test_new_rows_are_coded_with_the_training_transforms(term: str) -> None:
     """R's predict (brms's newdata) evaluates poly(), scale(), bs() with the training data's
     parameters: a new row at Days = d gets the training rows' design at Days = d."""

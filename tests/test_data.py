@@ -139,6 +139,9 @@ NAMED_TERMS = [
     # factor(cyl): treatment contrasts, 'factor(cyl)6', 'factor(cyl)8'
     ("factor(cyl)", ["factorcyl6", "factorcyl8"], None),
     ("as.factor(cyl)", ["as.factorcyl6", "as.factorcyl8"], None),  # '.' is no character rename() touches
+    ("factor(w)", ["factorw6", "factorw8"], None),  # w = cyl as doubles: R's labels are '6', '8'
+    ("factor(s)", ["factorsb", "factorsB"], None),  # text levels in R's order: 'a' < 'b' < 'B'
+
     # no main effect of factor(cyl): R codes it by indicators of every level inside the interaction
     ("x:factor(cyl)", ["x:factorcyl4", "x:factorcyl6", "x:factorcyl8"], None),
     # C(g) on a factor g: the factor with its default (treatment) contrasts, 'C(g)b'
@@ -149,7 +152,8 @@ NAMED_TERMS = [
 @pytest.mark.parametrize("term, names, columns", NAMED_TERMS, ids=[t[0] for t in NAMED_TERMS])
 def test_every_formula_function_gets_rs_column_name(term: str, names: list[str], columns) -> None:
     df = pd.DataFrame({"y": np.linspace(0, 1, len(_X)), "x": _X, "p": _X / 10,
-                       "cyl": [4, 6, 8, 4, 6, 8, 4, 6], "g": pd.Categorical(list("abababab"))})
+                       "cyl": [4, 6, 8, 4, 6, 8, 4, 6], "w": [4.0, 6.0, 8.0, 4.0, 6.0, 8.0, 4.0, 6.0],
+                       "s": list("abBabBab"), "g": pd.Categorical(list("abababab"))})
     lp = mu(f"y ~ {term}", df)
     assert lp.b_names == names
     if columns is not None:

@@ -35,13 +35,19 @@ from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, _t
 from .rlang import r_collate_key, r_number
 from .terms import GroupTerm, coef_label
 
-#: the internal name under which a formula's text refers to ``contr.poly`` (``C(x, contr__poly)``).
+#: internal names (``__`` cannot be typed in a formula): ``contr.poly`` as formulae's contrast
+#: (``factor(x, contr__poly)``), and a column coded with it (``poly__coded(x)``)
 POLY = "contr__poly"
+POLY_CODED = "poly__coded"
 
 
 def factor(x: Any, contrast: Any = None) -> Any:
-    """R's ``factor()`` (and ``as.factor()``) in a formula: the values as a factor."""
-    return C(x, contrast)
+    """R's ``factor()`` (and ``as.factor()``) in a formula: the values as a factor with R's
+    labels and level order (``6.0`` → ``"6"``, text sorted as R sorts it)."""
+    values = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = pd.Series(pd.Categorical(labels_of(values), categories=level_order(values), ordered=True))
+    return C(values, contrast)
 
 
 class RScale:
@@ -69,7 +75,7 @@ FORMULA_NAMESPACE: dict[str, Any] = {
     "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
     "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
     "factor": factor, FORMULAE_SPELLINGS["as.factor"]: factor, FORMULAE_SPELLINGS["scale"]: RScale,
-    "TRUE": True, "FALSE": False, POLY: PolyEncoding,
+    "TRUE": True, "FALSE": False, POLY: PolyEncoding, POLY_CODED: lambda x: C(x, PolyEncoding),
 }
 #: formulae spelling → R spelling of the functions renamed for formulae.
 R_SPELLINGS = {internal: r for r, internal in FORMULAE_SPELLINGS.items()}
@@ -173,9 +179,9 @@ def prepare_factors(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
 
 
 def _r_spelling(name: str) -> str:
-    """formulae's name of a term component → R's deparsed call: ``C(x, contr__poly)`` → ``x``,
+    """formulae's name of a term component → R's deparsed call: ``poly__coded(x)`` → ``x``,
     ``factor(x, contr__poly)`` → ``factor(x)``, ``r__scale(x)`` → ``scale(x)``, ``x ** 2`` → ``x^2``."""
-    name = re.sub(rf"^C\((\w+), {POLY}\)$", r"\1", name).replace(f", {POLY}", "")
+    name = re.sub(rf"\b{POLY_CODED}\((\w+)\)", r"\1", name).replace(f", {POLY}", "")
     for internal, r in R_SPELLINGS.items():
         name = re.sub(rf"\b{internal}\(", f"{r}(", name)
     return re.sub(r"\s*\*\*\s*", "^", name)
@@ -205,8 +211,9 @@ def _variable_order(text: str) -> list[str]:
 
 def _formulae_text(text: str, poly: Collection[str]) -> str:
     """The text in formulae spelling (R's spellings translated as the parser does), each
-    column of ``poly`` coded by ``contr.poly``: ``x`` → ``C(x, contr__poly)``,
-    ``factor(x)`` → ``factor(x, contr__poly)``."""
+    column of ``poly`` coded by ``contr.poly``: ``x`` → ``poly__coded(x)``, ``factor(x)`` →
+    ``factor(x, contr__poly)`` (R's factor(), as.factor() and C() keep an ordered factor's
+    coding); ``C(x, treatment)`` chooses its own."""
     tokens = _translate(tokenize(text))
     out = []
     for i, tok in enumerate(tokens):
@@ -214,8 +221,10 @@ def _formulae_text(text: str, poly: Collection[str]) -> str:
         if tok.kind != "name" or tok.text not in poly or nxt in {"(", "="}:
             out.append(tok)
             continue
-        in_factor = i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor"} and nxt == ")"
-        out.append(Token("name", f"{tok.text}, {POLY}" if in_factor else f"C({tok.text}, {POLY})", tok.pos))
+        if i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor", "C"}:
+            out.append(Token("name", f"{tok.text}, {POLY}", tok.pos) if nxt == ")" else tok)
+        else:
+            out.append(Token("name", f"{POLY_CODED}({tok.text})", tok.pos))
     return _join(out)
 
 
@@ -300,7 +309,7 @@ def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str,
     train : pandas.DataFrame
         The training rows (factors coded as for :func:`design`).
     new : pandas.DataFrame
-        The new rows, factors with the training levels.
+        The new rows, factors with the training levels (categories), which they may hold only some of.
 
     Returns
     -------
@@ -317,11 +326,11 @@ def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str,
     common, columns, names = _formulae_design(text, train, env, poly)
     if common is None:
         return np.zeros((len(new), 0)), []
-    try:
-        matrix = common.evaluate_new_data(new).design_matrix
+    try:  # with the training rows first, so that factor(x) and C(x) see every level of x
+        matrix = common.evaluate_new_data(pd.concat([train, new], ignore_index=True)).design_matrix
     except Exception as err:  # formulae's own messages, re-raised as ours
         raise DataError(f"Could not build the design for '{text}' on the new data: {err}") from None
-    return np.asarray(matrix, dtype=float)[:, columns], names
+    return np.asarray(matrix, dtype=float)[len(train) :, columns], names
 
 
 def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
