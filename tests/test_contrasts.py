@@ -211,3 +211,16 @@ def test_save_and_load_keep_the_coding(cake, tmp_path) -> None:
     assert loaded.model_data.predictors["mu"].b_names == [f"temperature{t}" for t in TEMPERATURES[1:]]
     new = pd.DataFrame({"temperature": pd.Categorical(["225"])})
     np.testing.assert_allclose(loaded.posterior_linpred(newdata=new), fit.posterior_linpred(newdata=new))
+
+
+def test_posterior_of_polynomial_contrasts_is_centred_on_least_squares(cake) -> None:
+    """With brms's flat priors on b the marginal posterior of b is centred on the least-squares
+    fit of the design; the design here is built independently (Gram-Schmidt contr.poly)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("angle ~ temperature", cake, chains=2, iter=600, seed=5, progress=False)
+    X = np.column_stack([np.ones(len(cake)), gram_schmidt_poly(6)[cake["temperature"].cat.codes.to_numpy()]])
+    ols = np.linalg.lstsq(X, cake["angle"].to_numpy(), rcond=None)[0]
+    draws = fit.draws()[["b_Intercept", *[f"b_{t}" for t in TEMP]]].to_numpy()
+    # Monte Carlo error of a mean of ~600 draws is ~0.05 posterior sd; allow 0.25
+    assert np.all(np.abs(draws.mean(axis=0) - ols) < 0.25 * draws.std(axis=0))

@@ -94,7 +94,13 @@ class PolyEncoding(Encoding):
 
 
 def is_factor(values: pd.Series) -> bool:
-    """Whether R would treat the column as a factor: categorical, logical or text."""
+    """Whether R would treat the column as a factor: categorical, logical or text.
+
+    Examples
+    --------
+    >>> is_factor(pd.Series(["a"])), is_factor(pd.Series([1.5]))
+    (True, False)
+    """
     return (isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool
             or not pd.api.types.is_numeric_dtype(values))
 

@@ -43,7 +43,25 @@ POLY_CODED = "poly__coded"
 
 def factor(x: Any, contrast: Any = None) -> Any:
     """R's ``factor()`` (and ``as.factor()``) in a formula: the values as a factor with R's
-    labels and level order (``6.0`` → ``"6"``, text sorted as R sorts it)."""
+    labels and level order (``6.0`` → ``"6"``, text sorted as R sorts it).
+
+    Parameters
+    ----------
+    x : array-like
+        The values; a categorical keeps its own categories.
+    contrast : formulae Encoding, optional
+        The coding (``PolyEncoding`` for an ordered factor); treatment contrasts when ``None``.
+
+    Returns
+    -------
+    formulae.categorical.CategoricalBox
+        What formulae codes as a factor.
+
+    Examples
+    --------
+    >>> factor(np.array([6.0, 4.0, 6.0])).levels
+    ['4', '6']
+    """
     values = x if isinstance(x, pd.Series) else pd.Series(np.asarray(x))
     if not isinstance(values.dtype, pd.CategoricalDtype):
         values = pd.Series(pd.Categorical(labels_of(values), categories=level_order(values), ordered=True))
@@ -334,7 +352,13 @@ def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str,
 
 
 def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
-    """The data columns a formula part reads, in order of first use."""
+    """The data columns a formula part reads, in order of first use.
+
+    Examples
+    --------
+    >>> factor_names("x + log(z) + x:w", pd.DataFrame({"x": [1], "w": [2], "z": [3]}))
+    ['x', 'z', 'w']
+    """
     return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
 
 
