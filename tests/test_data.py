@@ -134,6 +134,9 @@ NAMED_TERMS = [
     ("poly(x, 2)", ["polyx21", "polyx22"], None),
     # raw = TRUE: 'poly(x, 2, raw = TRUE)1' -> '=' spelled 'EQ'; the columns are x and x^2
     ("poly(x, 2, raw = TRUE)", ["polyx2rawEQTRUE1", "polyx2rawEQTRUE2"], lambda x: [x, x**2]),
+    # R's T is TRUE, and the column name keeps the spelling: 'poly(x, 2, raw = T)1'
+    ("poly(x, 2, raw = T)", ["polyx2rawEQT1", "polyx2rawEQT2"], lambda x: [x, x**2]),
+    ("scale(x, center = F)", ["scalexcenterEQF"], lambda x: [x / np.sqrt((x**2).sum() / (len(x) - 1))]),
     # splines::bs(x, df = 3): 'bs(x, df = 3)1' ... '3'
     ("bs(x, df = 3)", ["bsxdfEQ31", "bsxdfEQ32", "bsxdfEQ33"], None),
     # factor(cyl): treatment contrasts, 'factor(cyl)6', 'factor(cyl)8'

@@ -86,6 +86,9 @@ class RScale:
         return (x - self.center) / self.scale
 
 
+#: R's logical constants a formula may use as arguments (``raw = TRUE``, ``center = F``); formulae's
+#: own ``T()`` answers for ``T``, and is true
+R_LOGICALS = frozenset({"TRUE", "FALSE", "T", "F"})
 #: functions available to formula expressions (NumPy's elementwise maths, R's factor() and scale()).
 FORMULA_NAMESPACE: dict[str, Any] = {
     "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "exp": np.exp,
@@ -93,7 +96,7 @@ FORMULA_NAMESPACE: dict[str, Any] = {
     "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
     "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
     "factor": factor, FORMULAE_SPELLINGS["as.factor"]: factor, FORMULAE_SPELLINGS["scale"]: RScale,
-    "TRUE": True, "FALSE": False, POLY: PolyEncoding, POLY_CODED: lambda x: C(x, PolyEncoding),
+    "TRUE": True, "FALSE": False, "F": False, POLY: PolyEncoding, POLY_CODED: lambda x: C(x, PolyEncoding),
 }
 #: formulae spelling → R spelling of the functions renamed for formulae.
 R_SPELLINGS = {internal: r for r, internal in FORMULAE_SPELLINGS.items()}
