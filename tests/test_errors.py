@@ -168,8 +168,14 @@ def test_data_shape_errors(sleep) -> None:
     with raises(DataError, "more than one column named 'Days'"):
         brmc.get_prior(SLEEP, doubled)
     ordered = sleep.assign(o=pd.Categorical(np.where(sleep["Days"] > 4, "hi", "lo"), ordered=True))
-    with raises(DataError, "'o'", "ordered factor", "as_unordered"):
-        brmc.get_prior("Reaction ~ o", ordered)
+    with raises(DataError, "contrasts['o']", "'sum'", "'treatment'", "'poly'"):
+        brmc.get_prior("Reaction ~ o", ordered, contrasts={"o": "sum"})
+    with raises(DataError, "'Days'", "numeric column", "'o'"):
+        brmc.get_prior("Reaction ~ o + Days", ordered, contrasts={"Days": "poly"})
+    with raises(DataError, "'Subject'", "not a factor the formula uses"):
+        brmc.get_prior("Reaction ~ o", ordered, contrasts={"Subject": "poly"})
+    with raises(DataError, "dict"):
+        brmc.get_prior("Reaction ~ o", ordered, contrasts=["o"])
 
 
 def test_family_response_errors(sleep) -> None:

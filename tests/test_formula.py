@@ -45,7 +45,7 @@ def test_population_without_group_terms_and_intercept_rules() -> None:
 
 def test_r_spellings_are_translated_and_printed_like_r() -> None:
     f = parse_formula("y~I(x^2)+factor(z)*w+(1|g)")
-    assert f.population == "I(x**2) + C(z) * w"
+    assert f.population == "I(x**2) + factor(z) * w"
     assert f.text == "y ~ I(x^2) + factor(z) * w + (1 | g)"
     assert parse_formula("score ~ subject*gender + (1|school:class)").text == (
         "score ~ subject * gender + (1 | school:class)"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +10,7 @@ import pytest
 import brmc
 from brmc.priors import PRIOR_COLUMNS
 
-from .conftest import reference_csv
+from .conftest import reference_csv, reference_text
 
 
 
@@ -101,3 +102,48 @@ def test_intercept_location_moves_by_the_mean_offset() -> None:
     y = epilepsy["count"].where(epilepsy["count"] > 0, 0.1)
     location = round(float(np.median(np.log(y))), 1) - float(np.log(epilepsy["Base"]).mean())
     assert tab.loc[tab["class"] == "Intercept", "prior"].item() == f"student_t(3, {location:.15g}, 2.5)"
+
+
+# brms 2.18's print.brmsprior (prepare_print_prior, R/priors.R) of sleepstudy_slopes/get_prior.csv,
+# worked by hand: row by row, a row without a prior takes the prior of the row without a coef
+# of its class in its group (or no group) that has one -- rows already filled count -- and is
+# marked "(vectorized)"; rows with none say "(flat)".  Empty bounds are filled the same way.
+# So 'b Days' inherits the "(flat)" just written on 'b', and the sd rows of Subject print the
+# class-level student_t with lb 0, as the fit's prior_summary.txt shows them.
+SLEEP_GET_PRIOR_PRINT = [
+    "                     prior     class      coef   group resp dpar nlpar lb ub",
+    "                    (flat)         b                                        ",
+    "                    (flat)         b      Days                              ",
+    "                    lkj(1)       cor                                        ",
+    "                    lkj(1)       cor           Subject                      ",
+    " student_t(3, 288.7, 59.3) Intercept                                        ",
+    "     student_t(3, 0, 59.3)        sd                                    0   ",
+    "     student_t(3, 0, 59.3)        sd           Subject                  0   ",
+    "     student_t(3, 0, 59.3)        sd      Days Subject                  0   ",
+    "     student_t(3, 0, 59.3)        sd Intercept Subject                  0   ",
+    "     student_t(3, 0, 59.3)     sigma                                    0   ",
+    "       source",
+    "      default",
+    " (vectorized)",
+    "      default",
+    " (vectorized)",
+    "      default",
+    "      default",
+    " (vectorized)",
+    " (vectorized)",
+    " (vectorized)",
+    "      default",
+]
+
+
+def test_get_prior_prints_inherited_rows_as_brms() -> None:
+    tab = brmc.get_prior("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
+    stored = reference_csv("sleepstudy_slopes", "get_prior.csv")
+    pd.testing.assert_frame_equal(pd.DataFrame(tab).reset_index(drop=True)[list(stored.columns)], stored)
+    printed = repr(tab).splitlines()
+    assert printed == SLEEP_GET_PRIOR_PRINT
+    # the rows brms's prior_summary of the fit prints alike (all but cor, there L) are its lines
+    fitted = reference_text("sleepstudy_slopes", "prior_summary.txt").splitlines()
+    for ours, theirs in {1: 1, 2: 2, 5: 3, 6: 6, 7: 7, 8: 8, 9: 9, 10: 10}.items():
+        assert printed[ours] == fitted[theirs]
+        assert printed[ours + 11] == fitted[theirs + 11]

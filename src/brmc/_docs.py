@@ -46,6 +46,10 @@ PARAMETERS: dict[str, str] = {
                   "    The name on the summary's ``Data:`` line (shipped data sets carry their own)."),
     "env": ("env : dict, optional\n"
             "    Functions (or vectors) a formula may use by name beyond brmc's own, as R's environment."),
+    "contrasts": ("contrasts : dict of str to str, optional\n"
+                  "    Codings of factor columns other than R's defaults (treatment contrasts, and\n"
+                  "    ``contr.poly`` for ordered Categoricals: ``b_x.L``, ``b_x.Q``, ...):\n"
+                  "    ``{\"x\": \"treatment\"}`` or ``\"poly\"``, as the ``contrasts`` argument of R's ``lm``."),
     "newdata": ("newdata : pandas.DataFrame, optional\n"
                 "    Rows to predict for, with the columns the model uses, coded as the training data;\n"
                 "    None (the default) uses the rows the model was fitted to."),

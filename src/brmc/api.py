@@ -26,15 +26,16 @@ from .summary import PriorTable, diagnose
 
 
 def _model_data(formula: str | BrmsFormula, data: Any, family: str | Family, data_name: str | None,
-                env: dict[str, Any] | None) -> ModelData:
+                env: dict[str, Any] | None, contrasts: dict[str, str] | None) -> ModelData:
     env = dict(env or {})
     parsed = as_formula(formula, env_names=frozenset(env))
-    return build_data(parsed, data, get_family(family), data_name=data_name, env=env)
+    return build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
 
 
 @shared
 def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", *,
-              data_name: str | None = None, env: dict[str, Any] | None = None) -> PriorTable:
+              data_name: str | None = None, env: dict[str, Any] | None = None,
+              contrasts: dict[str, str] | None = None) -> PriorTable:
     """brms's ``get_prior``: the default priors and every parameter that takes one.
 
     Parameters
@@ -44,6 +45,7 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     {family}
     {data_name}
     {env}
+    {contrasts}
 
     Returns
     -------
@@ -56,13 +58,14 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     >>> list(tab["class"].unique())
     ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
-    md = _model_data(formula, data, family, data_name, env)
+    md = _model_data(formula, data, family, data_name, env, contrasts)
     return PriorTable(default_prior_table(md))
 
 
 @shared
 def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
-               *, data_name: str | None = None, env: dict[str, Any] | None = None) -> BuiltModel:
+               *, data_name: str | None = None, env: dict[str, Any] | None = None,
+               contrasts: dict[str, str] | None = None) -> BuiltModel:
     """Build (but do not sample) the PyMC model brms would write.
 
     Parameters
@@ -73,6 +76,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     {prior}
     {data_name}
     {env}
+    {contrasts}
 
     Returns
     -------
@@ -85,7 +89,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     >>> "sigma" in built.model.named_vars
     True
     """
-    md = _model_data(formula, data, family, data_name, env)
+    md = _model_data(formula, data, family, data_name, env, contrasts)
     return build_model(md, resolve_priors(md, _as_list(prior)))
 
 
@@ -113,6 +117,7 @@ def brm(
     sample_prior: str = "no",
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
+    contrasts: dict[str, str] | None = None,
     progress: bool = True,
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
@@ -144,6 +149,7 @@ def brm(
         the priors alone (all must be proper).
     {data_name}
     {env}
+    {contrasts}
     progress : bool, default True
         Show a progress bar (in a terminal or a notebook; never in a log file).
 
@@ -165,7 +171,7 @@ def brm(
         cores=cores, backend=backend, control=dict(control or {}), progress=progress, sample_prior=sample_prior,
     )
     t0 = time.perf_counter()
-    md = _model_data(formula, data, family, data_name, env)
+    md = _model_data(formula, data, family, data_name, env, contrasts)
     spec = resolve_priors(md, _as_list(prior))
     return _run(md, spec, settings, t0)
 
@@ -232,7 +238,7 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     md = fit.model_data
     if newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
-                        env=md.env)
+                        env=md.env, contrasts=md.contrasts)
     new = _as_list(prior)
     replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
     user = [p for p in fit.priors.user if (p.class_, p.coef, p.group, p.dpar) not in replaced] + new

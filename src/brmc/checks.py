@@ -34,11 +34,13 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
-from .data import ModelData, labels_of, level_order
+from .contrasts import is_factor
+from .data import ModelData
+from .design import labels_of, level_order
 from .errors import DataError, close_matches
 from .formula import _names_in
 from .plots import SCHEME, Figures, handed_over
-from .predict import _is_factor, posterior_epred, posterior_linpred, posterior_predict
+from .predict import posterior_epred, posterior_linpred, posterior_predict
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -401,7 +403,7 @@ def _term_variables(md: ModelData) -> list[list[str]]:
 
 def _types(md: ModelData, variables: Sequence[str]) -> list[str]:
     groups = _group_variables(md)
-    return ["factor" if v in groups or _is_factor(md.frame[v]) else "numeric" for v in variables]
+    return ["factor" if v in groups or is_factor(md.frame[v]) else "numeric" for v in variables]
 
 
 def _requested_effects(md: ModelData, effects: str | Sequence[str] | None) -> list[list[str]]:
@@ -471,7 +473,7 @@ def _condition_columns(md: ModelData, exclude: Sequence[str], n: int) -> tuple[d
         elif name in groups:
             columns[name] = np.full(n, np.nan)
             missing.append(name)
-        elif _is_factor(col):
+        elif is_factor(col):
             columns[name] = _first_rows(col, level_order(col)[:1]).iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
         else:
             columns[name] = np.full(n, col.to_numpy(dtype=float).mean())
@@ -485,7 +487,7 @@ def _point_frame(fit: Fit, names: list[str]) -> pd.DataFrame:
     frame = md.frame.reset_index(drop=True)
     keep = np.ones(len(frame), dtype=bool)
     for v in _population_variables(md):
-        if v not in names and _is_factor(frame[v]):
+        if v not in names and is_factor(frame[v]):
             keep &= (labels_of(frame[v]) == level_order(frame[v])[0]).to_numpy()
     points = frame.loc[keep, names].reset_index(drop=True)
     points["resp__"] = observed_response(fit)[keep]

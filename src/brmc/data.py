@@ -1,9 +1,9 @@
 """Data frame + parsed formula → :class:`ModelData` (arrays, levels, brms names).
 
 This stage drops (and counts) incomplete rows, builds the population design
-with ``formulae`` under R's rules (treatment contrasts on the data's level
-order, R's column order and names such as ``social2`` or
-``subjectmath:gendergirl``), centres the population columns as brms does, and
+with ``formulae`` under R's rules (:mod:`brmc.design`: treatment contrasts on
+the data's level order, ``contr.poly`` for ordered factors, R's column order and
+names such as ``social2``, ``temperature.L`` or ``subjectmath:gendergirl``), centres the population columns as brms does, and
 maps each grouping factor to integer indices over the levels that occur.
 
 Example:
@@ -26,21 +26,11 @@ import pandas as pd
 
 from .errors import DataError, FamilyError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
-from .formula import BrmsFormula, Predictor, parse_formula  # noqa: F401
-from .rlang import r_collate_key, r_number
+from .contrasts import factor_codings
+from .design import (R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors,
+                     warn_constant_within)
+from .formula import BrmsFormula, Predictor, _names_in, parse_formula  # noqa: F401
 from .terms import GroupBlock, GroupTerm, coef_label
-
-#: functions available to formula expressions (NumPy's elementwise maths).
-FORMULA_NAMESPACE: dict[str, Any] = {
-    "log": np.log, "log2": np.log2, "log10": np.log10, "log1p": np.log1p, "exp": np.exp,
-    "expm1": np.expm1, "sqrt": np.sqrt, "abs": np.abs, "sin": np.sin, "cos": np.cos,
-    "tan": np.tan, "round": np.round, "floor": np.floor, "ceiling": np.ceil,
-    "inv_logit": lambda x: 1 / (1 + np.exp(-x)), "logit": lambda p: np.log(p / (1 - p)),
-}
-
-# brms:::rename: characters brms removes or spells out in parameter names
-_RENAME = [(" ", ""), ("(", ""), (")", ""), ("[", ""), ("]", ""), (",", ""), ('"', ""), ("'", ""),
-           ("?", ""), ("+", "P"), ("-", "M"), ("*", "MU"), ("/", "D"), ("^", "E"), ("=", "EQ")]
 
 
 @dataclass
@@ -110,7 +100,8 @@ class ModelData:
     distributional parameter in brms's order: ``mu`` (for ``categorical``
     ``mu2``, ``mu3``, ... one per non-reference category), then the
     parameters of ``bf()`` in the order given.  ``response_levels`` are the
-    categories of an ordinal or categorical response.
+    categories of an ordinal or categorical response.  ``contrasts`` is the
+    coding of each factor among the predictors (``"treatment"`` or ``"poly"``).
     """
 
     formula: BrmsFormula
@@ -123,6 +114,12 @@ class ModelData:
     env: dict[str, Any] = field(default_factory=dict)
     additions: dict[str, np.ndarray] = field(default_factory=dict)
     response_levels: list[str] = field(default_factory=list)
+    contrasts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def poly(self) -> frozenset[str]:
+        """The factor columns coded with ``contr.poly``."""
+        return frozenset(name for name, coding in self.contrasts.items() if coding == "poly")
 
     @property
     def nobs(self) -> int:
@@ -207,13 +204,6 @@ class ModelData:
         return {**scalars, **predicted}
 
 
-def rename(label: str) -> str:
-    """brms's parameter-name cleaning: ``I(x^2)`` → ``IxE2``, ``log(x)`` → ``logx``."""
-    for old, new in _RENAME:
-        label = label.replace(old, new)
-    return label
-
-
 def _as_frame(data: Any) -> pd.DataFrame:
     if isinstance(data, pd.DataFrame):
         frame = data
@@ -240,11 +230,9 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
         of = f" of {dpar}" if dpar else ""
         roles += [(f"predictor{of}", form.population), (f"offset(){of}", form.offset)]
         roles += [(f"group-level term {g}{of}", g.expr) for g in form.group_terms]
-    from .formula import _names_in
-
     for role, text in roles:
         for name in _names_in(text):
-            if name not in frame.columns and name not in env and name not in {"TRUE", "FALSE"}:
+            if name not in frame.columns and name not in env and name not in R_LOGICALS:
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
                 )
@@ -275,165 +263,19 @@ def _drop_incomplete(formula: BrmsFormula, frame: pd.DataFrame) -> tuple[pd.Data
     return frame.reset_index(drop=True), n
 
 
-def labels_of(values: pd.Series) -> pd.Series:
-    """Values as R's factor labels: ``1.0`` → ``"1"``, ``True`` → ``"TRUE"``."""
-    if values.dtype == bool:
-        return values.map({True: "TRUE", False: "FALSE"})
-    if pd.api.types.is_numeric_dtype(values):
-        return values.map(lambda v: r_number(float(v)))
-    return values.astype(str)
-
-
-def level_order(values: pd.Series) -> list[str]:
-    """R's level order of the values that occur: a categorical's own order,
-    numbers numerically, strings as R sorts them."""
-    if isinstance(values.dtype, pd.CategoricalDtype):
-        present = set(values.dropna().astype(str))
-        return [str(c) for c in values.cat.categories if str(c) in present]
-    if values.dtype == bool:
-        return [lv for lv in ("FALSE", "TRUE") if lv in set(labels_of(values))]
-    if pd.api.types.is_numeric_dtype(values):
-        return [r_number(float(v)) for v in np.unique(values.to_numpy(dtype=float))]
-    return sorted(set(values.astype(str)), key=r_collate_key)
-
-
-def group_levels(frame: pd.DataFrame, factors: list[str]) -> tuple[list[str], np.ndarray]:
-    """Levels and 0-based index of a grouping factor; ``a:b`` pastes labels with ``_``
-    and keeps only the combinations that occur."""
-    if len(factors) == 1:
-        col = frame[factors[0]]
-        levels = level_order(col)
-        labels = labels_of(col)
-    else:
-        labels = labels_of(frame[factors[0]])
-        for name in factors[1:]:
-            labels = labels + "_" + labels_of(frame[name])
-        levels = sorted(set(labels), key=r_collate_key)
-    lookup = {lv: i for i, lv in enumerate(levels)}
-    return levels, labels.map(lookup).to_numpy(dtype=np.int64)
-
-
-def _prepare_factors(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
-    """Give formulae ordered categoricals in R's level order so it keeps that order
-    (formulae sorts unordered categories itself)."""
-    frame = frame.copy()
-    for name in names:
-        col = frame[name]
-        if isinstance(col.dtype, pd.CategoricalDtype) and col.cat.ordered:
-            raise DataError(
-                f"Column {name!r} is an ordered factor; brms would code it with polynomial "
-                f"contrasts ({name}.L, {name}.Q, ...), which brmc does not support yet. Use "
-                f"df[{name!r}] = df[{name!r}].cat.as_unordered() for treatment contrasts."
-            )
-        if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool or not pd.api.types.is_numeric_dtype(col):
-            levels = level_order(col)
-            frame[name] = pd.Categorical(labels_of(col), categories=levels, ordered=True)
-    return frame
-
-
-def _r_label(label: str, order: list[str]) -> tuple[str, tuple[int, ...]]:
-    """formulae's ``craven:subject[math]`` → R's ``subjectmath:craven`` and a sort key."""
-    parts = _split_colon(label)
-    def var_of(part: str) -> str:
-        return part.split("[", 1)[0] if part.endswith("]") else part
-    def position(part: str) -> int:
-        v = re.sub(r"\s+", "", var_of(part))
-        return order.index(v) if v in order else len(order)
-    parts.sort(key=position)
-    clean = [re.sub(r"\[(.*)\]$", r"\1", p) for p in parts]
-    clean = [re.sub(r"\s*\*\*\s*", "^", c) for c in clean]
-    return ":".join(rename(c) for c in clean), tuple(position(p) for p in parts)
-
-
-def _split_colon(label: str) -> list[str]:
-    parts, depth, cur = [], 0, ""
-    for ch in label:
-        if ch in "([":
-            depth += 1
-        elif ch in ")]":
-            depth -= 1
-        if ch == ":" and depth == 0:
-            parts.append(cur)
-            cur = ""
-        else:
-            cur += ch
-    return parts + [cur]
-
-
-def _variable_order(text: str) -> list[str]:
-    """Variables of a formula part in order of first appearance, as R's terms()."""
-    from .formula import _split_top, tokenize
-
-    order: list[str] = []
-    for part in _split_top(tokenize(text), "+"):
-        for sub in _split_top(part, "*"):
-            for piece in _split_top(sub, ":"):
-                v = "".join(t.text for t in piece).replace("^", "**")
-                if v and not re.fullmatch(r"-?\d+", v):
-                    order.append(re.sub(r"\s+", "", v))
-    return list(dict.fromkeys(order))
-
-
-def design(text: str, frame: pd.DataFrame, env: dict[str, Any]) -> tuple[np.ndarray, list[str]]:
-    """Evaluate a population part (``"1 + Days"``) with formulae under R's rules.
-
-    Returns the design matrix (intercept first) and brms column names.
-    """
-    import formulae as fm
-    from formulae.environment import Environment
-
-    namespace = {**FORMULA_NAMESPACE, **env}
-    try:
-        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([namespace]))
-    except Exception as err:  # formulae's own messages, re-raised as ours
-        raise DataError(f"Could not build the design for '{text}': {err}") from None
-    common = dm.common
-    if common is None:  # "0", "-1": no population-level columns at all
-        return np.zeros((len(frame), 0)), []
-    order = _variable_order(text)
-    columns: list[tuple[int, int, tuple, str, np.ndarray]] = []
-    matrix = np.asarray(common.design_matrix, dtype=float)
-    if matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
-        raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
-                        "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
-    pos = 0
-    for t_index, (name, term) in enumerate(common.terms.items()):
-        width = len(term.labels)
-        block = matrix[:, pos : pos + width]
-        pos += width
-        if name == "Intercept":
-            columns.append((0, -1, (), "Intercept", block[:, 0]))
-            continue
-        degree = len(_split_colon(term.labels[0]))
-        seen: dict[int, dict[str, int]] = {}
-        for j, label in enumerate(term.labels):
-            rname, _ = _r_label(label, order)
-            parts = sorted(_split_colon(label), key=lambda p: _r_label(p, order)[1])
-            # R varies the first factor fastest: sort by later factors' level first
-            key = tuple(
-                seen.setdefault(k, {}).setdefault(p, len(seen[k])) for k, p in enumerate(parts)
-            )[::-1]
-            columns.append((degree, t_index, key, rname, block[:, j]))
-    columns.sort(key=lambda c: (c[0], c[1], c[2]))
-    names = [c[3] for c in columns]
-    X = np.column_stack([c[4] for c in columns]) if columns else np.zeros((len(frame), 0))
-    return X, names
-
-
-def _factor_names(text: str, frame: pd.DataFrame) -> list[str]:
-    from .formula import _names_in
-
-    return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
-
-
 def build_data(
     formula: BrmsFormula,
     data: Any,
     family: Family,
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
+    contrasts: dict[str, str] | None = None,
 ) -> ModelData:
-    """Turn a parsed formula and a data frame into :class:`ModelData`."""
+    """Turn a parsed formula and a data frame into :class:`ModelData`.
+
+    ``contrasts`` overrides the coding of factor columns (``{"temperature": "treatment"}``);
+    see :func:`brmc.contrasts.factor_codings`.
+    """
     env = dict(env or {})
     frame = _as_frame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
@@ -447,11 +289,14 @@ def build_data(
         y = _response(formula, frame, family, env, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
     texts = [t for form in forms.values() for t in [form.population, *(g.expr for g in form.group_terms)]]
-    prepared = _prepare_factors(frame, list(dict.fromkeys(n for t in texts for n in _factor_names(t, frame))))
+    used = list(dict.fromkeys(n for t in texts for n in factor_names(t, frame)))
+    codings = factor_codings(frame, used, contrasts)
+    poly = frozenset(name for name, coding in codings.items() if coding == "poly")
+    prepared = prepare_factors(frame, used)
     predictors: dict[str, LinearPredictor] = {}
     for dpar, form in forms.items():
         first_id = 1 + sum(len(lp.blocks) for lp in predictors.values())
-        predictors[dpar] = _linear_predictor(dpar, form, family, frame, prepared, env, first_id)
+        predictors[dpar] = _linear_predictor(dpar, form, family, frame, prepared, env, first_id, poly)
     return ModelData(
         formula=formula,
         family=family,
@@ -463,6 +308,7 @@ def build_data(
         env=env,
         additions=additions,
         response_levels=levels,
+        contrasts=codings,
     )
 
 
@@ -488,14 +334,15 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
 
 
 def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.DataFrame, prepared: pd.DataFrame,
-                      env: dict[str, Any], first_id: int) -> LinearPredictor:
-    """One predictor's population design, group-level blocks (IDs from ``first_id``) and offset."""
-    X, names = design(form.population, prepared, env)
+                      env: dict[str, Any], first_id: int, poly: frozenset[str]) -> LinearPredictor:
+    """One predictor's population design, group-level blocks (IDs from ``first_id``) and offset
+    (``poly``: the factors coded with ``contr.poly``)."""
+    X, names = design(form.population, prepared, env, poly)
     has_intercept = bool(names) and names[0] == "Intercept"
     _check_constant(X, names, has_intercept)
     if family.ordinal and has_intercept:  # thresholds take the intercept's place
         X, names, has_intercept = X[:, 1:], names[1:], False
-    blocks = [_block(first_id + i, g, frame, prepared, env, dpar) for i, g in enumerate(form.group_terms)]
+    blocks = [_block(first_id + i, g, frame, prepared, env, dpar, poly) for i, g in enumerate(form.group_terms)]
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
     link = "identity" if family.categorical else family.link if dpar == "mu" else family.dpar(dpar).link
     return LinearPredictor(
@@ -533,7 +380,7 @@ def _response_series(formula: BrmsFormula, frame: pd.DataFrame, family: Family, 
                      additions: dict[str, np.ndarray]) -> pd.Series:
     """The response of an ordinal or categorical model as a column (``factor(y)`` reads ``y``)."""
     resp = formula.response
-    column = re.fullmatch(r"C\((\w+)\)", resp)
+    column = re.fullmatch(r"(?:factor|as__factor)\((\w+)\)", resp)
     if column and column.group(1) in frame.columns:
         return frame[column.group(1)].astype("category")
     if resp in frame.columns:
@@ -657,8 +504,8 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
             raise DataError(f"{term}() needs an argument, e.g. {term}(n).")
         values = _addition_values(frame, term, positional[0])
         if term == "trials":
-            trials = np.asarray(values, dtype=float)
-            if (trials < 0).any() or (trials != np.round(trials)).any():
+            trials = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
+            if np.isnan(trials).any() or (trials < 0).any() or (trials != np.round(trials)).any():
                 raise DataError("trials() must be non-negative whole numbers.")
             out["trials"] = trials
         elif term == "weights":
@@ -702,60 +549,13 @@ def _check_constant(X: np.ndarray, names: list[str], has_intercept: bool) -> Non
 
 
 def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame, env: dict[str, Any],
-           dpar: str) -> GroupBlock:
+           dpar: str, poly: frozenset[str]) -> GroupBlock:
     levels, index = group_levels(frame, term.factors)
     if len(levels) < 2:
         raise DataError(
             f"The grouping factor {term.group!r} of {term} has only one level ({levels[0]!r}) "
             "in the data used; group-level effects need at least two levels."
         )
-    Z, coefs = design(term.expr, prepared, env)
-    _warn_constant_within(term, coefs, Z, index, len(levels), dpar)
+    Z, coefs = design(term.expr, prepared, env, poly)
+    warn_constant_within(term, coefs, Z, index, len(levels), dpar)
     return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=dpar)
-
-
-def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:
-    """Per column of ``Z``: is it constant within every level of the grouping factor?
-
-    Example:
-        >>> Z = np.array([[1.0, 0.0, 1.0], [1.0, 1.0, 1.0], [1.0, 5.0, 0.0], [1.0, 6.0, 0.0]])
-        >>> constant_within(Z, np.array([0, 0, 1, 1]), 2).tolist()
-        [True, False, True]
-    """
-    lo = np.full((n_levels, Z.shape[1]), np.inf)
-    hi = np.full((n_levels, Z.shape[1]), -np.inf)
-    np.minimum.at(lo, index, Z)
-    np.maximum.at(hi, index, Z)
-    return np.all(lo == hi, axis=0)
-
-
-def _warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index: np.ndarray,
-                          n_levels: int, dpar: str) -> None:
-    """Warn about varying slopes of predictors that never vary within a level of their group.
-
-    Such a slope is confounded with the group's intercept: brms fits it silently
-    (its sd is identified only by the prior), lme4 reports a singular fit.
-    """
-    for coef, constant in zip(coefs, constant_within(Z, index, n_levels)):
-        if coef == "Intercept" or not constant:
-            continue
-        warnings.warn(
-            f"The group-level predictor {coef!r} in {term} is constant within every level of "
-            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
-            f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
-            f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
-            f"term instead and drop it from {term}.",
-            UserWarning, stacklevel=_caller_level(),
-        )
-
-
-def _caller_level() -> int:
-    """``stacklevel`` that makes a warning point at the first frame outside brmc."""
-    import os
-    import sys
-
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(2), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level

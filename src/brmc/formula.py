@@ -34,6 +34,9 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
         "round", "floor", "ceiling", "inv_logit", "logit",
     }
 )
+#: R functions that formulae knows under another name (it reads no '.' in names, and its own
+#: ``scale`` divides by the sd with n rather than R's n - 1).
+FORMULAE_SPELLINGS: dict[str, str] = {"as.factor": "as__factor", "scale": "r__scale"}
 #: addition terms brms accepts on the left-hand side.
 ADDITION_TERMS: frozenset[str] = frozenset(
     {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
@@ -378,14 +381,15 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
 
 
 def _translate(tokens: list[Token]) -> list[Token]:
-    """R spellings → formulae spellings: ``^`` → ``**``, ``factor(x)`` → ``C(x)``, and
+    """R spellings → formulae spellings: ``^`` → ``**``, ``as.factor(x)`` → ``as__factor(x)``
+    (:data:`FORMULAE_SPELLINGS`), and
     numbers formulae cannot read (``1e-3``, ``.5``, ``2.``) → ``0.001``, ``0.5``, ``2``."""
     out = []
-    for tok in tokens:
+    for i, tok in enumerate(tokens):
         if tok.text == "^":
             tok = Token("op", "**", tok.pos)
-        elif tok.text in {"factor", "as.factor"}:
-            tok = Token("name", "C", tok.pos)
+        elif tok.text in FORMULAE_SPELLINGS and i + 1 < len(tokens) and tokens[i + 1].text == "(":
+            tok = Token("name", FORMULAE_SPELLINGS[tok.text], tok.pos)
         elif tok.kind == "number" and not re.fullmatch(r"[0-9]+(\.[0-9]+)?", tok.text):
             tok = Token("number", format(Decimal(tok.text).normalize(), "f"), tok.pos)
         out.append(tok)

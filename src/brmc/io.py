@@ -200,6 +200,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "timing": dict(fit.timing),
         "data_name": md.data_name,
         "n_dropped": md.n_dropped,
+        "contrasts": md.contrasts,
         "env_names": _env_names(md),
         "model_data_digest": _model_data_digest(md),
         "data": data,
@@ -387,7 +388,8 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
         frame = _decode_frame(data.pop(DATA_GROUP), spec["data"])
         formula = parse_formula(spec["formula"], env_names=frozenset(env), pforms=spec.get("pforms", []))
         family = family_from_dict(spec["family"])
-        md = build_data(formula, frame, family, data_name=spec["data_name"], env=env)
+        md = build_data(formula, frame, family, data_name=spec["data_name"], env=env,
+                        contrasts=spec.get("contrasts"))
         md.n_dropped = spec["n_dropped"]
         priors = resolve_priors(md, [Prior.from_dict(d) for d in spec["priors"]])
         settings = SamplerSettings(**spec["settings"])

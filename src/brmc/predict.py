@@ -2,7 +2,8 @@
 ``posterior_predict`` and their summaries ``fitted`` and ``predict``.
 
 ``newdata`` is coded exactly as the training data were (same columns, factor
-levels and contrasts); ``re_formula`` chooses the group-level terms (``None``
+levels and contrasts; ``poly()``, ``scale()`` and ``bs()`` with the training
+data's parameters, as R's ``predict``); ``re_formula`` chooses the group-level terms (``None``
 all, ``False``/``"~0"``/``"NA"`` none, or a formula of a subset); new levels
 of a grouping factor are refused unless ``allow_new_levels=True``, and are
 then drawn as brms's ``sample_new_levels`` says.
@@ -23,7 +24,9 @@ import numpy as np
 import pandas as pd
 
 from ._docs import shared
-from .data import ModelData, design, labels_of, offset_values
+from .contrasts import is_factor
+from .data import ModelData, offset_values
+from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
 from .formula import _names_in, parse_formula
@@ -65,7 +68,7 @@ def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
         if not blocks:
             raise DataError(f"re_formula names the group {term.group!r}, which the model does not have."
                             f"{close_matches(term.group, md.groups())}")
-        _, coefs = design(term.expr, _prepare(md.frame, md), md.env)
+        _, coefs = design(term.expr, _prepare(md.frame, md), md.env, md.poly)
         for b in blocks:
             positions = [k for k, c in enumerate(b.coefs) if c in coefs]
             if positions:
@@ -75,20 +78,13 @@ def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
 
 def _prepare(frame: pd.DataFrame, md: ModelData) -> pd.DataFrame:
     """Code factors of ``frame`` with the training levels (as the data stage did)."""
-    from .data import _prepare_factors
-
     columns = [c for c in frame.columns if c in md.frame.columns]
-    return _prepare_factors(frame, [c for c in columns if _is_factor(md.frame[c])])
-
-
-def _is_factor(values: pd.Series) -> bool:
-    return isinstance(values.dtype, pd.CategoricalDtype) or values.dtype == bool or not pd.api.types.is_numeric_dtype(values)
+    return prepare_factors(frame, [c for c in columns if is_factor(md.frame[c])])
 
 
 def _coded(md: ModelData, newdata: pd.DataFrame, needed: list[str]) -> pd.DataFrame:
-    """Training rows followed by the new rows, factors restricted to the training levels."""
-    from .data import level_order
-
+    """Training rows followed by the new rows, factors restricted to the training levels
+    (so that a factor keeps its training contrasts when the new rows hold only some levels)."""
     train = md.frame[needed]
     new = newdata[needed].reset_index(drop=True)
     if new.isna().any().any():
@@ -96,7 +92,7 @@ def _coded(md: ModelData, newdata: pd.DataFrame, needed: list[str]) -> pd.DataFr
         raise DataError(f"newdata has missing values in column {col!r}; predictions need complete rows.")
     both = pd.concat([train, new], ignore_index=True)
     for col in needed:
-        if _is_factor(train[col]):
+        if is_factor(train[col]):
             levels = level_order(train[col])
             labels = labels_of(both[col].astype(train[col].dtype) if train[col].dtype == bool else both[col])
             unseen = sorted(set(labels[len(train):]) - set(levels))
@@ -138,22 +134,22 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
     factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
     _require(newdata, predictors + factors)
     prepared = _prepare(_coded(md, newdata, predictors), md)
-    n_train = len(md.frame)
+    train, new = prepared.iloc[: len(md.frame)], prepared.iloc[len(md.frame) :].reset_index(drop=True)
     out = {}
     for dpar, lp in md.predictors.items():
-        X, names = design(lp.formula.population, prepared, md.env)
+        X, names = design_new(lp.formula.population, train, new, md.env, md.poly)
         assert names[len(names) - len(lp.population_names):] == lp.population_names
-        blocks = [_new_block(b, newdata, prepared, md, kept[b.id], allow_new_levels, n_train)
+        blocks = [_new_block(b, newdata, train, new, md, kept[b.id], allow_new_levels)
                   for b in lp.blocks if b.id in kept]
         offset = offset_values(lp.formula, newdata, md.env) if lp.offset is not None else None
-        out[dpar] = NewDesign(X[n_train:, len(names) - len(lp.population_names):], blocks, offset)
+        out[dpar] = NewDesign(X[:, len(names) - len(lp.population_names):], blocks, offset)
     return out
 
 
-def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md: ModelData, coefs: list[int],
-               allow_new_levels: bool, n_train: int) -> NewBlock:
-    """A group-level block on new rows (``prepared`` holds the training rows first)."""
-    Z, _ = design(b.term.expr, prepared, md.env)
+def _new_block(b: GroupBlock, newdata: pd.DataFrame, train: pd.DataFrame, new: pd.DataFrame, md: ModelData,
+               coefs: list[int], allow_new_levels: bool) -> NewBlock:
+    """A group-level block on new rows (``train``, ``new``: the training and new rows, coded)."""
+    Z, _ = design_new(b.term.expr, train, new, md.env, md.poly)
     labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
     for name in b.term.factors[1:]:
         labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
@@ -164,7 +160,7 @@ def _new_block(b: GroupBlock, newdata: pd.DataFrame, prepared: pd.DataFrame, md:
         raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
                         f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
                         "for new groups.")
-    return NewBlock(b, index, Z[n_train:], coefs, pd.factorize(labels[index < 0])[0])
+    return NewBlock(b, index, Z, coefs, pd.factorize(labels[index < 0])[0])
 
 
 def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> np.ndarray:

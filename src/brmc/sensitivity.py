@@ -436,8 +436,8 @@ def _job(fit: Fit) -> dict[str, Any]:
     """What a worker needs to rebuild the fit's model: plain, picklable data."""
     md = fit.model_data
     return {"formula": md.formula, "data": md.frame, "family": md.family.to_dict(),
-            "data_name": md.data_name, "env": md.env, "fit_priors": [p.to_dict() for p in fit.priors.user],
-            "settings": fit.settings.to_dict()}
+            "data_name": md.data_name, "env": md.env, "contrasts": md.contrasts,
+            "fit_priors": [p.to_dict() for p in fit.priors.user], "settings": fit.settings.to_dict()}
 
 
 def _fit_job(job: dict[str, Any]) -> dict[str, Any]:
@@ -448,7 +448,8 @@ def _fit_job(job: dict[str, Any]) -> dict[str, Any]:
     from .fit import Fit
 
     env = job["env"]
-    md = build_data(job["formula"], job["data"], family_from_dict(job["family"]), data_name=job["data_name"], env=env)
+    md = build_data(job["formula"], job["data"], family_from_dict(job["family"]), data_name=job["data_name"], env=env,
+                    contrasts=job["contrasts"])
     template = Fit(model_data=md, priors=resolve_priors(md, [Prior.from_dict(d) for d in job["fit_priors"]]),
                    settings=SamplerSettings(**job["settings"]), idata=az.InferenceData())
     return _fit_set(template, [Prior.from_dict(d) for d in job["priors"]], job["seed"])

@@ -257,14 +257,53 @@ def header_lines(fit: Fit) -> list[str]:
     ]
 
 
+def _base_row(frame: pd.DataFrame, i: int, columns: list[str]) -> pd.Series | None:
+    """brms's ``stan_base_prior``: among the rows without a coef of row ``i``'s class (its
+    group or none, same dpar, nlpar, resp) that set any of ``columns``, the most specific."""
+    row = frame.iloc[i]
+    same = (frame["group"].isin([row["group"], ""]) & (frame["coef"] == "")
+            & (frame[columns] != "").any(axis=1))
+    for col in ("class", "dpar", "nlpar", "resp"):
+        same &= frame[col] == row[col]
+    candidates = frame[same]
+    if candidates.empty:
+        return None
+    for col in ("group", "nlpar", "dpar", "resp", "class"):
+        if (candidates[col] != "").any():
+            candidates = candidates[candidates[col] != ""]
+    return candidates.iloc[0]
+
+
 def _display(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.copy()
-    out["prior"] = out["prior"].where(out["prior"] != "", "(flat)")
+    """brms's ``prepare_print_prior``: a row without a prior of its own shows the prior
+    (and bounds) it inherits from its class or group row, marked ``(vectorized)``;
+    rows that inherit none show ``(flat)``.
+
+    Example:
+        >>> tab = pd.DataFrame({"prior": ["student_t(3, 0, 2.5)", ""], "class": ["sd", "sd"],
+        ...                     "coef": ["", ""], "group": ["", "g"], "resp": "", "dpar": "", "nlpar": "",
+        ...                     "lb": ["0", ""], "ub": "", "source": "default"})
+        >>> _display(tab)[["prior", "group", "lb", "source"]].iloc[1].tolist()
+        ['student_t(3, 0, 2.5)', 'g', '0', '(vectorized)']
+    """
+    out = frame.reset_index(drop=True).astype({c: str for c in ("prior", "lb", "ub", "source")})
+    out.loc[out["source"] == "", "source"] = "(unknown)"
+    for i in np.flatnonzero((out["prior"] == "").to_numpy()):
+        base = _base_row(out, i, ["prior"])
+        if base is None:
+            out.loc[i, "prior"] = "(flat)"
+        else:
+            out.loc[i, ["prior", "source"]] = [base["prior"], "(vectorized)"]
+    for i in np.flatnonzero(((out["lb"] == "") & (out["ub"] == "")).to_numpy()):
+        base = _base_row(out, i, ["lb", "ub"])
+        if base is not None:
+            out.loc[i, ["lb", "ub"]] = [base["lb"], base["ub"]]
     return out
 
 
 def format_prior_table(frame: pd.DataFrame) -> str:
-    """A prior table as brms prints it (flat priors shown as ``(flat)``)."""
+    """A prior table as brms prints it: inherited priors and bounds filled in, as brms's
+    ``print.brmsprior`` does, and ``(flat)`` for no prior at all."""
     return format_table(_display(frame).astype(str), row_names=False)
 
 
