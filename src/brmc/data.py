@@ -29,7 +29,8 @@ from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (
 from .contrasts import factor_codings
 from .design import (R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors,
                      warn_constant_within)
-from .formula import BrmsFormula, Predictor, _names_in, parse_formula  # noqa: F401
+from .formula import BrmsFormula, Predictor, parse_formula  # noqa: F401
+from .lexer import names_in
 from .terms import GroupBlock, GroupTerm, coef_label
 
 
@@ -231,7 +232,7 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
         roles += [(f"predictor{of}", form.population), (f"offset(){of}", form.offset)]
         roles += [(f"group-level term {g}{of}", g.expr) for g in form.group_terms]
     for role, text in roles:
-        for name in _names_in(text):
+        for name in names_in(text):
             if name not in frame.columns and name not in env and name not in R_LOGICALS:
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"

@@ -31,7 +31,8 @@ from formulae.transforms import C
 
 from .contrasts import PolyEncoding, is_factor
 from .errors import DataError
-from .formula import FORMULAE_SPELLINGS, Token, _join, _names_in, _split_top, _translate, tokenize
+from .formula import FORMULAE_SPELLINGS, _translate
+from .lexer import Token, join_tokens, names_in, split_top, tokenize
 from .rlang import r_collate_key, r_number
 from .terms import GroupTerm, coef_label
 
@@ -221,9 +222,9 @@ def _r_part(component: Any, label: str) -> str:
 def _variable_order(text: str) -> list[str]:
     """Variables of a formula part in order of first appearance, as R's terms()."""
     order: list[str] = []
-    for part in _split_top(tokenize(text), "+"):
-        for sub in _split_top(part, "*"):
-            for piece in _split_top(sub, ":"):
+    for part in split_top(tokenize(text), "+"):
+        for sub in split_top(part, "*"):
+            for piece in split_top(sub, ":"):
                 v = "".join(t.text for t in piece).replace("^", "**")
                 if v and not re.fullmatch(r"-?\d+", v):
                     order.append(re.sub(r"\s+", "", v))
@@ -246,7 +247,7 @@ def _formulae_text(text: str, poly: Collection[str]) -> str:
             out.append(Token("name", f"{tok.text}, {POLY}", tok.pos) if nxt == ")" else tok)
         else:
             out.append(Token("name", f"{POLY_CODED}({tok.text})", tok.pos))
-    return _join(out)
+    return join_tokens(out)
 
 
 def _formulae_design(text: str, frame: pd.DataFrame, env: dict[str, Any],
@@ -362,7 +363,7 @@ def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
     >>> factor_names("x + log(z) + x:w", pd.DataFrame({"x": [1], "w": [2], "z": [3]}))
     ['x', 'z', 'w']
     """
-    return [n for n in dict.fromkeys(_names_in(text)) if n in frame.columns]
+    return [n for n in dict.fromkeys(names_in(text)) if n in frame.columns]
 
 
 def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FormulaError
+from .lexer import (Token, check_operands, check_parentheses, check_structure, depth0, depths, join_tokens,
+                    matching, names_in, position_of, split_top, tokenize)
 from .terms import GroupTerm
 
 #: functions a formula may call; anything else is refused before evaluation.
@@ -41,27 +43,6 @@ FORMULAE_SPELLINGS: dict[str, str] = {"as.factor": "as__factor", "scale": "r__sc
 ADDITION_TERMS: frozenset[str] = frozenset(
     {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
 )
-
-# Numbers come before names so that ``.5`` is a number; digits are ASCII only
-# (``\d`` would also take Arabic-Indic and other Unicode digits).
-_TOKEN = re.compile(
-    r"""\s*(?:
-      (?P<number>[0-9]+\.?[0-9]*(?:[eE][-+]?[0-9]+)?|\.[0-9]+(?:[eE][-+]?[0-9]+)?)
-    | (?P<name>`[^`]*`|[A-Za-z_.][A-Za-z0-9_.]*)
-    | (?P<op>\|\||\*\*|%in%|[~+\-*/:^|(),=<>!])
-    | (?P<string>"[^"]*"|'[^']*')
-    )""",
-    re.VERBOSE,
-)
-
-
-@dataclass(frozen=True)
-class Token:
-    """One lexical token with its 0-based position in the formula text."""
-
-    kind: str
-    text: str
-    pos: int
 
 
 @dataclass
@@ -89,7 +70,7 @@ class Predictor:
         """Names the right-hand side (and ``additions``) read from the data, in order of first use."""
         texts = [self.population] + [a for args in (additions or {}).values() for a in args]
         texts += [g.expr for g in self.group_terms] + [self.offset]
-        names = [n for text in texts for n in _names_in(text)]
+        names = [n for text in texts for n in names_in(text)]
         names += [f for g in self.group_terms for f in g.factors]
         return list(dict.fromkeys(names))
 
@@ -114,106 +95,9 @@ class BrmsFormula(Predictor):
 
     def variables(self) -> list[str]:
         """Names the formula reads from the data, in order of first use."""
-        names = _names_in(self.response) + self.predictor_variables(self.additions)
+        names = names_in(self.response) + self.predictor_variables(self.additions)
         names += [n for p in self.pforms.values() for n in p.predictor_variables()]
         return list(dict.fromkeys(names))
-
-
-def tokenize(text: str) -> list[Token]:
-    """Split formula text into tokens, refusing characters a formula cannot hold.
-
-    Example:
-        >>> [t.text for t in tokenize("y ~ x + (1|g)")]
-        ['y', '~', 'x', '+', '(', '1', '|', 'g', ')']
-    """
-    tokens: list[Token] = []
-    pos = 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if m is None or m.end() == pos:
-            bad = text[pos:].lstrip()
-            at = len(text) - len(bad)
-            raise FormulaError(
-                f"Unexpected character {bad[0]!r} at position {at + 1} of the formula:\n"
-                f"  {text}\n  {' ' * at}^"
-            )
-        kind = m.lastgroup or "op"
-        tokens.append(Token(kind, m.group(kind), m.start(kind)))
-        pos = m.end()
-    return tokens
-
-
-def _where(text: str, pos: int) -> str:
-    return f"at position {pos + 1}:\n  {text}\n  {' ' * pos}^"
-
-
-def _check_parentheses(text: str, tokens: list[Token]) -> None:
-    stack: list[Token] = []
-    for tok in tokens:
-        if tok.text == "(":
-            stack.append(tok)
-        elif tok.text == ")":
-            if not stack:
-                raise FormulaError(f"Unbalanced ')' in the formula {_where(text, tok.pos)}")
-            stack.pop()
-    if stack:
-        raise FormulaError(f"Unclosed '(' in the formula {_where(text, stack[-1].pos)}")
-
-
-def _ends_operand(tok: Token) -> bool:
-    return tok.kind in {"name", "number", "string"} or tok.text == ")"
-
-
-def _starts_operand(tok: Token) -> bool:
-    return tok.kind in {"name", "number", "string"} or tok.text == "("
-
-
-def _check_structure(text: str, tokens: list[Token]) -> None:
-    """Refuse what R's parser refuses: two operands in a row (``x z``, ``(1|g)(1|h)``),
-    empty ``()`` that call nothing, ``~`` inside parentheses, ``,`` or ``=`` outside a
-    call's arguments, numbers beyond double precision's range (``1e400``)."""
-    calls: list[bool] = []  # one entry per open '(': is it a function call's?
-    for i, tok in enumerate(tokens):
-        prev = tokens[i - 1] if i else None
-        if tok.kind == "number" and (value := Decimal(tok.text)) and abs(value.adjusted()) > 300:
-            raise FormulaError(f"The number {tok.text} is out of range {_where(text, tok.pos)}")
-        if prev is not None and _ends_operand(prev) and _starts_operand(tok):
-            if not (prev.kind == "name" and tok.text == "("):
-                raise FormulaError(
-                    f"Missing operator between {prev.text!r} and {tok.text!r} {_where(text, tok.pos)}"
-                )
-        if tok.text == "(":
-            calls.append(prev is not None and prev.kind == "name")
-        elif tok.text == ")":
-            if prev is not None and prev.text == "(" and not calls[-1]:
-                raise FormulaError(f"Empty parentheses {_where(text, prev.pos)}")
-            calls.pop()
-        elif tok.text == "~" and calls:
-            raise FormulaError(f"Stray '~' inside parentheses {_where(text, tok.pos)}")
-        elif tok.text in {",", "="} and not (calls and calls[-1]):
-            raise FormulaError(
-                f"{tok.text!r} can only separate the arguments of a function call {_where(text, tok.pos)}"
-            )
-
-
-#: operators that need an operand on both sides ('+', '-' and '!' may also be unary).
-_BINARY = frozenset({"*", "/", ":", "^", "**", "%in%", "=", "<", ">", ","})
-_UNARY = frozenset({"+", "-", "!"})
-_OPERATORS = _BINARY | _UNARY
-
-
-def _check_operands(text: str, tokens: list[Token]) -> None:
-    """Every operator has its operands: no ``(x +)``, ``y ~ * x`` or ``f(x, )``."""
-    for i, tok in enumerate(tokens):
-        if tok.text not in _OPERATORS:
-            continue
-        prev = tokens[i - 1] if i else None
-        nxt = tokens[i + 1] if i + 1 < len(tokens) else None
-        if tok.text in _BINARY and (prev is None or not _ends_operand(prev)):
-            raise FormulaError(f"Nothing before {tok.text!r} {_where(text, tok.pos)}")
-        if nxt is None or not (_starts_operand(nxt) or nxt.text in _UNARY):
-            raise FormulaError(f"Nothing after {tok.text!r} {_where(text, tok.pos)}")
 
 
 _PREDICTORS = "on the right of '~'"
@@ -224,10 +108,10 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
     for tok, nxt in zip(tokens, tokens[1:]):
         if tok.kind == "name" and tok.text in ADDITION_TERMS and nxt.text == "(":
             if tok.text == "mi" and place == _PREDICTORS:
-                raise FormulaError(f"The brms term mi() is not supported yet {_where(text, tok.pos)}")
+                raise FormulaError(f"The brms term mi() is not supported yet {position_of(text, tok.pos)}")
             raise FormulaError(
                 f"The addition term {tok.text}() cannot be used {place}; write it after '|' "
-                f"in the response, e.g. 'y | {tok.text}(...) ~ x' {_where(text, tok.pos)}"
+                f"in the response, e.g. 'y | {tok.text}(...) ~ x' {position_of(text, tok.pos)}"
             )
 
 
@@ -236,15 +120,15 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
     ``None``: checked later), dunders, attributes."""
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
-            raise FormulaError(f"Names with '__' are not allowed in formulas {_where(text, tok.pos)}")
+            raise FormulaError(f"Names with '__' are not allowed in formulas {position_of(text, tok.pos)}")
         if tok.kind == "string":
-            raise FormulaError(f"Strings are not allowed in formulas {_where(text, tok.pos)}")
+            raise FormulaError(f"Strings are not allowed in formulas {position_of(text, tok.pos)}")
         follows_call = i + 1 < len(tokens) and tokens[i + 1].text == "("
         if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:
             prev_dot_call = tok.text.split(".")[0]
             if follows_call or prev_dot_call in {"np", "numpy", "os", "sys", "builtins"}:
                 raise FormulaError(
-                    f"Attribute access is not allowed in formulas {_where(text, tok.pos)}\n"
+                    f"Attribute access is not allowed in formulas {position_of(text, tok.pos)}\n"
                     "Call functions by their plain name, e.g. log(x) rather than np.log(x)."
                 )
         if tok.kind == "name" and follows_call:
@@ -252,81 +136,29 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
             if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in (env_names or frozenset()):
                 if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(
-                        f"The brms term {name}() is not supported yet {_where(text, tok.pos)}"
+                        f"The brms term {name}() is not supported yet {position_of(text, tok.pos)}"
                     )
                 if name == "cbind":
                     raise FormulaError(
                         "lme4's cbind(successes, failures) response is written in brms as "
                         "'successes | trials(total)', e.g. 'm | trials(n) ~ 1 + (1 | batch)' "
-                        f"{_where(text, tok.pos)}"
+                        f"{position_of(text, tok.pos)}"
                     )
                 if env_names is None:
                     continue
                 allowed = ", ".join(sorted(SAFE_FUNCTIONS))
                 raise FormulaError(
-                    f"Function {name!r} cannot be used in a formula {_where(text, tok.pos)}\n"
+                    f"Function {name!r} cannot be used in a formula {position_of(text, tok.pos)}\n"
                     f"Allowed functions: {allowed}; pass others with brm(..., env={{'{name}': ...}})."
                 )
 
-
-def _depths(tokens: list[Token]) -> list[int]:
-    """Parenthesis depth of each token: an opening one counts inside, a closing one outside.
-
-    Example:
-        >>> _depths(tokenize("a + (b | g)"))
-        [0, 0, 1, 1, 1, 1, 0]
-    """
-    out, depth = [], 0
-    for tok in tokens:
-        depth += (tok.text == "(") - (tok.text == ")")
-        out.append(depth)
-    return out
-
-
-def _split_top(tokens: list[Token], sep: str) -> list[list[Token]]:
-    """Split a token list at top-level (parenthesis depth 0) occurrences of ``sep``."""
-    parts: list[list[Token]] = [[]]
-    for tok, depth in zip(tokens, _depths(tokens)):
-        if depth == 0 and tok.text == sep:
-            parts.append([])
-        else:
-            parts[-1].append(tok)
-    return parts
-
-
-def _join(tokens: list[Token]) -> str:
-    """Write tokens back as R would deparse them (spaces around + - * ~ |)."""
-    pieces: list[str] = []
-    for i, tok in enumerate(tokens):
-        t = tok.text
-        prev = tokens[i - 1].text if i else None
-        unary = t in "+-" and (prev is None or prev in "(~+-*/:|,^" or prev == "||")
-        spaced = t in {"+", "-", "*", "~", "|", "||", "%in%", "=", "<", ">"} and not unary
-        if spaced or t == ",":
-            if pieces:
-                pieces[-1] = pieces[-1].rstrip()
-            pieces.append(", " if t == "," else f" {t} ")
-        else:
-            pieces.append(t)
-    return "".join(pieces).strip()
-
-
-def _names_in(text: str) -> list[str]:
-    toks = tokenize(text) if text else []
-    names = []
-    for i, tok in enumerate(toks):
-        is_call = i + 1 < len(toks) and toks[i + 1].text == "("
-        is_kwarg = i + 1 < len(toks) and toks[i + 1].text == "="
-        if tok.kind == "name" and not is_call and not is_kwarg:
-            names.append(tok.text.strip("`"))
-    return names
 
 
 def _has_intercept(tokens: list[Token]) -> bool:
     """R's rule: ``0 +``, ``+ 0`` or ``- 1`` at the top level remove the intercept."""
     has = True
     prev = "+"
-    for tok, depth in zip(tokens, _depths(tokens)):
+    for tok, depth in zip(tokens, depths(tokens)):
         if depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
             if tok.text in {"0", "1"}:
                 value = tok.text == "1"
@@ -337,16 +169,16 @@ def _has_intercept(tokens: list[Token]) -> bool:
 
 def _group_factors(spec: list[Token], text: str) -> list[str]:
     """``g1/g2/g3`` → ``['g1', 'g1:g2', 'g1:g2:g3']``; ``g1:g2`` stays one factor."""
-    levels = _split_top(spec, "/")
+    levels = split_top(spec, "/")
     out: list[str] = []
     prefix: list[str] = []
     for part in levels:
-        names = _split_top(part, ":")
+        names = split_top(part, ":")
         for name in names:
             if len(name) != 1 or name[0].kind != "name":
                 bad = name[0] if name else spec[0]
                 raise FormulaError(
-                    f"A grouping factor must be a column name (or a:b, a/b) {_where(text, bad.pos)}"
+                    f"A grouping factor must be a column name (or a:b, a/b) {position_of(text, bad.pos)}"
                 )
         prefix = prefix + [n[0].text.strip("`") for n in names]
         out.append(":".join(prefix))
@@ -354,29 +186,29 @@ def _group_factors(spec: list[Token], text: str) -> list[str]:
 
 
 def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[GroupTerm]:
-    parts = _split_top(inner, "||")
+    parts = split_top(inner, "||")
     correlated = len(parts) == 1
     if not correlated:
         if len(parts) > 2:
-            raise FormulaError(f"Too many '||' in a group term {_where(text, open_tok.pos)}")
+            raise FormulaError(f"Too many '||' in a group term {position_of(text, open_tok.pos)}")
         expr_toks, group_toks = parts
     else:
-        bars = _split_top(inner, "|")
+        bars = split_top(inner, "|")
         if len(bars) == 3:
             raise FormulaError(
                 "Group-level IDs such as (1 | id | g) are not supported yet "
-                f"{_where(text, open_tok.pos)}"
+                f"{position_of(text, open_tok.pos)}"
             )
         if len(bars) != 2:
-            raise FormulaError(f"Malformed group term {_where(text, open_tok.pos)}")
+            raise FormulaError(f"Malformed group term {position_of(text, open_tok.pos)}")
         expr_toks, group_toks = bars
     if not expr_toks:
-        raise FormulaError(f"A group term needs effects before '|' {_where(text, open_tok.pos)}")
+        raise FormulaError(f"A group term needs effects before '|' {position_of(text, open_tok.pos)}")
     if not group_toks:
-        raise FormulaError(f"A group term needs a grouping factor after '|' {_where(text, open_tok.pos)}")
+        raise FormulaError(f"A group term needs a grouping factor after '|' {position_of(text, open_tok.pos)}")
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
-        raise FormulaError(f"Stray '|' or '~' in a group term {_where(text, open_tok.pos)}")
-    expr = _join(_translate(expr_toks))
+        raise FormulaError(f"Stray '|' or '~' in a group term {position_of(text, open_tok.pos)}")
+    expr = join_tokens(_translate(expr_toks))
     return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
 
 
@@ -442,29 +274,29 @@ def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[s
     if not text.strip():
         raise FormulaError("The formula is empty; write it as 'response ~ predictors'.")
     tokens = tokenize(text)
-    _check_parentheses(text, tokens)
+    check_parentheses(text, tokens)
     _check_code(text, tokens, env_names)
-    sides = _split_top(tokens, "~")
+    sides = split_top(tokens, "~")
     tildes = [t for t in tokens if t.text == "~"]
     if len(sides) != 2:
         # the second top-level '~', or the first one hidden inside parentheses
-        culprit = [t for t in _depth0(tokens) if t.text == "~"][1:] + tildes
-        where = _where(text, culprit[0].pos) if culprit else "(no '~' found)"
+        culprit = [t for t in depth0(tokens) if t.text == "~"][1:] + tildes
+        where = position_of(text, culprit[0].pos) if culprit else "(no '~' found)"
         raise FormulaError(
             f"A formula needs exactly one '~', outside parentheses, between response and predictors {where}"
         )
-    _check_structure(text, tokens)
+    check_structure(text, tokens)
     lhs, rhs = sides
     if not lhs:
-        raise FormulaError(f"The formula has no response before '~' {_where(text, tildes[0].pos)}")
+        raise FormulaError(f"The formula has no response before '~' {position_of(text, tildes[0].pos)}")
     if not rhs:
         raise FormulaError(
-            f"The formula has nothing after '~' {_where(text, tildes[0].pos)}\n"
+            f"The formula has nothing after '~' {position_of(text, tildes[0].pos)}\n"
             "Write 'y ~ 1' for an intercept-only model."
         )
     response, additions = _parse_lhs(lhs, text)
     population, group_terms = _parse_rhs(rhs, text)
-    _check_operands(text, tokens)
+    check_operands(text, tokens)
     population, offset = _split_offset(population, text)
     return response, additions, Predictor(text=_deparse(tokens), population=population,
                                           group_terms=group_terms, offset=offset)
@@ -523,8 +355,8 @@ def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset
 
 def _split_offset(population: str, text: str) -> tuple[str, str]:
     """Take ``+ offset(expr)`` terms out of the population part: (rest, expr)."""
-    terms = _split_top(tokenize(population), "+")
-    offsets = [t for t in terms if t and t[0].text == "offset" and len(t) > 1 and _matching(t, 1) == len(t) - 1]
+    terms = split_top(tokenize(population), "+")
+    offsets = [t for t in terms if t and t[0].text == "offset" and len(t) > 1 and matching(t, 1) == len(t) - 1]
     if not offsets:
         if any(t.text == "offset" for t in tokenize(population)):
             raise FormulaError(f"offset() must be added as a term of its own, as in 'y ~ x + offset(log(n))': {text!r}")
@@ -532,50 +364,50 @@ def _split_offset(population: str, text: str) -> tuple[str, str]:
     if len(offsets) > 1:
         raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
     rest = [t for t in terms if t is not offsets[0]]
-    kept = " + ".join(_join(t) for t in rest if t) or "1"
-    return kept, _join(offsets[0][2:-1])
+    kept = " + ".join(join_tokens(t) for t in rest if t) or "1"
+    return kept, join_tokens(offsets[0][2:-1])
 
 
 def _deparse(tokens: list[Token]) -> str:
     """The formula as brms prints it (R's deparse spacing)."""
-    return _join(tokens)
+    return join_tokens(tokens)
 
 
 def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
-    bars = _split_top(lhs, "|")
-    separators = [t for t in _depth0(lhs) if t.text == "|"]
+    bars = split_top(lhs, "|")
+    separators = [t for t in depth0(lhs) if t.text == "|"]
     stray = separators[1:] + [t for part in bars for t in part if t.text in {"|", "||"}]
     if stray:
-        raise FormulaError(f"Stray {stray[0].text!r} in the response {_where(text, stray[0].pos)}")
+        raise FormulaError(f"Stray {stray[0].text!r} in the response {position_of(text, stray[0].pos)}")
     resp_toks = bars[0]
     if not resp_toks:
-        raise FormulaError(f"The formula has no response before '|' {_where(text, lhs[0].pos)}")
+        raise FormulaError(f"The formula has no response before '|' {position_of(text, lhs[0].pos)}")
     _refuse_addition_calls(resp_toks, text, "as the response")
-    if len(_split_top(resp_toks, "+")) > 1:
+    if len(split_top(resp_toks, "+")) > 1:
         raise FormulaError(
-            f"Only one response is allowed; multivariate models are not supported yet {_where(text, resp_toks[0].pos)}"
+            f"Only one response is allowed; multivariate models are not supported yet {position_of(text, resp_toks[0].pos)}"
         )
     additions: dict[str, list[str]] = {}
     if len(bars) == 2:
-        for term in _split_top(bars[1], "+"):
+        for term in split_top(bars[1], "+"):
             if len(term) < 3 or term[0].kind != "name" or term[1].text != "(" or term[-1].text != ")":
                 at = term[0].pos if term else bars[0][-1].pos
                 raise FormulaError(
                     f"After '|' in the response brms expects addition terms such as trials(n), "
-                    f"weights(w), cens(c), se(s) {_where(text, at)}"
+                    f"weights(w), cens(c), se(s) {position_of(text, at)}"
                 )
             name = term[0].text
             if name not in ADDITION_TERMS:
                 raise FormulaError(
-                    f"Unknown addition term {name}() {_where(text, term[0].pos)}\n"
+                    f"Unknown addition term {name}() {position_of(text, term[0].pos)}\n"
                     f"Allowed: {', '.join(sorted(ADDITION_TERMS))}."
                 )
             _refuse_addition_calls(term[1:], text, "inside another addition term")
-            args = [_join(a) for a in _split_top(term[2:-1], ",") if a]
+            args = [join_tokens(a) for a in split_top(term[2:-1], ",") if a]
             if not args and name != "mi":  # brms's 'y | mi() ~ x' takes no argument
-                raise FormulaError(f"The addition term {name}() needs an argument {_where(text, term[0].pos)}")
+                raise FormulaError(f"The addition term {name}() needs an argument {position_of(text, term[0].pos)}")
             additions[name] = args
-    return _join(_translate(resp_toks)), additions
+    return join_tokens(_translate(resp_toks)), additions
 
 
 def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
@@ -586,15 +418,15 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
     while i < len(rhs):
         tok = rhs[i]
         if tok.text == "(" and depth == 0 and (i == 0 or rhs[i - 1].kind == "op" and rhs[i - 1].text != ")"):
-            close = _matching(rhs, i)
+            close = matching(rhs, i)
             inner = _unwrap(rhs[i + 1 : close])
-            if any(t.text in {"|", "||"} for t in _depth0(inner)):
+            if any(t.text in {"|", "||"} for t in depth0(inner)):
                 group_terms += _parse_group_term(inner, text, tok)
                 # drop the operator that joined this group term to the population part
                 if population and population[-1].text == "+":
                     population.pop()
                 elif population and population[-1].text == "-":
-                    raise FormulaError(f"A group term cannot be subtracted {_where(text, tok.pos)}")
+                    raise FormulaError(f"A group term cannot be subtracted {position_of(text, tok.pos)}")
                 elif population:
                     _refuse_group_join(population[-1], text)
                 i = close + 1
@@ -607,7 +439,7 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
             where = "outside parentheses" if depth == 0 else "inside a function call or nested parentheses"
             raise FormulaError(
                 f"A '{tok.text}' {where}: group terms are written '(1 | g)' and added with '+' "
-                f"{_where(text, tok.pos)}"
+                f"{position_of(text, tok.pos)}"
             )
         if tok.text == "(":
             depth += 1
@@ -616,11 +448,11 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
         population.append(tok)
         i += 1
     if population and population[-1].kind == "op" and population[-1].text not in {")"}:
-        raise FormulaError(f"The formula ends with an operator {_where(text, population[-1].pos)}")
+        raise FormulaError(f"The formula ends with an operator {position_of(text, population[-1].pos)}")
     _refuse_addition_calls(rhs, text, _PREDICTORS)
     if not population:
         return "1", group_terms
-    return _join(_translate(population)), group_terms
+    return join_tokens(_translate(population)), group_terms
 
 
 def _unwrap(tokens: list[Token]) -> list[Token]:
@@ -643,18 +475,7 @@ def _unwrap(tokens: list[Token]) -> list[Token]:
 def _refuse_group_join(op: Token, text: str) -> None:
     raise FormulaError(
         f"A group term can only be added to the rest of the formula with '+', not {op.text!r} "
-        f"{_where(text, op.pos)}"
+        f"{position_of(text, op.pos)}"
     )
 
 
-def _matching(tokens: list[Token], start: int) -> int:
-    """Index of the parenthesis closing the one at ``start``."""
-    for j, depth in enumerate(_depths(tokens[start:]), start):
-        if depth == 0:
-            return j
-    raise FormulaError("Unclosed '('")  # unreachable after _check_parentheses
-
-
-def _depth0(tokens: list[Token]) -> list[Token]:
-    """The tokens outside any parentheses (parentheses themselves left out)."""
-    return [t for t, d in zip(tokens, _depths(tokens)) if d == 0 and t.text not in "()"]

@@ -36,7 +36,8 @@ import xarray as xr
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
-from .formula import parse_formula, tokenize
+from .formula import parse_formula
+from .lexer import tokenize
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
 

@@ -29,7 +29,8 @@ from .data import ModelData, offset_values
 from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
-from .formula import _names_in, parse_formula
+from .formula import parse_formula
+from .lexer import names_in
 from .families import inverse_link
 from .sampling import family_dpars, group_effects, population_effects
 from .terms import GroupBlock
@@ -130,7 +131,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
         raise DataError("newdata must be a non-empty pandas DataFrame.")
     texts = [lp.formula.population for lp in md.predictors.values()]
     texts += [b.term.expr for b in md.blocks if b.id in kept]
-    predictors = list(dict.fromkeys(n for t in texts for n in _names_in(t) if n not in md.env))
+    predictors = list(dict.fromkeys(n for t in texts for n in names_in(t) if n not in md.env))
     factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
     _require(newdata, predictors + factors)
     prepared = _prepare(_coded(md, newdata, predictors), md)
