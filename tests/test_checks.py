@@ -26,7 +26,8 @@ from scipy.stats import gaussian_kde  # noqa: E402
 
 import brmc  # noqa: E402
 from brmc import checks  # noqa: E402
-from brmc.checks import conditional_effects, pp_check  # noqa: E402
+from brmc.checks import pp_check  # noqa: E402
+from brmc.conditional import conditional_effects  # noqa: E402
 from brmc.errors import DataError  # noqa: E402
 from brmc.predict import posterior_predict  # noqa: E402
 

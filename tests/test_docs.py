@@ -62,7 +62,7 @@ def _public_callables():
         obj = getattr(brmc, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             yield f"brmc.{name}", obj
-    for cls in (brmc.Fit, brmc.SweepResult, brmc.checks.ConditionalEffects):
+    for cls in (brmc.Fit, brmc.SweepResult, brmc.conditional.ConditionalEffects):
         for name, member in vars(cls).items():
             if not name.startswith("_") and inspect.isfunction(member):
                 yield f"brmc.{cls.__name__}.{name}", member

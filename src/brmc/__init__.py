@@ -22,12 +22,14 @@ with lazy_numba_ufuncs(), _warnings.catch_warnings():
 
 from . import datasets
 from .api import brm, get_prior, make_model, update
-from .criteria import bayes_R2, hypothesis, loo, loo_compare, waic
+from .criteria import bayes_R2, loo, loo_compare, waic
+from .hypotheses import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family
 from .fit import Fit
 from .io import load
-from .checks import conditional_effects, pp_check
+from .checks import pp_check
+from .conditional import conditional_effects
 from .plots import plot_ranef, plot_shrinkage
 from .formula import bf, parse_formula
 from .priors import pc_prior, prior

@@ -18,7 +18,7 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import checks, criteria, effects, io, plots, predict, sensitivity
+from . import checks, conditional, criteria, effects, hypotheses, io, plots, predict, sensitivity
 from ._docs import method_of
 from .data import ModelData
 from .families import Family
@@ -168,10 +168,10 @@ class Fit:
     loo = method_of(criteria.loo)
     waic = method_of(criteria.waic)
     bayes_R2 = method_of(criteria.bayes_R2)
-    hypothesis = method_of(criteria.hypothesis)
+    hypothesis = method_of(hypotheses.hypothesis)
     plot = method_of(plots.plot)
     pp_check = method_of(checks.pp_check)
-    conditional_effects = method_of(checks.conditional_effects)
+    conditional_effects = method_of(conditional.conditional_effects)
     powerscale_sensitivity = method_of(sensitivity.powerscale_sensitivity)
     fixef = method_of(effects.fixef)
     ranef = method_of(effects.ranef)

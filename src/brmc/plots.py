@@ -1,8 +1,8 @@
 """Plots of a fit: brms's trace-and-density ``plot``, a caterpillar of group-level
 effects and the no / partial / complete pooling picture.
 
-One convention for every plot brmc draws (here, in :mod:`brmc.checks` and in
-:mod:`brmc.sensitivity`): the function returns a matplotlib ``Figure``, or
+One convention for every plot brmc draws (here, in :mod:`brmc.checks`,
+:mod:`brmc.conditional` and :mod:`brmc.sensitivity`): the function returns a matplotlib ``Figure``, or
 :class:`Figures` (a list of them), through :func:`handed_over`, and shows
 nothing itself.  In a script or a terminal the figures stay open in
 ``pyplot``, so ``plt.show()`` shows them.  Under Jupyter's inline backend
