@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -73,6 +74,13 @@ def close_figures():
 
     yield
     plt.close("all")
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal (where brmc shows a progress bar)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def saves_png(fig, tmp_path: Path, name: str) -> None:

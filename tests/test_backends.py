@@ -23,7 +23,7 @@ import brmc
 from brmc import sampling
 from brmc.errors import SamplingError
 
-from .conftest import SLEEP
+from .conftest import SLEEP, Terminal
 
 SETTINGS = dict(chains=2, iter=1000, seed=7, progress=False)
 SCALARS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days",
@@ -168,10 +168,12 @@ def test_unknown_backend_lists_all_four() -> None:
 
 
 @pytest.mark.parametrize("backend", ["numpyro", "blackjax"])
-def test_jax_progress_bar_counts_every_iteration(backend: str, capsys: pytest.CaptureFixture) -> None:
+def test_jax_progress_bar_counts_every_iteration(backend: str, monkeypatch: pytest.MonkeyPatch) -> None:
     _need(backend)
+    terminal = Terminal()  # brmc shows a bar only in a terminal or a notebook
+    monkeypatch.setattr(sys, "stderr", terminal)
     _fit(backend, iter=400, progress=True)
-    bar = capsys.readouterr().err
+    bar = terminal.getvalue()
     assert "Sampling 2 chains" in bar and "800/800" in bar
 
 

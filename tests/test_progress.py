@@ -11,10 +11,7 @@ from brmc import progress
 from brmc.backends import _Progress
 from brmc.sampling import SamplerSettings
 
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
+from .conftest import Terminal
 
 
 def _sample(chains: int = 2, iterations: int = 200, every: int = 5) -> None:
@@ -26,7 +23,7 @@ def _sample(chains: int = 2, iterations: int = 200, every: int = 5) -> None:
 
 
 def test_terminal_gets_one_line_redrawn_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
-    terminal = _Terminal()
+    terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     assert progress.output_kind() == "terminal"
     _sample()
@@ -45,12 +42,12 @@ def test_log_file_gets_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
     assert log.getvalue() == ""
     # nor does the sampler report to a bar: no host callbacks, so XLA may cache the program on disk
     assert SamplerSettings(progress=True).progress is False
-    monkeypatch.setattr(sys, "stderr", _Terminal())
+    monkeypatch.setattr(sys, "stderr", Terminal())
     assert SamplerSettings(progress=True).progress is True
 
 
 def test_no_bar_when_not_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
-    terminal = _Terminal()
+    terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     with _Progress(2, 100, show=False):
         _Progress.advance(0, 100)
