@@ -1,29 +1,62 @@
-"""Shared test helpers: where brms's reference results live."""
+"""Shared test helpers: where brms's reference results live (``tests/reference``)."""
 
 from __future__ import annotations
 
+import io
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+import jax.monitoring
 import pandas as pd
 import pytest
 
 import brmc
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFERENCE = SHARED / "reference"
+#: brms 2.18's outputs, copied into the repository (see ``tests/reference/README.md``).
+REFERENCE = Path(__file__).resolve().parent / "reference"
 
 warnings.filterwarnings("ignore", message=".*BLAS.*")
 
 
-def reference_csv(*parts: str) -> pd.DataFrame:
-    """A CSV from ../shared/reference, empty cells as ''."""
+def reference_path(*parts: str) -> Path:
+    """A file under ``tests/reference``; a missing one fails the test, naming it."""
     path = REFERENCE.joinpath(*parts)
-    if not path.exists():
-        pytest.fail(f"reference file missing: {path}")
-    return pd.read_csv(path, keep_default_na=False, dtype=str)
+    if not path.is_file():
+        pytest.fail(f"reference file missing: {path} (see tests/reference/README.md)")
+    return path
+
+
+def reference_text(*parts: str) -> str:
+    """A reference text file (brms's printed output) without its final newline."""
+    return reference_path(*parts).read_text().rstrip("\n")
+
+
+def reference_csv(*parts: str) -> pd.DataFrame:
+    """A reference CSV, every cell a string, empty cells as ''."""
+    return pd.read_csv(reference_path(*parts), keep_default_na=False, dtype=str)
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
+
+#: Every XLA compilation (or load from JAX's disk cache) in this process, by function name.
+_XLA_COMPILATIONS: list[str] = []
+jax.monitoring.register_event_duration_secs_listener(
+    lambda event, seconds, **kw: _XLA_COMPILATIONS.append(str(kw.get("fun_name")))
+    if event == "/jax/core/compile/backend_compile_duration" else None)
+
+
+@contextmanager
+def xla_compilations() -> Iterator[list[str]]:
+    """The names of the functions XLA compiles inside the block (filled in when it ends).
+
+    A fit that reuses a compiled model compiles nothing: a count, where a time
+    limit would fail on a loaded machine."""
+    start, names = len(_XLA_COMPILATIONS), []
+    try:
+        yield names
+    finally:
+        names.extend(_XLA_COMPILATIONS[start:])
 
 
 @pytest.fixture(scope="session")
@@ -41,6 +74,13 @@ def close_figures():
 
     yield
     plt.close("all")
+
+
+class Terminal(io.StringIO):
+    """A text stream that says it is a terminal (where brmc shows a progress bar)."""
+
+    def isatty(self) -> bool:
+        return True
 
 
 def saves_png(fig, tmp_path: Path, name: str) -> None:

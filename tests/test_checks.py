@@ -26,11 +26,12 @@ from scipy.stats import gaussian_kde  # noqa: E402
 
 import brmc  # noqa: E402
 from brmc import checks  # noqa: E402
-from brmc.checks import conditional_effects, pp_check  # noqa: E402
+from brmc.checks import pp_check  # noqa: E402
+from brmc.conditional import conditional_effects  # noqa: E402
 from brmc.errors import DataError  # noqa: E402
 from brmc.predict import posterior_predict  # noqa: E402
 
-from .conftest import REFERENCE, saves_png  # noqa: E402
+from .conftest import reference_path, saves_png  # noqa: E402
 
 EPILEPSY = "count ~ zBase * Trt + (1 | patient)"
 TOL_EST, TOL_SE, TOL_Q = 0.25, 0.25, 0.8
@@ -61,10 +62,7 @@ def prior_only() -> brmc.Fit:
 
 
 def _reference(model: str, effect: str) -> pd.DataFrame:
-    path = REFERENCE / model / "post" / f"conditional_effects_{effect}.csv"
-    if not path.exists():
-        pytest.fail(f"reference file missing: {path}")
-    return pd.read_csv(path)
+    return pd.read_csv(reference_path(model, "post", f"conditional_effects_{effect}.csv"))
 
 
 def _robust(draws: np.ndarray) -> dict[str, np.ndarray]:

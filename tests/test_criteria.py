@@ -20,12 +20,11 @@ import pytest
 from scipy import stats
 
 import brmc
-from brmc import criteria
+from brmc import criteria, hypotheses
 from brmc.errors import DataError
 
-from .conftest import REFERENCE
+from .conftest import reference_path, reference_text
 
-SLEEP_POST = REFERENCE / "sleepstudy_slopes" / "post"
 SETTINGS = {"chains": 4, "iter": 1000, "warmup": 500, "seed": 2024, "progress": False}
 
 
@@ -53,7 +52,7 @@ def loo_fit(fit: brmc.Fit) -> criteria.LooResult:
 
 
 def _estimates(name: str, model: str = "sleepstudy_slopes") -> pd.DataFrame:
-    return pd.read_csv(REFERENCE / model / "post" / name, index_col=0)
+    return pd.read_csv(reference_path(model, "post", name), index_col=0)
 
 
 def _masked(text: str) -> list[str]:
@@ -154,7 +153,7 @@ def test_waic_matches_brms_and_independent_formula(fit: brmc.Fit) -> None:
 def _reference_loo(model: str) -> tuple[str, criteria.LooResult]:
     """brms's loo.txt and a LooResult holding its numbers (estimates from
     loo_estimates.csv; k-bin counts, minimum n_eff and MCSE as printed)."""
-    text = (REFERENCE / model / "post" / "loo.txt").read_text().rstrip("\n")
+    text = reference_text(model, "post", "loo.txt")
     S, N = map(int, re.search(r"Computed from (\d+) by (\d+)", text).groups())
     rows = re.findall(r"\((good|ok|bad|very bad)\)\s+(\d+)\s+\S+%\s+(\S+)", text)
     counts = {label: (int(c), np.nan if m == "<NA>" else float(m)) for label, c, m in rows} or {"good": (N, 500.0)}
@@ -171,15 +170,24 @@ def _reference_loo(model: str) -> tuple[str, criteria.LooResult]:
     return text, result
 
 
-@pytest.mark.parametrize("model", sorted(p.parent.parent.name for p in REFERENCE.glob("*/post/loo.txt")))
+@pytest.mark.parametrize("model", sorted(brmc.datasets.REFERENCE_MODELS))
 def test_loo_print_reproduces_brms_text(model: str) -> None:
     text, result = _reference_loo(model)
     assert str(result) == text
 
 
+def test_loo_html_is_the_printed_result_with_a_table() -> None:
+    text, result = _reference_loo("sleepstudy_slopes")
+    html = result._repr_html_()
+    for line in text.splitlines()[4:7]:  # elpd_loo, p_loo, looic: Estimate and SE as brms prints them
+        name, estimate, se = line.split()
+        assert re.search(rf"<th>{name}</th>\s*<td>{re.escape(estimate)}</td>\s*<td>{re.escape(se)}</td>", html)
+    assert html.count("<table") == 1 and "Monte Carlo SE of elpd_loo" in html
+
+
 def test_loo_print_layout_of_our_fit(loo_fit: criteria.LooResult) -> None:
     ours = str(loo_fit)
-    ref = (SLEEP_POST / "loo.txt").read_text().rstrip("\n")
+    ref = reference_text("sleepstudy_slopes", "post", "loo.txt")
     assert _masked(ours) == _masked(ref)
     assert ours.splitlines()[1] == "Computed from 2000 by 180 log-likelihood matrix"
 
@@ -227,7 +235,7 @@ def test_loo_compare_ranks_slopes_model_first(fit: brmc.Fit, fit_intercepts: brm
 # ---------------------------------------------------------------- bayes_R2
 
 def test_bayes_R2_matches_brms_and_independent_computation(fit: brmc.Fit) -> None:
-    ref = pd.read_csv(SLEEP_POST / "bayes_R2.csv").iloc[0]
+    ref = pd.read_csv(reference_path("sleepstudy_slopes", "post", "bayes_R2.csv")).iloc[0]
     ours = criteria.bayes_R2(fit)
     assert list(ours.index) == ["R2"] and list(ours.columns) == ["Estimate", "Est.Error", "Q2.5", "Q97.5"]
     for col in ["Estimate", "Q2.5", "Q97.5"]:
@@ -250,7 +258,7 @@ def test_bayes_R2_matches_brms_and_independent_computation(fit: brmc.Fit) -> Non
 # ---------------------------------------------------------------- hypothesis
 
 def test_hypothesis_one_sided_matches_brms(fit: brmc.Fit) -> None:
-    h = criteria.hypothesis(fit, "Days > 5")
+    h = hypotheses.hypothesis(fit, "Days > 5")
     row = h.hypothesis.loc[1]
     assert list(h.hypothesis.columns) == ["Hypothesis", "Estimate", "Est.Error", "CI.Lower", "CI.Upper",
                                           "Evid.Ratio", "Post.Prob", "Star"]
@@ -270,7 +278,7 @@ def test_hypothesis_one_sided_matches_brms(fit: brmc.Fit) -> None:
 
 
 def test_hypothesis_two_sided_matches_brms(fit: brmc.Fit) -> None:
-    h = criteria.hypothesis(fit, "Intercept + 5 * Days = 300")
+    h = hypotheses.hypothesis(fit, "Intercept + 5 * Days = 300")
     row = h.hypothesis.loc[1]
     assert row["Hypothesis"] == "(Intercept+5*Days)-(300) = 0"
     # brms: 3.09, 10.56, -18.64, 23.33, NA, NA, no star
@@ -291,32 +299,32 @@ def test_hypothesis_two_sided_matches_brms(fit: brmc.Fit) -> None:
     ("hypothesis_two_sided.txt", "Intercept + 5 * Days = 300", [3.09, 10.56, -18.64, 23.33, np.nan, np.nan]),
 ])
 def test_hypothesis_print_reproduces_brms_text(fit: brmc.Fit, name: str, text: str, numbers: list[float]) -> None:
-    ref = (SLEEP_POST / name).read_text().rstrip("\n")
-    h = criteria.hypothesis(fit, text)
+    ref = reference_text("sleepstudy_slopes", "post", name)
+    h = hypotheses.hypothesis(fit, text)
     assert _masked(str(h)) == _masked(ref)
-    h.hypothesis.loc[1, criteria.HYPOTHESIS_COLUMNS[1:-1]] = numbers
+    h.hypothesis.loc[1, hypotheses.HYPOTHESIS_COLUMNS[1:-1]] = numbers
     assert str(h) == ref
 
 
 def test_hypothesis_classes_groups_and_full_names(fit: brmc.Fit) -> None:
     draws = fit.draws()
-    h = criteria.hypothesis(fit, {"slope sd": "Days < Intercept"}, class_="sd", group="Subject")
+    h = hypotheses.hypothesis(fit, {"slope sd": "Days < Intercept"}, class_="sd", group="Subject")
     assert str(h).startswith("Hypothesis Tests for class sd_Subject:")
     assert h.hypothesis.loc[1, "Hypothesis"] == "slope sd"
     d = draws["sd_Subject__Days"] - draws["sd_Subject__Intercept"]
     assert h.hypothesis.loc[1, "Estimate"] == pytest.approx(d.mean())
-    h = criteria.hypothesis(fit, ["sigma > 20", "r_Subject[308,Intercept] - 2^2 > -Days"], class_="b")
+    h = hypotheses.hypothesis(fit, ["sigma > 20", "r_Subject[308,Intercept] - 2^2 > -Days"], class_="b")
     assert h.hypothesis.loc[2, "Hypothesis"] == "(r_Subject[308,Intercept]-2^2)-(-Days) > 0"
     d2 = draws["r_Subject[308,Intercept]"] - 4 + draws["b_Days"]
     np.testing.assert_allclose(h.samples["H2"], d2)
     assert h.hypothesis.loc[1, "Estimate"] == pytest.approx((draws["sigma"] - 20).mean())
-    h = criteria.hypothesis(fit, "b_Days > 5", class_=None)
+    h = hypotheses.hypothesis(fit, "b_Days > 5", class_=None)
     assert str(h).startswith("Hypothesis Tests for class :")
 
 
 def test_unknown_parameter_names_suggest_close_matches(fit: brmc.Fit) -> None:
     with pytest.raises(DataError, match=r"cannot be found in the model: b_Dayz\. Did you mean 'Days'"):
-        criteria.hypothesis(fit, "Dayz > 5")
+        hypotheses.hypothesis(fit, "Dayz > 5")
 
 
 @pytest.mark.parametrize("text", [
@@ -333,5 +341,5 @@ def test_unknown_parameter_names_suggest_close_matches(fit: brmc.Fit) -> None:
 def test_unsafe_or_malformed_hypotheses_are_refused(text: str) -> None:
     draws = pd.DataFrame({"b_x": np.linspace(-1, 1, 10)})
     with pytest.raises(DataError):
-        criteria.hypothesis(draws, text)
+        hypotheses.hypothesis(draws, text)
     assert not Path("/tmp/brmc_pwned").exists()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import inspect
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,7 +62,7 @@ def _public_callables():
         obj = getattr(brmc, name)
         if inspect.isfunction(obj) or inspect.isclass(obj):
             yield f"brmc.{name}", obj
-    for cls in (brmc.Fit, brmc.SweepResult):
+    for cls in (brmc.Fit, brmc.SweepResult, brmc.conditional.ConditionalEffects):
         for name, member in vars(cls).items():
             if not name.startswith("_") and inspect.isfunction(member):
                 yield f"brmc.{cls.__name__}.{name}", member
@@ -73,3 +74,25 @@ def _public_callables():
 def test_public_api_has_a_docstring_example(name: str, obj) -> None:
     doc = inspect.getdoc(obj) or ""
     assert ">>>" in doc, f"{name} has no example in its docstring"
+
+
+def _parameters_section(doc: str) -> list[str]:
+    """The names a numpydoc ``Parameters`` section documents (``*args``, ``**kwargs`` with their stars)."""
+    match = re.search(r"^Parameters\n-+\n(.*?)(?=^\w[\w ]*\n-+\n|\Z)", doc, flags=re.MULTILINE | re.DOTALL)
+    return re.findall(r"^(\*{0,2}\w+)(?: :|$)", match[1], flags=re.MULTILINE) if match else []
+
+
+def _arguments(function) -> list[str]:
+    stars = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}
+    return [stars.get(p.kind, "") + name for name, p in inspect.signature(function).parameters.items()
+            if name not in ("self", "cls")]
+
+
+@pytest.mark.parametrize("name,obj", [(n, o) for n, o in _public_callables() if inspect.isfunction(o)],
+                         ids=lambda v: v if isinstance(v, str) else "")
+def test_public_functions_document_every_argument(name: str, obj) -> None:
+    """numpydoc ``Parameters`` (every argument, in order) and ``Returns`` (unless nothing is returned)."""
+    doc = inspect.getdoc(obj) or ""
+    assert _parameters_section(doc) == _arguments(obj), f"{name}: Parameters section vs signature"
+    returns_nothing = inspect.signature(obj).return_annotation in (None, "None")
+    assert returns_nothing or re.search(r"^Returns\n-+\n", doc, flags=re.MULTILINE), f"{name}: no Returns section"

@@ -1,11 +1,19 @@
-"""Every docstring example in the package runs and prints what it says."""
+"""Every docstring example in the package runs and prints what it says.
+
+The examples may use ``brmc``, ``np``, ``pd``, ``df`` (sleepstudy), ``fit`` (the
+tests' small sleepstudy fit) and ``tmp`` (a scratch folder), the names
+``src/conftest.py`` gives them under ``pytest --doctest-modules src/brmc``.
+"""
 
 from __future__ import annotations
 
 import doctest
 import importlib
 import pkgutil
+from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 import brmc
@@ -13,8 +21,9 @@ import brmc
 MODULES = sorted(m.name for m in pkgutil.walk_packages(brmc.__path__, "brmc."))
 
 
-@pytest.mark.parametrize("name", MODULES)
-def test_docstring_examples(name: str) -> None:
+@pytest.mark.parametrize("name", ["brmc", *MODULES])
+def test_docstring_examples(name: str, fit: brmc.Fit, tmp_path: Path, close_figures) -> None:
     module = importlib.import_module(name)
-    result = doctest.testmod(module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    names = {"brmc": brmc, "np": np, "pd": pd, "df": brmc.datasets.load("sleepstudy"), "fit": fit, "tmp": tmp_path}
+    result = doctest.testmod(module, extraglobs=names, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

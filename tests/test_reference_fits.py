@@ -16,7 +16,7 @@ import pytest
 import brmc
 from brmc.summary import summarise_draws
 
-from .conftest import REFERENCE, reference_csv
+from .conftest import reference_csv, reference_text
 
 pytestmark = pytest.mark.reference
 _FITS: dict[str, brmc.Fit] = {}
@@ -74,7 +74,7 @@ def skeleton(text: str) -> list[str]:
 @pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
 def test_summary_layout_matches_brms(name: str) -> None:
     ours = skeleton(str(fitted(name)))
-    theirs = skeleton((REFERENCE / name / "summary.txt").read_text())
+    theirs = skeleton(reference_text(name, "summary.txt"))
     assert ours == theirs
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,7 +10,7 @@ import pytest
 import brmc
 from brmc.priors import PRIOR_COLUMNS
 
-from .conftest import reference_csv
+from .conftest import reference_csv, reference_text
 
 
 
@@ -105,8 +104,6 @@ def test_intercept_location_moves_by_the_mean_offset() -> None:
     assert tab.loc[tab["class"] == "Intercept", "prior"].item() == f"student_t(3, {location:.15g}, 2.5)"
 
 
-LOCAL_REFERENCE = Path(__file__).parent / "reference"
-
 # brms 2.18's print.brmsprior (prepare_print_prior, R/priors.R) of sleepstudy_slopes/get_prior.csv,
 # worked by hand: row by row, a row without a prior takes the prior of the row without a coef
 # of its class in its group (or no group) that has one -- rows already filled count -- and is
@@ -141,12 +138,12 @@ SLEEP_GET_PRIOR_PRINT = [
 
 def test_get_prior_prints_inherited_rows_as_brms() -> None:
     tab = brmc.get_prior("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
-    stored = pd.read_csv(LOCAL_REFERENCE / "sleepstudy_slopes" / "get_prior.csv", keep_default_na=False, dtype=str)
+    stored = reference_csv("sleepstudy_slopes", "get_prior.csv")
     pd.testing.assert_frame_equal(pd.DataFrame(tab).reset_index(drop=True)[list(stored.columns)], stored)
     printed = repr(tab).splitlines()
     assert printed == SLEEP_GET_PRIOR_PRINT
     # the rows brms's prior_summary of the fit prints alike (all but cor, there L) are its lines
-    fitted = (LOCAL_REFERENCE / "sleepstudy_slopes" / "prior_summary.txt").read_text().splitlines()
+    fitted = reference_text("sleepstudy_slopes", "prior_summary.txt").splitlines()
     for ours, theirs in {1: 1, 2: 2, 5: 3, 6: 6, 7: 7, 8: 8, 9: 9, 10: 10}.items():
         assert printed[ours] == fitted[theirs]
         assert printed[ours + 11] == fitted[theirs + 11]

@@ -3,25 +3,28 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from brmc.datasets import REFERENCE_MODELS
 from brmc.rprint import format_int, format_num, format_table
 
-REF = Path("/work/shared/reference")
-MODELS = sorted(str(p.parent.relative_to(REF)) for p in REF.rglob("summary.txt"))
+from .conftest import reference_path
+
+#: brms's printed summaries: the round-1 reference models and the adapt_delta = 0.95 refit.
+MODELS = sorted([*REFERENCE_MODELS, "jsp_bivariate/adapt_delta_0.95"])
 PRIOR_COLS = ["prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub", "source"]
 
 
-def read_lines(path: Path) -> list[str]:
-    return path.read_text().split("\n")[:-1]  # files end with one newline
+def read_lines(*parts: str) -> list[str]:
+    """A reference text file's lines (the files end with one newline)."""
+    return reference_path(*parts).read_text().split("\n")[:-1]
 
 
 def summary_tables(model: str) -> list[list[str]]:
     """Every printed table (all its wrapped blocks) of a summary.txt, as lines."""
-    lines, tables, i = read_lines(REF / model / "summary.txt"), [], 0
+    lines, tables, i = read_lines(model, "summary.txt"), [], 0
     while i < len(lines):
         if lines[i].startswith(" ") and lines[i].split()[0] == "Estimate":
             j = lines.index("", i)
@@ -60,6 +63,8 @@ def parse_prior_summary(lines: list[str]) -> pd.DataFrame:
 
 def test_reference_models_present() -> None:
     assert len(MODELS) == 8
+    for model in MODELS:
+        reference_path(model, "summary.txt"), reference_path(model, "prior_summary.txt")
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -76,7 +81,7 @@ def test_summary_tables_match_brms(model: str) -> None:
 
 @pytest.mark.parametrize("model", MODELS)
 def test_prior_summary_matches_brms(model: str) -> None:
-    lines = read_lines(REF / model / "prior_summary.txt")
+    lines = read_lines(model, "prior_summary.txt")
     df = parse_prior_summary(lines)
     assert list(df.columns) == PRIOR_COLS
     assert format_table(df, row_names=False) == "\n".join(lines)
@@ -99,7 +104,7 @@ def test_prior_summary_sleepstudy_explicit() -> None:
     df = pd.DataFrame(
         [(p, c, co, g, "", "", "", lb, "", s) for p, c, co, g, lb, s in rows], columns=PRIOR_COLS
     )
-    expected = read_lines(REF / "sleepstudy_slopes" / "prior_summary.txt")
+    expected = read_lines("sleepstudy_slopes", "prior_summary.txt")
     assert format_table(df, row_names=False).split("\n") == expected
 
 
@@ -110,7 +115,7 @@ def test_width_80_splits_where_r_split() -> None:
     assert out[4] == " " * 22 + " Tail_ESS"
     population = parse_summary_table(summary_tables("jsp_bivariate")[3])
     assert format_table(population).split("\n")[15].split() == ["Tail_ESS"]
-    prior = parse_prior_summary(read_lines(REF / "jsp_bivariate" / "prior_summary.txt"))
+    prior = parse_prior_summary(read_lines("jsp_bivariate", "prior_summary.txt"))
     out = format_table(prior, row_names=False).split("\n")
     assert [out[0].split(), out[24].split()] == [PRIOR_COLS[:5], PRIOR_COLS[5:]]
     assert format_table(group, width=200).count("\n") == 3

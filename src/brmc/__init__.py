@@ -3,23 +3,33 @@
 Example:
     >>> import brmc
     >>> df = brmc.datasets.load("sleepstudy")
-    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, seed=1234)  # doctest: +SKIP
-    >>> print(fit)  # doctest: +SKIP
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, chains=2, iter=400, seed=11,
+    ...                progress=False)
+    >>> print(fit)  # doctest: +ELLIPSIS
+     Family: gaussian
+    ...
+    Population-Level Effects:
+    ...
 """
 
-from ._startup import lazy_numba_ufuncs
+import warnings as _warnings
 
-with lazy_numba_ufuncs():
+from ._startup import ARVIZ_NOTICE, lazy_numba_ufuncs
+
+with lazy_numba_ufuncs(), _warnings.catch_warnings():
+    _warnings.filterwarnings("ignore", message=ARVIZ_NOTICE, category=FutureWarning)
     import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
 
 from . import datasets
 from .api import brm, get_prior, make_model, update
-from .criteria import bayes_R2, hypothesis, loo, loo_compare, waic
+from .criteria import bayes_R2, loo, loo_compare, waic
+from .hypotheses import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family
 from .fit import Fit
 from .io import load
-from .checks import conditional_effects, pp_check
+from .checks import pp_check
+from .conditional import conditional_effects
 from .plots import plot_ranef, plot_shrinkage
 from .formula import bf, parse_formula
 from .priors import pc_prior, prior

@@ -1,4 +1,10 @@
-"""What brmc changes in a dependency while it loads, to start faster.
+"""What brmc changes in a dependency while it loads: to start faster, and quietly.
+
+ArviZ 0.23 announces its coming 1.0 refactor with a ``FutureWarning`` on import
+(once a day): brmc hides exactly that notice (:data:`ARVIZ_NOTICE`) while it
+imports ArviZ, since brmc pins ``arviz<1`` and its users have nothing to do about
+it; every other warning is left alone (filtering, not pinning ``arviz<0.23``, keeps
+ArviZ's fixes).
 
 ArviZ (imported by PyMC) declares one Numba ufunc with an explicit signature,
 ``arviz.stats.ecdf_utils._binom_pmf``, used only for ECDF confidence bands.
@@ -17,6 +23,9 @@ import importlib.util
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: The start of ArviZ 0.23's import-time notice (a regular expression, as ``warnings`` takes it).
+ARVIZ_NOTICE = r"\s*ArviZ is undergoing a major refactor"
 
 
 @contextmanager

@@ -13,6 +13,7 @@ import time
 import warnings
 from typing import Any
 
+from ._docs import shared
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
@@ -31,33 +32,62 @@ def _model_data(formula: str | BrmsFormula, data: Any, family: str | Family, dat
     return build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
 
 
+@shared
 def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", *,
               data_name: str | None = None, env: dict[str, Any] | None = None,
               contrasts: dict[str, str] | None = None) -> PriorTable:
     """brms's ``get_prior``: the default priors and every parameter that takes one.
 
-    ``contrasts`` codes factor columns otherwise than R's default (see :func:`brm`).
+    Parameters
+    ----------
+    {formula}
+    {data}
+    {family}
+    {data_name}
+    {env}
+    {contrasts}
 
-    Example:
-        >>> import brmc
-        >>> tab = get_prior("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
-        >>> list(tab["class"].unique())
-        ['b', 'cor', 'Intercept', 'sd', 'sigma']
+    Returns
+    -------
+    PriorTable
+        brms's columns (``prior``, ``class``, ``coef``, ``group``, ..., ``source``), printed as brms prints it.
+
+    Examples
+    --------
+    >>> tab = get_prior("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
+    >>> list(tab["class"].unique())
+    ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
     md = _model_data(formula, data, family, data_name, env, contrasts)
     return PriorTable(default_prior_table(md))
 
 
+@shared
 def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
                *, data_name: str | None = None, env: dict[str, Any] | None = None,
                contrasts: dict[str, str] | None = None) -> BuiltModel:
     """Build (but do not sample) the PyMC model brms would write.
 
-    Example:
-        >>> import brmc
-        >>> built = make_model("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
-        >>> "sigma" in built.model.named_vars
-        True
+    Parameters
+    ----------
+    {formula}
+    {data}
+    {family}
+    {prior}
+    {data_name}
+    {env}
+    {contrasts}
+
+    Returns
+    -------
+    BuiltModel
+        The PyMC model (``model``) with brms's parameter names, and its data.
+
+    Examples
+    --------
+    >>> built = make_model("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"))
+    >>> "sigma" in built.model.named_vars
+    True
     """
     md = _model_data(formula, data, family, data_name, env, contrasts)
     return build_model(md, resolve_priors(md, _as_list(prior)))
@@ -69,6 +99,7 @@ def _as_list(prior: list[Prior] | Prior | None) -> list[Prior]:
     return [prior] if isinstance(prior, Prior) else list(prior)
 
 
+@shared
 def brm(
     formula: str | BrmsFormula,
     data: Any,
@@ -89,23 +120,51 @@ def brm(
     contrasts: dict[str, str] | None = None,
     progress: bool = True,
 ) -> Fit:
-    """Fit a brms-style Bayesian multilevel model.
+    """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
 
-    ``formula`` is brms formula text or :func:`brmc.bf` of it with formulas for
-    distributional parameters.  ``warmup`` defaults to ``iter // 2`` and ``iter`` counts warm-up draws, as
-    in brms.  ``sample_prior="only"`` samples the prior alone (all priors must
-    be proper).  ``data_name`` sets the summary's ``Data:`` line (shipped data
-    sets carry their name).  ``env`` names extra functions a formula may call.
-    Factors are coded as R codes them: treatment contrasts, and polynomial
-    contrasts (``contr.poly``: ``b_x.L``, ``b_x.Q``, ...) for ordered pandas
-    Categoricals; ``contrasts={"x": "treatment"}`` (or ``"poly"``) overrides the
-    coding of column ``x``, as the ``contrasts`` argument of R's ``lm``.
+    Parameters
+    ----------
+    {formula}
+    {data}
+    {family}
+    {prior}
+    chains : int, default 4
+        Number of Markov chains.
+    iter : int, default 2000
+        Iterations per chain, warm-up included (as in brms).
+    warmup : int, optional
+        Warm-up iterations per chain; ``iter // 2`` when None.
+    thin : int, default 1
+        Keep every ``thin``-th draw.
+    seed : int, optional
+        Seed of the sampler; a random one when None.
+    cores : int, optional
+        Cores to run chains on; as many as chains and usable cores allow when None.
+    backend : str, default ``"numpyro"``
+        The sampler: ``"numpyro"``, ``"blackjax"`` (JAX), ``"nutpie"`` or ``"pymc"``.
+    control : dict, optional
+        brms's ``control``: ``adapt_delta`` (default 0.8) and ``max_treedepth`` (default 10).
+    sample_prior : str, default ``"no"``
+        ``"yes"`` adds prior draws (``prior_b``, ...) beside the posterior; ``"only"`` samples
+        the priors alone (all must be proper).
+    {data_name}
+    {env}
+    {contrasts}
+    progress : bool, default True
+        Show a progress bar (in a terminal or a notebook; never in a log file).
 
-    Example:
-        >>> import brmc
-        >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
-        ...                seed=1234, progress=False)  # doctest: +SKIP
-        >>> print(fit)  # doctest: +SKIP
+    Returns
+    -------
+    Fit
+        The fitted model; ``print(fit)`` is brms's summary.  brms's sampler warnings
+        (divergences, tree depth, Rhat, ESS) are given as ``UserWarning``.
+
+    Examples
+    --------
+    >>> small = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
+    ...                  chains=2, iter=400, seed=11, progress=False)
+    >>> small.fixef().index.tolist()
+    ['Intercept', 'Days']
     """
     settings = SamplerSettings(
         chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin, seed=seed,
@@ -146,17 +205,34 @@ def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -
     return fit
 
 
+@shared
 def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = None, **settings: Any) -> Fit:
     """Refit with new priors, data or sampler settings, as brms's ``update``.
 
-    New priors replace the fit's priors on the same (class, coef, group, dpar)
-    and keep the others.  When only prior hyperparameters or data values
-    change, the compiled model is reused and sampling starts at once; a new
-    prior family or new data shapes build a new model.  Settings not given
-    (the seed included) are the fit's own.
+    When only prior hyperparameters or data values change, the compiled model is
+    reused and sampling starts at once; a new prior family or new data shapes
+    build a new model.
 
-    Example:
-        >>> fit2 = update(fit, prior=brmc.prior("normal(0, 1)", class_="b"), seed=2)  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    prior : Prior or list of Prior, optional
+        Priors replacing the fit's priors on the same (class, coef, group, dpar); the others stay.
+    newdata : pandas.DataFrame, optional
+        New data for the same formula.
+    **settings
+        Sampler arguments of :func:`brm` (``seed``, ``chains``, ``iter``, ``control``, ...);
+        those not given (the seed included) are the fit's own.
+
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> fit2 = update(fit, prior=brmc.prior("normal(0, 1)", class_="b"), seed=2)
+    >>> fit2.settings.seed, fit2.settings.chains
+    (2, 2)
     """
     t0 = time.perf_counter()
     md = fit.model_data

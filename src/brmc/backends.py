@@ -23,11 +23,8 @@ XLA compiles the sampler in a background thread while brmc finds the initial
 points and compiles the small functions around it (``CompiledSampler.arguments``),
 so on two or more cores their cost hides behind XLA's.
 
-Example:
-    >>> import brmc
-    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
-    ...                backend="numpyro", chains=2, iter=400, seed=1, progress=False)  # doctest: +SKIP
-    >>> sorted(fit.idata.sample_stats.data_vars)  # doctest: +SKIP
+Example (``fit`` was sampled with the default backend, ``"numpyro"``):
+    >>> sorted(fit.idata.sample_stats.data_vars)
     ['acceptance_rate', 'diverging', 'energy', 'lp', 'n_steps', 'reached_max_treedepth', 'step_size', 'tree_depth']
 """
 
@@ -45,6 +42,7 @@ import arviz as az
 import numpy as np
 
 from .errors import SamplingError
+from .progress import progress_bar
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -60,7 +58,7 @@ def require(backend: str) -> None:
     """Raise ``SamplingError`` naming the missing package when ``backend`` cannot be imported.
 
     Example:
-        >>> require("numpyro")  # doctest: +SKIP
+        >>> require("numpyro")
     """
     for package in _NEEDS[backend]:
         try:
@@ -81,8 +79,8 @@ class JaxModel:
         >>> md = brmc.data.build_data(brmc.formula.parse_formula("Reaction ~ Days + (1 | Subject)"),
         ...                           brmc.datasets.load("sleepstudy"), brmc.families.get_family("gaussian"))
         >>> built = brmc.model.build_model(md, brmc.priors.resolve_priors(md))
-        >>> jm = JaxModel(built.model)  # doctest: +SKIP
-        >>> jm.constrainer(4000); jm.names  # doctest: +SKIP
+        >>> jm = JaxModel(built.model)
+        >>> _ = jm.constrainer(4000); jm.names
         ['b', 'Intercept', 'z_1', 'sd_1', 'sigma']
     """
 
@@ -211,8 +209,15 @@ class CompiledSampler:
         sampler, compiles the map from draws to model variables.
 
         Example:
-            >>> sampler = jm.sampler("numpyro", settings, 2, data)  # doctest: +SKIP
-            >>> raw = sampler.run(sampler.arguments(data, settings), settings)  # doctest: +SKIP
+            >>> from brmc.model import build_model
+            >>> from brmc.sampling import SamplerSettings
+            >>> built = build_model(fit.model_data, fit.priors)
+            >>> jm, settings = JaxModel(built.model), SamplerSettings(chains=2, iter=200, warmup=100, seed=1)
+            >>> data = jm.data(built)
+            >>> sampler = jm.sampler("numpyro", settings, 2, data)
+            >>> raw = sampler.run(sampler.arguments(data, settings), settings)
+            >>> raw.posterior.sizes["chain"], raw.posterior.sizes["draw"]
+            (2, 100)
         """
         chains = settings.chains
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
@@ -344,7 +349,7 @@ def _report(chain_id, i, total: int) -> None:
 
 
 class _Progress:
-    """One progress bar (tqdm; a widget in notebooks) over all chains' iterations while a
+    """One progress bar (:func:`brmc.progress.progress_bar`) over all chains' iterations while a
     compiled JAX sampler runs; the loop reports through ``_report``."""
 
     current: "_Progress | None" = None
@@ -354,10 +359,8 @@ class _Progress:
 
     def __enter__(self) -> "_Progress":
         if self.show:
-            from tqdm.auto import tqdm
-
-            self.bar = tqdm(total=self.chains * self.iterations, unit="it",
-                            desc=f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
+            self.bar = progress_bar(self.chains * self.iterations,
+                                    f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
         _Progress.current = self
         return self
 

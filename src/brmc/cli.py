@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
             warnings.simplefilter("always")
             fit = brm(args.formula, data, family=args.family, prior=priors, chains=args.chains, iter=args.iter,
                       warmup=args.warmup, seed=args.seed, cores=args.cores, backend=args.backend,
-                      progress=not args.no_progress and sys.stderr.isatty())
+                      progress=not args.no_progress)
         text = str(fit)
         for w in caught:  # sampler warnings already stand under the summary
             if str(w.message) not in text:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+import xarray as xr
 
+from ._docs import shared
 from .terms import coef_label
 
 if TYPE_CHECKING:
@@ -39,18 +41,70 @@ def summarise(draws: np.ndarray, probs: Probs = (0.025, 0.975), index: list | pd
     return pd.DataFrame(out, index=index)
 
 
+def as_draws_df(post: xr.Dataset) -> pd.DataFrame:
+    """A posterior as one frame, one column per scalar, as brms's ``as_draws_df``:
+    group-level effects spelled ``r_Subject[308,Intercept]``, then ``.chain``,
+    ``.iteration`` and ``.draw``.
+
+    Parameters
+    ----------
+    post : xarray.Dataset
+        The posterior group of an InferenceData with brms names (chain, draw, ...).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per draw.
+
+    Examples
+    --------
+    >>> post = xr.Dataset({"b_x": (("chain", "draw"), np.zeros((2, 3)))})
+    >>> as_draws_df(post).columns.tolist()
+    ['b_x', '.chain', '.iteration', '.draw']
+    """
+    n_chain, n_draw = post.sizes["chain"], post.sizes["draw"]
+    columns: dict[str, np.ndarray] = {}
+    for name, var in post.data_vars.items():
+        values = var.values.reshape(n_chain * n_draw, *var.shape[2:])
+        if var.ndim == 2:
+            columns[str(name)] = values
+            continue
+        level_dim, coef_dim = var.dims[2], var.dims[3]
+        for k, coef in enumerate(var[coef_dim].values):
+            for j, level in enumerate(var[level_dim].values):
+                columns[f"{name}[{level},{coef}]"] = values[:, j, k]
+    frame = pd.DataFrame(columns)
+    frame[".chain"] = np.repeat(np.arange(1, n_chain + 1), n_draw)
+    frame[".iteration"] = np.tile(np.arange(1, n_draw + 1), n_chain)
+    frame[".draw"] = np.arange(1, n_chain * n_draw + 1)
+    return frame
+
+
 def _flat(fit: Fit, name: str) -> np.ndarray:
     """A posterior variable with chains and draws merged: (n_draws, ...)."""
     values = fit.idata.posterior[name].values
     return values.reshape(-1, *values.shape[2:])
 
 
+@shared
 def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.DataFrame:
     """Population-level effects (``b_``), as brms's ``fixef``.
 
-    Example:
-        >>> fit.fixef().loc["Days", "Estimate"]  # doctest: +SKIP
-        10.4...
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per coefficient, or with ``summary=False`` one column of draws each.
+
+    Examples
+    --------
+    >>> bool(5 < fixef(fit).loc["Days", "Estimate"] < 15)
+    True
     """
     md = fit.model_data
     names = md.fixef_names
@@ -58,12 +112,28 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
     return summarise(draws.to_numpy(), probs, index=names) if summary else draws
 
 
+@shared
 def ranef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
     """Group-level effects ``r_<group>`` by grouping factor, as brms's ``ranef``; the
     coefficients of other distributional parameters are named as brms names them
     (``sigma_Intercept``).
 
-    With ``summary=False`` each value is a frame of draws with (level, coef) columns.
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Per grouping factor, rows indexed by (level, coef); with ``summary=False`` a
+        frame of draws with (level, coef) columns.
+
+    Examples
+    --------
+    >>> ranef(fit)["Subject"].loc[("308", "Days")].index.tolist()
+    ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
     """
     return {g: _by_level(*_group_draws(fit, g), summary, probs) for g in fit.model_data.groups()}
 
@@ -89,8 +159,26 @@ def _by_level(values: np.ndarray, levels: list[str], coefs: list[str], summary: 
     return summarise(flat, probs, index=index)
 
 
+@shared
 def coef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, pd.DataFrame]:
-    """Population plus group-level effects per level, as brms's ``coef``."""
+    """Population plus group-level effects per level, as brms's ``coef``.
+
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        Per grouping factor, rows indexed by (level, coef).
+
+    Examples
+    --------
+    >>> len(coef(fit)["Subject"].xs("Days", level="coef"))
+    18
+    """
     b = fixef(fit, summary=False)
     out = {}
     for g in fit.model_data.groups():
@@ -102,10 +190,26 @@ def coef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[
     return out
 
 
+@shared
 def VarCorr(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> dict[str, dict[str, pd.DataFrame]]:
     """Standard deviations, correlations and covariances per group plus the residual, as brms's ``VarCorr``.
 
-    ``cor`` and ``cov`` frames are indexed by (coef, coef) pairs covering the whole matrix.
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+
+    Returns
+    -------
+    dict
+        Per grouping factor (and ``residual__``) a dict of ``sd``, ``cor``, ``cov`` frames;
+        ``cor`` and ``cov`` are indexed by (coef, coef) pairs covering the whole matrix.
+
+    Examples
+    --------
+    >>> sorted(VarCorr(fit)["Subject"])
+    ['cor', 'cov', 'sd']
     """
     md = fit.model_data
     out: dict[str, dict[str, pd.DataFrame]] = {}

@@ -371,7 +371,10 @@ def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, 
         return _with_options(_with_link(family, link), options)
     make.__name__ = name
     make.__doc__ = (f"The {name} family (links: {', '.join(links)}).\n\n"
-                    f"Example:\n    >>> get_family('{name}').link\n    '{link}'\n")
+                    "Parameters\n----------\nlink : str\n    The link of ``mu``; the family's default when not given.\n"
+                    "**options : str\n    brms's family arguments, as :func:`get_family` takes them.\n\n"
+                    "Returns\n-------\nFamily\n\n"
+                    f"Examples\n--------\n>>> get_family('{name}').link\n'{link}'\n")
     return make
 
 
@@ -475,17 +478,29 @@ NOT_YET = frozenset({"multinomial", "dirichlet", "sratio", "cratio", "acat", "vo
 
 
 def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:
-    """Resolve a family given as a brms name or a :class:`Family` record.
+    """Resolve a family given as a brms name or a :class:`Family` record (brms's ``brmsfamily``).
 
-    ``options`` are brms's family arguments: ``link_<dpar>`` sets the link of a
-    predicted distributional parameter (``link_sigma="identity"``), ``refcat``
-    the reference category of ``categorical``.
+    Parameters
+    ----------
+    family : str or Family
+        A brms family name (``"gaussian"``, ``"poisson"``, ``"cumulative"``, ...) or a Family.
+    link : str, optional
+        The link of ``mu``; the family's default (brms's) when None.
+    **options : str
+        brms's family arguments: ``link_<dpar>`` sets the link of a predicted
+        distributional parameter (``link_sigma="identity"``), ``refcat`` the reference
+        category of ``categorical``.
 
-    Example:
-        >>> get_family("bernoulli", link="probit").link
-        'probit'
-        >>> get_family("gaussian", link_sigma="identity").dpar("sigma").link
-        'identity'
+    Returns
+    -------
+    Family
+
+    Examples
+    --------
+    >>> get_family("bernoulli", link="probit").link
+    'probit'
+    >>> get_family("gaussian", link_sigma="identity").dpar("sigma").link
+    'identity'
     """
     if isinstance(family, Family):
         family = family if link is None else _with_link(family, link)

@@ -232,15 +232,25 @@ def parse_formula(text: str, env_names: frozenset[str] | None = frozenset(),
                   pforms: Sequence[str] = ()) -> BrmsFormula:
     """Parse brms formula text into a :class:`BrmsFormula`.
 
-    ``env_names`` are extra function names the caller allows (``brm(env=...)``);
-    ``None`` defers the check of function names to a later parse with the
-    caller's ``env`` (what :func:`bf` does).  ``pforms`` are distributional
-    formulas such as ``"sigma ~ Days"`` (see :func:`bf`).
+    Parameters
+    ----------
+    text : str
+        The formula, ``response ~ predictors`` in brms's language.
+    env_names : frozenset of str or None, default empty
+        Extra function names the caller allows (``brm(env=...)``); None defers the check
+        of function names to a later parse with the caller's ``env`` (what :func:`bf` does).
+    pforms : sequence of str, default ()
+        Distributional formulas such as ``"sigma ~ Days"`` (see :func:`bf`).
 
-    Example:
-        >>> f = parse_formula("y ~ x + (1 | g1/g2)")
-        >>> [g.group for g in f.group_terms]
-        ['g1', 'g1:g2']
+    Returns
+    -------
+    BrmsFormula
+
+    Examples
+    --------
+    >>> f = parse_formula("y ~ x + (1 | g1/g2)")
+    >>> [g.group for g in f.group_terms]
+    ['g1', 'g1:g2']
     """
     response, additions, main = _parse_one(text, env_names)
     parsed: dict[str, Predictor] = {}
@@ -295,18 +305,30 @@ def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[s
 def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
     """brms's ``bf()``: the main formula plus a formula per distributional parameter.
 
-    Give each distributional formula as text with the parameter on the left
-    (``"sigma ~ x"``) or as a keyword with its right-hand side (``sigma="~ x"``;
-    the ``~`` may be left out).  The parameters are checked against the family
-    when the model is built.  Function names are checked then too, against
-    ``brm(..., env=...)``.
+    The parameters are checked against the family when the model is built;
+    function names then too, against ``brm(..., env=...)``.
 
-    Example:
-        >>> f = bf("Reaction ~ Days", sigma="~ Days")
-        >>> f.lines()
-        ['Reaction ~ Days', 'sigma ~ Days']
-        >>> bf("y ~ x", "sigma ~ x + (1 | g)").pforms["sigma"].group_terms[0].group
-        'g'
+    Parameters
+    ----------
+    formula : str
+        The main formula (the predictor of ``mu``), ``response ~ predictors``.
+    *pforms : str
+        Distributional formulas as text with the parameter on the left (``"sigma ~ x"``).
+    **dpar_formulas : str
+        Distributional formulas as keywords with their right-hand side (``sigma="~ x"``;
+        the ``~`` may be left out).
+
+    Returns
+    -------
+    BrmsFormula
+
+    Examples
+    --------
+    >>> f = bf("Reaction ~ Days", sigma="~ Days")
+    >>> f.lines()
+    ['Reaction ~ Days', 'sigma ~ Days']
+    >>> bf("y ~ x", "sigma ~ x + (1 | g)").pforms["sigma"].group_terms[0].group
+    'g'
     """
     texts = list(pforms)
     for dpar, rhs in dpar_formulas.items():

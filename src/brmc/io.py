@@ -10,10 +10,11 @@ fit gives the numbers the original gave.  Files are written to a temporary
 file in the target's folder and renamed onto the target, so an interrupted
 save never replaces a good file.
 
-Example:
-    >>> path = save(fit, "sleep.brmc")  # doctest: +SKIP
-    >>> str(load(path).summary()) == str(fit.summary())  # doctest: +SKIP
-    True
+Examples
+--------
+>>> path = save(fit, tmp / "sleep.brmc")
+>>> str(load(path).summary()) == str(fit.summary())
+True
 """
 
 from __future__ import annotations
@@ -243,11 +244,24 @@ def save(fit: Fit, path: str | os.PathLike) -> Path:
 
     The file is written next to ``path`` under a temporary name, flushed to
     disk and renamed onto ``path``: an interrupted save leaves an existing
-    file as it was.  Returns the path written.
+    file as it was.
 
-    Example:
-        >>> save(fit, "sleep.brmc")  # doctest: +SKIP
-        PosixPath('sleep.brmc')
+    Parameters
+    ----------
+    fit : Fit
+        The fit to save.
+    path : str or os.PathLike
+        The file to write, in an existing folder.
+
+    Returns
+    -------
+    Path
+        The path written.
+
+    Examples
+    --------
+    >>> save(fit, tmp / "sleep.brmc").name
+    'sleep.brmc'
     """
     path = Path(path)
     folder = path.parent
@@ -346,12 +360,23 @@ def _check_env(path: Path, spec: dict, env: dict[str, Any]) -> None:
 def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
     """Load a fit written by :func:`save`; every method then gives the saved fit's numbers.
 
-    ``env`` must give the functions (or vectors) the formula took from
-    ``brm(..., env=...)``; they are not stored in the file.
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file :func:`save` wrote.
+    env : dict, optional
+        The functions (or vectors) the formula took from ``brm(..., env=...)``; they are
+        not stored in the file.
 
-    Example:
-        >>> fit = load("sleep.brmc")  # doctest: +SKIP
-        >>> fit.fixef()  # doctest: +SKIP
+    Returns
+    -------
+    Fit
+
+    Examples
+    --------
+    >>> same = load(save(fit, tmp / "sleep.brmc"))
+    >>> same.fixef().equals(fit.fixef())
+    True
     """
     from .fit import Fit
 

@@ -1,15 +1,21 @@
 """Plots of a fit: brms's trace-and-density ``plot``, a caterpillar of group-level
 effects and the no / partial / complete pooling picture.
 
-Every function returns matplotlib figures (made with ``pyplot``, so
-``plt.show()`` shows them) and shows nothing itself.  Colours follow
-bayesplot's default ``"blue"`` scheme, as brms's plots do.
+One convention for every plot brmc draws (here, in :mod:`brmc.checks`,
+:mod:`brmc.conditional` and :mod:`brmc.sensitivity`): the function returns a matplotlib ``Figure``, or
+:class:`Figures` (a list of them), through :func:`handed_over`, and shows
+nothing itself.  In a script or a terminal the figures stay open in
+``pyplot``, so ``plt.show()`` shows them.  Under Jupyter's inline backend
+they are taken off ``pyplot``'s list of open figures, so the notebook shows
+each one once: as the value of the cell (``fit.pp_check()``), or where the
+user ``display``-s it; ``fig = fit.pp_check()`` shows nothing, as in R.
+Colours follow bayesplot's default ``"blue"`` scheme, as brms's plots do.
 
 Example:
     >>> chain_colors(2)
     ['#03396c', '#d1e1ec']
-    >>> figs = plot(fit)  # doctest: +SKIP
-    >>> figs[0].savefig("trace.png")  # doctest: +SKIP
+    >>> figs = plot(fit)
+    >>> figs[0].savefig(tmp / "trace.png")
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import arviz as az
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -26,6 +33,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from . import effects
+from ._docs import shared
 from .errors import DataError, close_matches
 
 if TYPE_CHECKING:
@@ -42,6 +50,37 @@ DEFAULT_VARIABLES = ("^b_", "^bsp_", "^bcs_", "^sd_", "^cor_", "^sigma_", "^resc
 
 COMBO_KINDS = ("dens", "dens_overlay", "hist", "trace")
 _DRAW_COLUMNS = (".chain", ".iteration", ".draw")
+
+
+class Figures(list):
+    """The figures of one plotting call: a list that a notebook shows as its figures, each once.
+
+    Example:
+        >>> figs = Figures([Figure(), Figure()])
+        >>> len(figs), isinstance(figs[0], Figure)
+        (2, True)
+    """
+
+    def _ipython_display_(self) -> None:
+        from IPython.display import display  # only ever called from inside IPython
+
+        for fig in self:
+            display(fig)
+
+
+def handed_over(fig: Figure) -> Figure:
+    """``fig`` as a plotting function returns it: under Jupyter's inline backend no longer open
+    in ``pyplot`` (which would show it a second time when the cell ends); elsewhere untouched.
+
+    Example:
+        >>> fig, ax = plt.subplots()
+        >>> handed_over(fig) is fig, plt.fignum_exists(fig.number)  # a script keeps it for plt.show()
+        (True, True)
+        >>> plt.close(fig)
+    """
+    if "inline" in matplotlib.get_backend():
+        plt.close(fig)
+    return fig
 
 
 def chain_colors(n: int) -> list[str]:
@@ -93,17 +132,34 @@ def select_variables(names: Sequence[str], variable: str | Sequence[str] | None,
     return chosen
 
 
+@shared
 def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = False, N: int = 5,
-         combo: Sequence[str] = ("dens", "trace")) -> list[Figure]:
+         combo: Sequence[str] = ("dens", "trace")) -> Figures:
     """brms's ``plot(fit)``: per parameter a row of ``combo`` panels, at most ``N`` rows a figure.
 
     The default ``combo`` is brms's: the density of all chains together
     (bayesplot's ``mcmc_dens``) and the trace of each chain (``mcmc_trace``).
     Other kinds: ``"dens_overlay"`` (one density per chain) and ``"hist"``.
 
-    Example:
-        >>> figs = plot(fit)  # doctest: +SKIP
-        >>> figs = plot(fit, variable="^sd_", regex=True, combo=("hist", "trace"))  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    {variable}
+    {regex}
+    {N}
+    combo : sequence of str, default ("dens", "trace")
+        The panels of each row, among :data:`COMBO_KINDS`.
+
+    Returns
+    -------
+    Figures
+        One figure per ``N`` parameters.
+
+    Examples
+    --------
+    >>> [len(f.axes) for f in plot(fit)]
+    [10, 2]
+    >>> figs = plot(fit, variable="^sd_", regex=True, combo=("hist", "trace"))
     """
     if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
         raise DataError(f"Argument 'N' must be a positive integer, got {N!r}.")
@@ -115,8 +171,8 @@ def plot(fit: Fit, variable: str | Sequence[str] | None = None, regex: bool = Fa
     chosen = select_variables(names, variable, regex, [d.name for d in fit.family.dpars])
     n_chain = int(draws[".chain"].nunique())
     values = {v: draws[v].to_numpy().reshape(n_chain, -1) for v in chosen}
-    return [_combo_figure({v: values[v] for v in chosen[i:i + N]}, combo, n_chain)
-            for i in range(0, len(chosen), N)]
+    return Figures(handed_over(_combo_figure({v: values[v] for v in chosen[i:i + N]}, combo, n_chain))
+                   for i in range(0, len(chosen), N))
 
 
 def _combo_figure(values: dict[str, np.ndarray], combo: Sequence[str], n_chain: int) -> Figure:
@@ -172,6 +228,7 @@ def _pick(requested: str | Sequence[str] | None, available: Sequence[str], what:
     return wanted
 
 
+@shared
 def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | Sequence[str] | None = None,
                probs: tuple[float, float] = (0.025, 0.975)) -> Figure:
     """Caterpillar plot of group-level effects ``r_<group>`` (as lme4's ``dotplot(ranef(.))``).
@@ -179,8 +236,24 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
     One panel per (group, coefficient): posterior mean and ``probs`` interval
     of every level, levels sorted by their mean, a dashed line at zero.
 
-    Example:
-        >>> fig = plot_ranef(fit, group="Subject", coef="Days")  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    group : str or sequence of str, optional
+        Grouping factors to show; all when None.
+    coef : str or sequence of str, optional
+        Group-level coefficients to show; all when None.
+    {interval}
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_ranef(fit, group="Subject", coef="Days")
+    >>> [ax.get_title() for ax in fig.axes]
+    ['Subject: Days']
     """
     if len(probs) != 2:
         raise DataError(f"probs must hold two probabilities (lower, upper), got {probs!r}.")
@@ -202,7 +275,7 @@ def plot_ranef(fit: Fit, group: str | Sequence[str] | None = None, coef: str | S
         ax.set_yticks(y, table.index if len(table) <= 60 else [""] * len(table), fontsize=7)
         ax.set_title(f"{g}: {c}", fontsize=10)
         ax.set_xlabel(f"posterior mean and {100 * probs[0]:g}–{100 * probs[1]:g} % interval", fontsize=8)
-    return fig
+    return handed_over(fig)
 
 
 def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarray, n_levels: int,
@@ -247,6 +320,7 @@ def no_pooling(y: np.ndarray, offset: np.ndarray, Z: np.ndarray, index: np.ndarr
     return out
 
 
+@shared
 def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", n_groups: int | None = None,
                    seed: int | None = 1234, order: str = "n", scale: str = "response") -> Figure:
     """No pooling, complete pooling and partial pooling of one group-level coefficient.
@@ -267,12 +341,33 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     one the posterior of ``inv_logit(b_Intercept + r)``, and the levels are
     labelled and ordered by their number of trials.  ``scale="linear"`` keeps
     the link scale, where a proportion of 0 or 1 has no no-pooling estimate.
-    ``n_groups`` shows that many levels drawn at random with ``seed``;
-    ``order`` is ``"n"`` (sample size) or ``"estimate"`` (no-pooling estimate).
 
-    Example:
-        >>> fig = plot_shrinkage(fit, n_groups=8)  # doctest: +SKIP
-        >>> fig = plot_shrinkage(rats_fit, order="estimate")  # doctest: +SKIP
+    Parameters
+    ----------
+    {fit}
+    group : str, optional
+        The grouping factor; the first with a group-level ``coef`` when None.
+    coef : str, default ``"Intercept"``
+        The group-level coefficient.
+    n_groups : int, optional
+        Show this many levels, drawn at random with ``seed``; all when None.
+    seed : int, optional, default 1234
+        Seed of the levels' draw.
+    order : str, default ``"n"``
+        Order levels by ``"n"`` (sample size) or ``"estimate"`` (no-pooling estimate).
+    scale : str, default ``"response"``
+        ``"response"`` or ``"linear"`` (the link scale).
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plot_shrinkage(fit, n_groups=8)
+    >>> len(fig.axes[0].get_xticks())
+    8
+    >>> fig = plot_shrinkage(fit, coef="Days", order="estimate")
     """
     md = fit.model_data
     if order not in ("n", "estimate"):
@@ -354,4 +449,4 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     ax.set_ylabel(f"{coef} {scale_text}")
     ax.set_title(f"Shrinkage of {group}-level {coef}: no pooling → partial pooling", fontsize=10)
     ax.legend(fontsize=8, loc="best")
-    return fig
+    return handed_over(fig)

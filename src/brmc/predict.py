@@ -8,10 +8,11 @@ all, ``False``/``"~0"``/``"NA"`` none, or a formula of a subset); new levels
 of a grouping factor are refused unless ``allow_new_levels=True``, and are
 then drawn as brms's ``sample_new_levels`` says.
 
-Example:
-    >>> import brmc  # doctest: +SKIP
-    >>> fit.fitted(newdata=pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]}),
-    ...            allow_new_levels=True)  # doctest: +SKIP
+Examples
+--------
+>>> fit.fitted(newdata=pd.DataFrame({"Days": [0, 5], "Subject": ["308", "new"]}),
+...            allow_new_levels=True).shape
+(2, 4)
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ._docs import shared
 from .contrasts import is_factor
 from .data import ModelData, offset_values
 from .design import design, design_new, labels_of, level_order, prepare_factors
@@ -269,17 +271,35 @@ def _dpar_draws(fit: Fit, etas: dict[str, np.ndarray], dpar: str, draws: np.ndar
     return np.repeat(_scalars(fit, draws)[dpar], n_rows, axis=1)
 
 
+@shared
 def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       transform: bool = False, allow_new_levels: bool = False,
                       sample_new_levels: str = "uncertainty", ndraws: int | None = None,
                       seed: int | None = None, dpar: str | None = None) -> np.ndarray:
-    """The linear predictor for every draw and row: (draws, rows); ``transform=True``
-    applies the inverse link, as brms.  ``dpar`` picks a distributional parameter
-    (default ``mu``; a categorical model gives all its ``mu`` predictors on a last axis).
+    """The linear predictor for every draw and row, as brms's ``posterior_linpred``.
 
-    Example:
-        >>> fit.posterior_linpred().shape  # doctest: +SKIP
-        (4000, 180)
+    Parameters
+    ----------
+    {fit}
+    {newdata}
+    {re_formula}
+    transform : bool, default False
+        Whether to apply the inverse link.
+    {allow_new_levels}
+    {sample_new_levels}
+    {ndraws}
+    {seed}
+    {dpar}
+
+    Returns
+    -------
+    numpy.ndarray
+        (draws, rows); a categorical model's ``mu`` predictors on a last axis.
+
+    Examples
+    --------
+    >>> posterior_linpred(fit).shape
+    (400, 180)
     """
     draws, rng = _setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
@@ -289,12 +309,33 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     return _dpar_draws(fit, etas, "mu" if dpar is None else dpar, draws, transform)
 
 
+@shared
 def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                     allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
                     ndraws: int | None = None, seed: int | None = None, dpar: str | None = None) -> np.ndarray:
-    """Expected value of the response per draw and row (brms's ``posterior_epred``):
-    (draws, rows), or (draws, rows, categories) for ordinal and categorical models.
-    ``dpar`` gives a distributional parameter's values instead (``dpar="sigma"``)."""
+    """Expected value of the response per draw and row, as brms's ``posterior_epred``.
+
+    Parameters
+    ----------
+    {fit}
+    {newdata}
+    {re_formula}
+    {allow_new_levels}
+    {sample_new_levels}
+    {ndraws}
+    {seed}
+    {dpar}
+
+    Returns
+    -------
+    numpy.ndarray
+        (draws, rows), or (draws, rows, categories) for ordinal and categorical models.
+
+    Examples
+    --------
+    >>> posterior_epred(fit, dpar="sigma").shape
+    (400, 180)
+    """
     draws, rng = _setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     if dpar is not None:
@@ -304,11 +345,32 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
                               _additions(fit, newdata))
 
 
+@shared
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
                       ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
-    """New responses drawn from the posterior predictive distribution: (draws, rows);
-    ordinal and categorical responses as category numbers 1..K, as brms."""
+    """New responses drawn from the posterior predictive distribution, as brms's ``posterior_predict``.
+
+    Parameters
+    ----------
+    {fit}
+    {newdata}
+    {re_formula}
+    {allow_new_levels}
+    {sample_new_levels}
+    {ndraws}
+    {seed}
+
+    Returns
+    -------
+    numpy.ndarray
+        (draws, rows); ordinal and categorical responses as category numbers 1..K, as brms.
+
+    Examples
+    --------
+    >>> posterior_predict(fit, ndraws=10, seed=1).shape
+    (10, 180)
+    """
     draws, rng = _setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
@@ -317,9 +379,31 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     return out + 1 if md.family.polytomous else out
 
 
+@shared
 def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
            probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
-    """brms's ``fitted``: a summary row per data row of ``posterior_epred``."""
+    """brms's ``fitted``: a summary row per data row of :func:`posterior_epred`.
+
+    Parameters
+    ----------
+    {fit}
+    {newdata}
+    {re_formula}
+    {summary}
+    {probs}
+    **kwargs
+        ``allow_new_levels``, ``sample_new_levels``, ``ndraws``, ``seed``, ``dpar`` of :func:`posterior_epred`.
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        One row per data row (a column block per category for ordinal models), or the draws.
+
+    Examples
+    --------
+    >>> fitted(fit, re_formula=False).shape
+    (180, 4)
+    """
     draws = posterior_epred(fit, newdata, re_formula, **kwargs)
     if not summary:
         return draws
@@ -329,9 +413,31 @@ def fitted(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None
     return summarise(draws, probs)
 
 
+@shared
 def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
             probs: tuple[float, ...] = (0.025, 0.975), **kwargs) -> pd.DataFrame | np.ndarray:
-    """brms's ``predict``: a summary row per data row of ``posterior_predict``."""
+    """brms's ``predict``: a summary row per data row of :func:`posterior_predict`.
+
+    Parameters
+    ----------
+    {fit}
+    {newdata}
+    {re_formula}
+    {summary}
+    {probs}
+    **kwargs
+        ``allow_new_levels``, ``sample_new_levels``, ``ndraws``, ``seed`` of :func:`posterior_predict`.
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        One row per data row (category shares for ordinal models), or the draws.
+
+    Examples
+    --------
+    >>> predict(fit, seed=1).columns.tolist()
+    ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
+    """
     draws = posterior_predict(fit, newdata, re_formula, **kwargs)
     if not summary:
         return draws
@@ -339,3 +445,4 @@ def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = Non
         levels = fit.model_data.response_levels
         return pd.DataFrame({f"P(Y = {lv})": (draws == k + 1).mean(axis=0) for k, lv in enumerate(levels)})
     return summarise(draws, probs)
+

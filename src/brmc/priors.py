@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .data import LinearPredictor, ModelData
+from ._docs import shared
 from .errors import PriorError, close_matches
 from .families import DATA_PRIOR_LINKS, LINKS
 from .rlang import r_collate_key, r_mad, r_number, r_round
@@ -129,31 +130,69 @@ class Prior:
         return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"])
 
 
+@shared
 def prior(
     prior: str, class_: str = "b", coef: str = "", group: str = "", dpar: str = "",
     lb: float | None = None, ub: float | None = None,
 ) -> Prior:
     """Define a prior as brms's ``prior()`` / ``set_prior()`` (``class_`` for ``class``).
 
-    Example:
-        >>> prior("cauchy(0, 2)", class_="sd", group="Subject").group
-        'Subject'
+    Parameters
+    ----------
+    prior : str
+        A distribution in Stan's words: ``"normal(0, 10)"``, ``"student_t(3, 0, 2.5)"``,
+        ``"lkj(2)"``, ``"exponential(1)"``, ...
+    {class_}
+    {coef}
+    {group}
+    {dpar_prior}
+    lb : float, optional
+        A lower bound of the whole class ``b`` (or ``sd``).
+    ub : float, optional
+        An upper bound of the whole class ``b`` (or ``sd``).
+
+    Returns
+    -------
+    Prior
+
+    Examples
+    --------
+    >>> prior("cauchy(0, 2)", class_="sd", group="Subject").group
+    'Subject'
     """
     parse_dist(prior)
     return Prior(prior.strip(), class_, coef, group, dpar, lb, ub)
 
 
+@shared
 def pc_prior(U: float, alpha: float, class_: str = "sd", coef: str = "", group: str = "", dpar: str = "") -> Prior:
     """A penalised-complexity prior on a standard deviation: ``P(sd > U) = alpha``.
 
     It is ``exponential(-log(alpha) / U)``, INLA's ``pc.prec(U, alpha)``
-    expressed on the SD scale (Simpson et al. 2017).  Use it on class ``sd``
-    (the default) or ``sigma``; see ``docs/priors.md`` for the JSP example.
+    expressed on the SD scale (Simpson et al. 2017); see ``docs/priors.md``
+    for the JSP example.
 
-    Example:
-        >>> p = pc_prior(10, 0.01, group="school")
-        >>> p.prior, p.class_, p.group
-        ('exponential(0.460517018598809)', 'sd', 'school')
+    Parameters
+    ----------
+    U : float
+        A positive upper value of the sd.
+    alpha : float
+        The prior probability that the sd exceeds ``U``, in (0, 1).
+    class_ : str, default ``"sd"``
+        ``"sd"`` or ``"sigma"``.
+    {coef}
+    {group}
+    {dpar_prior}
+
+    Returns
+    -------
+    Prior
+
+    Examples
+    --------
+    >>> p = pc_prior(10, 0.01, group="school")
+    >>> p.prior, p.class_, p.group
+    ('exponential(0.460517018598809)', 'sd', 'school')
     """
     if not (np.isfinite(U) and U > 0):
         raise PriorError(f"pc_prior: U must be a positive number, got {U!r}.")

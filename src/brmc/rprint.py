@@ -2,12 +2,15 @@
 
 brms prints its summary tables with ``print.data.frame`` at ``width = 80``;
 these helpers rebuild that text character for character (trailing spaces
-included) from a frame of already formatted strings.
+included) from a frame of already formatted strings.  :func:`html_report`
+gives the same results to a notebook as HTML tables.
 """
 
 from __future__ import annotations
 
+import html
 import math
+from collections.abc import Sequence
 
 import pandas as pd
 
@@ -80,3 +83,34 @@ def format_table(
         )
         start = end
     return "\n".join(lines)
+
+
+def html_report(parts: Sequence[str | tuple[str, pd.DataFrame]]) -> str:
+    """A printed result as a notebook shows it (``_repr_html_``): each text part in a
+    ``<pre>`` block, each ``(title, frame)`` part as an HTML table under its title (an
+    ``<h4>``, none for ``""``), the frame's cells as given; empty parts are left out.
+
+    Parameters
+    ----------
+    parts : sequence of str or (str, DataFrame)
+        The result's text and tables in the order they are printed.
+
+    Returns
+    -------
+    str
+        The HTML.
+
+    Example:
+        >>> frame = pd.DataFrame({"Estimate": ["1.00"]}, index=["x"])
+        >>> print(html_report(["Family: gaussian", ("Effects", frame), ""]).splitlines()[:2])
+        ['<pre>Family: gaussian</pre>', '<h4>Effects</h4><table border="1" class="dataframe">']
+    """
+    out = []
+    for part in parts:
+        if isinstance(part, str):
+            if part.strip():
+                out.append(f"<pre>{html.escape(part)}</pre>")
+        elif len(part[1]):
+            title, frame = part
+            out.append((f"<h4>{html.escape(title)}</h4>" if title else "") + frame.to_html())
+    return "\n".join(out)

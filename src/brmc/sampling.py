@@ -24,6 +24,7 @@ from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
 from .model import BuiltModel
+from .progress import output_kind
 from .terms import GroupBlock
 
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
@@ -72,6 +73,8 @@ class SamplerSettings:
             raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
         if self.seed is None:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
+        if self.progress and output_kind() is None:  # nowhere to show a bar (a log file): none at all
+            self.progress = False
 
     @property
     def draws(self) -> int:

@@ -4,7 +4,7 @@ model, and power-scaling sensitivity from a single fit.
 - :func:`prior_draws` / :func:`add_prior_draws`: draws from every proper prior,
   named as brms's ``sample_prior = "yes"`` names them (``prior_b``,
   ``prior_Intercept``, ``prior_sigma``, ``prior_sd_Subject``,
-  ``prior_cor_Subject``); :func:`brmc.criteria.hypothesis` uses them for
+  ``prior_cor_Subject``); :func:`brmc.hypotheses.hypothesis` uses them for
   Savage–Dickey evidence ratios.
 - :func:`prior_sweep`: the fit repeated under several prior sets with
   :func:`brmc.api.update`, so sets whose distribution families match reuse one
@@ -18,9 +18,11 @@ Example:
     >>> round(float(scipy_dist(parse_dist("exponential(2)")).mean()), 3)
     0.5
     >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
-    ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})  # doctest: +SKIP
-    >>> sweep.table().loc["b_Days"]  # doctest: +SKIP
-    >>> powerscale_sensitivity(fit)  # doctest: +SKIP
+    ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})
+    >>> sweep.table().loc["b_Days"].index.tolist()
+    ['original', 'tight', 'wide']
+    >>> powerscale_sensitivity(fit).columns.tolist()
+    ['prior', 'likelihood', 'diagnosis']
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import arviz as az
+import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import xarray as xr
@@ -41,6 +44,8 @@ from scipy import stats
 from .data import ModelData, build_data
 from .errors import DataError, PriorError
 from .families import family_from_dict
+from ._docs import shared
+from .plots import handed_over
 from .priors import Dist, ParamPrior, Prior, resolve_priors
 from .sampling import SamplerSettings
 from .terms import coef_label
@@ -87,7 +92,7 @@ def reported_variables(fit: Fit) -> list[str]:
     and the family's parameters, in the posterior's order.
 
     Example:
-        >>> reported_variables(fit)  # doctest: +SKIP
+        >>> reported_variables(fit)
         ['b_Intercept', 'b_Days', 'sd_Subject__Intercept', 'sd_Subject__Days', 'cor_Subject__Intercept__Days', 'sigma']
     """
     dpars = {d.name for d in fit.model_data.dpars}
@@ -143,8 +148,8 @@ def log_prior(fit: Fit) -> np.ndarray:
     Cholesky factor instead, which differs for 3 or more correlated effects.)
 
     Example:
-        >>> log_prior(fit).shape  # doctest: +SKIP
-        (4, 1000)
+        >>> log_prior(fit).shape
+        (2, 200)
     """
     post, md = fit.idata.posterior, fit.model_data
     total = np.zeros((post.sizes["chain"], post.sizes["draw"]))
@@ -174,12 +179,26 @@ def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
     likelihood below → ``"strong prior / weak likelihood"``; else ``"-"``.
     ArviZ warns when the importance weights are unreliable (Pareto k > 0.7).
 
-    Example:
-        >>> powerscale_sensitivity(fit)  # doctest: +SKIP
-                                      prior  likelihood diagnosis
-        variable
-        b_Intercept                   0.001       0.081         -
-        ...
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model (not ``sample_prior="only"``).
+    variables : sequence of str, optional
+        The parameters to diagnose; :func:`reported_variables` when None.
+    threshold : float, default 0.05
+        The sensitivity from which priorsense reports a problem.
+    delta : float, default 0.01
+        The power-scaling step.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``prior``, ``likelihood`` (sensitivities) and ``diagnosis`` per variable.
+
+    Examples
+    --------
+    >>> powerscale_sensitivity(fit).index[:2].tolist()
+    ['b_Intercept', 'b_Days']
     """
     if fit.settings.sample_prior == "only":
         raise DataError("Power-scaling needs a likelihood; this fit sampled the priors only.")
@@ -251,7 +270,7 @@ def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) 
     ``sd``, ...).  Flat priors have no draws.  Each array is (chain, draw).
 
     Example:
-        >>> sorted(prior_draws(fit, 4, 1000, seed=1))  # doctest: +SKIP
+        >>> sorted(prior_draws(fit, 4, 1000, seed=1))
         ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     """
     rng = np.random.default_rng(seed)
@@ -269,8 +288,10 @@ def add_prior_draws(fit: Fit) -> az.InferenceData:
     (one prior draw per posterior draw, seeded by the fit's seed).
 
     Example:
-        >>> fit = dataclasses.replace(fit, idata=add_prior_draws(fit))  # doctest: +SKIP
-        >>> fit.hypothesis("Days = 10")  # doctest: +SKIP
+        >>> import dataclasses
+        >>> with_prior = dataclasses.replace(fit, idata=add_prior_draws(fit))
+        >>> sorted(v for v in with_prior.idata.posterior.data_vars if v.startswith("prior_"))
+        ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     """
     post = fit.idata.posterior
     draws = prior_draws(fit, post.sizes["chain"], post.sizes["draw"], fit.settings.seed)
@@ -288,11 +309,11 @@ class SweepResult:
     :func:`reported_variables`), ``info`` (per set: ``seconds`` of wall time,
     ``compile`` seconds, ``divergent`` transitions).
 
-    Example:
-        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")]})  # doctest: +SKIP
-        >>> list(sweep.draws)  # doctest: +SKIP
-        ['original', 'tight']
-        >>> sweep.table().loc["b_Days"]  # doctest: +SKIP
+    Examples
+    --------
+    >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")]})
+    >>> list(sweep.draws)
+    ['original', 'tight']
     """
 
     priors: dict[str, list[Prior]]
@@ -304,9 +325,21 @@ class SweepResult:
         ``Shift`` (change of the mean in posterior sds of the original fit) and
         ``SD.Ratio`` (posterior sd over the original's).
 
-        Example:
-            >>> sweep.table().loc[("b_Days", "tight"), "Shift"]  # doctest: +SKIP
-            -2.1...
+        Parameters
+        ----------
+        probs : tuple of float, default (0.025, 0.975)
+            The quantile columns (``Q2.5``, ``Q97.5``).
+
+        Returns
+        -------
+        pandas.DataFrame
+            Indexed by (variable, prior set).
+
+        Examples
+        --------
+        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(5, 0.1)", class_="b", coef="Days")]})
+        >>> bool(sweep.table().loc[("b_Days", "tight"), "Shift"] < 0)
+        True
         """
         original = self.draws[ORIGINAL]
         q_names = [f"Q{100 * p:g}" for p in probs]
@@ -322,16 +355,27 @@ class SweepResult:
                              "Shift": (mean - ref_mean) / ref_sd, "SD.Ratio": sd / ref_sd})
         return pd.DataFrame(rows).set_index(["variable", "prior_set"])
 
+    @shared
     def plot(self, variables: Sequence[str] | None = None,
              probs: tuple[float, float] = (0.025, 0.975)) -> Figure:
         """One panel per parameter: the mean and interval under each prior set
         (one colour per set, the original fit first).
 
-        Example:
-            >>> sweep.plot().savefig("sweep.png")  # doctest: +SKIP
-        """
-        import matplotlib.pyplot as plt
+        Parameters
+        ----------
+        variables : sequence of str, optional
+            The parameters to show; all of the sweep's when None.
+        {interval}
 
+        Returns
+        -------
+        matplotlib.figure.Figure
+
+        Examples
+        --------
+        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")]})
+        >>> sweep.plot(["b_Days", "sigma"]).savefig(tmp / "sweep.png")
+        """
         table = self.table(probs)
         names = list(self.draws[ORIGINAL].columns) if variables is None else list(variables)
         unknown = [v for v in names if v not in self.draws[ORIGINAL]]
@@ -351,7 +395,7 @@ class SweepResult:
             ax.set_ylim(-0.7, len(sets) - 0.3)
             ax.set_title(variable, loc="left", fontsize="medium")
         fig.tight_layout()
-        return fig
+        return handed_over(fig)
 
 
 def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Prior]]:
@@ -431,14 +475,35 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: E
     in which JAX (the default backend) has run can deadlock.  Warnings of a set's fit are repeated here with the set's
     name.
 
-    Example:
-        >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
-        ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})  # doctest: +SKIP
-        >>> sweep.table()  # doctest: +SKIP
-        >>> import multiprocessing
-        >>> from concurrent.futures import ProcessPoolExecutor
-        >>> with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # doctest: +SKIP
-        ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
+    Parameters
+    ----------
+    fit : Fit
+        The fit to start from (the ``"original"`` set).
+    priors : dict of str to list of Prior, or list of list of Prior
+        The prior sets, by name (a list: named ``set1``, ``set2``, ...).
+    executor : concurrent.futures.Executor, optional
+        Runs the sets in parallel; in this process, one after another, when None.
+    seed : int, optional
+        The seed of every set's sampler; the fit's seed when None.
+
+    Returns
+    -------
+    SweepResult
+        ``draws`` and ``info`` per set; ``table()`` and ``plot()`` compare them.
+
+    Examples
+    --------
+    >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
+    ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})
+    >>> sweep.info.index.tolist()
+    ['tight', 'wide']
+
+    A process pool (each worker compiles the model once; a doctest does not wait for that):
+
+    >>> import multiprocessing
+    >>> from concurrent.futures import ProcessPoolExecutor
+    >>> with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # doctest: +SKIP
+    ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
     """
     sets = _prior_sets(priors)
     for entries in sets.values():  # fail before any sampling; later priors win, as in update

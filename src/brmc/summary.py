@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
-from .rprint import format_int, format_num, format_table
+from .rprint import format_int, format_num, format_table, html_report
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -207,15 +206,11 @@ class Summary:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        parts = [f"<pre>{html.escape(chr(10).join(self.header))}</pre>"]
         sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
                     for g, f in self.random.items()]
         sections += [("Population-Level Effects", self.fixed), ("Family Specific Parameters", self.spec_pars)]
-        for title, frame in sections:
-            if len(frame):
-                parts.append(f"<h4>{html.escape(title)}</h4>{_format(frame).to_html()}")
-        parts += [f"<p><b>Warning:</b> {html.escape(w)}</p>" for w in self.warnings]
-        return "\n".join(parts)
+        return html_report(["\n".join(self.header), *[(title, _format(frame)) for title, frame in sections],
+                            "\n".join(f"Warning: {w}" for w in self.warnings)])
 
 
 def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:

@@ -227,6 +227,10 @@ _DERIVED: dict[str, Callable[[], pd.DataFrame]] = {
 def names() -> list[str]:
     """Names of the shipped data sets, derived ones included.
 
+    Returns
+    -------
+    list of str
+
     Example:
         >>> "sleepstudy" in names(), "mjspr" in names()
         (True, True)
@@ -249,6 +253,18 @@ def _canonical(name: str) -> str:
 def set_name(df: pd.DataFrame, name: str) -> pd.DataFrame:
     """Record ``name`` as ``df.attrs["data_name"]`` (shown on the summary's Data line).
 
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        The data; changed in place.
+    name : str
+        The name to show.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``df`` itself.
+
     Example:
         >>> set_name(pd.DataFrame({"y": [1.0]}), "mydata").attrs["data_name"]
         'mydata'
@@ -260,7 +276,15 @@ def set_name(df: pd.DataFrame, name: str) -> pd.DataFrame:
 def load(name: str) -> pd.DataFrame:
     """Load data set ``name`` (case-insensitive) as a fresh DataFrame typed as in R.
 
-    Raises ``DataError`` for an unknown name.
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`; an unknown name raises ``DataError``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Factors as categoricals in R's level order; ``attrs["data_name"]`` holds the name.
 
     Example:
         >>> df = load("instEval"); df.attrs["data_name"], df.shape
@@ -277,6 +301,15 @@ def load(name: str) -> pd.DataFrame:
 def describe(name: str) -> str:
     """One line on where data set ``name`` comes from: source, size and licence.
 
+    Parameters
+    ----------
+    name : str
+        One of :func:`names`.
+
+    Returns
+    -------
+    str
+
     Example:
         >>> describe("sleepstudy")
         'sleepstudy: lme4 1.1-31; 180 rows x 3 columns; licence GPL-2 or GPL-3'
@@ -286,7 +319,7 @@ def describe(name: str) -> str:
     return f"{canonical}: {source}; {rows} rows x {cols} columns; licence {licence}"
 
 
-#: The brms 2.18 reference models brmc is checked against (``../shared/reference``):
+#: The brms 2.18 reference models brmc is checked against (``tests/reference``):
 #: name → (formula, data set, family).
 REFERENCE_MODELS: dict[str, tuple[str, str, str]] = {
     "sleepstudy_slopes": ("Reaction ~ Days + (Days | Subject)", "sleepstudy", "gaussian"),

@@ -1,0 +1,47 @@
+"""What the docstring examples of ``src/brmc`` may use without defining it, for
+``python -m pytest --doctest-modules src/brmc`` (pytest's ``doctest_namespace``):
+``brmc``, ``np``, ``pd``, ``df`` (sleepstudy), ``fit`` (a small sleepstudy fit) and
+``tmp`` (a scratch folder for the files an example writes).
+
+``tests/test_docstrings.py`` runs the same examples with the same names for the
+README's ``python -m pytest``.  This file sits outside the package: it is not installed.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pandas as pd
+import pytest
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+
+import brmc  # noqa: E402
+
+#: The examples' fit: the settings of the tests' shared fit (tests/conftest.py).
+SLEEP = "Reaction ~ Days + (Days | Subject)"
+SETTINGS = {"chains": 2, "iter": 400, "seed": 11, "progress": False}
+
+
+@pytest.fixture(scope="session")
+def _example_fit() -> brmc.Fit:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), **SETTINGS)
+
+
+@pytest.fixture(autouse=True)
+def _examples_namespace(request: pytest.FixtureRequest, doctest_namespace: dict, tmp_path: Path):
+    """Fill the namespace of every docstring example (fitting only for examples that use
+    ``fit``); close the figures an example drew."""
+    examples = getattr(getattr(request.node, "dtest", None), "examples", [])
+    if any("fit" in example.source for example in examples):
+        doctest_namespace["fit"] = request.getfixturevalue("_example_fit")
+    doctest_namespace.update(brmc=brmc, np=np, pd=pd, df=brmc.datasets.load("sleepstudy"), tmp=tmp_path)
+    yield
+    plt.close("all")
