@@ -105,7 +105,8 @@ def test_sweep_table_matches_the_draws(sweep: sensitivity.SweepResult) -> None:
 def test_sweep_compiles_a_new_structure_once(sweep: sensitivity.SweepResult) -> None:
     # flat -> normal on b is a new graph: compiled for "tight" (or earlier), reused by "wide"
     assert sweep.info.loc["wide", "compile"] < 1.0
-    assert list(sweep.info.columns) == ["seconds", "compile", "divergent"]
+    assert not sweep.info.loc["wide", "compiled"]
+    assert list(sweep.info.columns) == ["seconds", "compile", "compiled", "divergent", "pid"]
 
 
 def test_sweep_plot_draws_one_interval_per_prior_set(sweep: sensitivity.SweepResult) -> None:

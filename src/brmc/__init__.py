@@ -7,8 +7,9 @@ Example:
     >>> print(fit)  # doctest: +SKIP
 """
 
-from ._startup import lazy_numba_ufuncs
+from ._startup import lazy_numba_ufuncs, worker_compiledir
 
+worker_compiledir()  # before PyMC imports PyTensor: a worker's own compile directory
 with lazy_numba_ufuncs():
     import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
 

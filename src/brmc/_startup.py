@@ -1,10 +1,16 @@
-"""What brmc changes in a dependency while it loads, to start faster.
+"""What brmc changes in a dependency while it loads: to start faster, and to give
+each worker process of a multi-fit run its own compile directory.
 
 ArviZ (imported by PyMC) declares one Numba ufunc with an explicit signature,
 ``arviz.stats.ecdf_utils._binom_pmf``, used only for ECDF confidence bands.
 Numba compiles such a ufunc while the module is imported: about 0.5 s in every
 process.  Declared without the signature, Numba compiles the same function on
 its first call instead (ArviZ's bands come out identical).
+
+A process that imports brmc with ``BRMC_WORKER_COMPILEDIR`` set (see
+:mod:`brmc.cluster`) compiles under ``<that folder>/worker-<pid>``: PyTensor
+reads its ``base_compiledir`` from ``PYTENSOR_FLAGS`` once, when it is first
+imported, so :func:`worker_compiledir` runs before brmc imports PyMC.
 
 Example:
     >>> with lazy_numba_ufuncs():
@@ -14,9 +20,32 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+#: the environment variable naming the folder under which each worker process compiles
+COMPILEDIR_ENV = "BRMC_WORKER_COMPILEDIR"
+
+
+def worker_compiledir() -> str | None:
+    """Set PyTensor's ``base_compiledir`` to ``$BRMC_WORKER_COMPILEDIR/worker-<pid>``
+    through ``PYTENSOR_FLAGS``, and return it; ``None`` (nothing changed) when the
+    variable is unset, ``PYTENSOR_FLAGS`` already names a ``base_compiledir`` or
+    PyTensor is already imported.
+
+    Example:
+        >>> worker_compiledir() is None  # PyTensor is imported in this process
+        True
+    """
+    root = os.environ.get(COMPILEDIR_ENV)
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    if not root or "base_compiledir" in flags or "pytensor" in sys.modules:
+        return None
+    path = os.path.join(root, f"worker-{os.getpid()}")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [flags, f"base_compiledir={path}"]))
+    return path
 
 
 @contextmanager

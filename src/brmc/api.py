@@ -19,7 +19,7 @@ from .families import Family, get_family
 from .fit import Fit
 from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
-from .priors import Prior, PriorSpec, default_prior_table, resolve_priors
+from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
 from .sampling import DEFAULT_BACKEND, SamplerSettings, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
@@ -163,10 +163,7 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     if newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
                         env=md.env, contrasts=md.contrasts)
-    new = _as_list(prior)
-    replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
-    user = [p for p in fit.priors.user if (p.class_, p.coef, p.group, p.dpar) not in replaced] + new
-    spec = resolve_priors(md, user)
+    spec = resolve_priors(md, replace_priors(fit.priors.user, _as_list(prior)))
     old = fit.settings.to_dict()
     if "iter" in settings and "warmup" not in settings:
         settings["warmup"] = settings["iter"] // 2
