@@ -9,10 +9,12 @@ Example:
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from typing import Any
 
+from . import io
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
@@ -88,6 +90,8 @@ def brm(
     env: dict[str, Any] | None = None,
     contrasts: dict[str, str] | None = None,
     progress: bool = True,
+    file: str | os.PathLike | None = None,
+    file_refit: str = "never",
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model.
 
@@ -101,6 +105,13 @@ def brm(
     Categoricals; ``contrasts={"x": "treatment"}`` (or ``"poly"``) overrides the
     coding of column ``x``, as the ``contrasts`` argument of R's ``lm``.
 
+    ``file`` caches the fit, as brms's ``file``/``file_refit``: with
+    ``file_refit="never"`` (brms's default) a fit saved there is loaded and
+    returned whatever changed; ``"on_change"`` loads it only when the
+    formula, data, priors, family and sampler settings (and the seed, when
+    given) equal those it was fitted with, else refits, prints which of them
+    changed and saves the new fit there; ``"always"`` refits and saves.
+
     Example:
         >>> import brmc
         >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", brmc.datasets.load("sleepstudy"),
@@ -113,8 +124,16 @@ def brm(
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts)
-    spec = resolve_priors(md, _as_list(prior))
-    return _run(md, spec, settings, t0)
+    user = _as_list(prior)
+    spec = resolve_priors(md, user)
+    if file is None:
+        return _run(md, spec, settings, t0)
+    cached = io.cached_fit(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
+    if cached is not None:
+        return cached
+    fit = _run(md, spec, settings, t0)
+    io.save(fit, file)
+    return fit
 
 
 def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -> Fit:
