@@ -218,10 +218,11 @@ def _check_proper(spec: PriorSpec) -> None:
     if flat is not None:
         where = f"class {flat.class_!r}" + (f" coef {flat.coef!r}" if flat.coef else "") + (
             f" group {flat.group!r}" if flat.group else "")
+        advice = f"prior=[brmc.prior(\"normal(0, 10)\", class_={flat.class_!r})]"
         raise PriorError(
             f"SBC draws the parameters from their priors, so every prior must be proper; {where} has a flat "
-            f"prior (brms's default for 'b'). Set one, e.g. prior=[brmc.prior(\"normal(0, 10)\", "
-            f"class_={flat.class_!r}{f', coef={flat.coef!r}' if flat.coef else ''})]."
+            f"prior (brms's default for 'b'). Set a proper one for the class, e.g. {advice}"
+            + (f", or for this coefficient alone with coef={flat.coef!r}." if flat.coef else ".")
         )
 
 
