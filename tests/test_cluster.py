@@ -9,7 +9,6 @@ checks that brmc restarts the workers once with it.
 from __future__ import annotations
 
 import os
-import warnings
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
@@ -20,6 +19,8 @@ import brmc
 from brmc import cluster
 from brmc._startup import COMPILEDIR_ENV
 
+from .conftest import quiet
+
 distributed = pytest.importorskip("distributed")
 
 FORMULA = "Reaction ~ Days + (1 | Subject)"
@@ -29,12 +30,6 @@ SETS = [[brmc.prior(f"normal(10, {s})", class_="b")] for s in (1, 3, 10)]
 SBC = {"n_sims": 4, "seed": 5, "chains": 1, "iter": 300, "progress": False}
 
 
-def _quiet(function, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
-
-
 @pytest.fixture(scope="module")
 def sleep() -> pd.DataFrame:
     return brmc.datasets.load("sleepstudy")
@@ -42,7 +37,7 @@ def sleep() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def fit(sleep: pd.DataFrame) -> brmc.Fit:
-    return _quiet(brmc.brm, FORMULA, sleep, prior=PRIORS, chains=1, iter=300, seed=2, progress=False)
+    return quiet(brmc.brm, FORMULA, sleep, prior=PRIORS, chains=1, iter=300, seed=2, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -67,8 +62,8 @@ def client(root: str) -> Iterator[distributed.Client]:
 
 @pytest.fixture(scope="module")
 def sweeps(fit: brmc.Fit, client: distributed.Client) -> tuple:
-    parallel = _quiet(brmc.prior_sweep, fit, SETS, executor=client, progress=False)
-    return _quiet(brmc.prior_sweep, fit, SETS, progress=False), parallel
+    parallel = quiet(brmc.prior_sweep, fit, SETS, executor=client, progress=False)
+    return quiet(brmc.prior_sweep, fit, SETS, progress=False), parallel
 
 
 def test_sweep_on_dask_gives_the_sequential_draws(sweeps: tuple) -> None:
@@ -90,8 +85,8 @@ def test_workers_compile_in_their_own_directories(sweeps: tuple, client: distrib
 
 
 def test_sbc_on_dask_gives_the_sequential_ranks(sleep: pd.DataFrame, client: distributed.Client) -> None:
-    parallel = _quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, executor=client, **SBC)
-    sequential = _quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SBC)
+    parallel = quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, executor=client, **SBC)
+    sequential = quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SBC)
     pd.testing.assert_frame_equal(parallel.ranks, sequential.ranks)
     for a, b in zip(parallel.draws, sequential.draws):
         pd.testing.assert_frame_equal(a, b)
@@ -102,8 +97,8 @@ def test_sbc_on_dask_gives_the_sequential_ranks(sleep: pd.DataFrame, client: dis
 def test_any_concurrent_futures_executor_runs_jobs(fit: brmc.Fit) -> None:
     jobs = [cluster.fit_job(fit, seed=s) for s in (1, 2)]
     with ThreadPoolExecutor(1) as pool:
-        threaded = _quiet(cluster.run_jobs, jobs, pool, progress=False)
-    here = _quiet(cluster.run_jobs, jobs, progress=False)
+        threaded = quiet(cluster.run_jobs, jobs, pool, progress=False)
+    here = quiet(cluster.run_jobs, jobs, progress=False)
     for a, b in zip(threaded, here):
         pd.testing.assert_frame_equal(a["draws"], b["draws"])
     with pytest.raises(TypeError, match="concurrent.futures.Executor or a dask.distributed.Client"):

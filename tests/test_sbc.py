@@ -10,8 +10,6 @@ chain and 400 iterations, so they stay small enough for CI.
 
 from __future__ import annotations
 
-import warnings
-
 import matplotlib
 
 matplotlib.use("Agg")
@@ -27,17 +25,13 @@ from brmc.errors import DataError, FamilyError, PriorError  # noqa: E402
 from brmc.progress import FitProgress  # noqa: E402
 from brmc.sbc import SBCResult, ecdf_pvalue, ecdf_statistic, null_statistics  # noqa: E402
 
+from .conftest import quiet  # noqa: E402
+
 FORMULA = "Reaction ~ Days + (1 | Subject)"
 PRIORS = [brmc.prior("normal(250, 30)", class_="Intercept"), brmc.prior("normal(10, 5)", class_="b"),
           brmc.prior("gamma(4, 0.2)", class_="sd"), brmc.prior("gamma(6, 0.2)", class_="sigma")]
 SMALL = {"n_sims": 8, "seed": 11, "chains": 1, "iter": 400, "progress": False}
 REPORTED = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sigma"]
-
-
-def _quiet(function, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return function(*args, **kwargs)
 
 
 @pytest.fixture(scope="module")
@@ -47,13 +41,13 @@ def sleep() -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def calibrated(sleep: pd.DataFrame) -> SBCResult:
-    return _quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SMALL)
+    return quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SMALL)
 
 
 @pytest.fixture(scope="module")
 def shifted(sleep: pd.DataFrame) -> SBCResult:
     """Simulated under b ~ normal(10, 5), fitted under b ~ normal(40, 2)."""
-    return _quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, fit_prior=brmc.prior("normal(40, 2)", class_="b"),
+    return quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, fit_prior=brmc.prior("normal(40, 2)", class_="b"),
                   **SMALL)
 
 
@@ -152,7 +146,7 @@ def test_ranks_count_the_thinned_draws_below_the_simulated_value(calibrated: SBC
 
 def test_same_seed_same_ranks_and_refits_reuse_one_model(sleep: pd.DataFrame,
                                                          calibrated: SBCResult) -> None:
-    again = _quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SMALL)
+    again = quiet(brmc.sbc, FORMULA, sleep, prior=PRIORS, **SMALL)
     pd.testing.assert_frame_equal(again.ranks, calibrated.ranks)
     assert not again.fits["compiled"].any()  # the structure was compiled by the first run, in this process
     assert calibrated.fits["compiled"].sum() <= 1

@@ -44,6 +44,7 @@ from scipy import stats
 
 from . import api, plots
 from .cluster import fit_job, reported_draws, run_jobs
+from .data import ModelData
 from .errors import DataError, FamilyError, PriorError
 from .families import Family
 from .formula import BrmsFormula
@@ -53,6 +54,8 @@ from .sampling import SamplerSettings
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
+
+    from .fit import Fit
 
 #: the SBC package's default thinning of posterior draws before ranking
 THIN_RANKS = 10
@@ -116,7 +119,8 @@ class SBCResult:
     ``variable``, ``simulated_value``, ``rank``, ``max_rank``, the refit's
     ``mean``, ``sd``, ``q5``, ``q95`` and ``z_score`` (mean minus simulated
     value over sd).  ``fits`` holds one row per simulation: ``seed``,
-    ``seconds``, ``compile``, ``compiled``, ``divergent``, ``pid``.  ``draws``
+    ``seconds``, ``compile``, ``compiled``, ``divergent``, ``pid`` and
+    ``warnings`` (how many the fit gave; small fits warn about ESS).  ``draws``
     keeps each refit's draws of the parameters.
 
     Example:
@@ -131,10 +135,22 @@ class SBCResult:
 
     @property
     def variables(self) -> list[str]:
+        """The parameters ranked, in the posterior's order.
+
+        Example:
+            >>> result.variables  # doctest: +SKIP
+            ['b_Intercept', 'b_Days', 'sd_Subject__Intercept', 'sigma']
+        """
         return list(dict.fromkeys(self.ranks["variable"]))
 
     @property
     def max_rank(self) -> int:
+        """The largest possible rank: the number of kept (thinned) draws of a refit.
+
+        Example:
+            >>> result.max_rank  # doctest: +SKIP
+            20
+        """
         return int(self.ranks["max_rank"].iloc[0])
 
     def summary(self, alpha: float = 0.05) -> pd.DataFrame:
@@ -226,7 +242,7 @@ def _check_proper(spec: PriorSpec) -> None:
         )
 
 
-def _response_column(md) -> str:
+def _response_column(md: ModelData) -> str:
     if md.family.polytomous:
         raise FamilyError(f"sbc does not simulate responses of family {md.family.name!r} yet.")
     column = md.formula.response
@@ -246,6 +262,26 @@ def _ranks(sim_id: int, draws: pd.DataFrame, truth: pd.Series, chains: int, thin
                      "rank": int((x < value).sum()), "max_rank": len(x), "mean": mean, "sd": sd,
                      "q5": np.quantile(x, 0.05), "q95": np.quantile(x, 0.95), "z_score": (mean - value) / sd})
     return pd.DataFrame(rows)
+
+
+def _simulate(md: ModelData, spec: PriorSpec, settings: SamplerSettings, n_sims: int, thin_ranks: int,
+              seed: int) -> tuple[Fit, pd.DataFrame, list[pd.DataFrame]]:
+    """The prior-only fit, its first ``n_sims`` thinned draws of the reported parameters and one
+    data frame per draw with the response replaced by a ``posterior_predict`` simulation."""
+    per_chain = -(-n_sims // settings.chains) * thin_ranks
+    prior_settings = {**settings.to_dict(), "iter": settings.warmup + per_chain, "thin": thin_ranks,
+                      "sample_prior": "only"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", UserWarning)
+        prior_fit = api._run(md, spec, SamplerSettings(**prior_settings), time.perf_counter())
+    for w in caught:  # the ESS of n_sims thinned draws is no concern; the rest is
+        if "Effective Samples Size" not in str(w.message):
+            warnings.warn(f"SBC's prior-only fit: {w.message}", w.category, stacklevel=3)
+    column = _response_column(md)
+    whole = md.frame[column].dtype.kind in "iu"
+    simulated = posterior_predict(prior_fit, seed=seed)[:n_sims]
+    frames = [md.frame.assign(**{column: y.astype(md.frame[column].dtype) if whole else y}) for y in simulated]
+    return prior_fit, reported_draws(prior_fit).iloc[:n_sims], frames
 
 
 def sbc(formula: str | BrmsFormula, data: pd.DataFrame, family: str | Family = "gaussian",
@@ -278,6 +314,8 @@ def sbc(formula: str | BrmsFormula, data: pd.DataFrame, family: str | Family = "
         every refit, before ranking (the SBC package's default, 10).
     progress
         One progress bar over the refits (silent when not interactive).
+    data_name, env
+        As for :func:`brmc.brm`.
     **brm_settings
         Sampler settings of the fits (``chains``, ``iter``, ``warmup``,
         ``thin``, ``backend``, ``control``, ``cores``).
@@ -305,33 +343,21 @@ def sbc(formula: str | BrmsFormula, data: pd.DataFrame, family: str | Family = "
     user = api._as_list(prior)
     spec = resolve_priors(md, user)
     _check_proper(spec)
-    column = _response_column(md)
+    _response_column(md)  # fail before any sampling
     fit_user = replace_priors(user, api._as_list(fit_prior))
     resolve_priors(md, fit_user)  # fail before any sampling
     seeds = np.random.SeedSequence(seed).generate_state(n_sims + 2) % (2**31)
     if "iter" in brm_settings and "warmup" not in brm_settings:  # brm's default warm-up: half of iter
         brm_settings["warmup"] = brm_settings["iter"] // 2
     settings = SamplerSettings(**{**brm_settings, "seed": int(seeds[0]), "progress": False})
-    chains = settings.chains
-    per_chain = -(-n_sims // chains) * thin_ranks
-    prior_settings = {**settings.to_dict(), "iter": settings.warmup + per_chain, "thin": thin_ranks,
-                      "sample_prior": "only"}
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        prior_fit = api._run(md, spec, SamplerSettings(**prior_settings), time.perf_counter())
-    for w in caught:  # ESS of n_sims thinned draws is no concern; the rest is
-        if "Effective Samples Size" not in str(w.message):
-            warnings.warn(f"SBC's prior-only fit: {w.message}", w.category, stacklevel=2)
-    truth = reported_draws(prior_fit).iloc[:n_sims]
-    simulated = posterior_predict(prior_fit, seed=int(seeds[1]))[:n_sims]
-    frames = [md.frame.assign(**{column: y.astype(md.frame[column].dtype, copy=False)
-                                 if md.frame[column].dtype.kind in "iu" else y}) for y in simulated]
+    prior_fit, truth, frames = _simulate(md, spec, settings, n_sims, thin_ranks, int(seeds[1]))
     jobs = [fit_job(prior_fit, data=frame, priors=fit_user, **{**settings.to_dict(), "seed": int(s)})
             for frame, s in zip(frames, seeds[2:])]
     results = run_jobs(jobs, executor, progress=progress, desc="SBC fits")
     ranks = pd.concat([_ranks(i, r["draws"], truth.iloc[i], r["chains"], thin_ranks)
                        for i, r in enumerate(results)], ignore_index=True)
-    fits = pd.DataFrame([{"seed": int(s), **{k: r[k] for k in ("seconds", "compile", "compiled", "divergent", "pid")}}
+    fits = pd.DataFrame([{"seed": int(s), **{k: r[k] for k in ("seconds", "compile", "compiled", "divergent", "pid")},
+                          "warnings": len(r["warnings"])}
                          for s, r in zip(seeds[2:], results)], index=pd.RangeIndex(n_sims, name="sim_id"))
     divergent = int((fits["divergent"] > 0).sum())
     if divergent:
