@@ -140,12 +140,21 @@ def _is_dask_client(executor: Any) -> bool:
     return type(executor).__module__.startswith("distributed") and hasattr(executor, "get_executor")
 
 
+#: the name of the nanny plugin :func:`prepare_client` registers
+PLUGIN = "brmc-worker-compiledir"
+
+
+def _nanny_plugins(dask_scheduler: Any) -> list[str]:
+    return list(dask_scheduler.nanny_plugins)
+
+
 def prepare_client(client: Any, root: str | None = None) -> None:
     """Give every worker of a ``dask.distributed.Client`` its own compile directory.
 
-    Workers whose environment lacks ``BRMC_WORKER_COMPILEDIR`` get it through
-    Dask's ``Environ`` nanny plugin, which restarts them once (their imports,
-    brmc's included, then read it).  Workers that already have it are left alone.
+    Unless every worker's environment already has ``BRMC_WORKER_COMPILEDIR``
+    (or this was done before on the cluster), Dask's ``Environ`` nanny plugin
+    sets it and restarts the workers once, so that their imports, brmc's
+    included, read it; workers that join later get it before they start.
 
     Example:
         >>> from distributed import Client, LocalCluster  # doctest: +SKIP
@@ -154,10 +163,13 @@ def prepare_client(client: Any, root: str | None = None) -> None:
     """
     from distributed.diagnostics.plugin import Environ
 
+    if PLUGIN in client.run_on_scheduler(_nanny_plugins):
+        return
     found = client.run(os.getenv, COMPILEDIR_ENV)
     if found and all(found.values()):
         return
-    client.register_plugin(Environ({COMPILEDIR_ENV: root or default_compiledir_root()}))
+    client.register_plugin(Environ({COMPILEDIR_ENV: root or default_compiledir_root()}), name=PLUGIN)
+    client.wait_for_workers(max(len(found), 1))
 
 
 def as_executor(executor: Any) -> Executor:

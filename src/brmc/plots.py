@@ -387,10 +387,10 @@ def plot_rank_hist(ranks: dict[str, np.ndarray], max_rank: int, bins: int = 20, 
     for ax, (name, values) in zip(axes, ranks.items()):
         n = len(values)
         lo, hi = stats.binom.ppf(np.array([(1 - prob) / 2, (1 + prob) / 2])[:, None], n, share)
+        ax.hist(values, bins=edges - 0.5, color=SCHEME["mid"])
         ax.fill_between(edges - 0.5, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
-                        color=SCHEME["light"], label=f"{prob:.0%} band")
-        ax.plot(edges - 0.5, np.append(n * share, n * share[-1]), drawstyle="steps-post", color=SCHEME["mid"])
-        ax.hist(values, bins=edges - 0.5, color=SCHEME["dark"], alpha=0.8)
+                        color="grey", alpha=0.3, linewidth=0, label=f"{prob:.0%} band")
+        ax.plot(edges - 0.5, np.append(n * share, n * share[-1]), drawstyle="steps-post", color=SCHEME["dark"])
         ax.set_title(name, fontsize="medium")
         ax.set_xlabel("rank")
     fig.tight_layout()
