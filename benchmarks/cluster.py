@@ -53,7 +53,7 @@ def timings(data: pd.DataFrame) -> None:
     sbc_seq, t_sbc_seq = _timed(brmc.sbc, FORMULA, data, prior=PRIORS, n_sims=20, seed=7, progress=False,
                                 **SETTINGS)
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         prepare_client(client)
         t_start = time.perf_counter() - t0
@@ -75,7 +75,7 @@ def full_sbc(data: pd.DataFrame) -> None:
     """The 200-simulation SBC on two workers, its summary and its plots in docs/img/."""
     from distributed import Client, LocalCluster
 
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0") as cluster, \
             Client(cluster) as client:
         full, seconds = _timed(brmc.sbc, FORMULA, data, prior=PRIORS, n_sims=200, seed=2026, executor=client,
                                progress=False, **SETTINGS)

@@ -55,7 +55,7 @@ def root(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture(scope="module")
 def client(root: str) -> Iterator[distributed.Client]:
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as local, distributed.Client(local) as c:
+                                  dashboard_address=":0") as local, distributed.Client(local) as c:
         os.environ[COMPILEDIR_ENV] = root
         yield c
 
