@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pandas as pd
+import pytensor
 import pytest
 
 import brmc
@@ -76,7 +77,7 @@ def test_sweep_on_dask_gives_the_sequential_draws(sweeps: tuple) -> None:
 def test_workers_compile_in_their_own_directories(sweeps: tuple, client: distributed.Client, root: str) -> None:
     env = client.run(os.getenv, COMPILEDIR_ENV)
     assert list(env.values()) == [root, root]  # restarted once with it
-    dirs = client.run(lambda: __import__("pytensor").config.base_compiledir)
+    dirs = client.run(lambda: pytensor.config.base_compiledir)
     assert sorted(map(str, dirs.values())) == sorted(
         os.path.join(root, f"worker-{pid}") for pid in client.run(os.getpid).values())
     info = sweeps[1].info

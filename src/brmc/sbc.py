@@ -33,6 +33,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -82,8 +83,10 @@ def ecdf_statistic(ranks: np.ndarray, max_rank: int) -> np.ndarray:
     return np.minimum(tails, 1.0).min(axis=-1)
 
 
+@functools.lru_cache(maxsize=16)
 def null_statistics(n_sims: int, max_rank: int, n: int = N_NULL, seed: int = 0) -> np.ndarray:
-    """:func:`ecdf_statistic` of ``n`` sets of ``n_sims`` uniform ranks (fixed seed).
+    """:func:`ecdf_statistic` of ``n`` sets of ``n_sims`` uniform ranks (fixed seed; kept
+    for the next call with the same arguments, read-only).
 
     Example:
         >>> null_statistics(10, 9, n=100).shape
@@ -94,6 +97,7 @@ def null_statistics(n_sims: int, max_rank: int, n: int = N_NULL, seed: int = 0) 
     for start in range(0, n, 1000):  # in blocks, to bound memory
         block = rng.integers(0, max_rank + 1, size=(min(1000, n - start), n_sims))
         out[start:start + len(block)] = ecdf_statistic(block, max_rank)
+    out.flags.writeable = False
     return out
 
 
