@@ -46,7 +46,7 @@ for name, priors in sets.items():
     print(f"{name:12s} {priors[0].prior}")
 sweep = brmc.prior_sweep(fit, sets)
 print()
-print(sweep.info.to_string(float_format="{:.1f}".format))
+print(sweep.info[["seconds", "compile", "divergent"]].to_string(float_format="{:.1f}".format))
 # --8<-- [end:sweep]
 
 # --8<-- [start:table]

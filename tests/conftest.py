@@ -59,6 +59,13 @@ def xla_compilations() -> Iterator[list[str]]:
         names.extend(_XLA_COMPILATIONS[start:])
 
 
+def quiet(function, *args, **kwargs):
+    """``function(*args, **kwargs)`` with its warnings silenced (small fits warn about ESS)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return function(*args, **kwargs)
+
+
 @pytest.fixture(scope="session")
 def fit() -> brmc.Fit:
     """A small sleepstudy fit shared by the tests that only read it."""

@@ -24,7 +24,7 @@ import pytest  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import brmc  # noqa: E402
-from brmc import sensitivity  # noqa: E402
+from brmc import cluster, sensitivity  # noqa: E402
 from brmc.hypotheses import hypothesis, savage_dickey  # noqa: E402
 from brmc.errors import DataError, PriorError  # noqa: E402
 from brmc.priors import pc_prior, resolve_priors  # noqa: E402
@@ -62,16 +62,16 @@ SWEEP_COMPILATIONS: list[list[str]] = []
 
 @pytest.fixture(scope="module")
 def sweep(fit: brmc.Fit) -> sensitivity.SweepResult:
-    fit_set = sensitivity._fit_set
+    run_job = cluster.run_job
 
     def counted(*args, **kwargs):
         with xla_compilations() as compiled:
-            result = fit_set(*args, **kwargs)
+            result = run_job(*args, **kwargs)
         SWEEP_COMPILATIONS.append(compiled)
         return result
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(sensitivity, "_fit_set", counted)
+        patch.setattr(cluster, "run_job", counted)
         return _quiet(sensitivity.prior_sweep, fit, {"tight": TIGHT, "wide": WIDE})
 
 
@@ -121,7 +121,8 @@ def test_sweep_table_matches_the_draws(sweep: sensitivity.SweepResult) -> None:
 def test_sweep_compiles_a_new_structure_once(sweep: sensitivity.SweepResult) -> None:
     # flat -> normal on b is a new graph: compiled for "tight" (or earlier), reused by "wide"
     assert len(SWEEP_COMPILATIONS) == 2 and SWEEP_COMPILATIONS[1] == []
-    assert list(sweep.info.columns) == ["seconds", "compile", "divergent"]
+    assert not sweep.info.loc["wide", "compiled"]
+    assert list(sweep.info.columns) == ["seconds", "compile", "compiled", "divergent", "pid"]
 
 
 def test_sweep_plot_draws_one_interval_per_prior_set(sweep: sensitivity.SweepResult) -> None:

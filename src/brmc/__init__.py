@@ -14,8 +14,9 @@ Example:
 
 import warnings as _warnings
 
-from ._startup import ARVIZ_NOTICE, lazy_numba_ufuncs
+from ._startup import ARVIZ_NOTICE, lazy_numba_ufuncs, worker_compiledir
 
+worker_compiledir()  # before PyMC imports PyTensor: a worker's own compile directory
 with lazy_numba_ufuncs(), _warnings.catch_warnings():
     _warnings.filterwarnings("ignore", message=ARVIZ_NOTICE, category=FutureWarning)
     import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
@@ -34,11 +35,12 @@ from .plots import plot_ranef, plot_shrinkage
 from .formula import bf, parse_formula
 from .priors import pc_prior, prior
 from .sensitivity import SweepResult, prior_sweep
+from .sbc import SBCResult, sbc
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
     "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
-    "conditional_effects",
+    "conditional_effects", "sbc", "SBCResult",
 ]
 __version__ = "0.1.0"

@@ -1,4 +1,5 @@
-"""What brmc changes in a dependency while it loads: to start faster, and quietly.
+"""What brmc changes in a dependency while it loads: to start faster, quietly, and with
+each worker process of a multi-fit run compiling in its own directory.
 
 ArviZ 0.23 announces its coming 1.0 refactor with a ``FutureWarning`` on import
 (once a day): brmc hides exactly that notice (:data:`ARVIZ_NOTICE`) while it
@@ -12,6 +13,11 @@ Numba compiles such a ufunc while the module is imported: about 0.5 s in every
 process.  Declared without the signature, Numba compiles the same function on
 its first call instead (ArviZ's bands come out identical).
 
+A process that imports brmc with ``BRMC_WORKER_COMPILEDIR`` set (see
+:mod:`brmc.cluster`) compiles under ``<that folder>/worker-<pid>``: PyTensor
+reads its ``base_compiledir`` from ``PYTENSOR_FLAGS`` once, when it is first
+imported, so :func:`worker_compiledir` runs before brmc imports PyMC.
+
 Example:
     >>> with lazy_numba_ufuncs():
     ...     import arviz
@@ -20,12 +26,35 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 #: The start of ArviZ 0.23's import-time notice (a regular expression, as ``warnings`` takes it).
 ARVIZ_NOTICE = r"\s*ArviZ is undergoing a major refactor"
+
+#: the environment variable naming the folder under which each worker process compiles
+COMPILEDIR_ENV = "BRMC_WORKER_COMPILEDIR"
+
+
+def worker_compiledir() -> str | None:
+    """Set PyTensor's ``base_compiledir`` to ``$BRMC_WORKER_COMPILEDIR/worker-<pid>``
+    through ``PYTENSOR_FLAGS``, and return it; ``None`` (nothing changed) when the
+    variable is unset, ``PYTENSOR_FLAGS`` already names a ``base_compiledir`` or
+    PyTensor is already imported.
+
+    Example:
+        >>> worker_compiledir() is None  # PyTensor is imported in this process
+        True
+    """
+    root = os.environ.get(COMPILEDIR_ENV)
+    flags = os.environ.get("PYTENSOR_FLAGS", "")
+    if not root or "base_compiledir" in flags or "pytensor" in sys.modules:
+        return None
+    path = os.path.join(root, f"worker-{os.getpid()}")
+    os.environ["PYTENSOR_FLAGS"] = ",".join(filter(None, [flags, f"base_compiledir={path}"]))
+    return path
 
 
 @contextmanager

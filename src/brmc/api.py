@@ -9,18 +9,20 @@ Example:
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from typing import Any
 
 from ._docs import shared
+from . import io
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
 from .fit import Fit
 from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
-from .priors import Prior, PriorSpec, default_prior_table, resolve_priors
+from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
 from .sampling import DEFAULT_BACKEND, SamplerSettings, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
@@ -119,6 +121,8 @@ def brm(
     env: dict[str, Any] | None = None,
     contrasts: dict[str, str] | None = None,
     progress: bool = True,
+    file: str | os.PathLike | None = None,
+    file_refit: str = "never",
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
 
@@ -152,6 +156,13 @@ def brm(
     {contrasts}
     progress : bool, default True
         Show a progress bar (in a terminal or a notebook; never in a log file).
+    file : str or os.PathLike, optional
+        Cache the fit in this file, as brms's ``file``: see ``file_refit``.
+    file_refit : str, default ``"never"``
+        brms's ``file_refit``: ``"never"`` loads a fit saved in ``file`` whatever changed;
+        ``"on_change"`` loads it only when the formula, data, priors, family and sampler
+        settings (and the seed, when given) equal those it was fitted with, else refits,
+        prints which of them changed and saves the new fit there; ``"always"`` refits and saves.
 
     Returns
     -------
@@ -172,8 +183,16 @@ def brm(
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts)
-    spec = resolve_priors(md, _as_list(prior))
-    return _run(md, spec, settings, t0)
+    user = _as_list(prior)
+    spec = resolve_priors(md, user)
+    if file is None:
+        return _run(md, spec, settings, t0)
+    cached = io.cached_fit(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
+    if cached is not None:
+        return cached
+    fit = _run(md, spec, settings, t0)
+    io.save(fit, file)
+    return fit
 
 
 def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -> Fit:
@@ -239,10 +258,7 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     if newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
                         env=md.env, contrasts=md.contrasts)
-    new = _as_list(prior)
-    replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
-    user = [p for p in fit.priors.user if (p.class_, p.coef, p.group, p.dpar) not in replaced] + new
-    spec = resolve_priors(md, user)
+    spec = resolve_priors(md, replace_priors(fit.priors.user, _as_list(prior)))
     old = fit.settings.to_dict()
     if "iter" in settings and "warmup" not in settings:
         settings["warmup"] = settings["iter"] // 2

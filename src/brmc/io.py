@@ -173,6 +173,69 @@ def _model_data_digest(md: ModelData) -> str:
     return h.hexdigest()
 
 
+#: what :func:`fingerprint` hashes, in the order a refit's reason names them
+FINGERPRINT_PARTS = ("formula", "data", "priors", "family", "settings", "seed")
+FILE_REFIT = ("never", "on_change", "always")
+
+
+def _sha(value: Any) -> str:
+    return hashlib.sha256(json.dumps(value, sort_keys=True, default=_json_default).encode()).hexdigest()[:16]
+
+
+def fingerprint(md: ModelData, priors: list[Prior], settings: SamplerSettings) -> dict[str, str]:
+    """Hashes of what a fit depends on, by part: ``formula`` (with ``bf()``'s formulas and
+    ``contrasts=``),
+    ``data`` (the values, column names and types of the fitted rows), ``priors`` (the
+    user's), ``family``, ``settings`` (chains, iter, warmup, thin, backend, control,
+    sample_prior) and ``seed``.
+
+    Example:
+        >>> import brmc
+        >>> md = build_data(parse_formula("Reaction ~ Days"), brmc.datasets.load("sleepstudy"),
+        ...                 brmc.families.get_family("gaussian"))
+        >>> sorted(fingerprint(md, [], SamplerSettings(seed=1)))
+        ['data', 'family', 'formula', 'priors', 'seed', 'settings']
+    """
+    frame = md.frame
+    data = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
+    data.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
+    kept = {k: v for k, v in settings.to_dict().items() if k not in {"seed", "progress", "cores"}}
+    return {"formula": _sha([md.formula.text, [p.text for p in md.formula.pforms.values()], md.contrasts]),
+            "data": data.hexdigest()[:16], "priors": _sha([p.to_dict() for p in priors]),
+            "family": _sha(md.family.to_dict()), "settings": _sha(kept), "seed": _sha(settings.seed)}
+
+
+def cached_fit(path: str | os.PathLike, file_refit: str, current: dict[str, str], compare_seed: bool,
+               env: dict[str, Any] | None = None) -> Fit | None:
+    """The fit saved at ``path`` if brms's ``file_refit`` rule lets it stand, else ``None``
+    (after printing why a refit is needed).
+
+    ``"never"`` loads any file there; ``"always"`` never loads; ``"on_change"``
+    loads when the file's :func:`fingerprint` equals ``current`` (the seed
+    compared only when ``compare_seed``, i.e. the user gave one).
+
+    Example:
+        >>> cached_fit("missing.brmc", "on_change", {}, False) is None
+        True
+    """
+    if file_refit not in FILE_REFIT:
+        raise IOError_(f"file_refit must be one of {', '.join(map(repr, FILE_REFIT))}, not {file_refit!r}.")
+    path = Path(path)
+    if file_refit == "always" or not path.exists():
+        return None
+    if file_refit == "never":
+        return load(path, env=env)
+    saved = _read_spec(path)[0].get("fingerprint", {})
+    parts = [p for p in FINGERPRINT_PARTS if p != "seed" or compare_seed]
+    changed = [p for p in parts if saved.get(p) != current[p]]
+    if not changed:
+        return load(path, env=env)
+    names = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
+    what = "it has no fingerprint" if not saved else f"the {names} changed"
+    print(f"Refitting the model saved in {path}: {what} since it was saved.")
+    return None
+
+
 def _env_names(md: ModelData) -> list[str]:
     """Names the formula takes from ``env`` (functions or vectors passed at fit time)."""
     used = {t.text for line in md.formula.lines() for t in tokenize(line) if t.kind == "name"}
@@ -204,6 +267,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "contrasts": md.contrasts,
         "env_names": _env_names(md),
         "model_data_digest": _model_data_digest(md),
+        "fingerprint": fingerprint(md, fit.priors.user, fit.settings),
         "data": data,
     }
     return json.dumps(spec, default=_json_default)

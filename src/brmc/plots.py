@@ -1,5 +1,6 @@
 """Plots of a fit: brms's trace-and-density ``plot``, a caterpillar of group-level
-effects and the no / partial / complete pooling picture.
+effects and the no / partial / complete pooling picture; and the rank plots of
+simulation-based calibration (:mod:`brmc.sbc`).
 
 One convention for every plot brmc draws (here, in :mod:`brmc.checks`,
 :mod:`brmc.conditional` and :mod:`brmc.sensitivity`): the function returns a matplotlib ``Figure``, or
@@ -28,9 +29,10 @@ import arviz as az
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
+from arviz.stats.ecdf_utils import ecdf_confidence_band
 from matplotlib.lines import Line2D
+from scipy import stats
 
 from . import effects
 from ._docs import shared
@@ -449,4 +451,102 @@ def plot_shrinkage(fit: Fit, group: str | None = None, coef: str = "Intercept", 
     ax.set_ylabel(f"{coef} {scale_text}")
     ax.set_title(f"Shrinkage of {group}-level {coef}: no pooling → partial pooling", fontsize=10)
     ax.legend(fontsize=8, loc="best")
+    return handed_over(fig)
+
+
+# ---------------------------------------------------------------- simulation-based calibration
+
+def _rank_grid(n_panels: int) -> tuple[Figure, np.ndarray]:
+    n_col = min(n_panels, 3)
+    n_row = -(-n_panels // n_col)
+    fig, axes = plt.subplots(n_row, n_col, squeeze=False, figsize=(3.2 * n_col, 2.6 * n_row))
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, axes.flat
+
+
+def plot_rank_hist(ranks: dict[str, np.ndarray], max_rank: int, bins: int = 20, prob: float = 0.95) -> Figure:
+    """SBC rank histograms, one panel per parameter, with the central ``prob`` interval of
+    each bin's count under uniform ranks (binomial; bins may hold unequal numbers of rank values).
+
+    Parameters
+    ----------
+    ranks : dict of str to numpy.ndarray
+        Each parameter's ranks, one per simulation.
+    max_rank : int
+        The largest possible rank (the number of kept posterior draws).
+    bins : int, default 20
+        Number of bars.
+    prob : float, default 0.95
+        Probability of the band.
+
+    Returns
+    -------
+    Figure
+        One panel per parameter.
+
+    Examples
+    --------
+        >>> fig = plot_rank_hist({"b_Days": np.arange(20)}, max_rank=19, bins=5)
+        >>> len(fig.axes)
+        1
+    """
+    n_bins = min(bins, max_rank + 1)
+    edges = np.unique(np.round(np.linspace(0, max_rank + 1, n_bins + 1)).astype(int))  # rank values [e_k, e_k+1)
+    share = np.diff(edges) / (max_rank + 1)
+    fig, axes = _rank_grid(len(ranks))
+    for ax, (name, values) in zip(axes, ranks.items()):
+        n = len(values)
+        lo, hi = stats.binom.ppf(np.array([(1 - prob) / 2, (1 + prob) / 2])[:, None], n, share)
+        ax.hist(values, bins=edges - 0.5, color=SCHEME["mid"])
+        ax.fill_between(edges - 0.5, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post",
+                        color="grey", alpha=0.3, linewidth=0, label=f"{prob:.0%} band")
+        ax.plot(edges - 0.5, np.append(n * share, n * share[-1]), drawstyle="steps-post", color=SCHEME["dark"])
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("rank")
+    fig.tight_layout()
+    return handed_over(fig)
+
+
+def plot_rank_ecdf_diff(ranks: dict[str, np.ndarray], max_rank: int, prob: float = 0.95) -> Figure:
+    """ECDF difference plots of SBC ranks: the ranks' ECDF minus the uniform CDF at each rank
+    value, with the simultaneous ``prob`` band of Säilynoja et al. (2022) (ArviZ's
+    ``ecdf_confidence_band``, optimised method).
+
+    Parameters
+    ----------
+    ranks : dict of str to numpy.ndarray
+        Each parameter's ranks, one per simulation.
+    max_rank : int
+        The largest possible rank (the number of kept posterior draws).
+    prob : float, default 0.95
+        Probability of the simultaneous band.
+
+    Returns
+    -------
+    Figure
+        One panel per parameter.
+
+    Examples
+    --------
+        >>> fig = plot_rank_ecdf_diff({"b_Days": np.arange(20)}, max_rank=19)
+        >>> fig.axes[0].get_title()
+        'b_Days'
+    """
+    values_at = np.arange(max_rank)
+    z = (values_at + 1) / (max_rank + 1)
+    fig, axes = _rank_grid(len(ranks))
+    bands: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for ax, (name, values) in zip(axes, ranks.items()):
+        n = len(values)
+        if n not in bands:
+            bands[n] = ecdf_confidence_band(n, values_at, z, prob=prob, method="optimized")
+        lo, hi = bands[n]
+        ecdf = (values[None, :] <= values_at[:, None]).mean(axis=1)
+        ax.fill_between(z, lo - z, hi - z, step="post", color=SCHEME["light"], label=f"{prob:.0%} band")
+        ax.plot(z, ecdf - z, drawstyle="steps-post", color=SCHEME["dark"])
+        ax.axhline(0, color=SCHEME["mid"], linewidth=0.8)
+        ax.set_title(name, fontsize="medium")
+        ax.set_xlabel("fractional rank")
+    fig.tight_layout()
     return handed_over(fig)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -128,6 +129,19 @@ class Prior:
     @classmethod
     def from_dict(cls, d: dict) -> Prior:
         return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"])
+
+
+def replace_priors(old: Sequence[Prior], new: Sequence[Prior]) -> list[Prior]:
+    """``old`` with each prior on the (class, coef, group, dpar) of one in ``new`` replaced by it,
+    as brms's ``update(fit, prior = ...)``.
+
+    Example:
+        >>> [p.prior for p in replace_priors([prior("normal(0, 1)"), prior("exponential(1)", "sigma")],
+        ...                                  [prior("normal(0, 5)")])]
+        ['exponential(1)', 'normal(0, 5)']
+    """
+    replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
+    return [p for p in old if (p.class_, p.coef, p.group, p.dpar) not in replaced] + list(new)
 
 
 @shared

@@ -1,4 +1,10 @@
-"""The sampling progress bar: one line that updates in place, or nothing.
+"""Progress bars: one line that updates in place, or nothing.
+
+A sampling run counts iterations (:func:`progress_bar`); work over many fits (a
+prior sweep, an SBC run) counts fits (:class:`FitProgress`), so tqdm's estimate of
+the time left is the mean seconds per fit so far times the fits left, and the
+line ends with the last fit's own seconds.  Either shows itself where someone
+watches:
 
 - In a Jupyter notebook: one output line, replaced as sampling goes (an IPython
   display handle, so no ipywidgets are needed and an exported notebook keeps
@@ -17,6 +23,11 @@ Example:
     >>> if bar is not None:
     ...     bar.update(400)
     ...     bar.close()
+    >>> with FitProgress(3, "Fits", show=False) as fits:
+    ...     for seconds in (1.0, 2.0, 1.5):
+    ...         fits.advance(seconds)
+    >>> fits.done
+    3
 """
 
 from __future__ import annotations
@@ -43,6 +54,8 @@ class ProgressBar(Protocol):
 
     def update(self, n: int) -> None: ...
 
+    def set_postfix_str(self, s: str, refresh: bool = True) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -62,7 +75,17 @@ def output_kind() -> str | None:
     return "terminal" if isatty is not None and isatty() else None
 
 
-def progress_bar(total: int, desc: str) -> ProgressBar | None:
+def interactive() -> bool:
+    """Whether someone watches this process: a notebook kernel, or a terminal on standard error.
+
+    Example:
+        >>> interactive() == (output_kind() is not None)
+        True
+    """
+    return output_kind() is not None
+
+
+def progress_bar(total: int, desc: str, unit: str = "it") -> ProgressBar | None:
     """A bar counting to ``total`` iterations for where the output goes (see the module's
     docstring); None where nothing should be shown.
 
@@ -72,6 +95,8 @@ def progress_bar(total: int, desc: str) -> ProgressBar | None:
         The number of iterations the bar counts to.
     desc : str
         The text before the bar.
+    unit : str, default ``"it"``
+        What the bar counts (``"fit"`` over many fits).
 
     Returns
     -------
@@ -80,19 +105,19 @@ def progress_bar(total: int, desc: str) -> ProgressBar | None:
     """
     kind = output_kind()
     if kind == "notebook":
-        return NotebookBar(total, desc)
+        return NotebookBar(total, desc, unit)
     if kind == "terminal":
-        return tqdm(total=total, desc=desc, unit="it", file=sys.stderr)
+        return tqdm(total=total, desc=desc, unit=unit, file=sys.stderr)
     return None
 
 
 class NotebookBar:
     """tqdm's text bar in one notebook output that each update replaces."""
 
-    def __init__(self, total: int, desc: str) -> None:
+    def __init__(self, total: int, desc: str, unit: str = "it") -> None:
         from IPython.display import display  # only made inside a Jupyter kernel
 
-        self.total, self.desc, self.n = total, desc, 0
+        self.total, self.desc, self.unit, self.n, self.postfix = total, desc, unit, 0, ""
         self._start = self._drawn = time.monotonic()
         self._lock = threading.Lock()
         self._handle = display(self._Line(self._text()), display_id=True)
@@ -107,8 +132,8 @@ class NotebookBar:
             return self.text
 
     def _text(self) -> str:
-        return tqdm.format_meter(self.n, self.total, time.monotonic() - self._start, prefix=self.desc, unit="it",
-                                 ncols=80)
+        return tqdm.format_meter(self.n, self.total, time.monotonic() - self._start, prefix=self.desc, unit=self.unit,
+                                 postfix=self.postfix or None, ncols=80)
 
     def update(self, n: int) -> None:
         """Count ``n`` more iterations; redraw at most every :data:`_REDRAW_SECONDS`."""
@@ -118,7 +143,63 @@ class NotebookBar:
                 self._drawn = time.monotonic()
                 self._handle.update(self._Line(self._text()))
 
+    def set_postfix_str(self, s: str, refresh: bool = True) -> None:
+        """Text after the bar (drawn with the next update, or now with ``refresh``)."""
+        with self._lock:
+            self.postfix = s
+            if refresh:
+                self._handle.update(self._Line(self._text()))
+
     def close(self) -> None:
         """Draw the final state."""
         with self._lock:
             self._handle.update(self._Line(self._text()))
+
+
+class FitProgress:
+    """A context manager around one bar over ``total`` fits (silent where nobody watches).
+
+    Parameters
+    ----------
+    total : int
+        The number of fits.
+    desc : str
+        The bar's label (``"SBC fits"``, ``"Prior sets"``).
+    show : bool, default True
+        False keeps it silent; True shows it when :func:`interactive`.
+
+    Examples
+    --------
+    >>> with FitProgress(2, "Prior sets", show=False) as bar:
+    ...     bar.advance(0.5)
+    >>> bar.done, bar.bar is None
+    (1, True)
+    """
+
+    def __init__(self, total: int, desc: str, show: bool = True) -> None:
+        self.total, self.desc, self.show = total, desc, show and interactive()
+        self.bar: ProgressBar | None = None
+        self.done = 0
+
+    def __enter__(self) -> FitProgress:
+        if self.show:
+            self.bar = progress_bar(self.total, self.desc, unit="fit")
+        return self
+
+    def advance(self, seconds: float | None = None) -> None:
+        """One more fit has ended, after ``seconds`` of its own wall time.
+
+        Parameters
+        ----------
+        seconds : float, optional
+            The fit's wall time, shown after the bar.
+        """
+        self.done += 1
+        if self.bar is not None:
+            if seconds is not None:
+                self.bar.set_postfix_str(f"last fit {seconds:.1f} s", refresh=False)
+            self.bar.update(1)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.close()

@@ -6,9 +6,10 @@ model, and power-scaling sensitivity from a single fit.
   ``prior_Intercept``, ``prior_sigma``, ``prior_sd_Subject``,
   ``prior_cor_Subject``); :func:`brmc.hypotheses.hypothesis` uses them for
   Savage–Dickey evidence ratios.
-- :func:`prior_sweep`: the fit repeated under several prior sets with
-  :func:`brmc.api.update`, so sets whose distribution families match reuse one
-  compiled model; any ``concurrent.futures.Executor`` can run the sets.
+- :func:`prior_sweep`: the fit repeated under several prior sets (priors
+  replaced as :func:`brmc.api.update` replaces them), so sets whose
+  distribution families match reuse one compiled model; any ``concurrent.futures.Executor`` or a Dask ``Client`` can
+  run the sets (:mod:`brmc.cluster`).
 - :func:`powerscale_sensitivity`: priorsense's power-scaling diagnostic
   (Kallioinen et al. 2023) through ArviZ's ``psens``: prior and likelihood
   sensitivity per parameter, from importance weights, with no refit.
@@ -27,10 +28,8 @@ Example:
 
 from __future__ import annotations
 
-import time
 import warnings
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -41,13 +40,12 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from .data import ModelData, build_data
+from .cluster import fit_job, reported_draws, reported_variables, run_jobs
+from .data import ModelData
 from .errors import DataError, PriorError
-from .families import family_from_dict
 from ._docs import shared
 from .plots import handed_over
-from .priors import Dist, ParamPrior, Prior, resolve_priors
-from .sampling import SamplerSettings
+from .priors import Dist, ParamPrior, Prior, replace_priors, resolve_priors
 from .terms import coef_label
 
 if TYPE_CHECKING:
@@ -85,24 +83,6 @@ def scipy_dist(dist: Dist):
     if dist.name not in _SCIPY:
         raise PriorError(f"No SciPy distribution for the prior {dist}.")
     return _SCIPY[dist.name](*dist.args)
-
-
-def reported_variables(fit: Fit) -> list[str]:
-    """The parameters sensitivity results are reported for: ``b_``, ``sd_``, ``cor_``
-    and the family's parameters, in the posterior's order.
-
-    Example:
-        >>> reported_variables(fit)
-        ['b_Intercept', 'b_Days', 'sd_Subject__Intercept', 'sd_Subject__Days', 'cor_Subject__Intercept__Days', 'sigma']
-    """
-    dpars = {d.name for d in fit.model_data.dpars}
-    return [str(n) for n in fit.idata.posterior.data_vars
-            if str(n).startswith(("b_", "sd_", "cor_")) or n in dpars]
-
-
-def _reported_draws(fit: Fit) -> pd.DataFrame:
-    post = fit.idata.posterior
-    return pd.DataFrame({n: post[n].values.reshape(-1) for n in reported_variables(fit)})
 
 
 # ---------------------------------------------------------------- the log prior (brms's lprior)
@@ -414,82 +394,43 @@ def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Pri
     return sets
 
 
-def _fit_set(fit: Fit, priors: list[Prior], seed: int) -> dict[str, Any]:
-    """Refit under ``priors`` (:func:`brmc.api.update`) and keep plain data only."""
-    from .api import update
-
-    t0 = time.perf_counter()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", UserWarning)
-        new = update(fit, prior=priors, seed=seed, progress=False)
-    stats_ = new.idata.sample_stats
-    return {
-        "draws": _reported_draws(new),
-        "seconds": time.perf_counter() - t0,
-        "compile": new.timing["compile"],
-        "divergent": int(stats_["diverging"].sum()) if "diverging" in stats_ else 0,
-        "warnings": [(w.category, str(w.message)) for w in caught],
-    }
-
-
-def _job(fit: Fit) -> dict[str, Any]:
-    """What a worker needs to rebuild the fit's model: plain, picklable data."""
-    md = fit.model_data
-    return {"formula": md.formula, "data": md.frame, "family": md.family.to_dict(),
-            "data_name": md.data_name, "env": md.env, "contrasts": md.contrasts,
-            "fit_priors": [p.to_dict() for p in fit.priors.user], "settings": fit.settings.to_dict()}
-
-
-def _fit_job(job: dict[str, Any]) -> dict[str, Any]:
-    """An executor's task: rebuild the model data and spec from :func:`_job` and fit one prior set.
-
-    The rebuilt fit has no draws; it is the template :func:`brmc.api.update` refits.
-    """
-    from .fit import Fit
-
-    env = job["env"]
-    md = build_data(job["formula"], job["data"], family_from_dict(job["family"]), data_name=job["data_name"], env=env,
-                    contrasts=job["contrasts"])
-    template = Fit(model_data=md, priors=resolve_priors(md, [Prior.from_dict(d) for d in job["fit_priors"]]),
-                   settings=SamplerSettings(**job["settings"]), idata=az.InferenceData())
-    return _fit_set(template, [Prior.from_dict(d) for d in job["priors"]], job["seed"])
-
-
-def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: Executor | None = None,
-                seed: int | None = None) -> SweepResult:
+def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: Any = None,
+                seed: int | None = None, progress: bool = True) -> SweepResult:
     """Refit ``fit`` under each prior set and compare the posteriors.
 
-    ``priors`` maps names to prior sets (lists of :func:`brmc.prior`), or is a
-    list of sets (named ``set1``, ``set2``, ...).  Each set replaces the fit's
-    priors on the same (class, coef, group, dpar), as :func:`brmc.api.update`
-    does.  Every set is sampled with ``seed`` (default: the fit's seed).
-
-    Sets that keep each prior's distribution family reuse the fit's compiled
-    model; a new family (a flat prior made ``normal``) compiles once and the
-    sets after it reuse that.  ``executor`` runs the sets on any
-    ``concurrent.futures.Executor`` (a ``ProcessPoolExecutor``, a Dask
-    ``Client.get_executor()``): each task gets plain data, rebuilds the model
-    in its worker and returns draws, so it gives the numbers a sequential
-    sweep gives.  A worker compiles each model structure it has not met.  Give a
-    process pool the ``"spawn"`` start method: a forked worker of a process
-    in which JAX (the default backend) has run can deadlock.  Warnings of a set's fit are repeated here with the set's
-    name.
+    Sets that keep each prior's distribution family reuse a compiled model; a
+    new family (a flat prior made ``normal``) compiles once per process and
+    the sets after it reuse that.  Warnings of a set's fit are repeated here
+    with the set's name.
 
     Parameters
     ----------
     fit : Fit
-        The fit to start from (the ``"original"`` set).
+        The fit the sweep starts from (its row ``"original"``).
     priors : dict of str to list of Prior, or list of list of Prior
-        The prior sets, by name (a list: named ``set1``, ``set2``, ...).
-    executor : concurrent.futures.Executor, optional
-        Runs the sets in parallel; in this process, one after another, when None.
+        Prior sets by name (lists of :func:`brmc.prior`), or a list of sets
+        (named ``set1``, ``set2``, ...).  Each set replaces the fit's priors on
+        the same (class, coef, group, dpar), as :func:`brmc.api.update` does.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        ``None`` (fit here, one set after another), any
+        ``concurrent.futures.Executor`` or a ``dask.distributed.Client``
+        (see :mod:`brmc.cluster`): each task gets plain data, rebuilds the
+        model in its worker and returns draws, so the numbers equal a
+        sequential sweep's.  Give a process pool the ``"spawn"`` start method
+        (:func:`brmc.cluster.process_pool` does): a forked worker of a process
+        in which JAX has run can deadlock.
     seed : int, optional
-        The seed of every set's sampler; the fit's seed when None.
+        The seed of every set's fit (default: the fit's seed).
+    progress : bool, default True
+        One progress bar over the sets (silent when not interactive); the
+        fits run without their own.
 
     Returns
     -------
     SweepResult
-        ``draws`` and ``info`` per set; ``table()`` and ``plot()`` compare them.
+        Draws per set; ``info`` has per set ``seconds``, ``compile``,
+        ``compiled`` (whether its worker compiled a model structure for it),
+        ``divergent`` and the worker's ``pid``.
 
     Examples
     --------
@@ -500,26 +441,20 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: E
 
     A process pool (each worker compiles the model once; a doctest does not wait for that):
 
-    >>> import multiprocessing
-    >>> from concurrent.futures import ProcessPoolExecutor
-    >>> with ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("spawn")) as pool:  # doctest: +SKIP
+    >>> from brmc.cluster import process_pool
+    >>> with process_pool(2) as pool:  # doctest: +SKIP
     ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
     """
     sets = _prior_sets(priors)
     for entries in sets.values():  # fail before any sampling; later priors win, as in update
         resolve_priors(fit.model_data, [*fit.priors.user, *entries])
     seed = fit.settings.seed if seed is None else int(seed)
-    if executor is None:
-        results = [_fit_set(fit, entries, seed) for entries in sets.values()]
-    else:
-        job = _job(fit)
-        futures = [executor.submit(_fit_job, {**job, "priors": [p.to_dict() for p in entries], "seed": seed})
-                   for entries in sets.values()]
-        results = [future.result() for future in futures]
+    jobs = [fit_job(fit, priors=replace_priors(fit.priors.user, entries), seed=seed) for entries in sets.values()]
+    results = run_jobs(jobs, executor, progress=progress, desc="Prior sets")
     for name, result in zip(sets, results):
         for category, message in result["warnings"]:
             warnings.warn(f"Prior set {name!r}: {message}", category, stacklevel=2)
-    info = pd.DataFrame([{k: r[k] for k in ("seconds", "compile", "divergent")} for r in results],
+    info = pd.DataFrame([{k: r[k] for k in ("seconds", "compile", "compiled", "divergent", "pid")} for r in results],
                         index=pd.Index(list(sets), name="prior_set"))
-    draws = {ORIGINAL: _reported_draws(fit), **{name: r["draws"] for name, r in zip(sets, results)}}
+    draws = {ORIGINAL: reported_draws(fit), **{name: r["draws"] for name, r in zip(sets, results)}}
     return SweepResult(priors=sets, draws=draws, info=info)
