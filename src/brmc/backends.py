@@ -97,6 +97,9 @@ class JaxModel:
         from pytensor.graph.rewriting.utils import rewrite_graph
         from pytensor.graph.traversal import graph_inputs
 
+        from .jax_ops import register_jax_ops
+
+        register_jax_ops()
         # canonicalising drops mixture components' random variables, used only for their shapes
         logp = rewrite_graph(model.logp(), include=("canonicalize",))
         # PyMC's initial point, unconstrained and not jittered: the support point of each parameter
