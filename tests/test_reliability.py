@@ -30,11 +30,21 @@ def test_treedepth_and_low_ess_warnings_as_brms(backend: str, depth_stat: str) -
 
 
 def test_diagnostic_messages_follow_brms() -> None:
-    messages = Diagnostics(divergent=70, max_rhat=1.2, adapt_delta=0.95).messages()
+    messages = Diagnostics(transitions=1000, divergent=70, max_rhat=1.07, adapt_delta=0.95).messages()
     assert messages[0].startswith("There were 70 divergent transitions after warmup. Increasing adapt_delta above "
                                   "0.95 may help.")
     assert "some Rhats are > 1.05" in messages[1]
     assert Diagnostics().messages() == []
+
+
+@pytest.mark.parametrize("divergent, rhat, what", [(600, 1.0, "600 of 1000 transitions diverged"),
+                                                   (0, 1.8, "largest Rhat 1.8, above 1.1")])
+def test_unusable_draws_are_said_plainly_first(divergent: int, rhat: float, what: str) -> None:
+    """Most transitions divergent, or Rhat above 1.1: the first warning says the draws are not usable."""
+    messages = Diagnostics(transitions=1000, divergent=divergent, max_rhat=rhat).messages()
+    assert messages[0].startswith("The draws are not usable: ") and what in messages[0]
+    assert "init=0" in messages[0] and "backend='nutpie'" in messages[0]
+    assert not Diagnostics(transitions=1000, divergent=400, max_rhat=1.09).unusable
 
 
 def test_adapt_delta_reaches_the_sampler(fit: brmc.Fit) -> None:

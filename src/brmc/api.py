@@ -80,6 +80,7 @@ def brm(
     backend: str = DEFAULT_BACKEND,
     control: dict | None = None,
     sample_prior: str = "no",
+    init: Any = "random",
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
     progress: bool = True,
@@ -91,6 +92,11 @@ def brm(
     in brms.  ``sample_prior="only"`` samples the prior alone (all priors must
     be proper).  ``data_name`` sets the summary's ``Data:`` line (shipped data
     sets carry their name).  ``env`` names extra functions a formula may call.
+    ``init`` is brms's: ``"random"`` (uniform(-2, 2) on the unconstrained
+    scale), a number r (uniform(-r, r); 0 puts every parameter at 0), a dict of
+    initial values by Stan's parameter names (``b``, ``Intercept``, ``sd_1``,
+    ``sigma``...) or a function of the chain number returning one (see
+    :mod:`brmc.inits`).
 
     Example:
         >>> import brmc
@@ -101,6 +107,7 @@ def brm(
     settings = SamplerSettings(
         chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin, seed=seed,
         cores=cores, backend=backend, control=dict(control or {}), progress=progress, sample_prior=sample_prior,
+        init=init,
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env)
