@@ -5,7 +5,7 @@ PyMC computes most log survival functions as log(1 - exp(log cdf)), which is
 units out), and its normal log cdf switches between two formulas of which the
 unused one overflows, so that JAX's gradients through ``switch`` turn NaN.  This
 module writes Stan's ``*_lcdf`` / ``*_lccdf`` functions in closed form where
-they exist (weibull, exponential, gamma) and, for the symmetric families
+they exist (weibull, exponential; gamma from whichever incomplete gamma is smaller) and, for the symmetric families
 (normal, lognormal on log(y), Student's t), from the lower tail at -|z| only, so
 that every branch is finite wherever it is evaluated.
 
@@ -58,11 +58,19 @@ def _student(y, nu, mu, sigma, sign: float):
 
 #: PyMC random-variable op name → log cdf (sign 1) or log survival (sign -1) at y given the op's parameters
 _SYMMETRIC: dict[str, Callable] = {"normal": _normal, "lognormal": _lognormal, "t": _student}
+def _gamma(y, alpha, scale, sign: float):
+    """log P(Y ≤ y) (sign 1) or log P(Y > y) (sign -1): the log of the smaller of the two regularised
+    incomplete gammas, or log1p of minus it, so that neither loses its digits near 1."""
+    lower, upper = pt.gammainc(alpha, y / scale), pt.gammaincc(alpha, y / scale)
+    this, other = (lower, upper) if sign > 0 else (upper, lower)
+    return pt.switch(pt.lt(this, 0.5), pt.log(this), pt.log1p(-other))
+
+
 #: op name → log survival function at y given the op's parameters (Stan's ``*_lccdf``)
 _SURVIVAL: dict[str, Callable] = {
     "weibull": lambda y, alpha, beta: -((y / beta) ** alpha),
     "exponential": lambda y, scale: -y / scale,
-    "gamma": lambda y, alpha, scale: pt.log(pt.gammaincc(alpha, y / scale)),
+    "gamma": lambda y, alpha, scale: _gamma(y, alpha, scale, -1.0),
 }
 
 
@@ -93,6 +101,8 @@ def log_cdf(dist, y):
     name, params = _parts(dist)
     if name in _SYMMETRIC:
         return _SYMMETRIC[name](y, *params, 1.0)
+    if name == "gamma":
+        return _gamma(y, *params, 1.0)
     return pm.logcdf(dist, y)
 
 
