@@ -141,10 +141,10 @@ class JaxModel:
 
     def initial_points(self, chains: int, seed: np.random.SeedSequence, data: tuple, init: Any = "random",
                        fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
-        """Each chain's start on the unconstrained scale, as Stan's (see :mod:`brmc.inits`): the
-        values ``init`` fixes, the others uniform(-r, r), the first of up to 100 tries with a finite
-        density; then PyMC's initial point with the ``fallback`` values (value-variable name →
-        value, :attr:`BuiltModel.start`); a ``SamplingError`` naming the terms at fault when none is."""
+        """Each chain's start on the unconstrained scale (see :mod:`brmc.inits`): the values ``init``
+        fixes, the others uniform(-r, r) as Stan's, the best of 100 tries; else PyMC's initial point
+        with the ``fallback`` values (value-variable name → value, :attr:`BuiltModel.start`); a
+        ``SamplingError`` naming the terms at fault when neither has a finite density."""
         rng = np.random.default_rng(seed)
         r = inits.init_range(init)
         tries = 1 if r == 0 else inits.INIT_TRIES
@@ -155,7 +155,7 @@ class JaxModel:
             candidates = np.where(mask, fixed, rng.uniform(-r, r, (tries, self._size)))
             start, start_mask = self._flat(fallback or {})
             candidates = np.vstack([candidates, np.where(mask, fixed, np.where(start_mask, start, support))])
-            row = next((flat for flat in candidates if np.isfinite(float(self._logp_jit(flat, data)))), None)
+            row = inits.best_start(lambda flat: float(self._logp_jit(flat, data)), candidates)
             if row is None:
                 for name, value in zip(self.data_names, data):  # the density's data, for the diagnosis
                     self._model[name].set_value(value)
@@ -164,7 +164,7 @@ class JaxModel:
                 raise SamplingError(
                     f"No finite initial values were found for chain {chain + 1} in {tries} tries with "
                     f"{inits.describe(init)}, nor at PyMC's initial point: at the last random try, "
-                    f"{inits.why_not_finite(self._model, point)}. {inits.REMEDY}")
+                    f"{inits.why_not_finite(self._model, point)}. {inits.remedy(init, 'numpyro')}")
             rows.append(row)
         return np.stack(rows)
 

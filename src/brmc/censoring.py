@@ -56,8 +56,6 @@ def _student(y, nu, mu, sigma, sign: float):
     return _symmetric_lcdf(sign * (y - mu) / sigma, _student_lower, nu)
 
 
-#: PyMC random-variable op name → log cdf (sign 1) or log survival (sign -1) at y given the op's parameters
-_SYMMETRIC: dict[str, Callable] = {"normal": _normal, "lognormal": _lognormal, "t": _student}
 def _gamma(y, alpha, scale, sign: float):
     """log P(Y ≤ y) (sign 1) or log P(Y > y) (sign -1): the log of the smaller of the two regularised
     incomplete gammas, or log1p of minus it, so that neither loses its digits near 1."""
@@ -66,44 +64,36 @@ def _gamma(y, alpha, scale, sign: float):
     return pt.switch(pt.lt(this, 0.5), pt.log(this), pt.log1p(-other))
 
 
+#: PyMC random-variable op name → log cdf (sign 1) or log survival (sign -1) at y given the op's parameters
+_SIDED: dict[str, Callable] = {"normal": _normal, "lognormal": _lognormal, "t": _student, "gamma": _gamma}
+
+
 #: op name → log survival function at y given the op's parameters (Stan's ``*_lccdf``)
 _SURVIVAL: dict[str, Callable] = {
     "weibull": lambda y, alpha, beta: -((y / beta) ** alpha),
     "exponential": lambda y, scale: -y / scale,
-    "gamma": lambda y, alpha, scale: _gamma(y, alpha, scale, -1.0),
 }
 
 
-def _parts(dist) -> tuple[str, list]:
-    return dist.owner.op.name, dist.owner.inputs[2:]
+def _log_side(dist, y, sign: float):
+    name, params = dist.owner.op.name, dist.owner.inputs[2:]
+    if name in _SIDED:
+        return _SIDED[name](y, *params, sign)
+    if sign < 0 and name in _SURVIVAL:
+        return _SURVIVAL[name](y, *params)
+    return pm.logcdf(dist, y) if sign > 0 else pm.logccdf(dist, y)
 
 
 def log_cdf(dist, y):
-    """log P(Y ≤ y) of the PyMC distribution ``dist`` (a tensor).
-
-    Parameters
-    ----------
-    dist : TensorVariable
-        A distribution made with ``pm.<Dist>.dist(...)``.
-    y : tensor_like
-        Values.
-
-    Returns
-    -------
-    TensorVariable
-        The log cdf at ``y``.
+    """log P(Y ≤ y) of the PyMC distribution ``dist``: its arguments and result are those of
+    :func:`log_survival`.
 
     Examples
     --------
     >>> round(float(log_cdf(pm.LogNormal.dist(0.0, 1.0), np.exp(-40.0)).eval()), 4)
     -804.6084
     """
-    name, params = _parts(dist)
-    if name in _SYMMETRIC:
-        return _SYMMETRIC[name](y, *params, 1.0)
-    if name == "gamma":
-        return _gamma(y, *params, 1.0)
-    return pm.logcdf(dist, y)
+    return _log_side(dist, y, 1.0)
 
 
 def log_survival(dist, y):
@@ -126,12 +116,7 @@ def log_survival(dist, y):
     >>> float(log_survival(pm.Weibull.dist(alpha=2.0, beta=1.0), 50.0).eval())
     -2500.0
     """
-    name, params = _parts(dist)
-    if name in _SYMMETRIC:
-        return _SYMMETRIC[name](y, *params, -1.0)
-    if name in _SURVIVAL:
-        return _SURVIVAL[name](y, *params)
-    return pm.logccdf(dist, y)
+    return _log_side(dist, y, -1.0)
 
 
 def censored_logp(dist, y, y2, cens, count: bool = False):

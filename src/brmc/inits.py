@@ -7,8 +7,13 @@ a dict of values by Stan's parameter names (``b``, ``Intercept``, ``sd_1``,
 ``z_1``, ``L_1``, ``sigma``, ``shape``, ``b_sigma``...), or a function of the
 chain number returning one, fixes those parameters (on their own scale) and
 draws the rest from U(-2, 2).  Random starts are retried up to 100 times per
-chain, as Stan does.  When none has a finite log density,
-:func:`why_not_finite` names the model terms, and the observations, that are not.
+chain, as Stan does, but where Stan takes the first with a finite log density
+brmc takes the one with the highest (:func:`best_start`): in a log-link model
+with an unscaled predictor (a Weibull model of ``kidney`` with ``age``) most
+uniform(-2, 2) starts have a log density near -1e14 or below, from which NUTS
+cannot move (its energy error exceeds the divergence threshold by rounding
+alone).  When no start has a finite log density, :func:`why_not_finite` names
+the model terms, and the observations, that are not.
 
 Example:
     >>> check_init("random"), init_range(0), init_range(0.5)
@@ -34,10 +39,19 @@ INIT_TRIES = 100
 RANDOM_RANGE = 2.0
 #: prior names with an underscore (the potentials are named lprior_<param>_<prior>)
 _TWO_WORD_PRIORS = ("student_t", "inv_gamma")
-REMEDY = ("Try init=0 (every parameter at 0 on the unconstrained scale), a narrower range (init=0.5), "
-          "initial values by name (init={'Intercept': ...}), another backend (backend='nutpie'), or priors "
-          "that keep the linear predictor where the family is defined (an inverse or identity link needs "
-          "a positive mean for a positive family).")
+def remedy(init: Any, backend: str) -> str:
+    """What to try when no start has a finite log density, leaving out what was just tried.
+
+    Examples
+    --------
+    >>> remedy(0, "nutpie")
+    "Try a narrower range (init=0.5), initial values by name (init={'Intercept': ...}), another backend (backend='numpyro'), or priors that keep the linear predictor where the family is defined (an inverse or identity link needs a positive mean for a positive family)."
+    """
+    options = [] if init_range(init) == 0 else ["init=0 (every parameter at 0 on the unconstrained scale)"]
+    options += ["a narrower range (init=0.5)", "initial values by name (init={'Intercept': ...})",
+                f"another backend (backend={'numpyro' if backend == 'nutpie' else 'nutpie'!r})"]
+    return (f"Try {', '.join(options)}, or priors that keep the linear predictor where the family is defined "
+            "(an inverse or identity link needs a positive mean for a positive family).")
 
 
 def check_init(init: Any) -> None:
@@ -106,6 +120,32 @@ def describe(init: Any) -> str:
     if r == 0:
         return "init=0 (every parameter at 0 on the unconstrained scale)"
     return f'init={init!r} (uniform({-r:g}, {r:g}) on the unconstrained scale)'.replace("'random'", '"random"')
+
+
+def best_start(logp: Callable[[np.ndarray], float], candidates: np.ndarray) -> np.ndarray | None:
+    """The candidate with the highest finite log density, the first of those tied; ``None`` if no
+    log density is finite.
+
+    Parameters
+    ----------
+    logp : callable
+        The log density of one unconstrained vector.
+    candidates : numpy.ndarray
+        Unconstrained vectors, one a row.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        The best row.
+
+    Examples
+    --------
+    >>> best_start(lambda x: -float(x @ x) if x[0] > 0 else -np.inf, np.array([[-0.1], [2.0], [0.5]]))
+    array([0.5])
+    """
+    values = np.array([logp(row) for row in candidates])
+    finite = np.isfinite(values)
+    return candidates[int(np.argmax(np.where(finite, values, -np.inf)))] if finite.any() else None
 
 
 def chain_values(init: Any, chain: int) -> dict[str, Any]:

@@ -185,15 +185,17 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: Built
         )
     except RuntimeError as err:
         point = _unflatten(built.model, np.random.default_rng(settings.seed).uniform(-r, r, compiled.n_dim))
-        raise SamplingError(_start_failure("nutpie", err, built.model, inits.describe(settings.init), point)) from None
+        raise SamplingError(_start_failure("nutpie", err, built.model, settings.init, point)) from None
 
 
-def _start_failure(backend: str, err: Exception, model, start: str, point: dict[str, np.ndarray]) -> str:
-    """A sampler's failure to start in words: where it started from (``start``), and which terms
+def _start_failure(backend: str, err: Exception, model, init: Any, point: dict[str, np.ndarray]) -> str:
+    """A sampler's failure to start in words: where it started from (``init``), and which terms
     of the density are not finite at a start drawn as it drew its own (``point``, by value variable)."""
     first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    start = inits.describe(init) if backend != "pymc" else ("PyMC's initial point jittered by uniform(-1, 1) "
+                                                             "on the unconstrained scale")
     return (f"backend={backend!r} could not start sampling ({first}) from {start}: at such a start, "
-            f"{inits.why_not_finite(model, point)}. {inits.REMEDY}")
+            f"{inits.why_not_finite(model, point)}. {inits.remedy(init, backend)}")
 
 
 def _unflatten(model, flat: np.ndarray) -> dict[str, np.ndarray]:
@@ -237,8 +239,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel
         except pm.exceptions.SamplingError as err:
             rng = np.random.default_rng(settings.seed)
             point = {k: v + rng.uniform(-1.0, 1.0, np.shape(v)) for k, v in model.initial_point().items()}
-            raise SamplingError(_start_failure("pymc", err, model, "PyMC's initial point jittered by "
-                                               "uniform(-1, 1) on the unconstrained scale", point)) from None
+            raise SamplingError(_start_failure("pymc", err, model, "random", point)) from None
 
 
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
