@@ -148,19 +148,21 @@ class JaxModel:
         rng = np.random.default_rng(seed)
         r = inits.init_range(init)
         tries = 1 if r == 0 else inits.INIT_TRIES
-        support = np.asarray(self._support(*data))
+        start, start_mask = self._flat(fallback or {})
+        start = np.where(start_mask, start, np.asarray(self._support(*data)))
+        density = lambda flat: float(self._logp_jit(flat, data))  # noqa: E731
         rows = []
         for chain in range(chains):
             fixed, mask = self._flat(inits.unconstrained_values(self._model, inits.chain_values(init, chain + 1)))
             candidates = np.where(mask, fixed, rng.uniform(-r, r, (tries, self._size)))
-            start, start_mask = self._flat(fallback or {})
-            candidates = np.vstack([candidates, np.where(mask, fixed, np.where(start_mask, start, support))])
-            row = inits.best_start(lambda flat: float(self._logp_jit(flat, data)), candidates)
+            row = inits.best_start(density, candidates)
+            if row is None:
+                row = inits.best_start(density, np.where(mask, fixed, start)[None])
             if row is None:
                 for name, value in zip(self.data_names, data):  # the density's data, for the diagnosis
                     self._model[name].set_value(value)
                 point = dict(zip([v.name for v in self._model.value_vars],
-                                 map(np.asarray, self._unravel(candidates[-2]))))
+                                 map(np.asarray, self._unravel(candidates[-1]))))
                 raise SamplingError(
                     f"No finite initial values were found for chain {chain + 1} in {tries} tries with "
                     f"{inits.describe(init)}, nor at PyMC's initial point: at the last random try, "
