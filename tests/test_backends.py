@@ -172,6 +172,10 @@ def test_jax_init_forms_as_brms() -> None:
     assert 0 < np.abs(point["b"]).max() <= 2  # not given: random
     per_chain = model.initial_points(2, seed, data, lambda chain: {"Intercept": 100.0 * chain})
     assert [float(dict(zip(names, model._unravel(row)))["Intercept"]) for row in per_chain] == [100.0, 200.0]
+    listed = model.initial_points(2, seed, data, [{"Intercept": 1.0}, {"Intercept": 2.0}])  # brms's list of lists
+    assert [float(dict(zip(names, model._unravel(row)))["Intercept"]) for row in listed] == [1.0, 2.0]
+    with pytest.raises(SamplingError, match="init lists initial values for 1 chain"):
+        model.initial_points(2, seed, data, [{"Intercept": 1.0}])
 
 
 @pytest.mark.parametrize("init, message", [

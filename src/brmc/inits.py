@@ -4,8 +4,8 @@ As Stan, brmc starts each chain on the unconstrained scale: ``init="random"``
 (the default) draws every parameter from U(-2, 2), a number ``r`` from U(-r, r),
 ``init=0`` puts every parameter at 0 (sd and sigma at 1, correlations at 0);
 a dict of values by Stan's parameter names (``b``, ``Intercept``, ``sd_1``,
-``z_1``, ``L_1``, ``sigma``, ``shape``, ``b_sigma``...), or a function of the
-chain number returning one, fixes those parameters (on their own scale) and
+``z_1``, ``L_1``, ``sigma``, ``shape``, ``b_sigma``...), a list of such dicts
+(one per chain), or a function of the chain number returning one, fixes those parameters (on their own scale) and
 draws the rest from U(-2, 2).  Random starts are retried up to 100 times per
 chain, as Stan does, but where Stan takes the first with a finite log density
 brmc takes the one with the highest (:func:`best_start`): in a log-link model
@@ -59,9 +59,10 @@ def check_init(init: Any) -> None:
 
     Parameters
     ----------
-    init : str, float, dict or callable
-        ``"random"``, a non-negative number, a dict of values by parameter name,
-        or a function of the chain number (1, 2, ...) returning such a dict.
+    init : str, float, dict, list or callable
+        ``"random"``, a non-negative number, a dict of values by parameter name
+        (a list of them: one per chain, as brms's list of lists), or a function
+        of the chain number (1, 2, ...) returning such a dict.
 
     Returns
     -------
@@ -72,15 +73,17 @@ def check_init(init: Any) -> None:
     >>> check_init(-1)
     Traceback (most recent call last):
     ...
-    brmc.errors.SamplingError: init must be "random", a number >= 0 (U(-init, init) on the unconstrained scale), a dict of initial values by parameter name or a function of the chain number returning one; got -1.
+    brmc.errors.SamplingError: init must be "random", a number >= 0 (U(-init, init) on the unconstrained scale), a dict of initial values by parameter name (or a list of them, one per chain) or a function of the chain number returning one; got -1.
     """
     if init == "random" and isinstance(init, str) or isinstance(init, Mapping) or callable(init):
+        return
+    if isinstance(init, (list, tuple)) and init and all(isinstance(v, Mapping) for v in init):
         return
     if isinstance(init, (int, float, np.integer, np.floating)) and not isinstance(init, bool) and init >= 0:
         return
     raise SamplingError('init must be "random", a number >= 0 (U(-init, init) on the unconstrained scale), '
-                        "a dict of initial values by parameter name or a function of the chain number "
-                        f"returning one; got {init!r}.")
+                        "a dict of initial values by parameter name (or a list of them, one per chain) or a "
+                        f"function of the chain number returning one; got {init!r}.")
 
 
 def init_range(init: Any) -> float:
@@ -106,6 +109,10 @@ def init_range(init: Any) -> float:
     return RANDOM_RANGE
 
 
+def _given(init: Any) -> bool:
+    return isinstance(init, (Mapping, list, tuple)) or callable(init)
+
+
 def describe(init: Any) -> str:
     """``init`` in words, for messages.
 
@@ -114,7 +121,7 @@ def describe(init: Any) -> str:
     >>> describe("random")
     'init="random" (uniform(-2, 2) on the unconstrained scale)'
     """
-    if isinstance(init, Mapping) or callable(init):
+    if _given(init):
         return "the given initial values (the others uniform(-2, 2) on the unconstrained scale)"
     r = init_range(init)
     if r == 0:
@@ -171,6 +178,11 @@ def chain_values(init: Any, chain: int) -> dict[str, Any]:
     """
     if isinstance(init, Mapping):
         return dict(init)
+    if isinstance(init, (list, tuple)):
+        if chain > len(init):
+            raise SamplingError(f"init lists initial values for {len(init)} chain(s); chain {chain} has none. "
+                                "Give one dict per chain, or one dict for all.")
+        return dict(init[chain - 1])
     if not callable(init):
         return {}
     takes_chain = bool(inspect.signature(init).parameters)

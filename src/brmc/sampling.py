@@ -80,7 +80,7 @@ class SamplerSettings:
         if self.backend == "pymc" and self.init != "random":
             raise SamplingError("backend='pymc' starts from PyMC's own jittered initial points and does not "
                                 f"take init={self.init!r}; use backend='numpyro', 'blackjax' or 'nutpie'.")
-        if self.backend == "nutpie" and (isinstance(self.init, Mapping) or callable(self.init)):
+        if self.backend == "nutpie" and not isinstance(self.init, (str, int, float, np.integer, np.floating)):
             raise SamplingError("backend='nutpie' takes init='random' or a number; initial values by name "
                                 "or from a function need backend='numpyro' or 'blackjax'.")
         if self.seed is None:
@@ -113,8 +113,14 @@ class SamplerSettings:
         if callable(self.init):
             out["init"] = "random"
         elif isinstance(self.init, Mapping):
-            out["init"] = {k: np.asarray(v, dtype=float).tolist() for k, v in self.init.items()}
+            out["init"] = _storable_values(self.init)
+        elif isinstance(self.init, (list, tuple)):
+            out["init"] = [_storable_values(values) for values in self.init]
         return out
+
+
+def _storable_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: np.asarray(v, dtype=float).tolist() for k, v in values.items()}
 
 
 @dataclass
