@@ -130,8 +130,9 @@ def test_jax_control_and_cores_are_honoured(backend: str) -> None:
     ("y ~ x", "beta", pd.DataFrame({"y": [0.2, 0.5, 0.7, 0.4], "x": range(4)})),
 ])
 def test_jax_initial_point_is_pymcs(formula: str, family: str, data: pd.DataFrame | None) -> None:
-    """The JAX model's un-jittered initial point, in the log density's layout, is PyMC's own:
-    ordered thresholds, bounded and log-transformed parameters included."""
+    """The JAX model's un-jittered initial point (the last start tried), in the log density's layout,
+    is PyMC's own: ordered thresholds, bounded and log-transformed parameters included; the random
+    starts are Stan's, uniform(-2, 2) on the unconstrained scale."""
     _need("numpyro")
     from brmc.backends import JaxModel
 
@@ -140,19 +141,81 @@ def test_jax_initial_point_is_pymcs(formula: str, family: str, data: pd.DataFram
     pymc_point = built.model.initial_point()
     expected = np.concatenate([np.ravel(pymc_point[v.name]) for v in built.model.value_vars])
     np.testing.assert_allclose(model._support(*model.data(built)), expected)
-    inits = model.initial_points(3, np.random.SeedSequence(1), model.data(built))
-    assert inits.shape == (3, expected.size) and 0 < np.abs(inits - expected).max() <= 1
+    starts = model.initial_points(3, np.random.SeedSequence(1), model.data(built))
+    assert starts.shape == (3, expected.size) and 1 < np.abs(starts).max() <= 2
 
 
-def test_jax_initial_points_that_never_give_a_finite_density_are_an_error() -> None:
-    _need("numpyro")
+def _jax_model(formula: str, data, **kwargs):
     from brmc.backends import JaxModel
 
-    built = brmc.make_model(SLEEP, brmc.datasets.load("sleepstudy"))
-    model = JaxModel(built.model)
-    model._support = lambda *data: np.full(model._size, np.nan)
-    with pytest.raises(SamplingError, match="chain 1 in 10 jittered tries"):
-        model.initial_points(2, np.random.SeedSequence(1), model.data(built))
+    built = brmc.make_model(formula, data, **kwargs)
+    return built, JaxModel(built.model)
+
+
+def test_jax_init_forms_as_brms() -> None:
+    """init=0: every parameter 0 on the unconstrained scale; a number r: uniform(-r, r); a dict: those
+    parameters on their own scale (sd_1 = 2 is log 2; a Cholesky factor through atanh), the others
+    random; a function: called with the chain number."""
+    _need("numpyro")
+    built, model = _jax_model(SLEEP, brmc.datasets.load("sleepstudy"))
+    data, seed = model.data(built), np.random.SeedSequence(2)
+    names = [v.name for v in built.model.value_vars]
+    assert not model.initial_points(2, seed, data, 0).any()
+    narrow = model.initial_points(2, seed, data, 0.25)
+    assert 0 < np.abs(narrow).max() <= 0.25
+    L = np.linalg.cholesky(np.array([[1.0, 0.3], [0.3, 1.0]]))
+    given = model.initial_points(2, seed, data, {"Intercept": 250.0, "sd_1": [2.0, 3.0], "L_1": L})
+    point = dict(zip(names, model._unravel(given[1])))
+    assert float(point["Intercept"]) == 250.0
+    np.testing.assert_allclose(point["sd_1_log__"], np.log([2.0, 3.0]))
+    assert sampling.cholesky_from_raw(np.asarray(point["L_1_raw"]), 2)[1, 0] == pytest.approx(0.3)
+    assert 0 < np.abs(point["b"]).max() <= 2  # not given: random
+    per_chain = model.initial_points(2, seed, data, lambda chain: {"Intercept": 100.0 * chain})
+    assert [float(dict(zip(names, model._unravel(row)))["Intercept"]) for row in per_chain] == [100.0, 200.0]
+    listed = model.initial_points(2, seed, data, [{"Intercept": 1.0}, {"Intercept": 2.0}])  # brms's list of lists
+    assert [float(dict(zip(names, model._unravel(row)))["Intercept"]) for row in listed] == [1.0, 2.0]
+    with pytest.raises(SamplingError, match="init lists initial values for 1 chain"):
+        model.initial_points(2, seed, data, [{"Intercept": 1.0}])
+
+
+@pytest.mark.parametrize("init, message", [
+    (-1, 'init must be "random", a number >= 0'),
+    ("zero", 'init must be "random", a number >= 0'),
+    ({"Intercep": 1.0}, "init names a parameter 'Intercep' that the model does not have. Did you mean 'Intercept'?"),
+    ({"b": [1.0, 2.0]}, "The initial value of 'b' has shape (2,); the parameter has shape (1,)."),
+])
+def test_bad_init_is_a_sampling_error(init, message: str) -> None:
+    with pytest.raises(SamplingError) as err:
+        brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=1, iter=20, progress=False, init=init)
+    assert message in str(err.value)
+
+
+def test_no_finite_start_names_the_observations_and_the_remedies() -> None:
+    """A Gamma model with the identity link started at a negative mean: every try has -inf, and the
+    error says which observations, after how many tries, and what to try."""
+    _need("numpyro")
+    d = pd.DataFrame({"y": [1.0, 2.0, 3.0, 4.0], "x": [0.0, 1.0, 2.0, 3.0]})
+    with pytest.raises(SamplingError) as err:
+        brmc.brm("y ~ x", d, family=brmc.get_family("Gamma", link="identity"), chains=1, iter=20, progress=False,
+                 init={"Intercept": -5.0, "b": [0.0]})
+    text = str(err.value)
+    assert "No finite initial values were found for chain 1 in 100 tries" in text
+    assert "the likelihood of observation(s) 1, 2, 3, 4 (of 4) is -inf" in text
+    assert "init=0" in text and "backend='nutpie'" in text
+
+
+def test_nutpie_failure_to_start_is_a_sampling_error_naming_the_terms() -> None:
+    """nutpie's Rust 'All initialization points failed' becomes a SamplingError that names what is not
+    finite: here a Gamma model with the inverse link whose every random start has some eta < 0."""
+    x = np.linspace(-3000.0, 3000.0, 40)
+    d = pd.DataFrame({"y": np.linspace(1.0, 5.0, 40), "x": x})
+    with pytest.raises(SamplingError) as err, warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        brmc.brm("y ~ x", d, family=brmc.get_family("Gamma", link="inverse"), chains=1, iter=20, progress=False,
+                 backend="nutpie", seed=1)
+    text = str(err.value)
+    assert text.startswith("backend='nutpie' could not start sampling (")
+    assert "the likelihood of observation(s)" in text and "init=0" in text
 
 
 @pytest.mark.parametrize("backend, hint", [("numpyro", "pip install brmc"), ("blackjax", 'pip install "brmc[blackjax]"')])

@@ -117,6 +117,7 @@ def brm(
     backend: str = DEFAULT_BACKEND,
     control: dict | None = None,
     sample_prior: str = "no",
+    init: Any = "random",
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
     contrasts: dict[str, str] | None = None,
@@ -151,6 +152,12 @@ def brm(
     sample_prior : str, default ``"no"``
         ``"yes"`` adds prior draws (``prior_b``, ...) beside the posterior; ``"only"`` samples
         the priors alone (all must be proper).
+    init : str, float, dict, list of dict or callable, default ``"random"``
+        brms's ``init``: ``"random"`` (uniform(-2, 2) on the unconstrained scale, the best of
+        Stan's 100 tries), a number r (uniform(-r, r); 0 puts every parameter at 0), a dict of
+        initial values by Stan's parameter names (``b``, ``Intercept``, ``sd_1``, ``sigma``, ...),
+        a list of such dicts (one per chain) or a function of the chain number returning one
+        (see :mod:`brmc.inits`).
     {data_name}
     {env}
     {contrasts}
@@ -180,6 +187,7 @@ def brm(
     settings = SamplerSettings(
         chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin, seed=seed,
         cores=cores, backend=backend, control=dict(control or {}), progress=progress, sample_prior=sample_prior,
+        init=init,
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts)

@@ -36,11 +36,12 @@ import sys
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import arviz as az
 import numpy as np
 
+from . import inits
 from .errors import SamplingError
 from .progress import progress_bar
 
@@ -95,6 +96,9 @@ class JaxModel:
         from pytensor.graph.rewriting.utils import rewrite_graph
         from pytensor.graph.traversal import graph_inputs
 
+        from .jax_ops import register_jax_ops
+
+        register_jax_ops()
         # canonicalising drops mixture components' random variables, used only for their shapes
         logp = rewrite_graph(model.logp(), include=("canonicalize",))
         # PyMC's initial point, unconstrained and not jittered: the support point of each parameter
@@ -110,10 +114,10 @@ class JaxModel:
         # jitted, the density is traced and lowered once, not at each of its three uses in the sampler
         # (sleepstudy: MLIR lowering 0.38 s -> 0.11 s)
         self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=[logp]))
-        # in JAX, not PyMC's initial-point function: compiling that took 0.8 s in every process
         support = pmjax.get_jaxified_graph(inputs=symbols, outputs=support)
         specs = [jax.ShapeDtypeStruct(s.type.shape, s.type.dtype) for s in symbols]
         flat, self._unravel = ravel_pytree([np.zeros(v.shape) for v in jax.eval_shape(support, *specs)])
+        # in JAX, not PyMC's initial-point function: compiling that took 0.8 s in every process
         self._support = jax.jit(lambda *data: ravel_pytree(support(*data))[0])
         self._model = model
         self._size = int(flat.size)
@@ -133,19 +137,42 @@ class JaxModel:
         return tuple(np.asarray(built.values[n] if n in built.values else built.model[n].get_value(), dtype=d)
                      for n, d in zip(self.data_names, self._data_dtypes))
 
-    def initial_points(self, chains: int, seed: np.random.SeedSequence, data: tuple) -> np.ndarray:
-        """PyMC's jittered initial points (its initial point plus U(-1, 1) on the unconstrained
-        scale), one finite row per chain: the first of 10 tries with a finite density."""
-        support = np.asarray(self._support(*data))
-        jitter = np.random.default_rng(seed).uniform(-1.0, 1.0, (chains, 10, self._size))
+    def initial_points(self, chains: int, seed: np.random.SeedSequence, data: tuple, init: Any = "random",
+                       fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """Each chain's start on the unconstrained scale (see :mod:`brmc.inits`): the values ``init``
+        fixes, the others uniform(-r, r) as Stan's, the best of 100 tries; else PyMC's initial point
+        with the ``fallback`` values (value-variable name → value, :attr:`BuiltModel.start`); a
+        ``SamplingError`` naming the terms at fault when neither has a finite density."""
+        rng = np.random.default_rng(seed)
+        r = inits.init_range(init)
+        tries = 1 if r == 0 else inits.INIT_TRIES
+        start, start_mask = self._flat(fallback or {})
+        start = np.where(start_mask, start, np.asarray(self._support(*data)))
+        density = lambda flat: float(self._logp_jit(flat, data))  # noqa: E731
         rows = []
-        for chain, tries in enumerate(support + jitter):
-            row = next((flat for flat in tries if np.isfinite(float(self._logp_jit(flat, data)))), None)
+        for chain in range(chains):
+            fixed, mask = self._flat(inits.unconstrained_values(self._model, inits.chain_values(init, chain + 1)))
+            candidates = np.where(mask, fixed, rng.uniform(-r, r, (tries, self._size)))
+            row = inits.best_start(density, candidates)
             if row is None:
-                raise SamplingError(f"No finite initial values were found for chain {chain + 1} in 10 jittered "
-                                    "tries: the log density is not finite near PyMC's initial point.")
+                row = inits.best_start(density, np.where(mask, fixed, start)[None])
+            if row is None:
+                for name, value in zip(self.data_names, data):  # the density's data, for the diagnosis
+                    self._model[name].set_value(value)
+                point = dict(zip([v.name for v in self._model.value_vars],
+                                 map(np.asarray, self._unravel(candidates[-1]))))
+                raise SamplingError(
+                    f"No finite initial values were found for chain {chain + 1} in {tries} tries with "
+                    f"{inits.describe(init)}, nor at PyMC's initial point: at the last random try, "
+                    f"{inits.why_not_finite(self._model, point)}. {inits.remedy(init, 'numpyro')}")
             rows.append(row)
         return np.stack(rows)
+
+    def _flat(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Values by value-variable name → (flat vector, mask of the entries they give), zeros elsewhere."""
+        parts = [(np.broadcast_to(values.get(v.name, 0.0), np.shape(z)), np.full(np.shape(z), v.name in values))
+                 for v, z in zip(self._model.value_vars, self._unravel(np.zeros(self._size)))]
+        return tuple(np.concatenate([np.ravel(p[k]) for p in parts]) for k in (0, 1))
 
     def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple) -> CompiledSampler:
         """The compiled sampler for these settings, made once per (backend, settings) and kept."""
@@ -203,9 +230,10 @@ class CompiledSampler:
     executable: Future
     shape: tuple[int, int]
 
-    def arguments(self, data: tuple, settings: SamplerSettings) -> tuple:
-        """The executable's arguments: chain ids, random keys and PyMC's jittered initial
-        points, split over devices, and the data.  Meanwhile, as XLA still works on the
+    def arguments(self, data: tuple, settings: SamplerSettings, fallback: dict | None = None) -> tuple:
+        """The executable's arguments: chain ids, random keys and the initial points
+        (``settings.init``; ``fallback`` as :meth:`JaxModel.initial_points`), split over
+        devices, and the data.  Meanwhile, as XLA still works on the
         sampler, compiles the map from draws to model variables.
 
         Example:
@@ -221,11 +249,11 @@ class CompiledSampler:
         """
         chains = settings.chains
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        inits = self.model.initial_points(chains, init_seed, data)
+        starts = self.model.initial_points(chains, init_seed, data, settings.init, fallback)
         keys = key_seed.generate_state(2 * chains)  # raw threefry keys: two uint32 words per chain
         self.model.constrainer(chains * settings.draws)
         return (np.arange(chains, dtype=np.int32).reshape(self.shape), keys.reshape(*self.shape, 2),
-                inits.reshape(*self.shape, -1), data)
+                starts.reshape(*self.shape, -1), data)
 
     def run(self, arguments: tuple, settings: SamplerSettings) -> az.InferenceData:
         """Sample (once XLA's compilation is done); raw draws under the PyMC model's
@@ -252,7 +280,6 @@ def _devices(chains: int, available: int) -> int:
 def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
                    progress: bool) -> Callable:
     """One NumPyro NUTS chain as a function of (chain id, key, initial point, data)."""
-    import jax
     from numpyro.infer.hmc import hmc
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=lambda *data: lambda x: -logp(x, data), algo="NUTS")

@@ -27,6 +27,7 @@ import pytensor
 import pytensor.tensor as pt
 from scipy import special, stats
 
+from .censoring import censored_logp
 from .errors import FamilyError, close_matches
 
 #: link name → (inverse link on tensors, link on numpy arrays, inverse link on numpy arrays)
@@ -183,17 +184,14 @@ class Family:
 
     def pointwise_logp(self, y, eta, dpars: dict, additions: dict):
         """Each observation's log-likelihood as brms writes it: censoring
-        (``cens()``) through the cdf, ``weights()`` multiplying (a tensor)."""
+        (``cens()``) through the log cdf and survival function
+        (:func:`brmc.censoring.censored_logp`), ``weights()`` multiplying (a tensor)."""
         dist = self.response_dist(eta, dpars, additions)
-        out = pm.logp(dist, y)
         cens = additions.get("cens")
         if cens is not None and np.any(cens != 0):
-            lower = y - 1 if self.kind == "count" else y  # P(Y >= y) for counts
-            upper = pm.logcdf(dist, additions.get("y2", y))  # log P(Y <= y2)
-            interval = upper + pt.log1mexp(pm.logcdf(dist, y) - upper)  # log P(y < Y <= y2)
-            out = pt.switch(pt.eq(cens, -1), pm.logcdf(dist, y),
-                            pt.switch(pt.eq(cens, 1), pm.logccdf(dist, lower),
-                                      pt.switch(pt.eq(cens, 2), interval, out)))
+            out = censored_logp(dist, y, additions.get("y2", y), cens, count=self.kind == "count")
+        else:
+            out = pm.logp(dist, y)
         weights = additions.get("weights")
         return out * weights if weights is not None else out
 

@@ -260,7 +260,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "pforms": [p.text for p in md.formula.pforms.values()],
         "family": md.family.to_dict(),
         "priors": [p.to_dict() for p in fit.priors.user],
-        "settings": fit.settings.to_dict(),
+        "settings": fit.settings.storable(),
         "timing": dict(fit.timing),
         "data_name": md.data_name,
         "n_dropped": md.n_dropped,

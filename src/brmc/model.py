@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 
 import numpy as np
@@ -50,12 +50,50 @@ class BuiltModel:
     """A PyMC model plus what is needed to reuse it.
 
     ``structure`` hashes everything that changes the graph (not data values or
-    hyperparameters); ``values`` holds the current value of every ``pm.Data``.
+    hyperparameters); ``values`` holds the current value of every ``pm.Data``;
+    ``start`` is where a chain starts when no random start has a finite density
+    (:func:`fallback_start`).
     """
 
     model: pm.Model
     structure: str
     values: dict[str, np.ndarray]
+    start: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def fallback_start(md: ModelData) -> dict[str, np.ndarray]:
+    """A start for chains that no random start suits (brmc's, not Stan's): mu's temporary
+    ``Intercept`` at the link of the mean response, so that with every other parameter at 0 on
+    the unconstrained scale the mean is the data's everywhere (an inverse link's eta positive).
+
+    Parameters
+    ----------
+    md : ModelData
+        The model's data.
+
+    Returns
+    -------
+    dict
+        ``{"Intercept": value}``, or empty where there is no such intercept or the link of the
+        mean is not finite.
+
+    Examples
+    --------
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.formula.parse_formula("y ~ 1"), {"y": [1.0, 3.0]},
+    ...                           brmc.families.get_family("Gamma", link="inverse"))
+    >>> fallback_start(md)
+    {'Intercept': array(0.5)}
+    """
+    lp = md.predictors.get("mu")
+    if lp is None or not lp.has_intercept or md.family.polytomous:
+        return {}
+    y = md.y / md.additions["trials"] if "trials" in md.additions else md.y
+    if md.family.log_scale:
+        y = np.log(y[y > 0])
+    with np.errstate(all="ignore"):
+        value = md.family.link_np(np.mean(y)) - (np.mean(lp.offset) if lp.offset is not None else 0.0)
+    return {"Intercept": np.asarray(float(value))} if np.isfinite(value) else {}
 
 
 def prior_values(spec: PriorSpec) -> dict[str, np.ndarray]:
@@ -203,7 +241,8 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
 
         used = set(ancestors([model.logp()]))
         values = {k: v for k, v in values.items() if model[k] in used}
-    return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values)
+    return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values,
+                      start=fallback_start(md))
 
 
 def _linear_predictor(md: ModelData, lp: LinearPredictor, spec: PriorSpec, params: dict,

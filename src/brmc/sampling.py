@@ -12,14 +12,18 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import arviz as az
 import numpy as np
 import xarray as xr
 
+from . import inits
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
@@ -35,7 +39,8 @@ _COMPILED: dict[tuple[str, str], object] = {}
 
 @dataclass
 class SamplerSettings:
-    """brms's sampler arguments (``iter`` includes ``warmup``, as in brms)."""
+    """brms's sampler arguments (``iter`` includes ``warmup``, as in brms; ``init`` as
+    :mod:`brmc.inits` describes)."""
 
     chains: int = 4
     iter: int = 2000
@@ -47,6 +52,7 @@ class SamplerSettings:
     control: dict = field(default_factory=dict)
     progress: bool = True
     sample_prior: str = "no"
+    init: Any = "random"
 
     def __post_init__(self) -> None:
         for name in ("chains", "iter", "warmup", "thin"):
@@ -71,6 +77,13 @@ class SamplerSettings:
             raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta and max_treedepth.")
         if self.sample_prior not in {"no", "yes", "only"}:
             raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
+        inits.check_init(self.init)
+        if self.backend == "pymc" and self.init != "random":
+            raise SamplingError("backend='pymc' starts from PyMC's own jittered initial points and does not "
+                                f"take init={self.init!r}; use backend='numpyro', 'blackjax' or 'nutpie'.")
+        if self.backend == "nutpie" and not isinstance(self.init, (str, int, float, np.integer, np.floating)):
+            raise SamplingError("backend='nutpie' takes init='random' or a number; initial values by name "
+                                "or from a function need backend='numpyro' or 'blackjax'.")
         if self.seed is None:
             self.seed = int(np.random.SeedSequence().generate_state(1)[0] % (2**31))
         if self.progress and output_kind() is None:  # nowhere to show a bar (a log file): none at all
@@ -91,6 +104,27 @@ class SamplerSettings:
     def to_dict(self) -> dict:
         return asdict(self)
 
+    def storable(self) -> dict:
+        """The settings as JSON values: initial values by name as lists, an init function as
+        ``"random"`` (a saved fit keeps no code).
+
+        Example:
+            >>> SamplerSettings(init=lambda: {"Intercept": 1.0}).storable()["init"]
+            'random'
+        """
+        out = self.to_dict()
+        if callable(self.init):
+            out["init"] = "random"
+        elif isinstance(self.init, Mapping):
+            out["init"] = _storable_values(self.init)
+        elif isinstance(self.init, (list, tuple)):
+            out["init"] = [_storable_values(values) for values in self.init]
+        return out
+
+
+def _storable_values(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: np.asarray(v, dtype=float).tolist() for k, v in values.items()}
+
 
 @dataclass
 class SamplingResult:
@@ -109,14 +143,14 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
         if settings.backend == "nutpie":
             compiled = _nutpie_compiled(built)
             t1 = time.perf_counter()
-            raw = _sample_nutpie(compiled, settings, cores)
+            raw = _sample_nutpie(compiled, settings, cores, built)
         elif settings.backend == "pymc":
             model = _pymc_model(built)
             t1 = time.perf_counter()
-            raw = _sample_pymc(model, settings, cores)
+            raw = _sample_pymc(model, settings, cores, built)
         else:
             compiled, data = _jax_compiled(built, settings, cores)
-            arguments = compiled.arguments(data, settings)
+            arguments = compiled.arguments(data, settings, built.start)
             compiled.executable.result()
             t1 = time.perf_counter()
             raw = compiled.run(arguments, settings)
@@ -137,21 +171,47 @@ def _nutpie_compiled(built: BuiltModel):
     return _COMPILED[key].with_data(**built.values)
 
 
-def _sample_nutpie(compiled, settings: SamplerSettings, cores: int) -> az.InferenceData:
+def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: BuiltModel) -> az.InferenceData:
+    """nutpie's NUTS from brms's initial values (uniform(-r, r) on the unconstrained scale, or 0);
+    its failure to start is a ``SamplingError`` naming the terms at fault."""
     import nutpie
 
-    return nutpie.sample(
-        compiled,
-        draws=settings.draws,
-        tune=settings.warmup,
-        chains=settings.chains,
-        cores=cores,
-        seed=settings.seed,
-        save_warmup=False,
-        progress_bar=settings.progress,
-        target_accept=settings.adapt_delta,
-        maxdepth=settings.max_treedepth,
-    )
+    r = inits.init_range(settings.init)
+    start = dataclasses.replace(
+        compiled, initial_point_func=lambda seed: np.random.default_rng(seed).uniform(-r, r, compiled.n_dim))
+    try:
+        return nutpie.sample(
+            start,
+            draws=settings.draws,
+            tune=settings.warmup,
+            chains=settings.chains,
+            cores=cores,
+            seed=settings.seed,
+            save_warmup=False,
+            progress_bar=settings.progress,
+            target_accept=settings.adapt_delta,
+            maxdepth=settings.max_treedepth,
+        )
+    except RuntimeError as err:
+        point = _unflatten(built.model, np.random.default_rng(settings.seed).uniform(-r, r, compiled.n_dim))
+        raise SamplingError(_start_failure("nutpie", err, built.model, settings.init, point)) from None
+
+
+def _start_failure(backend: str, err: Exception, model, init: Any, point: dict[str, np.ndarray]) -> str:
+    """A sampler's failure to start in words: where it started from (``init``), and which terms
+    of the density are not finite at a start drawn as it drew its own (``point``, by value variable)."""
+    first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    start = inits.describe(init) if backend != "pymc" else ("PyMC's initial point jittered by uniform(-1, 1) "
+                                                             "on the unconstrained scale")
+    return (f"backend={backend!r} could not start sampling ({first}) from {start}: at such a start, "
+            f"{inits.why_not_finite(model, point)}. {inits.remedy(init, backend)}")
+
+
+def _unflatten(model, flat: np.ndarray) -> dict[str, np.ndarray]:
+    """An unconstrained vector (the model's value variables in order) → values by value-variable name."""
+    shapes = {name: np.shape(value) for name, value in model.initial_point().items()}
+    ends = np.cumsum([int(np.prod(shapes[v.name])) for v in model.value_vars])[:-1]
+    return {v.name: part.reshape(shapes[v.name]) for v, part in zip(model.value_vars, np.split(flat, ends))}
 
 
 def _pymc_model(built: BuiltModel):
@@ -163,25 +223,32 @@ def _pymc_model(built: BuiltModel):
     return model
 
 
-def _sample_pymc(model, settings: SamplerSettings, cores: int) -> az.InferenceData:
+def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel) -> az.InferenceData:
+    """PyMC's NUTS from its jittered initial points; its failure to start is a ``SamplingError``
+    naming the terms at fault."""
     import pymc as pm
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pm.sample(
-            draws=settings.draws,
-            tune=settings.warmup,
-            chains=settings.chains,
-            cores=cores,
-            random_seed=settings.seed,
-            progressbar=settings.progress,
-            target_accept=settings.adapt_delta,
-            max_treedepth=settings.max_treedepth,
-            compute_convergence_checks=False,
-            init="jitter+adapt_diag_grad",
-            mp_ctx="spawn",  # forking a process in which JAX (the default backend) runs deadlocks
-            model=model,
-        )
+        try:
+            return pm.sample(
+                draws=settings.draws,
+                tune=settings.warmup,
+                chains=settings.chains,
+                cores=cores,
+                random_seed=settings.seed,
+                progressbar=settings.progress,
+                target_accept=settings.adapt_delta,
+                max_treedepth=settings.max_treedepth,
+                compute_convergence_checks=False,
+                init="jitter+adapt_diag_grad",
+                mp_ctx="spawn",  # forking a process in which JAX (the default backend) runs deadlocks
+                model=model,
+            )
+        except pm.exceptions.SamplingError as err:
+            rng = np.random.default_rng(settings.seed)
+            point = {k: v + rng.uniform(-1.0, 1.0, np.shape(v)) for k, v in model.initial_point().items()}
+            raise SamplingError(_start_failure("pymc", err, model, "random", point)) from None
 
 
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):

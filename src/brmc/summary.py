@@ -89,10 +89,16 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: above this Rhat, or with more than this share of divergent transitions, the draws are not usable
+UNUSABLE_RHAT = 1.1
+UNUSABLE_DIVERGENT = 0.5
+
+
 @dataclass
 class Diagnostics:
-    """Sampler problems brms warns about."""
+    """Sampler problems brms warns about; ``transitions`` counts the post-warm-up transitions."""
 
+    transitions: int = 0
     divergent: int = 0
     treedepth: int = 0
     low_bfmi_chains: int = 0
@@ -102,9 +108,28 @@ class Diagnostics:
     adapt_delta: float = 0.8
     max_treedepth: int = 10
 
+    @property
+    def unusable(self) -> bool:
+        """Whether most transitions diverged or the chains disagree (Rhat above 1.1)."""
+        share = self.divergent / self.transitions if self.transitions else 0.0
+        return share > UNUSABLE_DIVERGENT or self.max_rhat > UNUSABLE_RHAT
+
     def messages(self) -> list[str]:
-        """The warnings brms (rstan) prints, in its words."""
+        """The warnings brms (rstan) prints, in its words; first, when the draws are not usable,
+        brmc's plain statement of it (brms leaves that to the reader of its warnings)."""
         out = []
+        if self.unusable:
+            problems = []
+            if self.transitions and self.divergent / self.transitions > UNUSABLE_DIVERGENT:
+                problems.append(f"{self.divergent} of {self.transitions} transitions diverged")
+            if self.max_rhat > UNUSABLE_RHAT:
+                problems.append(f"the chains disagree (largest Rhat {self.max_rhat:.3g}, above {UNUSABLE_RHAT})")
+            out.append(
+                f"The draws are not usable: {' and '.join(problems)}, so the estimates below describe where the "
+                "sampler got stuck, not the posterior. Try starting the chains elsewhere (init=0 or init=0.5), "
+                "more warm-up (iter=4000), control={'adapt_delta': 0.95}, stronger priors, or another "
+                "backend (backend='nutpie')."
+            )
         if self.divergent:
             out.append(
                 f"There were {self.divergent} divergent transitions after warmup. Increasing adapt_delta "
@@ -156,6 +181,7 @@ def diagnose(fit: Fit) -> Diagnostics:
     allrows = pd.concat([tables.fixed, tables.spec_pars, *tables.random.values()])
     n_chains = fit.idata.posterior.sizes["chain"]
     return Diagnostics(
+        transitions=n_chains * fit.idata.posterior.sizes["draw"],
         divergent=div,
         treedepth=depth,
         low_bfmi_chains=low_bfmi,
@@ -185,7 +211,7 @@ class Summary:
     priors: pd.DataFrame | None = None
 
     def __str__(self) -> str:
-        lines = list(self.header)
+        lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
         if self.priors is not None:
             lines += ["", "Priors: ", format_prior_table(self.priors)]
         if self.random:
@@ -200,7 +226,6 @@ class Summary:
         if len(self.spec_pars):
             lines += ["", "Family Specific Parameters: ", format_table(_format(self.spec_pars))]
         lines += ["", FOOTER.format(sampler=self.sampler)]
-        lines += [f"Warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -209,8 +234,8 @@ class Summary:
         sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
                     for g, f in self.random.items()]
         sections += [("Population-Level Effects", self.fixed), ("Family Specific Parameters", self.spec_pars)]
-        return html_report(["\n".join(self.header), *[(title, _format(frame)) for title, frame in sections],
-                            "\n".join(f"Warning: {w}" for w in self.warnings)])
+        return html_report(["\n".join(f"Warning: {w}" for w in self.warnings), "\n".join(self.header),
+                            *[(title, _format(frame)) for title, frame in sections]])
 
 
 def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:
