@@ -3,7 +3,7 @@
 Example:
     >>> import brmc
     >>> df = brmc.datasets.load("sleepstudy")
-    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, chains=2, iter=400, seed=11,
+    >>> fit = brmc.brm("Reaction ~ Days + (Days | Subject)", data=df, chains=2, iter=1000, seed=11,
     ...                progress=False)
     >>> print(fit)  # doctest: +ELLIPSIS
      Family: gaussian
