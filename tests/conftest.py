@@ -39,6 +39,15 @@ def reference_csv(*parts: str) -> pd.DataFrame:
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
 
+
+def without_warnings(text: str) -> str:
+    """A printed summary without the ``Warning:`` lines brms prints above it (small fits
+    draw ESS warnings; tests of the layout look past them)."""
+    lines = text.splitlines(keepends=True)
+    while lines and lines[0].startswith("Warning: "):
+        lines.pop(0)
+    return "".join(lines)
+
 #: Every XLA compilation (or load from JAX's disk cache) in this process, by function name.
 _XLA_COMPILATIONS: list[str] = []
 jax.monitoring.register_event_duration_secs_listener(

@@ -13,7 +13,7 @@ from scipy import stats
 
 import brmc
 
-from .conftest import SLEEP, reference_text, xla_compilations
+from .conftest import SLEEP, reference_text, without_warnings, xla_compilations
 
 
 
@@ -59,7 +59,7 @@ def test_summary_object_and_text(fit: brmc.Fit) -> None:
     assert list(s.fixed.index) == ["Intercept", "Days"]
     assert list(s.random["Subject"].index) == ["sd(Intercept)", "sd(Days)", "cor(Intercept,Days)"]
     assert list(s.spec_pars.index) == ["sigma"]
-    text = str(fit)
+    text = without_warnings(str(fit))
     assert text.startswith(" Family: gaussian \n  Links: mu = identity; sigma = identity \n")
     assert "Formula: Reaction ~ Days + (Days | Subject) \n   Data: sleepstudy (Number of observations: 180) " in text
     assert "each with iter = 400; warmup = 200; thin = 1;" in text

@@ -22,6 +22,8 @@ from nbclient import NotebookClient
 
 import brmc
 
+from .conftest import without_warnings
+
 SETUP = """\
 import brmc
 df = brmc.datasets.load("sleepstudy")
@@ -106,7 +108,7 @@ def test_results_render_as_html_tables(notebook: nbformat.NotebookNode, source: 
 
 def test_summary_prints_brms_text(notebook: nbformat.NotebookNode) -> None:
     text = "".join(o.text for o in _outputs(notebook, PRINT) if o.output_type == "stream" and o.name == "stdout")
-    assert text.startswith(" Family: gaussian \n") and "Population-Level Effects: " in text
+    assert without_warnings(text).startswith(" Family: gaussian \n") and "Population-Level Effects: " in text
 
 
 def test_progress_bar_is_one_line_updated_in_place(notebook: nbformat.NotebookNode) -> None:

@@ -41,13 +41,14 @@ def test_diagnostic_messages_follow_brms() -> None:
 
 
 @pytest.mark.parametrize("divergent, rhat, what", [(600, 1.0, "600 of 1000 transitions diverged"),
-                                                   (0, 1.8, "largest Rhat 1.8, above 1.1")])
+                                                   (0, 1.8, "largest Rhat 1.8, above 1.5")])
 def test_unusable_draws_are_said_plainly_first(divergent: int, rhat: float, what: str) -> None:
-    """Most transitions divergent, or Rhat above 1.1: the first warning says the draws are not usable."""
+    """Most transitions divergent, or Rhat above 1.5: the first warning says the draws are not usable."""
     messages = Diagnostics(transitions=1000, divergent=divergent, max_rhat=rhat).messages()
     assert messages[0].startswith("The draws are not usable: ") and what in messages[0]
     assert "init=0" in messages[0] and "backend='nutpie'" in messages[0]
-    assert not Diagnostics(transitions=1000, divergent=400, max_rhat=1.09).unusable
+    # brms's own warning (Rhat > 1.05) covers chains that disagree a little; a tiny fit's 1.1 is not 'unusable'
+    assert not Diagnostics(transitions=1000, divergent=400, max_rhat=1.2).unusable
 
 
 def test_adapt_delta_reaches_the_sampler(fit: brmc.Fit) -> None:

@@ -127,7 +127,9 @@ class Fit:
 
         Examples
         --------
-        >>> print(fit.summary())  # doctest: +ELLIPSIS
+        ``print(fit.summary())`` prints brms's warnings (if any), this header, then the tables:
+
+        >>> print("\n".join(fit.summary().header))  # doctest: +ELLIPSIS
          Family: gaussian
           Links: mu = identity; sigma = identity
         Formula: Reaction ~ Days + (Days | Subject)

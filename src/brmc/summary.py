@@ -90,7 +90,7 @@ def _format(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 #: above this Rhat, or with more than this share of divergent transitions, the draws are not usable
-UNUSABLE_RHAT = 1.1
+UNUSABLE_RHAT = 1.5
 UNUSABLE_DIVERGENT = 0.5
 
 
@@ -110,7 +110,7 @@ class Diagnostics:
 
     @property
     def unusable(self) -> bool:
-        """Whether most transitions diverged or the chains disagree (Rhat above 1.1)."""
+        """Whether most transitions diverged or the chains disagree (Rhat above 1.5)."""
         share = self.divergent / self.transitions if self.transitions else 0.0
         return share > UNUSABLE_DIVERGENT or self.max_rhat > UNUSABLE_RHAT
 
@@ -123,7 +123,7 @@ class Diagnostics:
             if self.transitions and self.divergent / self.transitions > UNUSABLE_DIVERGENT:
                 problems.append(f"{self.divergent} of {self.transitions} transitions diverged")
             if self.max_rhat > UNUSABLE_RHAT:
-                problems.append(f"the chains disagree (largest Rhat {self.max_rhat:.3g}, above {UNUSABLE_RHAT})")
+                problems.append(f"the chains disagree (largest Rhat {self.max_rhat:.4g}, above {UNUSABLE_RHAT})")
             out.append(
                 f"The draws are not usable: {' and '.join(problems)}, so the estimates below describe where the "
                 "sampler got stuck, not the posterior. Try starting the chains elsewhere (init=0 or init=0.5), "
