@@ -65,10 +65,12 @@ DISTRIBUTIONS: dict[str, Distribution] = {
 
 def pymc_dist(name: str, args: Sequence[Any], **kwargs: Any) -> TensorVariable:
     """The PyMC distribution ``name`` with Stan's arguments ``args`` (numbers or tensors);
-    ``kwargs`` (``size``) go to its ``.dist``.
+    ``kwargs`` (``size``) go to its ``.dist``.  Numbers are made float64 (PyTensor would
+    make ``2.0`` a float32 constant and compute its density in single precision).
 
     Example:
-        >>> float(pymc_dist("normal", (1.0, 2.0)).owner.inputs[-1].eval())
-        2.0
+        >>> pymc_dist("normal", (1.0, 2.0)).owner.inputs[-1].dtype
+        'float64'
     """
+    args = [np.float64(a) if np.isscalar(a) else a for a in args]
     return DISTRIBUTIONS[name].pymc(args, **kwargs)

@@ -175,12 +175,12 @@ def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> Tens
     if p.dist.name == "lkj":  # one correlation of an LKJ(eta) matrix of size M: Beta(b, b) on (-1, 1)
         block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
         b = p.dist.args[0] - 1.0 + len(block.coefs) / 2.0
-        return 2.0 * pm.Beta.dist(alpha=b, beta=b, size=size) - 1.0
+        return 2.0 * pymc_dist("beta", (b, b), size=size) - 1.0
     if p.lb is None and p.ub is None:
         return pymc_dist(p.dist.name, p.dist.args, size=size)
     dist = pymc_dist(p.dist.name, p.dist.args)  # by the inverse cdf of a uniform between the bounds' cdfs
-    lo = 0.0 if p.lb is None else pt.exp(pm.logcdf(dist, p.lb))
-    hi = 1.0 if p.ub is None else pt.exp(pm.logcdf(dist, p.ub))
+    lo = np.float64(0.0) if p.lb is None else pt.exp(pm.logcdf(dist, np.float64(p.lb)))
+    hi = np.float64(1.0) if p.ub is None else pt.exp(pm.logcdf(dist, np.float64(p.ub)))
     return pm.icdf(dist, pm.Uniform.dist(lower=lo, upper=hi, size=size))
 
 
