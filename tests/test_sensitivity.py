@@ -260,12 +260,12 @@ def test_log_prior_is_the_sum_of_the_default_prior_densities(fit: brmc.Fit) -> N
     np.testing.assert_allclose(sensitivity.log_prior(fit), expected)  # lkj(1) and flat b add nothing
 
 
-def _made_up_fit_and_graph_lprior(formula: str, data: pd.DataFrame, priors: list, n: int = 40,
-                                  seed: int = 3) -> tuple[brmc.Fit, np.ndarray]:
+def _made_up_fit_and_graph_lprior(formula, data: pd.DataFrame, priors: list, family: str = "gaussian",
+                                  n: int = 40, seed: int = 3) -> tuple[brmc.Fit, np.ndarray]:
     """A Fit whose draws are ``n`` random points of the model's unconstrained space, and the sum
     of the model's own ``lprior_`` potentials at each point, evaluated by PyMC on the value
     variables (no brmc code between the points and the density)."""
-    built = brmc.make_model(formula, data, prior=priors)
+    built = brmc.make_model(formula, data, family=family, prior=priors)
     model = built.model
     lprior = pt.add(*[v for v in model.potentials if v.name.startswith("lprior_")])
     outs = model.replace_rvs_by_values([lprior, *model.free_RVs])
@@ -278,7 +278,7 @@ def _made_up_fit_and_graph_lprior(formula: str, data: pd.DataFrame, priors: list
                                 np.stack([v[i + 1] for v in values])[None])
                       for i, rv in enumerate(model.free_RVs)}, coords={"chain": [0], "draw": np.arange(n)})
     stats_ = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, n), dtype=bool))})
-    md = brmc.data.build_data(brmc.formula.as_formula(formula), data, brmc.get_family("gaussian"))
+    md = brmc.data.build_data(brmc.formula.as_formula(formula), data, brmc.get_family(family))
     spec = resolve_priors(md, priors)
     idata = to_inference_data(SamplingResult(az.InferenceData(posterior=raw, sample_stats=stats_), 0.0, 0.0), md)
     fit = brmc.Fit(model_data=md, priors=spec, settings=brmc.sampling.SamplerSettings(chains=1, iter=2 * n, warmup=n),
@@ -301,6 +301,23 @@ def test_log_prior_is_the_models_prior_density_for_three_correlated_effects() ->
 
 def test_log_prior_is_the_models_prior_density_for_sleepstudy(sleep: pd.DataFrame) -> None:
     fit, expected = _made_up_fit_and_graph_lprior(FORMULA, sleep, [brmc.prior("lkj(3)", class_="cor")])
+    np.testing.assert_allclose(sensitivity.log_prior(fit), expected, rtol=1e-10, atol=1e-8)
+
+
+@pytest.mark.parametrize("case", ["thresholds", "sigma_predictor"])
+def test_log_prior_is_the_models_prior_density_for_thresholds_and_predicted_dpars(case: str) -> None:
+    """Ordinal thresholds (centred as the graph has them) and a predicted sigma's own b and Intercept."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"x": rng.normal(size=60), "g": np.repeat(list("abcdef"), 10)})
+    if case == "thresholds":
+        data["y"] = np.digitize(data["x"] + rng.normal(size=60), [-1.0, 0.0, 1.0]) + 1
+        formula, family = "y ~ x + (1 | g)", "cumulative"
+        priors = [brmc.prior("normal(0, 3)", class_="Intercept"), brmc.prior("normal(0, 2)", class_="b")]
+    else:
+        data["y"] = data["x"] + rng.normal(size=60)
+        formula, family = brmc.bf("y ~ x + (1 | g)", sigma="~ x"), "gaussian"
+        priors = [brmc.prior("normal(0, 2)", class_="b", dpar="sigma"), brmc.prior("normal(0, 1)", class_="b")]
+    fit, expected = _made_up_fit_and_graph_lprior(formula, data, priors, family=family)
     np.testing.assert_allclose(sensitivity.log_prior(fit), expected, rtol=1e-10, atol=1e-8)
 
 

@@ -4,8 +4,8 @@ Each entry names the distribution's arguments in Stan's order, its support,
 and the PyMC distribution with those arguments.  The prior parser checks
 priors against it (:mod:`brmc.priors`), the model stage writes each prior's
 log density with it (:mod:`brmc.model`), and prior draws come from the same
-PyMC distributions (:mod:`brmc.sensitivity`); the log prior of power-scaling
-is the model's own prior terms evaluated at the draws.  ``lkj`` is the one
+PyMC distributions (:func:`bounded_dist`, :func:`lkj_correlation`); the log
+prior of power-scaling is the model's own prior terms evaluated at the draws.  ``lkj`` is the one
 entry without a PyMC constructor: its density is written on the Cholesky
 factor of the correlation matrix (:func:`brmc.model.cholesky_corr`).
 
@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 import pymc as pm
+import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
 
 
@@ -74,3 +75,34 @@ def pymc_dist(name: str, args: Sequence[Any], **kwargs: Any) -> TensorVariable:
     """
     args = [np.float64(a) if np.isscalar(a) else a for a in args]
     return DISTRIBUTIONS[name].pymc(args, **kwargs)
+
+
+def bounded_dist(name: str, args: Sequence[float], lb: float | None, ub: float | None,
+                 size: tuple[int, ...]) -> TensorVariable:
+    """Draws of the distribution ``name`` truncated to (``lb``, ``ub``) (``None``: unbounded),
+    by the inverse cdf of a uniform between the bounds' cdfs.
+
+    Example:
+        >>> x = pm.draw(bounded_dist("normal", (0.0, 1.0), 0.0, None, (1000,)), random_seed=1)
+        >>> bool(x.min() > 0), round(float(x.mean()), 1)
+        (True, 0.8)
+    """
+    if lb is None and ub is None:
+        return pymc_dist(name, args, size=size)
+    dist = pymc_dist(name, args)
+    lo = np.float64(0.0) if lb is None else pt.exp(pm.logcdf(dist, np.float64(lb)))
+    hi = np.float64(1.0) if ub is None else pt.exp(pm.logcdf(dist, np.float64(ub)))
+    return pm.icdf(dist, pm.Uniform.dist(lower=lo, upper=hi, size=size))
+
+
+def lkj_correlation(eta: float, M: int, size: tuple[int, ...]) -> TensorVariable:
+    """Draws of one correlation of an M × M ``lkj(eta)`` correlation matrix:
+    Beta(eta − 1 + M/2, eta − 1 + M/2) on (−1, 1).
+
+    Example:
+        >>> x = pm.draw(lkj_correlation(1.0, 2, (4000,)), random_seed=1)  # uniform on (-1, 1)
+        >>> round(float(x.std()), 1)  # 1 / sqrt(3)
+        0.6
+    """
+    b = eta - 1.0 + M / 2.0
+    return 2.0 * pymc_dist("beta", (b, b), size=size) - 1.0

@@ -35,12 +35,11 @@ import arviz as az
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
 import xarray as xr
 from pytensor.tensor import TensorVariable
 
 from .data import ModelData, build_data
-from .distributions import pymc_dist
+from .distributions import bounded_dist, lkj_correlation
 from .errors import DataError, PriorError
 from .families import family_from_dict
 from .model import build_model, prior_density
@@ -172,16 +171,10 @@ def _lprior_order(p: ParamPrior) -> int:
 
 def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
     """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
-    if p.dist.name == "lkj":  # one correlation of an LKJ(eta) matrix of size M: Beta(b, b) on (-1, 1)
+    if p.dist.name == "lkj":
         block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
-        b = p.dist.args[0] - 1.0 + len(block.coefs) / 2.0
-        return 2.0 * pymc_dist("beta", (b, b), size=size) - 1.0
-    if p.lb is None and p.ub is None:
-        return pymc_dist(p.dist.name, p.dist.args, size=size)
-    dist = pymc_dist(p.dist.name, p.dist.args)  # by the inverse cdf of a uniform between the bounds' cdfs
-    lo = np.float64(0.0) if p.lb is None else pt.exp(pm.logcdf(dist, np.float64(p.lb)))
-    hi = np.float64(1.0) if p.ub is None else pt.exp(pm.logcdf(dist, np.float64(p.ub)))
-    return pm.icdf(dist, pm.Uniform.dist(lower=lo, upper=hi, size=size))
+        return lkj_correlation(p.dist.args[0], len(block.coefs), size)
+    return bounded_dist(p.dist.name, p.dist.args, p.lb, p.ub, size)
 
 
 def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
