@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cache
 from itertools import groupby
@@ -250,27 +250,48 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values)
 
 
+def linear_predictor_sum(X, b, intercept, blocks: Sequence[tuple], offset=None):
+    """``b Xᵀ + intercept + Σ r[..., J, k] Z[:, k] + offset``: the linear predictor, written
+    once with array operators only, so that the graph (PyTensor, one point) and the
+    draws after sampling (NumPy, draws on the leading axes of ``b`` and ``r``) share it.
+
+    Each block is ``(r, J, Z, coefs, ones)``: its effects ``r`` (..., levels, M), each
+    row's level ``J``, its predictor values ``Z`` (rows × M), the coefficient positions
+    to add and, per coefficient, whether its ``Z`` column is all ones (then not multiplied).
+
+    Example:
+        >>> X, b = np.array([[1.0, 2.0], [1.0, 3.0]]), np.array([[0.5, 1.0]])  # one draw
+        >>> r = np.array([[[10.0], [20.0]]])  # one draw, 2 levels, 1 coefficient
+        >>> linear_predictor_sum(X, b, 0.0, [(r, np.array([1, 0]), np.ones((2, 1)), [0], [True])])
+        array([[22.5, 13.5]])
+    """
+    eta = b @ X.T + intercept
+    for r, J, Z, coefs, ones in blocks:
+        for k in coefs:
+            gathered = r[..., J, k]
+            eta = eta + (gathered if ones[k] else gathered * Z[:, k])
+    return eta if offset is None else eta + offset
+
+
 def _linear_predictor(md: ModelData, lp: LinearPredictor, spec: PriorSpec, params: dict,
                       values: dict[str, np.ndarray]):
     """One predictor's ``eta``: centred population part (``b``, ``Intercept`` with the
     predictor's suffix, e.g. ``b_sigma``), group-level effects and offset."""
-    eta = pt.zeros(md.nobs)
     sfx = lp.suffix
+    X, b, intercept = pt.zeros((md.nobs, 0)), pt.zeros(0), 0.0
     if lp.b_names:
-        params[f"b{sfx}"] = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
-        eta = pt.dot(pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"]), params[f"b{sfx}"])
+        params[f"b{sfx}"] = b = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
+        X = pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"])
     if lp.has_intercept:
-        params[f"Intercept{sfx}"] = _parameter(f"Intercept{sfx}", (), None, None)
-        eta = eta + params[f"Intercept{sfx}"]
-    for block in lp.blocks:
-        eta = eta + _group_effects(block, spec, params, values)
-    if lp.offset is not None:
-        eta = eta + pm.Data(f"offset{sfx}", values[f"offset{sfx}"])
-    return eta
+        params[f"Intercept{sfx}"] = intercept = _parameter(f"Intercept{sfx}", (), None, None)
+    blocks = [_group_effects(block, spec, params, values) for block in lp.blocks]
+    offset = pm.Data(f"offset{sfx}", values[f"offset{sfx}"]) if lp.offset is not None else None
+    return linear_predictor_sum(X, b, intercept, blocks, offset)
 
 
-def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]):
-    """r[J, k] * Z[:, k] summed over the block's coefficients (no dense Z)."""
+def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]) -> tuple:
+    """A block's effects ``r`` (levels × M: ``sd`` times ``L z``, or ``z``) and its data,
+    as :func:`linear_predictor_sum` takes them (no dense Z)."""
     M, i = len(block.coefs), block.id
     J = pm.Data(f"J_{i}", values[f"J_{i}"])
     Z = pm.Data(f"Z_{i}", values[f"Z_{i}"]) if f"Z_{i}" in values else None
@@ -283,9 +304,4 @@ def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.nd
         r = (sd[:, None] * pt.dot(L, z)).T
     else:
         r = (sd[:, None] * z).T
-    total = 0.0
-    for k in range(M):
-        gathered = r[J, k]
-        total = total + (gathered if _is_ones(block.Z[:, k]) else gathered * Z[:, k])
-    return total
-
+    return r, J, Z, range(M), [_is_ones(block.Z[:, k]) for k in range(M)]

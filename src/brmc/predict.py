@@ -26,9 +26,16 @@ from .data import ModelData, offset_values
 from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
-from .formula import _names_in, parse_formula
 from .families import inverse_link
-from .sampling import NewBlock, NewDesign, family_dpars, flat_draws, linear_predictor, training_design
+from .formula import _names_in, parse_formula
+from .sampling import (
+    NewBlock,
+    NewDesign,
+    family_dpars,
+    flat_draws,
+    linear_predictor,
+    training_design,
+)
 from .terms import GroupBlock
 
 if TYPE_CHECKING:
@@ -183,7 +190,7 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
     picks: dict[str, np.ndarray] = {}
 
     def new_levels(nb: NewBlock, r: np.ndarray) -> np.ndarray:
-        return _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)[:, nb.new_codes, :]
+        return _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
 
     return {dpar: linear_predictor(post, md.predictors[dpar], nd, draws, new_levels)
             for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items()}

@@ -24,7 +24,7 @@ import xarray as xr
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
-from .model import BuiltModel, cholesky_from_raw
+from .model import BuiltModel, cholesky_from_raw, linear_predictor_sum
 from .terms import GroupBlock
 
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
@@ -353,34 +353,35 @@ def flat_draws(values: np.ndarray) -> np.ndarray:
 NewLevelEffects = Callable[[NewBlock, np.ndarray], np.ndarray]
 
 
+def _pick(values: np.ndarray, draws: np.ndarray | None) -> np.ndarray:
+    return values if draws is None else values[draws]
+
+
 def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: NewDesign,
                      draws: np.ndarray | None = None, new_levels: NewLevelEffects | None = None) -> np.ndarray:
-    """A predictor's ``eta`` for the rows of ``design``: (draws, rows).
+    """A predictor's ``eta`` for the rows of ``design``: (draws, rows), by the model's own
+    :func:`brmc.model.linear_predictor_sum` on the draws.
 
-    ``X b + offset`` plus, for each block, its coefficients' effects of each row's
-    level times the row's ``Z``.  ``draws`` picks draws (of chain × draw; default
-    all).  Rows of new levels (index -1) take ``new_levels(block, r)``: their
-    effects, (draws, new rows, coefficients), from the block's effects ``r``
-    (draws, levels, coefficients).
+    ``draws`` picks draws (of chain × draw; default all).  The effects of new levels
+    (rows with index -1) are ``new_levels(block, r)``: (draws, new levels, coefficients)
+    from the block's effects ``r`` (draws, levels, coefficients), for the new levels
+    numbered by the block's ``new_codes``; they are added as extra levels.
 
     Example:
         >>> linear_predictor(fit.idata.posterior, md.predictors["mu"], training_design(md)["mu"]).shape  # doctest: +SKIP
         (4000, 180)
     """
-    b = flat_draws(population_effects(posterior, lp))
-    eta = (b if draws is None else b[draws]) @ design.X.T
-    if design.offset is not None:
-        eta = eta + design.offset
+    blocks = []
     for nb in design.blocks:
-        r = flat_draws(group_effects(posterior, nb.block))
-        r = r if draws is None else r[draws]  # draws, levels, coefficients
-        new = nb.index < 0
-        rows = r[:, np.where(new, 0, nb.index), :]
+        r, index = _pick(flat_draws(group_effects(posterior, nb.block)), draws), nb.index  # draws, levels, coefs
+        new = index < 0
         if new.any():
-            rows[:, new, :] = new_levels(nb, r)
-        keep = slice(None) if nb.coefs == list(range(r.shape[-1])) else nb.coefs
-        eta = eta + np.einsum("snk,nk->sn", rows[:, :, keep], nb.Z[:, keep])
-    return eta
+            index = index.copy()
+            index[new] = r.shape[1] + nb.new_codes
+            r = np.concatenate([r, new_levels(nb, r)], axis=1)
+        blocks.append((r, index, nb.Z, nb.coefs, [bool(np.all(nb.Z[:, k] == 1)) for k in range(nb.Z.shape[1])]))
+    b = _pick(flat_draws(population_effects(posterior, lp)), draws)
+    return linear_predictor_sum(design.X, b, 0.0, blocks, design.offset)
 
 
 def linear_predictors(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
