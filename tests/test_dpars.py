@@ -352,12 +352,29 @@ def test_a_new_level_borrows_one_old_level_for_every_parameter(sleep, method) ->
     np.testing.assert_allclose(sigma, expected)
 
 
-def test_every_prior_distribution_has_a_pymc_and_a_scipy_twin() -> None:
-    from brmc.model import _PYMC_DISTS
-    from brmc.priors import DISTRIBUTIONS
-    from brmc.sensitivity import _SCIPY
+def test_every_prior_distribution_has_a_pymc_distribution_in_stans_parameterisation() -> None:
+    """The one table: each distribution but lkj has a PyMC twin whose density, with the
+    arguments in Stan's order, is SciPy's (written here in Stan's parameterisation)."""
+    import pymc as pm
+    from scipy import stats
 
-    assert set(DISTRIBUTIONS) - {"lkj"} == set(_PYMC_DISTS) == set(_SCIPY)
+    from brmc.distributions import DISTRIBUTIONS, pymc_dist
+
+    scipy = {"normal": lambda mu, sigma: stats.norm(mu, sigma), "student_t": lambda nu, mu, sigma: stats.t(nu, mu, sigma),
+             "cauchy": lambda mu, sigma: stats.cauchy(mu, sigma), "exponential": lambda rate: stats.expon(scale=1 / rate),
+             "gamma": lambda shape, rate: stats.gamma(shape, scale=1 / rate),
+             "inv_gamma": lambda shape, scale: stats.invgamma(shape, scale=scale),
+             "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
+             "uniform": lambda lower, upper: stats.uniform(lower, upper - lower), "beta": lambda a, b: stats.beta(a, b),
+             "logistic": lambda mu, sigma: stats.logistic(mu, sigma)}
+    assert set(DISTRIBUTIONS) - {"lkj"} == set(scipy) == {n for n, d in DISTRIBUTIONS.items() if d.pymc}
+    args = {"normal": (1.0, 2.0), "student_t": (3.0, 1.0, 2.0), "cauchy": (1.0, 2.0), "exponential": (2.0,),
+            "gamma": (2.0, 3.0), "inv_gamma": (2.0, 3.0), "lognormal": (0.5, 0.8), "uniform": (0.1, 0.9),
+            "beta": (2.0, 3.0), "logistic": (1.0, 2.0)}
+    for name, a in args.items():
+        assert len(a) == len(DISTRIBUTIONS[name].args)
+        ours = float(pm.logp(pymc_dist(name, a), 0.6).eval())
+        assert ours == pytest.approx(scipy[name](*a).logpdf(0.6), rel=1e-10), name
 
 
 @pytest.mark.parametrize("family, dpar", [("gaussian", "sigma"), ("student", "nu"), ("skew_normal", "alpha"),

@@ -20,7 +20,10 @@ matplotlib.use("Agg")
 import arviz as az  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import pytensor  # noqa: E402
+import pytensor.tensor as pt  # noqa: E402
 import pytest  # noqa: E402
+import xarray as xr  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import brmc  # noqa: E402
@@ -28,6 +31,7 @@ from brmc import cluster, sensitivity  # noqa: E402
 from brmc.hypotheses import hypothesis, savage_dickey  # noqa: E402
 from brmc.errors import DataError, PriorError  # noqa: E402
 from brmc.priors import pc_prior, resolve_priors  # noqa: E402
+from brmc.sampling import SamplingResult, to_inference_data  # noqa: E402
 
 from .conftest import xla_compilations  # noqa: E402
 
@@ -272,6 +276,67 @@ def test_log_prior_is_the_sum_of_the_default_prior_densities(fit: brmc.Fit) -> N
     expected = (stats.t(3, 288.7, 59.3).logpdf(post["Intercept"].values) + t.logpdf(post["sigma"].values)
                 + t.logpdf(post["sd_Subject__Intercept"].values) + t.logpdf(post["sd_Subject__Days"].values))
     np.testing.assert_allclose(sensitivity.log_prior(fit), expected)  # lkj(1) and flat b add nothing
+
+
+def _made_up_fit_and_graph_lprior(formula, data: pd.DataFrame, priors: list, family: str = "gaussian",
+                                  n: int = 40, seed: int = 3) -> tuple[brmc.Fit, np.ndarray]:
+    """A Fit whose draws are ``n`` random points of the model's unconstrained space, and the sum
+    of the model's own ``lprior_`` potentials at each point, evaluated by PyMC on the value
+    variables (no brmc code between the points and the density)."""
+    built = brmc.make_model(formula, data, family=family, prior=priors)
+    model = built.model
+    lprior = pt.add(*[v for v in model.potentials if v.name.startswith("lprior_")])
+    outs = model.replace_rvs_by_values([lprior, *model.free_RVs])
+    evaluate = pytensor.function(model.value_vars, outs, on_unused_input="ignore")
+    rng = np.random.default_rng(seed)
+    start = model.initial_point()
+    points = [[rng.normal(0.0, 0.5, size=np.shape(start[v.name])) for v in model.value_vars] for _ in range(n)]
+    values = [evaluate(*point) for point in points]
+    raw = xr.Dataset({rv.name: (("chain", "draw", *[f"{rv.name}_dim_{d}" for d in range(np.ndim(values[0][i + 1]))]),
+                                np.stack([v[i + 1] for v in values])[None])
+                      for i, rv in enumerate(model.free_RVs)}, coords={"chain": [0], "draw": np.arange(n)})
+    stats_ = xr.Dataset({"diverging": (("chain", "draw"), np.zeros((1, n), dtype=bool))})
+    md = brmc.data.build_data(brmc.formula.as_formula(formula), data, brmc.get_family(family))
+    spec = resolve_priors(md, priors)
+    idata = to_inference_data(SamplingResult(az.InferenceData(posterior=raw, sample_stats=stats_), 0.0, 0.0), md)
+    fit = brmc.Fit(model_data=md, priors=spec, settings=brmc.sampling.SamplerSettings(chains=1, iter=2 * n, warmup=n),
+                   idata=idata)
+    return fit, np.array([float(v[0]) for v in values])[None]
+
+
+def test_log_prior_is_the_models_prior_density_for_three_correlated_effects() -> None:
+    """brms's lprior (lkj_corr_cholesky on L) for a 3 x 3 correlation block, where the LKJ
+    density of the correlation matrix would differ."""
+    rng = np.random.default_rng(11)
+    g = np.repeat(np.arange(8), 6)
+    data = pd.DataFrame({"x": rng.normal(size=48), "z": rng.normal(size=48), "g": g.astype(str)})
+    data["y"] = 1.0 + 0.5 * data["x"] + rng.normal(size=8)[g] + rng.normal(size=48)
+    priors = [brmc.prior("normal(0, 2)", class_="b"), brmc.prior("lkj(2)", class_="cor")]
+    fit, expected = _made_up_fit_and_graph_lprior("y ~ x + (1 + x + z | g)", data, priors)
+    assert "cor_g__x__z" in fit.idata.posterior
+    np.testing.assert_allclose(sensitivity.log_prior(fit), expected, rtol=1e-10, atol=1e-8)
+
+
+def test_log_prior_is_the_models_prior_density_for_sleepstudy(sleep: pd.DataFrame) -> None:
+    fit, expected = _made_up_fit_and_graph_lprior(FORMULA, sleep, [brmc.prior("lkj(3)", class_="cor")])
+    np.testing.assert_allclose(sensitivity.log_prior(fit), expected, rtol=1e-10, atol=1e-8)
+
+
+@pytest.mark.parametrize("case", ["thresholds", "sigma_predictor"])
+def test_log_prior_is_the_models_prior_density_for_thresholds_and_predicted_dpars(case: str) -> None:
+    """Ordinal thresholds (centred as the graph has them) and a predicted sigma's own b and Intercept."""
+    rng = np.random.default_rng(5)
+    data = pd.DataFrame({"x": rng.normal(size=60), "g": np.repeat(list("abcdef"), 10)})
+    if case == "thresholds":
+        data["y"] = np.digitize(data["x"] + rng.normal(size=60), [-1.0, 0.0, 1.0]) + 1
+        formula, family = "y ~ x + (1 | g)", "cumulative"
+        priors = [brmc.prior("normal(0, 3)", class_="Intercept"), brmc.prior("normal(0, 2)", class_="b")]
+    else:
+        data["y"] = data["x"] + rng.normal(size=60)
+        formula, family = brmc.bf("y ~ x + (1 | g)", sigma="~ x"), "gaussian"
+        priors = [brmc.prior("normal(0, 2)", class_="b", dpar="sigma"), brmc.prior("normal(0, 1)", class_="b")]
+    fit, expected = _made_up_fit_and_graph_lprior(formula, data, priors, family=family)
+    np.testing.assert_allclose(sensitivity.log_prior(fit), expected, rtol=1e-10, atol=1e-8)
 
 
 def test_powerscale_does_not_flag_the_default_priors(fit: brmc.Fit) -> None:

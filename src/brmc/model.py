@@ -20,29 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import groupby
 
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
+from pytensor.graph.replace import graph_replace, vectorize_graph
+from pytensor.graph.traversal import ancestors
 
 from .data import LinearPredictor, ModelData
+from .distributions import pymc_dist
 from .priors import ParamPrior, PriorSpec
-
-#: prior distribution name → PyMC distribution given the hyperparameter rows
-_PYMC_DISTS = {
-    "normal": lambda a: pm.Normal.dist(mu=a[0], sigma=a[1]),
-    "student_t": lambda a: pm.StudentT.dist(nu=a[0], mu=a[1], sigma=a[2]),
-    "cauchy": lambda a: pm.Cauchy.dist(alpha=a[0], beta=a[1]),
-    "exponential": lambda a: pm.Exponential.dist(lam=a[0]),
-    "gamma": lambda a: pm.Gamma.dist(alpha=a[0], beta=a[1]),
-    "inv_gamma": lambda a: pm.InverseGamma.dist(alpha=a[0], beta=a[1]),
-    "lognormal": lambda a: pm.LogNormal.dist(mu=a[0], sigma=a[1]),
-    "uniform": lambda a: pm.Uniform.dist(lower=a[0], upper=a[1]),
-    "beta": lambda a: pm.Beta.dist(alpha=a[0], beta=a[1]),
-    "logistic": lambda a: pm.Logistic.dist(mu=a[0], s=a[1]),
-}
 
 
 @dataclass
@@ -155,42 +147,96 @@ def _add_priors(spec: PriorSpec, params: dict[str, pt.TensorVariable], values: d
             args = [hp[i] for i in range(n_args)]
         else:
             args = [hp[i, 0] for i in range(n_args)]
-        pm.Potential(f"lprior_{param}_{name}", pm.logp(_PYMC_DISTS[name](args), value).sum())
+        pm.Potential(f"lprior_{param}_{name}", pm.logp(pymc_dist(name, args), value).sum())
+
+
+def corr_cholesky(raw: pt.TensorVariable, M: int) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Stan's ``cholesky_factor_corr[M]`` transform: the M(M-1)/2 unconstrained values on
+    the last axis of ``raw`` (any leading axes are draws) → (L, log-Jacobian).
+
+    The values map through tanh to canonical partial correlations, filled into the
+    rows of L one row after the other, as Stan's ``cholesky_corr_constrain``.
+    """
+    z = pt.tanh(raw)
+    log_jac = pt.sum(pt.log1p(-pt.sqr(z)), axis=-1)
+    one, zero = pt.ones_like(z[..., 0]), pt.zeros_like(z[..., 0])
+    rows = [[one] + [zero] * (M - 1)]
+    k = 0
+    for i in range(1, M):
+        row = [z[..., k]]
+        sum_sqs = pt.sqr(z[..., k])
+        k += 1
+        for _ in range(1, i):
+            log_jac += 0.5 * pt.log1p(-sum_sqs)
+            value = z[..., k] * pt.sqrt(1.0 - sum_sqs)
+            row.append(value)
+            sum_sqs = sum_sqs + pt.sqr(value)
+            k += 1
+        rows.append(row + [pt.sqrt(1.0 - sum_sqs)] + [zero] * (M - i - 1))
+    return pt.stack([pt.stack(r, axis=-1) for r in rows], axis=-2), log_jac
 
 
 def cholesky_corr(name: str, M: int, eta) -> pt.TensorVariable:
     """Stan's ``cholesky_factor_corr[M]`` with an ``lkj_corr_cholesky(eta)`` prior.
 
-    The M(M-1)/2 unconstrained values map through tanh to canonical partial
-    correlations and then to the rows of L; the log-Jacobian and the LKJ
-    density (up to a constant in eta) are added as potentials.
+    ``{name}_raw`` holds the unconstrained values (:func:`corr_cholesky`); the
+    log-Jacobian and the LKJ density of L (up to a constant in eta) are added as
+    potentials.  The returned L is named ``name``, so that the prior term can be
+    evaluated at given factors (:func:`prior_density`).
     """
-    K = M * (M - 1) // 2
-    raw = pm.Flat(f"{name}_raw", shape=K)
-    z = pt.tanh(raw)
-    log_jac = pt.sum(pt.log1p(-pt.sqr(z)))
-    rows = [[pt.constant(1.0)] + [pt.constant(0.0)] * (M - 1)]
-    k = 0
-    for i in range(1, M):
-        row = []
-        sum_sqs = pt.sqr(z[k])
-        row.append(z[k])
-        k += 1
-        for _ in range(1, i):
-            log_jac += 0.5 * pt.log1p(-sum_sqs)
-            value = z[k] * pt.sqrt(1.0 - sum_sqs)
-            row.append(value)
-            sum_sqs = sum_sqs + pt.sqr(value)
-            k += 1
-        row.append(pt.sqrt(1.0 - sum_sqs))
-        row += [pt.constant(0.0)] * (M - i - 1)
-        rows.append(row)
-    L = pt.stack([pt.stack(r) for r in rows])
-    log_diag = pt.log(pt.stack([rows[i][i] for i in range(1, M)]))
+    L, log_jac = corr_cholesky(pm.Flat(f"{name}_raw", shape=M * (M - 1) // 2), M)
+    L.name = name
+    log_diag = pt.log(pt.diagonal(L, axis1=-2, axis2=-1)[1:])
     coefs = pt.as_tensor(np.array([M - d - 1 for d in range(1, M)], dtype=float)) + 2.0 * eta - 2.0
     pm.Potential(f"{name}_jacobian", log_jac)
     pm.Potential(f"lprior_{name}_lkj", pt.sum(coefs * log_diag))
     return L
+
+
+@cache
+def _compiled_cholesky(M: int, ndim: int):
+    raw = pt.tensor("raw", shape=(None,) * ndim)
+    return pytensor.function([raw], corr_cholesky(raw, M)[0])
+
+
+def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
+    """The Cholesky factors of :func:`corr_cholesky` for unconstrained draws ``raw``
+    (..., M(M-1)/2) → (..., M, M): the model's own transform, compiled.
+
+    Example:
+        >>> cholesky_from_raw(np.zeros(3), 3)
+        array([[1., 0., 0.],
+               [0., 1., 0.],
+               [0., 0., 1.]])
+    """
+    raw = np.asarray(raw, dtype=float)
+    return _compiled_cholesky(M, raw.ndim)(raw)
+
+
+def prior_density(built: BuiltModel) -> tuple[list[str], Callable[..., np.ndarray]]:
+    """The model's prior terms (its ``lprior_`` potentials, brms's ``lprior``) as a function
+    of the constrained parameters and the Cholesky factors ``L_<id>``.
+
+    Returns the parameter names and a function that takes one array per name, each with
+    a leading axis of draws, and gives the summed log prior per draw.
+
+    Example:
+        >>> import brmc
+        >>> names, f = prior_density(brmc.make_model("Reaction ~ Days", brmc.datasets.load("sleepstudy")))
+        >>> names
+        ['Intercept', 'sigma']
+    """
+    model = built.model
+    terms = [p for p in model.potentials if p.name.startswith("lprior_")]
+    total = pt.add(*terms) if terms else pt.constant(0.0)
+    wanted = {v.name.removesuffix("_raw") for v in model.free_RVs}  # L_<id>, not its L_<id>_raw
+    params = {v.name: v for v in ancestors([total]) if v.name in wanted and v.owner is not None}
+    names = sorted(params)
+    single = {n: params[n].type() for n in names}
+    batched = {n: pt.tensor(n, shape=(None, *params[n].type.shape)) for n in names}
+    per_draw = graph_replace(total, {params[n]: single[n] for n in names}, strict=False)
+    vectorised = vectorize_graph(per_draw, {single[n]: batched[n] for n in names})
+    return names, pytensor.function([batched[n] for n in names], vectorised, on_unused_input="ignore")
 
 
 def data_values(md: ModelData) -> dict[str, np.ndarray]:
@@ -237,35 +283,54 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
             logp = md.family.pointwise_logp(Y, md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
             pm.Potential("Y_loglik", logp.sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
-        from pytensor.graph.traversal import ancestors
-
         used = set(ancestors([model.logp()]))
         values = {k: v for k, v in values.items() if model[k] in used}
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values,
                       start=fallback_start(md))
 
 
+def linear_predictor_sum(X, b, intercept, blocks: Sequence[tuple], offset=None):
+    """``b Xᵀ + intercept + Σ r[..., J, k] Z[:, k] + offset``: the linear predictor, written
+    once with array operators only, so that the graph (PyTensor, one point) and the
+    draws after sampling (NumPy, draws on the leading axes of ``b`` and ``r``) share it.
+
+    Each block is ``(r, J, Z, coefs, ones)``: its effects ``r`` (..., levels, M), each
+    row's level ``J``, its predictor values ``Z`` (rows × M), the coefficient positions
+    to add and, per coefficient, whether its ``Z`` column is all ones (then not multiplied).
+
+    Example:
+        >>> X, b = np.array([[1.0, 2.0], [1.0, 3.0]]), np.array([[0.5, 1.0]])  # one draw
+        >>> r = np.array([[[10.0], [20.0]]])  # one draw, 2 levels, 1 coefficient
+        >>> linear_predictor_sum(X, b, 0.0, [(r, np.array([1, 0]), np.ones((2, 1)), [0], [True])])
+        array([[22.5, 13.5]])
+    """
+    eta = b @ X.T + intercept
+    for r, J, Z, coefs, ones in blocks:
+        for k in coefs:
+            gathered = r[..., J, k]
+            eta = eta + (gathered if ones[k] else gathered * Z[:, k])
+    return eta if offset is None else eta + offset
+
+
 def _linear_predictor(md: ModelData, lp: LinearPredictor, spec: PriorSpec, params: dict,
                       values: dict[str, np.ndarray]):
     """One predictor's ``eta``: centred population part (``b``, ``Intercept`` with the
     predictor's suffix, e.g. ``b_sigma``), group-level effects and offset."""
-    eta = pt.zeros(md.nobs)
     sfx = lp.suffix
+    X, b, intercept = pt.zeros((md.nobs, 0)), pt.zeros(0), 0.0
     if lp.b_names:
-        params[f"b{sfx}"] = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
-        eta = pt.dot(pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"]), params[f"b{sfx}"])
+        params[f"b{sfx}"] = b = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
+        X = pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"])
     if lp.has_intercept:
-        params[f"Intercept{sfx}"] = _parameter(f"Intercept{sfx}", (), None, None)
-        eta = eta + params[f"Intercept{sfx}"]
-    for block in lp.blocks:
-        eta = eta + _group_effects(block, spec, params, values)
-    if lp.offset is not None:
-        eta = eta + pm.Data(f"offset{sfx}", values[f"offset{sfx}"])
-    return eta
+        params[f"Intercept{sfx}"] = intercept = _parameter(f"Intercept{sfx}", (), None, None)
+    blocks = [_group_effects(block, spec, params, values) for block in lp.blocks]
+    offset = pm.Data(f"offset{sfx}", values[f"offset{sfx}"]) if lp.offset is not None else None
+    return linear_predictor_sum(X, b, intercept, blocks, offset)
 
 
-def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]):
-    """r[J, k] * Z[:, k] summed over the block's coefficients (no dense Z)."""
+def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.ndarray]) -> tuple:
+    """A block's effects ``r`` (levels × M: ``sd`` times ``L z``, or ``z``) and its data,
+    as :func:`linear_predictor_sum` takes them (no dense Z)."""
     M, i = len(block.coefs), block.id
     J = pm.Data(f"J_{i}", values[f"J_{i}"])
     Z = pm.Data(f"Z_{i}", values[f"Z_{i}"]) if f"Z_{i}" in values else None
@@ -278,9 +343,4 @@ def _group_effects(block, spec: PriorSpec, params: dict, values: dict[str, np.nd
         r = (sd[:, None] * pt.dot(L, z)).T
     else:
         r = (sd[:, None] * z).T
-    total = 0.0
-    for k in range(M):
-        gathered = r[J, k]
-        total = total + (gathered if _is_ones(block.Z[:, k]) else gathered * Z[:, k])
-    return total
-
+    return r, J, Z, range(M), [_is_ones(block.Z[:, k]) for k in range(M)]

@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,28 +28,23 @@ from .data import ModelData, offset_values
 from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
+from .families import inverse_link
 from .formula import parse_formula
 from .lexer import names_in
-from .families import inverse_link
-from .sampling import family_dpars, group_effects, population_effects
+from .sampling import (
+    NewBlock,
+    NewDesign,
+    family_dpars,
+    flat_draws,
+    linear_predictor,
+    training_design,
+)
 from .terms import GroupBlock
 
 if TYPE_CHECKING:
     from .fit import Fit
 
 NEW_LEVEL_METHODS = ("uncertainty", "gaussian", "old_levels")
-
-
-@dataclass
-class NewBlock:
-    """A group-level block evaluated on new rows: level index (-1 = new level), Z,
-    the kept coefficient positions and, for rows of new levels, a code per new level."""
-
-    block: GroupBlock
-    index: np.ndarray
-    Z: np.ndarray
-    coefs: list[int]
-    new_codes: np.ndarray | None = None
 
 
 def _kept_blocks(md: ModelData, re_formula: Any) -> dict[int, list[int]]:
@@ -111,22 +105,12 @@ def _require(newdata: pd.DataFrame, needed: list[str]) -> None:
                         f"{close_matches(missing[0], newdata.columns)}")
 
 
-@dataclass
-class NewDesign:
-    """One predictor evaluated on new rows: population design, kept group-level blocks, offset."""
-
-    X: np.ndarray
-    blocks: list[NewBlock]
-    offset: np.ndarray | None
-
-
 def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
                allow_new_levels: bool = False) -> dict[str, NewDesign]:
     """Each predictor's design for ``newdata`` (or the training rows), by dpar."""
     kept = _kept_blocks(md, re_formula)
     if newdata is None:
-        return {dpar: NewDesign(lp.X, [NewBlock(b, b.index, b.Z, kept[b.id]) for b in lp.blocks if b.id in kept],
-                                lp.offset) for dpar, lp in md.predictors.items()}
+        return training_design(md, kept)
     if not isinstance(newdata, pd.DataFrame) or len(newdata) == 0:
         raise DataError("newdata must be a non-empty pandas DataFrame.")
     texts = [lp.formula.population for lp in md.predictors.values()]
@@ -170,10 +154,6 @@ def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> 
     return np.sort(rng.choice(n_total, size=ndraws, replace=False))
 
 
-def _flat(values: np.ndarray) -> np.ndarray:
-    return values.reshape(-1, *values.shape[2:])
-
-
 def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray, method: str,
                        rng: np.random.Generator, picks: dict[str, np.ndarray]) -> np.ndarray:
     """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M).
@@ -192,13 +172,13 @@ def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray,
     # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
     group, coefs = nb.block.group, nb.block.labels
     post = fit.idata.posterior
-    sd = np.stack([_flat(post[f"sd_{group}__{c}"].values)[draws] for c in coefs], axis=-1)
+    sd = np.stack([flat_draws(post[f"sd_{group}__{c}"].values)[draws] for c in coefs], axis=-1)
     cor = np.tile(np.eye(M), (S, 1, 1))
     for j in range(M):
         for k in range(j + 1, M):
             name = f"cor_{group}__{coefs[j]}__{coefs[k]}"
             if name in post:
-                cor[:, j, k] = cor[:, k, j] = _flat(post[name].values)[draws]
+                cor[:, j, k] = cor[:, k, j] = flat_draws(post[name].values)[draws]
     chol = np.linalg.cholesky(cor * sd[:, :, None] * sd[:, None, :] + 1e-12 * np.eye(M))
     return np.einsum("smk,snk->snm", chol, rng.standard_normal((S, n_new, M)))
 
@@ -210,21 +190,13 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
         raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
                         f"not {sample_new_levels!r}.")
     md, post = fit.model_data, fit.idata.posterior
-    etas: dict[str, np.ndarray] = {}
     picks: dict[str, np.ndarray] = {}
-    for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items():
-        eta = _flat(population_effects(post, md.predictors[dpar]))[draws] @ nd.X.T
-        if nd.offset is not None:
-            eta = eta + nd.offset
-        for nb in nd.blocks:
-            r = _flat(group_effects(post, nb.block))[draws]  # S, levels, M
-            rows = r[:, np.clip(nb.index, 0, None), :]
-            if (nb.index < 0).any():
-                effects = _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
-                rows[:, nb.index < 0, :] = effects[:, nb.new_codes, :]
-            eta = eta + np.einsum("snk,nk->sn", rows[:, :, nb.coefs], nb.Z[:, nb.coefs])
-        etas[dpar] = eta
-    return etas
+
+    def new_levels(nb: NewBlock, r: np.ndarray) -> np.ndarray:
+        return _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
+
+    return {dpar: linear_predictor(post, md.predictors[dpar], nd, draws, new_levels)
+            for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items()}
 
 
 def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
@@ -234,7 +206,7 @@ def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, 
 
 
 def _scalars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
-    return {k: _flat(v)[draws] for k, v in family_dpars(fit.idata.posterior, fit.model_data).items()}
+    return {k: flat_draws(v)[draws] for k, v in family_dpars(fit.idata.posterior, fit.model_data).items()}
 
 
 def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:

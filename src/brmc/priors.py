@@ -24,24 +24,11 @@ import pandas as pd
 
 from .data import LinearPredictor, ModelData
 from ._docs import shared
+from .distributions import DISTRIBUTIONS
 from .errors import PriorError, close_matches
 from .families import DATA_PRIOR_LINKS, LINKS
 from .rlang import r_collate_key, r_mad, r_number, r_round
 
-#: distribution name → (argument names, support lower, support upper, checks on the arguments)
-DISTRIBUTIONS: dict[str, tuple[tuple[str, ...], float, float]] = {
-    "normal": (("mu", "sigma"), -np.inf, np.inf),
-    "student_t": (("nu", "mu", "sigma"), -np.inf, np.inf),
-    "cauchy": (("mu", "sigma"), -np.inf, np.inf),
-    "exponential": (("rate",), 0.0, np.inf),
-    "gamma": (("shape", "rate"), 0.0, np.inf),
-    "inv_gamma": (("shape", "scale"), 0.0, np.inf),
-    "lognormal": (("mu", "sigma"), 0.0, np.inf),
-    "uniform": (("lower", "upper"), np.nan, np.nan),
-    "beta": (("a", "b"), 0.0, 1.0),
-    "logistic": (("mu", "sigma"), -np.inf, np.inf),
-    "lkj": (("eta",), np.nan, np.nan),
-}
 _POSITIVE_ARGS = {"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"}
 PRIOR_COLUMNS = ["prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub", "source"]
 
@@ -58,10 +45,9 @@ class Dist:
 
     @property
     def support(self) -> tuple[float, float]:
-        _, lo, hi = DISTRIBUTIONS[self.name]
         if self.name == "uniform":
             return self.args[0], self.args[1]
-        return lo, hi
+        return DISTRIBUTIONS[self.name].lower, DISTRIBUTIONS[self.name].upper
 
 
 def parse_dist(text: str) -> Dist | None:
@@ -85,7 +71,7 @@ def parse_dist(text: str) -> Dist | None:
             f"Unknown prior distribution {name!r} in {text!r}.{close_matches(name, DISTRIBUTIONS)} "
             f"Available: {', '.join(DISTRIBUTIONS)}."
         )
-    names = DISTRIBUTIONS[name][0]
+    names = DISTRIBUTIONS[name].args
     pieces = [p.strip() for p in inner.split(",")] if inner.strip() else []
     if len(pieces) != len(names):
         raise PriorError(

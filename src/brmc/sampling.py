@@ -15,7 +15,7 @@ from __future__ import annotations
 import dataclasses
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ from . import inits
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
-from .model import BuiltModel
+from .model import BuiltModel, cholesky_from_raw, linear_predictor_sum
 from .progress import output_kind
 from .terms import GroupBlock
 
@@ -325,21 +325,39 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
     return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
 
 
-def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
-    """NumPy twin of :func:`brmc.model.cholesky_corr` (unconstrained → L)."""
-    z = np.tanh(raw)
-    L = np.zeros(raw.shape[:-1] + (M, M))
-    L[..., 0, 0] = 1.0
-    k = 0
-    for i in range(1, M):
-        sum_sqs = np.zeros(raw.shape[:-1])
-        for j in range(i):
-            value = z[..., k] * (np.sqrt(1.0 - sum_sqs) if j else 1.0)
-            L[..., i, j] = value
-            sum_sqs = sum_sqs + value**2
-            k += 1
-        L[..., i, i] = np.sqrt(1.0 - sum_sqs)
-    return L
+def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
+    """The model's constrained parameters back from brms's draws (the inverse of
+    :func:`brms_posterior` but for ``z``): ``b<sfx>``, ``Intercept<sfx>`` (centred; the
+    ordinal thresholds before ``means_X · b`` is added back), ``sd_<id>``, the Cholesky
+    factor ``L_<id>`` of each correlation matrix and the family parameters, each
+    (chain, draw, ...).
+
+    Example:
+        >>> sorted(model_parameters(fit.idata.posterior, fit.model_data))  # doctest: +SKIP
+        ['Intercept', 'L_1', 'b', 'sd_1', 'sigma']
+    """
+    out = {d.name: posterior[d.name].values for d in md.dpars}
+    for lp in md.predictors.values():
+        if lp.b_names:
+            out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
+        if lp.has_intercept:
+            out[f"Intercept{lp.suffix}"] = posterior[f"Intercept{lp.suffix}"].values
+    if md.thresholds:
+        mu = md.predictors["mu"]
+        shift = out["b"] @ mu.means_X if mu.b_names else 0.0
+        thres = np.stack([posterior[f"b_Intercept[{k + 1}]"].values for k in range(md.thresholds)], axis=-1)
+        out["Intercept"] = thres - np.asarray(shift)[..., None]
+    for block in md.blocks:
+        out[f"sd_{block.id}"] = np.stack([posterior[f"sd_{block.group}__{c}"].values for c in block.labels], axis=-1)
+        if block.correlated:
+            M = len(block.coefs)
+            C = np.broadcast_to(np.eye(M), (*out[f"sd_{block.id}"].shape[:-1], M, M)).copy()
+            for k in range(M):
+                for j in range(k):
+                    name = f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"
+                    C[..., j, k] = C[..., k, j] = posterior[name].values
+            out[f"L_{block.id}"] = np.linalg.cholesky(C)
+    return out
 
 
 def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray:
@@ -366,15 +384,80 @@ def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
     return posterior[block.r_name].sel({coef_dim: block.coefs}).values
 
 
+@dataclass
+class NewBlock:
+    """A group-level block evaluated on some rows: level index (-1 = new level), Z,
+    the kept coefficient positions and, for rows of new levels, a code per new level."""
+
+    block: GroupBlock
+    index: np.ndarray
+    Z: np.ndarray
+    coefs: list[int]
+    new_codes: np.ndarray | None = None
+
+
+@dataclass
+class NewDesign:
+    """One predictor evaluated on some rows: population design, kept group-level blocks, offset."""
+
+    X: np.ndarray
+    blocks: list[NewBlock]
+    offset: np.ndarray | None
+
+
+def training_design(md: ModelData, kept: dict[int, list[int]] | None = None) -> dict[str, NewDesign]:
+    """Each predictor's design on the training rows, by dpar, with the group-level blocks
+    and coefficient positions in ``kept`` (by block id; default all of them)."""
+    if kept is None:
+        kept = {b.id: list(range(len(b.coefs))) for b in md.blocks}
+    return {dpar: NewDesign(lp.X, [NewBlock(b, b.index, b.Z, kept[b.id]) for b in lp.blocks if b.id in kept],
+                            lp.offset) for dpar, lp in md.predictors.items()}
+
+
+def flat_draws(values: np.ndarray) -> np.ndarray:
+    """(chain, draw, ...) → (chain × draw, ...)."""
+    return values.reshape(-1, *values.shape[2:])
+
+
+NewLevelEffects = Callable[[NewBlock, np.ndarray], np.ndarray]
+
+
+def _pick(values: np.ndarray, draws: np.ndarray | None) -> np.ndarray:
+    return values if draws is None else values[draws]
+
+
+def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: NewDesign,
+                     draws: np.ndarray | None = None, new_levels: NewLevelEffects | None = None) -> np.ndarray:
+    """A predictor's ``eta`` for the rows of ``design``: (draws, rows), by the model's own
+    :func:`brmc.model.linear_predictor_sum` on the draws.
+
+    ``draws`` picks draws (of chain × draw; default all).  The effects of new levels
+    (rows with index -1) are ``new_levels(block, r)``: (draws, new levels, coefficients)
+    from the block's effects ``r`` (draws, levels, coefficients), for the new levels
+    numbered by the block's ``new_codes``; they are added as extra levels.
+
+    Example:
+        >>> linear_predictor(fit.idata.posterior, md.predictors["mu"], training_design(md)["mu"]).shape  # doctest: +SKIP
+        (4000, 180)
+    """
+    blocks = []
+    for nb in design.blocks:
+        r, index = _pick(flat_draws(group_effects(posterior, nb.block)), draws), nb.index  # draws, levels, coefs
+        new = index < 0
+        if new.any():
+            index = index.copy()
+            index[new] = r.shape[1] + nb.new_codes
+            r = np.concatenate([r, new_levels(nb, r)], axis=1)
+        blocks.append((r, index, nb.Z, nb.coefs, [bool(np.all(nb.Z[:, k] == 1)) for k in range(nb.Z.shape[1])]))
+    b = _pick(flat_draws(population_effects(posterior, lp)), draws)
+    return linear_predictor_sum(design.X, b, 0.0, blocks, design.offset)
+
+
 def linear_predictors(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     """Each predictor's ``eta`` for every draw and training observation: (chain, draw, N)."""
-    etas = {}
-    for dpar, lp in md.predictors.items():
-        eta = population_effects(posterior, lp) @ lp.X.T + (0.0 if lp.offset is None else lp.offset)
-        for block in lp.blocks:
-            eta = eta + np.einsum("cdnk,nk->cdn", group_effects(posterior, block)[:, :, block.index, :], block.Z)
-        etas[dpar] = eta
-    return etas
+    shape = (posterior.sizes["chain"], posterior.sizes["draw"], md.nobs)
+    return {dpar: linear_predictor(posterior, md.predictors[dpar], design).reshape(shape)
+            for dpar, design in training_design(md).items()}
 
 
 def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:

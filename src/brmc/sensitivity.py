@@ -15,9 +15,8 @@ model, and power-scaling sensitivity from a single fit.
   sensitivity per parameter, from importance weights, with no refit.
 
 Example:
-    >>> from brmc.priors import parse_dist
-    >>> round(float(scipy_dist(parse_dist("exponential(2)")).mean()), 3)
-    0.5
+    >>> sorted(prior_draws(fit, 4, 1000, seed=1))  # doctest: +SKIP
+    ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
     ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})
     >>> sweep.table().loc["b_Days"].index.tolist()
@@ -37,15 +36,19 @@ import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import pymc as pm
 import xarray as xr
-from scipy import stats
+from pytensor.tensor import TensorVariable
 
+from ._docs import shared
 from .cluster import fit_job, reported_draws, reported_variables, run_jobs
 from .data import ModelData
+from .distributions import bounded_dist, lkj_correlation
 from .errors import DataError, PriorError
-from ._docs import shared
+from .model import build_model, prior_density
 from .plots import handed_over
-from .priors import Dist, ParamPrior, Prior, replace_priors, resolve_priors
+from .priors import ParamPrior, Prior, replace_priors, resolve_priors
+from .sampling import flat_draws, model_parameters
 from .terms import coef_label
 
 if TYPE_CHECKING:
@@ -53,94 +56,34 @@ if TYPE_CHECKING:
 
     from .fit import Fit
 
-#: prior distribution name (Stan's parameterisation) → frozen SciPy distribution
-_SCIPY = {
-    "normal": lambda mu, sigma: stats.norm(mu, sigma),
-    "student_t": lambda nu, mu, sigma: stats.t(nu, mu, sigma),
-    "cauchy": lambda mu, sigma: stats.cauchy(mu, sigma),
-    "exponential": lambda rate: stats.expon(scale=1.0 / rate),
-    "gamma": lambda shape, rate: stats.gamma(shape, scale=1.0 / rate),
-    "inv_gamma": lambda shape, scale: stats.invgamma(shape, scale=scale),
-    "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
-    "uniform": lambda lower, upper: stats.uniform(lower, upper - lower),
-    "beta": lambda a, b: stats.beta(a, b),
-    "logistic": lambda mu, sigma: stats.logistic(mu, sigma),
-}
 #: priorsense's threshold on both sensitivities
 SENSITIVITY_THRESHOLD = 0.05
 #: the row label of the fit a sweep starts from
 ORIGINAL = "original"
 
 
-def scipy_dist(dist: Dist):
-    """The frozen SciPy distribution of a prior (not ``lkj``, which has no SciPy twin).
-
-    Example:
-        >>> from brmc.priors import parse_dist
-        >>> round(float(scipy_dist(parse_dist("student_t(3, 0, 2.5)")).ppf(0.975)), 3)
-        7.956
-    """
-    if dist.name not in _SCIPY:
-        raise PriorError(f"No SciPy distribution for the prior {dist}.")
-    return _SCIPY[dist.name](*dist.args)
 
 
 # ---------------------------------------------------------------- the log prior (brms's lprior)
 
-def _block_of(md: ModelData, p: ParamPrior):
-    return next(b for b in md.blocks if f"L_{b.id}" == p.param)
-
-
-def _prior_values(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.ndarray:
-    """The (chain, draw) values a scalar prior applies to."""
-    if p.class_ == "b":
-        return post[f"b_{coef_label(p.dpar or 'mu', p.coef)}"].values
-    if p.class_ == "Intercept" and not p.coef:
-        return post[p.param].values  # brms's prior is on the centred intercept
-    if p.class_ == "Intercept":  # ordinal thresholds before brms adds back means_X · b
-        mu = md.predictors["mu"]
-        shift = sum(post[f"b_{n}"].values * m for n, m in zip(mu.b_names, mu.means_X))
-        return post[f"b_Intercept[{p.position + 1}]"].values - shift
-    if p.class_ == "sd":
-        return post[f"sd_{p.group}__{coef_label(p.dpar or 'mu', p.coef)}"].values
-    return post[p.param].values
-
-
-def _correlation_matrices(post: xr.Dataset, md: ModelData, p: ParamPrior) -> np.ndarray:
-    """(chain, draw, M, M) correlation matrices of the block an ``lkj`` prior is on."""
-    block = _block_of(md, p)
-    M = len(block.coefs)
-    C = np.broadcast_to(np.eye(M), (post.sizes["chain"], post.sizes["draw"], M, M)).copy()
-    for k in range(M):
-        for j in range(k):
-            C[..., j, k] = C[..., k, j] = post[f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"].values
-    return C
-
-
 def log_prior(fit: Fit) -> np.ndarray:
     """brms's ``lprior`` per draw, up to a constant: a (chain, draw) array.
 
-    The sum over every proper prior of its log density at the draws (the
-    temporary centred ``Intercept``, ``b_``, ``sd_``, family parameters); an
-    ``lkj(eta)`` prior adds ``(eta - 1) log det(C)`` of the correlation matrix.
-    Flat priors add nothing and truncation constants are left out, as neither
-    changes with the draws.  (brms's ``lprior`` takes the LKJ density of the
-    Cholesky factor instead, which differs for 3 or more correlated effects.)
+    The model's own prior terms (:func:`brmc.model.prior_density`) at the draws:
+    the log density of every proper prior at the temporary centred ``Intercept``,
+    ``b``, ``sd`` and family parameters, and of an ``lkj(eta)`` prior at the
+    Cholesky factor of each correlation matrix (``lkj_corr_cholesky``, as brms's
+    ``lprior``).  Flat priors add nothing and truncation constants are left out,
+    as neither changes with the draws.
 
     Example:
         >>> log_prior(fit).shape
         (2, 200)
     """
     post, md = fit.idata.posterior, fit.model_data
-    total = np.zeros((post.sizes["chain"], post.sizes["draw"]))
-    for p in fit.priors.params:
-        if p.dist is None:
-            continue
-        if p.dist.name == "lkj":
-            total += (p.dist.args[0] - 1.0) * np.linalg.slogdet(_correlation_matrices(post, md, p))[1]
-        else:
-            total += scipy_dist(p.dist).logpdf(_prior_values(post, md, p))
-    return total
+    names, density = prior_density(build_model(md, fit.priors, prior_only=True))
+    params = model_parameters(post, md)
+    return np.asarray(density(*(flat_draws(params[n]) for n in names))).reshape(post.sizes["chain"], post.sizes["draw"])
 
 
 # ---------------------------------------------------------------- power-scaling sensitivity
@@ -228,15 +171,12 @@ def _lprior_order(p: ParamPrior) -> int:
     return {"b": 0, "Intercept": 1, "sd": 3, "cor": 3}.get(p.class_, 2)
 
 
-def _sample(p: ParamPrior, md: ModelData, size: tuple[int, ...], rng: np.random.Generator) -> np.ndarray:
-    """Draws from one prior, truncated to the parameter's bounds by the inverse cdf."""
-    if p.dist.name == "lkj":  # one correlation of an LKJ(eta) matrix of size M: Beta(b, b) on (-1, 1)
-        b = p.dist.args[0] - 1.0 + len(_block_of(md, p).coefs) / 2.0
-        return 2.0 * rng.beta(b, b, size=size) - 1.0
-    dist = scipy_dist(p.dist)
-    lo = 0.0 if p.lb is None else dist.cdf(p.lb)
-    hi = 1.0 if p.ub is None else dist.cdf(p.ub)
-    return dist.ppf(rng.uniform(lo, hi, size=size))
+def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
+    """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
+    if p.dist.name == "lkj":
+        block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
+        return lkj_correlation(p.dist.args[0], len(block.coefs), size)
+    return bounded_dist(p.dist.name, p.dist.args, p.lb, p.ub, size)
 
 
 def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
@@ -253,14 +193,16 @@ def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) 
         >>> sorted(prior_draws(fit, 4, 1000, seed=1))
         ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     """
-    rng = np.random.default_rng(seed)
     coef_level = {(u.class_, u.group) for u in fit.priors.user if u.coef}
-    out: dict[str, np.ndarray] = {}
+    variables: dict[str, TensorVariable] = {}
     for p in sorted(fit.priors.params, key=_lprior_order):
         name = _draw_name(p, coef_level)
-        if p.dist is not None and name not in out:
-            out[name] = _sample(p, fit.model_data, (n_chains, n_draws), rng)
-    return out
+        if p.dist is not None and name not in variables:
+            variables[name] = _prior_variable(p, fit.model_data, (n_chains, n_draws))
+    if not variables:
+        return {}
+    values = pm.draw(list(variables.values()), random_seed=np.random.default_rng(seed))
+    return dict(zip(variables, (np.asarray(v) for v in values)))
 
 
 def add_prior_draws(fit: Fit) -> az.InferenceData:
