@@ -86,10 +86,22 @@ PARAMETERS: dict[str, str] = {
                       "    passes it) all of them, False (brms's ``NA``) none, or a formula of some."),
     "me_conf_level": ("conf_level : float, default 0.95\n"
                       "    The probability of the equal-tailed interval ``conf.low`` to ``conf.high``."),
-    "me_hypothesis": ("hypothesis : str or list of str, optional\n"
-                      "    Equations on the rows of the result (``\"b1 - b2 = 0\"``), as :func:`brmc.hypotheses`."),
-    "me_kwargs": ("**kwargs\n"
-                  "    ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels`` of the predictions."),
+    "me_tail": ("conf_level : float, default 0.95\n"
+                "    The probability of the equal-tailed interval ``conf.low`` to ``conf.high``.\n"
+                "hypothesis : str or list of str, optional\n"
+                "    Equations on the rows of the result (``\"b1 - b2 = 0\"``), as :func:`brmc.hypotheses`.\n"
+                "**kwargs\n"
+                "    ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels`` of the predictions."),
+    "me_plot": ("type : str, default ``\"response\"``\n"
+                "    ``\"response\"``, ``\"link\"`` or ``\"prediction\"``.\n"
+                "re_formula : None, False or str, optional\n"
+                "    The group-level terms (None: all, as marginaleffects passes; False: none).\n"
+                "conf_level : float, default 0.95\n"
+                "    The probability of the bands.\n"
+                "draw : bool, default True\n"
+                "    False returns the estimates instead of the figure.\n"
+                "**kwargs\n"
+                "    ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels``."),
     "me_variables": ("variables : str, list of str or dict, optional\n"
                      "    The focal predictors (all population-level predictors when None); a dict gives each its\n"
                      "    contrast: for a numeric predictor a step (``1``: from x to x + 1), two values,\n"

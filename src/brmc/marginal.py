@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import itertools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -164,9 +165,7 @@ def predictions(fit: Fit, newdata: pd.DataFrame | str | None = None,
     {me_by}
     {me_type}
     {me_re_formula}
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
+    {me_tail}
 
     Returns
     -------
@@ -186,39 +185,6 @@ def predictions(fit: Fit, newdata: pd.DataFrame | str | None = None,
     (draws,) = _predict(fit, [base], type, re_formula, kwargs)
     frame, draws = _with_categories(fit, base, draws)
     return _finish(frame, draws, _keys(frame, ["group"], by), conf_level, hypothesis)
-
-
-@shared
-def avg_predictions(fit: Fit, newdata: pd.DataFrame | str | None = None,
-                    variables: str | Sequence[str] | Mapping[str, Any] | None = None, by: Any = True,
-                    type: str = "response", re_formula: Any = None, conf_level: float = 0.95,
-                    hypothesis: str | Sequence[str] | None = None, **kwargs: Any) -> MarginalFrame:
-    """marginaleffects' ``avg_predictions``: :func:`predictions` averaged over rows per draw (``by=True``).
-
-    Parameters
-    ----------
-    {fit}
-    {me_newdata}
-    variables : str, list of str or dict, optional
-        Counterfactual values, as in :func:`predictions`.
-    {me_by}
-    {me_type}
-    {me_re_formula}
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
-
-    Returns
-    -------
-    MarginalFrame
-        One row per group of ``by``.
-
-    Examples
-    --------
-    >>> avg_predictions(fit, by="Days")["Days"].tolist()
-    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
-    """
-    return predictions(fit, newdata, variables, by, type, re_formula, conf_level, hypothesis, **kwargs)
 
 
 @dataclass
@@ -388,9 +354,7 @@ def comparisons(fit: Fit, newdata: pd.DataFrame | str | None = None,
     {me_re_formula}
     eps : float, optional
         The step of the ``dydx``-type comparisons (see :func:`slopes`).
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
+    {me_tail}
 
     Returns
     -------
@@ -402,44 +366,6 @@ def comparisons(fit: Fit, newdata: pd.DataFrame | str | None = None,
     --------
     >>> comparisons(fit, variables="Days", re_formula=False).shape
     (180, 8)
-    """
-    return _comparisons(fit, newdata, variables, comparison, type, by, re_formula, eps, conf_level, hypothesis,
-                        kwargs)
-
-
-@shared
-def avg_comparisons(fit: Fit, newdata: pd.DataFrame | str | None = None,
-                    variables: str | Sequence[str] | Mapping[str, Any] | None = None, comparison: str = "difference",
-                    type: str = "response", by: Any = True, re_formula: Any = None, eps: float | None = None,
-                    conf_level: float = 0.95, hypothesis: str | Sequence[str] | None = None,
-                    **kwargs: Any) -> MarginalFrame:
-    """marginaleffects' ``avg_comparisons``: :func:`comparisons` averaged over rows per draw (``by=True``).
-
-    Parameters
-    ----------
-    {fit}
-    {me_newdata}
-    {me_variables}
-    comparison : str, default ``"difference"``
-        How the two predictions are compared (see :func:`comparisons`).
-    {me_type}
-    {me_by}
-    {me_re_formula}
-    eps : float, optional
-        The step of the ``dydx``-type comparisons (see :func:`slopes`).
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
-
-    Returns
-    -------
-    MarginalFrame
-        One row per ``term``, ``contrast`` and group of ``by``.
-
-    Examples
-    --------
-    >>> float(avg_comparisons(fit, variables="Days", re_formula=False)["estimate"].iloc[0]) > 5
-    True
     """
     return _comparisons(fit, newdata, variables, comparison, type, by, re_formula, eps, conf_level, hypothesis,
                         kwargs)
@@ -470,9 +396,7 @@ def slopes(fit: Fit, newdata: pd.DataFrame | str | None = None, variables: str |
     {me_re_formula}
     eps : float, optional
         The step of the finite difference; by default 1e-4 × the variable's range in the data.
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
+    {me_tail}
 
     Returns
     -------
@@ -489,38 +413,35 @@ def slopes(fit: Fit, newdata: pd.DataFrame | str | None = None, variables: str |
     return _comparisons(fit, newdata, variables, slope, type, by, re_formula, eps, conf_level, hypothesis, kwargs)
 
 
-@shared
-def avg_slopes(fit: Fit, newdata: pd.DataFrame | str | None = None, variables: str | Sequence[str] | None = None,
-               slope: str = "dydx", type: str = "response", by: Any = True, re_formula: Any = None,
-               eps: float | None = None, conf_level: float = 0.95, hypothesis: str | Sequence[str] | None = None,
-               **kwargs: Any) -> MarginalFrame:
-    """marginaleffects' ``avg_slopes``: :func:`slopes` averaged over rows per draw (``by=True``).
+def _averaged(function: Callable[..., MarginalFrame], example: str) -> Callable[..., MarginalFrame]:
+    """marginaleffects' ``avg_`` form of ``function``: the same function with ``by=True`` by
+    default, documented as ``function`` with its own summary line and ``example``."""
+    signature = inspect.signature(function)
+    signature = signature.replace(parameters=[p.replace(default=True) if p.name == "by" else p
+                                              for p in signature.parameters.values()])
 
-    Parameters
-    ----------
-    {fit}
-    {me_newdata}
-    variables : str or list of str, optional
-        The focal predictors; all population-level predictors when None.
-    slope : str, default ``"dydx"``
-        ``"dydx"``, ``"eyex"``, ``"eydx"`` or ``"dyex"`` (see :func:`slopes`).
-    {me_type}
-    {me_by}
-    {me_re_formula}
-    eps : float, optional
-        The step of the finite difference; by default 1e-4 × the variable's range in the data.
-    {me_conf_level}
-    {me_hypothesis}
-    {me_kwargs}
+    def average(*args: Any, **kwargs: Any) -> MarginalFrame:
+        bound = signature.bind(*args, **kwargs)
+        bound.apply_defaults()
+        return function(*bound.args, **bound.kwargs)
 
-    Returns
-    -------
-    MarginalFrame
-        One row per ``term``, ``contrast`` and group of ``by``.
+    name = function.__name__
+    doc = function.__doc__ or ""
+    average.__signature__ = signature
+    average.__name__ = average.__qualname__ = f"avg_{name}"
+    average.__doc__ = (f"marginaleffects' ``avg_{name}``: :func:`{name}` averaged over rows per draw "
+                       f"(``by=True``: one row per ``term`` and ``contrast``; with columns, per group).\n\n"
+                       + doc[doc.index("    Parameters"):doc.index("    Examples")]
+                       + "    Examples\n    --------\n" + example)
+    return average
 
-    Examples
-    --------
-    >>> avg_slopes(fit, variables="Days")["contrast"].tolist()
+
+avg_predictions = _averaged(predictions, """    >>> avg_predictions(fit, by="Days")["Days"].tolist()
+    [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]
+""")
+avg_comparisons = _averaged(comparisons, """    >>> float(avg_comparisons(fit, variables="Days", re_formula=False)["estimate"].iloc[0]) > 5
+    True
+""")
+avg_slopes = _averaged(slopes, """    >>> avg_slopes(fit, variables="Days")["contrast"].tolist()
     ['dY/dX']
-    """
-    return slopes(fit, newdata, variables, slope, type, by, re_formula, eps, conf_level, hypothesis, **kwargs)
+""")

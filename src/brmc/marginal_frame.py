@@ -8,7 +8,7 @@ emmeans report Bayesian models.
 
 Example:
     >>> res = summarised(pd.DataFrame({"term": ["a"]}), np.arange(101.0)[:, None], 0.9)
-    >>> res[["term", "estimate", "conf.low", "conf.high"]].values.tolist()
+    >>> res[["term", "estimate", "conf.low", "conf.high"]].round(6).values.tolist()
     [['a', 50.0, 5.0, 95.0]]
 """
 

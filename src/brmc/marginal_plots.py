@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ._docs import shared
 from .checks import observed_response
 from .contrasts import is_factor
 from .datagrid import fivenum, grid_values, level_values, model_variables, typical_grid
@@ -177,6 +178,7 @@ def plot_predictions(fit: Fit, condition: str | Sequence[str] | Mapping[str, Any
     Returns
     -------
     matplotlib.figure.Figure or MarginalFrame
+        The figure, or with ``draw=False`` the predictions.
 
     Examples
     --------
@@ -197,6 +199,7 @@ def plot_predictions(fit: Fit, condition: str | Sequence[str] | Mapping[str, Any
     return handed_over(_draw(result, names, fit.model_data.formula.response, data, points))
 
 
+@shared
 def plot_comparisons(fit: Fit, variables: str | Sequence[str] | Mapping[str, Any] | None = None,
                      condition: str | Sequence[str] | Mapping[str, Any] | None = None,
                      by: str | Sequence[str] | None = None, comparison: str = "difference", type: str = "response",
@@ -217,20 +220,12 @@ def plot_comparisons(fit: Fit, variables: str | Sequence[str] | Mapping[str, Any
         Instead of ``condition``: average the comparisons over the data's rows in these groups.
     comparison : str, default ``"difference"``
         As in :func:`brmc.comparisons`.
-    type : str, default ``"response"``
-        ``"response"``, ``"link"`` or ``"prediction"``.
-    re_formula : None, False or str, optional
-        The group-level terms (None: all; False: none).
-    conf_level : float, default 0.95
-        The probability of the bands.
-    draw : bool, default True
-        False returns the estimates instead of the figure.
-    **kwargs
-        ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels``.
+    {me_plot}
 
     Returns
     -------
     matplotlib.figure.Figure or MarginalFrame
+        The figure, or with ``draw=False`` the comparisons.
 
     Examples
     --------
@@ -249,6 +244,7 @@ def plot_comparisons(fit: Fit, variables: str | Sequence[str] | Mapping[str, Any
     return handed_over(_draw(result, names, _ylabel(result, "Comparison"))) if draw else result
 
 
+@shared
 def plot_slopes(fit: Fit, variables: str | Sequence[str] | None = None,
                 condition: str | Sequence[str] | Mapping[str, Any] | None = None,
                 by: str | Sequence[str] | None = None, slope: str = "dydx", type: str = "response",
@@ -269,20 +265,12 @@ def plot_slopes(fit: Fit, variables: str | Sequence[str] | None = None,
         Instead of ``condition``: average the slopes over the data's rows in these groups.
     slope : str, default ``"dydx"``
         ``"dydx"``, ``"eyex"``, ``"eydx"`` or ``"dyex"``.
-    type : str, default ``"response"``
-        ``"response"``, ``"link"`` or ``"prediction"``.
-    re_formula : None, False or str, optional
-        The group-level terms (None: all; False: none).
-    conf_level : float, default 0.95
-        The probability of the bands.
-    draw : bool, default True
-        False returns the estimates instead of the figure.
-    **kwargs
-        ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels``.
+    {me_plot}
 
     Returns
     -------
     matplotlib.figure.Figure or MarginalFrame
+        The figure, or with ``draw=False`` the slopes.
 
     Examples
     --------
