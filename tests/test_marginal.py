@@ -256,7 +256,7 @@ def test_emmeans_equals_the_hand_built_reference_grid(logit_fit: brmc.Fit, logit
     assert np.allclose(link["emmean"], np.median(means, axis=0))
     for k in range(3):  # the HPD interval: the shortest holding 95 % of the draws
         values = np.sort(means[:, k])
-        width = int(round(0.95 * len(values)))
+        width = round(0.95 * len(values))
         shortest = np.argmin(values[width:] - values[:-width])
         assert [link.loc[k, "lower.HPD"], link.loc[k, "upper.HPD"]] == pytest.approx(
             [values[shortest], values[shortest + width]])
@@ -269,6 +269,33 @@ def test_emmeans_equals_the_hand_built_reference_grid(logit_fit: brmc.Fit, logit
     assert np.allclose(brmc.hypotheses(link, "b2 - b1 = 0").draws(shape="DxP")[:, 0], logit_fit.draws()["b_fb"])
     with pytest.raises(DataError, match="'x' is not a factor"):
         brmc.emmeans(logit_fit, "x")
+
+
+# --- cumulative (ordinal): a row per row and category -------------------------------------------------
+
+def test_ordinal_predictions_and_comparisons_per_category(close_figures) -> None:
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"x": rng.normal(size=120), "t": rng.choice([True, False], 120)})
+    latent = 0.8 * data.x + 0.5 * data.t + rng.logistic(size=120)
+    data["y"] = np.digitize(latent, [-0.5, 0.7]) + 1
+    fit = quiet(brmc.brm, "y ~ x + t", data, family="cumulative", chains=2, iter=300, seed=1, progress=False)
+    draws = fit.draws()
+    theta = draws[["b_Intercept[1]", "b_Intercept[2]"]].to_numpy()
+
+    def probabilities(rows: pd.DataFrame) -> np.ndarray:
+        """P(y = 1, 2, 3) per draw and row: F(theta_k - eta) differences (brms's cumulative logit)."""
+        b = draws[["b_x", "b_tTRUE"]].to_numpy()
+        eta = b @ np.column_stack([rows.x, rows.t]).astype(float).T
+        below = expit(theta[:, :, None] - eta[:, None, :])
+        return np.stack([below[:, 0], below[:, 1] - below[:, 0], 1 - below[:, 1]], axis=1)
+
+    result = brmc.avg_predictions(fit)
+    assert result["group"].tolist() == ["1", "2", "3"]
+    assert np.allclose(result.draws(shape="DxP"), probabilities(data).mean(axis=2))
+    contrast = brmc.avg_comparisons(fit, variables="t")
+    assert contrast["contrast"].unique().tolist() == ["TRUE - FALSE"]
+    expected = (probabilities(data.assign(t=True)) - probabilities(data.assign(t=False))).mean(axis=2)
+    assert np.allclose(contrast.draws(shape="DxP"), expected)
 
 
 # --- plots -------------------------------------------------------------------------------------------

@@ -84,7 +84,7 @@ def _newdata(fit: Fit, newdata: pd.DataFrame | str | None) -> pd.DataFrame:
         return typical_grid(fit.model_data.frame, model_variables(fit), {}, balanced=newdata == "balanced")
     if not isinstance(newdata, pd.DataFrame) or newdata.empty:
         raise DataError("newdata must be a non-empty pandas DataFrame, None, 'mean' or 'balanced'.")
-    return newdata.reset_index(drop=True)
+    return newdata.drop(columns=["rowid"], errors="ignore").reset_index(drop=True)  # rowid is the result's
 
 
 def _predict(fit: Fit, frames: list[pd.DataFrame], type: str, re_formula: Any,
