@@ -75,6 +75,7 @@ AVERAGED = tuple(f"{name}avg" for name in ("difference", "ratio", "lnratio", "ln
 FACTOR_CONTRASTS = ("reference", "sequential", "pairwise", "revreference", "revsequential", "revpairwise")
 NUMERIC_CONTRASTS = ("sd", "2sd", "iqr", "minmax")
 
+
 def _newdata(fit: Fit, newdata: pd.DataFrame | str | None) -> pd.DataFrame:
     if newdata is None:
         return fit.model_data.frame[model_variables(fit)].reset_index(drop=True)
@@ -126,6 +127,7 @@ def _keys(frame: pd.DataFrame, keys: list[str], by: Any) -> list[str] | None:
                         f"{close_matches(missing[0], frame.columns)} Columns: {', '.join(map(str, frame.columns))}.")
     return list(dict.fromkeys([k for k in keys if k in frame.columns] + wanted))
 
+
 def _finish(frame: pd.DataFrame, draws: np.ndarray, keys: list[str] | None, conf_level: float,
             hypothesis: str | Sequence[str] | None) -> MarginalFrame:
     if keys is not None:
@@ -138,14 +140,14 @@ def _counterfactual(fit: Fit, base: pd.DataFrame, variables: str | Sequence[str]
     """marginaleffects' ``predictions(variables=)``: the rows repeated for every combination of
     the values given (by default each level of a factor, Tukey's five numbers of a numeric)."""
     frame = fit.model_data.frame
-    specs = dict(variables) if isinstance(variables, Mapping) else dict.fromkeys(
-        [variables] if isinstance(variables, str) else variables)
-    _check_focal(fit, specs)
+    specs = _specs(variables)
+    _check_focal(fit, list(specs))
     axes = {name: grid_values(frame[name], spec) if spec is not None
             else level_values(frame[name]) if is_factor(frame[name]) else list(fivenum(frame[name]))
             for name, spec in specs.items()}
     return pd.concat([base.assign(**dict(zip(axes, combo))) for combo in itertools.product(*axes.values())],
                      ignore_index=True)
+
 
 @shared
 def predictions(fit: Fit, newdata: pd.DataFrame | str | None = None,
@@ -188,6 +190,8 @@ def predictions(fit: Fit, newdata: pd.DataFrame | str | None = None,
 
 
 @dataclass
+
+
 class _Contrast:
     """One contrast of one focal variable: the values it compares (a value, or one per row),
     and for a numeric variable its observed values ``at`` (the ``x`` of elasticities)."""
