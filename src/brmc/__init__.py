@@ -31,6 +31,12 @@ from .fit import Fit
 from .io import load
 from .checks import pp_check
 from .conditional import conditional_effects
+from .datagrid import datagrid
+from .emmeans import emmeans
+from .marginal import (avg_comparisons, avg_predictions, avg_slopes, comparisons, predictions,
+                       slopes)
+from .marginal_frame import MarginalFrame, hypotheses
+from .marginal_plots import plot_comparisons, plot_predictions, plot_slopes
 from .plots import plot_ranef, plot_shrinkage
 from .formula import bf, parse_formula
 from .priors import pc_prior, prior
@@ -42,5 +48,7 @@ __all__ = [
     "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects", "sbc", "SBCResult",
+    "predictions", "avg_predictions", "comparisons", "avg_comparisons", "slopes", "avg_slopes", "datagrid",
+    "hypotheses", "MarginalFrame", "emmeans", "plot_predictions", "plot_comparisons", "plot_slopes",
 ]
 __version__ = "0.1.0"

@@ -70,6 +70,43 @@ PARAMETERS: dict[str, str] = {
                 "    Summaries (``Estimate``, ``Est.Error``, quantile columns); False gives the draws."),
     "probs": ("probs : tuple of float, default (0.025, 0.975)\n"
               "    The quantiles of the summary, named ``Q2.5``, ``Q97.5``, ..."),
+    # marginal effects (brmc.marginal, brmc.marginal_plots), in marginaleffects' words
+    "me_newdata": ("newdata : pandas.DataFrame or str, optional\n"
+                   "    The rows to evaluate at: None (the default) the rows the model was fitted to, a frame\n"
+                   "    (:func:`brmc.datagrid`), ``\"mean\"`` (every variable at its mean or mode) or\n"
+                   "    ``\"balanced\"`` (every combination of factor levels, numeric variables at their means)."),
+    "me_type": ("type : str, default ``\"response\"``\n"
+                "    The scale: ``\"response\"`` (``posterior_epred``), ``\"link\"`` (``posterior_linpred``) or\n"
+                "    ``\"prediction\"`` (``posterior_predict``)."),
+    "me_by": ("by : bool, str or list of str\n"
+              "    False: one estimate per row; True: the average over rows (per ``term`` and ``contrast``);\n"
+              "    column names: the average within each of their groups.  Averages are taken per draw."),
+    "me_re_formula": ("re_formula : None, False or str, optional\n"
+                      "    The group-level terms, as brms's ``re_formula``: None (the default, as marginaleffects\n"
+                      "    passes it) all of them, False (brms's ``NA``) none, or a formula of some."),
+    "me_conf_level": ("conf_level : float, default 0.95\n"
+                      "    The probability of the equal-tailed interval ``conf.low`` to ``conf.high``."),
+    "me_tail": ("conf_level : float, default 0.95\n"
+                "    The probability of the equal-tailed interval ``conf.low`` to ``conf.high``.\n"
+                "hypothesis : str or list of str, optional\n"
+                "    Equations on the rows of the result (``\"b1 - b2 = 0\"``), as :func:`brmc.hypotheses`.\n"
+                "**kwargs\n"
+                "    ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels`` of the predictions."),
+    "me_plot": ("type : str, default ``\"response\"``\n"
+                "    ``\"response\"``, ``\"link\"`` or ``\"prediction\"``.\n"
+                "re_formula : None, False or str, optional\n"
+                "    The group-level terms (None: all, as marginaleffects passes; False: none).\n"
+                "conf_level : float, default 0.95\n"
+                "    The probability of the bands.\n"
+                "draw : bool, default True\n"
+                "    False returns the estimates instead of the figure.\n"
+                "**kwargs\n"
+                "    ``ndraws``, ``seed``, ``allow_new_levels``, ``sample_new_levels``."),
+    "me_variables": ("variables : str, list of str or dict, optional\n"
+                     "    The focal predictors (all population-level predictors when None); a dict gives each its\n"
+                     "    contrast: for a numeric predictor a step (``1``: from x to x + 1), two values,\n"
+                     "    ``\"sd\"``, ``\"2sd\"``, ``\"iqr\"`` or ``\"minmax\"``; for a factor ``\"reference\"`` (each\n"
+                     "    level against the first), ``\"sequential\"``, ``\"pairwise\"``, their ``\"rev\"`` forms, or two levels."),
     "class_": "class_ : str, default ``\"b\"``\n    The parameter class, brms's ``class`` (``b``, ``Intercept``, ``sd``, ``sigma``, ...).",
     "coef": "coef : str, optional\n    The coefficient within the class (``\"Days\"``); empty for the whole class.",
     "group": "group : str, optional\n    The grouping factor (``\"Subject\"``) of class ``sd`` or ``cor``; empty for all.",
