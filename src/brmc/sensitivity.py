@@ -15,7 +15,7 @@ model, and power-scaling sensitivity from a single fit.
   sensitivity per parameter, from importance weights, with no refit.
 
 Example:
-    >>> sorted(prior_draws(fit, 4, 1000, seed=1))  # doctest: +SKIP
+    >>> sorted(prior_draws(fit, 4, 1000, seed=1))
     ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
     ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})
