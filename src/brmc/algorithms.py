@@ -11,7 +11,7 @@ NUTS draws.
 * ``"meanfield"`` / ``"fullrank"``: ADVI with NumPyro's ``AutoNormal`` /
   ``AutoMultivariateNormal`` (:data:`ADVI_STEPS` Adam steps of a one-draw ELBO
   gradient; brms's ``iter`` does not set them);
-* ``"pathfinder"``: BlackJAX's single-path Pathfinder;
+* ``"pathfinder"``: Stan's multi-path Pathfinder from BlackJAX's single paths;
 * ``"fixed_param"``: Stan's ``Fixed_param``: every draw of a chain is its initial values.
 
 The approximate algorithms give :data:`APPROX_DRAWS` draws in one "chain", as
@@ -42,8 +42,11 @@ SAMPLERS = {"meanfield": "variational(meanfield)", "fullrank": "variational(full
 #: ADVI: Adam's step size and steps (sleepstudy's b_ settle within 0.15 sd of NUTS's means by 30,000)
 ADVI_STEP = 0.05
 ADVI_STEPS = 30000
-#: L-BFGS steps to the mode (Laplace) and Pathfinder's most L-BFGS steps
+#: L-BFGS steps to the mode (Laplace)
 MODE_STEPS = 1000
+#: Pathfinder: paths (Stan's default) and most L-BFGS steps per path
+PATHFINDER_PATHS = 4
+PATHFINDER_STEPS = 200
 
 
 def is_mcmc(settings: SamplerSettings) -> bool:
@@ -106,13 +109,29 @@ def approximate(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
 
 
 def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
-    """BlackJAX's Pathfinder: L-BFGS from ``start``, draws from the best normal on its path."""
+    """Multi-path Pathfinder as Stan's: BlackJAX's single-path Pathfinder from
+    :data:`PATHFINDER_PATHS` starts (``start`` jittered by uniform(-1, 1)), their draws pooled
+    and resampled (with replacement) by Pareto-smoothed importance weights."""
     import blackjax
     import jax
 
-    fit_key, draw_key = jax.random.split(key)
-    state, _ = blackjax.vi.pathfinder.approximate(fit_key, lambda x: logp(x, data), start, maxiter=MODE_STEPS)
-    return np.asarray(blackjax.vi.pathfinder.sample(draw_key, state, APPROX_DRAWS)[0])
+    jitter_key, path_key, draw_key = jax.random.split(key, 3)
+    starts = start + jax.random.uniform(jitter_key, (PATHFINDER_PATHS, start.size), minval=-1.0, maxval=1.0)
+
+    def one_path(k, x):
+        fit_key, sample_key = jax.random.split(k)
+        state, _ = blackjax.vi.pathfinder.approximate(fit_key, lambda z: logp(z, data), x,
+                                                      maxiter=PATHFINDER_STEPS)
+        draws, logq = blackjax.vi.pathfinder.sample(sample_key, state, APPROX_DRAWS)
+        return draws, logq - jax.vmap(logp, in_axes=(0, None))(draws, data)
+
+    draws, neg_log_ratio = jax.jit(jax.vmap(one_path))(jax.random.split(path_key, PATHFINDER_PATHS), starts)
+    draws, log_ratio = np.asarray(draws).reshape(-1, start.size), -np.asarray(neg_log_ratio).reshape(-1)
+    finite = np.isfinite(log_ratio)
+    smoothed, _ = az.psislw(np.where(finite, log_ratio, log_ratio[finite].min()))
+    weights = np.where(finite, np.exp(smoothed), 0.0)
+    rng = np.random.default_rng(np.asarray(draw_key))
+    return draws[rng.choice(len(draws), APPROX_DRAWS, p=weights / weights.sum())]
 
 
 def posterior_mode(logp, data: tuple, start: np.ndarray) -> np.ndarray:
