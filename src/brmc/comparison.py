@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._docs import shared
-from .criteria import _psis, bayes_R2, loo, relative_eff, waic
-from .effects import summarise
+from .criteria import _psis, bayes_R2, loo, r2_table, relative_eff, waic
 from .errors import DataError
 from .kfold import kfold
 from .predict import posterior_epred
@@ -53,8 +52,7 @@ def loo_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.97
 
     Returns
     -------
-    pandas.DataFrame
-        One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.
+    {R2}
 
     Examples
     --------
@@ -78,9 +76,7 @@ def loo_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.97
         return N / (N - 1) * (weights @ x**2 - (weights @ x) ** 2)
 
     r2 = np.clip(1 - var(err) / var(y), -1.0, 1.0)
-    if not summary:
-        return pd.DataFrame({"R2": r2})
-    return summarise(r2[:, None], tuple(probs), index=["R2"])
+    return r2_table(r2, summary, probs)
 
 
 def model_weights(*fits: Fit, weights: str = "stacking", names: Sequence[str] | None = None,

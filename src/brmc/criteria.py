@@ -488,6 +488,13 @@ def heldout_log_lik(fit: Fit, full: ModelData, rows: np.ndarray, seed: int | Non
 
 # ---------------------------------------------------------------- bayes_R2
 
+def r2_table(r2: np.ndarray, summary: bool, probs: Sequence[float]) -> pd.DataFrame:
+    """R² draws as brms gives them: a summary row ``R2``, or (``summary=False``) a column ``R2``."""
+    if not summary:
+        return pd.DataFrame({"R2": r2})
+    return summarise(r2[:, None], tuple(probs), index=["R2"])
+
+
 @shared
 def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.975)) -> pd.DataFrame:
     """Bayesian R², as brms's ``bayes_R2`` (Gelman et al. 2019).
@@ -505,8 +512,7 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
 
     Returns
     -------
-    pandas.DataFrame
-        One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.
+    {R2}
 
     Examples
     --------
@@ -523,6 +529,4 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
     var_ypred = ypred.var(axis=1, ddof=1)
     var_e = (np.asarray(md.y, dtype=float) - ypred).var(axis=1, ddof=1)
     r2 = var_ypred / (var_ypred + var_e)
-    if not summary:
-        return pd.DataFrame({"R2": r2})
-    return summarise(r2[:, None], tuple(probs), index=["R2"])
+    return r2_table(r2, summary, probs)

@@ -15,7 +15,7 @@ fold number per row.
 
 Example:
     >>> folds = fold_ids(10, 3, seed=1)
-    >>> sorted(np.bincount(folds)[1:])
+    >>> sorted(np.bincount(folds)[1:].tolist())
     [3, 3, 4]
 """
 
