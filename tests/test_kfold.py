@@ -5,6 +5,7 @@ stacking weights by direct optimisation."""
 from __future__ import annotations
 
 import dataclasses
+from concurrent.futures import ThreadPoolExecutor
 
 import arviz as az
 import numpy as np
@@ -102,3 +103,10 @@ def test_add_criterion_is_saved_with_the_fit(fit, tmp_path):
     np.testing.assert_allclose(loaded.criteria["bayes_R2"]["R2"], brmc.bayes_R2(fit, summary=False)["R2"])
     with pytest.raises(brmc.DataError, match="criterion must be one of"):
         fit.add_criterion("bridge")
+
+
+def test_kfold_on_an_executor_gives_the_same_folds_and_densities(small):
+    here = quiet(small.kfold, K=2, seed=9, progress=False)
+    with ThreadPoolExecutor(2) as pool:
+        there = quiet(small.kfold, K=2, seed=9, progress=False, executor=pool)
+    pd.testing.assert_frame_equal(here.pointwise, there.pointwise)
