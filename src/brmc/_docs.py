@@ -118,6 +118,7 @@ PARAMETERS: dict[str, str] = {
                  "    defaults (``b_``, ``sd_``, ``cor_``, the family's parameters) when None."),
     "regex": "regex : bool, default False\n    Whether ``variable`` holds regular expressions.",
     "N": "N : int, default 5\n    The most parameters (rows of panels) per figure.",
+    "R2": "pandas.DataFrame\n    One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.",
 }
 
 _PLACEHOLDER = re.compile(r"(?P<indent>[ \t]*)\{(?P<name>\w+)\}")

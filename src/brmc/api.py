@@ -15,7 +15,7 @@ import warnings
 from typing import Any
 
 from ._docs import shared
-from . import io
+from . import algorithms, io
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
@@ -124,6 +124,7 @@ def brm(
     progress: bool = True,
     file: str | os.PathLike | None = None,
     file_refit: str = "never",
+    algorithm: str = "sampling",
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
 
@@ -170,6 +171,11 @@ def brm(
         ``"on_change"`` loads it only when the formula, data, priors, family and sampler
         settings (and the seed, when given) equal those it was fitted with, else refits,
         prints which of them changed and saves the new fit there; ``"always"`` refits and saves.
+    algorithm : str, default ``"sampling"``
+        brms's ``algorithm``: ``"sampling"`` (NUTS with ``backend``), ``"meanfield"`` or
+        ``"fullrank"`` (ADVI), ``"pathfinder"``, ``"laplace"``
+        (1,000 approximate draws in one chain each), or ``"fixed_param"`` (every draw of a
+        chain is its initial values, ``init``); see :mod:`brmc.algorithms`.
 
     Returns
     -------
@@ -187,7 +193,7 @@ def brm(
     settings = SamplerSettings(
         chains=chains, iter=iter, warmup=iter // 2 if warmup is None else warmup, thin=thin, seed=seed,
         cores=cores, backend=backend, control=dict(control or {}), progress=progress, sample_prior=sample_prior,
-        init=init,
+        init=init, algorithm=algorithm,
     )
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts)
@@ -215,7 +221,7 @@ def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -
             )
     built = build_model(md, spec, prior_only=settings.sample_prior == "only")
     t1 = time.perf_counter()
-    result = sample(built, settings)
+    result = sample(built, settings) if algorithms.is_mcmc(settings) else algorithms.approximate(built, settings)
     t2 = time.perf_counter()
     idata = to_inference_data(result, md)
     fit = Fit(

@@ -146,8 +146,7 @@ class JaxModel:
         rng = np.random.default_rng(seed)
         r = inits.init_range(init)
         tries = 1 if r == 0 else inits.INIT_TRIES
-        start, start_mask = self._flat(fallback or {})
-        start = np.where(start_mask, start, np.asarray(self._support(*data)))
+        start = self.support_point(data, fallback)
         density = lambda flat: float(self._logp_jit(flat, data))  # noqa: E731
         rows = []
         for chain in range(chains):
@@ -167,6 +166,12 @@ class JaxModel:
                     f"{inits.why_not_finite(self._model, point)}. {inits.remedy(init, 'numpyro')}")
             rows.append(row)
         return np.stack(rows)
+
+    def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """PyMC's initial point on the unconstrained scale (each prior's location or support
+        point), with the ``fallback`` values (value-variable name → value) where given."""
+        start, start_mask = self._flat(fallback or {})
+        return np.where(start_mask, start, np.asarray(self._support(*data)))
 
     def _flat(self, values: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Values by value-variable name → (flat vector, mask of the entries they give), zeros elsewhere."""

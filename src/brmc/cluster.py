@@ -34,10 +34,11 @@ from collections.abc import Sequence
 from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 import pytensor
 
-from . import api, sampling
+from . import api, criteria, sampling
 from ._startup import COMPILEDIR_ENV
 from .data import build_data
 from .families import family_from_dict
@@ -91,6 +92,10 @@ def fit_job(fit: Fit, data: pd.DataFrame | None = None, priors: Sequence[Prior] 
 def run_job(job: dict[str, Any]) -> dict[str, Any]:
     """Fit one job of :func:`fit_job` in this process; plain data back.
 
+    A job with ``holdout`` (row positions of its ``data``) is fitted to the other rows and
+    also returns ``log_lik``, the held-out rows' log-likelihood (draws, rows), as
+    :func:`brmc.criteria.heldout_log_lik` (brms's ``kfold``).
+
     Returns ``draws`` (the reported parameters, a DataFrame), ``chains``,
     ``seconds`` (wall time), ``compile`` (seconds), ``compiled`` (whether this
     process compiled a model structure for it), ``divergent`` (transitions),
@@ -103,7 +108,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         ((400, 6), False)
     """
     t0 = time.perf_counter()
-    md = build_data(job["formula"], job["data"], family_from_dict(job["family"]), data_name=job["data_name"],
+    holdout = job.get("holdout")
+    data = job["data"] if holdout is None else job["data"].drop(index=job["data"].index[holdout])
+    md = build_data(job["formula"], data, family_from_dict(job["family"]), data_name=job["data_name"],
                     env=job["env"], contrasts=job["contrasts"])
     spec = resolve_priors(md, [Prior.from_dict(d) for d in job["priors"]])
     settings = SamplerSettings(**job["settings"])
@@ -112,6 +119,10 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         warnings.simplefilter("always", UserWarning)
         fit = api._run(md, spec, settings, t0)
     stats = fit.idata.sample_stats
+    extra = {}
+    if holdout is not None:
+        full = build_data(job["formula"], job["data"], md.family, env=job["env"], contrasts=job["contrasts"])
+        extra["log_lik"] = criteria.heldout_log_lik(fit, full, np.asarray(holdout), seed=settings.seed)
     return {
         "draws": reported_draws(fit),
         "chains": settings.chains,
@@ -122,6 +133,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "warnings": [(w.category, str(w.message)) for w in caught],
         "pid": os.getpid(),
         "compiledir": str(pytensor.config.base_compiledir),
+        **extra,
     }
 
 

@@ -37,7 +37,9 @@ from ._docs import shared
 from .effects import summarise
 from .errors import DataError
 from .rprint import format_table, html_report
-from .predict import posterior_epred
+from .data import ModelData
+from .predict import posterior_epred, posterior_linpred
+from .sampling import family_dpars
 from .summary import arviz_numpy
 
 if TYPE_CHECKING:
@@ -324,6 +326,54 @@ def waic(fit: Fit | np.ndarray) -> WaicResult:
     return result
 
 
+@dataclass(repr=False, eq=False)
+class KfoldResult(Criterion):
+    """K-fold cross-validation as brms's ``kfold`` returns it (:func:`brmc.kfold.kfold`);
+    ``str()`` is loo's printed text.  ``pointwise`` has the columns ``elpd_kfold``,
+    ``p_kfold``, ``kfoldic`` and ``fold``; ``K`` is the number of folds."""
+
+    K: int = 10
+
+    def _head(self) -> list[str]:
+        return ["", f"Based on {self.K}-fold cross-validation", "", format_table(self._estimate_cells())]
+
+    def __str__(self) -> str:
+        return "\n".join(self._head())
+
+
+_RESULTS = {cls.__name__: cls for cls in (LooResult, WaicResult, KfoldResult)}
+
+
+def stored(value: Criterion | pd.DataFrame) -> dict:
+    """A criterion :func:`brmc.add_criterion` keeps (a result, or R² draws) as JSON values.
+
+    Example:
+        >>> restored(stored(pd.DataFrame({"R2": [0.5, 0.6]})))["R2"].tolist()
+        [0.5, 0.6]
+    """
+    if isinstance(value, pd.DataFrame):
+        return {"type": "frame", "frame": value.to_dict(orient="split")}
+    out = {"type": type(value).__name__, "estimates": value.estimates.to_dict(orient="split"),
+           "pointwise": value.pointwise.to_dict(orient="split"), "dims": list(value.dims)}
+    if isinstance(value, LooResult):
+        out["n_eff"] = np.asarray(value.n_eff).tolist()
+    if isinstance(value, KfoldResult):
+        out["K"] = value.K
+    return out
+
+
+def restored(value: dict) -> Criterion | pd.DataFrame:
+    """The criterion :func:`stored` wrote."""
+    frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])  # noqa: E731
+    if value["type"] == "frame":
+        return frame(value["frame"])
+    extra = {"n_eff": np.asarray(value["n_eff"])} if "n_eff" in value else {}
+    if "K" in value:
+        extra["K"] = value["K"]
+    return _RESULTS[value["type"]](estimates=frame(value["estimates"]), pointwise=frame(value["pointwise"]),
+                                   dims=tuple(value["dims"]), **extra)
+
+
 class LooCompare(pd.DataFrame):
     """``loo_compare``'s table (a DataFrame); printed as loo prints it
     (``elpd_diff`` and ``se_diff``; ``to_text(simplify=False)`` for all columns)."""
@@ -359,16 +409,18 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     ``sqrt(N) * sd`` of the pointwise differences; the other columns are each
     model's estimates (loo's ``simplify = FALSE`` columns).  Fits are scored
     with ``criterion`` (``"loo"`` or ``"waic"``); results of :func:`loo` or
-    :func:`waic` are used as they are.  Names default to ``fit1``, ``fit2``, ...
+    :func:`waic` (or :func:`brmc.kfold.kfold`) are used as they are, and so are those
+    :func:`brmc.add_criterion` stored on a fit.  Names default to ``fit1``, ``fit2``, ...
 
     Parameters
     ----------
-    *models : Fit or LooResult or WaicResult
+    *models : Fit or LooResult or WaicResult or KfoldResult
         Two or more fits (or their criteria) of the same observations.
     names : sequence of str, optional
         The models' names in the table.
     criterion : str, default ``"loo"``
-        ``"loo"`` or ``"waic"``, for fits given as fits.
+        ``"loo"``, ``"waic"`` or (stored by :func:`brmc.add_criterion`) ``"kfold"``, for fits
+        given as fits.
 
     Returns
     -------
@@ -386,10 +438,10 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     names = list(names) if names is not None else [f"fit{i + 1}" for i in range(len(models))]
     if len(names) != len(models) or len(set(names)) != len(names):
         raise DataError(f"names must give {len(models)} distinct model names, got {names!r}.")
-    scorer = {"loo": loo, "waic": waic}.get(criterion)
+    scorer = {"loo": loo, "waic": waic, "kfold": _no_kfold}.get(criterion)
     if scorer is None:
-        raise DataError(f"criterion must be 'loo' or 'waic', not {criterion!r}.")
-    results = [m if isinstance(m, Criterion) else scorer(m) for m in models]
+        raise DataError(f"criterion must be 'loo', 'waic' or 'kfold', not {criterion!r}.")
+    results = [m if isinstance(m, Criterion) else m.criteria.get(criterion) or scorer(m) for m in models]
     if len({type(r) for r in results}) > 1:
         raise DataError("loo_compare cannot mix loo and waic results.")
     if len({r.dims[1] for r in results}) > 1:
@@ -409,7 +461,39 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     return LooCompare(pd.DataFrame.from_dict(rows, orient="index"))
 
 
+def _no_kfold(fit: Fit) -> Criterion:
+    raise DataError("criterion='kfold' compares the kfold results stored on the fits: "
+                    "add_criterion(fit, 'kfold') first, or pass fit.kfold() results.")
+
+
+# ---------------------------------------------------------------- held-out rows
+
+def heldout_log_lik(fit: Fit, full: ModelData, rows: np.ndarray, seed: int | None = None) -> np.ndarray:
+    """Log-likelihood (draws, rows) of rows ``rows`` of ``full`` (the model data of all rows)
+    under ``fit``, a fit of the other rows: brms's ``log_lik(fit, newdata, allow_new_levels =
+    TRUE)``, new levels' effects as ``sample_new_levels = "uncertainty"``.  Responses and addition
+    terms come from ``full``, coded as in the fit to all rows.
+
+    Example:
+        >>> heldout_log_lik(fit, fit.model_data, np.arange(3)).shape
+        (400, 3)
+    """
+    md = fit.model_data
+    newdata = full.frame.iloc[rows]
+    etas = {d: posterior_linpred(fit, newdata, dpar=d, allow_new_levels=True, seed=seed) for d in md.predictors}
+    scalars = {k: v.reshape(-1, *v.shape[2:]) for k, v in family_dpars(fit.idata.posterior, md).items()}
+    additions = {k: v[rows] if np.ndim(v) and len(v) == full.nobs else v for k, v in full.additions.items()}
+    return md.family.log_lik(full.y[rows], md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
+
+
 # ---------------------------------------------------------------- bayes_R2
+
+def r2_table(r2: np.ndarray, summary: bool, probs: Sequence[float]) -> pd.DataFrame:
+    """R² draws as brms gives them: a summary row ``R2``, or (``summary=False``) a column ``R2``."""
+    if not summary:
+        return pd.DataFrame({"R2": r2})
+    return summarise(r2[:, None], tuple(probs), index=["R2"])
+
 
 @shared
 def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.975)) -> pd.DataFrame:
@@ -428,8 +512,7 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
 
     Returns
     -------
-    pandas.DataFrame
-        One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.
+    {R2}
 
     Examples
     --------
@@ -446,6 +529,4 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
     var_ypred = ypred.var(axis=1, ddof=1)
     var_e = (np.asarray(md.y, dtype=float) - ypred).var(axis=1, ddof=1)
     r2 = var_ypred / (var_ypred + var_e)
-    if not summary:
-        return pd.DataFrame({"R2": r2})
-    return summarise(r2[:, None], tuple(probs), index=["R2"])
+    return r2_table(r2, summary, probs)

@@ -18,7 +18,8 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import checks, conditional, criteria, effects, hypotheses, io, plots, predict, sensitivity
+from . import checks, comparison, conditional, effects, hypotheses, io, kfold, plots, predict, sensitivity
+from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
 from .data import ModelData
 from .families import Family
@@ -34,7 +35,8 @@ class Fit:
 
     Attributes: ``idata`` (arviz.InferenceData with brms names),
     ``model_data``, ``priors`` (the resolved priors), ``settings`` (sampler
-    arguments) and ``timing`` (seconds spent building, compiling, sampling).
+    arguments), ``timing`` (seconds spent building, compiling, sampling) and
+    ``criteria`` (those :func:`brmc.add_criterion` stored, by name).
     ``print(fit)`` is brms's summary; a notebook shows it as HTML tables.  The
     methods named as brms's functions (``fixef``, ``fitted``, ``loo``,
     ``pp_check``, ...) take those functions' arguments after the fit.
@@ -50,6 +52,7 @@ class Fit:
     settings: SamplerSettings
     idata: az.InferenceData
     timing: dict[str, float] = field(default_factory=dict)
+    criteria: dict[str, Any] = field(default_factory=dict)
     _tables: Summary | None = field(default=None, repr=False)
 
     @property
@@ -167,9 +170,12 @@ class Fit:
     # brms's functions of a fit, as methods: each takes the function's arguments after ``fit``
     # and shows the function's documentation (``help(fit.fitted)``).
     save = method_of(io.save)
-    loo = method_of(criteria.loo)
-    waic = method_of(criteria.waic)
-    bayes_R2 = method_of(criteria.bayes_R2)
+    loo = method_of(crit.loo)
+    waic = method_of(crit.waic)
+    bayes_R2 = method_of(crit.bayes_R2)
+    loo_R2 = method_of(comparison.loo_R2)
+    kfold = method_of(kfold.kfold)
+    add_criterion = method_of(comparison.add_criterion)
     hypothesis = method_of(hypotheses.hypothesis)
     plot = method_of(plots.plot)
     pp_check = method_of(checks.pp_check)

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from . import criteria
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
@@ -262,6 +263,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "priors": [p.to_dict() for p in fit.priors.user],
         "settings": fit.settings.storable(),
         "timing": dict(fit.timing),
+        "criteria": {name: criteria.stored(value) for name, value in fit.criteria.items()},
         "data_name": md.data_name,
         "n_dropped": md.n_dropped,
         "contrasts": md.contrasts,
@@ -460,6 +462,7 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
         settings = SamplerSettings(**spec["settings"])
         digest = spec["model_data_digest"]
         timing = spec["timing"]
+        stored_criteria = {name: criteria.restored(value) for name, value in spec.get("criteria", {}).items()}
     except IOError_:
         raise
     except BrmsError as err:
@@ -471,4 +474,5 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
             f"Cannot load the fit in {path}: the model data rebuilt from the saved frame differ from those it was "
             "fitted to (different env= functions, or a brmc version that builds data differently)."
         )
-    return Fit(model_data=md, priors=priors, settings=settings, idata=az.InferenceData(**data), timing=timing)
+    return Fit(model_data=md, priors=priors, settings=settings, idata=az.InferenceData(**data), timing=timing,
+               criteria=stored_criteria)

@@ -34,6 +34,8 @@ from .terms import GroupBlock
 BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The fastest end to end on the brms reference models (docs/performance.md).
 DEFAULT_BACKEND = "numpyro"
+#: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
+ALGORITHMS = ("sampling", "meanfield", "fullrank", "pathfinder", "laplace", "fixed_param")
 _COMPILED: dict[tuple[str, str], object] = {}
 
 
@@ -53,6 +55,7 @@ class SamplerSettings:
     progress: bool = True
     sample_prior: str = "no"
     init: Any = "random"
+    algorithm: str = "sampling"
 
     def __post_init__(self) -> None:
         for name in ("chains", "iter", "warmup", "thin"):
@@ -77,6 +80,8 @@ class SamplerSettings:
             raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta and max_treedepth.")
         if self.sample_prior not in {"no", "yes", "only"}:
             raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
+        if self.algorithm not in ALGORITHMS:
+            raise SamplingError(f"Unknown algorithm {self.algorithm!r}. Available algorithms: {', '.join(ALGORITHMS)}.")
         inits.check_init(self.init)
         if self.backend == "pymc" and self.init != "random":
             raise SamplingError("backend='pymc' starts from PyMC's own jittered initial points and does not "
@@ -251,16 +256,24 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel
             raise SamplingError(_start_failure("pymc", err, model, "random", point)) from None
 
 
+def jax_model(built: BuiltModel):
+    """The :class:`brmc.backends.JaxModel` of ``built``'s structure (made once per process)
+    and ``built``'s data values as its arguments."""
+    from . import backends
+
+    key = ("jax", built.structure)
+    if key not in _COMPILED:
+        _COMPILED[key] = backends.JaxModel(built.model)
+    return _COMPILED[key], _COMPILED[key].data(built)
+
+
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
     """The JAX model of this structure (made once) and its sampler compiled for ``settings``."""
     from . import backends
 
     backends.require(settings.backend)
-    key = ("jax", built.structure)
-    if key not in _COMPILED:
-        _COMPILED[key] = backends.JaxModel(built.model)
-    data = _COMPILED[key].data(built)
-    return _COMPILED[key].sampler(settings.backend, settings, cores, data), data
+    model, data = jax_model(built)
+    return model.sampler(settings.backend, settings, cores, data), data
 
 
 def _stack(raw: xr.Dataset, name: str) -> np.ndarray:

@@ -21,6 +21,7 @@ import arviz as az
 import numpy as np
 import pandas as pd
 
+from .algorithms import SAMPLERS, is_mcmc
 from .rprint import format_int, format_num, format_table, html_report
 
 if TYPE_CHECKING:
@@ -168,7 +169,10 @@ class Diagnostics:
 
 
 def diagnose(fit: Fit) -> Diagnostics:
-    """Count divergences, tree-depth hits and low E-BFMI; check Rhat and ESS of the summary."""
+    """Count divergences, tree-depth hits and low E-BFMI; check Rhat and ESS of the summary
+    (none of these for draws not from Markov chains, as brms)."""
+    if not is_mcmc(fit.settings):
+        return Diagnostics(adapt_delta=fit.settings.adapt_delta, max_treedepth=fit.settings.max_treedepth)
     stats = fit.idata.sample_stats
     div = int(np.asarray(stats["diverging"]).sum()) if "diverging" in stats else 0
     depth_name = next((n for n in ("maxdepth_reached", "reached_max_treedepth") if n in stats), None)
@@ -207,6 +211,7 @@ class Summary:
     spec_pars: pd.DataFrame
     nlevels: dict[str, int]
     sampler: str
+    mcmc: bool = True
     warnings: list[str] = field(default_factory=list)
     priors: pd.DataFrame | None = None
 
@@ -225,7 +230,8 @@ class Summary:
             lines += ["", "Population-Level Effects: ", format_table(_format(self.fixed))]
         if len(self.spec_pars):
             lines += ["", "Family Specific Parameters: ", format_table(_format(self.spec_pars))]
-        lines += ["", FOOTER.format(sampler=self.sampler)]
+        lines += ["", FOOTER.format(sampler=self.sampler) if self.mcmc else
+                  f"Draws were sampled using {self.sampler}. "]
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -255,13 +261,18 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                         rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
         random[group] = _table(rows, probs)
     spec = _table({d.name: post[d.name].values for d in md.dpars}, probs)
+    mcmc = is_mcmc(fit.settings)
+    if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
+        for frame in (fixed, spec, *random.values()):
+            frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
         fixed=fixed,
         random=random,
         spec_pars=spec,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
-        sampler=f"{fit.settings.backend}(NUTS)",
+        sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],
+        mcmc=mcmc,
     )
 
 
@@ -270,6 +281,9 @@ def header_lines(fit: Fit) -> list[str]:
     prints one line per distributional parameter."""
     s = fit.settings
     total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
+    chains, iter_, warmup, thin = s.chains, s.iter, s.warmup, s.thin
+    if not is_mcmc(s) and s.algorithm != "fixed_param":  # brms's header for non-MCMC draws
+        chains, iter_, warmup, thin = fit.idata.posterior.sizes["chain"], total, 0, 1
     formulas = fit.formula.lines()
     return [
         f" Family: {fit.family.name} ",
@@ -277,7 +291,7 @@ def header_lines(fit: Fit) -> list[str]:
         f"Formula: {formulas[0]} ",
         *[f"         {line}" for line in formulas[1:]],
         f"   Data: {fit.model_data.data_name} (Number of observations: {fit.nobs}) ",
-        f"  Draws: {s.chains} chains, each with iter = {s.iter}; warmup = {s.warmup}; thin = {s.thin};",
+        f"  Draws: {chains} chains, each with iter = {iter_}; warmup = {warmup}; thin = {thin};",
         f"         total post-warmup draws = {total}",
     ]
 

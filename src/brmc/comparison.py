@@ -1,0 +1,151 @@
+"""Model comparison beyond ``loo``: brms's ``loo_R2``, ``model_weights`` and ``add_criterion``
+(``kfold``: :mod:`brmc.kfold`; ``loo``, ``waic``, ``loo_compare``: :mod:`brmc.criteria`).
+
+Example:
+    >>> sorted(CRITERIA)
+    ['bayes_R2', 'kfold', 'loo', 'loo_R2', 'waic']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import arviz as az
+import numpy as np
+import pandas as pd
+
+from ._docs import shared
+from .criteria import _psis, bayes_R2, loo, r2_table, relative_eff, waic
+from .errors import DataError
+from .kfold import kfold
+from .predict import posterior_epred
+
+if TYPE_CHECKING:
+    from .fit import Fit
+
+#: what :func:`add_criterion` computes, by brms's names
+CRITERIA = {"loo": loo, "waic": waic, "kfold": kfold,
+            "loo_R2": lambda fit, **kw: loo_R2(fit, summary=False, **kw),
+            "bayes_R2": lambda fit, **kw: bayes_R2(fit, summary=False, **kw)}
+#: ArviZ's names of brms's ``model_weights`` methods (brms's pseudo-BMA uses the Bayesian bootstrap)
+WEIGHT_METHODS = {"stacking": "stacking", "pseudobma": "BB-pseudo-BMA"}
+
+
+@shared
+def loo_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.975),
+           seed: int | None = None) -> pd.DataFrame:
+    """LOO-adjusted R², as brms's ``loo_R2``.
+
+    The leave-one-out expected response ``E_loo[ypred]`` (PSIS weights, as :func:`brmc.loo`)
+    gives the LOO residuals ``e = ypred_loo - y``; each Bayesian-bootstrap draw (Dirichlet(1, ..., 1)
+    weights ``w`` over the rows, one per posterior draw) gives ``1 - var_w(e) / var_w(y)`` with
+    ``var_w(x) = N / (N - 1) (sum w x² - (sum w x)²)``, clipped to [-1, 1].
+
+    Parameters
+    ----------
+    {fit}
+    {summary}
+    {probs}
+    seed : int, optional
+        Seed of the Bayesian bootstrap weights.
+
+    Returns
+    -------
+    {R2}
+
+    Examples
+    --------
+    >>> loo_R2(fit, seed=1).columns.tolist()
+    ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
+    """
+    md = fit.model_data
+    if md.family.polytomous:
+        raise DataError("loo_R2 is not defined for ordinal or categorical models (no scalar expected response).")
+    ll3 = np.asarray(fit.log_likelihood().values, dtype=float)
+    ll = ll3.reshape(-1, ll3.shape[-1])
+    lw, _ = _psis(ll, relative_eff(ll3))  # (N, S), normalised
+    ypred = posterior_epred(fit)
+    y = np.asarray(md.y, dtype=float)
+    err = np.sum(np.exp(lw.T) * ypred, axis=0) - y
+    S, N = ll.shape
+    weights = np.random.default_rng(seed).exponential(size=(S, N))
+    weights /= weights.sum(axis=1, keepdims=True)
+
+    def var(x: np.ndarray) -> np.ndarray:
+        return N / (N - 1) * (weights @ x**2 - (weights @ x) ** 2)
+
+    r2 = np.clip(1 - var(err) / var(y), -1.0, 1.0)
+    return r2_table(r2, summary, probs)
+
+
+def model_weights(*fits: Fit, weights: str = "stacking", names: Sequence[str] | None = None,
+                  seed: int | None = None) -> pd.Series:
+    """Model weights, as brms's ``model_weights``: stacking of predictive distributions or
+    pseudo-BMA with the Bayesian bootstrap (loo's defaults), by ArviZ's ``compare`` on PSIS-LOO.
+
+    Parameters
+    ----------
+    *fits : Fit
+        Two or more fits of the same observations.
+    weights : str, default ``"stacking"``
+        ``"stacking"`` or ``"pseudobma"``.
+    names : sequence of str, optional
+        The models' names; ``fit1``, ``fit2``, ... when None.
+    seed : int, optional
+        Seed of pseudo-BMA's Bayesian bootstrap.
+
+    Returns
+    -------
+    pandas.Series
+        A weight per model, in the order given, summing to 1.
+
+    Examples
+    --------
+    >>> wide = fit.update(prior=brmc.prior("normal(0, 1)", class_="b"))
+    >>> float(round(model_weights(fit, wide).sum(), 6))
+    1.0
+    """
+    if len(fits) < 2:
+        raise DataError("model_weights requires at least two models.")
+    method = WEIGHT_METHODS.get(weights)
+    if method is None:
+        raise DataError(f"weights must be one of {', '.join(map(repr, WEIGHT_METHODS))}, not {weights!r}.")
+    names = list(names) if names is not None else [f"fit{i + 1}" for i in range(len(fits))]
+    if len(names) != len(fits) or len(set(names)) != len(names):
+        raise DataError(f"names must give {len(fits)} distinct model names, got {names!r}.")
+    for f in fits:
+        f.log_likelihood()
+    table = az.compare({n: f.idata for n, f in zip(names, fits)}, ic="loo", method=method, seed=seed)
+    return table["weight"].reindex(names).rename("weight")
+
+
+@shared
+def add_criterion(fit: Fit, criterion: str | Sequence[str], **kwargs: Any) -> Fit:
+    """Compute criteria and keep them on the fit (``fit.criteria``), as brms's ``add_criterion``;
+    :func:`brmc.save` stores them and :func:`brmc.loo_compare` uses them.
+
+    Parameters
+    ----------
+    {fit}
+    criterion : str or sequence of str
+        ``"loo"``, ``"waic"``, ``"kfold"``, ``"loo_R2"`` or ``"bayes_R2"`` (the R² draws are kept).
+    **kwargs
+        Arguments of the criterion's function (``K=5`` for ``kfold``).
+
+    Returns
+    -------
+    Fit
+        The same fit, its ``criteria`` updated.
+
+    Examples
+    --------
+    >>> add_criterion(fit, "waic").criteria["waic"].estimates.index.tolist()
+    ['elpd_waic', 'p_waic', 'waic']
+    """
+    for name in [criterion] if isinstance(criterion, str) else list(criterion):
+        if name not in CRITERIA:
+            raise DataError(f"criterion must be one of {', '.join(map(repr, CRITERIA))}, not {name!r}.")
+        fit.criteria[name] = CRITERIA[name](fit, **kwargs)
+    return fit
+

@@ -1,0 +1,85 @@
+"""brm(algorithm=): the approximate algorithms against brms's NUTS posterior, fixed_param against
+its definition (every draw is the chain's initial values), and brms's summary for such draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import brmc
+from brmc.errors import SamplingError
+
+from .conftest import SLEEP, quiet, reference_path
+
+#: brms 2.18's NUTS posteriors (tests/reference/<case>/draws_summary.csv)
+REF = {case: pd.read_csv(reference_path(case, "draws_summary.csv"), index_col=0)
+       for case in ("sleepstudy_slopes", "gcse_m1")}
+#: known to miss (docs/performance.md): on these non-centred hierarchical models the joint mode
+#: (laplace) and the importance-resampled paths (pathfinder) put some b_ 0.3-0.8 sd off
+MISSES = {("sleepstudy_slopes", "pathfinder"), ("sleepstudy_slopes", "laplace"), ("gcse_m1", "pathfinder")}
+
+
+@pytest.fixture(scope="module")
+def sleep() -> pd.DataFrame:
+    return brmc.datasets.load("sleepstudy")
+
+
+def _recovers(case: str, algorithm: str) -> None:
+    """Each b_ mean of ``algorithm``'s draws within 0.3 brms posterior sd of brms's NUTS mean."""
+    formula, data, family = brmc.datasets.REFERENCE_MODELS[case]
+    fit = quiet(brmc.brm, formula, brmc.datasets.load(data), family=family, algorithm=algorithm, seed=1234,
+                progress=False)
+    draws = fit.draws()
+    assert len(draws) == 1000  # rstan vb's output_samples, in one chain
+    ref = REF[case]
+    for name in [c for c in ref.index if c.startswith("b_")]:
+        z = (draws[name].mean() - ref.loc[name, "mean"]) / ref.loc[name, "sd"]
+        assert abs(z) < 0.3, (name, z)
+
+
+@pytest.mark.parametrize("algorithm", ["meanfield", "fullrank"])
+def test_advi_recovers_brms_population_means(algorithm):
+    _recovers("sleepstudy_slopes", algorithm)
+
+
+@pytest.mark.reference
+@pytest.mark.parametrize("case, algorithm", [
+    pytest.param(case, algorithm, marks=[pytest.mark.xfail(strict=True, reason="misses b_ by > 0.3 sd")]
+                 if (case, algorithm) in MISSES else [])
+    for case in ("sleepstudy_slopes", "gcse_m1") for algorithm in ("meanfield", "fullrank", "pathfinder", "laplace")
+])
+def test_approximation_recovers_brms_population_means(case, algorithm):
+    _recovers(case, algorithm)
+
+
+def test_summary_names_the_algorithm_without_chain_diagnostics(sleep):
+    fit = quiet(brmc.brm, SLEEP, sleep, algorithm="laplace", seed=3, progress=False)
+    text = str(fit)
+    assert "  Draws: 1 chains, each with iter = 1000; warmup = 0; thin = 1;" in text
+    assert text.endswith("Draws were sampled using laplace. ")
+    row = [line for line in text.splitlines() if line.startswith("Days ")][0]
+    assert row.split()[-3:] == ["NA", "NA", "NA"]
+    assert fit.summary().fixed["Rhat"].isna().all()
+    # predictions work on the approximate draws
+    assert fit.fitted().shape == (180, 4)
+
+
+def test_fixed_param_keeps_the_initial_values(sleep):
+    init = {"Intercept": 250.0, "b": [10.0], "sigma": 30.0, "sd_1": [20.0, 5.0]}
+    fit = quiet(brmc.brm, SLEEP, sleep, algorithm="fixed_param", chains=2, iter=30, warmup=10, init=init,
+                seed=2, progress=False)
+    draws = fit.draws()
+    assert len(draws) == 2 * 20
+    np.testing.assert_allclose(draws["b_Days"], 10.0)
+    np.testing.assert_allclose(draws["sigma"], 30.0)
+    # brms's b_Intercept = Intercept - mean(Days) * b
+    np.testing.assert_allclose(draws["b_Intercept"], 250.0 - sleep["Days"].mean() * 10.0)
+    np.testing.assert_allclose(draws["sd_Subject__Days"], 5.0)
+    assert str(fit).endswith("Draws were sampled using sampling(Fixed_param). ")
+    assert "  Draws: 2 chains, each with iter = 30; warmup = 10; thin = 1;" in str(fit)
+
+
+def test_unknown_algorithm_names_the_choices(sleep):
+    with pytest.raises(SamplingError, match="Unknown algorithm 'vb'.*meanfield, fullrank"):
+        brmc.brm(SLEEP, sleep, algorithm="vb", progress=False)
