@@ -132,11 +132,11 @@ class Fit:
         --------
         ``print(fit.summary())`` prints brms's warnings (if any), this header, then the tables:
 
-        >>> print("\n".join(fit.summary().header))  # doctest: +ELLIPSIS
+        >>> for line in fit.summary().header[:3]:
+        ...     print(line)
          Family: gaussian
           Links: mu = identity; sigma = identity
         Formula: Reaction ~ Days + (Days | Subject)
-        ...
         """
         tables = self.summary_tables() if tuple(probs) == (0.025, 0.975) else summary_tables(self, probs)
         tables.header = header_lines(self)
