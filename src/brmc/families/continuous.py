@@ -17,9 +17,11 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from pymc.distributions.dist_math import normal_lcdf
 from scipy import special
 
-from .core import NU, SHAPE, SIGMA, DistPar, Family, _as_float, _bad, _family, _linked, _positive, _real
+from .core import (NU, SHAPE, SIGMA, DistPar, Family, _as_float, _bad, _family, _linked, _positive, _real,
+                   draw_size)
 
 _POSITIVE_LINKS = ("log", "identity", "softplus", "squareplus")
 NDT = DistPar("ndt", lb=0.0, ub="min_Y", default_prior="uniform(0, min_Y)", links=_POSITIVE_LINKS,
@@ -43,8 +45,18 @@ def _exgaussian(f: Family, eta, d: dict, add: dict):
     return pm.ExGaussian.dist(mu=_linked(f, eta) - d["beta"], sigma=d["sigma"], nu=d["beta"])
 
 
+def _inverse_gaussian_logcdf(y, mu, shape, **kwargs):
+    """log of Phi(sqrt(shape / y) (y / mu - 1)) + exp(2 shape / mu) Phi(-sqrt(shape / y) (y / mu + 1)),
+    brms's inv_gaussian_lcdf, summed on the log scale (PyMC 5.28's Wald logcdf is not this)."""
+    root = pt.sqrt(shape / y)
+    return pt.logaddexp(normal_lcdf(0.0, 1.0, root * (y / mu - 1)),
+                        2 * shape / mu + normal_lcdf(0.0, 1.0, -root * (y / mu + 1)))
+
+
 def _inverse_gaussian(f: Family, eta, d: dict, add: dict):
-    return pm.Wald.dist(mu=_linked(f, eta), lam=d["shape"])
+    def wald(mu, shape, size):
+        return pm.Wald.dist(mu=mu, lam=shape, size=size)
+    return pm.CustomDist.dist(_linked(f, eta), d["shape"], dist=wald, logcdf=_inverse_gaussian_logcdf)
 
 
 def _asym_laplace_logp(y, mu, sigma, quantile):
@@ -52,7 +64,7 @@ def _asym_laplace_logp(y, mu, sigma, quantile):
     return pt.log(quantile * (1 - quantile)) - pt.log(sigma) - u * (quantile - pt.lt(u, 0))
 
 
-def _asym_laplace_logcdf(y, mu, sigma, quantile):
+def _asym_laplace_logcdf(y, mu, sigma, quantile, **kwargs):
     """brms's asym_laplace_lcdf: below mu log(p) + (1 - p) u, above log1m((1 - p) exp(-p u))."""
     u = (y - mu) / sigma
     below = pt.log(quantile) + (1 - quantile) * pt.minimum(u, 0.0)
@@ -62,6 +74,7 @@ def _asym_laplace_logcdf(y, mu, sigma, quantile):
 
 def _asym_laplace_random(mu, sigma, quantile, rng=None, size=None):
     """Below mu with probability ``quantile``, the distances exponential with rates (1 - p) / sigma, p / sigma."""
+    size = draw_size(size, mu, sigma, quantile)
     below = rng.uniform(size=size) < quantile
     distance = rng.exponential(size=size)
     return np.where(below, mu - distance * sigma / (1 - quantile), mu + distance * sigma / quantile)
@@ -77,17 +90,18 @@ def _frechet_logp(y, nu, scale):
     return pt.log(nu) - pt.log(scale) - (1 + nu) * pt.log(z) - z ** (-nu)
 
 
-def _frechet_logcdf(y, nu, scale):
+def _frechet_logcdf(y, nu, scale, **kwargs):
     return -((y / scale) ** (-nu))
 
 
 def _frechet_random(nu, scale, rng=None, size=None):
+    size = draw_size(size, nu, scale)
     return scale * rng.weibull(nu, size=size) ** -1.0  # 1 / Y is Weibull(nu, 1 / scale)
 
 
 def _frechet(f: Family, eta, d: dict, add: dict):
     nu = d["nu"]
-    gamma_fn = special.gamma if isinstance(nu, np.ndarray) else pt.gamma
+    gamma_fn = special.gamma if isinstance(nu, (np.ndarray, np.generic, float)) else pt.gamma
     scale = _linked(f, eta) / gamma_fn(1 - 1 / nu)
     return pm.CustomDist.dist(nu, scale, logp=_frechet_logp, logcdf=_frechet_logcdf, random=_frechet_random)
 

@@ -322,6 +322,16 @@ def _binary(y: Any, add: dict) -> np.ndarray:
 
 
 
+def draw_size(size: tuple[int, ...] | None, *params) -> tuple[int, ...]:
+    """The shape of a custom distribution's draws: ``size``, else its parameters' broadcast shape.
+
+    Example:
+        >>> draw_size(None, np.zeros(3), 1.0)
+        (3,)
+    """
+    return tuple(size) if size is not None else np.broadcast_shapes(*(np.shape(p) for p in params))
+
+
 def _linked(f: Family, eta):
     return f.mu(eta)
 

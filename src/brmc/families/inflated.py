@@ -17,7 +17,8 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .core import HU, PHI, SHAPE, ZI, DistPar, Family, _as_float, _bad, _counts, _family, _linked, _positive
+from .core import (HU, PHI, SHAPE, ZI, DistPar, Family, _as_float, _bad, _counts, _family, _linked, _positive,
+                   draw_size)
 
 _UNIT_LINKS = ("logit", "probit", "cloglog", "cauchit")
 ZOI = DistPar("zoi", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),
@@ -54,6 +55,7 @@ def _zib_logp(y, mu, phi, zi):
 
 
 def _zib_random(mu, phi, zi, rng=None, size=None):
+    size = draw_size(size, mu, phi, zi)
     values = rng.beta(mu * phi, (1 - mu) * phi, size=size)
     return np.where(rng.uniform(size=size) < zi, 0.0, values)
 
@@ -64,6 +66,7 @@ def _zoib_logp(y, mu, phi, zoi, coi):
 
 
 def _zoib_random(mu, phi, zoi, coi, rng=None, size=None):
+    size = draw_size(size, mu, phi, zoi, coi)
     values = rng.beta(mu * phi, (1 - mu) * phi, size=size)
     edge = (rng.uniform(size=size) < coi).astype(float)
     return np.where(rng.uniform(size=size) < zoi, edge, values)
