@@ -143,9 +143,21 @@ def test_log_likelihood_matches_scipy(family: str) -> None:
     np.testing.assert_allclose(ours, logpdf(y, inv(eta)), rtol=1e-8, atol=1e-10)
 
 
+def test_von_mises_is_normal_from_kappa_100_as_brms() -> None:
+    """brms's von_mises_real_lpdf switches to normal(mu, 1 / sqrt(kappa)) at kappa = 100."""
+    y, eta = np.array([-0.1, 0.0, 0.05]), np.array([0.0, 0.02, 0.1])
+    fam = brmc.get_family("von_mises")
+    for kappa in (99.0, 150.0):
+        ours = fam.log_lik(y, eta, {"kappa": np.float64(kappa)})
+        mu = 2 * np.arctan(eta)
+        theirs = (stats.vonmises.logpdf(y, kappa, loc=mu) if kappa < 100
+                  else stats.norm.logpdf(y, mu, 1 / np.sqrt(kappa)))
+        np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+
+
 # brms's posterior_epred_<family>, computed independently
 def _mean_by_quadrature(family: str, mu: float) -> float:
-    inv, dpars, y, additions, logpdf = CASES[family]
+    logpdf = CASES[family][4]
     lo, hi = {"asym_laplace": (-np.inf, np.inf), "frechet": (0, np.inf)}[family]
     return integrate.quad(lambda v: v * np.exp(logpdf(np.array(v), mu)), lo, hi, limit=200)[0]
 
@@ -169,7 +181,7 @@ MEANS = {
 
 @pytest.mark.parametrize("family", sorted(CASES))
 def test_expected_value_is_the_analytic_mean(family: str) -> None:
-    inv, dpars, y, additions, logpdf = _case(family)
+    inv, dpars, _, additions, _ = _case(family)
     eta = _eta(family)
     ours = brmc.get_family(family).expected(eta, dpars, additions)
     np.testing.assert_allclose(ours, MEANS[family](inv(eta)), rtol=1e-6)
@@ -179,7 +191,7 @@ def test_expected_value_is_the_analytic_mean(family: str) -> None:
 def test_random_draws_have_the_expected_mean(family: str) -> None:
     """Means of 40,000 draws per row within 5 standard errors of brms's expected value
     (frechet with nu = 4 and von_mises' circular mean are left to the density tests)."""
-    inv, dpars, y, additions, logpdf = _case(family)
+    inv, dpars, _, additions, _ = _case(family)
     eta = np.tile(_eta(family), (40_000, 1))
     add = {k: np.tile(v, (40_000, 1)) for k, v in additions.items()}
     fam = brmc.get_family(family)
@@ -201,7 +213,7 @@ SURVIVAL = {
 
 @pytest.mark.parametrize("family", sorted(SURVIVAL))
 def test_right_censored_rows_use_the_survival_function(family: str) -> None:
-    inv, dpars, y, additions, logpdf = _case(family)
+    inv, dpars, y, _, _ = _case(family)
     eta = _eta(family)
     ours = brmc.get_family(family).log_lik(y, eta, dpars, {"cens": np.ones(5, dtype=np.int64)})
     theirs = [float(SURVIVAL[family](yi, mi)) for yi, mi in zip(y, inv(eta))]

@@ -22,14 +22,52 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from ..errors import FamilyError, close_matches
-from .continuous import asym_laplace, exgaussian, frechet, inverse_gaussian, shifted_lognormal, von_mises
-from .core import DATA_PRIOR_LINKS, LINKS, DistPar, Family, _with_link, _with_options, inverse_link
-from .inflated import (beta_binomial, hurdle_gamma, hurdle_negbinomial, zero_inflated_beta,
-                       zero_inflated_binomial, zero_one_inflated_beta)
+from .continuous import (
+    asym_laplace,
+    exgaussian,
+    frechet,
+    inverse_gaussian,
+    shifted_lognormal,
+    von_mises,
+)
+from .core import (
+    DATA_PRIOR_LINKS,
+    LINKS,
+    DistPar,
+    Family,
+    _with_link,
+    _with_options,
+    inverse_link,
+)
+from .inflated import (
+    beta_binomial,
+    hurdle_gamma,
+    hurdle_negbinomial,
+    zero_inflated_beta,
+    zero_inflated_binomial,
+    zero_one_inflated_beta,
+)
 from .ordinal import acat, category_probabilities, cratio, cumulative, sratio
-from .standard import (Gamma, bernoulli, beta, binomial, categorical, exponential, gaussian, geometric,
-                       hurdle_lognormal, hurdle_poisson, lognormal, negbinomial, poisson, skew_normal, student,
-                       weibull, zero_inflated_negbinomial, zero_inflated_poisson)
+from .standard import (
+    Gamma,
+    bernoulli,
+    beta,
+    binomial,
+    categorical,
+    exponential,
+    gaussian,
+    geometric,
+    hurdle_lognormal,
+    hurdle_poisson,
+    lognormal,
+    negbinomial,
+    poisson,
+    skew_normal,
+    student,
+    weibull,
+    zero_inflated_negbinomial,
+    zero_inflated_poisson,
+)
 
 __all__ = ["DATA_PRIOR_LINKS", "FAMILIES", "LINKS", "NOT_YET", "DistPar", "Family", "category_probabilities",
            "family_from_dict", "get_family", "inverse_link"]

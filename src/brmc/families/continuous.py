@@ -20,8 +20,20 @@ import pytensor.tensor as pt
 from pymc.distributions.dist_math import normal_lcdf
 from scipy import special
 
-from .core import (NU, SHAPE, SIGMA, DistPar, Family, _as_float, _bad, _family, _linked, _positive, _real,
-                   draw_size)
+from .core import (
+    NU,
+    SHAPE,
+    SIGMA,
+    DistPar,
+    Family,
+    _as_float,
+    _bad,
+    _family,
+    _linked,
+    _positive,
+    _real,
+    draw_size,
+)
 
 _POSITIVE_LINKS = ("log", "identity", "softplus", "squareplus")
 NDT = DistPar("ndt", lb=0.0, ub="min_Y", default_prior="uniform(0, min_Y)", links=_POSITIVE_LINKS,
@@ -106,8 +118,18 @@ def _frechet(f: Family, eta, d: dict, add: dict):
     return pm.CustomDist.dist(nu, scale, logp=_frechet_logp, logcdf=_frechet_logcdf, random=_frechet_random)
 
 
+def _von_mises_logp(y, mu, kappa):
+    """brms's von_mises_real_lpdf: the von Mises density below kappa = 100, a normal with sd 1/sqrt(kappa) above."""
+    exact = pm.logp(pm.VonMises.dist(mu=mu, kappa=kappa), y)
+    return pt.switch(pt.lt(kappa, 100), exact, pm.logp(pm.Normal.dist(mu=mu, sigma=1 / pt.sqrt(kappa)), y))
+
+
+def _von_mises_random(mu, kappa, rng=None, size=None):
+    return rng.vonmises(mu, kappa, size=draw_size(size, mu, kappa))
+
+
 def _von_mises(f: Family, eta, d: dict, add: dict):
-    return pm.VonMises.dist(mu=_linked(f, eta), kappa=d["kappa"])
+    return pm.CustomDist.dist(_linked(f, eta), d["kappa"], logp=_von_mises_logp, random=_von_mises_random)
 
 
 def _angles(y, add: dict) -> np.ndarray:

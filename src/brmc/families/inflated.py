@@ -17,8 +17,21 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
-from .core import (HU, PHI, SHAPE, ZI, DistPar, Family, _as_float, _bad, _counts, _family, _linked, _positive,
-                   draw_size)
+from .core import (
+    HU,
+    PHI,
+    SHAPE,
+    ZI,
+    DistPar,
+    Family,
+    _as_float,
+    _bad,
+    _counts,
+    _family,
+    _linked,
+    _positive,
+    draw_size,
+)
 
 _UNIT_LINKS = ("logit", "probit", "cloglog", "cauchit")
 ZOI = DistPar("zoi", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),

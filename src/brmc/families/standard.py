@@ -13,8 +13,23 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from .core import (ALPHA, HU, NU, PHI, SHAPE, SIGMA, ZI, Family, _binary, _counts, _family, _linked, _positive,
-                   _real, _unit_interval)
+from .core import (
+    ALPHA,
+    HU,
+    NU,
+    PHI,
+    SHAPE,
+    SIGMA,
+    ZI,
+    Family,
+    _binary,
+    _counts,
+    _family,
+    _linked,
+    _positive,
+    _real,
+    _unit_interval,
+)
 
 
 def _skew_normal(f: Family, eta, d: dict, add: dict):
