@@ -136,16 +136,35 @@ def test_fitted_agrees_with_brms(name: str, which: str, re_formula) -> None:
     """Means within 0.15 sd; sds within 20 %, or within 4 Monte Carlo standard errors of an sd
     (relative SE sqrt((kurtosis - 1) / (4 ESS)), ESS taken as 800) for skewed quantities such as
     probabilities near 0 whose sd rests on a few draws."""
-    from scipy.stats import kurtosis
-
     ref = reference_csv(name, "post", which).astype(float)
     draws = fitted(name).fitted(re_formula=re_formula, summary=False)[:, :20]
     for i in range(20):
-        mean, sd = draws[:, i].mean(), draws[:, i].std(ddof=1)
-        mean_b, sd_b = ref["Estimate"].iloc[i], ref["Est.Error"].iloc[i]
-        rel_se = np.sqrt((kurtosis(draws[:, i], fisher=False) - 1) / (4 * 800))
-        sd_ok = 0.8 <= sd / sd_b <= 1.25 or abs(np.log(sd / sd_b)) <= 4 * np.sqrt(2) * rel_se
-        assert abs(mean - mean_b) <= 0.15 * sd_b and sd_ok, (i, mean, sd, mean_b, sd_b)
+        _assert_draws_agree(draws[:, i], ref["Estimate"].iloc[i], ref["Est.Error"].iloc[i], i)
+
+
+def _assert_draws_agree(draws: np.ndarray, mean_b: float, sd_b: float, where) -> None:
+    """Mean within 0.15 of brms's sd; sd within 20 % or within 4 Monte Carlo SEs of brms's (relative
+    SE sqrt((kurtosis - 1) / (4 ESS)), ESS taken as 800)."""
+    from scipy.stats import kurtosis
+
+    mean, sd = draws.mean(), draws.std(ddof=1)
+    rel_se = np.sqrt((kurtosis(draws, fisher=False) - 1) / (4 * 800))
+    sd_ok = 0.8 <= sd / sd_b <= 1.25 or abs(np.log(sd / sd_b)) <= 4 * np.sqrt(2) * rel_se
+    assert abs(mean - mean_b) <= 0.15 * sd_b and sd_ok, (where, mean, sd, mean_b, sd_b)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILY_FITS))
+def test_family_fitted_agrees_with_brms(name: str) -> None:
+    """``fitted`` (brms's posterior_epred: category probabilities of sratio, trials x mu of
+    beta_binomial) of the first 40 rows, each category, against brms's."""
+    ref = reference_csv(name, "fitted_head40.csv").astype(float)
+    draws = fitted(name).fitted(summary=False)[:, :40]
+    draws = draws if draws.ndim == 3 else draws[:, :, None]
+    suffixes = [c[len("Estimate"):] for c in ref.columns if c.startswith("Estimate")]
+    for k, suffix in enumerate(suffixes):
+        for i in range(40):
+            _assert_draws_agree(draws[:, i, k], ref[f"Estimate{suffix}"].iloc[i], ref[f"Est.Error{suffix}"].iloc[i],
+                                (i, suffix))
 
 
 @pytest.mark.parametrize("which", ["fitted", "predict"])

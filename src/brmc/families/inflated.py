@@ -16,6 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+from scipy import stats
 
 from .core import (
     HU,
@@ -49,8 +50,27 @@ def _zero_inflated_binomial(f: Family, eta, d: dict, add: dict):
     return pm.ZeroInflatedBinomial.dist(psi=1 - d["zi"], n=add["trials"], p=_linked(f, eta))
 
 
+def _hurdle_negbinomial_logp(y, mu, shape, hu):
+    """brms's hurdle_neg_binomial_lpmf, with P(0) = (shape / (mu + shape))^shape in closed form
+    (PyMC's truncation would differentiate an incomplete beta in ``shape``)."""
+    positive = pt.switch(pt.eq(y, 0), 1, y)
+    log_p0 = shape * (pt.log(shape) - pt.log(mu + shape))
+    count = pm.logp(pm.NegativeBinomial.dist(mu=mu, alpha=shape), positive) - pt.log1mexp(log_p0)
+    return pt.switch(pt.eq(y, 0), pt.log(hu), pt.log1p(-hu) + count)
+
+
+def _hurdle_negbinomial_random(mu, shape, hu, rng=None, size=None):
+    """Zero with probability ``hu``, else the negative binomial above zero by inversion."""
+    size = draw_size(size, mu, shape, hu)
+    p = np.broadcast_to(shape / (mu + shape), size)
+    p0 = p ** np.broadcast_to(shape, size)
+    positive = stats.nbinom.ppf(p0 + (1 - p0) * rng.uniform(size=size), shape, p)
+    return np.where(rng.uniform(size=size) < hu, 0, np.maximum(positive, 1)).astype(np.int64)
+
+
 def _hurdle_negbinomial(f: Family, eta, d: dict, add: dict):
-    return pm.HurdleNegativeBinomial.dist(psi=1 - d["hu"], mu=_linked(f, eta), alpha=d["shape"])
+    return pm.CustomDist.dist(_linked(f, eta), d["shape"], d["hu"], logp=_hurdle_negbinomial_logp,
+                              random=_hurdle_negbinomial_random, dtype="int64")
 
 
 def _hurdle_gamma(f: Family, eta, d: dict, add: dict):
