@@ -46,10 +46,22 @@ KAPPA = DistPar("kappa", lb=0.0, default_prior="gamma(2, 0.01)", links=_POSITIVE
                 link_prior="student_t(3, 0, 2.5)")
 
 
+def _shifted_lognormal_logp(y, mu, sigma, ndt):
+    """brms: lognormal_lpdf(Y - ndt | mu, sigma)."""
+    return pm.logp(pm.LogNormal.dist(mu=mu, sigma=sigma), y - ndt)
+
+
+def _shifted_lognormal_logcdf(y, mu, sigma, ndt, **kwargs):
+    return pm.logcdf(pm.LogNormal.dist(mu=mu, sigma=sigma), y - ndt)
+
+
+def _shifted_lognormal_random(mu, sigma, ndt, rng=None, size=None):
+    return ndt + rng.lognormal(mu, sigma, size=draw_size(size, mu, sigma, ndt))
+
+
 def _shifted_lognormal(f: Family, eta, d: dict, add: dict):
-    def shifted(mu, sigma, ndt, size):
-        return pm.LogNormal.dist(mu, sigma, size=size) + ndt
-    return pm.CustomDist.dist(_linked(f, eta), d["sigma"], d["ndt"], dist=shifted)
+    return pm.CustomDist.dist(_linked(f, eta), d["sigma"], d["ndt"], logp=_shifted_lognormal_logp,
+                              logcdf=_shifted_lognormal_logcdf, random=_shifted_lognormal_random)
 
 
 def _exgaussian(f: Family, eta, d: dict, add: dict):
