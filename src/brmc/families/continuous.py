@@ -77,10 +77,17 @@ def _inverse_gaussian_logcdf(y, mu, shape, **kwargs):
                         2 * shape / mu + normal_lcdf(0.0, 1.0, -root * (y / mu + 1)))
 
 
+def _inverse_gaussian_logp(y, mu, shape):
+    return pm.logp(pm.Wald.dist(mu=mu, lam=shape), y)
+
+
+def _inverse_gaussian_random(mu, shape, rng=None, size=None):
+    return rng.wald(mu, shape, size=draw_size(size, mu, shape))
+
+
 def _inverse_gaussian(f: Family, eta, d: dict, add: dict):
-    def wald(mu, shape, size):
-        return pm.Wald.dist(mu=mu, lam=shape, size=size)
-    return pm.CustomDist.dist(_linked(f, eta), d["shape"], dist=wald, logcdf=_inverse_gaussian_logcdf)
+    return pm.CustomDist.dist(_linked(f, eta), d["shape"], logp=_inverse_gaussian_logp,
+                              logcdf=_inverse_gaussian_logcdf, random=_inverse_gaussian_random)
 
 
 def _asym_laplace_logp(y, mu, sigma, quantile):
