@@ -19,7 +19,7 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from ..censoring import log_cdf
+from ..censoring import log_cdf, register_survival
 from .core import (
     NU,
     SHAPE,
@@ -78,6 +78,26 @@ def _inverse_gaussian_logcdf(y, mu, shape, **kwargs):
                         2 * shape / mu + log_cdf(std_normal, -root * (y / mu + 1)))
 
 
+def inverse_gaussian_log_survival(y, mu, shape):
+    """log P(Y > y) = log(Phi(-a) - exp(2 shape / mu) Phi(b)), a = sqrt(shape / y) (y / mu - 1),
+    b = -sqrt(shape / y) (y / mu + 1): one minus brms's cdf, as a log difference (finite where the cdf
+    rounds to 1, where log1mexp of the log cdf would give -inf and NaN gradients).
+
+    Example:
+        >>> from scipy import stats
+        >>> ours = inverse_gaussian_log_survival(np.array(3.0), np.array(1.0), np.array(2.0)).eval()
+        >>> bool(np.isclose(ours, stats.invgauss.logsf(3.0, 0.5, scale=2.0)))
+        True
+    """
+    root, std_normal = pt.sqrt(shape / y), pm.Normal.dist(0.0, 1.0)
+    upper = log_cdf(std_normal, -root * (y / mu - 1))
+    lower = 2 * shape / mu + log_cdf(std_normal, -root * (y / mu + 1))
+    return upper + pt.log1mexp(pt.minimum(lower - upper, -1e-300))
+
+
+register_survival("inverse_gaussian", inverse_gaussian_log_survival)
+
+
 def _inverse_gaussian_logp(y, mu, shape):
     return pm.logp(pm.Wald.dist(mu=mu, lam=shape), y)
 
@@ -88,7 +108,8 @@ def _inverse_gaussian_random(mu, shape, rng=None, size=None):
 
 def _inverse_gaussian(f: Family, eta, d: dict, add: dict):
     return pm.CustomDist.dist(_linked(f, eta), d["shape"], logp=_inverse_gaussian_logp,
-                              logcdf=_inverse_gaussian_logcdf, random=_inverse_gaussian_random)
+                              logcdf=_inverse_gaussian_logcdf, random=_inverse_gaussian_random,
+                              class_name="inverse_gaussian")
 
 
 def _asym_laplace_logp(y, mu, sigma, quantile):
