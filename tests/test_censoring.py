@@ -86,6 +86,9 @@ def test_jax_erfcx_and_betainc_equal_scipys() -> None:
 CENSORED = [(family, link) for family in ("gaussian", "student", "lognormal", "Gamma", "weibull", "exponential",
                                           "poisson", "negbinomial", "geometric")
             for link in brmc.get_family(family).links]
+#: round-2 families that take cens(), at their default links
+CENSORED += [(family, brmc.get_family(family).link)
+             for family in ("shifted_lognormal", "exgaussian", "inverse.gaussian", "frechet", "asym_laplace")]
 N = 12
 X = np.linspace(-1.0, 1.0, N)
 CENS = np.resize([0, -1, 1, 2], N)  # none, left, right, interval
@@ -102,7 +105,18 @@ def _data(family: str) -> pd.DataFrame:
 
 
 def _scipy(family: str, mu: np.ndarray):
-    """The response distribution at parameters 1 (sigma, shape; nu = 2) in scipy, as brms defines it."""
+    """The response distribution at parameters 1 (sigma, shape, beta; nu = 2; parameters in (0, 1)
+    at 1/2; ndt in (0, min(y)) at min(y) / 2 = 0.35) in scipy, as brms defines it."""
+    if family == "shifted_lognormal":
+        return stats.lognorm(s=1.0, loc=0.35, scale=np.exp(mu))
+    if family == "exgaussian":
+        return stats.exponnorm(1.0, loc=mu - 1.0, scale=1.0)
+    if family == "inverse.gaussian":
+        return stats.invgauss(mu, scale=1.0)
+    if family == "frechet":
+        return stats.invweibull(2.0, scale=mu / special.gamma(0.5))
+    if family == "asym_laplace":  # quantile 1/2: kappa 1, scale sigma / sqrt(p (1 - p))
+        return stats.laplace_asymmetric(1.0, loc=mu, scale=2.0)
     if family == "gaussian":
         return stats.norm(mu, 1.0)
     if family == "student":

@@ -416,3 +416,29 @@ def test_env_functions_expose_no_attributes(small_df, tmp_path) -> None:
         with pytest.raises(FormulaError):
             parse_formula(text, env_names=frozenset(env))
     assert not target.exists()
+
+
+# --------------------------------------------------------------------------- families
+FAMILY_NAMES = sorted(brmc.families.FAMILIES) + sorted(brmc.families.NOT_YET)
+LINK_NAMES = sorted(brmc.families.LINKS)
+
+
+@FUZZ
+@given(family=st.sampled_from(FAMILY_NAMES) | st.text(min_size=1, max_size=12),
+       link=st.sampled_from(LINK_NAMES) | st.none() | st.text(max_size=8),
+       response=st.sampled_from(["y", "k | trials(n)", "w", "k", "g"]))
+def test_any_family_link_and_response_fits_or_raises_a_brms_error(small_df, family: str, link, response: str) -> None:
+    """Every family with every link on every kind of response: a prior table or a BrmsError; a link
+    the family lacks is a FamilyError naming the family's links."""
+    with warnings.catch_warnings(), no_hang():
+        warnings.simplefilter("ignore")
+        try:
+            fam = brmc.get_family(family, link)
+        except brmc.errors.FamilyError as err:
+            if family in brmc.families.FAMILIES:
+                assert f"Allowed links: {', '.join(brmc.get_family(family).links)}." in str(err)
+            return
+        try:
+            brmc.get_prior(f"{response} ~ x + (1 | g)", small_df, family=fam)
+        except BrmsError:
+            pass

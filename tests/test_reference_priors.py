@@ -10,7 +10,7 @@ import pytest
 import brmc
 from brmc.priors import PRIOR_COLUMNS
 
-from .conftest import reference_csv, reference_text
+from .conftest import FAMILY_FITS, reference_csv, reference_text
 
 
 
@@ -52,6 +52,21 @@ DATA = {
 }
 
 
+def _rats_prop() -> pd.DataFrame:
+    """brms's case data: ``prop = m / n`` (zeros kept: the zero-inflated beta cases)."""
+    rats = brmc.datasets.load("rats")
+    return rats.assign(prop=rats["m"] / rats["n"])
+
+
+# default_priors2.csv cases (round 2: families; each row names its formula, family and data set): data set → data
+DATA2 = {"inhaler": lambda: brmc.datasets.load("inhaler"), "cbpp": lambda: brmc.datasets.load("cbpp"),
+         "rats": _rats_prop, "grouseticks": lambda: brmc.datasets.load("grouseticks"),
+         "sleepstudy": lambda: brmc.datasets.load("sleepstudy"), "kidney": lambda: brmc.datasets.load("kidney")}
+CASES2 = ["acat_inhaler", "asym_laplace_sleep", "cratio_inhaler", "exgaussian_sleep", "frechet_kidney",
+          "hurdle_gamma_grouse", "hurdle_nb_grouse", "inverse_gaussian_kidney", "shifted_lognormal_sleep",
+          "zib_cbpp", "zib_rats", "zoib_rats"]
+
+
 def _compare(ours: pd.DataFrame, theirs: pd.DataFrame) -> None:
     ours = pd.DataFrame(ours)[PRIOR_COLUMNS].astype(str).reset_index(drop=True)
     theirs = theirs[PRIOR_COLUMNS].astype(str).reset_index(drop=True)
@@ -73,9 +88,30 @@ def test_default_prior_grid(case: str) -> None:
     _compare(ours, rows)
 
 
-@pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS))
+def test_every_family_case_of_the_second_grid_is_checked() -> None:
+    assert set(reference_csv("default_priors2.csv")["case"]) == set(CASES2)
+
+
+@pytest.mark.parametrize("case", CASES2)
+def test_default_prior_grid_of_the_new_families(case: str) -> None:
+    grid = reference_csv("default_priors2.csv")
+    rows = grid[grid["case"] == case]
+    formula, family, dataset = rows["formula"].iloc[0], rows["family"].iloc[0], rows["dataset"].iloc[0]
+    _compare(brmc.get_prior(formula, DATA2[dataset](), family=family), rows)
+
+
+def test_shifted_lognormal_ndt_is_bounded_by_the_smallest_response() -> None:
+    """brms: real<lower=0,upper=min_Y> ndt with uniform(0, min_Y)."""
+    sleep = brmc.datasets.load("sleepstudy")
+    md = brmc.data.build_data(brmc.bf("Reaction ~ Days"), sleep, brmc.get_family("shifted_lognormal"))
+    ndt = next(p for p in brmc.priors.resolve_priors(md).params if p.param == "ndt")
+    assert (ndt.lb, ndt.ub) == (0.0, float(sleep["Reaction"].min()))
+    assert (ndt.dist.name, ndt.dist.args) == ("uniform", (0.0, float(sleep["Reaction"].min())))
+
+
+@pytest.mark.parametrize("name", sorted(brmc.datasets.REFERENCE_MODELS) + sorted(FAMILY_FITS))
 def test_reference_get_prior(name: str) -> None:
-    formula, dataset, family = brmc.datasets.REFERENCE_MODELS[name]
+    formula, dataset, family = {**brmc.datasets.REFERENCE_MODELS, **FAMILY_FITS}[name]
     ours = brmc.get_prior(formula, brmc.datasets.load(dataset), family=family)
     _compare(ours, reference_csv(name, "get_prior.csv"))
 

@@ -75,6 +75,16 @@ _SURVIVAL: dict[str, Callable] = {
 }
 
 
+def register_survival(op_name: str, log_survival_fn: Callable) -> None:
+    """Give the distribution whose op is called ``op_name`` (a family's ``CustomDist`` ``class_name``)
+    its closed-form log survival function of (y, *parameters), used for right-censored rows.
+
+    Example:
+        >>> register_survival("exponential", _SURVIVAL["exponential"])
+    """
+    _SURVIVAL[op_name] = log_survival_fn
+
+
 def _log_side(dist, y, sign: float):
     name, params = dist.owner.op.name, dist.owner.inputs[2:]
     if name in _SIDED:

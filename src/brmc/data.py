@@ -473,6 +473,8 @@ def _two_levels(values: pd.Categorical) -> np.ndarray:
     return (np.asarray(values.astype(object)) == levels[1]).astype(float)
 
 
+#: families whose response is successes out of ``trials()``
+_TRIALS_FAMILIES = ("binomial", "beta_binomial", "zero_inflated_binomial")
 _CENS_CODES = {"left": -1, "none": 0, "right": 1, "interval": 2, -1: -1, 0: 0, 1: 1, 2: 2}
 
 
@@ -490,9 +492,10 @@ def _addition_values(frame: pd.DataFrame, term: str, arg: str) -> np.ndarray:
 def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dict[str, np.ndarray]:
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
-    allowed = {"trials": {"binomial"}, "weights": None, "se": {"gaussian", "student"},
+    allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
                "cens": {"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
-                        "negbinomial", "geometric"}}
+                        "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
+                        "frechet", "asym_laplace"}}
     for term, args in formula.additions.items():
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
@@ -525,8 +528,8 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
                 if len(positional) < 2:
                     raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
                 out["y2"] = np.asarray(_addition_values(frame, term, positional[1]), dtype=float)
-    if family.name == "binomial" and "trials" not in out:
-        raise DataError("Family 'binomial' needs the number of trials: write the response as "
+    if family.name in _TRIALS_FAMILIES and "trials" not in out:
+        raise DataError(f"Family '{family.name}' needs the number of trials: write the response as "
                         "'successes | trials(n)' (n a column or a number).")
     return out
 

@@ -61,8 +61,8 @@ class FamilyError(BrmsError, ValueError):
         >>> try:
         ...     brmc.get_family("gausian")
         ... except FamilyError as err:
-        ...     print(str(err)[:50])
-        Unknown family 'gausian'. Did you mean 'gaussian'?
+        ...     print(str(err)[:49])
+        Unknown family 'gausian'. Did you mean 'gaussian'
     """
 
 

@@ -134,7 +134,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
         if tok.kind == "name" and follows_call:
             name = tok.text
             if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in (env_names or frozenset()):
-                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
+                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma", "cs"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {position_of(text, tok.pos)}"
                     )

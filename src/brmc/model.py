@@ -270,8 +270,9 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
         etas = {dpar: _linear_predictor(md, lp, spec, params, values) for dpar, lp in md.predictors.items()}
         scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model
+            ordered = pm.distributions.transforms.ordered if md.family.ordered else None  # brms: sratio's are free
             params["Intercept"] = scalars["thres"] = pm.Flat(
-                "Intercept", shape=md.thresholds, default_transform=pm.distributions.transforms.ordered,
+                "Intercept", shape=md.thresholds, default_transform=ordered,
                 initval=np.linspace(-1.0, 1.0, md.thresholds))
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)

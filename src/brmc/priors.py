@@ -344,8 +344,8 @@ def default_prior_table(md: ModelData) -> pd.DataFrame:
     return _sort_rows(rows)
 
 
-def _bound_text(value: float | None) -> str:
-    return "" if value is None else r_number(value)
+def _bound_text(value: float | str | None) -> str:
+    return "" if value is None else value if isinstance(value, str) else r_number(value)
 
 
 def _match(user: list[Prior], class_: str, coef: str = "", group: str = "", dpar: str = "") -> Prior | None:
@@ -396,7 +396,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
 
     def effective(class_: str, coef: str = "", group: str = "", dpar: str = "") -> tuple[Dist | None, str]:
         text, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
-        return parse_dist(text), source
+        return parse_dist(_data_text(md, text)), source
 
     for lp in md.predictors.values():
         dp = table_dpar(lp.dpar)
@@ -421,10 +421,21 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
             params.append(ParamPrior(f"L_{block.id}", 0, "cor", "", block.group, "", dist, None, None, source))
     for dpar in md.dpars:
         dist, source = effective(dpar.name)
-        params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, dpar.lb, dpar.ub, source))
+        lb, ub = (_data_bound(md, bound) for bound in (dpar.lb, dpar.ub))
+        params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, lb, ub, source))
     spec = PriorSpec(params=params, user=user, table=table)
     _check_support(spec)
     return spec
+
+
+def _data_bound(md: ModelData, bound: float | str | None) -> float | None:
+    """A bound as a number: brms's ``min_Y`` (shifted_lognormal's ``ndt``) is the smallest response."""
+    return float(np.min(md.y)) if bound == "min_Y" else bound
+
+
+def _data_text(md: ModelData, text: str) -> str:
+    """A prior's text with brms's ``min_Y`` written as the number it stands for."""
+    return text.replace("min_Y", repr(float(np.min(md.y)))) if "min_Y" in text else text
 
 
 def _chain(coef: str, group: str, dpar: str) -> list[tuple[str, str, str]]:

@@ -61,6 +61,8 @@ def summarise_draws(draws: np.ndarray, probs: tuple[float, float] = (0.025, 0.97
     lo, hi = np.quantile(draws, probs)
     with arviz_numpy():
         rhat, bulk, tail = az.rhat(draws), az.ess(draws, method="bulk"), az.ess(draws, method="tail")
+    if np.ptp(draws) == 0:  # a constant (an ordinal model's disc): posterior's NA diagnostics
+        rhat = bulk = tail = np.nan
     return {
         "Estimate": float(draws.mean()),
         "Est.Error": float(draws.std(ddof=1)),
@@ -260,7 +262,10 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                         c1, c2 = b.labels[j], b.labels[k]
                         rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
         random[group] = _table(rows, probs)
-    spec = _table({d.name: post[d.name].values for d in md.dpars}, probs)
+    spec_draws = {d.name: post[d.name].values for d in md.dpars}
+    if md.family.ordinal:  # brms prints the fixed discrimination, disc = 1, with NA diagnostics
+        spec_draws["disc"] = np.ones_like(post["b_" + md.fixef_names[0]].values)
+    spec = _table(spec_draws, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
         for frame in (fixed, spec, *random.values()):

@@ -1,17 +1,13 @@
-"""Response families as records: links, distributional parameters, likelihood.
+"""The family record and what every family shares: links, distributional parameters,
+response checks and brms's family options.
 
-Adding a family is adding a :class:`Family` record to :data:`FAMILIES`; the
-data, prior and model stages read nothing else about it.  Each record's
-``dist`` builds the PyMC distribution from the linear predictor, and that one
-definition serves sampling, the pointwise log-likelihood and posterior
-predictive draws, so they cannot drift apart.
+Each record's ``dist`` builds the PyMC distribution from the linear predictor,
+and that one definition serves sampling, the pointwise log-likelihood and
+posterior predictive draws, so they cannot drift apart.
 
 Example:
-    >>> fam = get_family("gaussian")
-    >>> fam.name, fam.link, [d.name for d in fam.dpars]
-    ('gaussian', 'identity', ['sigma'])
-    >>> get_family("negbinomial", link_shape="identity").dpar("shape").link
-    'identity'
+    >>> SIGMA.name, SIGMA.lb, SIGMA.links[0]
+    ('sigma', 0.0, 'log')
 """
 
 from __future__ import annotations
@@ -27,8 +23,8 @@ import pytensor
 import pytensor.tensor as pt
 from scipy import special, stats
 
-from .censoring import censored_logp
-from .errors import FamilyError, close_matches
+from ..censoring import censored_logp
+from ..errors import FamilyError
 
 #: link name → (inverse link on tensors, link on numpy arrays, inverse link on numpy arrays)
 LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
@@ -43,6 +39,9 @@ LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
     "softplus": (pt.softplus, lambda y: np.log(np.expm1(y)), lambda x: np.logaddexp(0.0, x)),
     "squareplus": (lambda x: (x + pt.sqrt(pt.sqr(x) + 4)) / 2, lambda y: (y**2 - 1) / y,
                    lambda x: (x + np.sqrt(x**2 + 4)) / 2),
+    "cauchit": (lambda x: 0.5 + pt.arctan(x) / np.pi, stats.cauchy.ppf, stats.cauchy.cdf),
+    "1/mu^2": (lambda x: 1 / pt.sqrt(x), lambda y: 1 / y**2, lambda x: 1 / np.sqrt(x)),
+    "tan_half": (lambda x: 2 * pt.arctan(x), lambda y: np.tan(y / 2), lambda x: 2 * np.arctan(x)),
 }
 #: links on which brms computes data-based default priors (``def_scale_prior``).
 DATA_PRIOR_LINKS = ("identity", "log", "inverse", "sqrt", "1/mu^2")
@@ -63,7 +62,8 @@ class DistPar:
     """A distributional parameter other than ``mu`` (``sigma``, ``nu``, ``shape``...).
 
     ``default_prior`` is its prior when estimated as one number, ``None`` for
-    brms's data-based ``student_t(3, 0, scale)``.  When it is predicted
+    brms's data-based ``student_t(3, 0, scale)``.  An upper bound of ``"min_Y"``
+    (shifted_lognormal's ``ndt``) is the smallest response value, as brms's.  When it is predicted
     (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
     ``links``, the first being brms's default) and its intercept takes
     ``default_prior`` under the identity link, else ``link_prior`` (``None``:
@@ -72,7 +72,7 @@ class DistPar:
 
     name: str
     lb: float | None = None
-    ub: float | None = None
+    ub: float | str | None = None
     default_prior: str | None = None
     links: tuple[str, ...] = ("identity",)
     link_prior: str | None = None
@@ -136,6 +136,8 @@ class Family:
     log_scale: bool = False
     extra_links: tuple[str, ...] = ()
     refcat: str | None = None
+    probabilities: Callable | None = field(default=None, compare=False, repr=False)
+    ordered: bool = True
 
     @property
     def ordinal(self) -> bool:
@@ -154,7 +156,8 @@ class Family:
         """The distributional parameter called ``name``.
 
         Example:
-            >>> get_family("student").dpar("nu").link
+            >>> import brmc
+            >>> brmc.get_family("student").dpar("nu").link
             'logm1'
         """
         return next(d for d in self.dpars if d.name == name)
@@ -210,7 +213,7 @@ class Family:
         """
         seed = int(generator.integers(2**31))
         huge = np.zeros(np.shape(eta), dtype=bool)
-        if self.kind == "count" and self.name != "binomial":
+        if self.kind == "count" and "trials" not in (additions or {}):
             huge = self.inverse_link_np(np.asarray(eta)) > 1e15
             eta = np.where(huge, self.link_np(np.float64(1.0)), eta)
         out = np.asarray(pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed), dtype=float)
@@ -224,7 +227,7 @@ class Family:
         """The expected response (brms's ``posterior_epred``); category probabilities
         (last axis) for ordinal and categorical families."""
         if self.ordinal:
-            return category_probabilities(self, eta, dpars["thres"])
+            return self.probabilities(self, eta, dpars["thres"])
         if self.categorical:
             return special.softmax(eta, axis=-1)
         return self.epred(self.inverse_link_np(eta), dpars, additions)
@@ -318,48 +321,19 @@ def _binary(y: Any, add: dict) -> np.ndarray:
     return out
 
 
-# ---------------------------------------------------------------- distributions
+
+def draw_size(size: tuple[int, ...] | None, *params) -> tuple[int, ...]:
+    """The shape of a custom distribution's draws: ``size``, else its parameters' broadcast shape.
+
+    Example:
+        >>> draw_size(None, np.zeros(3), 1.0)
+        (3,)
+    """
+    return tuple(size) if size is not None else np.broadcast_shapes(*(np.shape(p) for p in params))
+
+
 def _linked(f: Family, eta):
     return f.mu(eta)
-
-
-def _skew_normal(f: Family, eta, d: dict, add: dict):
-    # brms: mu is the mean and sigma the sd; convert to location and scale
-    alpha = d["alpha"]
-    delta = alpha / np.sqrt(1 + alpha**2) if isinstance(alpha, np.ndarray) else alpha / pt.sqrt(1 + alpha**2)
-    root = np.sqrt(2 / np.pi)
-    omega = d["sigma"] / (1 - (root * delta) ** 2) ** 0.5
-    return pm.SkewNormal.dist(mu=_linked(f, eta) - omega * delta * root, sigma=omega, alpha=alpha)
-
-
-def _weibull(f: Family, eta, d: dict, add: dict):
-    gamma_fn = special.gamma if isinstance(d["shape"], np.ndarray) else pt.gamma
-    return pm.Weibull.dist(alpha=d["shape"], beta=_linked(f, eta) / gamma_fn(1 + 1 / d["shape"]))
-
-
-def _bernoulli(f: Family, eta, d: dict, add: dict):
-    if f.link == "logit":
-        return pm.Bernoulli.dist(logit_p=eta)
-    return pm.Bernoulli.dist(p=_linked(f, eta))
-
-
-def _binomial(f: Family, eta, d: dict, add: dict):
-    p = _linked(f, eta)
-    return pm.Binomial.dist(n=add["trials"], p=p)
-
-
-def _cumulative(f: Family, eta, d: dict, add: dict):
-    """brms's cumulative model: P(Y <= k) = F(thres_k - eta)."""
-    if f.link == "logit":
-        return pm.OrderedLogistic.dist(eta=eta, cutpoints=d["thres"])
-    return pm.OrderedProbit.dist(eta=eta, cutpoints=d["thres"], sigma=1.0)
-
-
-def category_probabilities(f: Family, eta: np.ndarray, thres: np.ndarray) -> np.ndarray:
-    """P(Y = k) of an ordinal model for each category (last axis)."""
-    cum = LINKS[f.link][2](thres - np.asarray(eta)[..., None])
-    edge = np.ones(cum.shape[:-1] + (1,))
-    return np.diff(np.concatenate([0 * edge, cum, edge], axis=-1), axis=-1)
 
 
 def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, ...], dist: Callable,
@@ -372,66 +346,8 @@ def _family(name: str, link: str, links: tuple[str, ...], dpars: tuple[DistPar, 
                     "Parameters\n----------\nlink : str\n    The link of ``mu``; the family's default when not given.\n"
                     "**options : str\n    brms's family arguments, as :func:`get_family` takes them.\n\n"
                     "Returns\n-------\nFamily\n\n"
-                    f"Examples\n--------\n>>> get_family('{name}').link\n'{link}'\n")
+                    f"Examples\n--------\n>>> import brmc\n>>> brmc.get_family('{name}').link\n'{link}'\n")
     return make
-
-
-def _lognormal_epred(mu, d, add):
-    return np.exp(mu + d["sigma"] ** 2 / 2)
-
-
-gaussian = _family("gaussian", "identity", ("identity", "log", "inverse"), (SIGMA,),
-                   lambda f, eta, d, add: pm.Normal.dist(mu=_linked(f, eta), sigma=d["sigma"]), _real("gaussian"))
-student = _family("student", "identity", ("identity", "log", "inverse"),
-                  (SIGMA, NU),
-                  lambda f, eta, d, add: pm.StudentT.dist(nu=d["nu"], mu=_linked(f, eta), sigma=d["sigma"]),
-                  _real("student"))
-skew_normal = _family("skew_normal", "identity", ("identity", "log", "inverse"),
-                      (SIGMA, ALPHA), _skew_normal, _real("skew_normal"))
-lognormal = _family("lognormal", "identity", ("identity", "inverse"), (SIGMA,),
-                    lambda f, eta, d, add: pm.LogNormal.dist(mu=_linked(f, eta), sigma=d["sigma"]),
-                    _positive("lognormal"), epred=_lognormal_epred, log_scale=True)
-Gamma = _family("gamma", "log", ("log", "identity", "inverse"), (SHAPE,),
-                lambda f, eta, d, add: pm.Gamma.dist(alpha=d["shape"], beta=d["shape"] / _linked(f, eta)),
-                _positive("gamma"))
-weibull = _family("weibull", "log", ("log", "identity", "inverse"), (SHAPE,), _weibull, _positive("weibull"))
-exponential = _family("exponential", "log", ("log", "identity", "inverse"), (),
-                      lambda f, eta, d, add: pm.Exponential.dist(lam=1 / _linked(f, eta)), _positive("exponential"))
-bernoulli = _family("bernoulli", "logit", ("logit", "probit", "cloglog"), (), _bernoulli, _binary, kind="binary")
-binomial = _family("binomial", "logit", ("logit", "probit", "cloglog"), (), _binomial, _counts("binomial"),
-                   epred=lambda mu, d, add: mu * add["trials"], kind="count")
-poisson = _family("poisson", "log", ("log", "sqrt", "identity"), (),
-                  lambda f, eta, d, add: pm.Poisson.dist(mu=_linked(f, eta)), _counts("poisson"), kind="count")
-negbinomial = _family("negbinomial", "log", ("log", "sqrt", "identity"), (SHAPE,),
-                      lambda f, eta, d, add: pm.NegativeBinomial.dist(mu=_linked(f, eta), alpha=d["shape"]),
-                      _counts("negbinomial"), kind="count")
-geometric = _family("geometric", "log", ("log", "sqrt", "identity"), (),
-                    lambda f, eta, d, add: pm.NegativeBinomial.dist(mu=_linked(f, eta), alpha=1.0),
-                    _counts("geometric"), kind="count")
-beta = _family("beta", "logit", ("logit", "probit", "cloglog"), (PHI,),
-               lambda f, eta, d, add: pm.Beta.dist(alpha=_linked(f, eta) * d["phi"], beta=(1 - _linked(f, eta)) * d["phi"]),
-               _unit_interval("beta"))
-zero_inflated_poisson = _family(
-    "zero_inflated_poisson", "log", ("log", "sqrt", "identity"), (ZI,),
-    lambda f, eta, d, add: pm.ZeroInflatedPoisson.dist(psi=1 - d["zi"], mu=_linked(f, eta)),
-    _counts("zero_inflated_poisson"), epred=lambda mu, d, add: (1 - d["zi"]) * mu, kind="count")
-zero_inflated_negbinomial = _family(
-    "zero_inflated_negbinomial", "log", ("log", "sqrt", "identity"), (SHAPE, ZI),
-    lambda f, eta, d, add: pm.ZeroInflatedNegativeBinomial.dist(psi=1 - d["zi"], mu=_linked(f, eta), alpha=d["shape"]),
-    _counts("zero_inflated_negbinomial"), epred=lambda mu, d, add: (1 - d["zi"]) * mu, kind="count")
-hurdle_poisson = _family(
-    "hurdle_poisson", "log", ("log",), (HU,),
-    lambda f, eta, d, add: pm.HurdlePoisson.dist(psi=1 - d["hu"], mu=_linked(f, eta)),
-    _counts("hurdle_poisson"), epred=lambda mu, d, add: (1 - d["hu"]) * mu / -np.expm1(-mu), kind="count")
-cumulative = _family("cumulative", "logit", ("logit", "probit"), (), _cumulative, lambda y, add: y,
-                     kind="ordinal", extra_links=("disc",))
-categorical = _family("categorical", "logit", ("logit",), (),
-                      lambda f, eta, d, add: pm.Categorical.dist(logit_p=eta), lambda y, add: y, kind="categorical")
-hurdle_lognormal = _family(
-    "hurdle_lognormal", "identity", ("identity",), (SIGMA, HU),
-    lambda f, eta, d, add: pm.HurdleLogNormal.dist(psi=1 - d["hu"], mu=_linked(f, eta), sigma=d["sigma"]),
-    _positive("hurdle_lognormal", zero_ok=True),
-    epred=lambda mu, d, add: (1 - d["hu"]) * np.exp(mu + d["sigma"] ** 2 / 2), log_scale=True)
 
 
 def _with_link(family: Family, link: str) -> Family:
@@ -461,68 +377,3 @@ def _with_options(family: Family, options: dict[str, str]) -> Family:
     return family
 
 
-#: brms family names → constructors.
-FAMILIES: dict[str, Callable[..., Family]] = {
-    f.__name__: f for f in (gaussian, student, skew_normal, lognormal, Gamma, weibull, exponential, bernoulli,
-                            binomial, poisson, negbinomial, geometric, beta, zero_inflated_poisson,
-                            zero_inflated_negbinomial, hurdle_poisson, hurdle_lognormal, cumulative, categorical)
-}
-FAMILIES["Gamma"] = Gamma
-#: brms families not implemented yet: refused by name rather than confused with others.
-NOT_YET = frozenset({"multinomial", "dirichlet", "sratio", "cratio", "acat", "von_mises",
-                     "exgaussian", "shifted_lognormal", "frechet", "gen_extreme_value", "asym_laplace",
-                     "wiener", "zero_one_inflated_beta", "zero_inflated_beta", "zero_inflated_binomial",
-                     "hurdle_negbinomial", "hurdle_gamma", "com_poisson", "beta_binomial", "logistic_normal"})
-
-
-def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:
-    """Resolve a family given as a brms name or a :class:`Family` record (brms's ``brmsfamily``).
-
-    Parameters
-    ----------
-    family : str or Family
-        A brms family name (``"gaussian"``, ``"poisson"``, ``"cumulative"``, ...) or a Family.
-    link : str, optional
-        The link of ``mu``; the family's default (brms's) when None.
-    **options : str
-        brms's family arguments: ``link_<dpar>`` sets the link of a predicted
-        distributional parameter (``link_sigma="identity"``), ``refcat`` the reference
-        category of ``categorical``.
-
-    Returns
-    -------
-    Family
-
-    Examples
-    --------
-    >>> get_family("bernoulli", link="probit").link
-    'probit'
-    >>> get_family("gaussian", link_sigma="identity").dpar("sigma").link
-    'identity'
-    """
-    if isinstance(family, Family):
-        family = family if link is None else _with_link(family, link)
-        return _with_options(family, options)
-    if not isinstance(family, str):
-        raise FamilyError(f"A family must be a name such as 'gaussian', not {type(family).__name__}.")
-    name = family.strip()
-    if name in NOT_YET:
-        raise FamilyError(f"Family '{name}' is a brms family that brmc does not support yet. "
-                          f"Available families: {', '.join(FAMILIES)}.")
-    if name not in FAMILIES:
-        raise FamilyError(
-            f"Unknown family '{name}'.{close_matches(name, FAMILIES)} "
-            f"Available families: {', '.join(FAMILIES)}."
-        )
-    return FAMILIES[name](**options) if link is None else FAMILIES[name](link=link, **options)
-
-
-def family_from_dict(spec: dict) -> Family:
-    """The family a :meth:`Family.to_dict` description names.
-
-    Example:
-        >>> family_from_dict(get_family("gaussian", link_sigma="identity").to_dict()).options()
-        {'link_sigma': 'identity'}
-    """
-    options = {k: v for k, v in spec.items() if k not in {"name", "link"}}
-    return get_family(spec["name"], spec["link"], **options)
