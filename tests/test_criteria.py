@@ -20,7 +20,7 @@ import pytest
 from scipy import stats
 
 import brmc
-from brmc import criteria, hypotheses
+from brmc import criteria, hypothesis_testing
 from brmc.errors import DataError
 
 from .conftest import reference_path, reference_text
@@ -258,7 +258,7 @@ def test_bayes_R2_matches_brms_and_independent_computation(fit: brmc.Fit) -> Non
 # ---------------------------------------------------------------- hypothesis
 
 def test_hypothesis_one_sided_matches_brms(fit: brmc.Fit) -> None:
-    h = hypotheses.hypothesis(fit, "Days > 5")
+    h = hypothesis_testing.hypothesis(fit, "Days > 5")
     row = h.hypothesis.loc[1]
     assert list(h.hypothesis.columns) == ["Hypothesis", "Estimate", "Est.Error", "CI.Lower", "CI.Upper",
                                           "Evid.Ratio", "Post.Prob", "Star"]
@@ -278,7 +278,7 @@ def test_hypothesis_one_sided_matches_brms(fit: brmc.Fit) -> None:
 
 
 def test_hypothesis_two_sided_matches_brms(fit: brmc.Fit) -> None:
-    h = hypotheses.hypothesis(fit, "Intercept + 5 * Days = 300")
+    h = hypothesis_testing.hypothesis(fit, "Intercept + 5 * Days = 300")
     row = h.hypothesis.loc[1]
     assert row["Hypothesis"] == "(Intercept+5*Days)-(300) = 0"
     # brms: 3.09, 10.56, -18.64, 23.33, NA, NA, no star
@@ -300,31 +300,31 @@ def test_hypothesis_two_sided_matches_brms(fit: brmc.Fit) -> None:
 ])
 def test_hypothesis_print_reproduces_brms_text(fit: brmc.Fit, name: str, text: str, numbers: list[float]) -> None:
     ref = reference_text("sleepstudy_slopes", "post", name)
-    h = hypotheses.hypothesis(fit, text)
+    h = hypothesis_testing.hypothesis(fit, text)
     assert _masked(str(h)) == _masked(ref)
-    h.hypothesis.loc[1, hypotheses.HYPOTHESIS_COLUMNS[1:-1]] = numbers
+    h.hypothesis.loc[1, hypothesis_testing.HYPOTHESIS_COLUMNS[1:-1]] = numbers
     assert str(h) == ref
 
 
 def test_hypothesis_classes_groups_and_full_names(fit: brmc.Fit) -> None:
     draws = fit.draws()
-    h = hypotheses.hypothesis(fit, {"slope sd": "Days < Intercept"}, class_="sd", group="Subject")
+    h = hypothesis_testing.hypothesis(fit, {"slope sd": "Days < Intercept"}, class_="sd", group="Subject")
     assert str(h).startswith("Hypothesis Tests for class sd_Subject:")
     assert h.hypothesis.loc[1, "Hypothesis"] == "slope sd"
     d = draws["sd_Subject__Days"] - draws["sd_Subject__Intercept"]
     assert h.hypothesis.loc[1, "Estimate"] == pytest.approx(d.mean())
-    h = hypotheses.hypothesis(fit, ["sigma > 20", "r_Subject[308,Intercept] - 2^2 > -Days"], class_="b")
+    h = hypothesis_testing.hypothesis(fit, ["sigma > 20", "r_Subject[308,Intercept] - 2^2 > -Days"], class_="b")
     assert h.hypothesis.loc[2, "Hypothesis"] == "(r_Subject[308,Intercept]-2^2)-(-Days) > 0"
     d2 = draws["r_Subject[308,Intercept]"] - 4 + draws["b_Days"]
     np.testing.assert_allclose(h.samples["H2"], d2)
     assert h.hypothesis.loc[1, "Estimate"] == pytest.approx((draws["sigma"] - 20).mean())
-    h = hypotheses.hypothesis(fit, "b_Days > 5", class_=None)
+    h = hypothesis_testing.hypothesis(fit, "b_Days > 5", class_=None)
     assert str(h).startswith("Hypothesis Tests for class :")
 
 
 def test_unknown_parameter_names_suggest_close_matches(fit: brmc.Fit) -> None:
     with pytest.raises(DataError, match=r"cannot be found in the model: b_Dayz\. Did you mean 'Days'"):
-        hypotheses.hypothesis(fit, "Dayz > 5")
+        hypothesis_testing.hypothesis(fit, "Dayz > 5")
 
 
 @pytest.mark.parametrize("text", [
@@ -341,5 +341,5 @@ def test_unknown_parameter_names_suggest_close_matches(fit: brmc.Fit) -> None:
 def test_unsafe_or_malformed_hypotheses_are_refused(text: str) -> None:
     draws = pd.DataFrame({"b_x": np.linspace(-1, 1, 10)})
     with pytest.raises(DataError):
-        hypotheses.hypothesis(draws, text)
+        hypothesis_testing.hypothesis(draws, text)
     assert not Path("/tmp/brmc_pwned").exists()

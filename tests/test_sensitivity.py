@@ -28,7 +28,7 @@ from scipy import stats  # noqa: E402
 
 import brmc  # noqa: E402
 from brmc import cluster, sensitivity  # noqa: E402
-from brmc.hypotheses import hypothesis, savage_dickey  # noqa: E402
+from brmc.hypothesis_testing import hypothesis, savage_dickey  # noqa: E402
 from brmc.errors import DataError, PriorError  # noqa: E402
 from brmc.priors import pc_prior, resolve_priors  # noqa: E402
 from brmc.sampling import SamplingResult, to_inference_data  # noqa: E402

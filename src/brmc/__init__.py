@@ -26,7 +26,7 @@ from .api import brm, get_prior, make_model, update
 from .criteria import bayes_R2, loo, loo_compare, waic
 from .comparison import add_criterion, loo_R2, model_weights
 from .kfold import kfold
-from .hypotheses import hypothesis
+from .hypothesis_testing import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family
 from .fit import Fit

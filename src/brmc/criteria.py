@@ -1,5 +1,5 @@
 """Model criteria as brms computes and prints them: ``loo``, ``waic``,
-``loo_compare`` and ``bayes_R2`` (``hypothesis``: :mod:`brmc.hypotheses`).
+``loo_compare`` and ``bayes_R2`` (``hypothesis``: :mod:`brmc.hypothesis_testing`).
 
 ``loo`` follows brms 2.18 on top of loo 2.5: per-observation relative
 efficiencies of the likelihood (``r_eff``), Pareto-smoothed importance sampling

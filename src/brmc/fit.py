@@ -18,7 +18,7 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import checks, comparison, conditional, effects, hypotheses, io, kfold, plots, predict, sensitivity
+from . import checks, comparison, conditional, effects, hypothesis_testing, io, kfold, plots, predict, sensitivity
 from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
 from .data import ModelData
@@ -176,7 +176,7 @@ class Fit:
     loo_R2 = method_of(comparison.loo_R2)
     kfold = method_of(kfold.kfold)
     add_criterion = method_of(comparison.add_criterion)
-    hypothesis = method_of(hypotheses.hypothesis)
+    hypothesis = method_of(hypothesis_testing.hypothesis)
     plot = method_of(plots.plot)
     pp_check = method_of(checks.pp_check)
     conditional_effects = method_of(conditional.conditional_effects)

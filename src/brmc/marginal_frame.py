@@ -24,7 +24,7 @@ from ._docs import shared
 from .contrasts import is_factor
 from .design import labels_of, level_order
 from .errors import DataError, close_matches
-from .hypotheses import _evaluate, _parse_expression, _split_hypothesis
+from .hypothesis_testing import _evaluate, _parse_expression, _split_hypothesis
 
 SUMMARY = ("estimate", "conf.low", "conf.high")
 #: Leading columns of a result, kept in their order of first appearance when grouping.

@@ -4,7 +4,7 @@ model, and power-scaling sensitivity from a single fit.
 - :func:`prior_draws` / :func:`add_prior_draws`: draws from every proper prior,
   named as brms's ``sample_prior = "yes"`` names them (``prior_b``,
   ``prior_Intercept``, ``prior_sigma``, ``prior_sd_Subject``,
-  ``prior_cor_Subject``); :func:`brmc.hypotheses.hypothesis` uses them for
+  ``prior_cor_Subject``); :func:`brmc.hypothesis_testing.hypothesis` uses them for
   Savage–Dickey evidence ratios.
 - :func:`prior_sweep`: the fit repeated under several prior sets (priors
   replaced as :func:`brmc.api.update` replaces them), so sets whose
