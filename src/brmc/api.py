@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import os
+import sys
 import time
 import warnings
 from typing import Any
@@ -234,8 +235,29 @@ def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -
 
         fit.idata = add_prior_draws(fit)
     for message in diagnose(fit).messages():
-        warnings.warn(message, UserWarning, stacklevel=3)
+        warnings.warn(message, UserWarning, stacklevel=_caller_level())
     return fit
+
+
+def _caller_level() -> int:
+    """The ``stacklevel`` that points a warning at the first frame outside brmc (the user's
+    ``brm``, ``update`` or ``fit.update`` call), however many brmc functions lie between.
+
+    Returns
+    -------
+    int
+        Frames from :func:`warnings.warn`'s caller to the user's code.
+
+    Examples
+    --------
+    >>> _caller_level() >= 1
+    True
+    """
+    package = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == package:
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 @shared
