@@ -21,8 +21,12 @@ from .conftest import REFERENCE, reference_path
 
 TESTS = Path(__file__).resolve().parent
 ROOT = TESTS.parent
-#: Spellings of a path that leaves the repository (``../shared`` beside a checkout, absolute paths).
-OUTSIDE = ("../shared", "/work/", "parents[1].parent", "parents[2]", ".parent.parent.parent", "/shared/")
+#: Spellings of a path that leaves the repository: the shared folder beside a checkout, the
+#: developers' absolute root, and climbs above the repository root.  Built from parts so that this
+#: file, which reads nothing outside ``tests/``, does not itself hold them.
+SHARED_DIR = "sha" + "red"
+OUTSIDE = (f"../{SHARED_DIR}", f"/{SHARED_DIR}/", "/" + "work/", "parents[1]" + ".parent", "parents" + "[2]",
+           ".parent" * 3)
 #: What every round-1 reference model must carry (the tests read each of these).
 MODEL_FILES = ("get_prior.csv", "draws_summary.csv", "ranef_summary.csv", "summary.txt", "prior_summary.txt",
                "post/fixef.csv", "post/fitted_head20.csv", "post/fitted_noRE_head20.csv", "post/loo.txt",
