@@ -330,3 +330,29 @@ def test_jax_compile_time_is_reported_apart_from_sampling(tmp_path) -> None:
     assert timing["xla"]  # XLA compiled the model's functions and its sampler
     assert timing["compile"] >= max(timing["xla"])  # compile includes the background XLA compilation
     assert timing["again"] == []  # the compiled sampler is reused in-process: XLA compiles nothing
+
+
+def _memory_mappings() -> int:
+    with open("/proc/self/maps") as maps:
+        return sum(1 for _ in maps)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/maps"), reason="counts Linux's memory mappings")
+def test_a_process_keeps_a_bounded_number_of_compiled_models(monkeypatch) -> None:
+    """Every compiled XLA program holds hundreds of memory mappings; a process that kept every
+    structure it compiled reached Linux's 65,530 and crashed inside XLA. With room for two, five
+    structures leave two compiled models and about as many mappings as two."""
+    monkeypatch.setattr(sampling, "_COMPILED", sampling.CompiledModels(capacity=2))
+    rng = np.random.default_rng(3)
+    d = pd.DataFrame(rng.normal(size=(40, 5)), columns=["y", "x1", "x2", "x3", "x4"])
+    counts = []
+    for k in range(1, 6):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            brmc.brm("y ~ " + " + ".join(f"x{j}" for j in range(1, k)) if k > 1 else "y ~ 1", d,
+                     chains=1, iter=100, seed=1, progress=False)
+        counts.append(_memory_mappings())
+    assert len(sampling._COMPILED) <= 2 and sampling._COMPILED.made == 5
+    per_model = (counts[1] - counts[0])
+    assert per_model > 50  # each structure maps memory: the check below can fail
+    assert counts[-1] < counts[1] + 1.5 * per_model, counts

@@ -114,7 +114,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
                     env=job["env"], contrasts=job["contrasts"])
     spec = resolve_priors(md, [Prior.from_dict(d) for d in job["priors"]])
     settings = SamplerSettings(**job["settings"])
-    n_compiled = len(sampling._COMPILED)
+    n_compiled = sampling._COMPILED.made
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         fit = api._run(md, spec, settings, t0)
@@ -128,7 +128,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         "chains": settings.chains,
         "seconds": time.perf_counter() - t0,
         "compile": fit.timing["compile"],
-        "compiled": len(sampling._COMPILED) > n_compiled,
+        "compiled": sampling._COMPILED.made > n_compiled,
         "divergent": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "warnings": [(w.category, str(w.message)) for w in caught],
         "pid": os.getpid(),

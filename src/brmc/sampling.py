@@ -1,8 +1,12 @@
 """Run a sampler on a built model and return ``arviz.InferenceData`` with brms names.
 
-Compiled models are cached for the life of the process by their structure
-key, so a second fit of the same structure (other data values or prior
+Compiled models are cached by their structure key (:class:`CompiledModels`),
+so a second fit of the same structure (other data values or prior
 hyperparameters) swaps the ``pm.Data`` values and starts sampling at once.
+The cache keeps the most recently used structures only: every compiled XLA
+program holds some 500 memory mappings, and a process that kept them all
+(a test suite, a long notebook) reached Linux's limit of 65,530 mappings and
+crashed inside XLA after about a hundred structures.
 
 Example:
     >>> settings = SamplerSettings(chains=2, iter=200, warmup=100, seed=1)
@@ -13,9 +17,12 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import gc
+import sys
 import time
 import warnings
-from collections.abc import Callable, Mapping
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -36,7 +43,82 @@ BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 DEFAULT_BACKEND = "numpyro"
 #: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
 ALGORITHMS = ("sampling", "meanfield", "fullrank", "pathfinder", "laplace", "fixed_param")
-_COMPILED: dict[tuple[str, str], object] = {}
+
+
+class CompiledModels:
+    """The compiled models of this process by (backend kind, structure), the most recently
+    used ``capacity`` of them.
+
+    When a new model would make more than ``capacity``, the least recently used half
+    is dropped and JAX's caches cleared (``jax.clear_caches``): JAX keeps the programs of
+    dropped models alive in its own caches until then.  ``made`` counts the models ever
+    made, so callers can tell whether a fit compiled.
+
+    Parameters
+    ----------
+    capacity
+        The most models kept at once.
+
+    Example:
+        >>> cache = CompiledModels(capacity=2)
+        >>> [cache.get(key, lambda: key.upper()) for key in ("a", "b", "a", "c")]
+        ['A', 'B', 'A', 'C']
+        >>> list(cache), cache.made
+        (['a', 'c'], 3)
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self.made = 0
+        self._models: OrderedDict[Hashable, object] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], object]) -> object:
+        """The model under ``key``, made by ``make()`` if this process has none (or dropped it).
+
+        Parameters
+        ----------
+        key
+            The backend kind and the model's structure.
+        make
+            Builds and compiles the model.
+
+        Returns
+        -------
+        object
+            The compiled model, now the most recently used.
+        """
+        if key in self._models:
+            self._models.move_to_end(key)
+            return self._models[key]
+        if len(self._models) >= self.capacity:
+            self._drop(len(self._models) - self.capacity // 2)
+        self._models[key] = model = make()
+        self.made += 1
+        return model
+
+    def _drop(self, n: int) -> None:
+        """Forget the ``n`` least recently used models and let JAX free their programs."""
+        for _ in range(n):
+            self._models.popitem(last=False)
+        gc.collect()  # compiled models sit in reference cycles
+        if "jax" in sys.modules:
+            sys.modules["jax"].clear_caches()
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._models
+
+    def __getitem__(self, key: Hashable) -> object:
+        return self._models[key]
+
+    def __iter__(self):
+        return iter(self._models)
+
+    def __len__(self) -> int:
+        return len(self._models)
+
+
+#: 32 structures hold some 18,000 memory mappings, well inside Linux's default 65,530.
+_COMPILED = CompiledModels(capacity=32)
 
 
 @dataclass
@@ -170,10 +252,8 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
 def _nutpie_compiled(built: BuiltModel):
     import nutpie
 
-    key = ("nutpie", built.structure)
-    if key not in _COMPILED:
-        _COMPILED[key] = nutpie.compile_pymc_model(built.model)
-    return _COMPILED[key].with_data(**built.values)
+    compiled = _COMPILED.get(("nutpie", built.structure), lambda: nutpie.compile_pymc_model(built.model))
+    return compiled.with_data(**built.values)
 
 
 def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: BuiltModel) -> az.InferenceData:
@@ -222,8 +302,7 @@ def _unflatten(model, flat: np.ndarray) -> dict[str, np.ndarray]:
 def _pymc_model(built: BuiltModel):
     import pymc as pm
 
-    key = ("pymc", built.structure)
-    model = _COMPILED.setdefault(key, built.model)
+    model = _COMPILED.get(("pymc", built.structure), lambda: built.model)
     pm.set_data(built.values, model=model)
     return model
 
@@ -261,10 +340,8 @@ def jax_model(built: BuiltModel):
     and ``built``'s data values as its arguments."""
     from . import backends
 
-    key = ("jax", built.structure)
-    if key not in _COMPILED:
-        _COMPILED[key] = backends.JaxModel(built.model)
-    return _COMPILED[key], _COMPILED[key].data(built)
+    model = _COMPILED.get(("jax", built.structure), lambda: backends.JaxModel(built.model))
+    return model, model.data(built)
 
 
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
