@@ -262,8 +262,7 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: Built
     import nutpie
 
     r = inits.init_range(settings.init)
-    start = dataclasses.replace(
-        compiled, initial_point_func=lambda seed: np.random.default_rng(seed).uniform(-r, r, compiled.n_dim))
+    start = dataclasses.replace(compiled, initial_point_func=_nutpie_start(compiled, built, r))
     try:
         return nutpie.sample(
             start,
@@ -280,6 +279,24 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: Built
     except RuntimeError as err:
         point = _unflatten(built.model, np.random.default_rng(settings.seed).uniform(-r, r, compiled.n_dim))
         raise SamplingError(_start_failure("nutpie", err, built.model, settings.init, point)) from None
+
+
+def _nutpie_start(compiled, built: BuiltModel, r: float) -> Callable[[int], np.ndarray]:
+    """nutpie's start of a chain from nutpie's seed for it, chosen as the JAX backends choose
+    theirs: the best of :data:`brmc.inits.INIT_TRIES` uniform(-r, r) draws on the unconstrained
+    scale (the first when none is finite: nutpie then reports the failure)."""
+    density = compiled.logp_func  # (flat vector) -> (log density, gradient), reading the data as shared values
+    for shared in density.get_shared():
+        if shared.name in built.values:
+            shared.set_value(np.asarray(built.values[shared.name], dtype=shared.type.dtype))
+    tries = 1 if r == 0 else inits.INIT_TRIES
+
+    def start(seed: int) -> np.ndarray:
+        candidates = np.random.default_rng(seed).uniform(-r, r, (tries, compiled.n_dim))
+        best = inits.best_start(lambda flat: float(density(flat)[0]), candidates)
+        return candidates[0] if best is None else best
+
+    return start
 
 
 def _start_failure(backend: str, err: Exception, model, init: Any, point: dict[str, np.ndarray]) -> str:
