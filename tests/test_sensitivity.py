@@ -143,6 +143,27 @@ def test_sweep_plot_draws_one_interval_per_prior_set(sweep: sensitivity.SweepRes
         sweep.plot(variables=["b_Nope"])
 
 
+def test_vectorized_sweep_gives_each_sets_posterior_from_one_program(fit: brmc.Fit,
+                                                                      sweep: sensitivity.SweepResult) -> None:
+    """Sampled side by side, each set's posterior is the one of its separate fit (the sequential
+    sweep: means within 0.25 sd, sds within 25 %), and the sets share one compiled sampler: a
+    second sweep with other hyperparameters compiles no sampler."""
+    together = _quiet(sensitivity.prior_sweep, fit, {"tight": TIGHT, "wide": WIDE}, vectorize=True)
+    for name in ("tight", "wide"):
+        ours, separate = together.draws[name], sweep.draws[name]
+        assert ours.shape == separate.shape
+        assert not ours.equals(separate)  # really another computation
+        for variable in REPORTED:
+            sd = separate[variable].std()
+            assert abs(ours[variable].mean() - separate[variable].mean()) < 0.25 * sd, (name, variable)
+            assert 0.75 < ours[variable].std() / sd < 1.33, (name, variable)
+    other = [[brmc.prior("normal(4, 0.5)", class_="b", coef="Days")], [brmc.prior("normal(0, 100)", class_="b")]]
+    with xla_compilations() as compiled:
+        again = _quiet(sensitivity.prior_sweep, fit, other, vectorize=True)
+    assert not any("pmap" in name for name in compiled), compiled
+    assert abs(again.draws["set1"]["b_Days"].mean() - 4) < abs(again.draws["set2"]["b_Days"].mean() - 4)
+
+
 def test_sweep_arguments_are_checked(fit: brmc.Fit) -> None:
     with pytest.raises(PriorError, match="original"):
         sensitivity.prior_sweep(fit, {"original": WIDE})

@@ -24,7 +24,7 @@ from .fit import Fit
 from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
 from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
-from .sampling import DEFAULT_BACKEND, SamplerSettings, sample, to_inference_data
+from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
 from .summary import PriorTable, diagnose
 
 
@@ -223,11 +223,46 @@ def _run(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float) -
     built = build_model(md, spec, prior_only=settings.sample_prior == "only")
     t1 = time.perf_counter()
     result = sample(built, settings) if algorithms.is_mcmc(settings) else algorithms.approximate(built, settings)
+    return fit_from(md, spec, settings, result, t1 - t0)
+
+
+def fit_from(md: ModelData, spec: PriorSpec, settings: SamplerSettings, result: SamplingResult,
+             build_seconds: float) -> Fit:
+    """The :class:`Fit` of sampled draws: brms's names, prior draws when ``sample_prior="yes"``,
+    and brms's warnings about the sampling.
+
+    Parameters
+    ----------
+    md : ModelData
+        The model's data.
+    spec : PriorSpec
+        Its priors.
+    settings : SamplerSettings
+        The sampler settings that produced ``result``.
+    result : SamplingResult
+        The raw draws and their timings.
+    build_seconds : float
+        The time taken to build the model.
+
+    Returns
+    -------
+    Fit
+        The fit.
+
+    Examples
+    --------
+    The fit of a model sampled again with the same seed has the same draws:
+
+    >>> result = sample(build_model(fit.model_data, fit.priors), fit.settings)
+    >>> again = fit_from(fit.model_data, fit.priors, fit.settings, result, 0.0)
+    >>> bool((again.idata.posterior["b_Days"] == fit.idata.posterior["b_Days"]).all())
+    True
+    """
     t2 = time.perf_counter()
     idata = to_inference_data(result, md)
     fit = Fit(
         model_data=md, priors=spec, settings=settings, idata=idata,
-        timing={"build": t1 - t0, "compile": result.compile_seconds, "sample": result.sample_seconds,
+        timing={"build": build_seconds, "compile": result.compile_seconds, "sample": result.sample_seconds,
                 "postprocess": time.perf_counter() - t2},
     )
     if settings.sample_prior == "yes":  # brms's prior_* draws beside the posterior

@@ -179,25 +179,41 @@ class JaxModel:
                  for v, z in zip(self._model.value_vars, self._unravel(np.zeros(self._size)))]
         return tuple(np.concatenate([np.ravel(p[k]) for p in parts]) for k in (0, 1))
 
-    def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple) -> CompiledSampler:
-        """The compiled sampler for these settings, made once per (backend, settings) and kept."""
+    def sampler(self, backend: str, settings: SamplerSettings, cores: int, data: tuple,
+                varying: tuple[int, ...] | None = None) -> CompiledSampler:
+        """The compiled sampler for these settings, made once per (backend, settings) and kept.
+
+        With ``varying`` (positions in ``data``), every chain takes its own values of those data
+        entries and the chains run in lockstep (``jax.vmap``) on each device: the prior sets of
+        a sweep (hyperparameters are data) as one program.  Its executable then takes the
+        varying entries with a leading axis of chains, after the shared ones."""
         import jax
 
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
         key = (backend, devices, settings.chains, settings.warmup, settings.draws,
-               settings.adapt_delta, settings.max_treedepth, settings.progress)
+               settings.adapt_delta, settings.max_treedepth, settings.progress, varying)
         if key not in self._samplers:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
                                      settings.max_treedepth, settings.progress)
-
-            def run(ids, keys, inits, data):
-                return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
-
             shape = (devices, settings.chains // devices)
             ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
             inits = np.zeros((*shape, self._size))
-            lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
+            if varying is None:
+                def run(ids, keys, inits, data):
+                    return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
+
+                lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
+            else:
+                shared = tuple(v for i, v in enumerate(data) if i not in varying)
+                per_chain = tuple(np.broadcast_to(data[i], (*shape, *np.shape(data[i]))) for i in varying)
+
+                def run(ids, keys, inits, shared, per_chain):
+                    def one(i, k, x, own):
+                        return chain(i, k, x, merge_data(shared, own, varying))
+                    return jax.vmap(one)(ids, keys, inits, per_chain)
+
+                lowered = jax.pmap(run, in_axes=(0, 0, 0, None, 0)).lower(ids, keys, inits, shared, per_chain)
             self._samplers[key] = CompiledSampler(self, _COMPILER.submit(lowered.compile), shape)
         return self._samplers[key]
 
@@ -275,6 +291,19 @@ class CompiledSampler:
             stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
         stats["reached_max_treedepth"] = stats["tree_depth"] >= settings.max_treedepth
         return az.from_dict(posterior=self.model.constrained(positions), sample_stats=stats)
+
+
+def merge_data(shared: tuple, own: tuple, varying: tuple[int, ...]) -> tuple:
+    """The full data tuple from the ``shared`` entries and a chain's ``own`` values of the
+    entries at positions ``varying`` (in order).
+
+    Example:
+        >>> merge_data(("a", "c"), ("B",), (1,))
+        ('a', 'B', 'c')
+    """
+    n = len(shared) + len(own)
+    shared, own = iter(shared), iter(own)
+    return tuple(next(own) if i in varying else next(shared) for i in range(n))
 
 
 def _devices(chains: int, available: int) -> int:

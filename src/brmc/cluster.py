@@ -118,22 +118,49 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
         fit = api._run(md, spec, settings, t0)
-    stats = fit.idata.sample_stats
     extra = {}
     if holdout is not None:
         full = build_data(job["formula"], job["data"], md.family, env=job["env"], contrasts=job["contrasts"])
         extra["log_lik"] = criteria.heldout_log_lik(fit, full, np.asarray(holdout), seed=settings.seed)
+    return {**job_result(fit, caught, time.perf_counter() - t0, sampling._COMPILED.made > n_compiled), **extra}
+
+
+def job_result(fit: Fit, caught: Sequence[warnings.WarningMessage], seconds: float, compiled: bool) -> dict[str, Any]:
+    """A finished fit as a job's plain-data result (see :func:`run_job`).
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit.
+    caught : sequence of warnings.WarningMessage
+        The warnings its fitting raised.
+    seconds : float
+        Its wall time.
+    compiled : bool
+        Whether its process compiled a model structure for it.
+
+    Returns
+    -------
+    dict
+        ``draws``, ``chains``, ``seconds``, ``compile``, ``compiled``, ``divergent``, ``warnings``
+        (category, message), ``pid``, ``compiledir``.
+
+    Examples
+    --------
+    >>> sorted(job_result(fit, [], 1.0, False))[:3]
+    ['chains', 'compile', 'compiled']
+    """
+    stats = fit.idata.sample_stats
     return {
         "draws": reported_draws(fit),
-        "chains": settings.chains,
-        "seconds": time.perf_counter() - t0,
+        "chains": fit.settings.chains,
+        "seconds": seconds,
         "compile": fit.timing["compile"],
-        "compiled": sampling._COMPILED.made > n_compiled,
+        "compiled": compiled,
         "divergent": int(stats["diverging"].sum()) if "diverging" in stats else 0,
         "warnings": [(w.category, str(w.message)) for w in caught],
         "pid": os.getpid(),
         "compiledir": str(pytensor.config.base_compiledir),
-        **extra,
     }
 
 

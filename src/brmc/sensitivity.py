@@ -41,14 +41,15 @@ import xarray as xr
 from pytensor.tensor import TensorVariable
 
 from ._docs import shared
-from .cluster import fit_job, reported_draws, reported_variables, run_jobs
+from . import sampling, vectorized
+from .cluster import fit_job, job_result, reported_draws, reported_variables, run_jobs
 from .data import ModelData
 from .distributions import bounded_dist, lkj_correlation
 from .errors import DataError, PriorError
 from .model import build_model, prior_density
 from .plots import handed_over
 from .priors import ParamPrior, Prior, replace_priors, resolve_priors
-from .sampling import flat_draws, model_parameters
+from .sampling import SamplerSettings, flat_draws, model_parameters
 from .terms import coef_label
 
 if TYPE_CHECKING:
@@ -320,6 +321,19 @@ class SweepResult:
         return handed_over(fig)
 
 
+def _together(fit: Fit, jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """The jobs' results from one program sampling every set (:func:`brmc.vectorized.fits`), or
+    ``None`` when the sets cannot be sampled together."""
+    md = fit.model_data
+    specs = [resolve_priors(md, [Prior.from_dict(d) for d in job["priors"]]) for job in jobs]
+    made, caught = sampling._COMPILED.made, []
+    fits = vectorized.fits(md, specs, SamplerSettings(**jobs[0]["settings"]), caught)
+    if fits is None:
+        return None
+    compiled = sampling._COMPILED.made > made
+    return [job_result(f, c, sum(f.timing.values()), compiled and k == 0) for k, (f, c) in enumerate(zip(fits, caught))]
+
+
 def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Prior]]:
     """Named prior sets: a dict as given, a list named ``set1``, ``set2``, ..."""
     items = priors.items() if isinstance(priors, Mapping) else ((f"set{i}", p) for i, p in enumerate(priors, 1))
@@ -337,7 +351,7 @@ def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Pri
 
 
 def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: Any = None,
-                seed: int | None = None, progress: bool = True) -> SweepResult:
+                seed: int | None = None, progress: bool = True, vectorize: bool = False) -> SweepResult:
     """Refit ``fit`` under each prior set and compare the posteriors.
 
     Sets that keep each prior's distribution family reuse a compiled model; a
@@ -366,6 +380,12 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: A
     progress : bool, default True
         One progress bar over the sets (silent when not interactive); the
         fits run without their own.
+    vectorize : bool, default False
+        On the JAX backends, without an ``executor``: sample the sets, when
+        they all keep the fit's model structure, as one program, their chains
+        side by side (:mod:`brmc.vectorized`).  The same posteriors, not the
+        same draws as one fit after another; on a CPU it saved no time
+        (docs/performance.md), it is meant for accelerators.
 
     Returns
     -------
@@ -392,7 +412,9 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: A
         resolve_priors(fit.model_data, [*fit.priors.user, *entries])
     seed = fit.settings.seed if seed is None else int(seed)
     jobs = [fit_job(fit, priors=replace_priors(fit.priors.user, entries), seed=seed) for entries in sets.values()]
-    results = run_jobs(jobs, executor, progress=progress, desc="Prior sets")
+    results = _together(fit, jobs) if executor is None and vectorize else None
+    if results is None:
+        results = run_jobs(jobs, executor, progress=progress, desc="Prior sets")
     for name, result in zip(sets, results):
         for category, message in result["warnings"]:
             warnings.warn(f"Prior set {name!r}: {message}", category, stacklevel=2)
