@@ -1,0 +1,615 @@
+"""mgcv's smooth constructors (``smooth.construct.<bs>.smooth.spec``) in numpy.
+
+Each class builds one basis as mgcv's constructor returns it, before
+``smoothCon`` adds constraints and the penalty rescaling: the model matrix
+``X`` at the training data, the penalty list ``S``, its ``rank``, the
+dimension of the penalty null space and, where the constructor sets one, its
+own identifiability constraint.  ``design(x)`` evaluates the same basis at new
+covariate values (mgcv's ``Predict.matrix.<class>``): same knots, same
+eigenvectors, same scaling.  :mod:`brmc.bases.smooth` turns these into brms's
+``Xs``/``Zs``.
+
+Examples
+--------
+>>> import numpy as np
+>>> x = np.linspace(0, 1, 30)[:, None]
+>>> cr = CubicRegression(x, k=5)
+>>> cr.X.shape, cr.rank, cr.null_space_dim
+((30, 5), 3, 2)
+>>> bool(np.allclose(cr.design(x), cr.X))
+True
+"""
+
+from __future__ import annotations
+
+from math import factorial, gamma, pi
+
+import numpy as np
+import pandas as pd
+from scipy.interpolate import BSpline
+
+from brmc.errors import DataError, FormulaError
+
+__all__ = [
+    "RawSmooth",
+    "ThinPlate",
+    "CubicRegression",
+    "CyclicCubic",
+    "PSpline",
+    "RandomEffect",
+    "CONSTRUCTORS",
+]
+
+#: mgcv draws a random subset of knots above this many unique covariate values
+#: (``xt$max.knots``), with R's random number generator: not reproduced here.
+MAX_KNOTS = 2000
+
+
+class RawSmooth:
+    """What an mgcv smooth constructor returns (the common interface).
+
+    Attributes
+    ----------
+    X : ndarray
+        Model matrix at the training rows, ``(n, p)``.
+    S : list of ndarray
+        Penalty matrices, each ``(p, p)``.
+    rank : int
+        Rank of the (single) penalty.
+    null_space_dim : int
+        Dimension of the penalty null space.
+    constraint : ndarray or None
+        The constructor's own constraint matrix (``object$C``); ``None``
+        means smoothCon's default sum-to-zero constraint ``colMeans(X)``.
+    rescale : bool
+        Whether smoothCon rescales the penalty (mgcv's ``no.rescale`` unset).
+    """
+
+    X: np.ndarray
+    S: list[np.ndarray]
+    rank: int
+    null_space_dim: int
+    constraint: np.ndarray | None = None
+    rescale: bool = True
+
+    def design(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
+        """The basis at covariate values ``x`` (``(n, d)``), mgcv's ``Predict.matrix``."""
+        raise NotImplementedError
+
+
+def _one_covariate(x: np.ndarray, bs: str) -> np.ndarray:
+    x = np.asarray(x, dtype=float)
+    if x.ndim == 2:
+        if x.shape[1] != 1:
+            raise FormulaError(f"The basis bs = '{bs}' takes one covariate, not {x.shape[1]}.")
+        x = x[:, 0]
+    return x
+
+
+def _tps_eta_constant(m: int, d: int) -> float:
+    """mgcv's ``eta_const``: the constant of the thin plate spline radial function."""
+    if d % 2 == 0:
+        sign = -1.0 if (m + 1 + d // 2) % 2 else 1.0
+        return sign / (2 ** (2 * m - 1) * pi ** (d // 2) * factorial(m - 1) * factorial(m - d // 2))
+    return gamma(d / 2 - m) / (2 ** (2 * m) * pi ** (d / 2) * factorial(m - 1))
+
+
+def _tps_eta(r2: np.ndarray, m: int, d: int) -> np.ndarray:
+    """The radial function at squared distances ``r2`` (zero at ``r2 == 0``)."""
+    f = _tps_eta_constant(m, d)
+    out = np.zeros_like(r2)
+    pos = r2 > 0
+    r = r2[pos]
+    if d % 2 == 0:
+        out[pos] = f * 0.5 * np.log(r) * r ** (m - d // 2)
+    else:
+        out[pos] = f * r ** (m - d // 2 - 1) * np.sqrt(r)
+    return out
+
+
+def _tps_powers(m: int, d: int) -> list[tuple[int, ...]]:
+    """mgcv's ``gen_tps_poly_powers``: the polynomial powers spanning the null space, in its order."""
+    n_poly = factorial(m + d - 1) // (factorial(d) * factorial(m - 1))
+    index = [0] * d
+    powers = []
+    for _ in range(n_poly):
+        powers.append(tuple(index))
+        if sum(index) < m - 1:
+            index[0] += 1
+        else:
+            total = sum(index) - index[0]
+            index[0] = 0
+            for j in range(1, d):
+                index[j] += 1
+                total += 1
+                if total == m:
+                    total -= index[j]
+                    index[j] = 0
+                else:
+                    break
+    return powers
+
+
+def _householder_qt(A: np.ndarray) -> np.ndarray:
+    """mgcv's ``QT``: the orthogonal ``Q`` with ``A Q = [0, T]`` (``A`` is ``M x k``).
+
+    The first ``k - M`` columns of ``Q`` span the null space of ``A``; mgcv
+    builds them from this exact sequence of Householder reflections, and the
+    thin plate basis depends on that choice through its column scaling.
+    """
+    A = np.array(A, dtype=float)
+    n_rows, k = A.shape
+    Q = np.eye(k)
+    for i in range(n_rows):
+        p = A[i, : k - i].copy()
+        scale = np.abs(p).max()
+        if scale:
+            p /= scale
+        norm = np.sqrt(p @ p)
+        if p[-1] < 0:
+            norm = -norm
+        p[-1] += norm
+        g = 1.0 / (norm * p[-1]) if norm else 0.0
+        u = np.zeros(k)
+        u[: k - i] = p
+        A[i + 1 :] -= g * np.outer(A[i + 1 :] @ u, u)
+        Q -= g * np.outer(Q @ u, u)
+    return Q
+
+
+class ThinPlate(RawSmooth):
+    """mgcv's thin plate regression spline ``bs = "tp"`` (its default basis).
+
+    The covariates are centred; the radial matrix ``E`` of the unique
+    covariate points is truncated to its ``k`` eigenvectors of largest
+    absolute eigenvalue (in descending order, as mgcv's Lanczos routine
+    returns them); the polynomial null space of order ``m`` is constrained out
+    of them with mgcv's Householder ``QT`` factorisation and appended; every
+    column is scaled to unit root mean square (mgcv's ``tprs_setup``).
+
+    Parameters
+    ----------
+    x : ndarray
+        Covariates, ``(n, d)``.
+    k : int
+        Basis dimension; ``-1`` gives mgcv's default ``M + (8, 27, 100)[d]``.
+    m : int
+        Penalty order; 0 (default) gives the smallest ``m`` with ``2m > d + 1``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> tp = ThinPlate(np.linspace(0, 1, 20)[:, None], k=6)
+    >>> tp.X.shape, tp.rank, tp.null_space_dim
+    ((20, 6), 4, 2)
+    """
+
+    def __init__(self, x: np.ndarray, k: int = -1, m: int = 0) -> None:
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        n, d = x.shape
+        if 2 * m <= d:
+            m = 1
+            while 2 * m < d + 2:
+                m += 1
+        self.m, self.d = m, d
+        self.powers = _tps_powers(m, d)
+        M = len(self.powers)
+        if k < 0:
+            k = M + (8, 27, 100)[min(d, 3) - 1]
+        k = max(k, M + 1)
+        self.shift = x.mean(axis=0)
+        xs = x - self.shift
+        self.knots, inverse = np.unique(xs, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        if len(self.knots) > MAX_KNOTS:
+            raise DataError(
+                f"A thin plate smooth has {len(self.knots)} unique covariate values; above "
+                f"{MAX_KNOTS} mgcv subsamples the knots with R's random numbers, which brmc does "
+                "not reproduce: use bs = 'cr' or fewer unique values."
+            )
+        if len(self.knots) < k:
+            raise DataError(
+                f"A thin plate smooth has {len(self.knots)} unique covariate values, fewer than its "
+                f"basis dimension k = {k}: reduce k."
+            )
+        E = self._radial(self.knots)
+        values, vectors = np.linalg.eigh(E)
+        keep = np.argsort(-np.abs(values), kind="stable")[:k]
+        keep = keep[np.argsort(-values[keep], kind="stable")]
+        v, U = values[keep], vectors[:, keep]
+        T = self._polynomials(self.knots)
+        Z = _householder_qt(T.T @ U)[:, : k - M]
+        n_knots = len(self.knots)
+        UZ = np.zeros((n_knots + M, k))
+        UZ[:n_knots, : k - M] = U @ Z
+        UZ[n_knots:, k - M :] = np.eye(M)
+        X = np.column_stack([(U * v) @ Z, T])[inverse]
+        S = np.zeros((k, k))
+        S[: k - M, : k - M] = Z.T @ (v[:, None] * Z)
+        w = np.sqrt(np.mean(X**2, axis=0))
+        self.X = X / w
+        self.UZ = UZ / w
+        S = S / np.outer(w, w)
+        self.S = [(S + S.T) / 2]
+        self.rank = k - M
+        self.null_space_dim = M
+        self.k = k
+
+    def _radial(self, points: np.ndarray) -> np.ndarray:
+        r2 = ((points[:, None, :] - self.knots[None, :, :]) ** 2).sum(axis=2)
+        return _tps_eta(r2, self.m, self.d)
+
+    def _polynomials(self, points: np.ndarray) -> np.ndarray:
+        return np.column_stack([np.prod(points**np.array(p), axis=1) for p in self.powers])
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The basis at new covariate values (mgcv's ``predict_tprs``).
+
+        Parameters
+        ----------
+        x : ndarray
+            ``(n, d)`` covariate values, on the original scale.
+
+        Returns
+        -------
+        ndarray
+            ``(n, k)``.
+        """
+        x = np.asarray(x, dtype=float)
+        if x.ndim == 1:
+            x = x[:, None]
+        xs = x - self.shift
+        return np.column_stack([self._radial(xs), self._polynomials(xs)]) @ self.UZ
+
+
+def _cr_matrices(knots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """mgcv's ``getFS``: ``F`` (function values at knots -> second derivatives) and ``S``."""
+    h = np.diff(knots)
+    nk = len(knots)
+    D = np.zeros((nk - 2, nk))
+    for i in range(nk - 2):
+        D[i, i], D[i, i + 2] = 1 / h[i], 1 / h[i + 1]
+        D[i, i + 1] = -1 / h[i] - 1 / h[i + 1]
+    B = np.diag((h[:-1] + h[1:]) / 3) + np.diag(h[1:-1] / 6, 1) + np.diag(h[1:-1] / 6, -1)
+    BinvD = np.linalg.solve(B, D)
+    F = np.zeros((nk, nk))
+    F[1:-1] = BinvD
+    return F, D.T @ BinvD
+
+
+class CubicRegression(RawSmooth):
+    """mgcv's cubic regression spline ``bs = "cr"`` (and ``"cs"`` with ``shrink``).
+
+    Knots at the quantiles of the unique covariate values (R's ``quantile``,
+    type 7), coefficients are the function's values at the knots, the penalty
+    is the integrated squared second derivative, and new values outside the
+    knots are extrapolated linearly (mgcv's ``crspl``).
+
+    Parameters
+    ----------
+    x : ndarray
+        ``(n,)`` or ``(n, 1)`` covariate.
+    k : int
+        Number of knots; ``-1`` gives 10.
+    shrink : float or None
+        ``bs = "cs"``: the factor by which the two null-space directions get a
+        small penalty (mgcv: 0.1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cr = CubicRegression(np.arange(10.0), k=4)
+    >>> np.round(cr.knots, 6).tolist()
+    [0.0, 3.0, 6.0, 9.0]
+    """
+
+    def __init__(self, x: np.ndarray, k: int = -1, shrink: float | None = None) -> None:
+        x = _one_covariate(x, "cr")
+        nk = 10 if k < 0 else max(k, 3)
+        unique = np.unique(x)
+        if len(unique) < nk:
+            raise DataError(f"The covariate has {len(unique)} unique values, too few for k = {nk} knots: reduce k.")
+        self.knots = np.quantile(unique, np.linspace(0, 1, nk))
+        self.F, S = _cr_matrices(self.knots)
+        S = (S + S.T) / 2
+        if shrink is None:
+            self.rank, self.null_space_dim = nk - 2, 2
+        else:
+            values, vectors = np.linalg.eigh(S)
+            values, vectors = values[::-1], vectors[:, ::-1]
+            values[nk - 2] = values[nk - 3] * shrink
+            values[nk - 1] = values[nk - 2] * shrink
+            S = (vectors * values) @ vectors.T
+            self.rank, self.null_space_dim = nk, 0
+        self.S = [S]
+        self.X = self.design(x)
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The basis at new covariate values (mgcv's ``Predict.matrix.cr.smooth``).
+
+        Parameters
+        ----------
+        x : ndarray
+            ``(n,)`` or ``(n, 1)`` covariate.
+
+        Returns
+        -------
+        ndarray
+            ``(n, k)``.
+        """
+        x = _one_covariate(x, "cr")
+        knots, F = self.knots, self.F
+        nk = len(knots)
+        j = np.clip(np.searchsorted(knots, x, side="left") - 1, 0, nk - 2)
+        X = np.zeros((len(x), nk))
+        rows = np.arange(len(x))
+        inside = (x >= knots[0]) & (x <= knots[-1])
+        xj, xj1 = knots[j], knots[j + 1]
+        h = xj1 - xj
+        am, ap = xj1 - x, x - xj
+        cm = am * (am * am / h - h) / 6
+        cp = ap * (ap * ap / h - h) / 6
+        X[inside] = cm[inside, None] * F[j[inside]] + cp[inside, None] * F[j[inside] + 1]
+        X[rows[inside], j[inside]] += am[inside] / h[inside]
+        X[rows[inside], j[inside] + 1] += ap[inside] / h[inside]
+        low, high = x < knots[0], x > knots[-1]
+        if low.any():
+            h0, xik = knots[1] - knots[0], x[low] - knots[0]
+            X[low] = (-xik * h0 / 3)[:, None] * F[0] + (-xik * h0 / 6)[:, None] * F[1]
+            X[low, 0] += 1 - xik / h0
+            X[low, 1] += xik / h0
+        if high.any():
+            h1, xik = knots[-1] - knots[-2], x[high] - knots[-1]
+            X[high] = (xik * h1 / 6)[:, None] * F[-2] + (xik * h1 / 3)[:, None] * F[-1]
+            X[high, nk - 2] += -xik / h1
+            X[high, nk - 1] += 1 + xik / h1
+        return X
+
+
+def _place_knots(x: np.ndarray, nk: int) -> np.ndarray:
+    """mgcv's ``place.knots``: ``nk`` knots evenly through the sorted unique values."""
+    x = np.unique(x)
+    n = len(x)
+    if nk > n:
+        raise DataError(f"The covariate has {n} unique values, fewer than the {nk} knots asked for: reduce k.")
+    delta = (n - 1) / (nk - 1)
+    steps = delta * np.arange(1, nk - 1)
+    lower = np.floor(steps).astype(int)  # 0-based: R's lbi - 1
+    frac = steps - lower
+    knots = np.empty(nk)
+    knots[0], knots[-1] = x[0], x[-1]
+    knots[1:-1] = x[lower] * (1 - frac) + x[lower + 1] * frac
+    return knots
+
+
+class CyclicCubic(RawSmooth):
+    """mgcv's cyclic cubic regression spline ``bs = "cc"``.
+
+    Parameters
+    ----------
+    x : ndarray
+        ``(n,)`` or ``(n, 1)`` covariate.
+    k : int
+        Number of knots; ``-1`` gives 10 (``k - 1`` coefficients).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> cc = CyclicCubic(np.linspace(0, 1, 25), k=5)
+    >>> cc.X.shape, cc.rank
+    ((25, 4), 3)
+    """
+
+    def __init__(self, x: np.ndarray, k: int = -1) -> None:
+        x = _one_covariate(x, "cc")
+        nk = 10 if k < 0 else max(k, 4)
+        self.knots = _place_knots(x, nk)
+        h = np.diff(self.knots)
+        n = nk - 1
+        B, D = np.zeros((n, n)), np.zeros((n, n))
+        for i in range(n):
+            prev, nxt = (i - 1) % n, (i + 1) % n
+            B[i, prev] += h[i - 1] / 6
+            B[i, i] += (h[i - 1] + h[i]) / 3
+            B[i, nxt] += h[i] / 6
+            D[i, prev] += 1 / h[i - 1]
+            D[i, i] += -(1 / h[i - 1] + 1 / h[i])
+            D[i, nxt] += 1 / h[i]
+        self.BD = np.linalg.solve(B, D)
+        S = D.T @ self.BD
+        self.S = [(S + S.T) / 2]
+        self.X = self.design(x)
+        self.rank, self.null_space_dim = n - 1, 1
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The basis at new values, wrapped into the knot range (mgcv's ``cwrap``).
+
+        Parameters
+        ----------
+        x : ndarray
+            ``(n,)`` or ``(n, 1)`` covariate.
+
+        Returns
+        -------
+        ndarray
+            ``(n, k - 1)``.
+        """
+        x = _one_covariate(x, "cc").copy()
+        knots = self.knots
+        x0, x1 = knots[0], knots[-1]
+        period = x1 - x0
+        x[x > x1] = x0 + np.mod(x[x > x1] - x1, period)
+        x[x < x0] = x1 - np.mod(x0 - x[x < x0], period)
+        n = len(knots)
+        j1 = np.clip(np.searchsorted(knots, x, side="left"), 1, n - 1) - 1  # interval start
+        j = np.where(j1 + 1 == n - 1, 0, j1 + 1)
+        h = np.diff(knots)[j1]
+        left, right = knots[j1 + 1] - x, x - knots[j1]
+        eye = np.eye(n - 1)
+        BD = self.BD
+        return (
+            BD[j1] * (left**3 / (6 * h))[:, None]
+            + BD[j] * (right**3 / (6 * h))[:, None]
+            - BD[j1] * (h * left / 6)[:, None]
+            - BD[j] * (h * right / 6)[:, None]
+            + eye[j1] * (left / h)[:, None]
+            + eye[j] * (right / h)[:, None]
+        )
+
+
+class PSpline(RawSmooth):
+    """mgcv's P-spline ``bs = "ps"``: a B-spline basis on evenly spaced knots with a difference penalty.
+
+    Parameters
+    ----------
+    x : ndarray
+        ``(n,)`` or ``(n, 1)`` covariate.
+    k : int
+        Basis dimension; ``-1`` gives ``max(10, m[0] + 1)``.
+    m : tuple of int
+        ``(basis order, penalty order)``; mgcv's default ``(2, 2)`` is a cubic
+        B-spline with a second-order difference penalty.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> ps = PSpline(np.linspace(0, 1, 30), k=8)
+    >>> ps.X.shape, ps.rank, bool(np.allclose(ps.X.sum(axis=1), 1))
+    ((30, 8), 6, True)
+    """
+
+    def __init__(self, x: np.ndarray, k: int = -1, m: tuple[int, int] = (2, 2)) -> None:
+        x = _one_covariate(x, "ps")
+        self.order = m[0]
+        k = max(10, m[0] + 1) if k < 0 else k
+        nk = k - m[0]
+        if nk <= 0:
+            raise FormulaError(f"A P-spline of order {m[0]} needs k > {m[0]}, not k = {k}.")
+        lo, hi = x.min(), x.max()
+        width = hi - lo
+        lo, hi = lo - width * 0.001, hi + width * 0.001
+        dx = (hi - lo) / (nk - 1)
+        self.knots = np.linspace(lo - dx * (m[0] + 1), hi + dx * (m[0] + 1), nk + 2 * m[0] + 2)
+        self._spline = BSpline(self.knots, np.eye(k), m[0] + 1, extrapolate=False)
+        self.X = self.design(x)
+        Dm = np.diff(np.eye(k), n=m[1], axis=0) if m[1] > 0 else np.eye(k)
+        self.S = [Dm.T @ Dm]
+        self.rank, self.null_space_dim = k - m[1], m[1]
+
+    def design(self, x: np.ndarray) -> np.ndarray:
+        """The basis at new values; linear extrapolation outside the inner knots (as mgcv).
+
+        Parameters
+        ----------
+        x : ndarray
+            ``(n,)`` or ``(n, 1)`` covariate.
+
+        Returns
+        -------
+        ndarray
+            ``(n, k)``.
+        """
+        x = _one_covariate(x, "ps")
+        degree = self.order + 1
+        lower, upper = self.knots[degree], self.knots[len(self.knots) - degree - 1]
+        inside = np.clip(x, lower, upper)
+        X = self._spline(inside)
+        for edge, rows in ((lower, x < lower), (upper, x > upper)):
+            if rows.any():
+                slope = self._spline.derivative()(np.array([edge]))[0]
+                X[rows] = self._spline(np.array([edge]))[0] + np.outer(x[rows] - edge, slope)
+        return X
+
+
+class RandomEffect(RawSmooth):
+    """mgcv's random-effect smooth ``bs = "re"``: ``model.matrix(~ a:b:... - 1)``, identity penalty.
+
+    Factor covariates give one indicator column per level (unused levels
+    dropped, as brms's data preparation does); numeric ones multiply in.
+    With the single factor of ``s(g, bs = "re")`` the basis is a ``(1 | g)``
+    term: :attr:`index` holds each row's level, for an index gather.
+
+    Parameters
+    ----------
+    columns : list of array-like
+        The covariates (pandas Categorical/object for factors, numbers otherwise).
+    names : list of str
+        Their names, for messages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> re = RandomEffect([pd.Categorical(["a", "b", "a"])], ["g"])
+    >>> re.X.tolist(), re.levels
+    ([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0]], [('a',), ('b',)])
+    """
+
+    def __init__(self, columns: list, names: list[str]) -> None:
+        self.names = names
+        self.factor_levels: list[list | None] = []
+        for column, name in zip(columns, names):
+            if _is_factor(column):
+                cat = _as_categorical(column)
+                self.factor_levels.append(list(cat.remove_unused_categories().categories))
+            else:
+                self.factor_levels.append(None)
+        self.X = self.design(columns)
+        p = self.X.shape[1]
+        self.S = [np.eye(p)]
+        self.rank, self.null_space_dim = p, 0
+        self.constraint = np.zeros((0, p))
+        self.rescale = True
+        self.levels = self._column_levels()
+        single = len(columns) == 1 and self.factor_levels[0] is not None
+        self.index = np.argmax(self.X, axis=1) if single else None
+
+    def _column_levels(self) -> list[tuple]:
+        combos: list[tuple] = [()]
+        for levels in self.factor_levels:
+            if levels is not None:  # R's interaction order: the first factor varies fastest
+                combos = [(*c, lev) for lev in levels for c in combos]
+        return combos
+
+    def design(self, columns: list) -> np.ndarray:
+        """The indicator (times numeric) matrix for new rows; a level not seen in training gives zeros.
+
+        Parameters
+        ----------
+        columns : list of array-like
+            The covariates, in the training order.
+
+        Returns
+        -------
+        ndarray
+            ``(n, number of level combinations)``.
+        """
+        n = len(columns[0])
+        X = np.ones((n, 1))
+        for column, levels in zip(columns, self.factor_levels):
+            if levels is None:
+                X = X * np.asarray(column, dtype=float)[:, None]
+                continue
+            values = np.asarray(_as_categorical(column).astype(object))
+            dummies = np.column_stack([values == lev for lev in levels]).astype(float)
+            X = np.einsum("ni,nj->nji", X, dummies).reshape(n, -1)  # earlier factors vary fastest
+        return X
+
+
+def _is_factor(column) -> bool:
+    if isinstance(column, pd.Categorical) or isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
+        return True
+    return np.asarray(column).dtype.kind in "OUS"
+
+
+def _as_categorical(column) -> pd.Categorical:
+    if isinstance(column, pd.Series):
+        column = column.array
+    if isinstance(column, pd.Categorical):
+        return column
+    return pd.Categorical(np.asarray(column))
+
+
+#: bs code -> constructor name, for messages; ``"tp"`` is mgcv's and brms's default.
+CONSTRUCTORS = ("tp", "cr", "cs", "cc", "ps", "re")
