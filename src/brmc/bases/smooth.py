@@ -37,6 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from brmc.bases._columns import as_categorical, column, is_factor, labels, levels
 from brmc.bases.splines import (
     CubicRegression,
     CyclicCubic,
@@ -44,8 +45,6 @@ from brmc.bases.splines import (
     RandomEffect,
     RawSmooth,
     ThinPlate,
-    _as_categorical,
-    _is_factor,
 )
 from brmc.errors import DataError, FormulaError, close_matches
 
@@ -116,7 +115,7 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
     if bs == "re":
         return RandomEffect(list(columns), list(names))
     for column, name in zip(columns, names):
-        if _is_factor(column):
+        if is_factor(column):
             raise DataError(f"The smooth s({', '.join(names)}) needs numeric covariates; '{name}' is a factor.")
     x = np.column_stack([np.asarray(c, dtype=float) for c in columns])
     if bs == "tp":
@@ -249,7 +248,7 @@ class Smooth:
     ) -> None:
         self.terms, self.bs, self.by = list(terms), bs, by
         self.label = label or f"s({','.join(self.terms)})"
-        self.raw = construct(bs, [_column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
+        self.raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
         raw = self.raw
         X, S = raw.X, [s.copy() for s in raw.S]
         C = raw.constraint if raw.constraint is not None else X.mean(axis=0)[None, :]
@@ -258,11 +257,11 @@ class Smooth:
             S = [s / (np.abs(s).sum(axis=0).max() / max_row) for s in S]
         self.by_levels: list[str | None] = [None]
         if by is not None:
-            by_values = _column(data, by, self.label)
-            if _is_factor(by_values):
-                cat = _as_categorical(by_values)
-                levels = list(cat.remove_unused_categories().categories)
-                self.by_levels = levels[1:] if cat.ordered and len(levels) > 1 else levels
+            by_values = column(data, by, self.label)
+            if is_factor(by_values):
+                used = levels(by_values)
+                ordered = as_categorical(by_values).ordered
+                self.by_levels = used[1:] if ordered and len(used) > 1 else used
             else:
                 b = np.asarray(by_values, dtype=float)
                 if np.std(b, ddof=1) > np.mean(b) * _EPS * 1000:
@@ -287,10 +286,10 @@ class Smooth:
     def _apply_by(self, X: np.ndarray, data: Mapping, level: str | None) -> np.ndarray:
         if self.by is None:
             return X
-        values = _column(data, self.by, self.label)
+        values = column(data, self.by, self.label)
         if level is None:
             return X * np.asarray(values, dtype=float)[:, None]
-        return X * (np.asarray(_as_categorical(values).astype(object)) == level)[:, None]
+        return X * (labels(values) == level)[:, None]
 
     def _block(self, X: np.ndarray, rp: _Reparam) -> SmoothBlock:
         if rp.diagonal is not None:
@@ -316,7 +315,7 @@ class Smooth:
         list of SmoothBlock
             One per ``by`` level, as :attr:`blocks`.
         """
-        columns = [_column(newdata, t, self.label) for t in self.terms]
+        columns = [column(newdata, t, self.label) for t in self.terms]
         if self.bs == "re":
             X = self.raw.design(columns)
         else:
@@ -329,11 +328,3 @@ class Smooth:
             out.append(self._block(Xl, rp))
         return out
 
-
-def _column(data: Mapping, name: str, label: str):
-    try:
-        return data[name]
-    except KeyError:
-        raise DataError(
-            f"The smooth {label} uses a column '{name}' that is not in the data.{close_matches(name, list(data))}"
-        ) from None

@@ -25,9 +25,9 @@ from __future__ import annotations
 from math import factorial, gamma, pi
 
 import numpy as np
-import pandas as pd
 from scipy.interpolate import BSpline
 
+from brmc.bases._columns import is_factor, labels, levels
 from brmc.errors import DataError, FormulaError
 
 __all__ = [
@@ -550,9 +550,8 @@ class RandomEffect(RawSmooth):
         self.names = names
         self.factor_levels: list[list | None] = []
         for column, name in zip(columns, names):
-            if _is_factor(column):
-                cat = _as_categorical(column)
-                self.factor_levels.append(list(cat.remove_unused_categories().categories))
+            if is_factor(column):
+                self.factor_levels.append(levels(column))
             else:
                 self.factor_levels.append(None)
         self.X = self.design(columns)
@@ -567,9 +566,9 @@ class RandomEffect(RawSmooth):
 
     def _column_levels(self) -> list[tuple]:
         combos: list[tuple] = [()]
-        for levels in self.factor_levels:
-            if levels is not None:  # R's interaction order: the first factor varies fastest
-                combos = [(*c, lev) for lev in levels for c in combos]
+        for factor_levels in self.factor_levels:
+            if factor_levels is not None:  # R's interaction order: the first factor varies fastest
+                combos = [(*c, lev) for lev in factor_levels for c in combos]
         return combos
 
     def design(self, columns: list) -> np.ndarray:
@@ -587,28 +586,14 @@ class RandomEffect(RawSmooth):
         """
         n = len(columns[0])
         X = np.ones((n, 1))
-        for column, levels in zip(columns, self.factor_levels):
-            if levels is None:
+        for column, factor_levels in zip(columns, self.factor_levels):
+            if factor_levels is None:
                 X = X * np.asarray(column, dtype=float)[:, None]
                 continue
-            values = np.asarray(_as_categorical(column).astype(object))
-            dummies = np.column_stack([values == lev for lev in levels]).astype(float)
+            values = labels(column)
+            dummies = np.column_stack([values == lev for lev in factor_levels]).astype(float)
             X = np.einsum("ni,nj->nji", X, dummies).reshape(n, -1)  # earlier factors vary fastest
         return X
-
-
-def _is_factor(column) -> bool:
-    if isinstance(column, pd.Categorical) or isinstance(getattr(column, "dtype", None), pd.CategoricalDtype):
-        return True
-    return np.asarray(column).dtype.kind in "OUS"
-
-
-def _as_categorical(column) -> pd.Categorical:
-    if isinstance(column, pd.Series):
-        column = column.array
-    if isinstance(column, pd.Categorical):
-        return column
-    return pd.Categorical(np.asarray(column))
 
 
 #: bs code -> constructor name, for messages; ``"tp"`` is mgcv's and brms's default.
