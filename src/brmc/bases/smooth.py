@@ -45,6 +45,7 @@ from brmc.bases.splines import (
     RandomEffect,
     RawSmooth,
     ThinPlate,
+    r_eigen,
 )
 from brmc.errors import DataError, FormulaError, close_matches
 
@@ -133,27 +134,57 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
 
 
 def _constraint_null_space(C: np.ndarray) -> np.ndarray:
-    """An orthonormal basis of ``{b : C b = 0}`` (R's ``qr(t(C))``, rows ``(j+1):k`` of ``Q'``)."""
-    q, _ = np.linalg.qr(C.T, mode="complete")
-    return q[:, C.shape[0] :]
+    """mgcv's absorbed constraint: ``X @ Z`` is the constrained basis (``Z`` orthonormal, ``C Z = 0``).
 
-
-def _nat_param(X: np.ndarray, S: np.ndarray, rank: int) -> tuple[np.ndarray, np.ndarray]:
-    """mgcv's ``nat.param(type = 2, unit.fnorm = FALSE)``: ``P`` with ``P' S P = diag(1, .., 0, ..)``.
-
-    Returns ``P`` and the reparameterised ``X P``.  The null-space columns are
-    scaled so that their norms match the average penalised column.
+    As mgcv (``qr(t(C))``, rows ``(j+1):k`` of ``Q'``), a constraint that
+    leaves some coefficients untouched (zero columns of ``C``, as ``t2()``'s
+    null-space constraint) only rotates the others: the untouched columns keep
+    their places, the rotated ones fill the first positions of the constrained
+    columns and the last ``j`` of those are dropped.
     """
-    values, vectors = np.linalg.eigh(S)
-    values, vectors = values[::-1], vectors[:, ::-1]
-    E = np.ones(X.shape[1])
+    n_cons, k = C.shape
+    touched = np.flatnonzero(np.abs(C).sum(axis=0) != 0)
+    q, _ = np.linalg.qr(C[:, touched].T, mode="complete")
+    free = len(touched) - n_cons
+    Z = np.eye(k)
+    Z[np.ix_(touched, touched[:free])] = q[:, n_cons:]
+    return np.delete(Z, touched[free:], axis=1)
+
+
+def _nat_param(
+    X: np.ndarray, S: np.ndarray, rank: int, constant_first: bool = False, unit_fnorm: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """mgcv's ``nat.param(type = 2)``: ``P`` with ``P' S P = diag(1, .., 0, ..)``; returns ``P`` and ``X P``.
+
+    The null-space columns are scaled so that their norms match the average
+    penalised column.  ``constant_first`` is mgcv's ``type = 3`` (the null
+    space re-rotated so that its most nearly constant direction comes first);
+    ``unit_fnorm`` scales the penalised and the null-space columns each to unit
+    mean square (the penalty then is ``scale^2`` times the identity, taken as
+    the identity here, as ``t2()`` does).
+    """
+    values, vectors = r_eigen(S)
+    p = X.shape[1]
+    E = np.ones(p)
     E[:rank] = np.sqrt(values[:rank])
     XV = X @ vectors
     col_norm = (XV**2).sum(axis=0) / E**2
-    if rank < X.shape[1]:
+    if rank < p:
         E[rank:] = np.sqrt(col_norm[rank:] / col_norm[:rank].mean())
     P = vectors / E
-    return P, XV / E
+    XP = XV / E
+    if constant_first and rank < p - 1:
+        null = XP[:, rank:]
+        centred = null - null.mean(axis=0)
+        U = r_eigen(centred.T @ centred)[1][:, ::-1]  # ascending: the most nearly constant direction first
+        XP[:, rank:], P[:, rank:] = null @ U, P[:, rank:] @ U
+    if unit_fnorm:
+        for cols in (slice(0, rank), slice(rank, p)):
+            if XP[:, cols].size:
+                scale = 1 / np.sqrt(np.mean(XP[:, cols] ** 2))
+                XP[:, cols] *= scale
+                P[:, cols] *= scale
+    return P, XP
 
 
 def _is_diagonal(S: np.ndarray, rank: int) -> bool:
@@ -188,14 +219,31 @@ def to_random(S: np.ndarray, rank: int) -> tuple[np.ndarray, int]:
         order = np.argsort(-np.diag(S), kind="stable")
         values, U = np.diag(S)[order], np.eye(len(S))[:, order]
     else:
-        values, U = np.linalg.eigh(S)
-        values, U = values[::-1], U[:, ::-1]
+        values, U = r_eigen(S)
         if U[0, 0] < 0:
             U = -U
     rank = min(rank, S.shape[1])
     D = np.ones(len(S))
     D[:rank] = 1 / np.sqrt(values[:rank])
     return U * D, rank
+
+
+def _separate_random(S: list[np.ndarray]) -> tuple[np.ndarray, tuple[int, ...]]:
+    """mgcv's ``smooth2random.t2.smooth``: each diagonal penalty's columns scaled to an identity penalty.
+
+    Returns the column map (penalised blocks in penalty order, then the
+    unpenalised columns) and the size of each penalised block.
+    """
+    p = S[0].shape[0]
+    scale = np.ones(p)
+    blocks, penalised = [], np.zeros(p, dtype=bool)
+    for s in S:
+        cols = np.flatnonzero(np.diag(s) != 0)
+        scale[cols] = 1 / np.sqrt(np.diag(s)[cols])
+        penalised[cols] = True
+        blocks.append(cols)
+    order = np.concatenate([*blocks, np.flatnonzero(~penalised)]).astype(int)
+    return np.eye(p)[:, order] * scale[order], tuple(len(b) for b in blocks)
 
 
 class Smooth:
@@ -245,11 +293,13 @@ class Smooth:
         m=None,
         by: str | None = None,
         label: str | None = None,
+        raw: RawSmooth | None = None,
     ) -> None:
         self.terms, self.bs, self.by = list(terms), bs, by
         self.label = label or f"s({','.join(self.terms)})"
-        self.raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
-        raw = self.raw
+        if raw is None:
+            raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
+        self.raw = raw
         X, S = raw.X, [s.copy() for s in raw.S]
         C = raw.constraint if raw.constraint is not None else X.mean(axis=0)[None, :]
         if raw.rescale and S:
@@ -277,10 +327,14 @@ class Smooth:
         if len(S) == 1 and not _is_diagonal(S[0], rank):
             P, _ = _nat_param(Xl[0], S[0], rank)
             S = [np.diag(np.r_[np.ones(rank), np.zeros(S[0].shape[0] - rank)])]
-        if len(S) != 1:
+        if raw.separate_penalties:
+            UD, n_penalised = _separate_random(S)
+        elif len(S) == 1:
+            UD, r = to_random(S[0], rank)
+            n_penalised = (r,)
+        else:
             raise FormulaError(f"The smooth {self.label} has {len(S)} penalties; use t2() for tensor products.")
-        UD, rank = to_random(S[0], rank)
-        self._reparam = [_Reparam(level, Zc, P, UD, (rank,)) for level in self.by_levels]
+        self._reparam = [_Reparam(level, Zc, P, UD, n_penalised) for level in self.by_levels]
         self.blocks = [self._block(x, r) for x, r in zip(Xl, self._reparam)]
 
     def _apply_by(self, X: np.ndarray, data: Mapping, level: str | None) -> np.ndarray:
@@ -316,7 +370,7 @@ class Smooth:
             One per ``by`` level, as :attr:`blocks`.
         """
         columns = [column(newdata, t, self.label) for t in self.terms]
-        if self.bs == "re":
+        if isinstance(self.raw, RandomEffect):
             X = self.raw.design(columns)
         else:
             X = self.raw.design(np.column_stack([np.asarray(c, dtype=float) for c in columns]))

@@ -25,6 +25,7 @@ from __future__ import annotations
 from math import factorial, gamma, pi
 
 import numpy as np
+from scipy import linalg
 from scipy.interpolate import BSpline
 
 from brmc.bases._columns import is_factor, labels, levels
@@ -63,6 +64,9 @@ class RawSmooth:
         means smoothCon's default sum-to-zero constraint ``colMeans(X)``.
     rescale : bool
         Whether smoothCon rescales the penalty (mgcv's ``no.rescale`` unset).
+    separate_penalties : bool
+        Several non-overlapping diagonal penalties, each its own ``Zs`` block
+        (``t2()``; mgcv's ``smooth2random.t2.smooth``).
     """
 
     X: np.ndarray
@@ -71,10 +75,28 @@ class RawSmooth:
     null_space_dim: int
     constraint: np.ndarray | None = None
     rescale: bool = True
+    separate_penalties: bool = False
 
     def design(self, x: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         """The basis at covariate values ``x`` (``(n, d)``), mgcv's ``Predict.matrix``."""
         raise NotImplementedError
+
+
+def r_eigen(A: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """R's ``eigen(A, symmetric = TRUE)``: LAPACK's ``dsyevr``, eigenvalues descending.
+
+    The same LAPACK driver as R matters where a penalty has a degenerate null
+    space: mgcv scales each null-space eigenvector separately, so the basis
+    LAPACK picks inside that space changes the result (``t2()`` margins).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> r_eigen(np.diag([1.0, 3.0]))[0].tolist()
+    [3.0, 1.0]
+    """
+    values, vectors = linalg.eigh(A, driver="evr")
+    return values[::-1], vectors[:, ::-1]
 
 
 def _one_covariate(x: np.ndarray, bs: str) -> np.ndarray:
@@ -317,8 +339,7 @@ class CubicRegression(RawSmooth):
         if shrink is None:
             self.rank, self.null_space_dim = nk - 2, 2
         else:
-            values, vectors = np.linalg.eigh(S)
-            values, vectors = values[::-1], vectors[:, ::-1]
+            values, vectors = r_eigen(S)
             values[nk - 2] = values[nk - 3] * shrink
             values[nk - 1] = values[nk - 2] * shrink
             S = (vectors * values) @ vectors.T
