@@ -16,7 +16,7 @@ Examples
 >>> d = {"x": rng.uniform(size=50), "z": rng.uniform(size=50)}
 >>> sm = t2(d, ["x", "z"])
 >>> [z.shape[1] for z in sm.blocks[0].Zs], sm.blocks[0].Xs.shape[1]
-([16, 4, 4], 3)
+([9, 6, 6], 3)
 """
 
 from __future__ import annotations
