@@ -1,0 +1,159 @@
+"""Smooth bases (brmc.bases.smooth/splines/tensor) against brms 2.18's own ``standata()``.
+
+The real test is the penalty: brms's ``Zs`` is scaled so that its coefficients
+are iid ``N(0, sds^2)``.  Ours must equal brms's up to an orthogonal rotation
+inside each block (``Zs = Zs_brms @ Q`` with ``Q'Q = I``), which keeps that
+prior and so the meaning of ``sds``; a mere equal span would not.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.interpolate import CubicSpline
+from scipy.linalg import subspace_angles
+
+from brmc import datasets
+from brmc.bases import Smooth
+from brmc.bases.splines import CubicRegression, CyclicCubic, PSpline, ThinPlate
+from brmc.bases.tensor import t2
+from brmc.errors import DataError, FormulaError
+from tests.conftest import reference_standata
+
+MCYCLE = datasets.load("mcycle")
+JSPR = datasets.load("jspr")
+
+# case -> (data, Smooth factory); the formulas of tests/reference/README.md
+CASES = {
+    "s_mcycle": lambda: Smooth(MCYCLE, ["times"]),
+    "s_cr_mcycle": lambda: Smooth(MCYCLE, ["times"], bs="cr", k=8),
+    "s_by_jsp": lambda: Smooth(JSPR, ["craven"], by="gender"),
+    "s_jsp_re": lambda: Smooth(JSPR, ["school"], bs="re"),
+    "t2_mcycle": lambda: t2(MCYCLE, ["times"]),
+}
+DATA = {"s_mcycle": MCYCLE, "s_cr_mcycle": MCYCLE, "s_by_jsp": JSPR, "s_jsp_re": JSPR, "t2_mcycle": MCYCLE}
+
+
+def rotation(ours: np.ndarray, brms: np.ndarray) -> tuple[float, float, float]:
+    """Largest principal angle, ``max |ours - brms Q|`` (relative) and ``max |Q'Q - I|``."""
+    Q, *_ = np.linalg.lstsq(brms, ours, rcond=None)
+    residual = np.abs(ours - brms @ Q).max() / np.abs(brms).max()
+    return subspace_angles(ours, brms).max(), residual, np.abs(Q.T @ Q - np.eye(Q.shape[1])).max()
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_zs_equals_brms_up_to_rotation(case: str) -> None:
+    ref = reference_standata(case)
+    smooth = CASES[case]()
+    assert len(smooth.blocks) == sum(1 for key in ref if key.startswith("nb_"))
+    for i, block in enumerate(smooth.blocks, start=1):
+        assert len(block.Zs) == int(ref[f"nb_{i}"][0])
+        for j, Zs in enumerate(block.Zs, start=1):
+            brms = ref[f"Zs_{i}_{j}"]
+            assert Zs.shape == brms.shape
+            angle, residual, orthogonality = rotation(Zs, brms)
+            assert angle < 1e-8
+            assert residual < 1e-9
+            assert orthogonality < 1e-9
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_xs_equals_brms_up_to_sign(case: str) -> None:
+    ref = reference_standata(case)
+    ours = np.column_stack([b.Xs for b in CASES[case]().blocks])
+    brms = ref["Xs"].reshape(len(ours), -1)
+    assert ours.shape == brms.shape
+    for col in range(ours.shape[1]):  # every case here has one unpenalised column per block
+        sign = np.sign(ours[:, col] @ brms[:, col])
+        np.testing.assert_allclose(ours[:, col] * sign, brms[:, col], atol=1e-10 * np.abs(brms).max())
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_predict_at_training_rows_reproduces_training_basis(case: str) -> None:
+    smooth = CASES[case]()
+    for new, old in zip(smooth.predict(DATA[case]), smooth.blocks):
+        np.testing.assert_allclose(new.Xs, old.Xs, atol=1e-10)
+        for z_new, z_old in zip(new.Zs, old.Zs):
+            np.testing.assert_allclose(z_new, z_old, atol=1e-10 * max(1.0, np.abs(z_old).max()))
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_a_rows_basis_does_not_depend_on_the_other_rows(case: str) -> None:
+    smooth = CASES[case]()
+    data = DATA[case]
+    rows = [5, 70, 120]
+    together = smooth.predict(data.iloc[rows])
+    for position, row in enumerate(rows):
+        alone = smooth.predict(data.iloc[[row]])
+        for a, t in zip(alone, together):
+            np.testing.assert_allclose(a.Zs[0][0], t.Zs[0][position], atol=1e-12)
+            np.testing.assert_allclose(a.Xs[0], t.Xs[position], atol=1e-12)
+
+
+def test_re_smooth_is_an_indicator_matrix_with_a_gather_index() -> None:
+    smooth = Smooth(JSPR, ["school"], bs="re")
+    Zs = smooth.blocks[0].Zs[0]
+    school = JSPR["school"].cat.remove_unused_categories()
+    np.testing.assert_array_equal(Zs, np.eye(len(school.cat.categories))[school.cat.codes])
+    np.testing.assert_array_equal(smooth.raw.index, school.cat.codes)
+    unseen = smooth.predict(pd.DataFrame({"school": ["no such school"]}))
+    assert not unseen[0].Zs[0].any()  # mgcv: a level not in the training data contributes nothing
+
+
+def test_cr_basis_interpolates_its_knots_and_is_a_natural_cubic_spline() -> None:
+    x = MCYCLE["times"].to_numpy()
+    cr = CubicRegression(x, k=8)
+    np.testing.assert_allclose(cr.design(cr.knots), np.eye(8), atol=1e-12)
+    values = np.sin(cr.knots / 10)
+    grid = np.linspace(x.min(), x.max(), 50)
+    natural = CubicSpline(cr.knots, values, bc_type="natural")(grid)
+    np.testing.assert_allclose(cr.design(grid) @ values, natural, atol=1e-12)
+    beyond = cr.design(np.array([x.max() + 1, x.max() + 2])) @ values
+    slope = CubicSpline(cr.knots, values, bc_type="natural")(x.max(), 1)
+    assert beyond[1] - beyond[0] == pytest.approx(slope, rel=1e-10)  # linear extrapolation
+
+
+def test_cc_basis_is_periodic() -> None:
+    cc = CyclicCubic(np.linspace(0, 2 * np.pi, 60), k=8)
+    ends = cc.design(np.array([0.0, 2 * np.pi, 2 * np.pi + 1.0, 1.0]))
+    np.testing.assert_allclose(ends[0], ends[1], atol=1e-12)
+    np.testing.assert_allclose(ends[2], ends[3], atol=1e-12)
+
+
+def test_ps_basis_is_a_b_spline_partition_of_unity_with_difference_penalty() -> None:
+    ps = PSpline(np.linspace(0, 1, 40), k=10)
+    np.testing.assert_allclose(ps.X.sum(axis=1), 1, atol=1e-12)
+    D = np.diff(np.eye(10), n=2, axis=0)
+    np.testing.assert_allclose(ps.S[0], D.T @ D)
+    line = ps.design(np.array([1.2, 1.4])) @ np.arange(10.0)
+    inner = ps.design(np.array([0.2, 0.4])) @ np.arange(10.0)
+    assert line[1] - line[0] == pytest.approx(inner[1] - inner[0], rel=1e-8)  # coefficients 0..9: a line
+
+
+def test_tp_radial_function_is_r_cubed_over_12_in_one_dimension() -> None:
+    tp = ThinPlate(np.arange(12.0)[:, None], k=12)  # k = number of points: the full thin plate spline
+    values = np.cos(np.arange(12.0))
+    coef = np.linalg.lstsq(tp.X, values, rcond=None)[0]
+    np.testing.assert_allclose(tp.X @ coef, values, atol=1e-10)  # full rank: it interpolates
+    r = np.abs(np.arange(12.0)[:, None] - np.arange(12.0)[None, :])
+    E = r**3 / 12
+    span = np.column_stack([E, np.ones(12), np.arange(12.0)])
+    assert subspace_angles(tp.X, span).max() < 1e-8
+
+
+def test_numeric_by_drops_the_centring_constraint() -> None:
+    df = MCYCLE.assign(w=np.linspace(0.5, 1.5, len(MCYCLE)))
+    block = Smooth(df, ["times"], by="w", k=6).blocks[0]
+    assert block.Xs.shape[1] + block.Zs[0].shape[1] == 6  # no column lost to a constraint
+
+
+def test_bad_input_is_refused_with_the_term_named() -> None:
+    with pytest.raises(DataError, match="'time'.*Did you mean 'times'"):
+        Smooth(MCYCLE, ["time"])
+    with pytest.raises(FormulaError, match="Unknown smooth basis bs = 'crr'.*'cr'"):
+        Smooth(MCYCLE, ["times"], bs="crr")
+    with pytest.raises(DataError, match="reduce k"):
+        Smooth(MCYCLE.head(5), ["times"], bs="cr")
+    with pytest.raises(DataError, match="'gender' is a factor"):
+        Smooth(JSPR, ["gender"])
