@@ -122,7 +122,7 @@ class Monotonic:
         Parameters
         ----------
         data : mapping
-            Column name -> values.
+            Rows with the ``mo()`` variable.
 
         Returns
         -------
@@ -191,11 +191,12 @@ class SpecialTerm:
         Parameters
         ----------
         data : mapping
-            Column name -> values.
+            Rows with the term's numeric covariates.
 
         Returns
         -------
         ndarray or None
+            ``None`` when the term has no covariate besides its ``mo()`` parts.
         """
         if not self.covariates:
             return None

@@ -353,12 +353,12 @@ class CubicRegression(RawSmooth):
         Parameters
         ----------
         x : ndarray
-            ``(n,)`` or ``(n, 1)`` covariate.
+            Covariate values; beyond the outer knots the spline continues linearly.
 
         Returns
         -------
         ndarray
-            ``(n, k)``.
+            One row per value, one column per knot.
         """
         x = _one_covariate(x, "cr")
         knots, F = self.knots, self.F
@@ -408,10 +408,13 @@ def _place_knots(x: np.ndarray, nk: int) -> np.ndarray:
 class CyclicCubic(RawSmooth):
     """mgcv's cyclic cubic regression spline ``bs = "cc"``.
 
+    Knots evenly through the sorted unique values (mgcv's ``place.knots``);
+    the first and last knot are the same point of the cycle.
+
     Parameters
     ----------
     x : ndarray
-        ``(n,)`` or ``(n, 1)`` covariate.
+        The periodic covariate.
     k : int
         Number of knots; ``-1`` gives 10 (``k - 1`` coefficients).
 
@@ -450,12 +453,12 @@ class CyclicCubic(RawSmooth):
         Parameters
         ----------
         x : ndarray
-            ``(n,)`` or ``(n, 1)`` covariate.
+            Covariate values, any range (mapped onto one period).
 
         Returns
         -------
         ndarray
-            ``(n, k - 1)``.
+            ``(n, k - 1)``: the last knot is the first one again.
         """
         x = _one_covariate(x, "cc").copy()
         knots = self.knots
@@ -525,12 +528,12 @@ class PSpline(RawSmooth):
         Parameters
         ----------
         x : ndarray
-            ``(n,)`` or ``(n, 1)`` covariate.
+            Covariate values (a vector or a one-column matrix).
 
         Returns
         -------
         ndarray
-            ``(n, k)``.
+            B-spline values, one column per coefficient.
         """
         x = _one_covariate(x, "ps")
         degree = self.order + 1
