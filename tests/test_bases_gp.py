@@ -65,7 +65,7 @@ def test_lscale_default_prior_equals_brms_string_for_string(path: tuple[str, str
 
 def test_spectral_density_is_the_fourier_transform_of_the_kernel() -> None:
     sdgp, lscale, omega = 1.7, 0.3, 2.5
-    kernel = lambda r: sdgp**2 * np.exp(-(r**2) / (2 * lscale**2))  # noqa: E731
+    kernel = lambda r: sdgp**2 * np.exp(-(r**2) / (2 * lscale**2))
     transform = integrate.quad(lambda r: kernel(r) * np.cos(omega * r), -np.inf, np.inf)[0]
     assert spd_exp_quad(np.array([[omega]]), sdgp, lscale)[0] == pytest.approx(transform, rel=1e-10)
     # two dimensions, non-isotropic: the product of the one-dimensional densities

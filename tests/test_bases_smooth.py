@@ -16,8 +16,9 @@ from scipy.linalg import subspace_angles
 
 from brmc import datasets
 from brmc.bases import Smooth
-from brmc.bases.splines import CubicRegression, CyclicCubic, PSpline, ThinPlate
+from brmc.bases.splines import CubicRegression, CyclicCubic, PSpline
 from brmc.bases.tensor import t2
+from brmc.bases.thinplate import ThinPlate
 from brmc.errors import DataError, FormulaError
 from tests.conftest import reference_standata
 

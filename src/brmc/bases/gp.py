@@ -45,7 +45,7 @@ from brmc.bases._columns import column, is_factor, labels, levels
 from brmc.errors import DataError, FormulaError
 from brmc.rlang import r_number, r_round
 
-__all__ = ["GPBlock", "GaussianProcess", "spd_exp_quad", "lscale_prior", "eigenfunctions"]
+__all__ = ["GPBlock", "GaussianProcess", "eigenfunctions", "lscale_prior", "spd_exp_quad"]
 
 
 @dataclass(frozen=True)

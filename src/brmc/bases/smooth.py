@@ -44,12 +44,12 @@ from brmc.bases.splines import (
     PSpline,
     RandomEffect,
     RawSmooth,
-    ThinPlate,
     r_eigen,
 )
+from brmc.bases.thinplate import ThinPlate
 from brmc.errors import DataError, FormulaError, close_matches
 
-__all__ = ["SmoothBlock", "Smooth", "construct", "to_random"]
+__all__ = ["Smooth", "SmoothBlock", "construct", "to_random"]
 
 _EPS = np.finfo(float).eps
 
@@ -115,10 +115,10 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
     """
     if bs == "re":
         return RandomEffect(list(columns), list(names))
-    for column, name in zip(columns, names):
-        if is_factor(column):
+    for values, name in zip(columns, names):
+        if is_factor(values):
             raise DataError(f"The smooth s({', '.join(names)}) needs numeric covariates; '{name}' is a factor.")
-    x = np.column_stack([np.asarray(c, dtype=float) for c in columns])
+    x = np.column_stack([np.asarray(v, dtype=float) for v in columns])
     if bs == "tp":
         return ThinPlate(x, k=k, m=0 if m is None else int(m))
     if len(names) != 1 and bs in ("cr", "cs", "cc", "ps"):

@@ -87,8 +87,8 @@ class T2Basis(RawSmooth):
             self.ranks.append(margin.rank)
         self.X, sizes = _t2_model_matrix(reparameterised, self.ranks)
         p = self.X.shape[1]
-        starts = np.r_[0, np.cumsum(sizes)]
-        self.S = [np.diag(((np.arange(p) >= a) & (np.arange(p) < b)).astype(float)) for a, b in zip(starts, starts[1:])]
+        owner = np.repeat(np.arange(len(sizes) + 1), [*sizes, p - sum(sizes)])  # penalty of each column
+        self.S = [np.diag((owner == j).astype(float)) for j in range(len(sizes))]
         self.rank = int(sum(sizes))
         self.null_space_dim = p - self.rank
         no_constraint = any(m.constraint is not None and m.constraint.shape[0] == 0 for m in margins)
