@@ -157,19 +157,23 @@ class ThinPlate(RawSmooth):
                 f"basis dimension k = {k}: reduce k."
             )
         E = self._radial(self.knots)
-        values, vectors = np.linalg.eigh(E)
-        keep = np.argsort(-np.abs(values), kind="stable")[:k]
-        keep = keep[np.argsort(-values[keep], kind="stable")]
-        v, U = values[keep], vectors[:, keep]
+        n_knots = len(self.knots)
+        if n_knots == k:  # mgcv's "pure knot" basis: no eigen truncation
+            U, EU = np.eye(k), E
+        else:
+            values, vectors = np.linalg.eigh(E)
+            keep = np.argsort(-np.abs(values), kind="stable")[:k]
+            keep = keep[np.argsort(-values[keep], kind="stable")]
+            U = vectors[:, keep]
+            EU = U * values[keep]  # E U = U diag(v)
         T = self._polynomials(self.knots)
         Z = _householder_qt(T.T @ U)[:, : k - M]
-        n_knots = len(self.knots)
         UZ = np.zeros((n_knots + M, k))
         UZ[:n_knots, : k - M] = U @ Z
         UZ[n_knots:, k - M :] = np.eye(M)
-        X = np.column_stack([(U * v) @ Z, T])[inverse]
+        X = np.column_stack([EU @ Z, T])[inverse]
         S = np.zeros((k, k))
-        S[: k - M, : k - M] = Z.T @ (v[:, None] * Z)
+        S[: k - M, : k - M] = Z.T @ (U.T @ EU) @ Z
         w = np.sqrt(np.mean(X**2, axis=0))
         self.X = X / w
         self.UZ = UZ / w
