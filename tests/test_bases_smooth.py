@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.interpolate import CubicSpline
+from scipy.interpolate import CubicSpline, make_smoothing_spline
 from scipy.linalg import subspace_angles
 
 from brmc import datasets
@@ -158,3 +158,98 @@ def test_bad_input_is_refused_with_the_term_named() -> None:
         Smooth(MCYCLE.head(5), ["times"], bs="cr")
     with pytest.raises(DataError, match="'gender' is a factor"):
         Smooth(JSPR, ["gender"])
+
+
+def _second_derivative_penalty(basis, lo: float, hi: float, bc: str) -> np.ndarray:
+    """``int f_i'' f_j''`` of the basis functions, by quadrature of scipy's own cubic splines."""
+    knots = basis.knots
+    n = basis.X.shape[1]
+    grid = np.linspace(lo, hi, 20001)
+    second = []
+    for i in range(n):
+        values = np.eye(n)[i]
+        if bc == "periodic":
+            values = np.r_[values, values[0]]
+        second.append(CubicSpline(knots, values, bc_type=bc)(grid, 2))
+    second = np.array(second)
+    weights = np.full(len(grid), grid[1] - grid[0])
+    weights[[0, -1]] /= 2
+    return (second * weights) @ second.T
+
+
+def test_cr_penalty_is_the_integrated_squared_second_derivative() -> None:
+    cr = CubicRegression(MCYCLE["times"].to_numpy(), k=6)
+    expected = _second_derivative_penalty(cr, cr.knots[0], cr.knots[-1], "natural")
+    np.testing.assert_allclose(cr.S[0], expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+def test_cc_penalty_is_the_integrated_squared_second_derivative() -> None:
+    cc = CyclicCubic(np.linspace(0, 10, 80), k=7)
+    expected = _second_derivative_penalty(cc, cc.knots[0], cc.knots[-1], "periodic")
+    np.testing.assert_allclose(cc.S[0], expected, rtol=1e-4, atol=1e-6 * np.abs(expected).max())
+
+
+RNG = np.random.default_rng(11)
+OTHER = pd.DataFrame(
+    {
+        "x": RNG.uniform(0, 10, 120),
+        "z": RNG.uniform(-1, 1, 120),
+        "w": RNG.uniform(0.5, 2, 120),
+        "g": pd.Categorical(RNG.choice(["a", "b", "c"], 120)),
+        "h": pd.Categorical(RNG.choice(["u", "v"], 120)),
+    }
+)
+OTHER_SMOOTHS = {
+    "tp 2d": lambda: Smooth(OTHER, ["x", "z"], k=12),
+    "tp m=3": lambda: Smooth(OTHER, ["x"], k=8, m=3),
+    "cs": lambda: Smooth(OTHER, ["x"], bs="cs", k=6),
+    "cc": lambda: Smooth(OTHER, ["x"], bs="cc", k=6),
+    "ps": lambda: Smooth(OTHER, ["x"], bs="ps", k=8),
+    "re two factors": lambda: Smooth(OTHER, ["g", "h"], bs="re"),
+    "re numeric by factor": lambda: Smooth(OTHER, ["z", "g"], bs="re"),
+    "numeric by": lambda: Smooth(OTHER, ["x"], by="w", k=6),
+    "factor by cr": lambda: Smooth(OTHER, ["x"], bs="cr", by="g", k=5),
+    "t2 two margins": lambda: t2(OTHER, ["x", "z"], k=4),
+    "t2 by factor": lambda: t2(OTHER, ["x"], by="h"),
+}
+
+
+@pytest.mark.parametrize("name", OTHER_SMOOTHS)
+def test_other_bases_predict_their_training_basis_row_by_row(name: str) -> None:
+    smooth = OTHER_SMOOTHS[name]()
+    trained = [np.column_stack([*b.Zs, b.Xs]) for b in smooth.blocks]
+    predicted = [np.column_stack([*b.Zs, b.Xs]) for b in smooth.predict(OTHER)]
+    one_row = [np.column_stack([*b.Zs, b.Xs]) for b in smooth.predict(OTHER.iloc[[7]])]
+    for old, new, single in zip(trained, predicted, one_row):
+        np.testing.assert_allclose(new, old, atol=1e-9 * max(1.0, np.abs(old).max()))
+        np.testing.assert_allclose(single[0], old[7], atol=1e-9 * max(1.0, np.abs(old).max()))
+
+
+@pytest.mark.parametrize("name", OTHER_SMOOTHS)
+def test_other_bases_are_identifiable_and_satisfy_their_constraint(name: str) -> None:
+    """Full column rank; an s() smooth's columns sum to zero (t2's constraint is on its null space only)."""
+    smooth = OTHER_SMOOTHS[name]()
+    centred = name != "numeric by" and not name.startswith(("re", "t2"))
+    for block in smooth.blocks:
+        columns = np.column_stack([*block.Zs, block.Xs])
+        assert np.linalg.matrix_rank(columns) == columns.shape[1]  # identifiable
+        if centred and smooth.by is None:
+            np.testing.assert_allclose(columns.sum(axis=0), 0, atol=1e-8 * np.abs(columns).sum())
+
+
+def test_re_smooth_of_two_factors_is_their_interaction_in_r_order() -> None:
+    raw = Smooth(OTHER, ["g", "h"], bs="re").raw
+    assert raw.levels == [("a", "u"), ("b", "u"), ("c", "u"), ("a", "v"), ("b", "v"), ("c", "v")]
+    cell = OTHER["g"].astype(str) + OTHER["h"].astype(str)
+    expected = np.column_stack([(cell == a + b).to_numpy() for a, b in raw.levels]).astype(float)
+    np.testing.assert_array_equal(raw.X, expected)
+
+
+def test_full_rank_tp_penalty_is_the_cubic_smoothing_spline() -> None:
+    """In one dimension with k = n, mgcv's tp basis and penalty give the natural cubic smoothing spline."""
+    x = np.sort(RNG.uniform(0, 3, 15))
+    y = np.sin(2 * x) + RNG.normal(0, 0.2, 15)
+    tp = ThinPlate(x, k=15)
+    lam = 0.05
+    beta = np.linalg.solve(tp.X.T @ tp.X + lam * tp.S[0], tp.X.T @ y)
+    np.testing.assert_allclose(tp.X @ beta, make_smoothing_spline(x, y, lam=lam)(x), atol=1e-8)
