@@ -9,7 +9,7 @@ import pytest
 from scipy import integrate
 
 from brmc import datasets
-from brmc.bases.gp import GaussianProcess, spd_exp_quad
+from brmc.bases.gp import GaussianProcess, eigenfunctions, spd_exp_quad
 from brmc.errors import DataError, FormulaError
 from tests.conftest import reference_csv, reference_standata
 
@@ -114,3 +114,34 @@ def test_bad_input_is_refused() -> None:
         GaussianProcess(JSPR, ["gender"])
     with pytest.raises(DataError, match="'time'.*Did you mean 'times'"):
         GaussianProcess(MCYCLE, ["time"])
+
+
+def test_eigenfunctions_are_orthonormal_laplacian_eigenfunctions_in_expand_grid_order() -> None:
+    L = np.array([1.5, 2.0])
+    grid = np.linspace(-1, 1, 401)
+    x = np.column_stack([np.repeat(grid * L[0], 401), np.tile(grid * L[1], 401)])
+    phi, slambda = eigenfunctions(x, L, 3)
+    # R's expand.grid(1:3, 1:3): the first dimension varies fastest
+    np.testing.assert_allclose(slambda[:4], np.array([[1, 1], [2, 1], [3, 1], [1, 2]]) * np.pi / (2 * L), rtol=1e-14)
+    cell = (grid[1] - grid[0]) ** 2 * L.prod()
+    gram = (phi.T @ phi) * cell
+    np.testing.assert_allclose(gram, np.eye(9), atol=0.02)  # orthonormal on [-L1, L1] x [-L2, L2]
+    h = 1e-4  # -Laplacian phi = |slambda|^2 phi, by central differences in the first dimension
+    point = np.array([[0.3, -0.4]])
+    step = np.array([[h, 0.0]])
+    second = (eigenfunctions(point + step, L, 3)[0] - 2 * eigenfunctions(point, L, 3)[0]
+              + eigenfunctions(point - step, L, 3)[0]) / h**2
+    np.testing.assert_allclose(-second[0], slambda[:, 0] ** 2 * eigenfunctions(point, L, 3)[0][0], atol=1e-5)
+
+
+def test_by_coding_options_and_non_isotropic_priors() -> None:
+    contrasts = GaussianProcess(JSPR, ["craven"], by="gender", cmc=False)
+    assert [b.level for b in contrasts.blocks] == ["Intercept", "girl"]
+    assert len(contrasts.blocks[0].rows) == len(JSPR)
+    assert (JSPR["gender"].iloc[contrasts.blocks[1].rows] == "girl").all()
+    weighted = GaussianProcess(JSPR.assign(w=JSPR["raven"] / 10), ["craven"], by="w")
+    assert weighted.blocks[0].rows is None
+    np.testing.assert_allclose(weighted.blocks[0].weights, JSPR["raven"] / 10)
+    two = GaussianProcess(JSPR, ["craven", "raven"], iso=False)
+    priors = two.lscale_priors()
+    assert len(priors) == 2 and all(p.startswith("inv_gamma(") for p in priors)
