@@ -3,7 +3,8 @@
 Each module builds the data brms 2.18 passes to Stan for one term kind, and the
 state needed to evaluate the same basis at new data:
 
-- :mod:`brmc.bases.splines`: mgcv's smooth constructors (``tp``, ``cr``, ``cs``, ``cc``, ``ps``, ``re``);
+- :mod:`brmc.bases.splines`, :mod:`brmc.bases.thinplate`: mgcv's smooth constructors (``tp``, ``cr``,
+  ``cs``, ``cc``, ``ps``, ``re``);
 - :mod:`brmc.bases.smooth`: ``s()`` as brms passes it (``Xs``, ``Zs_<i>_<j>``), mgcv's ``smoothCon``
   and ``smooth2random``;
 - :mod:`brmc.bases.tensor`: ``t2()`` tensor products;
@@ -18,6 +19,20 @@ Examples
 (20, 3)
 """
 
+from brmc.bases.gp import GaussianProcess, GPBlock, lscale_prior, spd_exp_quad
+from brmc.bases.monotonic import Monotonic, SpecialTerm, mo
 from brmc.bases.smooth import Smooth, SmoothBlock
+from brmc.bases.tensor import t2
 
-__all__ = ["Smooth", "SmoothBlock"]
+__all__ = [
+    "Smooth",
+    "SmoothBlock",
+    "t2",
+    "GaussianProcess",
+    "GPBlock",
+    "lscale_prior",
+    "spd_exp_quad",
+    "Monotonic",
+    "SpecialTerm",
+    "mo",
+]
