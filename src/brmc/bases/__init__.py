@@ -25,14 +25,14 @@ from brmc.bases.smooth import Smooth, SmoothBlock
 from brmc.bases.tensor import t2
 
 __all__ = [
+    "GPBlock",
+    "GaussianProcess",
+    "Monotonic",
     "Smooth",
     "SmoothBlock",
-    "t2",
-    "GaussianProcess",
-    "GPBlock",
-    "lscale_prior",
-    "spd_exp_quad",
-    "Monotonic",
     "SpecialTerm",
+    "lscale_prior",
     "mo",
+    "spd_exp_quad",
+    "t2",
 ]
