@@ -253,3 +253,11 @@ def test_full_rank_tp_penalty_is_the_cubic_smoothing_spline() -> None:
     lam = 0.05
     beta = np.linalg.solve(tp.X.T @ tp.X + lam * tp.S[0], tp.X.T @ y)
     np.testing.assert_allclose(tp.X @ beta, make_smoothing_spline(x, y, lam=lam)(x), atol=1e-8)
+
+
+def test_fixed_smooth_puts_the_whole_constrained_basis_in_xs() -> None:
+    fixed = Smooth(MCYCLE, ["times"], fx=True).blocks[0]
+    penalised = Smooth(MCYCLE, ["times"]).blocks[0]
+    assert fixed.Zs == () and fixed.Xs.shape == (len(MCYCLE), 9)
+    np.testing.assert_allclose(fixed.Xs.sum(axis=0), 0, atol=1e-9)  # the centring constraint is kept
+    assert subspace_angles(fixed.Xs, np.column_stack([penalised.Zs[0], penalised.Xs])).max() < 1e-8

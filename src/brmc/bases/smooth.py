@@ -265,6 +265,11 @@ class Smooth:
         A numeric or factor column (mgcv's ``by``).
     label : str, optional
         mgcv's label; default ``"s(<terms>)"``.
+    fx : bool
+        mgcv's fixed regression spline (``s(x, fx = TRUE)``): no penalty,
+        every constrained column in ``Xs`` and no ``Zs``.
+    raw : RawSmooth, optional
+        A basis built elsewhere (``t2()``); ``bs``, ``k`` and ``m`` are then unused.
 
     Attributes
     ----------
@@ -293,6 +298,7 @@ class Smooth:
         m=None,
         by: str | None = None,
         label: str | None = None,
+        fx: bool = False,
         raw: RawSmooth | None = None,
     ) -> None:
         self.terms, self.bs, self.by = list(terms), bs, by
@@ -300,7 +306,7 @@ class Smooth:
         if raw is None:
             raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
         self.raw = raw
-        X, S = raw.X, [s.copy() for s in raw.S]
+        X, S = raw.X, [] if fx else [s.copy() for s in raw.S]
         C = raw.constraint if raw.constraint is not None else X.mean(axis=0)[None, :]
         if raw.rescale and S:
             max_row = np.abs(X).sum(axis=1).max() ** 2
@@ -327,7 +333,9 @@ class Smooth:
         if len(S) == 1 and not _is_diagonal(S[0], rank):
             P, _ = _nat_param(Xl[0], S[0], rank)
             S = [np.diag(np.r_[np.ones(rank), np.zeros(S[0].shape[0] - rank)])]
-        if raw.separate_penalties:
+        if not S:  # a fixed (unpenalised) smooth: all of it is Xs
+            UD, n_penalised = np.eye(Xl[0].shape[1]), ()
+        elif raw.separate_penalties:
             UD, n_penalised = _separate_random(S)
         elif len(S) == 1:
             UD, r = to_random(S[0], rank)
