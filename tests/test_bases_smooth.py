@@ -203,6 +203,7 @@ OTHER_SMOOTHS = {
     "tp 2d": lambda: Smooth(OTHER, ["x", "z"], k=12),
     "tp m=3": lambda: Smooth(OTHER, ["x"], k=8, m=3),
     "cs": lambda: Smooth(OTHER, ["x"], bs="cs", k=6),
+    "ts": lambda: Smooth(OTHER, ["x"], bs="ts", k=6),
     "cc": lambda: Smooth(OTHER, ["x"], bs="cc", k=6),
     "ps": lambda: Smooth(OTHER, ["x"], bs="ps", k=8),
     "re two factors": lambda: Smooth(OTHER, ["g", "h"], bs="re"),

@@ -53,6 +53,9 @@ __all__ = ["Smooth", "SmoothBlock", "construct", "to_random"]
 
 _EPS = np.finfo(float).eps
 
+#: The mgcv bases brmc builds (``bs =``); ``"tp"`` is mgcv's and brms's default.
+BASES = ("tp", "ts", "cr", "cs", "cc", "ps", "re")
+
 
 @dataclass(frozen=True)
 class SmoothBlock:
@@ -93,7 +96,7 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
     Parameters
     ----------
     bs : str
-        ``"tp"``, ``"cr"``, ``"cs"``, ``"cc"``, ``"ps"`` or ``"re"``.
+        One of :data:`BASES`: ``"tp"``, ``"ts"``, ``"cr"``, ``"cs"``, ``"cc"``, ``"ps"``, ``"re"``.
     columns : list of array-like
         The covariate columns.
     names : sequence of str
@@ -119,8 +122,8 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
         if is_factor(values):
             raise DataError(f"The smooth s({', '.join(names)}) needs numeric covariates; '{name}' is a factor.")
     x = np.column_stack([np.asarray(v, dtype=float) for v in columns])
-    if bs == "tp":
-        return ThinPlate(x, k=k, m=0 if m is None else int(m))
+    if bs in ("tp", "ts"):
+        return ThinPlate(x, k=k, m=0 if m is None else int(m), shrink=0.1 if bs == "ts" else None)
     if len(names) != 1 and bs in ("cr", "cs", "cc", "ps"):
         raise FormulaError(f"The basis bs = '{bs}' takes one covariate, not {len(names)}: {', '.join(names)}.")
     if bs in ("cr", "cs"):
@@ -130,7 +133,7 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
     if bs == "ps":
         order = (2, 2) if m is None else tuple(np.broadcast_to(np.asarray(m, dtype=int), 2).tolist())
         return PSpline(x, k=k, m=order)
-    raise FormulaError(f"Unknown smooth basis bs = '{bs}'.{close_matches(bs, ('tp', 'cr', 'cs', 'cc', 'ps', 're'))}")
+    raise FormulaError(f"Unknown smooth basis bs = '{bs}'.{close_matches(bs, BASES)}")
 
 
 def _constraint_null_space(C: np.ndarray) -> np.ndarray:

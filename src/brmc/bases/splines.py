@@ -30,7 +30,6 @@ from brmc.bases._columns import is_factor, labels, levels
 from brmc.errors import DataError, FormulaError
 
 __all__ = [
-    "CONSTRUCTORS",
     "CubicRegression",
     "CyclicCubic",
     "PSpline",
@@ -434,6 +433,3 @@ class RandomEffect(RawSmooth):
             X = np.einsum("ni,nj->nji", X, dummies).reshape(n, -1)  # earlier factors vary fastest
         return X
 
-
-#: bs code -> constructor name, for messages; ``"tp"`` is mgcv's and brms's default.
-CONSTRUCTORS = ("tp", "cr", "cs", "cc", "ps", "re")

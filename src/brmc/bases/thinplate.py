@@ -18,7 +18,7 @@ from math import factorial, gamma, pi
 
 import numpy as np
 
-from brmc.bases.splines import RawSmooth
+from brmc.bases.splines import RawSmooth, r_eigen
 from brmc.errors import DataError
 
 __all__ = ["MAX_KNOTS", "ThinPlate"]
@@ -117,6 +117,9 @@ class ThinPlate(RawSmooth):
         Basis dimension; ``-1`` gives mgcv's default ``M + (8, 27, 100)[d]``.
     m : int
         Penalty order; 0 (default) gives the smallest ``m`` with ``2m > d + 1``.
+    shrink : float or None
+        ``bs = "ts"`` (mgcv: 0.1): the null space gets this fraction of the
+        smallest positive penalty eigenvalue, so the whole smooth can shrink to zero.
 
     Examples
     --------
@@ -126,7 +129,7 @@ class ThinPlate(RawSmooth):
     ((20, 6), 4, 2)
     """
 
-    def __init__(self, x: np.ndarray, k: int = -1, m: int = 0) -> None:
+    def __init__(self, x: np.ndarray, k: int = -1, m: int = 0, shrink: float | None = None) -> None:
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
@@ -178,10 +181,14 @@ class ThinPlate(RawSmooth):
         self.X = X / w
         self.UZ = UZ / w
         S = S / np.outer(w, w)
-        self.S = [(S + S.T) / 2]
-        self.rank = k - M
-        self.null_space_dim = M
-        self.k = k
+        S = (S + S.T) / 2
+        self.rank, self.null_space_dim, self.k = k - M, M, k
+        if shrink is not None:  # bs = "ts": the null space penalised at shrink x the smallest positive eigenvalue
+            values, vectors = r_eigen(S)
+            values[k - M :] = values[k - M - 1] * shrink
+            S = (vectors * values) @ vectors.T
+            self.rank, self.null_space_dim = k, 0
+        self.S = [S]
 
     def _radial(self, points: np.ndarray) -> np.ndarray:
         r2 = ((points[:, None, :] - self.knots[None, :, :]) ** 2).sum(axis=2)
