@@ -70,7 +70,9 @@ class SmoothBlock:
     Xs : ndarray
         Unpenalised columns ``(n, ks)`` (brms's ``Xs`` columns, ``bs_``).
     Zs : tuple of ndarray
-        Penalised blocks ``Zs_<i>_<j>`` (coefficients iid ``N(0, sds_j^2)``).
+        Penalised blocks ``Zs_<i>_<j>`` (coefficients iid ``N(0, sds_j^2)``);
+        for ``s(g, bs = "re")`` of one factor a ``scipy.sparse.csr_array``
+        indicator matrix (``Smooth.raw.index`` is the gather index).
     """
 
     label: str
@@ -309,12 +311,17 @@ class Smooth:
         if raw is None:
             raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
         self.raw = raw
+        self.by_levels: list[str | None] = [None]
+        self._reparam: list[_Reparam] = []
+        if isinstance(raw, RandomEffect) and raw.single_factor and by is None and not fx:
+            # s(g, bs = "re"): every mgcv step is the identity (S = I, one 1 per row, no constraint)
+            self.blocks = [self._indicator_block(raw.index)]
+            return
         X, S = raw.X, [] if fx else [s.copy() for s in raw.S]
         C = raw.constraint if raw.constraint is not None else X.mean(axis=0)[None, :]
         if raw.rescale and S:
             max_row = np.abs(X).sum(axis=1).max() ** 2
             S = [s / (np.abs(s).sum(axis=0).max() / max_row) for s in S]
-        self.by_levels: list[str | None] = [None]
         if by is not None:
             by_values = column(data, by, self.label)
             if is_factor(by_values):
@@ -347,6 +354,10 @@ class Smooth:
             raise FormulaError(f"The smooth {self.label} has {len(S)} penalties; use t2() for tensor products.")
         self._reparam = [_Reparam(level, Zc, P, UD, n_penalised) for level in self.by_levels]
         self.blocks = [self._block(x, r) for x, r in zip(Xl, self._reparam)]
+
+    def _indicator_block(self, codes: np.ndarray) -> SmoothBlock:
+        indicator = self.raw.indicator(codes)
+        return SmoothBlock(self.label, None, np.zeros((indicator.shape[0], 0)), (indicator,))
 
     def _apply_by(self, X: np.ndarray, data: Mapping, level: str | None) -> np.ndarray:
         if self.by is None:
@@ -381,6 +392,8 @@ class Smooth:
             One per ``by`` level, as :attr:`blocks`.
         """
         columns = [column(newdata, t, self.label) for t in self.terms]
+        if not self._reparam:
+            return [self._indicator_block(self.raw.codes(columns))]
         if isinstance(self.raw, RandomEffect):
             X = self.raw.design(columns)
         else:

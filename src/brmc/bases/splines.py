@@ -23,7 +23,8 @@ True
 from __future__ import annotations
 
 import numpy as np
-from scipy import linalg
+import pandas as pd
+from scipy import linalg, sparse
 from scipy.interpolate import BSpline
 
 from brmc.bases._columns import is_factor, labels, levels
@@ -367,7 +368,8 @@ class RandomEffect(RawSmooth):
     Factor covariates give one indicator column per level (unused levels
     dropped, as brms's data preparation does); numeric ones multiply in.
     With the single factor of ``s(g, bs = "re")`` the basis is a ``(1 | g)``
-    term: :attr:`index` holds each row's level, for an index gather.
+    term: :attr:`index` holds each row's level, for an index gather, and no
+    dense matrix is built unless :attr:`X` is asked for.
 
     Parameters
     ----------
@@ -386,21 +388,56 @@ class RandomEffect(RawSmooth):
 
     def __init__(self, columns: list, names: list[str]) -> None:
         self.names = names
-        self.factor_levels: list[list | None] = []
-        for column, name in zip(columns, names):
-            if is_factor(column):
-                self.factor_levels.append(levels(column))
-            else:
-                self.factor_levels.append(None)
-        self.X = self.design(columns)
-        p = self.X.shape[1]
-        self.S = [np.eye(p)]
+        self.factor_levels: list[list | None] = [levels(c) if is_factor(c) else None for c in columns]
+        self.levels = self._column_levels()
+        p = len(self.levels)
         self.rank, self.null_space_dim = p, 0
         self.constraint = np.zeros((0, p))
         self.rescale = True
-        self.levels = self._column_levels()
-        single = len(columns) == 1 and self.factor_levels[0] is not None
-        self.index = np.argmax(self.X, axis=1) if single else None
+        self.single_factor = len(columns) == 1 and self.factor_levels[0] is not None
+        self.index = self.codes(columns) if self.single_factor else None
+        self._X = None if self.single_factor else self.design(columns)
+
+    @property
+    def X(self) -> np.ndarray:
+        """The dense model matrix (built on demand for a single factor, which is :attr:`index`)."""
+        return self.indicator(self.index).toarray() if self._X is None else self._X
+
+    @property
+    def S(self) -> list[np.ndarray]:
+        """The identity penalty."""
+        return [np.eye(len(self.levels))]
+
+    def codes(self, columns: list) -> np.ndarray:
+        """Each row's level of a single-factor term, ``-1`` for a level not seen in training.
+
+        Parameters
+        ----------
+        columns : list of array-like
+            The one factor column.
+
+        Returns
+        -------
+        ndarray of int
+        """
+        return pd.Categorical(labels(columns[0]), categories=self.factor_levels[0]).codes.astype(int)
+
+    def indicator(self, codes: np.ndarray) -> sparse.csr_array:
+        """The sparse indicator matrix of level codes (rows with code ``-1`` empty).
+
+        Parameters
+        ----------
+        codes : ndarray of int
+            From :meth:`codes`.
+
+        Returns
+        -------
+        scipy.sparse.csr_array
+            ``(n, number of levels)``.
+        """
+        rows = np.flatnonzero(codes >= 0)
+        shape = (len(codes), len(self.levels))
+        return sparse.csr_array((np.ones(len(rows)), (rows, codes[rows])), shape=shape)
 
     def _column_levels(self) -> list[tuple]:
         combos: list[tuple] = [()]
