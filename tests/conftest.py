@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import jax.monitoring
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -31,6 +33,12 @@ def reference_path(*parts: str) -> Path:
 def reference_text(*parts: str) -> str:
     """A reference text file (brms's printed output) without its final newline."""
     return reference_path(*parts).read_text().rstrip("\n")
+
+
+def reference_standata(case: str) -> dict[str, np.ndarray]:
+    """brms's ``standata()`` of a reference case (``<case>/standata.json``), each entry an array."""
+    with reference_path(case, "standata.json").open() as f:
+        return {key: np.asarray(value) for key, value in json.load(f).items()}
 
 
 def reference_csv(*parts: str) -> pd.DataFrame:

@@ -30,6 +30,7 @@ EXPECTED_SHAPES = {
     "kidney": (76, 7),
     "jsp": (3236, 9),
     "rats": (71, 3),
+    "mcycle": (133, 2),
     "jspr": (953, 10),
     "mjspr": (1906, 9),
     "gcse": (1725, 6),

@@ -53,6 +53,7 @@ _ORIGIN: dict[str, tuple[str, int, int, str]] = {
     "kidney": ("brms 2.18.0", 76, 7, "GPL-2"),
     "jsp": ("faraway, package data file jsp.rda (version not recorded)", 3236, 9, "GPL"),
     "rats": ("Gelman et al., BDA3 rat tumour data", 71, 3, "public"),
+    "mcycle": ("MASS", 133, 2, "GPL-2 or GPL-3"),
     "jspr": ("derived from jsp (faraway): rows with year == 2, plus craven", 953, 10, "GPL"),
     "mjspr": (
         "derived from jspr (faraway): English and maths scores stacked as subject/score",
