@@ -118,7 +118,7 @@ def test_jax_control_and_cores_are_honoured(backend: str) -> None:
     stats = shallow.idata.sample_stats
     assert int(stats["tree_depth"].max()) == 2 and bool(stats["reached_max_treedepth"].any())
     model = sampling._COMPILED[("jax", _structure(shallow))]
-    shapes = {k[2:]: s.shape for k, s in model._samplers.items() if k[0] == backend}
+    shapes = {k[2:8]: s.shape for k, s in model._samplers.items() if k[0] == backend}
     assert shapes[(2, 200, 200, 0.8, 2, False)] == (1, 2)  # cores=1: both chains on one device
     devices = min(2, os.cpu_count() or 1, jax.local_device_count())  # default cores = min(chains, CPUs)
     assert shapes[(2, 200, 200, 0.99, 10, False)] == (devices, 2 // devices)
@@ -356,3 +356,38 @@ def test_a_process_keeps_a_bounded_number_of_compiled_models(monkeypatch) -> Non
     per_model = (counts[1] - counts[0])
     assert per_model > 50  # each structure maps memory: the check below can fail
     assert counts[-1] < counts[1] + 1.5 * per_model, counts
+
+
+def _collinear() -> pd.DataFrame:
+    rng = np.random.default_rng(5)
+    x1 = rng.normal(size=200)
+    d = pd.DataFrame({"x1": x1, "x2": x1 + 0.05 * rng.normal(size=200)})
+    d["y"] = 1 + d["x1"] - d["x2"] + rng.normal(size=200)
+    return d
+
+
+@pytest.mark.parametrize("backend", ["numpyro", "blackjax", "pymc"])
+def test_dense_metric_follows_correlated_posteriors_in_fewer_steps(backend: str) -> None:
+    """Stan's control metric: with two predictors correlated 0.999, b's posterior correlation is
+    about -0.999; a diagonal metric needs long trajectories there, a dense one (adapted in
+    warm-up) a few steps."""
+    _need(backend)
+    steps = {}
+    for metric in ("diag_e", "dense_e"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = brmc.brm("y ~ x1 + x2", _collinear(), backend=backend, chains=1, iter=1000, seed=2,
+                           progress=False, control={"metric": metric})
+        stats = fit.idata.sample_stats
+        steps[metric] = float(stats["n_steps"].mean()) if "n_steps" in stats else float(2 ** stats["tree_depth"].mean())
+    assert steps["dense_e"] < 0.5 * steps["diag_e"], steps
+
+
+def test_metric_choices_are_checked() -> None:
+    d = _collinear()
+    with pytest.raises(SamplingError, match="not one of Stan's metrics 'diag_e', 'dense_e', 'unit_e'"):
+        brmc.brm("y ~ x1", d, control={"metric": "dense"})
+    with pytest.raises(SamplingError, match="nutpie' adapts a diagonal metric only"):
+        brmc.brm("y ~ x1", d, backend="nutpie", control={"metric": "dense_e"})
+    with pytest.raises(SamplingError, match="always adapts its metric"):
+        brmc.brm("y ~ x1", d, backend="blackjax", control={"metric": "unit_e"})

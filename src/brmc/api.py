@@ -150,7 +150,9 @@ def brm(
     backend : str, default ``"numpyro"``
         The sampler: ``"numpyro"``, ``"blackjax"`` (JAX), ``"nutpie"`` or ``"pymc"``.
     control : dict, optional
-        brms's ``control``: ``adapt_delta`` (default 0.8) and ``max_treedepth`` (default 10).
+        brms's ``control``: ``adapt_delta`` (default 0.8), ``max_treedepth`` (default 10) and
+        Stan's ``metric``: ``"diag_e"`` (default), ``"dense_e"`` (not on nutpie), ``"unit_e"``
+        (numpyro only).
     sample_prior : str, default ``"no"``
         ``"yes"`` adds prior draws (``prior_b``, ...) beside the posterior; ``"only"`` samples
         the priors alone (all must be proper).

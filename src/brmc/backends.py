@@ -191,10 +191,10 @@ class JaxModel:
 
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
         key = (backend, devices, settings.chains, settings.warmup, settings.draws,
-               settings.adapt_delta, settings.max_treedepth, settings.progress, varying)
+               settings.adapt_delta, settings.max_treedepth, settings.progress, varying, settings.metric)
         if key not in self._samplers:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
-                                     settings.max_treedepth, settings.progress)
+                                     settings.max_treedepth, settings.progress, settings.metric)
             shape = (devices, settings.chains // devices)
             ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
@@ -312,15 +312,17 @@ def _devices(chains: int, available: int) -> int:
 
 
 def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
-                   progress: bool) -> Callable:
-    """One NumPyro NUTS chain as a function of (chain id, key, initial point, data)."""
+                   progress: bool, metric: str = "diag_e") -> Callable:
+    """One NumPyro NUTS chain as a function of (chain id, key, initial point, data); ``metric``
+    as Stan's (see :data:`brmc.sampling.METRICS`)."""
     from numpyro.infer.hmc import hmc
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=lambda *data: lambda x: -logp(x, data), algo="NUTS")
 
     def chain(chain_id, key, init, data):
         state = init_kernel(init, warmup, target_accept_prob=target_accept, max_tree_depth=max_treedepth,
-                            model_args=data, rng_key=key)
+                            model_args=data, rng_key=key, dense_mass=metric == "dense_e",
+                            adapt_mass_matrix=metric != "unit_e")
 
         def record(s):
             return s.z, {"diverging": s.diverging, "energy": s.energy, "n_steps": s.num_steps,
@@ -334,8 +336,9 @@ def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float
 
 
 def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
-                    progress: bool) -> Callable:
-    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (chain id, key, initial point, data)."""
+                    progress: bool, metric: str = "diag_e") -> Callable:
+    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (chain id, key, initial
+    point, data); ``metric`` ``"diag_e"`` or ``"dense_e"`` as Stan's."""
     import blackjax
     import jax
     import jax.numpy as jnp
@@ -347,6 +350,7 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
         if warmup:
             adapt = blackjax.window_adaptation(blackjax.nuts, density, target_acceptance_rate=target_accept,
                                                adaptation_info_fn=get_filter_adapt_info_fn(),
+                                               is_mass_matrix_diagonal=metric == "diag_e",
                                                max_num_doublings=max_treedepth)
             (state, params), _ = adapt.run(warm_key, init, num_steps=warmup)
             if progress:

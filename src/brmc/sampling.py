@@ -42,6 +42,8 @@ BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The fastest end to end on the brms reference models (docs/performance.md).
 DEFAULT_BACKEND = "numpyro"
 #: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
+#: Stan's mass matrices (its ``control`` ``metric``): diagonal and dense adapted in warm-up, unit fixed
+METRICS = ("diag_e", "dense_e", "unit_e")
 ALGORITHMS = ("sampling", "meanfield", "fullrank", "pathfinder", "laplace", "fixed_param")
 
 
@@ -157,9 +159,19 @@ class SamplerSettings:
             raise SamplingError(f"thin must be at least 1, got {self.thin}.")
         if self.backend not in BACKENDS:
             raise SamplingError(f"Unknown backend {self.backend!r}. Available backends: {', '.join(BACKENDS)}.")
-        unknown = set(self.control) - {"adapt_delta", "max_treedepth"}
+        unknown = set(self.control) - {"adapt_delta", "max_treedepth", "metric"}
         if unknown:
-            raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta and max_treedepth.")
+            raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta, "
+                                "max_treedepth and metric.")
+        if self.metric not in METRICS:
+            raise SamplingError(f"control metric={self.metric!r} is not one of Stan's metrics "
+                                f"{', '.join(map(repr, METRICS))}.")
+        if self.metric != "diag_e" and self.backend == "nutpie":
+            raise SamplingError(f"backend='nutpie' adapts a diagonal metric only; control metric={self.metric!r} "
+                                "needs backend='numpyro', 'blackjax' or 'pymc'.")
+        if self.metric == "unit_e" and self.backend != "numpyro":
+            raise SamplingError(f"backend={self.backend!r} always adapts its metric; control metric='unit_e' "
+                                "needs backend='numpyro'.")
         if self.sample_prior not in {"no", "yes", "only"}:
             raise SamplingError(f"sample_prior must be 'no', 'yes' or 'only', not {self.sample_prior!r}.")
         if self.algorithm not in ALGORITHMS:
@@ -187,6 +199,11 @@ class SamplerSettings:
     @property
     def max_treedepth(self) -> int:
         return int(self.control.get("max_treedepth", 10))
+
+    @property
+    def metric(self) -> str:
+        """Stan's ``metric``: ``"diag_e"`` (default), ``"dense_e"`` or ``"unit_e"`` (not adapted)."""
+        return str(self.control.get("metric", "diag_e"))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -342,7 +359,7 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel
                 target_accept=settings.adapt_delta,
                 max_treedepth=settings.max_treedepth,
                 compute_convergence_checks=False,
-                init="jitter+adapt_diag_grad",
+                init="jitter+adapt_full" if settings.metric == "dense_e" else "jitter+adapt_diag_grad",
                 mp_ctx="spawn",  # forking a process in which JAX (the default backend) runs deadlocks
                 model=model,
             )
