@@ -37,6 +37,7 @@ from .conftest import xla_compilations  # noqa: E402
 
 FORMULA = "Reaction ~ Days + (Days | Subject)"
 SETTINGS = {"chains": 2, "iter": 600, "seed": 4321, "progress": False}
+RUN_JOB = cluster.run_job
 REPORTED = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days",
             "cor_Subject__Intercept__Days", "sigma"]
 TIGHT = [brmc.prior("normal(5, 0.1)", class_="b", coef="Days")]
@@ -126,7 +127,8 @@ def test_sweep_compiles_a_new_structure_once(sweep: sensitivity.SweepResult) -> 
     # flat -> normal on b is a new graph: compiled for "tight" (or earlier), reused by "wide"
     assert len(SWEEP_COMPILATIONS) == 2 and SWEEP_COMPILATIONS[1] == []
     assert not sweep.info.loc["wide", "compiled"]
-    assert list(sweep.info.columns) == ["seconds", "compile", "compiled", "divergent", "pid"]
+    assert list(sweep.info.columns) == ["seconds", "compile", "compiled", "divergent", "pid", "method", "pareto_k"]
+    assert list(sweep.info["method"]) == ["refit", "refit"]
 
 
 def test_sweep_plot_draws_one_interval_per_prior_set(sweep: sensitivity.SweepResult) -> None:
@@ -162,6 +164,28 @@ def test_vectorized_sweep_gives_each_sets_posterior_from_one_program(fit: brmc.F
         again = _quiet(sensitivity.prior_sweep, fit, other, vectorize=True)
     assert not any("pmap" in name for name in compiled), compiled
     assert abs(again.draws["set1"]["b_Days"].mean() - 4) < abs(again.draws["set2"]["b_Days"].mean() - 4)
+
+
+def test_psis_sweep_reweights_modest_changes_and_refits_the_others(fit: brmc.Fit, monkeypatch) -> None:
+    """method="psis": a normal(8, 2) prior on b_Days moves the flat-prior posterior as the
+    precision-weighted normal approximation says, with no sampling; the tight normal(5, 0.1) is
+    too far for importance weights (Pareto k > 0.7) and is refitted."""
+    refits = []
+    monkeypatch.setattr(cluster, "run_job", lambda job: refits.append(job) or RUN_JOB(job))
+    moderate = [brmc.prior("normal(8, 2)", class_="b", coef="Days")]
+    sweep = _quiet(sensitivity.prior_sweep, fit, {"moderate": moderate, "tight": TIGHT}, method="psis")
+    assert list(sweep.info["method"]) == ["psis", "refit"] and len(refits) == 1
+    assert sweep.info.loc["moderate", "pareto_k"] <= 0.7
+    original = sweep.draws["original"]["b_Days"]
+    m0, s0 = original.mean(), original.std(ddof=1)
+    precision = 1 / s0**2 + 1 / 2**2
+    expected_mean, expected_sd = (m0 / s0**2 + 8 / 2**2) / precision, precision**-0.5
+    ours = sweep.draws["moderate"]["b_Days"]
+    assert m0 - expected_mean > 0.5  # a real shift, which unweighted draws would miss
+    assert abs(ours.mean() - expected_mean) < 0.25 and 0.8 < ours.std() / expected_sd < 1.25
+    assert len(ours) == len(original)
+    with pytest.raises(DataError, match="'refit', 'psis'"):
+        sensitivity.prior_sweep(fit, {"moderate": moderate}, method="laplace")
 
 
 def test_sweep_arguments_are_checked(fit: brmc.Fit) -> None:

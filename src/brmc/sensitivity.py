@@ -27,6 +27,9 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import time
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -48,7 +51,7 @@ from .distributions import bounded_dist, lkj_correlation
 from .errors import DataError, PriorError
 from .model import build_model, prior_density
 from .plots import handed_over
-from .priors import ParamPrior, Prior, replace_priors, resolve_priors
+from .priors import ParamPrior, Prior, PriorSpec, replace_priors, resolve_priors
 from .sampling import SamplerSettings, flat_draws, model_parameters
 from .terms import coef_label
 
@@ -67,6 +70,10 @@ ORIGINAL = "original"
 
 # ---------------------------------------------------------------- the log prior (brms's lprior)
 
+#: the compiled prior densities by model structure (compiling one takes most of a second)
+_DENSITIES = sampling.CompiledModels(capacity=32)
+
+
 def log_prior(fit: Fit) -> np.ndarray:
     """brms's ``lprior`` per draw, up to a constant: a (chain, draw) array.
 
@@ -82,7 +89,11 @@ def log_prior(fit: Fit) -> np.ndarray:
         (2, 200)
     """
     post, md = fit.idata.posterior, fit.model_data
-    names, density = prior_density(build_model(md, fit.priors, prior_only=True))
+    built = build_model(md, fit.priors, prior_only=True)
+    names, density = _DENSITIES.get(built.structure, lambda: prior_density(built))
+    for shared in density.get_shared():  # this fit's hyperparameters (data of the compiled density)
+        if shared.name in built.values:
+            shared.set_value(np.asarray(built.values[shared.name], dtype=shared.type.dtype))
     params = model_parameters(post, md)
     return np.asarray(density(*(flat_draws(params[n]) for n in names))).reshape(post.sizes["chain"], post.sizes["draw"])
 
@@ -350,8 +361,35 @@ def _prior_sets(priors: Mapping[str, Any] | Sequence[Any]) -> dict[str, list[Pri
     return sets
 
 
+#: priorsense's and loo's limit on Pareto k for reliable importance weights
+PARETO_K_LIMIT = 0.7
+SWEEP_METHODS = ("refit", "psis")
+
+
+def _reweighted(fit: Fit, spec: PriorSpec, base: np.ndarray, seed: int) -> dict[str, Any] | None:
+    """A prior set's posterior from the fit's own draws: Pareto-smoothed importance weights by
+    the ratio of the new priors' density to the fit's (``base``, its :func:`log_prior`) at each
+    draw, then resampled (systematic resampling, as many draws as the fit has); ``None`` when
+    Pareto k exceeds the limit."""
+    t0 = time.perf_counter()
+    log_ratio = (log_prior(dataclasses.replace(fit, priors=spec)) - base).reshape(-1)
+    if not np.isfinite(log_ratio).any():
+        return None
+    smoothed, k = az.psislw(np.where(np.isfinite(log_ratio), log_ratio, -np.inf))
+    if not k <= PARETO_K_LIMIT:
+        return None
+    weights = np.exp(smoothed - smoothed.max())
+    cumulative = np.cumsum(weights / weights.sum())
+    n = len(weights)
+    picks = np.searchsorted(cumulative, (np.random.default_rng(seed).uniform() + np.arange(n)) / n)
+    draws = reported_draws(fit).iloc[np.minimum(picks, n - 1)].reset_index(drop=True)
+    return {"draws": draws, "seconds": time.perf_counter() - t0, "compile": 0.0, "compiled": False,
+            "divergent": 0, "warnings": [], "pid": os.getpid(), "method": "psis", "pareto_k": float(k)}
+
+
 def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: Any = None,
-                seed: int | None = None, progress: bool = True, vectorize: bool = False) -> SweepResult:
+                seed: int | None = None, progress: bool = True, vectorize: bool = False,
+                method: str = "refit") -> SweepResult:
     """Refit ``fit`` under each prior set and compare the posteriors.
 
     Sets that keep each prior's distribution family reuse a compiled model; a
@@ -386,13 +424,22 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: A
         side by side (:mod:`brmc.vectorized`).  The same posteriors, not the
         same draws as one fit after another; on a CPU it saved no time
         (docs/performance.md), it is meant for accelerators.
+    method : {"refit", "psis"}, default "refit"
+        ``"refit"`` samples the model under every set.  ``"psis"`` takes a
+        set's posterior from the fit's own draws, weighted by the ratio of the
+        set's prior density to the fit's (Pareto-smoothed importance sampling,
+        as priorsense does) and resampled, where the weights are reliable
+        (Pareto k at most 0.7), and refits only the other sets: no sampling for
+        modest prior changes, the same answer up to importance-sampling error.
 
     Returns
     -------
     SweepResult
         Draws per set; ``info`` has per set ``seconds``, ``compile``,
         ``compiled`` (whether its worker compiled a model structure for it),
-        ``divergent`` and the worker's ``pid``.
+        ``divergent``, the worker's ``pid``, the ``method`` that gave its
+        draws (``"refit"`` or ``"psis"``) and the weights' ``pareto_k``
+        (computed for ``method="psis"`` only).
 
     Examples
     --------
@@ -407,18 +454,29 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: A
     >>> with process_pool(2) as pool:  # doctest: +SKIP
     ...     sweep = prior_sweep(fit, [[brmc.prior("normal(0, 5)", class_="b")]], executor=pool)
     """
+    if method not in SWEEP_METHODS:
+        raise DataError(f"method={method!r} is not one of {', '.join(map(repr, SWEEP_METHODS))}.")
     sets = _prior_sets(priors)
-    for entries in sets.values():  # fail before any sampling; later priors win, as in update
-        resolve_priors(fit.model_data, [*fit.priors.user, *entries])
+    specs = {}
+    for name, entries in sets.items():  # fail before any sampling; later priors win, as in update
+        specs[name] = resolve_priors(fit.model_data, replace_priors(fit.priors.user, entries))
     seed = fit.settings.seed if seed is None else int(seed)
-    jobs = [fit_job(fit, priors=replace_priors(fit.priors.user, entries), seed=seed) for entries in sets.values()]
-    results = _together(fit, jobs) if executor is None and vectorize else None
-    if results is None:
-        results = run_jobs(jobs, executor, progress=progress, desc="Prior sets")
-    for name, result in zip(sets, results):
+    results = {}
+    if method == "psis":
+        base = log_prior(fit)
+        results = {name: r for name, spec in specs.items() if (r := _reweighted(fit, spec, base, seed)) is not None}
+    todo = [name for name in sets if name not in results]
+    jobs = [fit_job(fit, priors=replace_priors(fit.priors.user, sets[name]), seed=seed) for name in todo]
+    refits = _together(fit, jobs) if executor is None and vectorize else None
+    if refits is None:
+        refits = run_jobs(jobs, executor, progress=progress, desc="Prior sets") if jobs else []
+    results |= {name: {"method": "refit", "pareto_k": np.nan, **r} for name, r in zip(todo, refits)}
+    results = {name: results[name] for name in sets}
+    for name, result in results.items():
         for category, message in result["warnings"]:
             warnings.warn(f"Prior set {name!r}: {message}", category, stacklevel=2)
-    info = pd.DataFrame([{k: r[k] for k in ("seconds", "compile", "compiled", "divergent", "pid")} for r in results],
+    columns = ("seconds", "compile", "compiled", "divergent", "pid", "method", "pareto_k")
+    info = pd.DataFrame([{k: r[k] for k in columns} for r in results.values()],
                         index=pd.Index(list(sets), name="prior_set"))
-    draws = {ORIGINAL: reported_draws(fit), **{name: r["draws"] for name, r in zip(sets, results)}}
+    draws = {ORIGINAL: reported_draws(fit), **{name: r["draws"] for name, r in results.items()}}
     return SweepResult(priors=sets, draws=draws, info=info)
