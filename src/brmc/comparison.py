@@ -1,5 +1,6 @@
-"""Model comparison beyond ``loo``: brms's ``loo_R2``, ``model_weights`` and ``add_criterion``
-(``kfold``: :mod:`brmc.kfold`; ``loo``, ``waic``, ``loo_compare``: :mod:`brmc.criteria`).
+"""Model comparison: brms's ``loo`` with its options, ``loo_R2``, ``model_weights`` and
+``add_criterion`` (``kfold``, ``reloo``: :mod:`brmc.kfold`; moment matching:
+:mod:`brmc.moment_match`; PSIS-LOO, ``waic``, ``loo_compare``: :mod:`brmc.criteria`).
 
 Example:
     >>> sorted(CRITERIA)
@@ -16,20 +17,78 @@ import numpy as np
 import pandas as pd
 
 from ._docs import shared
-from .criteria import _psis, bayes_R2, loo, r2_table, relative_eff, waic
+from .criteria import (K_THRESHOLD, LooResult, _psis, bayes_R2, psis_loo, r2_table, recommend_loo_options,
+                       relative_eff, waic)
 from .errors import DataError
 from .kfold import kfold
+from .kfold import reloo as refit_loo
+from .moment_match import loo_moment_match
 from .predict import posterior_epred
 
 if TYPE_CHECKING:
     from .fit import Fit
 
 #: what :func:`add_criterion` computes, by brms's names
-CRITERIA = {"loo": loo, "waic": waic, "kfold": kfold,
+CRITERIA = {"loo": lambda fit, **kw: loo(fit, **kw), "waic": waic, "kfold": kfold,
             "loo_R2": lambda fit, **kw: loo_R2(fit, summary=False, **kw),
             "bayes_R2": lambda fit, **kw: bayes_R2(fit, summary=False, **kw)}
 #: ArviZ's names of brms's ``model_weights`` methods (brms's pseudo-BMA uses the Bayesian bootstrap)
 WEIGHT_METHODS = {"stacking": "stacking", "pseudobma": "BB-pseudo-BMA"}
+
+
+@shared
+def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
+        k_threshold: float = K_THRESHOLD, moment_match_args: dict[str, Any] | None = None,
+        reloo_args: dict[str, Any] | None = None) -> LooResult:
+    """PSIS leave-one-out cross-validation, as brms's ``loo(fit)``.
+
+    PSIS-LOO (:func:`brmc.criteria.psis_loo`), then with ``moment_match=True`` moment matching
+    of the observations with Pareto k above ``k_threshold`` (:func:`brmc.loo_moment_match`), then
+    with ``reloo=True`` exact refits without those still above it (:func:`brmc.reloo`).  Warns
+    (``UserWarning``) as brms does when some k stay above ``k_threshold``, recommending the next step.
+
+    Parameters
+    ----------
+    {fit_or_log_lik}
+    moment_match : bool, default False
+        Whether to moment match the observations with high Pareto k (needs a fit).
+    reloo : bool, default False
+        Whether to refit the model without each observation whose Pareto k stays high (needs a fit).
+    k_threshold : float, default 0.7
+        The Pareto k above which an observation is moment matched or refit.
+    moment_match_args : dict, optional
+        More arguments of :func:`brmc.loo_moment_match` (``max_iters``, ``split``, ``cov``).
+    reloo_args : dict, optional
+        More arguments of :func:`brmc.reloo` (``executor``, ``progress``).
+
+    Returns
+    -------
+    LooResult
+        ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;
+        ``print()`` gives loo's text.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     res = loo(fit, moment_match=True)
+    >>> res.estimates.index.tolist()
+    ['elpd_loo', 'p_loo', 'looic']
+    >>> print(res)  # doctest: +ELLIPSIS
+    <BLANKLINE>
+    Computed from 400 by 180 log-likelihood matrix
+    ...
+    """
+    if (moment_match or reloo) and isinstance(fit, np.ndarray):
+        raise DataError("moment_match and reloo need the fit itself, not a log-likelihood array.")
+    result = psis_loo(fit)
+    if moment_match:
+        result = loo_moment_match(fit, result, k_threshold=k_threshold, **(moment_match_args or {}))
+    if reloo:
+        result = refit_loo(fit, result, k_threshold=k_threshold, **(reloo_args or {}))
+    recommend_loo_options(result, k_threshold, moment_match)
+    return result
 
 
 @shared
