@@ -4,7 +4,7 @@
 
 Example:
     >>> sorted(CRITERIA)
-    ['bayes_R2', 'kfold', 'loo', 'loo_R2', 'waic']
+    ['bayes_R2', 'kfold', 'loo', 'loo_R2', 'marglik', 'waic']
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ._docs import shared
+from .bridge import bridge_sampler
 from .criteria import (K_THRESHOLD, LooResult, _psis, bayes_R2, psis_loo, r2_table, recommend_loo_options,
                        relative_eff, waic)
 from .errors import DataError
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
     from .fit import Fit
 
 #: what :func:`add_criterion` computes, by brms's names
-CRITERIA = {"loo": lambda fit, **kw: loo(fit, **kw), "waic": waic, "kfold": kfold,
+CRITERIA = {"loo": lambda fit, **kw: loo(fit, **kw), "waic": waic, "kfold": kfold, "marglik": bridge_sampler,
             "loo_R2": lambda fit, **kw: loo_R2(fit, summary=False, **kw),
             "bayes_R2": lambda fit, **kw: bayes_R2(fit, summary=False, **kw)}
 #: ArviZ's names of brms's ``model_weights`` methods (brms's pseudo-BMA uses the Bayesian bootstrap)
@@ -188,7 +189,8 @@ def add_criterion(fit: Fit, criterion: str | Sequence[str], **kwargs: Any) -> Fi
     ----------
     {fit}
     criterion : str or sequence of str
-        ``"loo"``, ``"waic"``, ``"kfold"``, ``"loo_R2"`` or ``"bayes_R2"`` (the R² draws are kept).
+        ``"loo"``, ``"waic"``, ``"kfold"``, ``"loo_R2"``, ``"bayes_R2"`` (the R² draws are kept) or
+        ``"marglik"`` (:func:`brmc.bridge_sampler`).
     **kwargs
         Arguments of the criterion's function (``K=5`` for ``kfold``).
 

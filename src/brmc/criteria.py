@@ -35,6 +35,7 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from ._docs import shared
+from .bridge import BridgeResult
 from .effects import summarise
 from .errors import DataError
 from .rprint import format_table, html_report
@@ -381,8 +382,9 @@ class KfoldResult(Criterion):
 _RESULTS = {cls.__name__: cls for cls in (LooResult, WaicResult, KfoldResult)}
 
 
-def stored(value: Criterion | pd.DataFrame) -> dict:
-    """A criterion :func:`brmc.add_criterion` keeps (a result, or R² draws) as JSON values.
+def stored(value: Criterion | BridgeResult | pd.DataFrame) -> dict:
+    """A criterion :func:`brmc.add_criterion` keeps (a result, R² draws or a marginal likelihood)
+    as JSON values.
 
     Example:
         >>> restored(stored(pd.DataFrame({"R2": [0.5, 0.6]})))["R2"].tolist()
@@ -390,6 +392,9 @@ def stored(value: Criterion | pd.DataFrame) -> dict:
     """
     if isinstance(value, pd.DataFrame):
         return {"type": "frame", "frame": value.to_dict(orient="split")}
+    if isinstance(value, BridgeResult):
+        return {"type": "BridgeResult", "logml": value.logml, "niter": value.niter, "method": value.method,
+                **{q: getattr(value, q).tolist() for q in ("q11", "q12", "q21", "q22")}}
     out = {"type": type(value).__name__, "estimates": value.estimates.to_dict(orient="split"),
            "pointwise": value.pointwise.to_dict(orient="split"), "dims": list(value.dims)}
     if isinstance(value, LooResult):
@@ -399,11 +404,13 @@ def stored(value: Criterion | pd.DataFrame) -> dict:
     return out
 
 
-def restored(value: dict) -> Criterion | pd.DataFrame:
+def restored(value: dict) -> Criterion | BridgeResult | pd.DataFrame:
     """The criterion :func:`stored` wrote."""
     frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])  # noqa: E731
     if value["type"] == "frame":
         return frame(value["frame"])
+    if value["type"] == "BridgeResult":
+        return BridgeResult(**{k: np.asarray(v) if k.startswith("q") else v for k, v in value.items() if k != "type"})
     extra = {"n_eff": np.asarray(value["n_eff"])} if "n_eff" in value else {}
     if "K" in value:
         extra["K"] = value["K"]

@@ -18,7 +18,7 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import (checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, plots, predict,
+from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, plots, predict,
                sensitivity)
 from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
@@ -174,6 +174,7 @@ class Fit:
     loo = method_of(comparison.loo)
     loo_moment_match = method_of(moment_match.loo_moment_match)
     reloo = method_of(kfold.reloo)
+    bridge_sampler = method_of(bridge.bridge_sampler)
     waic = method_of(crit.waic)
     bayes_R2 = method_of(crit.bayes_R2)
     loo_R2 = method_of(comparison.loo_R2)
