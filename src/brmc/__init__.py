@@ -24,7 +24,7 @@ with lazy_numba_ufuncs(), _warnings.catch_warnings():
 from . import datasets
 from .api import brm, get_prior, make_model, update
 from .criteria import bayes_R2, loo_compare, waic
-from .comparison import add_criterion, loo, loo_R2, model_weights
+from .comparison import add_criterion, loo, loo_R2, model_weights, pp_average
 from .kfold import kfold, reloo
 from .moment_match import loo_moment_match
 from .bridge import bayes_factor, bridge_sampler, post_prob
@@ -52,7 +52,7 @@ __all__ = [
     "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
-    "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob",
+    "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob", "pp_average",
     "predictions", "avg_predictions", "comparisons", "avg_comparisons", "slopes", "avg_slopes", "datagrid",
     "hypotheses", "MarginalFrame", "emmeans", "plot_predictions", "plot_comparisons", "plot_slopes",
 ]

@@ -334,14 +334,18 @@ class BayesFactor:
         return html_report([str(self)])
 
 
-def _same_response(fits: Sequence[Fit]) -> None:
-    """brms's ``match_response``: every model must describe the same observations."""
+def match_response(fits: Sequence[Fit], what: str = "marginal likelihoods") -> None:
+    """brms's ``match_response``: a ``DataError`` unless every model has the same response values.
+
+    Example:
+        >>> match_response([fit, fit])
+    """
     first = fits[0].model_data
     for fit in fits[1:]:
         y = fit.model_data.y
         if np.shape(y) != np.shape(first.y) or not np.allclose(np.asarray(y, float), np.asarray(first.y, float)):
-            raise DataError("Responses of the models do not match: marginal likelihoods of models of different "
-                            "data cannot be compared.")
+            raise DataError(f"Responses of the models do not match: {what} of models of different data cannot "
+                            "be compared.")
 
 
 def _model_names(n: int, model_names: Sequence[str] | None) -> list[str]:
@@ -382,7 +386,7 @@ def bayes_factor(fit1: Fit, fit2: Fit, log: bool = False, model_names: Sequence[
     >>> print(res)  # doctest: +ELLIPSIS
     Estimated log Bayes factor in favor of fit1 over fit2: ...
     """
-    _same_response([fit1, fit2])
+    match_response([fit1, fit2])
     names = _model_names(2, model_names)
     logml1, logml2 = bridge_sampler(fit1, **kwargs).logml, bridge_sampler(fit2, **kwargs).logml
     bf = logml1 - logml2 if log else float(np.exp(logml1 - logml2))
@@ -434,7 +438,7 @@ def post_prob(*fits: Fit, prior_prob: Sequence[float] | None = None, model_names
     """
     if len(fits) < 2:
         raise DataError("post_prob needs at least two models.")
-    _same_response(fits)
+    match_response(fits)
     names = _model_names(len(fits), model_names)
     prior = np.full(len(fits), 1 / len(fits)) if prior_prob is None else np.asarray(prior_prob, dtype=float)
     if not np.isclose(prior.sum(), 1):

@@ -17,14 +17,15 @@ import numpy as np
 import pandas as pd
 
 from ._docs import shared
-from .bridge import bridge_sampler
+from .bridge import bridge_sampler, match_response
 from .criteria import (K_THRESHOLD, LooResult, _psis, bayes_R2, psis_loo, r2_table, recommend_loo_options,
                        relative_eff, waic)
 from .errors import DataError
 from .kfold import kfold
 from .kfold import reloo as refit_loo
 from .moment_match import loo_moment_match
-from .predict import posterior_epred
+from .effects import summarise
+from .predict import posterior_epred, posterior_linpred, posterior_predict
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -178,6 +179,110 @@ def model_weights(*fits: Fit, weights: str = "stacking", names: Sequence[str] | 
         f.log_likelihood()
     table = az.compare({n: f.idata for n, f in zip(names, fits)}, ic="loo", method=method, seed=seed)
     return table["weight"].reindex(names).rename("weight")
+
+
+#: brms's ``pp_average(method = ...)`` (``predict`` and ``fitted`` as brms's aliases)
+PP_METHODS = {"posterior_predict": posterior_predict, "predict": posterior_predict,
+              "posterior_epred": posterior_epred, "fitted": posterior_epred,
+              "posterior_linpred": posterior_linpred}
+
+
+def round_largest_remainder(x: np.ndarray) -> np.ndarray:
+    """brms's ``round_largest_remainder``: whole numbers with the rounded total of ``x``, the
+    largest fractional parts rounded up.
+
+    Example:
+        >>> round_largest_remainder(np.array([0.3, 0.3, 0.4]) * 10).tolist()
+        [3, 3, 4]
+        >>> round_largest_remainder(np.array([1 / 3, 2 / 3]) * 100).tolist()
+        [33, 67]
+    """
+    out = np.floor(x)
+    order = np.argsort(-(x - out), kind="stable")
+    out[order[: int(round(float(np.sum(x))) - np.sum(out))]] += 1
+    return out.astype(int)
+
+
+@shared
+def pp_average(*fits: Fit, weights: str | Sequence[float] = "stacking", method: str = "posterior_predict",
+               ndraws: int | None = None, summary: bool = True, probs: Sequence[float] = (0.025, 0.975),
+               robust: bool = False, model_names: Sequence[str] | None = None, seed: int | None = None,
+               newdata: pd.DataFrame | None = None, **kwargs: Any) -> pd.DataFrame | np.ndarray:
+    """Posterior predictions averaged over models, as brms's ``pp_average``: each model gives
+    ``round(weight * ndraws)`` random draws (largest remainders rounded up) and the draws are pooled.
+
+    Parameters
+    ----------
+    *fits : Fit
+        Two or more fits of the same response.
+    weights : str or sequence of float, default ``"stacking"``
+        A method of :func:`brmc.model_weights` (``"stacking"``, ``"pseudobma"``), or a weight per
+        model (normalised to sum 1).
+    method : str, default ``"posterior_predict"``
+        ``"posterior_predict"`` (``"predict"``), ``"posterior_epred"`` (``"fitted"``) or
+        ``"posterior_linpred"``.
+    ndraws : int, optional
+        The total draws; the first model's number of draws when None.
+    summary : bool, default True
+        Whether to summarise the pooled draws per row.
+    probs : sequence of float, default (0.025, 0.975)
+        The summary's quantiles.
+    robust : bool, default False
+        Whether the summary's ``Estimate`` and ``Est.Error`` are the median and MAD (R's ``mad``).
+    model_names : sequence of str, optional
+        The models' names; ``fit1``, ``fit2``, ... when None.
+    seed : int, optional
+        Seed of the draws picked (and of :func:`brmc.model_weights`'s pseudo-BMA bootstrap).
+    {newdata}
+    **kwargs
+        More arguments of the method (``re_formula``, ``allow_new_levels``, ``dpar``, ...).
+
+    Returns
+    -------
+    pandas.DataFrame or numpy.ndarray
+        A summary row per data row (``attrs["weights"]`` and ``attrs["ndraws"]`` by model), or with
+        ``summary=False`` the pooled draws (draws, rows), the models' draws one after another.
+
+    Examples
+    --------
+    >>> wide = fit.update(prior=brmc.prior("normal(0, 1)", class_="b"))
+    >>> res = pp_average(fit, wide, weights=[0.25, 0.75], seed=1)
+    >>> list(res.attrs["ndraws"].values())
+    [100, 300]
+    >>> res.columns.tolist()
+    ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
+    """
+    if len(fits) < 2:
+        raise DataError("pp_average needs at least two models.")
+    predict_fn = PP_METHODS.get(method)
+    if predict_fn is None:
+        raise DataError(f"method must be one of {', '.join(map(repr, PP_METHODS))}, not {method!r}.")
+    match_response(fits, "predictions")
+    names = list(model_names) if model_names is not None else [f"fit{i + 1}" for i in range(len(fits))]
+    if isinstance(weights, str):
+        w = model_weights(*fits, weights=weights, names=names, seed=seed).to_numpy()
+    else:
+        w = np.asarray(weights, dtype=float)
+        if w.shape != (len(fits),):
+            raise DataError("If numeric, 'weights' must have the same length as the number of models.")
+        if np.any(w < 0):
+            raise DataError("If numeric, 'weights' must be positive.")
+    w = w / w.sum()
+    post = fits[0].idata.posterior
+    total = post.sizes["chain"] * post.sizes["draw"] if ndraws is None else int(ndraws)
+    counts = round_largest_remainder(w * total)
+    seeds = np.random.SeedSequence(seed).generate_state(len(fits))
+    parts = [predict_fn(f, newdata, ndraws=int(n), seed=int(s), **kwargs)
+             for f, n, s in zip(fits, counts, seeds) if n > 0]
+    draws = np.concatenate(parts, axis=0)
+    if not summary:
+        return draws
+    out = summarise(draws, tuple(probs))
+    if robust:
+        median = np.median(draws, axis=0)
+        out["Estimate"], out["Est.Error"] = median, 1.4826 * np.median(np.abs(draws - median), axis=0)
+    out.attrs = {"weights": dict(zip(names, w.tolist())), "ndraws": dict(zip(names, counts.tolist()))}
+    return out
 
 
 @shared
