@@ -144,10 +144,20 @@ def iterative_scheme(l1: np.ndarray, l2: np.ndarray, neff: float, r0: float, tol
     return float("nan"), maxiter, values
 
 
-# ---------------------------------------------------------------- the result
+# ---------------------------------------------------------------- the results
+
+class _Printed:
+    """A result whose ``str()`` is its printed text: the same in the REPL and, in a ``<pre>``, in a notebook."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+    def _repr_html_(self) -> str:
+        return html_report([str(self)])
+
 
 @dataclass(repr=False, eq=False)
-class BridgeResult:
+class BridgeResult(_Printed):
     """bridgesampling's ``bridge`` object: ``logml``, the iterations ``niter``, the ``method``,
     and the log densities the scheme used (``q11``: posterior at the posterior draws, ``q12``:
     proposal at them, ``q21``, ``q22``: the same at the proposal draws); ``str()`` is its print."""
@@ -189,11 +199,6 @@ class BridgeResult:
     def __str__(self) -> str:
         return (f"Bridge sampling estimate of the log marginal likelihood: {_r_round(self.logml, 5)}\n"
                 f'Estimate obtained in {self.niter} iteration(s) via method "{self.method}".')
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return html_report([str(self)])
 
 
 def _integrated_autocorrelation(x: np.ndarray) -> float:
@@ -313,7 +318,7 @@ def _ess(draws: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------- Bayes factors and posterior model probabilities
 
 @dataclass(repr=False, eq=False)
-class BayesFactor:
+class BayesFactor(_Printed):
     """bridgesampling's ``bf_bridge``: the Bayes factor ``bf`` of the first model over the second
     (its log when ``log``); ``str()`` is its print."""
 
@@ -327,11 +332,6 @@ class BayesFactor:
     def __str__(self) -> str:
         return (f"Estimated {'log ' if self.log else ''}Bayes factor in favor of {self.model_names[0]} over "
                 f"{self.model_names[1]}: {self.bf:.5f}")
-
-    __repr__ = __str__
-
-    def _repr_html_(self) -> str:
-        return html_report([str(self)])
 
 
 def match_response(fits: Sequence[Fit], what: str = "marginal likelihoods") -> None:

@@ -65,9 +65,7 @@ def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
 
     Returns
     -------
-    LooResult
-        ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;
-        ``print()`` gives loo's text.
+    {LooResult}
 
     Examples
     --------

@@ -243,20 +243,18 @@ class WaicResult(Criterion):
         return "\n".join(self._head() + (["", message + " "] if message else []))
 
 
+@shared
 def psis_loo(fit: Fit | np.ndarray) -> LooResult:
     """PSIS leave-one-out cross-validation, as loo's ``loo`` of a log-likelihood array: the
     core of :func:`brmc.loo`, without its options and warnings.
 
     Parameters
     ----------
-    fit : Fit or numpy.ndarray
-        A fit, or a log-likelihood array (chain, draw, observation).
+    {fit_or_log_lik}
 
     Returns
     -------
-    LooResult
-        ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;
-        ``print()`` gives loo's text.
+    {LooResult}
 
     Examples
     --------
@@ -284,6 +282,27 @@ def psis_loo(fit: Fit | np.ndarray) -> LooResult:
     })
     return LooResult(estimates=_estimates(pointwise, ["elpd_loo", "p_loo", "looic"]), pointwise=pointwise,
                      dims=(S, N), n_eff=r_eff / np.sum(np.exp(lw) ** 2, axis=1))
+
+
+def stored_loo(fit: Fit, loo: LooResult | None) -> LooResult:
+    """``loo``, else the loo result :func:`brmc.add_criterion` stored on ``fit``, checked to be a
+    PSIS-LOO result of the fit's observations.
+
+    Example:
+        >>> stored_loo(fit, None)
+        Traceback (most recent call last):
+        ...
+        brmc.errors.DataError: No 'loo' result was given and none is stored on the fit: pass loo=brmc.loo(fit) or add_criterion(fit, 'loo') first.
+    """
+    loo = fit.criteria.get("loo") if loo is None else loo
+    if loo is None:
+        raise DataError("No 'loo' result was given and none is stored on the fit: pass loo=brmc.loo(fit) "
+                        "or add_criterion(fit, 'loo') first.")
+    if not isinstance(loo, LooResult):
+        raise DataError(f"loo must be a LooResult (brmc.loo of the fit), not {type(loo).__name__}.")
+    if loo.dims[1] != fit.nobs:
+        raise DataError(f"Number of observations in 'loo' ({loo.dims[1]}) and the fit ({fit.nobs}) do not match.")
+    return loo
 
 
 def recommend_loo_options(result: LooResult, k_threshold: float = K_THRESHOLD, moment_match: bool = False,

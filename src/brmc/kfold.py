@@ -32,7 +32,7 @@ from scipy.special import logsumexp
 
 from ._docs import shared
 from .cluster import fit_job, run_jobs
-from .criteria import K_THRESHOLD, KfoldResult, LooResult, _estimates
+from .criteria import K_THRESHOLD, KfoldResult, LooResult, _estimates, stored_loo
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -179,9 +179,7 @@ def reloo(fit: Fit, loo: LooResult | None = None, k_threshold: float = K_THRESHO
     Parameters
     ----------
     {fit}
-    loo : LooResult, optional
-        The PSIS-LOO result to correct; the one :func:`brmc.add_criterion` stored on the fit, or
-        :func:`brmc.loo` of it, when None.
+    {loo_result}
     k_threshold : float, default 0.7
         Observations with a larger Pareto k are refit.
     executor : concurrent.futures.Executor or dask.distributed.Client, optional
@@ -196,21 +194,11 @@ def reloo(fit: Fit, loo: LooResult | None = None, k_threshold: float = K_THRESHO
 
     Examples
     --------
-    >>> import warnings
-    >>> with warnings.catch_warnings():
-    ...     warnings.simplefilter("ignore")
-    ...     before = brmc.loo(fit)
-    ...     after = reloo(fit, before, k_threshold=1.5, progress=False)  # no k above 1.5: nothing to refit
-    >>> after is before
+    >>> before = brmc.criteria.psis_loo(fit)
+    >>> reloo(fit, before, k_threshold=1.5, progress=False) is before  # no k above 1.5: nothing to refit
     True
     """
-    if loo is None:
-        loo = fit.criteria.get("loo")
-    if not isinstance(loo, LooResult):
-        raise DataError("reloo needs a LooResult of the fit: pass loo=brmc.loo(fit) or add_criterion(fit, 'loo') "
-                        f"first (got {type(loo).__name__}).")
-    if loo.dims[1] != fit.nobs:
-        raise DataError(f"Number of observations in 'loo' ({loo.dims[1]}) and the fit ({fit.nobs}) do not match.")
+    loo = stored_loo(fit, loo)
     obs = np.flatnonzero(loo.pareto_k > k_threshold)
     if not len(obs):
         print("No problematic observations found. Returning the original 'loo' object.", file=sys.stderr)

@@ -32,8 +32,7 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._docs import shared
-from .criteria import K_HELP, K_THRESHOLD, LooResult, _estimates, _mcse_elpd, _psis, relative_eff
-from .errors import DataError
+from .criteria import K_HELP, K_THRESHOLD, LooResult, _estimates, _mcse_elpd, _psis, relative_eff, stored_loo
 from .unconstrained import UnconstrainedPosterior
 
 if TYPE_CHECKING:
@@ -222,9 +221,7 @@ def loo_moment_match(fit: Fit, loo: LooResult | None = None, k_threshold: float 
     Parameters
     ----------
     {fit}
-    loo : LooResult, optional
-        The PSIS-LOO result to improve; the one :func:`brmc.add_criterion` stored on the fit, or
-        :func:`brmc.loo` of it, when None.
+    {loo_result}
     k_threshold : float, default 0.7
         Observations with a larger Pareto k are moment matched.
     max_iters : int, default 30
@@ -249,15 +246,7 @@ def loo_moment_match(fit: Fit, loo: LooResult | None = None, k_threshold: float 
     >>> bool(after.pareto_k.max() <= before.pareto_k.max())
     True
     """
-    if loo is None:
-        loo = fit.criteria.get("loo")
-    if loo is None:
-        raise DataError("No 'loo' result was given and none is stored on the fit: pass loo=brmc.loo(fit) "
-                        "or add_criterion(fit, 'loo') first.")
-    if not isinstance(loo, LooResult):
-        raise DataError(f"loo must be a LooResult (brmc.loo of the fit), not {type(loo).__name__}.")
-    if loo.dims[1] != fit.nobs:
-        raise DataError(f"The loo result has {loo.dims[1]} observations; the fit has {fit.nobs}.")
+    loo = stored_loo(fit, loo)
     bad = np.flatnonzero(loo.pareto_k > k_threshold)
     if not len(bad):
         return loo
