@@ -76,6 +76,17 @@ def test_unconstrained_draws_reproduce_the_samplers_density_and_log_lik(fit) -> 
     np.testing.assert_allclose(post.log_lik(post.upars, [0, 17, 179]), ll[:, [0, 17, 179]], rtol=1e-9)
 
 
+def test_unconstrained_draws_of_ordered_thresholds_and_a_shape() -> None:
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"x": rng.normal(size=60), "g": rng.integers(0, 5, 60).astype(str), "c": rng.poisson(3, 60)})
+    data["y"] = pd.Categorical(np.clip(np.round(data["x"] + rng.normal(size=60)) + 2, 0, 3).astype(int), ordered=True)
+    for formula, family in [("y ~ x", "cumulative"), ("c ~ x + (1 | g)", "negbinomial")]:
+        fit = quiet(brmc.brm, formula, data, family=family, chains=1, iter=300, seed=1, progress=False)
+        post = UnconstrainedPosterior.of(fit)
+        np.testing.assert_allclose(post.log_prob(post.upars), fit.idata.sample_stats["lp"].values.reshape(-1),
+                                   rtol=1e-9)
+
+
 def test_moment_matching_moves_elpd_to_the_exact_loo(leverage, plain) -> None:
     assert np.flatnonzero(plain.pareto_k > 0.7).tolist() == [15]
     with pytest.warns(UserWarning, match="Found 1 observations with a pareto_k > 0.7. It is recommended to set "
