@@ -18,13 +18,22 @@ import pandas as pd
 
 from ._docs import shared
 from .bridge import bridge_sampler, match_response
-from .criteria import (K_THRESHOLD, LooResult, _psis, bayes_R2, psis_loo, r2_table, recommend_loo_options,
-                       relative_eff, waic)
+from .criteria import (
+    K_THRESHOLD,
+    LooResult,
+    _psis,
+    bayes_R2,
+    psis_loo,
+    r2_table,
+    recommend_loo_options,
+    relative_eff,
+    waic,
+)
+from .effects import summarise
 from .errors import DataError
 from .kfold import kfold
 from .kfold import reloo as refit_loo
 from .moment_match import loo_moment_match
-from .effects import summarise
 from .predict import posterior_epred, posterior_linpred, posterior_predict
 
 if TYPE_CHECKING:

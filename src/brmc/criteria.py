@@ -36,11 +36,11 @@ from scipy.stats import norm
 
 from ._docs import shared
 from .bridge import BridgeResult
+from .data import ModelData
 from .effects import summarise
 from .errors import DataError
-from .rprint import format_table, html_report
-from .data import ModelData
 from .predict import posterior_epred, posterior_linpred
+from .rprint import format_table, html_report
 from .sampling import family_dpars
 from .summary import arviz_numpy
 from .unconstrained import row_additions
@@ -425,7 +425,7 @@ def stored(value: Criterion | BridgeResult | pd.DataFrame) -> dict:
 
 def restored(value: dict) -> Criterion | BridgeResult | pd.DataFrame:
     """The criterion :func:`stored` wrote."""
-    frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])  # noqa: E731
+    frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])
     if value["type"] == "frame":
         return frame(value["frame"])
     if value["type"] == "BridgeResult":

@@ -32,7 +32,16 @@ import numpy as np
 from scipy.special import logsumexp
 
 from ._docs import shared
-from .criteria import K_HELP, K_THRESHOLD, LooResult, _estimates, _mcse_elpd, _psis, relative_eff, stored_loo
+from .criteria import (
+    K_HELP,
+    K_THRESHOLD,
+    LooResult,
+    _estimates,
+    _mcse_elpd,
+    _psis,
+    relative_eff,
+    stored_loo,
+)
 from .unconstrained import UnconstrainedPosterior
 
 if TYPE_CHECKING:

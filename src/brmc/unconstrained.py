@@ -36,8 +36,17 @@ import xarray as xr
 from .errors import DataError
 from .inits import cholesky_raw
 from .model import build_model
-from .sampling import (NewDesign, brms_posterior, family_dpars, flat_draws, group_effects, jax_model,
-                       linear_predictor, model_parameters, training_design)
+from .sampling import (
+    NewDesign,
+    brms_posterior,
+    family_dpars,
+    flat_draws,
+    group_effects,
+    jax_model,
+    linear_predictor,
+    model_parameters,
+    training_design,
+)
 
 if TYPE_CHECKING:
     import pymc as pm
