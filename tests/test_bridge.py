@@ -31,7 +31,7 @@ INTERCEPT = brmc.prior("normal(0, 5)", class_="Intercept")
 
 def _mvn_logpdf(y: np.ndarray, covs: np.ndarray) -> np.ndarray:
     """log N(y; 0, C) for a stack of covariance matrices C."""
-    sign, logdet = np.linalg.slogdet(covs)
+    _, logdet = np.linalg.slogdet(covs)
     quad = np.einsum("i,kij,j->k", y, np.linalg.inv(covs), y)
     return -0.5 * (len(y) * np.log(2 * np.pi) + logdet + quad)
 

@@ -10,17 +10,17 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-from matplotlib.collections import LineCollection, PathCollection, PolyCollection  # noqa: E402
+import numpy as np
+import pytest
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 
-import brmc  # noqa: E402
-from brmc.checks import pp_check  # noqa: E402
-from brmc.errors import DataError  # noqa: E402
-from brmc.ppc_panels import density, group_levels  # noqa: E402
-from brmc.predict import posterior_predict  # noqa: E402
+import brmc
+from brmc.checks import pp_check
+from brmc.errors import DataError
+from brmc.ppc_panels import density, group_levels
+from brmc.predict import posterior_predict
 
-from .conftest import quiet, saves_png  # noqa: E402
+from .conftest import quiet, saves_png
 
 pytestmark = pytest.mark.usefixtures("close_figures")
 
@@ -98,9 +98,9 @@ def test_intervals_grouped_and_ribbon(fit, tmp_path):
     yrep = posterior_predict(fit, seed=6)
     ax = fig.axes[0]
     outer, inner = [c for c in ax.collections if isinstance(c, PolyCollection)]
-    top = outer.get_paths()[0].vertices[:, 1].max()
-    assert top == pytest.approx(np.quantile(yrep, 0.9, axis=0).max())
-    observed = [ln for ln in ax.get_lines() if ln.get_label() == "$y$"][0]
+    assert outer.get_paths()[0].vertices[:, 1].max() == pytest.approx(np.quantile(yrep, 0.9, axis=0).max())
+    assert inner.get_paths()[0].vertices[:, 1].max() == pytest.approx(np.quantile(yrep, 0.75, axis=0).max())
+    observed = next(ln for ln in ax.get_lines() if ln.get_label() == "$y$")
     np.testing.assert_array_equal(observed.get_ydata(), fit.model_data.y)
 
 
@@ -115,7 +115,7 @@ def test_scatter_avg_and_violin_grouped(fit, tmp_path):
     subjects = fit.data["Subject"].to_numpy()
     level = group_levels(subjects)[0]
     ax = _panels(fig)[0]
-    body = [c for c in ax.collections if isinstance(c, PolyCollection)][0]
+    body = next(c for c in ax.collections if isinstance(c, PolyCollection))
     extent = body.get_paths()[0].vertices[:, 1]
     pooled = yrep[:, subjects == level]
     assert extent.min() == pytest.approx(pooled.min()) and extent.max() == pytest.approx(pooled.max())
