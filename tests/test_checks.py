@@ -359,8 +359,10 @@ def test_error_scatter_avg_plots_y_against_average_error(fit, tmp_path):
 
 
 def test_unknown_types_and_arguments_are_refused(fit):
-    with pytest.raises(DataError, match="Valid types are: dens_overlay, hist, stat, intervals, bars, "
-                                        "error_scatter_avg") as err:
+    with pytest.raises(DataError, match="Valid types are: dens_overlay, dens_overlay_grouped, ecdf_overlay, "
+                                        "hist, error_hist, stat, stat_grouped, stat_2d, intervals, "
+                                        "intervals_grouped, ribbon, bars, bars_grouped, violin_grouped, "
+                                        "scatter_avg, error_scatter_avg, rootogram, loo_pit_overlay") as err:
         pp_check(fit, type="dens_overlya")
     assert "Did you mean 'dens_overlay'" in str(err.value)
     with pytest.raises(DataError, match="does not take 'bins'"):

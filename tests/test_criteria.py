@@ -48,7 +48,7 @@ def fit_intercepts() -> brmc.Fit:
 def loo_fit(fit: brmc.Fit) -> criteria.LooResult:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return criteria.loo(fit)
+        return brmc.loo(fit)
 
 
 def _estimates(name: str, model: str = "sleepstudy_slopes") -> pd.DataFrame:
@@ -111,7 +111,7 @@ def test_loo_monte_carlo_se_matches_replicate_spread() -> None:
     elpd, mcse = [], []
     for seed in range(40):
         theta = np.random.default_rng(100 + seed).normal(y.mean(), 1 / np.sqrt(20), size=(2, 200, 1))
-        res = criteria.loo(stats.norm.logpdf(y, theta, 1))
+        res = brmc.loo(stats.norm.logpdf(y, theta, 1))
         elpd.append(res.pointwise["elpd_loo"])
         mcse.append(res.pointwise["mcse_elpd_loo"])
     ratio = np.std(elpd, axis=0, ddof=1) / np.mean(mcse, axis=0)
@@ -123,7 +123,7 @@ def test_loo_without_stored_log_likelihood(fit: brmc.Fit, loo_fit: criteria.LooR
     idata = az.InferenceData(posterior=fit.idata.posterior, observed_data=fit.idata.observed_data)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = criteria.loo(dataclasses.replace(fit, idata=idata))
+        res = brmc.loo(dataclasses.replace(fit, idata=idata))
     np.testing.assert_allclose(res.pointwise["elpd_loo"], loo_fit.pointwise["elpd_loo"], rtol=1e-10)
 
 
@@ -131,7 +131,7 @@ def test_loo_warns_on_high_pareto_k(fit: brmc.Fit, loo_fit: criteria.LooResult) 
     n_bad = int((loo_fit.pareto_k > 0.7).sum())
     assert n_bad > 0  # as in brms's fit (3 of 180)
     with pytest.warns(UserWarning, match=f"Found {n_bad} observations with a pareto_k > 0.7"):
-        criteria.loo(fit)
+        brmc.loo(fit)
 
 
 def test_waic_matches_brms_and_independent_formula(fit: brmc.Fit) -> None:
@@ -208,7 +208,7 @@ def test_loo_compare_ranks_slopes_model_first(fit: brmc.Fit, fit_intercepts: brm
                                               loo_fit: criteria.LooResult) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        loo_int = criteria.loo(fit_intercepts)
+        loo_int = brmc.loo(fit_intercepts)
     comp = criteria.loo_compare(loo_int, loo_fit, names=["intercepts", "slopes"])
     assert list(comp.index) == ["slopes", "intercepts"]
     assert list(comp.columns) == ["elpd_diff", "se_diff", "elpd_loo", "se_elpd_loo", "p_loo", "se_p_loo",

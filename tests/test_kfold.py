@@ -110,3 +110,28 @@ def test_kfold_on_an_executor_gives_the_same_folds_and_densities(small):
     with ThreadPoolExecutor(2) as pool:
         there = quiet(small.kfold, K=2, seed=9, progress=False, executor=pool)
     pd.testing.assert_frame_equal(here.pointwise, there.pointwise)
+
+
+def test_pp_average_pools_each_models_draws_by_weight(fit, small):
+    # fit: 400 draws of the slopes model; small: 150 draws of Reaction ~ Days
+    pooled = brmc.pp_average(fit, small, weights=[0.3, 0.7], method="posterior_epred", ndraws=200, seed=1,
+                             summary=False)
+    assert pooled.shape == (200, 180)
+    first, second = fit.posterior_epred(), small.posterior_epred()
+    in_first = (pooled[:, None, :] == first[None]).all(axis=2).any(axis=1)
+    in_second = (pooled[:, None, :] == second[None]).all(axis=2).any(axis=1)
+    assert in_first[:60].all() and in_second[60:].all() and not in_first[60:].any()
+    assert len(np.unique(pooled[:60], axis=0)) == 60  # draws without replacement, as brms's ndraws
+    summary = brmc.pp_average(fit, small, weights=[0.3, 0.7], method="fitted", ndraws=200, seed=1)
+    np.testing.assert_allclose(summary["Estimate"], pooled.mean(axis=0))
+    np.testing.assert_allclose(summary["Q97.5"], np.quantile(pooled, 0.975, axis=0))
+    assert summary.attrs == {"weights": {"fit1": 0.3, "fit2": 0.7}, "ndraws": {"fit1": 60, "fit2": 140}}
+    robust = brmc.pp_average(fit, small, weights=[1, 3], method="posterior_epred", ndraws=100, seed=2, robust=True)
+    assert robust.attrs["ndraws"] == {"fit1": 25, "fit2": 75}
+    # stacking: the weights model_weights gives; the draws of each model split by them
+    stacked = quiet(brmc.pp_average, fit, small, ndraws=100, seed=3)
+    weights = quiet(brmc.model_weights, fit, small)
+    assert stacked.attrs["weights"] == pytest.approx(dict(zip(["fit1", "fit2"], weights)))
+    assert sum(stacked.attrs["ndraws"].values()) == 100
+    with pytest.raises(brmc.DataError, match="same length as the number of models"):
+        brmc.pp_average(fit, small, weights=[1.0])

@@ -23,16 +23,18 @@ with lazy_numba_ufuncs(), _warnings.catch_warnings():
 
 from . import datasets
 from .api import brm, get_prior, make_model, update
-from .criteria import bayes_R2, loo, loo_compare, waic
-from .comparison import add_criterion, loo_R2, model_weights
-from .kfold import kfold
+from .criteria import bayes_R2, loo_compare, waic
+from .comparison import add_criterion, loo, loo_R2, model_weights, pp_average
+from .kfold import kfold, reloo
+from .moment_match import loo_moment_match
+from .bridge import bayes_factor, bridge_sampler, post_prob
 from .hypothesis_testing import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family
 from .fit import Fit
 from .io import load
 from .checks import pp_check
-from .conditional import conditional_effects
+from .conditional import conditional_effects, make_conditions
 from .datagrid import datagrid
 from .emmeans import emmeans
 from .marginal import (avg_comparisons, avg_predictions, avg_slopes, comparisons, predictions,
@@ -50,6 +52,7 @@ __all__ = [
     "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
+    "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob", "pp_average", "make_conditions",
     "predictions", "avg_predictions", "comparisons", "avg_comparisons", "slopes", "avg_slopes", "datagrid",
     "hypotheses", "MarginalFrame", "emmeans", "plot_predictions", "plot_comparisons", "plot_slopes",
 ]

@@ -119,6 +119,12 @@ PARAMETERS: dict[str, str] = {
     "regex": "regex : bool, default False\n    Whether ``variable`` holds regular expressions.",
     "N": "N : int, default 5\n    The most parameters (rows of panels) per figure.",
     "R2": "pandas.DataFrame\n    One row ``R2``, or with ``summary=False`` the draws in a column ``R2``.",
+    "loo_result": ("loo : LooResult, optional\n"
+                   "    The PSIS-LOO result to improve; the one :func:`brmc.add_criterion` stored on the fit\n"
+                   "    when None."),
+    "LooResult": ("LooResult\n"
+                  "    ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;\n"
+                  "    ``print()`` gives loo's text."),
 }
 
 _PLACEHOLDER = re.compile(r"(?P<indent>[ \t]*)\{(?P<name>\w+)\}")

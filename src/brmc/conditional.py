@@ -18,13 +18,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import formulae as fm
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 
 from .checks import observed_response
+from .conditional_plots import PlotStyle, plot_effect
 from .contrasts import is_factor
 from .data import ModelData
 from .design import labels_of, level_order
@@ -43,6 +41,8 @@ METHODS: dict[str, Callable[..., np.ndarray]] = {
 #: The label of grouping factors in prediction rows (brms leaves them ``NA``): a new level.
 NEW_LEVEL = "NA__"
 _SUMMARY_COLUMNS = ["estimate__", "se__", "lower__", "upper__"]
+#: the one condition without ``conditions``: every other variable at its default
+DEFAULT_CONDITION: tuple[str, dict] = ("1", {})
 
 
 def r_mad(x: np.ndarray, axis: int = 0) -> np.ndarray:
@@ -89,6 +89,7 @@ class ConditionalEffects:
     effects: dict[str, list[str]] = field(repr=False, default_factory=dict)
     types: dict[str, list[str]] = field(repr=False, default_factory=dict)
     points: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
+    spaghetti: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
 
     def __getitem__(self, effect: str) -> pd.DataFrame:
         if effect not in self.data:
@@ -96,17 +97,26 @@ class ConditionalEffects:
                             f"Available: {', '.join(self.data)}.")
         return self.data[effect]
 
-    def plot(self, points: bool = False) -> Figures:
+    def plot(self, points: bool = False, rug: bool = False, mean: bool = True, stype: str = "contour") -> Figures:
         """One figure per effect, as brms's ``plot(conditional_effects(fit))``: a line
         with its credible band for a numeric predictor, points with error bars for
         a categorical one, one line / point set per value of the second variable of
-        an interaction; ``points=True`` adds the data (rows matching the
-        conditions on other factors; not on ``categorical`` ordinal plots).
+        an interaction, a filled contour (or raster) of two numeric variables with
+        ``surface=True``, one line per draw with ``spaghetti=True``, and one panel per
+        condition of ``conditions``; ``points=True`` adds the data (rows matching the
+        reference levels of other factors; not on ``categorical`` ordinal plots),
+        ``rug=True`` a rug of the first variable's data values.
 
         Parameters
         ----------
         points : bool, default False
             Whether to add the data points.
+        rug : bool, default False
+            Whether to add a rug of the data values along the x axis.
+        mean : bool, default True
+            With spaghetti: whether to draw the summary line over the draws' lines.
+        stype : str, default ``"contour"``
+            A surface as ``"contour"`` (filled contours) or ``"raster"``.
 
         Returns
         -------
@@ -119,9 +129,13 @@ class ConditionalEffects:
         >>> len(figs)
         1
         """
-        return Figures(handed_over(_plot_effect(self.data[name], self.effects[name], self.types[name],
+        if stype not in ("contour", "raster"):
+            raise DataError(f"stype must be 'contour' or 'raster', not {stype!r}.")
+        style = PlotStyle(rug=rug, mean=mean, stype=stype)
+        return Figures(handed_over(plot_effect(self.data[name], self.effects[name], self.types[name],
                                                 self.response, self.points[name]
-                                                if points and "cats__" not in self.effects[name] else None))
+                                                if (points or rug) and "cats__" not in self.effects[name] else None,
+                                                self.spaghetti.get(name), style, points))
                        for name in self.data)
 
 
@@ -190,10 +204,18 @@ def _first_rows(values: pd.Series, labels: Sequence[str]) -> pd.Series:
     return values.iloc[[int(np.flatnonzero(text == lv)[0]) for lv in labels]].reset_index(drop=True)
 
 
-def _effect_values(md: ModelData, name: str, type_: str, resolution: int, moderator: bool) -> pd.Series:
-    """brms's ``prepare_cond_data``: factor levels in order; a numeric predictor over
-    ``resolution`` points from min to max, or (as a moderator) at mean - sd, mean, mean + sd."""
+def _effect_values(md: ModelData, name: str, type_: str, resolution: int, moderator: bool,
+                   given: Any = None) -> pd.Series:
+    """brms's ``prepare_cond_data``: the ``int_conditions`` values ``given`` (a function of the
+    column gives them); else factor levels in order; a numeric predictor over ``resolution``
+    points from min to max, or (as a moderator) at mean - sd, mean, mean + sd."""
     col = md.frame[name]
+    if given is not None:
+        values = given(col.to_numpy()) if callable(given) else given
+        values = list(values.values()) if isinstance(values, dict) else list(np.atleast_1d(values))
+        if type_ == "factor":
+            return pd.Series(pd.Categorical(values, categories=level_order(col)) if is_factor(col) else values)
+        return pd.Series(np.asarray(values, dtype=float))
     if type_ == "factor":
         return _first_rows(col, level_order(col))
     x = col.to_numpy(dtype=float)
@@ -202,19 +224,25 @@ def _effect_values(md: ModelData, name: str, type_: str, resolution: int, modera
     return pd.Series(np.linspace(x.min(), x.max(), resolution))
 
 
-def _condition_columns(md: ModelData, exclude: Sequence[str], n: int) -> tuple[dict[str, Any], list[str]]:
-    """brms's ``prepare_conditions``: every other variable at its default (numeric: mean;
-    factor: reference level; ``trials``: 1; grouping factor: NA).  Returns the columns
-    and the names of the grouping factors set to NA."""
+def _condition_columns(md: ModelData, exclude: Sequence[str], n: int, condition: dict[str, Any] | None = None
+                       ) -> tuple[dict[str, Any], list[str]]:
+    """brms's ``prepare_conditions``: every other variable at its ``condition`` value (one row of
+    ``conditions``) or its default (numeric: mean; factor: reference level; ``trials``: 1; grouping
+    factor: NA).  Returns the columns and the names of the grouping factors set to NA."""
     trials = md.formula.additions.get("trials", [])
     groups = [g for g in _group_variables(md) if g not in _population_variables(md)]
     columns: dict[str, Any] = {}
     missing: list[str] = []
+    condition = condition or {}
     for name in md.formula.variables():
         if name in exclude or name not in md.frame.columns:
             continue
         col = md.frame[name]
-        if name in trials:
+        if name in condition:
+            value = condition[name]
+            columns[name] = (pd.Series(pd.Categorical([value] * n, categories=level_order(col)))
+                             if is_factor(col) and isinstance(col.dtype, pd.CategoricalDtype) else np.repeat(value, n))
+        elif name in trials:
             columns[name] = np.ones(n)
         elif name in groups:
             columns[name] = np.full(n, np.nan)
@@ -242,30 +270,57 @@ def _point_frame(fit: Fit, names: list[str]) -> pd.DataFrame:
     return points
 
 
-def _one_effect(fit: Fit, names: list[str], resolution: int, re_formula: Any, probs: Sequence[float],
-                robust: bool, method: str, categorical: bool, pred_args: dict[str, Any]
-                ) -> tuple[pd.DataFrame, list[str], list[str]]:
+@dataclass
+class _Options:
+    """How :func:`conditional_effects` evaluates each effect (its arguments)."""
+
+    resolution: int
+    re_formula: Any
+    probs: tuple[float, float]
+    robust: bool
+    method: str
+    categorical: bool
+    conditions: list[tuple[str, dict[str, Any]]]
+    int_conditions: dict[str, Any]
+    surface: bool
+    spaghetti: bool
+    pred_args: dict[str, Any]
+
+
+def _effect_grid(md: ModelData, names: list[str], types: list[str], opts: _Options) -> pd.DataFrame:
+    """The effect variables' values: the first outer, the second inner (brms's row order)."""
+    values = [_effect_values(md, v, t, opts.resolution, k == 1 and not (opts.surface and t == "numeric"),
+                             opts.int_conditions.get(v)) for k, (v, t) in enumerate(zip(names, types))]
+    if len(names) == 1:
+        return pd.DataFrame({names[0]: values[0]})
+    sizes = [len(v) for v in values]
+    grid = pd.DataFrame({names[0]: values[0].iloc[np.repeat(np.arange(sizes[0]), sizes[1])].to_numpy(),
+                         names[1]: values[1].iloc[np.tile(np.arange(sizes[1]), sizes[0])].to_numpy()})
+    for v, vals in zip(names, values):
+        if isinstance(vals.dtype, pd.CategoricalDtype):
+            grid[v] = pd.Categorical(grid[v], categories=vals.cat.categories)
+    return grid
+
+
+def _one_effect(fit: Fit, names: list[str], opts: _Options
+                ) -> tuple[pd.DataFrame, list[str], list[str], pd.DataFrame | None]:
     md = fit.model_data
     types = _types(md, names)
-    values = [_effect_values(md, v, t, resolution, k == 1) for k, (v, t) in enumerate(zip(names, types))]
-    sizes = [len(v) for v in values]
-    if len(names) == 1:
-        grid = pd.DataFrame({names[0]: values[0]})
-    else:  # first variable outer, second inner: brms's row order
-        grid = pd.DataFrame({names[0]: values[0].iloc[np.repeat(np.arange(sizes[0]), sizes[1])].to_numpy(),
-                             names[1]: values[1].iloc[np.tile(np.arange(sizes[1]), sizes[0])].to_numpy()})
-        for v, vals in zip(names, values):
-            if isinstance(vals.dtype, pd.CategoricalDtype):
-                grid[v] = pd.Categorical(grid[v], categories=vals.cat.categories)
-    columns, missing = _condition_columns(md, names, len(grid))
-    frame = pd.concat([grid, pd.DataFrame(columns)], axis=1)
-    newdata = frame.assign(**{g: NEW_LEVEL for g in missing})
-    draws = METHODS[method](fit, newdata, re_formula, allow_new_levels=True, **pred_args)
+    grid = _effect_grid(md, names, types, opts)
+    frames = []
+    for label, condition in opts.conditions:
+        columns, missing = _condition_columns(md, names, len(grid), condition)
+        frames.append((pd.concat([grid, pd.DataFrame(columns)], axis=1).assign(cond__=label), missing))
+    frame = pd.concat([f for f, _ in frames], ignore_index=True)
+    frame["cond__"] = pd.Categorical(frame["cond__"], categories=[label for label, _ in opts.conditions])
+    newdata = frame.drop(columns="cond__").assign(**{g: NEW_LEVEL for g in frames[0][1]})
+    draws = METHODS[opts.method](fit, newdata, opts.re_formula, allow_new_levels=True, **opts.pred_args)
     if draws.ndim == 3:  # category probabilities (draws, rows, categories)
-        if categorical:
+        if opts.categorical:
             cats = md.response_levels
+            rows = len(frame)
             frame = pd.concat([frame] * len(cats), ignore_index=True)
-            frame["cats__"] = pd.Categorical(np.repeat(cats, len(grid)), categories=cats)
+            frame["cats__"] = pd.Categorical(np.repeat(cats, rows), categories=cats)
             draws = np.concatenate([draws[..., k] for k in range(len(cats))], axis=1)
             names, types = names + ["cats__"], types + ["factor"]
         else:
@@ -275,17 +330,90 @@ def _one_effect(fit: Fit, names: list[str], resolution: int, re_formula: Any, pr
             draws = (draws * np.arange(1, draws.shape[2] + 1)).sum(axis=2)
     for k, name in enumerate(names, start=1):
         frame[f"effect{k}__"] = frame[name]
-    if len(names) == 2 and types[1] == "numeric":  # brms: a factor of the rounded moderator values
+    surface = opts.surface and len(names) == 2 and types == ["numeric", "numeric"]
+    if len(names) == 2 and types[1] == "numeric" and not surface:  # brms: a factor of the rounded moderator values
         rounded = frame[names[1]].round(2)
-        frame["effect2__"] = pd.Categorical(rounded, categories=sorted(rounded.unique(), reverse=True))
-    frame[_SUMMARY_COLUMNS] = summarise_effects(draws, probs, robust).to_numpy()
-    return frame, names, types
+        levels = sorted(rounded.unique(), reverse=True)
+        frame["effect2__"] = pd.Categorical(rounded, categories=levels)
+        labels = opts.int_conditions.get(names[1])
+        if isinstance(labels, dict) and len(labels) == len(levels):  # brms: a named vector's names label them
+            frame["effect2__"] = frame["effect2__"].cat.rename_categories(
+                {round(float(v), 2): str(k) for k, v in labels.items()})
+    spaghetti = None
+    if opts.spaghetti and types[0] == "numeric":
+        sample = np.repeat(np.arange(1, len(draws) + 1), draws.shape[1]).astype(str)
+        if len(names) == 2:  # brms: draws unique across the plotted groups
+            sample = np.char.add(np.char.add(sample, "_"), np.tile(frame[names[1]].astype(str).to_numpy(), len(draws)))
+        spaghetti = pd.concat([frame] * len(draws), ignore_index=True).assign(
+            estimate__=draws.reshape(-1), sample__=pd.Categorical(sample))
+    frame[_SUMMARY_COLUMNS] = summarise_effects(draws, opts.probs, opts.robust).to_numpy()
+    if opts.conditions == [DEFAULT_CONDITION]:  # as brms's reference frames: no cond__ without conditions
+        frame = frame.drop(columns="cond__")
+        spaghetti = None if spaghetti is None else spaghetti.drop(columns="cond__")
+    frame.attrs["surface"] = surface
+    return frame, names, types, spaghetti
 
 
-def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re_formula: Any = False,
-                        probs: Sequence[float] = (0.025, 0.975), resolution: int = 100, robust: bool = True,
-                        method: str = "posterior_epred", categorical: bool = False,
-                        **kwargs: Any) -> ConditionalEffects:
+def _condition_rows(md: ModelData, conditions: pd.DataFrame | None) -> list[tuple[str, dict[str, Any]]]:
+    """``conditions`` as (label, values) per row: its ``cond__`` column or the row labels, and the
+    values it gives (NA: the default); one unlabelled default condition ("1") when None."""
+    if conditions is None:
+        return [DEFAULT_CONDITION]
+    if not isinstance(conditions, pd.DataFrame) or not len(conditions):
+        raise DataError("conditions must be a DataFrame with one row per condition.")
+    unknown = [c for c in conditions.columns if c != "cond__" and c not in md.frame.columns]
+    if unknown:
+        raise DataError(f"conditions names variable(s) {', '.join(map(repr, unknown))} not in the data."
+                        f"{close_matches(str(unknown[0]), list(map(str, md.frame.columns)))}")
+    labels = (conditions["cond__"].astype(str) if "cond__" in conditions else conditions.index.astype(str)).tolist()
+    if len(set(labels)) != len(labels):
+        raise DataError("Condition labels should be unique.")
+    rows = conditions.drop(columns="cond__", errors="ignore")
+    return [(label, {k: v for k, v in row.items() if not pd.isna(v)}) for label, (_, row) in zip(labels, rows.iterrows())]
+
+
+def make_conditions(fit: Fit, vars: str | Sequence[str]) -> pd.DataFrame:
+    """brms's ``make_conditions``: every combination of the variables' values (factor levels; a
+    numeric variable at mean − sd, mean, mean + sd), labelled ``cond__`` as brms labels them.
+
+    Parameters
+    ----------
+    fit : Fit
+        A fitted model (its data give the values).
+    vars : str or sequence of str
+        Data columns.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per condition, for ``conditional_effects(conditions=...)``.
+
+    Examples
+    --------
+    >>> make_conditions(fit, "Days")["cond__"].tolist()
+    ['Days = 1.62', 'Days = 4.5', 'Days = 7.38']
+    """
+    frame = fit.data
+    names = [vars] if isinstance(vars, str) else list(vars)
+    values = {}
+    for v in names:
+        if v not in frame.columns:
+            raise DataError(f"Variable {v!r} is not in the data.{close_matches(v, list(map(str, frame.columns)))}")
+        col = frame[v]
+        values[v] = level_order(col) if is_factor(col) else list(col.mean() + np.array([-1.0, 0, 1]) * col.std(ddof=1))
+    # R's rev(expand.grid(...)): the columns in reverse order, the first variable varying fastest
+    out = pd.MultiIndex.from_product([values[v] for v in reversed(names)], names=list(reversed(names))).to_frame(
+        index=False)
+    out["cond__"] = [" & ".join(f"{k} = {v:.2f}".rstrip("0").rstrip(".") if isinstance(v, float) else f"{k} = {v}"
+                                for k, v in row.items()) for _, row in out.iterrows()]
+    return out
+
+
+def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None,
+                        conditions: pd.DataFrame | None = None, int_conditions: dict[str, Any] | None = None,
+                        re_formula: Any = False, probs: Sequence[float] = (0.025, 0.975), resolution: int = 100,
+                        robust: bool = True, method: str = "posterior_epred", spaghetti: bool = False,
+                        surface: bool = False, categorical: bool = False, **kwargs: Any) -> ConditionalEffects:
     """brms's ``conditional_effects``: predictions over one predictor (or two) with the others
     held at their mean (numeric) or reference level (factors).
 
@@ -303,12 +431,23 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re
     ``categorical=True`` each category's probability (``cats__``).  Other
     keywords (``ndraws``, ``seed``, ``sample_new_levels``) go to the prediction.
 
+    ``conditions`` (a frame, e.g. :func:`make_conditions`) repeats every effect at each of its rows'
+    values of other variables (its missing values: the defaults), labelled ``cond__`` (its ``cond__``
+    column, else its row labels).  ``int_conditions`` gives the values of effect variables by name
+    (a list, a dict of labelled values, or a function of the data column), e.g. a moderator's.
+    ``surface=True`` varies both numeric variables of a pair over ``resolution`` points;
+    ``spaghetti=True`` keeps each draw's curve (``.spaghetti[effect]``, ``sample__``) of a numeric
+    effect (set ``ndraws`` to about 100).
     Parameters
     ----------
     fit : Fit
         A fitted model.
     effects : str or sequence of str, optional
         Predictors (``"Days"``) or pairs (``"a:b"``); brms's defaults when None.
+    conditions : pandas.DataFrame, optional
+        Values of other variables, one row per condition (brms's ``conditions``).
+    int_conditions : dict, optional
+        Values of effect variables by name (brms's ``int_conditions``).
     re_formula : None, False or str, default False
         The group-level terms to include (see :func:`brmc.predict.posterior_epred`).
     probs : sequence of float, default (0.025, 0.975)
@@ -319,6 +458,10 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re
         Median and MAD (True) or mean and sd (False).
     method : str, default ``"posterior_epred"``
         The prediction: ``"posterior_epred"``, ``"posterior_predict"`` or ``"posterior_linpred"``.
+    spaghetti : bool, default False
+        Whether to keep each draw's curve of a numeric effect, drawn by ``plot()``.
+    surface : bool, default False
+        Whether a pair of numeric variables is shown as a surface.
     categorical : bool, default False
         For ordinal models: each category's probability.
     **kwargs
@@ -348,56 +491,23 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None, re
         raise DataError("Can only use 'categorical' with method = 'posterior_epred'.")
     if md.family.categorical and not categorical:
         raise DataError("Please set 'categorical' to True: a categorical model predicts a probability per category.")
+    if spaghetti and surface:
+        raise DataError("Cannot use 'spaghetti' and 'surface' at the same time.")
+    unknown = [v for v in (int_conditions or {}) if v not in md.frame.columns]
+    if unknown:
+        raise DataError(f"int_conditions names variable(s) {', '.join(map(repr, unknown))} not in the data.")
+    opts = _Options(resolution, re_formula, (probs[0], probs[1]), robust, method, categorical,
+                    _condition_rows(md, conditions), dict(int_conditions or {}), surface, spaghetti, kwargs)
     wanted = _requested_effects(md, effects)
     if categorical and any(len(e) == 2 for e in wanted):
         warnings.warn("Interactions cannot be plotted directly if 'categorical' is True.", UserWarning, stacklevel=2)
         wanted = [e for e in wanted if len(e) == 1]
     out = ConditionalEffects({}, md.formula.response)
     for names in wanted:
-        frame, used, types = _one_effect(fit, names, resolution, re_formula, tuple(probs), robust, method,
-                                         categorical, kwargs)
+        frame, used, types, curves = _one_effect(fit, names, opts)
         key = ":".join(names)
         out.data[key], out.effects[key], out.types[key] = frame, used, types
         out.points[key] = _point_frame(fit, names)
+        if curves is not None:
+            out.spaghetti[key] = curves
     return out
-
-
-def _plot_effect(frame: pd.DataFrame, effects: list[str], types: list[str], response: str,
-                 points: pd.DataFrame | None) -> Figure:
-    fig, ax = plt.subplots(figsize=(6, 4.2), layout="constrained")
-    numeric = types[0] == "numeric"
-    if len(effects) == 1:
-        groups = [("", frame)]
-    else:
-        groups = [(f"{k:g}" if isinstance(k, float) else str(k), g)
-                  for k, g in frame.groupby("effect2__", observed=True, sort=True)]
-    single = len(groups) == 1
-    colors = ["#3366FF"] if single else [plt.get_cmap("tab10")(k % 10) for k in range(len(groups))]
-    color_of = dict(zip([k for k, _ in groups], colors))
-    levels = [] if numeric else list(dict.fromkeys(labels_of(frame["effect1__"])))
-    if points is not None and len(points):
-        px = points["effect1__"].to_numpy(dtype=float) if numeric else \
-            labels_of(points["effect1__"]).map({lv: i for i, lv in enumerate(levels)}).to_numpy(dtype=float)
-        by_group = len(effects) == 2 and "effect2__" in points and types[1] == "factor"
-        pc = [color_of.get(str(v), "black") for v in labels_of(points["effect2__"])] if by_group else "black"
-        ax.scatter(px, points["resp__"], s=8, c=pc, alpha=0.5, zorder=1, label="_nolegend_")
-    offsets = np.linspace(-0.2, 0.2, len(groups)) if len(groups) > 1 else [0.0]
-    for (label, g), color, offset in zip(groups, colors, offsets):
-        if numeric:
-            x = g["effect1__"].to_numpy(dtype=float)
-            ax.fill_between(x, g["lower__"], g["upper__"], color="grey" if single else color, alpha=0.3, lw=0,
-                            zorder=2)
-            ax.plot(x, g["estimate__"], color=color, lw=1.5, label=label or "_nolegend_", zorder=3)
-        else:
-            x = labels_of(g["effect1__"]).map({lv: i for i, lv in enumerate(levels)}).to_numpy(dtype=float) + offset
-            est = g["estimate__"].to_numpy()
-            ax.errorbar(x, est, yerr=[est - g["lower__"].to_numpy(), g["upper__"].to_numpy() - est], fmt="o",
-                        color="black" if single else color, ms=6, capsize=5, label=label or "_nolegend_", zorder=3)
-    if not numeric:
-        ax.set_xticks(range(len(levels)), levels)
-    ax.set_xlabel(effects[0])
-    ax.set_ylabel(response)
-    if len(effects) == 2:
-        handles = [Line2D([], [], color=color_of[k], lw=1.5, marker=None if numeric else "o") for k, _ in groups]
-        ax.legend(handles, [k for k, _ in groups], title=effects[1], frameon=False, loc="best")
-    return fig

@@ -1,7 +1,8 @@
 """Model criteria as brms computes and prints them: ``loo``, ``waic``,
-``loo_compare`` and ``bayes_R2`` (``hypothesis``: :mod:`brmc.hypothesis_testing`).
+``loo_compare`` and ``bayes_R2`` (``hypothesis``: :mod:`brmc.hypothesis_testing`; ``loo``'s
+options: :mod:`brmc.comparison`).
 
-``loo`` follows brms 2.18 on top of loo 2.5: per-observation relative
+``psis_loo`` (the core of ``loo``) follows brms 2.18 on top of loo 2.5: per-observation relative
 efficiencies of the likelihood (``r_eff``), Pareto-smoothed importance sampling
 (ArviZ's ``psislw``, a port of loo's), loo's pointwise Monte Carlo SE and PSIS
 ``n_eff``, standard errors ``sqrt(N * var)``, and loo's printed layout with the
@@ -12,7 +13,7 @@ observation) log-likelihood array, as ``loo::loo`` takes an array.
 Example:
     >>> import numpy as np
     >>> ll = np.random.default_rng(1).normal(-1.0, 0.1, size=(2, 500, 30))
-    >>> res = loo(ll)
+    >>> res = psis_loo(ll)
     >>> list(res.estimates.index), list(res.estimates.columns)
     (['elpd_loo', 'p_loo', 'looic'], ['Estimate', 'SE'])
     >>> print(str(res).splitlines()[1])
@@ -34,13 +35,15 @@ from scipy.special import logsumexp
 from scipy.stats import norm
 
 from ._docs import shared
+from .bridge import BridgeResult
+from .data import ModelData
 from .effects import summarise
 from .errors import DataError
-from .rprint import format_table, html_report
-from .data import ModelData
 from .predict import posterior_epred, posterior_linpred
+from .rprint import format_table, html_report
 from .sampling import family_dpars
 from .summary import arviz_numpy
+from .unconstrained import row_additions
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -241,11 +244,9 @@ class WaicResult(Criterion):
 
 
 @shared
-def loo(fit: Fit | np.ndarray) -> LooResult:
-    """PSIS leave-one-out cross-validation, as brms's ``loo(fit)``.
-
-    Warns (``UserWarning``) when some Pareto k exceed 0.7, where brms recommends
-    moment matching.
+def psis_loo(fit: Fit | np.ndarray) -> LooResult:
+    """PSIS leave-one-out cross-validation, as loo's ``loo`` of a log-likelihood array: the
+    core of :func:`brmc.loo`, without its options and warnings.
 
     Parameters
     ----------
@@ -253,13 +254,11 @@ def loo(fit: Fit | np.ndarray) -> LooResult:
 
     Returns
     -------
-    LooResult
-        ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;
-        ``print()`` gives loo's text.
+    {LooResult}
 
     Examples
     --------
-    >>> res = loo(fit)
+    >>> res = psis_loo(fit)
     >>> res.estimates.index.tolist()
     ['elpd_loo', 'p_loo', 'looic']
     >>> print(res)  # doctest: +ELLIPSIS
@@ -281,17 +280,75 @@ def loo(fit: Fit | np.ndarray) -> LooResult:
         "looic": -2 * elpd,
         "influence_pareto_k": k,
     })
-    result = LooResult(estimates=_estimates(pointwise, ["elpd_loo", "p_loo", "looic"]), pointwise=pointwise,
-                       dims=(S, N), n_eff=r_eff / np.sum(np.exp(lw) ** 2, axis=1))
-    n_bad = int(np.sum(k > K_THRESHOLD))
-    if n_bad:
-        warnings.warn(
-            f"Found {n_bad} observations with a pareto_k > {K_THRESHOLD}. brms would recommend "
-            "'moment_match = TRUE' (moment matching for problematic observations), which brmc does not "
-            "implement yet: the elpd_loo of these observations may be unreliable.",
-            UserWarning, stacklevel=2,
-        )
-    return result
+    return LooResult(estimates=_estimates(pointwise, ["elpd_loo", "p_loo", "looic"]), pointwise=pointwise,
+                     dims=(S, N), n_eff=r_eff / np.sum(np.exp(lw) ** 2, axis=1))
+
+
+def stored_loo(fit: Fit, loo: LooResult | None) -> LooResult:
+    """``loo``, else the loo result :func:`brmc.add_criterion` stored on ``fit``, checked to be a
+    PSIS-LOO result of the fit's observations.
+
+    Example:
+        >>> stored_loo(fit, None)
+        Traceback (most recent call last):
+        ...
+        brmc.errors.DataError: No 'loo' result was given and none is stored on the fit: pass loo=brmc.loo(fit) or add_criterion(fit, 'loo') first.
+    """
+    loo = fit.criteria.get("loo") if loo is None else loo
+    if loo is None:
+        raise DataError("No 'loo' result was given and none is stored on the fit: pass loo=brmc.loo(fit) "
+                        "or add_criterion(fit, 'loo') first.")
+    if not isinstance(loo, LooResult):
+        raise DataError(f"loo must be a LooResult (brmc.loo of the fit), not {type(loo).__name__}.")
+    if loo.dims[1] != fit.nobs:
+        raise DataError(f"Number of observations in 'loo' ({loo.dims[1]}) and the fit ({fit.nobs}) do not match.")
+    return loo
+
+
+def recommend_loo_options(result: LooResult, k_threshold: float = K_THRESHOLD, moment_match: bool = False,
+                          model_name: str = "") -> str:
+    """brms 2.18's advice on observations with Pareto k above ``k_threshold``, as a ``UserWarning``:
+    moment matching (when it was not used), else ``reloo`` (at most 10 of them), else ``kfold``.
+
+    Parameters
+    ----------
+    result : LooResult
+        A PSIS-LOO result.
+    k_threshold : float, default 0.7
+        The Pareto k above which an observation is problematic.
+    moment_match : bool, default False
+        Whether ``result`` was moment matched.
+    model_name : str, optional
+        The model's name in the message.
+
+    Returns
+    -------
+    str
+        brms's recommendation: ``"loo_moment_match"``, ``"reloo"``, ``"kfold"`` or ``"loo"``.
+
+    Examples
+    --------
+    >>> ll = np.random.default_rng(1).normal(-1.0, 0.1, size=(2, 500, 30))
+    >>> recommend_loo_options(psis_loo(ll))
+    'loo'
+    """
+    n = int(np.sum(result.pareto_k > k_threshold))
+    where = f" in model '{model_name}'" if model_name else ""
+    found = f"Found {n} observations with a pareto_k > {k_threshold:g}{where}."
+    if n and not moment_match:
+        message, out = (f"{found} It is recommended to set 'moment_match = TRUE' in order to perform moment "
+                        "matching for problematic observations. "), "loo_moment_match"
+    elif 0 < n <= 10:
+        message, out = (f"{found} It is recommended to set 'reloo = TRUE' in order to calculate the ELPD without "
+                        "the assumption that these observations are negligible. This will refit the model "
+                        f"{n} times to compute the ELPDs for the problematic observations directly."), "reloo"
+    elif n > 10:
+        message, out = (f"{found} With this many problematic observations, it may be more appropriate to use "
+                        "'kfold' with argument 'K = 10' to perform 10-fold cross-validation rather than LOO."), "kfold"
+    else:
+        return "loo"
+    warnings.warn(message, UserWarning, stacklevel=3)
+    return out
 
 
 @shared
@@ -344,8 +401,9 @@ class KfoldResult(Criterion):
 _RESULTS = {cls.__name__: cls for cls in (LooResult, WaicResult, KfoldResult)}
 
 
-def stored(value: Criterion | pd.DataFrame) -> dict:
-    """A criterion :func:`brmc.add_criterion` keeps (a result, or R² draws) as JSON values.
+def stored(value: Criterion | BridgeResult | pd.DataFrame) -> dict:
+    """A criterion :func:`brmc.add_criterion` keeps (a result, R² draws or a marginal likelihood)
+    as JSON values.
 
     Example:
         >>> restored(stored(pd.DataFrame({"R2": [0.5, 0.6]})))["R2"].tolist()
@@ -353,6 +411,9 @@ def stored(value: Criterion | pd.DataFrame) -> dict:
     """
     if isinstance(value, pd.DataFrame):
         return {"type": "frame", "frame": value.to_dict(orient="split")}
+    if isinstance(value, BridgeResult):
+        return {"type": "BridgeResult", "logml": value.logml, "niter": value.niter, "method": value.method,
+                **{q: getattr(value, q).tolist() for q in ("q11", "q12", "q21", "q22")}}
     out = {"type": type(value).__name__, "estimates": value.estimates.to_dict(orient="split"),
            "pointwise": value.pointwise.to_dict(orient="split"), "dims": list(value.dims)}
     if isinstance(value, LooResult):
@@ -362,11 +423,13 @@ def stored(value: Criterion | pd.DataFrame) -> dict:
     return out
 
 
-def restored(value: dict) -> Criterion | pd.DataFrame:
+def restored(value: dict) -> Criterion | BridgeResult | pd.DataFrame:
     """The criterion :func:`stored` wrote."""
-    frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])  # noqa: E731
+    frame = lambda d: pd.DataFrame(d["data"], index=d["index"], columns=d["columns"])
     if value["type"] == "frame":
         return frame(value["frame"])
+    if value["type"] == "BridgeResult":
+        return BridgeResult(**{k: np.asarray(v) if k.startswith("q") else v for k, v in value.items() if k != "type"})
     extra = {"n_eff": np.asarray(value["n_eff"])} if "n_eff" in value else {}
     if "K" in value:
         extra["K"] = value["K"]
@@ -408,7 +471,7 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     ``elpd_diff`` is each model's elpd minus the best one's, ``se_diff`` is
     ``sqrt(N) * sd`` of the pointwise differences; the other columns are each
     model's estimates (loo's ``simplify = FALSE`` columns).  Fits are scored
-    with ``criterion`` (``"loo"`` or ``"waic"``); results of :func:`loo` or
+    with ``criterion`` (``"loo"`` or ``"waic"``); results of :func:`brmc.loo` or
     :func:`waic` (or :func:`brmc.kfold.kfold`) are used as they are, and so are those
     :func:`brmc.add_criterion` stored on a fit.  Names default to ``fit1``, ``fit2``, ...
 
@@ -438,7 +501,7 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
     names = list(names) if names is not None else [f"fit{i + 1}" for i in range(len(models))]
     if len(names) != len(models) or len(set(names)) != len(names):
         raise DataError(f"names must give {len(models)} distinct model names, got {names!r}.")
-    scorer = {"loo": loo, "waic": waic, "kfold": _no_kfold}.get(criterion)
+    scorer = {"loo": _warned_loo, "waic": waic, "kfold": _no_kfold}.get(criterion)
     if scorer is None:
         raise DataError(f"criterion must be 'loo', 'waic' or 'kfold', not {criterion!r}.")
     results = [m if isinstance(m, Criterion) else m.criteria.get(criterion) or scorer(m) for m in models]
@@ -459,6 +522,12 @@ def loo_compare(*models: Fit | Criterion, names: Sequence[str] | None = None,
                     ic: est.loc[ic, "Estimate"], f"se_{ic}": est.loc[ic, "SE"]})
         rows[names[i]] = row
     return LooCompare(pd.DataFrame.from_dict(rows, orient="index"))
+
+
+def _warned_loo(fit: Fit) -> LooResult:
+    result = psis_loo(fit)
+    recommend_loo_options(result)
+    return result
 
 
 def _no_kfold(fit: Fit) -> Criterion:
@@ -482,7 +551,7 @@ def heldout_log_lik(fit: Fit, full: ModelData, rows: np.ndarray, seed: int | Non
     newdata = full.frame.iloc[rows]
     etas = {d: posterior_linpred(fit, newdata, dpar=d, allow_new_levels=True, seed=seed) for d in md.predictors}
     scalars = {k: v.reshape(-1, *v.shape[2:]) for k, v in family_dpars(fit.idata.posterior, md).items()}
-    additions = {k: v[rows] if np.ndim(v) and len(v) == full.nobs else v for k, v in full.additions.items()}
+    additions = row_additions(full.additions, rows, full.nobs)
     return md.family.log_lik(full.y[rows], md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
 
 

@@ -18,7 +18,8 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import checks, comparison, conditional, effects, hypothesis_testing, io, kfold, plots, predict, sensitivity
+from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, plots, predict,
+               sensitivity)
 from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
 from .data import ModelData
@@ -170,7 +171,10 @@ class Fit:
     # brms's functions of a fit, as methods: each takes the function's arguments after ``fit``
     # and shows the function's documentation (``help(fit.fitted)``).
     save = method_of(io.save)
-    loo = method_of(crit.loo)
+    loo = method_of(comparison.loo)
+    loo_moment_match = method_of(moment_match.loo_moment_match)
+    reloo = method_of(kfold.reloo)
+    bridge_sampler = method_of(bridge.bridge_sampler)
     waic = method_of(crit.waic)
     bayes_R2 = method_of(crit.bayes_R2)
     loo_R2 = method_of(comparison.loo_R2)

@@ -1,4 +1,5 @@
-"""brms's ``kfold``: K-fold cross-validation by refitting the model K times.
+"""brms's ``kfold`` (K-fold cross-validation by refitting the model K times) and ``reloo``
+(exact leave-one-out for the observations PSIS cannot handle, by refitting without each).
 
 Each fold's refit is a job of :mod:`brmc.cluster` (the fit's formula, family,
 priors and sampler settings, the data less the fold's rows), so the refits run
@@ -21,6 +22,7 @@ Example:
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +32,7 @@ from scipy.special import logsumexp
 
 from ._docs import shared
 from .cluster import fit_job, run_jobs
-from .criteria import KfoldResult, _estimates
+from .criteria import K_THRESHOLD, KfoldResult, LooResult, _estimates, stored_loo
 from .errors import DataError
 
 if TYPE_CHECKING:
@@ -134,16 +136,79 @@ def kfold(fit: Fit, K: int = 10, folds: str | Sequence[int] | None = None, group
     if group is not None and group not in frame.columns:
         raise DataError(f"group={group!r} is not a column of the data; columns: {', '.join(map(str, frame.columns))}.")
     ids = fold_ids(len(frame), K, folds, None if group is None else frame[group], seed)
-    jobs = [fit_job(fit, data=frame, seed=fit.settings.seed + k) | {"holdout": np.flatnonzero(ids == k)}
-            for k in range(1, K + 1)]
-    results = run_jobs(jobs, executor=executor, progress=progress, desc="Folds")
-    elpd = np.empty(len(frame))
-    for job, result in zip(jobs, results):
-        ll = result["log_lik"]
-        elpd[job["holdout"]] = logsumexp(ll, axis=0) - np.log(ll.shape[0])
+    elpd = _heldout_elpd(fit, [np.flatnonzero(ids == k) for k in range(1, K + 1)], executor, progress, "Folds")
     full = np.asarray(fit.log_likelihood().values).reshape(-1, len(frame))
-    lpd = logsumexp(full, axis=0) - np.log(full.shape[0])
+    lpd = _log_mean_exp(full)
     pointwise = pd.DataFrame({"elpd_kfold": elpd, "p_kfold": lpd - elpd, "kfoldic": -2 * elpd, "fold": ids})
     return KfoldResult(estimates=_estimates(pointwise, ["elpd_kfold", "p_kfold", "kfoldic"]),
                        pointwise=pointwise, dims=(full.shape[0], len(frame)), K=K)
 
+
+def _log_mean_exp(ll: np.ndarray) -> np.ndarray:
+    """``log(mean(exp(ll)))`` over the draws (first axis)."""
+    return logsumexp(ll, axis=0) - np.log(ll.shape[0])
+
+
+def _heldout_elpd(fit: Fit, holdouts: Sequence[np.ndarray], executor: Any, progress: bool,
+                  desc: str) -> np.ndarray:
+    """Refit ``fit`` without each set of rows in ``holdouts`` (refit k with the fit's seed plus k,
+    1-based) and score the held-out rows: their ``elpd`` (NaN for rows in no holdout)."""
+    frame = fit.data
+    jobs = [fit_job(fit, data=frame, seed=fit.settings.seed + k) | {"holdout": rows}
+            for k, rows in enumerate(holdouts, start=1)]
+    results = run_jobs(jobs, executor=executor, progress=progress, desc=desc)
+    elpd = np.full(len(frame), np.nan)
+    for job, result in zip(jobs, results):
+        elpd[job["holdout"]] = _log_mean_exp(result["log_lik"])
+    return elpd
+
+
+@shared
+def reloo(fit: Fit, loo: LooResult | None = None, k_threshold: float = K_THRESHOLD, executor: Any = None,
+          progress: bool = True) -> LooResult:
+    """Exact leave-one-out for the observations with high Pareto k, as brms's ``reloo``: the
+    model is refit without each of them and the left-out row scored by the refit.
+
+    Each observation j with k > ``k_threshold`` gets ``elpd_loo = log(mean(exp(log_lik_j)))``
+    over the draws of the refit without it (brms's ``log_lik(fit_j, newdata, allow_new_levels =
+    TRUE)``), ``p_loo`` = the full fit's log pointwise predictive density minus it,
+    ``looic = -2 elpd_loo`` and Pareto k 0 (as brms); the estimates are summed again.  The refits
+    are jobs of :mod:`brmc.cluster`: they run here or on ``executor``, and refits of equal size
+    reuse one compiled model.  brms's messages (how many refits) go to standard error.
+
+    Parameters
+    ----------
+    {fit}
+    {loo_result}
+    k_threshold : float, default 0.7
+        Observations with a larger Pareto k are refit.
+    executor : concurrent.futures.Executor or dask.distributed.Client, optional
+        Where the refits run (see :func:`brmc.cluster.run_jobs`); here when None.
+    progress : bool, default True
+        One progress bar over the refits.
+
+    Returns
+    -------
+    LooResult
+        A new result with the refits' pointwise values (the others unchanged).
+
+    Examples
+    --------
+    >>> before = brmc.criteria.psis_loo(fit)
+    >>> reloo(fit, before, k_threshold=1.5, progress=False) is before  # no k above 1.5: nothing to refit
+    True
+    """
+    loo = stored_loo(fit, loo)
+    obs = np.flatnonzero(loo.pareto_k > k_threshold)
+    if not len(obs):
+        print("No problematic observations found. Returning the original 'loo' object.", file=sys.stderr)
+        return loo
+    print(f"{len(obs)} problematic observation(s) found.\nThe model will be refit {len(obs)} times.",
+          file=sys.stderr)
+    elpd = _heldout_elpd(fit, [np.array([j]) for j in obs], executor, progress, "Refits")[obs]
+    full = np.asarray(fit.log_likelihood().values).reshape(-1, fit.nobs)[:, obs]
+    pointwise = loo.pointwise.copy()
+    pointwise.loc[obs, ["elpd_loo", "p_loo", "looic", "influence_pareto_k"]] = np.column_stack(
+        [elpd, _log_mean_exp(full) - elpd, -2 * elpd, np.zeros(len(obs))])
+    return LooResult(estimates=_estimates(pointwise, ["elpd_loo", "p_loo", "looic"]), pointwise=pointwise,
+                     dims=loo.dims, n_eff=loo.n_eff)

@@ -85,6 +85,34 @@ def format_table(
     return "\n".join(lines)
 
 
+def format_named_vector(values: Sequence[float], names: Sequence[str], width: int = 80) -> str:
+    """R's print of a named numeric vector: values with R's 7 significant digits and one common
+    number of decimals, each under its right-aligned name, lines wrapped at ``width``.
+
+    >>> print(format_named_vector([0.2, 0.8], ["fit1", "fit2"]))
+    fit1 fit2 
+     0.2  0.8 
+    """
+    def decimals(x: float) -> int:
+        text = f"{float(f'{x:.7g}'):.15f}".rstrip("0")
+        return len(text.split(".")[1]) if "." in text else 0
+
+    finite = [x for x in values if math.isfinite(x)]
+    digits = max((decimals(x) for x in finite), default=0)
+    cells = ["NA" if math.isnan(x) else f"{x:.{digits}f}" for x in values]
+    widths = [max(len(n), len(c)) for n, c in zip(names, cells)]
+    lines, start = [], 0
+    while start < len(cells):
+        end, used = start, 0
+        while end < len(cells) and (end == start or used + widths[end] + 1 <= width):
+            used += widths[end] + 1
+            end += 1
+        lines.append("".join(f"{n:>{w}} " for n, w in zip(names[start:end], widths[start:end])))
+        lines.append("".join(f"{c:>{w}} " for c, w in zip(cells[start:end], widths[start:end])))
+        start = end
+    return "\n".join(lines)
+
+
 def html_report(parts: Sequence[str | tuple[str, pd.DataFrame]]) -> str:
     """A printed result as a notebook shows it (``_repr_html_``): each text part in a
     ``<pre>`` block, each ``(title, frame)`` part as an HTML table under its title (an

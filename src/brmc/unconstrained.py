@@ -1,0 +1,177 @@
+"""A fit's draws on the model's unconstrained scale, with the model's compiled log density
+and pointwise log-likelihood as functions of such draws: what brms reaches through
+rstan's ``unconstrain_pars``, ``log_prob`` and ``constrain_pars`` for moment matching
+(:mod:`brmc.moment_match`) and bridge sampling (:mod:`brmc.bridge`).
+
+brms needs ``save_pars(all = TRUE)`` for these (the standardised group-level effects
+``z_`` are not kept otherwise); brmc recovers them from the draws every fit keeps
+(``z = L⁻¹ (r / sd)``), so any fit works.  The log density is the model's own
+JAX function (:class:`brmc.backends.JaxModel`, compiled once per model structure and
+process), with the Jacobian of the constraining transforms, as rstan's
+``log_prob(adjust_transform = TRUE)``.
+
+Example:
+    >>> post = UnconstrainedPosterior.of(fit)
+    >>> post.upars.shape  # 400 draws; b, Intercept, z_1 (2 x 18), sd_1, sigma, L_1_raw
+    (400, 42)
+    >>> bool(np.allclose(post.log_lik(post.upars, [0, 5]),
+    ...                  fit.log_likelihood().values.reshape(400, -1)[:, [0, 5]]))
+    True
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+import arviz as az
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+import xarray as xr
+
+from .errors import DataError
+from .inits import cholesky_raw
+from .model import build_model
+from .sampling import (
+    NewDesign,
+    brms_posterior,
+    family_dpars,
+    flat_draws,
+    group_effects,
+    jax_model,
+    linear_predictor,
+    model_parameters,
+    training_design,
+)
+
+if TYPE_CHECKING:
+    import pymc as pm
+
+    from .backends import JaxModel
+    from .data import ModelData
+    from .fit import Fit
+
+
+@cache
+def _batched_logp(model: JaxModel):
+    """The model's log density over a leading axis of draws, jitted once per model."""
+    import jax
+
+    return jax.jit(jax.vmap(model.logp, in_axes=(0, None)))
+
+
+def row_additions(additions: dict, rows: np.ndarray, nobs: int) -> dict:
+    """The addition terms (``trials``, ``cens``, ...) of rows ``rows`` of ``nobs``.
+
+    Example:
+        >>> row_additions({"trials": np.array([5, 6, 7]), "family_constant": 2.0}, np.array([2]), 3)
+        {'trials': array([7]), 'family_constant': 2.0}
+    """
+    return {k: v[rows] if np.ndim(v) and len(v) == nobs else v for k, v in additions.items()}
+
+
+def rows_log_lik(posterior: xr.Dataset, md: ModelData, rows: Sequence[int]) -> np.ndarray:
+    """The pointwise log-likelihood of the training rows ``rows`` at every draw of
+    ``posterior`` (brms's parameters): (chain × draw, rows).
+
+    Example:
+        >>> ll = rows_log_lik(fit.idata.posterior, fit.model_data, [3])
+        >>> bool(np.allclose(ll[:, 0], fit.log_likelihood().values[..., 3].reshape(-1)))
+        True
+    """
+    rows = np.asarray(rows, dtype=int)
+    etas = {}
+    for dpar, design in training_design(md).items():
+        blocks = [dataclasses.replace(nb, index=nb.index[rows], Z=nb.Z[rows]) for nb in design.blocks]
+        offset = None if design.offset is None else design.offset[rows]
+        etas[dpar] = linear_predictor(posterior, md.predictors[dpar], NewDesign(design.X[rows], blocks, offset))
+    scalars = {k: flat_draws(v) for k, v in family_dpars(posterior, md).items()}
+    return md.family.log_lik(md.y[rows], md.eta_mu(etas), md.dpar_values(etas, scalars),
+                             row_additions(md.additions, rows, md.nobs))
+
+
+def model_values(fit: Fit) -> dict[str, np.ndarray]:
+    """The model's free parameters (PyMC names, constrained scale) at each draw of the fit,
+    (draws, ...): :func:`brmc.sampling.model_parameters` plus the standardised group-level
+    effects ``z_<id>`` = ``L⁻¹ (r / sd)`` and each Cholesky factor's unconstrained ``L_<id>_raw``.
+
+    Example:
+        >>> sorted(model_values(fit))
+        ['Intercept', 'L_1_raw', 'b', 'sd_1', 'sigma', 'z_1']
+    """
+    post, md = fit.idata.posterior, fit.model_data
+    values = {k: flat_draws(np.asarray(v)) for k, v in model_parameters(post, md).items()}
+    for block in md.blocks:
+        scaled = flat_draws(group_effects(post, block)) / values[f"sd_{block.id}"][:, None, :]  # L z, transposed
+        scaled = np.swapaxes(scaled, -1, -2)  # draws, M, levels
+        if block.correlated:
+            L = values.pop(f"L_{block.id}")
+            values[f"L_{block.id}_raw"] = np.stack([cholesky_raw(l) for l in L])
+            scaled = np.linalg.solve(L, scaled)
+        values[f"z_{block.id}"] = scaled
+    return values
+
+
+def unconstrain(model: pm.Model, values: dict[str, np.ndarray]) -> np.ndarray:
+    """Draws of the model's free parameters by name (draws, ...) → the unconstrained vectors
+    (draws, D) its log density takes: each through its PyMC transform, in the model's
+    order of value variables (:meth:`brmc.backends.JaxModel.logp`)."""
+    free = {rv.name: rv for rv in model.free_RVs}
+    missing = sorted(set(free) - set(values))
+    if missing:
+        raise DataError(f"The draws do not determine the model parameter(s) {', '.join(missing)}: "
+                        "moment matching and bridge sampling cannot evaluate this model's density.")
+    inputs, outputs = [], []
+    for value_var in model.value_vars:
+        rv = model.values_to_rvs[value_var]
+        x = pt.tensor(f"{rv.name}_draws", dtype="float64", shape=(None, *rv.type.shape))
+        transform = model.rvs_to_transforms.get(rv)
+        inputs.append(x)
+        y = x if transform is None else transform.forward(x, *rv.owner.inputs)
+        outputs.append(pt.reshape(y, (x.shape[0], -1)))
+    with pytensor.config.change_flags(cxx=""):
+        fn = pytensor.function(inputs, pt.concatenate(outputs, axis=1), on_unused_input="ignore")
+    names = [model.values_to_rvs[v].name for v in model.value_vars]
+    return np.asarray(fn(*[np.asarray(values[n], dtype=float) for n in names]))
+
+
+@dataclass
+class UnconstrainedPosterior:
+    """A fit's draws on the unconstrained scale (``upars``, draws × D, chains one after another)
+    and the model's density and pointwise log-likelihood as functions of such draws."""
+
+    fit: Fit
+    model: JaxModel
+    data: tuple
+    upars: np.ndarray
+
+    @classmethod
+    def of(cls, fit: Fit) -> UnconstrainedPosterior:
+        """The fit's model (its compiled JAX density, made once per structure) and draws."""
+        if fit.settings.sample_prior == "only":
+            raise DataError("The fit sampled the prior only (sample_prior='only'): it has no posterior "
+                            "density to evaluate.")
+        built = build_model(fit.model_data, fit.priors)
+        model, data = jax_model(built)
+        return cls(fit=fit, model=model, data=data, upars=unconstrain(built.model, model_values(fit)))
+
+    @property
+    def chains(self) -> int:
+        return int(self.fit.idata.posterior.sizes["chain"])
+
+    def log_prob(self, upars: np.ndarray) -> np.ndarray:
+        """The log posterior density (up to a constant, Jacobian included) at each row of ``upars``."""
+        return np.asarray(_batched_logp(self.model)(np.asarray(upars, dtype=float), self.data))
+
+    def posterior(self, upars: np.ndarray) -> xr.Dataset:
+        """The draws ``upars`` as brms's parameters (one chain)."""
+        raw = az.from_dict(posterior=self.model.constrained(np.asarray(upars, dtype=float)[None]))
+        return brms_posterior(raw.posterior, self.fit.model_data)
+
+    def log_lik(self, upars: np.ndarray, rows: Sequence[int]) -> np.ndarray:
+        """The log-likelihood of the training rows ``rows`` at each row of ``upars``: (draws, rows)."""
+        return rows_log_lik(self.posterior(upars), self.fit.model_data, rows)
