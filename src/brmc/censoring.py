@@ -1,4 +1,5 @@
-"""Censored observations' log-likelihood (brms's ``cens()``), stable in the tails.
+"""Censored and truncated observations' log-likelihood (brms's ``cens()`` and ``trunc()``),
+stable in the tails.
 
 PyMC computes most log survival functions as log(1 - exp(log cdf)), which is
 -inf as soon as the cdf rounds to 1 (a right-censored Weibull time 37 scale
@@ -162,11 +163,63 @@ def censored_logp(dist, y, y2, cens, count: bool = False):
     array([-0.4587, -1.    , -1.    , -1.4587])
     """
     interval = pt.eq(cens, 2)
-    cdf_lo, cdf_hi = log_cdf(dist, y), log_cdf(dist, y2)
-    sf_lo, sf_hi = log_survival(dist, y), log_survival(dist, y2)
-    below = cdf_hi + pt.log1mexp(pt.switch(interval, cdf_lo - cdf_hi, -1.0))
-    above = sf_lo + pt.log1mexp(pt.switch(interval, sf_hi - sf_lo, -1.0))
-    within = pt.switch(pt.lt(cdf_hi, np.log(0.5)), below, above)
+    cdf_lo, sf_lo = log_cdf(dist, y), log_survival(dist, y)
+    within = _log_between(cdf_lo, log_cdf(dist, y2), sf_lo, log_survival(dist, y2), interval)
     right = log_survival(dist, y - 1) if count else sf_lo
     return pt.switch(pt.eq(cens, -1), cdf_lo,
                      pt.switch(pt.eq(cens, 1), right, pt.switch(interval, within, pm.logp(dist, y))))
+
+
+def _log_between(cdf_lo, cdf_hi, sf_lo, sf_hi, rows=None):
+    """log P(lo < Y <= hi) from the log cdfs and log survival functions at lo and hi: a difference
+    of cdfs below the median, of survival functions above it.  Where ``rows`` (default: all) is
+    false the differences are replaced by -1 (log1mexp(0) = -inf has a NaN gradient even where unused)."""
+    lower, upper = cdf_lo - cdf_hi, sf_hi - sf_lo
+    if rows is not None:
+        lower, upper = pt.switch(rows, lower, -1.0), pt.switch(rows, upper, -1.0)
+    below = cdf_hi + pt.log1mexp(lower)
+    above = sf_lo + pt.log1mexp(upper)
+    return pt.switch(pt.lt(cdf_hi, np.log(0.5)), below, above)
+
+
+def truncated_log_mass(dist, y, lb, ub, count: bool = False):
+    """log P(lb < Y <= ub) (counts: lb <= Y <= ub), the normaliser brms subtracts for ``trunc()``:
+    its ``_lccdf(lb)``, ``_lcdf(ub)`` or ``log_diff_exp`` of the two, from one stable formula.
+
+    An infinite bound (no bound on that side) contributes its exact log cdf (0 or -inf); the
+    cdf is then evaluated at the response ``y`` instead, which is finite, and not used.
+
+    Parameters
+    ----------
+    dist : TensorVariable
+        The response distribution, one per observation.
+    y : tensor_like
+        The response (finite values at which to evaluate unused branches).
+    lb, ub : tensor_like
+        The truncation bounds, -inf / inf where there is none.
+    count : bool
+        Whether the response is a count (then ``lb`` itself is inside the bounds).
+
+    Returns
+    -------
+    TensorVariable
+        The log probability between the bounds.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> dist = pm.Normal.dist(mu=np.zeros(3), sigma=1.0)
+    >>> ours = truncated_log_mass(dist, np.zeros(3), np.array([-1.0, -np.inf, -1.0]),
+    ...                           np.array([np.inf, 1.0, 2.0])).eval()
+    >>> theirs = np.log([stats.norm.sf(-1), stats.norm.cdf(1), stats.norm.cdf(2) - stats.norm.cdf(-1)])
+    >>> bool(np.allclose(ours, theirs))
+    True
+    """
+    lower = lb - 1 if count else lb
+    no_lb, no_ub = pt.isinf(lower), pt.isinf(ub)
+    lo, hi = pt.switch(no_lb, y, lower), pt.switch(no_ub, y, ub)
+    cdf_lo = pt.switch(no_lb, -np.inf, log_cdf(dist, lo))
+    cdf_hi = pt.switch(no_ub, 0.0, log_cdf(dist, hi))
+    sf_lo = pt.switch(no_lb, 0.0, log_survival(dist, lo))
+    sf_hi = pt.switch(no_ub, -np.inf, log_survival(dist, hi))
+    return _log_between(cdf_lo, cdf_hi, sf_lo, sf_hi)

@@ -276,12 +276,14 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
                 initval=np.linspace(-1.0, 1.0, md.thresholds))
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
-            params[dpar.name] = scalars[dpar.name] = _parameter(dpar.name, (), lb, ub)
+            params[dpar.name] = scalars[dpar.name] = _parameter(dpar.parameter, (), lb, ub)
         _add_priors(spec, params, values)
         if not prior_only:
             additions = {k: pm.Data(k, values[k]) if isinstance(v, np.ndarray) else v
                          for k, v in md.additions.items()}
-            logp = md.family.pointwise_logp(Y, md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
+            eta = md.eta_mu(etas)
+            dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
+            logp = md.family.pointwise_logp(Y, eta, dpars, additions)
             pm.Potential("Y_loglik", logp.sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
         used = set(ancestors([model.logp()]))

@@ -322,7 +322,7 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
         scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
             r_by_name.setdefault(block.r_name, []).append((coef, scaled[..., k, :]))
-    dpars = {d.name: _stack(raw, d.name) for d in md.dpars}
+    dpars = {d.parameter: _stack(raw, d.parameter) for d in md.dpars}
     parts = (intercepts, slopes, sds, cors, dpars, temporary)
     out = {name: xr.DataArray(v, dims=dims) for part in parts for name, v in part.items()}
     for block in md.blocks:
@@ -335,7 +335,19 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
             dims=(*dims, level_dim, coef_dim),
             coords={level_dim: block.levels, coef_dim: [p[0] for p in parts_]},
         )
-    return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
+    return _scaled_dpars(xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values}), md)
+
+
+def _scaled_dpars(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
+    """``posterior`` with each scaled dpar (gen_extreme_value's ``xi`` from ``tmp_xi``) added as the
+    likelihood took it on the training data, as brms's ``compute_xi`` adds ``xi`` to the fit."""
+    scaled = [d.name for d in md.dpars if d.scale is not None]
+    if not scaled:
+        return posterior
+    etas = linear_predictors(posterior, md)
+    sampled = {d.name: posterior[d.parameter].values[..., None] for d in md.dpars}
+    dpars = md.family.scale_dpars(md.y, md.eta_mu(etas), md.dpar_values(etas, sampled), scaled)
+    return posterior.assign({name: (("chain", "draw"), dpars[name][..., 0]) for name in scaled})
 
 
 def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
@@ -349,7 +361,7 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
         >>> sorted(model_parameters(fit.idata.posterior, fit.model_data))
         ['Intercept', 'L_1', 'b', 'sd_1', 'sigma']
     """
-    out = {d.name: posterior[d.name].values for d in md.dpars}
+    out = {d.parameter: posterior[d.parameter].values for d in md.dpars}
     for lp in md.predictors.values():
         if lp.b_names:
             out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
