@@ -138,8 +138,10 @@ class ModelData:
 
     @property
     def mu_dpars(self) -> list[str]:
-        """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical."""
-        return [d for d in self.predictors if d == "mu" or self.family.categorical]
+        """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical,
+        ``mu1``, ``mu2``, ... for a mixture."""
+        mixed = [f"mu{k}" for k in range(1, len(self.family.components) + 1)]
+        return [d for d in self.predictors if d == "mu" or self.family.categorical or d in mixed]
 
     @property
     def ref_index(self) -> int:
@@ -180,22 +182,29 @@ class ModelData:
             'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
-        for name in [d.name for d in self.family.dpars] + list(self.family.extra_links):
+        names = [n for d in self.family.dpars for n in d.names] + list(self.family.extra_links)
+        if self.family.mixture:  # brms's order: each component's mu and dpars, then the proportions
+            links = {}
+            names = [n for k, c in enumerate(self.family.components, 1)
+                     for n in [f"mu{k}"] + [f"{d.name}{k}" for d in c.dpars]] + self.family.dpars[-1].names
+        for name in names:
             links[name] = self.predictors[name].link if name in self.predictors else "identity"
         return "; ".join(f"{name} = {link}" for name, link in links.items())
 
     def eta_mu(self, etas: dict[str, Any]):
         """The linear predictor the likelihood takes from the ``mu`` predictors' ``etas``:
         ``mu``'s, or for categorical all categories on a last axis with the reference
-        category's fixed at 0 (NumPy arrays or tensors)."""
-        if not self.family.categorical:
+        category's fixed at 0, for a mixture the components' on a last axis (NumPy arrays or tensors)."""
+        if not self.family.categorical and not self.family.mixture:
             return etas["mu"]
         parts = [etas[d] for d in self.mu_dpars]
         if isinstance(parts[0], np.ndarray):
-            return np.insert(np.stack(parts, axis=-1), self.ref_index, 0.0, axis=-1)
+            stacked = np.stack(parts, axis=-1)
+            return stacked if self.family.mixture else np.insert(stacked, self.ref_index, 0.0, axis=-1)
         import pytensor.tensor as pt
 
-        parts.insert(self.ref_index, pt.zeros_like(parts[0]))
+        if not self.family.mixture:
+            parts.insert(self.ref_index, pt.zeros_like(parts[0]))
         return pt.stack(parts, axis=-1)
 
     def dpar_values(self, etas: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
@@ -318,8 +327,9 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
                         additions: dict[str, Any]) -> dict[str, Predictor]:
     """The formula of each predicted distributional parameter, in brms's order: the ``mu``
     parameters (the main formula unless ``bf()`` gave their own), then the others as given."""
-    mu = category_dpars(levels, family) if family.categorical else ["mu"]
-    valid = mu + [d.name for d in family.dpars]
+    mu = (category_dpars(levels, family) if family.categorical
+          else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
+    valid = mu + [d.name for d in family.dpars if not d.size]
     for dpar in formula.pforms:
         if dpar in family.extra_links:
             raise FamilyError(f"Predicting '{dpar}' of family '{family.name}' is not supported yet.")
@@ -346,7 +356,8 @@ def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.Data
         X, names, has_intercept = X[:, 1:], names[1:], False
     blocks = [_block(first_id + i, g, frame, prepared, env, dpar, poly) for i, g in enumerate(form.group_terms)]
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
-    link = "identity" if family.categorical else family.link if dpar == "mu" else family.dpar(dpar).link
+    link = ("identity" if family.categorical else family.mu_link(dpar) if dpar == "mu" or family.mixture
+            and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
     return LinearPredictor(
         dpar=dpar, formula=form, X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
         blocks=blocks, link=link,

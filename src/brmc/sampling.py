@@ -27,6 +27,7 @@ from . import inits
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
+from .families import DistPar
 from .model import BuiltModel, cholesky_from_raw, linear_predictor_sum
 from .progress import output_kind
 from .terms import GroupBlock
@@ -322,7 +323,10 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
         scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
             r_by_name.setdefault(block.r_name, []).append((coef, scaled[..., k, :]))
-    dpars = {d.parameter: _stack(raw, d.parameter) for d in md.dpars}
+    dpars = {}
+    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...
+        values = _stack(raw, d.parameter)
+        dpars |= {n: values[..., k] for k, n in enumerate(d.names)} if d.size else {d.parameter: values}
     parts = (intercepts, slopes, sds, cors, dpars, temporary)
     out = {name: xr.DataArray(v, dims=dims) for part in parts for name, v in part.items()}
     for block in md.blocks:
@@ -345,7 +349,7 @@ def _scaled_dpars(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
     if not scaled:
         return posterior
     etas = linear_predictors(posterior, md)
-    sampled = {d.name: posterior[d.parameter].values[..., None] for d in md.dpars}
+    sampled = {d.name: _dpar_draws(posterior, d, d.parameter)[:, :, None] for d in md.dpars}
     dpars = md.family.scale_dpars(md.y, md.eta_mu(etas), md.dpar_values(etas, sampled), scaled)
     return posterior.assign({name: (("chain", "draw"), dpars[name][..., 0]) for name in scaled})
 
@@ -361,7 +365,7 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
         >>> sorted(model_parameters(fit.idata.posterior, fit.model_data))
         ['Intercept', 'L_1', 'b', 'sd_1', 'sigma']
     """
-    out = {d.parameter: posterior[d.parameter].values for d in md.dpars}
+    out = {d.parameter: _dpar_draws(posterior, d, d.parameter) for d in md.dpars}
     for lp in md.predictors.values():
         if lp.b_names:
             out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
@@ -385,6 +389,14 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
     return out
 
 
+def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
+    """The draws (chain, draw) of family parameter ``d`` by ``name`` (its own, or its sampled
+    ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..."""
+    if d.size:
+        return np.stack([posterior[n].values for n in d.names], axis=-1)
+    return posterior[name].values
+
+
 def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray:
     """The draws of a predictor's ``b`` for the columns of its ``X`` (intercept first when
     there is one): (chain, draw, K)."""
@@ -396,7 +408,7 @@ def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray
 def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     """Family parameters estimated as one number, per draw, shaped to broadcast over
     observations: (chain, draw, 1[, K])."""
-    out = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
+    out = {d.name: _dpar_draws(posterior, d, d.name)[:, :, None] for d in md.dpars}
     if md.thresholds:
         thres = [posterior[f"b_{n}"].values for n in md.fixef_names[: md.thresholds]]
         out["thres"] = np.stack(thres, axis=-1)[:, :, None, :]

@@ -50,6 +50,7 @@ from .inflated import (
     zero_inflated_binomial,
     zero_one_inflated_beta,
 )
+from .mixture import mixture_of, parse_mixture
 from .ordinal import acat, category_probabilities, cratio, cumulative, sratio
 from .standard import (
     Gamma,
@@ -73,7 +74,7 @@ from .standard import (
 )
 
 __all__ = ["DATA_PRIOR_LINKS", "FAMILIES", "LINKS", "NOT_YET", "DistPar", "Family", "category_probabilities",
-           "family_from_dict", "get_family", "inverse_link"]
+           "family_from_dict", "get_family", "inverse_link", "mixture"]
 
 #: brms family names → constructors.
 FAMILIES: dict[str, Callable[..., Family]] = {
@@ -121,6 +122,14 @@ def get_family(family: str | Family, link: str | None = None, **options: str) ->
     if not isinstance(family, str):
         raise FamilyError(f"A family must be a name such as 'gaussian', not {type(family).__name__}.")
     name = family.strip()
+    mixed = parse_mixture(name)
+    if mixed is not None:
+        names, order = mixed
+        order = options.pop("order", order)
+        if options or link not in (None, "identity"):
+            raise FamilyError("A mixture takes its component families and 'order' only; give links to the "
+                              "components, e.g. mixture(get_family('gaussian', link='log'), 'gaussian').")
+        return mixture(*names, order=order)
     if name in NOT_YET:
         raise FamilyError(f"Family '{name}' is a brms family that brmc does not support yet. "
                           f"Available families: {', '.join(FAMILIES)}.")
@@ -130,6 +139,34 @@ def get_family(family: str | Family, link: str | None = None, **options: str) ->
             f"Available families: {', '.join(FAMILIES)}."
         )
     return FAMILIES[name](**options) if link is None else FAMILIES[name](link=link, **options)
+
+
+def mixture(*families: str | Family, order: str | bool | None = None) -> Family:
+    """A finite mixture of response families, as brms's ``mixture()``.
+
+    Parameters
+    ----------
+    *families : str or Family
+        Two or more component families (names or records), all continuous or all counts.
+    order : {"none", "mu"} or bool, optional
+        Whether the components' intercepts are ordered (``"mu"`` or True), which keeps
+        the components from swapping; brms's default: ordered for mixtures of one family.
+
+    Returns
+    -------
+    Family
+        Distributional parameters ``mu1``, ``mu2``, ... (predictors), the components' own
+        numbered (``sigma1``, ``sigma2``) and the mixing proportions ``theta1``, ``theta2``, ...
+
+    Examples
+    --------
+    >>> mix = mixture("gaussian", "gaussian")
+    >>> mix.name, mix.order
+    ('mixture(gaussian, gaussian)', 'mu')
+    >>> get_family("mixture(gaussian, student)").order
+    'none'
+    """
+    return mixture_of(tuple(get_family(f) for f in families), order=order)
 
 
 def family_from_dict(spec: dict) -> Family:

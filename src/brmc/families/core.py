@@ -82,10 +82,16 @@ class DistPar:
     link_prior: str | None = None
     link: str = ""
     scale: Callable | None = field(default=None, compare=False, repr=False)
+    size: int = 0
 
     def __post_init__(self) -> None:
         if not self.link:
             object.__setattr__(self, "link", self.links[0])
+
+    @property
+    def names(self) -> list[str]:
+        """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K, else its name."""
+        return [f"{self.name}{k}" for k in range(1, self.size + 1)] if self.size else [self.name]
 
     @property
     def parameter(self) -> str:
@@ -148,6 +154,8 @@ class Family:
     refcat: str | None = None
     probabilities: Callable | None = field(default=None, compare=False, repr=False)
     ordered: bool = True
+    components: tuple[Family, ...] = ()
+    order: str = "none"
 
     @property
     def ordinal(self) -> bool:
@@ -156,6 +164,15 @@ class Family:
     @property
     def categorical(self) -> bool:
         return self.kind == "categorical"
+
+    @property
+    def mixture(self) -> bool:
+        """Whether it is a mixture of ``components`` (brms's ``mixture()``)."""
+        return bool(self.components)
+
+    def mu_link(self, dpar: str) -> str:
+        """The link of a location predictor: ``mu``'s, or a mixture's ``mu2`` its second component's."""
+        return self.components[int(dpar[2:]) - 1].link if self.mixture else self.link
 
     @property
     def polytomous(self) -> bool:
@@ -244,7 +261,7 @@ class Family:
         """
         seed = int(generator.integers(2**31))
         huge = np.zeros(np.shape(eta), dtype=bool)
-        if self.kind == "count" and "trials" not in (additions or {}):
+        if self.kind == "count" and "trials" not in (additions or {}) and not self.mixture:
             huge = self.inverse_link_np(np.asarray(eta)) > 1e15
             eta = np.where(huge, self.link_np(np.float64(1.0)), eta)
         dist = self.response_dist(eta, dpars, additions or {})
@@ -271,6 +288,8 @@ class Family:
     def options(self) -> dict[str, str]:
         """The choices made beyond the link: non-default dpar links (``link_sigma``), ``refcat``."""
         out = {f"link_{d.name}": d.link for d in self.dpars if d.link != d.links[0]}
+        if self.mixture:
+            out = {**out, "order": self.order}
         return out | ({"refcat": self.refcat} if self.refcat is not None else {})
 
     def to_dict(self) -> dict:
