@@ -244,6 +244,18 @@ def test_right_censored_rows_use_the_survival_function(family: str) -> None:
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
 
 
+# brms 2.18's def_dprior, non-identity branch: kappa normal(5.0, 0.8), beta normal(1.7, 1.3), xi normal(0, 4),
+# ndt none (flat)
+@pytest.mark.parametrize("family, dpar, prior", [
+    ("von_mises", "kappa", "normal(5.0, 0.8)"), ("exgaussian", "beta", "normal(1.7, 1.3)"),
+    ("gen_extreme_value", "xi", "normal(0, 4)"), ("shifted_lognormal", "ndt", ""),
+])
+def test_predicted_dpar_intercepts_take_brms_priors_under_their_links(family: str, dpar: str, prior: str) -> None:
+    data = pd.DataFrame({"y": [0.5, 1.0, 1.6, 2.0, 2.4, 3.0], "x": [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]})
+    tab = pd.DataFrame(brmc.get_prior(brmc.bf("y ~ x", **{dpar: "~ x"}), data, family=family))
+    assert tab.loc[(tab["class"] == "Intercept") & (tab["dpar"] == dpar), "prior"].item() == prior
+
+
 # ------------------------------------------------------------------ errors
 @pytest.mark.parametrize("family", ["sratio", "cratio", "acat", "beta_binomial", "von_mises", "inverse.gaussian"])
 def test_bad_link_names_the_allowed_links(family: str) -> None:

@@ -306,7 +306,8 @@ def intercept_prior(md: ModelData, lp: LinearPredictor) -> str:
     the ``mu`` predictors, the parameter's own default on the others."""
     if lp.dpar in md.mu_dpars:
         return _student_t(*default_scale(md, link=lp.link, offset=lp.offset)[:2])
-    return md.family.dpar(lp.dpar).intercept_prior or _student_t(0, default_scale(md, link=lp.link)[1])
+    own = md.family.dpar(lp.dpar).intercept_prior  # "" is flat (ndt under its link), None data-based
+    return own if own is not None else _student_t(0, default_scale(md, link=lp.link)[1])
 
 
 def default_prior_table(md: ModelData) -> pd.DataFrame:

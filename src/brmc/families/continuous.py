@@ -39,7 +39,7 @@ from .core import (
 
 _POSITIVE_LINKS = ("log", "identity", "softplus", "squareplus")
 NDT = DistPar("ndt", lb=0.0, ub="min_Y", default_prior="uniform(0, min_Y)", links=_POSITIVE_LINKS,
-              link_prior="student_t(3, 0, 2.5)")
+              link_prior="")  # brms's def_dprior has no ndt prior under a link: flat
 BETA = DistPar("beta", lb=0.0, default_prior="gamma(1, 0.1)", links=_POSITIVE_LINKS,
                link_prior="normal(1.7, 1.3)")
 QUANTILE = DistPar("quantile", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),

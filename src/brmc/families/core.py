@@ -68,7 +68,7 @@ class DistPar:
     (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
     ``links``, the first being brms's default) and its intercept takes
     ``default_prior`` under the identity link, else ``link_prior`` (``None``:
-    data-based), as brms's ``def_dprior``.  A dpar with a ``scale`` (gen_extreme_value's
+    data-based, ``""``: flat), as brms's ``def_dprior``.  A dpar with a ``scale`` (gen_extreme_value's
     ``xi``) is sampled unbounded as ``tmp_<name>`` (its prior is the class's) and, when not
     predicted, mapped by ``scale(tmp, y, mu, dpars)`` to where the likelihood of the training
     response is positive, as brms's ``scale_xi``.
