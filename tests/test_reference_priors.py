@@ -89,7 +89,7 @@ def test_default_prior_grid(case: str) -> None:
 
 
 #: default_priors2.csv cases checked in their own test files
-ELSEWHERE2 = {"trunc_sleep": "test_truncation.py", "mixture_sleep": "test_mixture.py"}
+ELSEWHERE2 = {"trunc_sleep": "test_truncation.py", "mixture_sleep": "test_mixture.py", "cox_kidney": "test_cox.py"}
 
 
 def test_every_family_case_of_the_second_grid_is_checked() -> None:

@@ -182,7 +182,7 @@ class ModelData:
             'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
-        names = [n for d in self.family.dpars for n in d.names] + list(self.family.extra_links)
+        names = [n for d in self.family.dpars if not d.basis for n in d.names] + list(self.family.extra_links)
         if self.family.mixture:  # brms's order: each component's mu and dpars, then the proportions
             links = {}
             names = [n for k, c in enumerate(self.family.components, 1)
@@ -298,6 +298,8 @@ def build_data(
     else:
         y = _response(formula, frame, family, env, additions)
         _check_truncation(y, additions)
+        if family.response_additions is not None:
+            additions |= family.response_additions(y, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
     texts = [t for form in forms.values() for t in [form.population, *(g.expr for g in form.group_terms)]]
     used = list(dict.fromkeys(n for t in texts for n in factor_names(t, frame)))
@@ -509,7 +511,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
     allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
-               "cens": _CDF_FAMILIES, "trunc": _CDF_FAMILIES}
+               "cens": _CDF_FAMILIES | {"cox"}, "trunc": _CDF_FAMILIES}
     for term, args in formula.additions.items():
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")

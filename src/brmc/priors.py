@@ -376,9 +376,10 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
             raise PriorError(f"Correlations (class 'cor') take an lkj(eta) prior, not {p.prior!r}.")
         if p.class_ != "cor" and dist is not None and dist.name == "lkj":
             raise PriorError(f"lkj() is a prior for class 'cor', not for class {p.class_!r}.")
-        if (p.class_ == "theta") != (dist is not None and dist.name == "dirichlet"):
-            raise PriorError(f"A mixture's proportions (class 'theta') and only they take a dirichlet(alpha) "
-                             f"prior; got {p.prior!r} on class {p.class_!r}.")
+        if (p.class_ in {"theta", "sbhaz"}) != (dist is not None and dist.name == "dirichlet"):
+            raise PriorError(f"A simplex (a mixture's proportions, class 'theta'; cox's baseline hazard, class "
+                             f"'sbhaz') and only it takes a dirichlet(alpha) prior; got {p.prior!r} on class "
+                             f"{p.class_!r}.")
         if (p.lb is not None or p.ub is not None) and (p.coef or p.class_ not in {"b", "sd"} or p.group):
             raise PriorError(
                 f"Bounds (lb/ub) can be set for the whole class 'b' (or 'sd'), not on {p.class_!r}"

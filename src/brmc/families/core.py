@@ -83,6 +83,7 @@ class DistPar:
     link: str = ""
     scale: Callable | None = field(default=None, compare=False, repr=False)
     size: int = 0
+    basis: bool = False
 
     def __post_init__(self) -> None:
         if not self.link:
@@ -90,7 +91,10 @@ class DistPar:
 
     @property
     def names(self) -> list[str]:
-        """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K, else its name."""
+        """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K (a ``basis``'s
+        coefficients as ``sbhaz[1]``, ``sbhaz[2]``, ...), else its name."""
+        if self.basis:
+            return [f"{self.name}[{k}]" for k in range(1, self.size + 1)]
         return [f"{self.name}{k}" for k in range(1, self.size + 1)] if self.size else [self.name]
 
     @property
@@ -132,7 +136,8 @@ class Family:
     response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"``,
     ``"ordinal"`` or ``"categorical"``; ``log_scale`` families (lognormal) take
     brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical``
-    (``None``: the first).
+    (``None``: the first); ``response_additions(y, additions)`` the data a family computes from its
+    response (cox's baseline-hazard bases).
 
     Example:
         >>> import brmc
@@ -156,6 +161,7 @@ class Family:
     ordered: bool = True
     components: tuple[Family, ...] = ()
     order: str = "none"
+    response_additions: Callable | None = field(default=None, compare=False, repr=False)
 
     @property
     def ordinal(self) -> bool:
