@@ -16,7 +16,7 @@ import brmc
 from brmc.errors import DataError, FamilyError
 from brmc.families.survival import bhaz_basis
 
-from .conftest import reference_csv, reference_path
+from .conftest import reference_path
 
 FORMULA = "time | cens(censored) ~ age + sex + (1 | patient)"
 
@@ -35,15 +35,6 @@ def test_baseline_hazard_bases_are_brms_stan_data() -> None:
     md = brmc.data.build_data(brmc.formula.parse_formula(FORMULA), kidney, brmc.get_family("cox"))
     np.testing.assert_array_equal(md.additions["cens"], stan["cens"])
     np.testing.assert_allclose(md.additions["Zbhaz"], stan["Zbhaz"], rtol=1e-10, atol=1e-15)
-
-
-def test_default_priors_are_brms_rows_of_cox_kidney() -> None:
-    grid = reference_csv("default_priors2.csv")
-    rows = grid[grid["case"] == "cox_kidney"]
-    ours = brmc.get_prior(rows["formula"].iloc[0], brmc.datasets.load("kidney"), family=rows["family"].iloc[0])
-    cols = brmc.priors.PRIOR_COLUMNS
-    pd.testing.assert_frame_equal(pd.DataFrame(ours)[cols].astype(str).reset_index(drop=True),
-                                  rows[cols].astype(str).reset_index(drop=True))
 
 
 def test_log_likelihood_is_brms_cox_log_lpdf_lccdf_and_lcdf() -> None:

@@ -15,21 +15,10 @@ from scipy import special, stats
 import brmc
 from brmc.errors import FamilyError, PriorError
 
-from .conftest import reference_csv, reference_text
+from .conftest import reference_text
 
 ETA = np.array([[-1.0, 2.0], [0.5, 1.5], [0.0, 3.0]])  # rows × components
 DPARS = {"sigma1": np.float64(0.7), "sigma2": np.float64(1.3), "theta": np.array([0.3, 0.7])}
-
-
-def test_default_priors_are_brms_rows_of_mixture_sleep() -> None:
-    grid = reference_csv("default_priors2.csv")
-    rows = grid[grid["case"] == "mixture_sleep"]
-    sleep = brmc.datasets.load("sleepstudy")
-    cols = brmc.priors.PRIOR_COLUMNS
-    theirs = rows[cols].astype(str).reset_index(drop=True)
-    for family in (brmc.mixture("gaussian", "gaussian"), "mixture(gaussian, gaussian)"):
-        ours = brmc.get_prior(rows["formula"].iloc[0], sleep, family=family)
-        pd.testing.assert_frame_equal(pd.DataFrame(ours)[cols].astype(str).reset_index(drop=True), theirs)
 
 
 def test_parameters_and_log_density_are_those_of_brms_stan_code() -> None:

@@ -26,6 +26,13 @@ import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 
+from .errors import DataError
+
+#: families with a log cdf: those that take cens() and trunc()
+CDF_FAMILIES = frozenset({"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
+                          "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
+                          "frechet", "asym_laplace", "gen_extreme_value", "zero_inflated_asym_laplace"})
+
 
 def _normal_lower(w):
     """log Φ(w) for w ≤ 0 (exp(-w²/2) erfcx(-w/√2) / 2; erfcx stays finite for w ≤ 0)."""
@@ -223,3 +230,46 @@ def truncated_log_mass(dist, y, lb, ub, count: bool = False):
     sf_lo = pt.switch(no_lb, 0.0, log_survival(dist, lo))
     sf_hi = pt.switch(no_ub, -np.inf, log_survival(dist, hi))
     return _log_between(cdf_lo, cdf_hi, sf_lo, sf_hi)
+
+
+def truncation_arguments(args: list[str]) -> tuple[str, str]:
+    """The texts of the bounds of brms's ``trunc(lb = -Inf, ub = Inf)``, named (``lb = 150``) or by
+    position.
+
+    Parameters
+    ----------
+    args : list of str
+        The argument texts of ``trunc()``.
+
+    Returns
+    -------
+    tuple of str
+        ``(lb, ub)``: a column name or a number each, ``"-Inf"`` / ``"Inf"`` where not given.
+
+    Examples
+    --------
+    >>> truncation_arguments(["ub = 3"])
+    ('-Inf', '3')
+    >>> truncation_arguments(["0", "u"])
+    ('0', 'u')
+    """
+    bounds, positions = {"lb": "-Inf", "ub": "Inf"}, iter(("lb", "ub"))
+    for arg in args:
+        name, value = (p.strip() for p in arg.split("=", 1)) if "=" in arg else (next(positions, ""), arg)
+        if name not in bounds:
+            raise DataError(f"trunc() takes the bounds lb and ub (e.g. trunc(lb = 0, ub = 10)); got {arg!r}.")
+        bounds[name] = value.replace(" ", "")
+    return bounds["lb"], bounds["ub"]
+
+
+def check_truncation(y: np.ndarray, additions: dict[str, np.ndarray]) -> None:
+    """Refuse responses outside their ``trunc()`` bounds (brms: 'Some responses are outside of the
+    truncation bounds.').
+
+    Example:
+        >>> check_truncation(np.array([1.0, 2.0]), {"lb": np.zeros(2), "ub": np.full(2, np.inf)})
+    """
+    outside = (y < additions["lb"]) | (y > additions["ub"]) if "lb" in additions else np.zeros(len(y), bool)
+    if outside.any():
+        raise DataError(f"{int(outside.sum())} response value(s) lie outside the truncation bounds of trunc(), "
+                        f"e.g. {y[outside][0]:g}.")

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
@@ -297,7 +298,7 @@ def build_data(
         y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
     else:
         y = _response(formula, frame, family, env, additions)
-        _check_truncation(y, additions)
+        check_truncation(y, additions)
         if family.response_additions is not None:
             additions |= family.response_additions(y, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
@@ -488,10 +489,6 @@ def _two_levels(values: pd.Categorical) -> np.ndarray:
 
 
 #: families whose response is successes out of ``trials()``
-#: families with a log cdf: those that take cens() and trunc()
-_CDF_FAMILIES = frozenset({"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
-                           "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
-                           "frechet", "asym_laplace", "gen_extreme_value", "zero_inflated_asym_laplace"})
 _TRIALS_FAMILIES = ("binomial", "beta_binomial", "zero_inflated_binomial", "zero_inflated_beta_binomial")
 _CENS_CODES = {"left": -1, "none": 0, "right": 1, "interval": 2, -1: -1, 0: 0, 1: 1, 2: 2}
 
@@ -511,7 +508,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
     allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
-               "cens": _CDF_FAMILIES | {"cox"}, "trunc": _CDF_FAMILIES}
+               "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
     for term, args in formula.additions.items():
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
@@ -554,44 +551,17 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
 
 
 def truncation_bounds(args: list[str], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The bounds of brms's ``trunc(lb = -Inf, ub = Inf)`` for each row: each a column or a number,
-    named (``lb = 150``) or by position.
+    """The bounds ``(lb, ub)`` of ``trunc()`` for each row (:func:`brmc.censoring.truncation_arguments`),
+    each a column or a number.
 
-    Parameters
-    ----------
-    args : list of str
-        The argument texts of ``trunc()``.
-    frame : pandas.DataFrame
-        The data.
-
-    Returns
-    -------
-    tuple of numpy.ndarray
-        ``(lb, ub)``, -inf / inf where a side has no bound.
-
-    Examples
-    --------
-    >>> truncation_bounds(["ub = 3"], pd.DataFrame({"y": [1.0, 2.0]}))
-    (array([-inf, -inf]), array([3., 3.]))
+    Example:
+        >>> truncation_bounds(["ub = 3"], pd.DataFrame({"y": [1.0, 2.0]}))
+        (array([-inf, -inf]), array([3., 3.]))
     """
-    bounds, positions = {"lb": "-Inf", "ub": "Inf"}, iter(("lb", "ub"))
-    for arg in args:
-        name, value = (p.strip() for p in arg.split("=", 1)) if "=" in arg else (next(positions, ""), arg)
-        if name not in bounds:
-            raise DataError(f"trunc() takes the bounds lb and ub (e.g. trunc(lb = 0, ub = 10)); got {arg!r}.")
-        bounds[name] = value.replace(" ", "")
-    lb, ub = (np.asarray(_addition_values(frame, "trunc", bounds[k]), dtype=float) for k in ("lb", "ub"))
+    lb, ub = (np.asarray(_addition_values(frame, "trunc", text), dtype=float) for text in truncation_arguments(args))
     if (lb >= ub).any():
         raise DataError("trunc(): every lower bound lb must be smaller than its upper bound ub.")
     return lb, ub
-
-
-def _check_truncation(y: np.ndarray, additions: dict[str, np.ndarray]) -> None:
-    """brms: 'Some responses are outside of the truncation bounds.'"""
-    if "lb" in additions and ((y < additions["lb"]) | (y > additions["ub"])).any():
-        outside = y[(y < additions["lb"]) | (y > additions["ub"])]
-        raise DataError(f"{len(outside)} response value(s) lie outside the truncation bounds of trunc(), "
-                        f"e.g. {outside[0]:g}.")
 
 
 def _non_negative(values: np.ndarray, term: str) -> np.ndarray:
