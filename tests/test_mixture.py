@@ -108,6 +108,8 @@ def test_order_and_refusals() -> None:
     with pytest.raises(FamilyError, match="Valid options are: none, mu"):
         brmc.mixture("gaussian", "gaussian", order="sigma")
     sleep = brmc.datasets.load("sleepstudy")
+    with pytest.raises(FamilyError, match="Predicting 'theta2' of family 'mixture\\(gaussian, gaussian\\)' is not"):
+        brmc.get_prior(brmc.bf("Reaction ~ Days", theta2="~ Days"), sleep, family=brmc.mixture("gaussian", "gaussian"))
     with pytest.raises(PriorError, match="class 'theta'"):
         brmc.make_model("Reaction ~ Days", sleep, family=brmc.mixture("gaussian", "gaussian"),
                         prior=brmc.prior("normal(0, 1)", class_="theta"))

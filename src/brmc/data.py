@@ -334,7 +334,7 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
           else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
     valid = mu + [d.name for d in family.dpars if not d.size]
     for dpar in formula.pforms:
-        if dpar in family.extra_links:
+        if dpar in family.extra_links or family.mixture and re.fullmatch(r"theta\d+", dpar):
             raise FamilyError(f"Predicting '{dpar}' of family '{family.name}' is not supported yet.")
         if dpar not in valid:
             raise FamilyError(
