@@ -110,6 +110,8 @@ def test_order_and_refusals() -> None:
     sleep = brmc.datasets.load("sleepstudy")
     with pytest.raises(FamilyError, match="Predicting 'theta2' of family 'mixture\\(gaussian, gaussian\\)' is not"):
         brmc.get_prior(brmc.bf("Reaction ~ Days", theta2="~ Days"), sleep, family=brmc.mixture("gaussian", "gaussian"))
+    with pytest.raises(FamilyError, match="ordering requires population-level intercepts"):
+        brmc.make_model(brmc.bf("Reaction ~ Days", mu2="~ 0 + Days"), sleep, family=brmc.mixture("gaussian", "gaussian"))
     with pytest.raises(PriorError, match="class 'theta'"):
         brmc.make_model("Reaction ~ Days", sleep, family=brmc.mixture("gaussian", "gaussian"),
                         prior=brmc.prior("normal(0, 1)", class_="theta"))
@@ -157,3 +159,6 @@ def test_two_component_mixture_recovers_its_parameters_and_works_downstream() ->
            "theta2 = identity" in text
     assert "theta1" in text and "mu2_x" in text
     assert "dirichlet(1)" in str(fit.prior_summary())
+    assert fit.powerscale_sensitivity() is not None  # the prior terms at the draws, ordered_Intercept included
+    prior_theta = brmc.sensitivity.prior_draws(fit, 2, 4000, seed=1)["prior_theta"]  # theta1 ~ Beta(1, 1)
+    assert abs(prior_theta.mean() - 0.5) < 0.02 and abs(prior_theta.var() - 1 / 12) < 0.005

@@ -34,6 +34,7 @@ from pytensor.graph.traversal import ancestors
 
 from .data import LinearPredictor, ModelData
 from .distributions import pymc_dist
+from .errors import FamilyError
 from .priors import ParamPrior, PriorSpec
 
 
@@ -329,8 +330,11 @@ def _ordered_intercepts(md: ModelData) -> dict[str, pt.TensorVariable]:
     """brms's ``ordered[K] ordered_Intercept`` of a mixture with ``order = "mu"``: the intercepts of
     ``mu1`` < ``mu2`` < ..., each also a deterministic ``Intercept_mu<k>`` (brms's name), by dpar."""
     mus = [md.predictors[d] for d in md.mu_dpars]
-    if not md.family.mixture or md.family.order != "mu" or not all(lp.has_intercept for lp in mus):
+    if not md.family.mixture or md.family.order != "mu":
         return {}
+    if not all(lp.has_intercept for lp in mus):
+        raise FamilyError("Identifying mixture components via ordering requires population-level intercepts to be "
+                          "present. Try setting order = 'none' in function 'mixture'.")
     ordered = pm.Flat("ordered_Intercept", shape=len(mus), default_transform=pm.distributions.transforms.ordered,
                       initval=np.linspace(-1.0, 1.0, len(mus)))
     return {lp.dpar: pm.Deterministic(f"Intercept{lp.suffix}", ordered[k]) for k, lp in enumerate(mus)}

@@ -371,6 +371,8 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
             out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
         if lp.has_intercept:
             out[f"Intercept{lp.suffix}"] = posterior[f"Intercept{lp.suffix}"].values
+    if md.family.mixture and md.family.order == "mu":  # brms's ordered_Intercept of a mixture
+        out["ordered_Intercept"] = np.stack([posterior[f"Intercept_{d}"].values for d in md.mu_dpars], axis=-1)
     if md.thresholds:
         mu = md.predictors["mu"]
         shift = out["b"] @ mu.means_X if mu.b_names else 0.0
