@@ -1,7 +1,7 @@
 """The round-3 families downstream of a fit: gen_extreme_value's ``xi`` draws are brms's
 ``scale_xi`` of ``tmp_xi`` (recomputed here from the draws and the data), ``posterior_epred`` is
 each family's mean computed here from the draws, and summary, prior_summary,
-posterior_predict and loo run.  Small fits on data simulated with NumPy/SciPy."""
+posterior_predict, loo, pp_check and conditional_effects run.  Small fits on data simulated with NumPy/SciPy."""
 
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ def _smoke(fit: brmc.Fit, dpar_rows: list[str]) -> None:
     assert "(flat)" in str(fit.prior_summary())
     assert fit.posterior_predict(ndraws=10, seed=1).shape == (10, fit.nobs)
     assert np.isfinite(fit.loo().elpd)
+    assert fit.pp_check(ndraws=5) is not None
+    assert np.isfinite(brmc.conditional_effects(fit, "x").data["x"]["estimate__"]).all()
 
 
 def test_gen_extreme_value_xi_is_brms_scale_xi_and_epred_its_mean() -> None:
