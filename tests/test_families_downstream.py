@@ -17,7 +17,7 @@ import brmc
 pytestmark = pytest.mark.slow
 
 
-def _fit(family: str, y_of, formula: str = "y ~ x") -> tuple[brmc.Fit, pd.DataFrame]:
+def _fit(family: str, y_of, formula: str | brmc.formula.BrmsFormula = "y ~ x") -> tuple[brmc.Fit, pd.DataFrame]:
     rng = np.random.default_rng(4)
     x = rng.normal(size=300)
     data = pd.DataFrame({"x": x, "y": y_of(rng, 0.5 + 0.4 * x)})
@@ -55,6 +55,18 @@ def test_gen_extreme_value_xi_is_brms_scale_xi_and_epred_its_mean() -> None:
     np.testing.assert_allclose(fit.posterior_epred(), mu + sigma * (special.gamma(1 - xi) - 1) / xi, rtol=1e-8)
     _smoke(fit, ["sigma", "xi"])
     assert "normal(0, 2.5)" in str(fit.prior_summary())
+
+
+def test_gen_extreme_value_with_predicted_sigma_scales_xi_per_row_sigma() -> None:
+    """brms's scale_xi_vector: x = (y - mu) / sigma with each row's sigma = exp(eta_sigma)."""
+    fit, data = _fit("gen_extreme_value", lambda rng, eta: stats.genextreme.rvs(
+        -0.1, loc=eta, scale=np.exp(0.3 * (eta - 0.5)), random_state=rng), brmc.bf("y ~ x", sigma="~ x"))
+    d = fit.draws()
+    sigma = np.exp(d["b_sigma_Intercept"].to_numpy()[:, None] + np.outer(d["b_sigma_x"], data["x"]))
+    x = (data["y"].to_numpy() - _mu(fit, data)) / sigma
+    bounds = np.stack([-1 / x.min(axis=1), -1 / x.max(axis=1)])
+    lb, ub = bounds.min(axis=0), bounds.max(axis=0)
+    np.testing.assert_allclose(d["xi"], special.expit(d["tmp_xi"]) * (ub - lb) + lb, rtol=1e-8)
 
 
 def test_zero_inflated_beta_binomial_downstream() -> None:

@@ -93,6 +93,19 @@ def test_mixed_families_take_their_own_links_and_means() -> None:
     np.testing.assert_allclose(lognormal.expected(ETA, d, {}), 0.5 * np.exp(ETA[:, 0] + 0.125) + 0.5 * ETA[:, 1])
 
 
+def test_mixture_of_binomials_takes_the_trials() -> None:
+    """binomial components with trials(n): log_sum_exp of SciPy's binomial pmfs; mean n sum theta_k p_k."""
+    fam = brmc.mixture("binomial", "binomial")
+    d = {"theta": np.array([0.3, 0.7])}
+    trials = np.array([5.0, 10.0, 8.0])
+    y = np.array([1.0, 9.0, 4.0])
+    p = special.expit(ETA)
+    theirs = np.logaddexp(np.log(0.3) + stats.binom.logpmf(y, trials, p[:, 0]),
+                          np.log(0.7) + stats.binom.logpmf(y, trials, p[:, 1]))
+    np.testing.assert_allclose(fam.log_lik(y, ETA, d, {"trials": trials}), theirs, rtol=1e-10)
+    np.testing.assert_allclose(fam.expected(ETA, d, {"trials": trials}), trials * (0.3 * p[:, 0] + 0.7 * p[:, 1]))
+
+
 def test_order_and_refusals() -> None:
     assert brmc.mixture("gaussian", "gaussian").order == "mu"
     assert brmc.mixture("gaussian", "gaussian", order="none").order == "none"
@@ -162,3 +175,22 @@ def test_two_component_mixture_recovers_its_parameters_and_works_downstream() ->
     assert fit.powerscale_sensitivity() is not None  # the prior terms at the draws, ordered_Intercept included
     prior_theta = brmc.sensitivity.prior_draws(fit, 2, 4000, seed=1)["prior_theta"]  # theta1 ~ Beta(1, 1)
     assert abs(prior_theta.mean() - 0.5) < 0.02 and abs(prior_theta.var() - 1 / 12) < 0.005
+
+
+@pytest.mark.slow
+def test_mixture_of_binomials_with_trials_recovers_its_parameters() -> None:
+    """40 % binomial(20, expit(-1.5 + 0.5 x)), 60 % binomial(20, expit(1 + 0.5 x)), by NumPy."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=300)
+    first = rng.random(300) < 0.4
+    y = np.where(first, rng.binomial(20, special.expit(-1.5 + 0.5 * x)), rng.binomial(20, special.expit(1.0 + 0.5 * x)))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("y | trials(20) ~ x", pd.DataFrame({"x": x, "y": y}), family=brmc.mixture("binomial", "binomial"),
+                       chains=2, iter=800, seed=1, progress=False)
+    d = fit.draws()
+    truth = {"b_mu1_Intercept": -1.5, "b_mu1_x": 0.5, "b_mu2_Intercept": 1.0, "b_mu2_x": 0.5, "theta1": 0.4}
+    misses = [n for n, v in truth.items() if not np.quantile(d[n], 0.01) <= v <= np.quantile(d[n], 0.99)]
+    assert len(misses) <= 1, misses
+    assert fit.posterior_predict(ndraws=10, seed=1).max() <= 20
+

@@ -509,11 +509,12 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     out: dict[str, Any] = {}
     allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
                "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
+    names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
     for term, args in formula.additions.items():
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
         families = allowed[term]
-        if families is not None and family.name not in families:
+        if families is not None and not names <= families:
             raise DataError(f"The addition term {term}() cannot be used with family '{family.name}'; "
                             f"it works with {', '.join(sorted(families))}.")
         if term == "trunc":  # its bounds are named or positional
@@ -544,7 +545,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
                 if len(positional) < 2:
                     raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
                 out["y2"] = np.asarray(_addition_values(frame, term, positional[1]), dtype=float)
-    if family.name in _TRIALS_FAMILIES and "trials" not in out:
+    if names & set(_TRIALS_FAMILIES) and "trials" not in out:
         raise DataError(f"Family '{family.name}' needs the number of trials: write the response as "
                         "'successes | trials(n)' (n a column or a number).")
     return out
