@@ -106,6 +106,9 @@ SIMULATE = {
     "frechet": ({"nu": 5.0}, lambda rng, eta: stats.invweibull.rvs(
         5.0, scale=np.exp(eta) / special.gamma(1 - 1 / 5.0), random_state=rng)),
     "von_mises": ({"kappa": 4.0}, lambda rng, eta: rng.vonmises(2 * np.arctan(eta), 4.0)),
+    # P(Y >= y) = mu^(y^shape): Y = ceiling((log(1 - u) / log(mu))^(1 / shape) - 1) for a uniform u
+    "discrete_weibull": ({"shape": 1.5}, lambda rng, eta: np.ceil(
+        (np.log1p(-rng.random(len(eta))) / np.log(special.expit(eta))) ** (1 / 1.5) - 1)),
     # SciPy's genextreme has c = -xi
     "gen_extreme_value": ({"sigma": 1.0, "xi": 0.2},
                           lambda rng, eta: stats.genextreme.rvs(-0.2, loc=eta, scale=1.0, random_state=rng)),

@@ -69,6 +69,18 @@ def test_gen_extreme_value_with_predicted_sigma_scales_xi_per_row_sigma() -> Non
     np.testing.assert_allclose(d["xi"], special.expit(d["tmp_xi"]) * (ub - lb) + lb, rtol=1e-8)
 
 
+def test_discrete_weibull_downstream() -> None:
+    def simulate(rng, eta):  # P(Y >= y) = mu^(y^1.5)
+        return np.ceil((np.log1p(-rng.random(len(eta))) / np.log(special.expit(eta))) ** (1 / 1.5) - 1)
+
+    fit, data = _fit("discrete_weibull", simulate)
+    mu, shape = special.expit(_mu(fit, data)), fit.draws()["shape"].to_numpy()[:, None]
+    last = int(np.ceil(np.max((np.log(0.001) / np.log(mu)) ** (1 / shape))))  # brms's mean_discrete_weibull
+    expected = sum(mu ** (y**shape) for y in range(1, min(last, 1000) + 1))
+    np.testing.assert_allclose(fit.posterior_epred(), expected, rtol=1e-8)
+    _smoke(fit, ["shape"])
+
+
 def test_zero_inflated_beta_binomial_downstream() -> None:
     def simulate(rng, eta):
         counts = rng.binomial(10, rng.beta(special.expit(eta) * 8, (1 - special.expit(eta)) * 8))

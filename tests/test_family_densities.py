@@ -103,6 +103,8 @@ def _zibb(y, mu, phi, zi):
 CASES = {
     "gen_extreme_value": (lambda e: e, {"sigma": 0.8, "xi": 0.2}, np.array([-1.0, 0.2, 1.5, 3.0, 0.0]), {},
                           lambda y, mu: stats.genextreme.logpdf(y, -0.2, loc=mu, scale=0.8)),  # SciPy's c = -xi
+    "discrete_weibull": (special.expit, {"shape": 1.3}, np.array([0.0, 1.0, 2.0, 5.0, 9.0]), {},
+                         lambda y, mu: np.log(mu ** (y**1.3) - mu ** ((y + 1) ** 1.3))),
     "zero_inflated_beta_binomial": (special.expit, {"phi": 6.0, "zi": 0.3}, np.array([0.0, 4.0, 0.0, 11.0, 2.0]),
                                     {"trials": TRIALS}, lambda y, mu: _zibb(y, mu, 6.0, 0.3)),
     "zero_inflated_asym_laplace": (lambda e: e, {"sigma": 0.8, "quantile": 0.3, "zi": 0.2},
@@ -175,7 +177,14 @@ def _mean_by_quadrature(family: str, mu: float) -> float:
     return integrate.quad(lambda v: v * np.exp(logpdf(np.array(v), mu)), lo, hi, limit=200)[0]
 
 
+def _discrete_weibull_mean(mu: np.ndarray) -> np.ndarray:
+    """brms's mean_discrete_weibull: sum_{y=1}^{M} mu^(y^shape), M = ceiling(max((log(0.001) / log(mu))^(1/shape)))."""
+    M = int(np.ceil(np.max((np.log(0.001) / np.log(mu)) ** (1 / 1.3))))
+    return np.array([sum(m ** (y**1.3) for y in range(1, M + 1)) for m in mu])
+
+
 MEANS = {
+    "discrete_weibull": _discrete_weibull_mean,
     "gen_extreme_value": lambda mu: stats.genextreme.mean(-0.2, loc=mu, scale=0.8),
     "zero_inflated_beta_binomial": lambda mu: 0.7 * TRIALS * mu,
     "zero_inflated_asym_laplace": lambda mu: 0.8 * np.array([_mean_by_quadrature("asym_laplace", m) for m in mu]),
@@ -224,6 +233,7 @@ def _zial_survival(y, mu):
 
 
 SURVIVAL = {
+    "discrete_weibull": lambda y, mu: y**1.3 * np.log(mu),  # a count: P(Y >= y) = mu^(y^shape), brms's lccdf(y - 1)
     "gen_extreme_value": lambda y, mu: stats.genextreme.logsf(y, -0.2, loc=mu, scale=0.8),
     "zero_inflated_asym_laplace": _zial_survival,
     "shifted_lognormal": lambda y, mu: stats.lognorm.logsf(y - 0.2, 0.6, scale=np.exp(mu)),

@@ -31,7 +31,8 @@ from .errors import DataError
 #: families with a log cdf: those that take cens() and trunc()
 CDF_FAMILIES = frozenset({"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
                           "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
-                          "frechet", "asym_laplace", "gen_extreme_value", "zero_inflated_asym_laplace"})
+                          "frechet", "asym_laplace", "gen_extreme_value", "zero_inflated_asym_laplace",
+                          "discrete_weibull"})
 
 
 def _normal_lower(w):

@@ -5,7 +5,7 @@ data, prior and model stages read nothing else about it.  The records live in
 :mod:`~brmc.families.standard` (PyMC's distributions as they stand),
 :mod:`~brmc.families.ordinal` (cumulative, sratio, cratio, acat),
 :mod:`~brmc.families.continuous` (response times, inverse Gaussian, quantile,
-Frechet, generalised extreme value, von Mises), :mod:`~brmc.families.survival` (cox) and :mod:`~brmc.families.inflated` (beta-binomial,
+Frechet, generalised extreme value, von Mises), :mod:`~brmc.families.survival` (cox, discrete Weibull) and :mod:`~brmc.families.inflated` (beta-binomial,
 zero-(one-)inflated and hurdle families); :mod:`~brmc.families.core` holds
 what they share.
 
@@ -72,7 +72,7 @@ from .standard import (
     zero_inflated_negbinomial,
     zero_inflated_poisson,
 )
-from .survival import cox
+from .survival import cox, discrete_weibull
 
 __all__ = ["DATA_PRIOR_LINKS", "FAMILIES", "LINKS", "NOT_YET", "DistPar", "Family", "category_probabilities",
            "family_from_dict", "get_family", "inverse_link", "mixture"]
@@ -84,12 +84,12 @@ FAMILIES: dict[str, Callable[..., Family]] = {
         inverse_gaussian, frechet, gen_extreme_value, asym_laplace, zero_inflated_asym_laplace, von_mises,
         bernoulli, binomial, beta_binomial, zero_inflated_binomial, zero_inflated_beta_binomial, poisson, negbinomial, geometric, beta, zero_inflated_beta, zero_one_inflated_beta,
         zero_inflated_poisson, zero_inflated_negbinomial, hurdle_poisson, hurdle_negbinomial, hurdle_gamma,
-        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, cox)
+        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, cox, discrete_weibull)
 }
 FAMILIES["Gamma"] = Gamma
 #: brms families not implemented yet: refused by name rather than confused with others.
 NOT_YET = frozenset({"multinomial", "dirichlet", "dirichlet_multinomial", "wiener", "com_poisson",
-                     "logistic_normal", "discrete_weibull", "negbinomial2", "dirichlet2", "custom"})
+                     "logistic_normal", "negbinomial2", "dirichlet2", "custom"})
 
 
 def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:

@@ -1,4 +1,5 @@
-"""brms's Cox proportional hazards family, ``cox``, with its M-spline baseline hazard.
+"""brms's Cox proportional hazards family, ``cox``, with its M-spline baseline hazard, and the
+discrete Weibull, ``discrete_weibull`` (P(Y >= y) = mu^(y^shape), y = 0, 1, ...).
 
 As brms 2.18: the hazard is ``bhaz(t) * mu`` with ``bhaz = Zbhaz · sbhaz`` and the cumulative
 hazard ``cbhaz = Zcbhaz · sbhaz``, where ``Zbhaz`` is ``splines2::mSpline(y, df = 5, intercept =
@@ -16,6 +17,8 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
@@ -23,7 +26,16 @@ from scipy.interpolate import BSpline
 
 from ..censoring import register_survival
 from ..errors import FamilyError
-from .core import DistPar, Family, _family, _linked, _positive
+from .core import (
+    SHAPE,
+    DistPar,
+    Family,
+    _counts,
+    _family,
+    _linked,
+    _positive,
+    draw_size,
+)
 
 #: brms's ``bhaz`` defaults: ``df = 5``, ``intercept = TRUE`` (cubic M-splines)
 BHAZ_DF, BHAZ_DEGREE = 5, 3
@@ -115,3 +127,49 @@ def _cox_bases(y: np.ndarray, add: dict) -> dict[str, np.ndarray]:
 
 cox = _family("cox", "log", ("log", "identity", "softplus", "squareplus"), (SBHAZ,), _cox, _positive("cox"),
               epred=_cox_epred, response_additions=_cox_bases)
+
+
+def _dw_log_survival(y, mu, shape):
+    """brms's discrete_weibull_lccdf: log P(Y > y) = (y + 1)^shape log(mu)."""
+    return (y + 1) ** shape * pt.log(mu)
+
+
+def _dw_logp(y, mu, shape):
+    """brms's discrete_weibull_lpmf, log(mu^(y^shape) - mu^((y + 1)^shape)), as a log difference."""
+    upper = y**shape * pt.log(mu)
+    return upper + pt.log1mexp(_dw_log_survival(y, mu, shape) - upper)
+
+
+def _dw_logcdf(y, mu, shape, **kwargs):
+    return pt.log1mexp(_dw_log_survival(y, mu, shape))
+
+
+def _dw_random(mu, shape, rng=None, size=None):
+    """brms's qdiscrete_weibull of uniforms: ceiling((log(1 - u) / log(mu))^(1 / shape) - 1)."""
+    u = rng.uniform(size=draw_size(size, mu, shape))
+    return np.ceil((np.log1p(-u) / np.log(mu)) ** (1 / shape) - 1).astype(np.int64)
+
+
+register_survival("discrete_weibull", _dw_log_survival)
+
+
+def _discrete_weibull(f: Family, eta, d: dict, add: dict):
+    return pm.CustomDist.dist(_linked(f, eta), d["shape"], logp=_dw_logp, logcdf=_dw_logcdf, random=_dw_random,
+                              dtype="int64", class_name="discrete_weibull")
+
+
+def _dw_epred(mu, d: dict, add: dict, most: int = 1000, threshold: float = 0.001):
+    """brms's mean_discrete_weibull: sum_{y = 1}^{M} mu^(y^shape), M where the terms fall below
+    ``threshold`` for every draw and row (at most ``most``, with brms's warning beyond)."""
+    mu, shape = np.broadcast_arrays(mu, d["shape"])
+    last = int(np.ceil(np.max((np.log(threshold) / np.log(mu)) ** (1 / shape))))
+    if last > most:
+        warnings.warn("Approximating the mean of the 'discrete_weibull' distribution failed and results be "
+                      "inaccurate.", UserWarning, stacklevel=4)
+        last = most
+    return sum(mu ** (y**shape) for y in range(1, last + 1))
+
+
+discrete_weibull = _family("discrete_weibull", "logit", ("logit", "probit", "cloglog", "cauchit", "identity"),
+                           (SHAPE,), _discrete_weibull, _counts("discrete_weibull"), epred=_dw_epred, kind="count")
+
