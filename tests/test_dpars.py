@@ -367,7 +367,11 @@ def test_every_prior_distribution_has_a_pymc_distribution_in_stans_parameterisat
              "lognormal": lambda mu, sigma: stats.lognorm(sigma, scale=np.exp(mu)),
              "uniform": lambda lower, upper: stats.uniform(lower, upper - lower), "beta": lambda a, b: stats.beta(a, b),
              "logistic": lambda mu, sigma: stats.logistic(mu, sigma)}
-    assert set(DISTRIBUTIONS) - {"lkj"} == set(scipy) == {n for n, d in DISTRIBUTIONS.items() if d.pymc}
+    assert set(DISTRIBUTIONS) - {"lkj", "dirichlet"} == set(scipy) == {
+        n for n, d in DISTRIBUTIONS.items() if d.pymc} - {"dirichlet"}
+    simplex = np.array([0.2, 0.3, 0.5])  # dirichlet(alpha): every concentration alpha, on a whole simplex
+    ours = float(pm.logp(pymc_dist("dirichlet", (2.0,), size=(3,)), simplex).eval())
+    assert ours == pytest.approx(stats.dirichlet.logpdf(simplex, [2.0, 2.0, 2.0]), rel=1e-10)
     args = {"normal": (1.0, 2.0), "student_t": (3.0, 1.0, 2.0), "cauchy": (1.0, 2.0), "exponential": (2.0,),
             "gamma": (2.0, 3.0), "inv_gamma": (2.0, 3.0), "lognormal": (0.5, 0.8), "uniform": (0.1, 0.9),
             "beta": (2.0, 3.0), "logistic": (1.0, 2.0)}

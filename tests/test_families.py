@@ -106,10 +106,20 @@ SIMULATE = {
     "frechet": ({"nu": 5.0}, lambda rng, eta: stats.invweibull.rvs(
         5.0, scale=np.exp(eta) / special.gamma(1 - 1 / 5.0), random_state=rng)),
     "von_mises": ({"kappa": 4.0}, lambda rng, eta: rng.vonmises(2 * np.arctan(eta), 4.0)),
+    # P(Y >= y) = mu^(y^shape): Y = ceiling((log(1 - u) / log(mu))^(1 / shape) - 1) for a uniform u
+    "discrete_weibull": ({"shape": 1.5}, lambda rng, eta: np.ceil(
+        (np.log1p(-rng.random(len(eta))) / np.log(special.expit(eta))) ** (1 / 1.5) - 1)),
+    # SciPy's genextreme has c = -xi
+    "gen_extreme_value": ({"sigma": 1.0, "xi": 0.2},
+                          lambda rng, eta: stats.genextreme.rvs(-0.2, loc=eta, scale=1.0, random_state=rng)),
+    "zero_inflated_beta_binomial": ({"phi": 10.0, "zi": 0.3}, lambda rng, eta: _hurdle(
+        rng, 0.3, _beta_binomial(rng, special.expit(eta), 10.0, 10))),
+    "zero_inflated_asym_laplace": ({"sigma": 1.0, "quantile": 0.3, "zi": 0.3},
+                                   lambda rng, eta: _hurdle(rng, 0.3, _asym_laplace(rng, eta, 1.0, 0.3))),
 }
 #: links other than the family's default: inverse.gaussian's 1/mu^2 needs a positive eta
 LINK = {"inverse.gaussian": "log"}
-TRIALS = {"binomial", "beta_binomial", "zero_inflated_binomial"}
+TRIALS = {"binomial", "beta_binomial", "zero_inflated_binomial", "zero_inflated_beta_binomial"}
 
 
 def _fit(family: str, seed: int) -> tuple[brmc.Fit, dict[str, float]]:

@@ -94,8 +94,23 @@ def _zoib(y, mu, phi, zoi, coi):
     return np.where(y == 0, np.log(zoi * (1 - coi)), np.where(y == 1, np.log(zoi * coi), np.log1p(-zoi) + dens))
 
 
+def _zibb(y, mu, phi, zi):
+    pmf = stats.betabinom.logpmf(y, TRIALS, mu * phi, (1 - mu) * phi)
+    return np.where(y == 0, np.log(zi + (1 - zi) * np.exp(pmf)), np.log1p(-zi) + pmf)
+
+
 # family → (link inverse, dpars, response values, additions, scipy log density(y, mu), scipy frozen dist or None)
 CASES = {
+    "gen_extreme_value": (lambda e: e, {"sigma": 0.8, "xi": 0.2}, np.array([-1.0, 0.2, 1.5, 3.0, 0.0]), {},
+                          lambda y, mu: stats.genextreme.logpdf(y, -0.2, loc=mu, scale=0.8)),  # SciPy's c = -xi
+    "discrete_weibull": (special.expit, {"shape": 1.3}, np.array([0.0, 1.0, 2.0, 5.0, 9.0]), {},
+                         lambda y, mu: np.log(mu ** (y**1.3) - mu ** ((y + 1) ** 1.3))),
+    "zero_inflated_beta_binomial": (special.expit, {"phi": 6.0, "zi": 0.3}, np.array([0.0, 4.0, 0.0, 11.0, 2.0]),
+                                    {"trials": TRIALS}, lambda y, mu: _zibb(y, mu, 6.0, 0.3)),
+    "zero_inflated_asym_laplace": (lambda e: e, {"sigma": 0.8, "quantile": 0.3, "zi": 0.2},
+                                   np.array([-2.0, 0.1, 0.0, 2.0, 1.0]), {},
+                                   lambda y, mu: np.where(y == 0, np.log(0.2), np.log(0.8) + _asym_laplace(
+                                       y, mu, 0.8, 0.3))),
     "beta_binomial": (special.expit, {"phi": 6.0}, np.array([0.0, 4.0, 3.0, 11.0, 2.0]), {"trials": TRIALS},
                       lambda y, mu: stats.betabinom.logpmf(y, TRIALS, mu * 6.0, (1 - mu) * 6.0)),
     "zero_inflated_binomial": (special.expit, {"zi": 0.3}, np.array([0.0, 4.0, 0.0, 11.0, 2.0]),
@@ -162,7 +177,17 @@ def _mean_by_quadrature(family: str, mu: float) -> float:
     return integrate.quad(lambda v: v * np.exp(logpdf(np.array(v), mu)), lo, hi, limit=200)[0]
 
 
+def _discrete_weibull_mean(mu: np.ndarray) -> np.ndarray:
+    """brms's mean_discrete_weibull: sum_{y=1}^{M} mu^(y^shape), M = ceiling(max((log(0.001) / log(mu))^(1/shape)))."""
+    M = int(np.ceil(np.max((np.log(0.001) / np.log(mu)) ** (1 / 1.3))))
+    return np.array([sum(m ** (y**1.3) for y in range(1, M + 1)) for m in mu])
+
+
 MEANS = {
+    "discrete_weibull": _discrete_weibull_mean,
+    "gen_extreme_value": lambda mu: stats.genextreme.mean(-0.2, loc=mu, scale=0.8),
+    "zero_inflated_beta_binomial": lambda mu: 0.7 * TRIALS * mu,
+    "zero_inflated_asym_laplace": lambda mu: 0.8 * np.array([_mean_by_quadrature("asym_laplace", m) for m in mu]),
     "beta_binomial": lambda mu: TRIALS * mu,
     "zero_inflated_binomial": lambda mu: 0.7 * TRIALS * mu,
     "zero_inflated_beta": lambda mu: 0.8 * mu,
@@ -201,7 +226,16 @@ def test_random_draws_have_the_expected_mean(family: str) -> None:
 
 
 # censored rows (brms's cens(): Stan's *_lccdf / *_lcdf)
+def _zial_survival(y, mu):
+    """P(Y > y): the asymmetric Laplace part, plus the point mass at 0 below it."""
+    part = integrate.quad(lambda v: np.exp(_asym_laplace(v, mu, 0.8, 0.3)), y, np.inf)[0]
+    return np.log(0.8 * part + 0.2 * (y < 0))
+
+
 SURVIVAL = {
+    "discrete_weibull": lambda y, mu: y**1.3 * np.log(mu),  # a count: P(Y >= y) = mu^(y^shape), brms's lccdf(y - 1)
+    "gen_extreme_value": lambda y, mu: stats.genextreme.logsf(y, -0.2, loc=mu, scale=0.8),
+    "zero_inflated_asym_laplace": _zial_survival,
     "shifted_lognormal": lambda y, mu: stats.lognorm.logsf(y - 0.2, 0.6, scale=np.exp(mu)),
     "exgaussian": lambda y, mu: stats.exponnorm.logsf(y, 0.9 / 0.7, loc=mu - 0.9, scale=0.7),
     "inverse.gaussian": lambda y, mu: stats.invgauss.logsf(y, mu / 2.0, scale=2.0),
@@ -218,6 +252,18 @@ def test_right_censored_rows_use_the_survival_function(family: str) -> None:
     ours = brmc.get_family(family).log_lik(y, eta, dpars, {"cens": np.ones(5, dtype=np.int64)})
     theirs = [float(SURVIVAL[family](yi, mi)) for yi, mi in zip(y, inv(eta))]
     np.testing.assert_allclose(ours, theirs, rtol=1e-6)
+
+
+# brms 2.18's def_dprior, non-identity branch: kappa normal(5.0, 0.8), beta normal(1.7, 1.3), xi normal(0, 4),
+# ndt none (flat)
+@pytest.mark.parametrize("family, dpar, prior", [
+    ("von_mises", "kappa", "normal(5.0, 0.8)"), ("exgaussian", "beta", "normal(1.7, 1.3)"),
+    ("gen_extreme_value", "xi", "normal(0, 4)"), ("shifted_lognormal", "ndt", ""),
+])
+def test_predicted_dpar_intercepts_take_brms_priors_under_their_links(family: str, dpar: str, prior: str) -> None:
+    data = pd.DataFrame({"y": [0.5, 1.0, 1.6, 2.0, 2.4, 3.0], "x": [0.0, 1.0, 0.0, 1.0, 0.0, 1.0]})
+    tab = pd.DataFrame(brmc.get_prior(brmc.bf("y ~ x", **{dpar: "~ x"}), data, family=family))
+    assert tab.loc[(tab["class"] == "Intercept") & (tab["dpar"] == dpar), "prior"].item() == prior
 
 
 # ------------------------------------------------------------------ errors
@@ -248,5 +294,5 @@ def test_responses_outside_the_support_are_refused() -> None:
         brmc.get_prior("y ~ 1", pd.DataFrame({"y": [0.0, 4.0]}), family="von_mises")
     with pytest.raises(brmc.errors.DataError, match="'beta_binomial' needs the number of trials"):
         brmc.get_prior("m ~ 1", rats, family="beta_binomial")
-    with pytest.raises(FamilyError, match="gen_extreme_value' is a brms family that brmc does not support yet"):
-        brmc.get_family("gen_extreme_value")
+    with pytest.raises(FamilyError, match="wiener' is a brms family that brmc does not support yet"):
+        brmc.get_family("wiener")

@@ -30,7 +30,7 @@ from .moment_match import loo_moment_match
 from .bridge import bayes_factor, bridge_sampler, post_prob
 from .hypothesis_testing import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
-from .families import Family, gaussian, get_family
+from .families import Family, gaussian, get_family, mixture
 from .fit import Fit
 from .io import load
 from .checks import pp_check
@@ -49,7 +49,7 @@ from .sbc import SBCResult, sbc
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
-    "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
+    "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "mixture", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
     "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob", "pp_average", "make_conditions",

@@ -1,4 +1,5 @@
-"""Censored observations' log-likelihood (brms's ``cens()``), stable in the tails.
+"""Censored and truncated observations' log-likelihood (brms's ``cens()`` and ``trunc()``),
+stable in the tails.
 
 PyMC computes most log survival functions as log(1 - exp(log cdf)), which is
 -inf as soon as the cdf rounds to 1 (a right-censored Weibull time 37 scale
@@ -24,6 +25,14 @@ from collections.abc import Callable
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
+
+from .errors import DataError
+
+#: families with a log cdf: those that take cens() and trunc()
+CDF_FAMILIES = frozenset({"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
+                          "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
+                          "frechet", "asym_laplace", "gen_extreme_value", "zero_inflated_asym_laplace",
+                          "discrete_weibull"})
 
 
 def _normal_lower(w):
@@ -162,11 +171,106 @@ def censored_logp(dist, y, y2, cens, count: bool = False):
     array([-0.4587, -1.    , -1.    , -1.4587])
     """
     interval = pt.eq(cens, 2)
-    cdf_lo, cdf_hi = log_cdf(dist, y), log_cdf(dist, y2)
-    sf_lo, sf_hi = log_survival(dist, y), log_survival(dist, y2)
-    below = cdf_hi + pt.log1mexp(pt.switch(interval, cdf_lo - cdf_hi, -1.0))
-    above = sf_lo + pt.log1mexp(pt.switch(interval, sf_hi - sf_lo, -1.0))
-    within = pt.switch(pt.lt(cdf_hi, np.log(0.5)), below, above)
+    cdf_lo, sf_lo = log_cdf(dist, y), log_survival(dist, y)
+    within = _log_between(cdf_lo, log_cdf(dist, y2), sf_lo, log_survival(dist, y2), interval)
     right = log_survival(dist, y - 1) if count else sf_lo
     return pt.switch(pt.eq(cens, -1), cdf_lo,
                      pt.switch(pt.eq(cens, 1), right, pt.switch(interval, within, pm.logp(dist, y))))
+
+
+def _log_between(cdf_lo, cdf_hi, sf_lo, sf_hi, rows=None):
+    """log P(lo < Y <= hi) from the log cdfs and log survival functions at lo and hi: a difference
+    of cdfs below the median, of survival functions above it.  Where ``rows`` (default: all) is
+    false the differences are replaced by -1 (log1mexp(0) = -inf has a NaN gradient even where unused)."""
+    lower, upper = cdf_lo - cdf_hi, sf_hi - sf_lo
+    if rows is not None:
+        lower, upper = pt.switch(rows, lower, -1.0), pt.switch(rows, upper, -1.0)
+    below = cdf_hi + pt.log1mexp(lower)
+    above = sf_lo + pt.log1mexp(upper)
+    return pt.switch(pt.lt(cdf_hi, np.log(0.5)), below, above)
+
+
+def truncated_log_mass(dist, y, lb, ub, count: bool = False):
+    """log P(lb < Y <= ub) (counts: lb <= Y <= ub), the normaliser brms subtracts for ``trunc()``:
+    its ``_lccdf(lb)``, ``_lcdf(ub)`` or ``log_diff_exp`` of the two, from one stable formula.
+
+    An infinite bound (no bound on that side) contributes its exact log cdf (0 or -inf); the
+    cdf is then evaluated at the response ``y`` instead, which is finite, and not used.
+
+    Parameters
+    ----------
+    dist : TensorVariable
+        The response distribution, one per observation.
+    y : tensor_like
+        The response (finite values at which to evaluate unused branches).
+    lb, ub : tensor_like
+        The truncation bounds, -inf / inf where there is none.
+    count : bool
+        Whether the response is a count (then ``lb`` itself is inside the bounds).
+
+    Returns
+    -------
+    TensorVariable
+        The log probability between the bounds.
+
+    Examples
+    --------
+    >>> from scipy import stats
+    >>> dist = pm.Normal.dist(mu=np.zeros(3), sigma=1.0)
+    >>> ours = truncated_log_mass(dist, np.zeros(3), np.array([-1.0, -np.inf, -1.0]),
+    ...                           np.array([np.inf, 1.0, 2.0])).eval()
+    >>> theirs = np.log([stats.norm.sf(-1), stats.norm.cdf(1), stats.norm.cdf(2) - stats.norm.cdf(-1)])
+    >>> bool(np.allclose(ours, theirs))
+    True
+    """
+    lower = lb - 1 if count else lb
+    no_lb, no_ub = pt.isinf(lower), pt.isinf(ub)
+    lo, hi = pt.switch(no_lb, y, lower), pt.switch(no_ub, y, ub)
+    cdf_lo = pt.switch(no_lb, -np.inf, log_cdf(dist, lo))
+    cdf_hi = pt.switch(no_ub, 0.0, log_cdf(dist, hi))
+    sf_lo = pt.switch(no_lb, 0.0, log_survival(dist, lo))
+    sf_hi = pt.switch(no_ub, -np.inf, log_survival(dist, hi))
+    return _log_between(cdf_lo, cdf_hi, sf_lo, sf_hi)
+
+
+def truncation_arguments(args: list[str]) -> tuple[str, str]:
+    """The texts of the bounds of brms's ``trunc(lb = -Inf, ub = Inf)``, named (``lb = 150``) or by
+    position.
+
+    Parameters
+    ----------
+    args : list of str
+        The argument texts of ``trunc()``.
+
+    Returns
+    -------
+    tuple of str
+        ``(lb, ub)``: a column name or a number each, ``"-Inf"`` / ``"Inf"`` where not given.
+
+    Examples
+    --------
+    >>> truncation_arguments(["ub = 3"])
+    ('-Inf', '3')
+    >>> truncation_arguments(["0", "u"])
+    ('0', 'u')
+    """
+    bounds, positions = {"lb": "-Inf", "ub": "Inf"}, iter(("lb", "ub"))
+    for arg in args:
+        name, value = (p.strip() for p in arg.split("=", 1)) if "=" in arg else (next(positions, ""), arg)
+        if name not in bounds:
+            raise DataError(f"trunc() takes the bounds lb and ub (e.g. trunc(lb = 0, ub = 10)); got {arg!r}.")
+        bounds[name] = value.replace(" ", "")
+    return bounds["lb"], bounds["ub"]
+
+
+def check_truncation(y: np.ndarray, additions: dict[str, np.ndarray]) -> None:
+    """Refuse responses outside their ``trunc()`` bounds (brms: 'Some responses are outside of the
+    truncation bounds.').
+
+    Example:
+        >>> check_truncation(np.array([1.0, 2.0]), {"lb": np.zeros(2), "ub": np.full(2, np.inf)})
+    """
+    outside = (y < additions["lb"]) | (y > additions["ub"]) if "lb" in additions else np.zeros(len(y), bool)
+    if outside.any():
+        raise DataError(f"{int(outside.sum())} response value(s) lie outside the truncation bounds of trunc(), "
+                        f"e.g. {y[outside][0]:g}.")

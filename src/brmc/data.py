@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
@@ -138,8 +139,10 @@ class ModelData:
 
     @property
     def mu_dpars(self) -> list[str]:
-        """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical."""
-        return [d for d in self.predictors if d == "mu" or self.family.categorical]
+        """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical,
+        ``mu1``, ``mu2``, ... for a mixture."""
+        mixed = [f"mu{k}" for k in range(1, len(self.family.components) + 1)]
+        return [d for d in self.predictors if d == "mu" or self.family.categorical or d in mixed]
 
     @property
     def ref_index(self) -> int:
@@ -180,22 +183,29 @@ class ModelData:
             'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
-        for name in [d.name for d in self.family.dpars] + list(self.family.extra_links):
+        names = [n for d in self.family.dpars if not d.basis for n in d.names] + list(self.family.extra_links)
+        if self.family.mixture:  # brms's order: each component's mu and dpars, then the proportions
+            links = {}
+            names = [n for k, c in enumerate(self.family.components, 1)
+                     for n in [f"mu{k}"] + [f"{d.name}{k}" for d in c.dpars]] + self.family.dpars[-1].names
+        for name in names:
             links[name] = self.predictors[name].link if name in self.predictors else "identity"
         return "; ".join(f"{name} = {link}" for name, link in links.items())
 
     def eta_mu(self, etas: dict[str, Any]):
         """The linear predictor the likelihood takes from the ``mu`` predictors' ``etas``:
         ``mu``'s, or for categorical all categories on a last axis with the reference
-        category's fixed at 0 (NumPy arrays or tensors)."""
-        if not self.family.categorical:
+        category's fixed at 0, for a mixture the components' on a last axis (NumPy arrays or tensors)."""
+        if not self.family.categorical and not self.family.mixture:
             return etas["mu"]
         parts = [etas[d] for d in self.mu_dpars]
         if isinstance(parts[0], np.ndarray):
-            return np.insert(np.stack(parts, axis=-1), self.ref_index, 0.0, axis=-1)
+            stacked = np.stack(parts, axis=-1)
+            return stacked if self.family.mixture else np.insert(stacked, self.ref_index, 0.0, axis=-1)
         import pytensor.tensor as pt
 
-        parts.insert(self.ref_index, pt.zeros_like(parts[0]))
+        if not self.family.mixture:
+            parts.insert(self.ref_index, pt.zeros_like(parts[0]))
         return pt.stack(parts, axis=-1)
 
     def dpar_values(self, etas: dict[str, Any], scalars: dict[str, Any]) -> dict[str, Any]:
@@ -288,6 +298,9 @@ def build_data(
         y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
     else:
         y = _response(formula, frame, family, env, additions)
+        check_truncation(y, additions)
+        if family.response_additions is not None:
+            additions |= family.response_additions(y, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
     texts = [t for form in forms.values() for t in [form.population, *(g.expr for g in form.group_terms)]]
     used = list(dict.fromkeys(n for t in texts for n in factor_names(t, frame)))
@@ -317,10 +330,11 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
                         additions: dict[str, Any]) -> dict[str, Predictor]:
     """The formula of each predicted distributional parameter, in brms's order: the ``mu``
     parameters (the main formula unless ``bf()`` gave their own), then the others as given."""
-    mu = category_dpars(levels, family) if family.categorical else ["mu"]
-    valid = mu + [d.name for d in family.dpars]
+    mu = (category_dpars(levels, family) if family.categorical
+          else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
+    valid = mu + [d.name for d in family.dpars if not d.size]
     for dpar in formula.pforms:
-        if dpar in family.extra_links:
+        if dpar in family.extra_links or family.mixture and re.fullmatch(r"theta\d+", dpar):
             raise FamilyError(f"Predicting '{dpar}' of family '{family.name}' is not supported yet.")
         if dpar not in valid:
             raise FamilyError(
@@ -345,7 +359,8 @@ def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.Data
         X, names, has_intercept = X[:, 1:], names[1:], False
     blocks = [_block(first_id + i, g, frame, prepared, env, dpar, poly) for i, g in enumerate(form.group_terms)]
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
-    link = "identity" if family.categorical else family.link if dpar == "mu" else family.dpar(dpar).link
+    link = ("identity" if family.categorical else family.mu_link(dpar) if dpar == "mu" or family.mixture
+            and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
     return LinearPredictor(
         dpar=dpar, formula=form, X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
         blocks=blocks, link=link,
@@ -474,7 +489,7 @@ def _two_levels(values: pd.Categorical) -> np.ndarray:
 
 
 #: families whose response is successes out of ``trials()``
-_TRIALS_FAMILIES = ("binomial", "beta_binomial", "zero_inflated_binomial")
+_TRIALS_FAMILIES = ("binomial", "beta_binomial", "zero_inflated_binomial", "zero_inflated_beta_binomial")
 _CENS_CODES = {"left": -1, "none": 0, "right": 1, "interval": 2, -1: -1, 0: 0, 1: 1, 2: 2}
 
 
@@ -493,16 +508,18 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
     allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
-               "cens": {"gaussian", "student", "lognormal", "gamma", "weibull", "exponential", "poisson",
-                        "negbinomial", "geometric", "shifted_lognormal", "exgaussian", "inverse.gaussian",
-                        "frechet", "asym_laplace"}}
+               "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
+    names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
     for term, args in formula.additions.items():
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
         families = allowed[term]
-        if families is not None and family.name not in families:
+        if families is not None and not names <= families:
             raise DataError(f"The addition term {term}() cannot be used with family '{family.name}'; "
                             f"it works with {', '.join(sorted(families))}.")
+        if term == "trunc":  # its bounds are named or positional
+            out["lb"], out["ub"] = truncation_bounds(args, frame)
+            continue
         positional = [a for a in args if "=" not in a]
         if not positional:
             raise DataError(f"{term}() needs an argument, e.g. {term}(n).")
@@ -528,10 +545,24 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
                 if len(positional) < 2:
                     raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
                 out["y2"] = np.asarray(_addition_values(frame, term, positional[1]), dtype=float)
-    if family.name in _TRIALS_FAMILIES and "trials" not in out:
+    if names & set(_TRIALS_FAMILIES) and "trials" not in out:
         raise DataError(f"Family '{family.name}' needs the number of trials: write the response as "
                         "'successes | trials(n)' (n a column or a number).")
     return out
+
+
+def truncation_bounds(args: list[str], frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The bounds ``(lb, ub)`` of ``trunc()`` for each row (:func:`brmc.censoring.truncation_arguments`),
+    each a column or a number.
+
+    Example:
+        >>> truncation_bounds(["ub = 3"], pd.DataFrame({"y": [1.0, 2.0]}))
+        (array([-inf, -inf]), array([3., 3.]))
+    """
+    lb, ub = (np.asarray(_addition_values(frame, "trunc", text), dtype=float) for text in truncation_arguments(args))
+    if (lb >= ub).any():
+        raise DataError("trunc(): every lower bound lb must be smaller than its upper bound ub.")
+    return lb, ub
 
 
 def _non_negative(values: np.ndarray, term: str) -> np.ndarray:

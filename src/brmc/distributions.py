@@ -61,6 +61,9 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "logistic": Distribution(("mu", "sigma"), -np.inf, np.inf,
                              lambda a, **kw: pm.Logistic.dist(mu=a[0], s=a[1], **kw)),
     "lkj": Distribution(("eta",), np.nan, np.nan, None),
+    # brms's dirichlet(alpha) on a whole simplex (a mixture's theta): every concentration alpha
+    "dirichlet": Distribution(("alpha",), np.nan, np.nan, lambda a, size, **kw: pm.Dirichlet.dist(
+        a=pt.full(size, a[0]), **kw)),
 }
 
 

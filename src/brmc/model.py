@@ -34,6 +34,7 @@ from pytensor.graph.traversal import ancestors
 
 from .data import LinearPredictor, ModelData
 from .distributions import pymc_dist
+from .errors import FamilyError
 from .priors import ParamPrior, PriorSpec
 
 
@@ -123,8 +124,11 @@ def structure_key(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> s
     return hashlib.sha256(json.dumps(desc, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
-def _parameter(name: str, shape: tuple[int, ...], lb: float | None, ub: float | None):
-    """An unconstrained (or bounded) parameter whose prior is added separately."""
+def _parameter(name: str, shape: tuple[int, ...], lb: float | None, ub: float | None, simplex: bool = False):
+    """An unconstrained (or bounded, or ``simplex``) parameter whose prior is added separately."""
+    if simplex:  # Stan's simplex[K]: K - 1 free values through the stick-breaking transform
+        return pm.Flat(name, shape=shape, default_transform=pm.distributions.transforms.simplex,
+                       initval=np.full(shape, 1 / shape[0]))
     if lb is None and ub is None:
         return pm.Flat(name, shape=shape)
     if lb == 0 and ub is None:
@@ -142,6 +146,10 @@ def _add_priors(spec: PriorSpec, params: dict[str, pt.TensorVariable], values: d
         hp = pm.Data(data_name, values[data_name])
         value = params[param]
         n_args = values[data_name].shape[0]
+        if name == "dirichlet":  # one prior on a whole simplex
+            alpha = [hp[0, 0]]
+            pm.Potential(f"lprior_{param}_{name}", pm.logp(pymc_dist(name, alpha, size=value.shape), value))
+            continue
         if value.ndim:
             value = value[np.array([p.position for p in slot])]
             args = [hp[i] for i in range(n_args)]
@@ -267,7 +275,9 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     params: dict[str, pt.TensorVariable] = {}
     with pm.Model() as model:
         Y = pm.Data("Y", values["Y"])
-        etas = {dpar: _linear_predictor(md, lp, spec, params, values) for dpar, lp in md.predictors.items()}
+        ordered = _ordered_intercepts(md)
+        etas = {dpar: _linear_predictor(md, lp, spec, params, values, ordered.get(dpar))
+                for dpar, lp in md.predictors.items()}
         scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model
             ordered = pm.distributions.transforms.ordered if md.family.ordered else None  # brms: sratio's are free
@@ -276,12 +286,15 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
                 initval=np.linspace(-1.0, 1.0, md.thresholds))
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
-            params[dpar.name] = scalars[dpar.name] = _parameter(dpar.name, (), lb, ub)
+            shape = (dpar.size,) if dpar.size else ()
+            params[dpar.name] = scalars[dpar.name] = _parameter(dpar.parameter, shape, lb, ub, bool(dpar.size))
         _add_priors(spec, params, values)
         if not prior_only:
             additions = {k: pm.Data(k, values[k]) if isinstance(v, np.ndarray) else v
                          for k, v in md.additions.items()}
-            logp = md.family.pointwise_logp(Y, md.eta_mu(etas), md.dpar_values(etas, scalars), additions)
+            eta = md.eta_mu(etas)
+            dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
+            logp = md.family.pointwise_logp(Y, eta, dpars, additions)
             pm.Potential("Y_loglik", logp.sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
         used = set(ancestors([model.logp()]))
@@ -313,17 +326,35 @@ def linear_predictor_sum(X, b, intercept, blocks: Sequence[tuple], offset=None):
     return eta if offset is None else eta + offset
 
 
+def _ordered_intercepts(md: ModelData) -> dict[str, pt.TensorVariable]:
+    """brms's ``ordered[K] ordered_Intercept`` of a mixture with ``order = "mu"``: the intercepts of
+    ``mu1`` < ``mu2`` < ..., each also a deterministic ``Intercept_mu<k>`` (brms's name), by dpar."""
+    mus = [md.predictors[d] for d in md.mu_dpars]
+    if not md.family.mixture or md.family.order != "mu":
+        return {}
+    if not all(lp.has_intercept for lp in mus):
+        raise FamilyError("Identifying mixture components via ordering requires population-level intercepts to be "
+                          "present. Try setting order = 'none' in function 'mixture'.")
+    ordered = pm.Flat("ordered_Intercept", shape=len(mus), default_transform=pm.distributions.transforms.ordered,
+                      initval=np.linspace(-1.0, 1.0, len(mus)))
+    return {lp.dpar: pm.Deterministic(f"Intercept{lp.suffix}", ordered[k]) for k, lp in enumerate(mus)}
+
+
 def _linear_predictor(md: ModelData, lp: LinearPredictor, spec: PriorSpec, params: dict,
-                      values: dict[str, np.ndarray]):
+                      values: dict[str, np.ndarray], intercept: pt.TensorVariable | None = None):
     """One predictor's ``eta``: centred population part (``b``, ``Intercept`` with the
-    predictor's suffix, e.g. ``b_sigma``), group-level effects and offset."""
+    predictor's suffix, e.g. ``b_sigma``; ``intercept`` when given, an ordered one), group-level
+    effects and offset."""
     sfx = lp.suffix
-    X, b, intercept = pt.zeros((md.nobs, 0)), pt.zeros(0), 0.0
+    X, b = pt.zeros((md.nobs, 0)), pt.zeros(0)
     if lp.b_names:
         params[f"b{sfx}"] = b = _parameter(f"b{sfx}", (len(lp.b_names),), *spec.bounds(f"b{sfx}"))
         X = pm.Data(f"Xc{sfx}", values[f"Xc{sfx}"])
     if lp.has_intercept:
-        params[f"Intercept{sfx}"] = intercept = _parameter(f"Intercept{sfx}", (), None, None)
+        params[f"Intercept{sfx}"] = intercept = (
+            _parameter(f"Intercept{sfx}", (), None, None) if intercept is None else intercept)
+    else:
+        intercept = 0.0
     blocks = [_group_effects(block, spec, params, values) for block in lp.blocks]
     offset = pm.Data(f"offset{sfx}", values[f"offset{sfx}"]) if lp.offset is not None else None
     return linear_predictor_sum(X, b, intercept, blocks, offset)

@@ -24,7 +24,7 @@ import pandas as pd
 
 from ._docs import shared
 from .contrasts import is_factor
-from .data import ModelData, offset_values
+from .data import ModelData, offset_values, truncation_bounds
 from .design import design, design_new, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
@@ -210,7 +210,7 @@ def _scalars(fit: Fit, draws: np.ndarray) -> dict[str, np.ndarray]:
 
 
 def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
-    """Addition terms predictions need (``trials``, ``se``), from newdata when given."""
+    """Addition terms predictions need (``trials``, ``se``, ``trunc``), from newdata when given."""
     md = fit.model_data
     if newdata is None:
         return md.additions
@@ -225,6 +225,8 @@ def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
                 out[term] = np.full(len(newdata), float(arg))
     if "se_sigma" in md.additions:
         out["se_sigma"] = md.additions["se_sigma"]
+    if "trunc" in md.formula.additions:
+        out["lb"], out["ub"] = truncation_bounds(md.formula.additions["trunc"], newdata)
     return out
 
 

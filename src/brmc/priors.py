@@ -305,8 +305,9 @@ def intercept_prior(md: ModelData, lp: LinearPredictor) -> str:
     """The default prior of a predictor's intercept (brms's ``def_dprior``): data-based on
     the ``mu`` predictors, the parameter's own default on the others."""
     if lp.dpar in md.mu_dpars:
-        return _student_t(*default_scale(md, offset=lp.offset)[:2])
-    return md.family.dpar(lp.dpar).intercept_prior or _student_t(0, default_scale(md, link=lp.link)[1])
+        return _student_t(*default_scale(md, link=lp.link, offset=lp.offset)[:2])
+    own = md.family.dpar(lp.dpar).intercept_prior  # "" is flat (ndt under its link), None data-based
+    return own if own is not None else _student_t(0, default_scale(md, link=lp.link)[1])
 
 
 def default_prior_table(md: ModelData) -> pd.DataFrame:
@@ -375,6 +376,10 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
             raise PriorError(f"Correlations (class 'cor') take an lkj(eta) prior, not {p.prior!r}.")
         if p.class_ != "cor" and dist is not None and dist.name == "lkj":
             raise PriorError(f"lkj() is a prior for class 'cor', not for class {p.class_!r}.")
+        if (p.class_ in {"theta", "sbhaz"}) != (dist is not None and dist.name == "dirichlet"):
+            raise PriorError(f"A simplex (a mixture's proportions, class 'theta'; cox's baseline hazard, class "
+                             f"'sbhaz') and only it takes a dirichlet(alpha) prior; got {p.prior!r} on class "
+                             f"{p.class_!r}.")
         if (p.lb is not None or p.ub is not None) and (p.coef or p.class_ not in {"b", "sd"} or p.group):
             raise PriorError(
                 f"Bounds (lb/ub) can be set for the whole class 'b' (or 'sd'), not on {p.class_!r}"

@@ -34,6 +34,7 @@ from . import inits
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
+from .families import DistPar
 from .model import BuiltModel, cholesky_from_raw, linear_predictor_sum
 from .progress import output_kind
 from .terms import GroupBlock
@@ -433,7 +434,10 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
         scaled = sd[..., :, None] * z
         for k, coef in enumerate(block.coefs):
             r_by_name.setdefault(block.r_name, []).append((coef, scaled[..., k, :]))
-    dpars = {d.name: _stack(raw, d.name) for d in md.dpars}
+    dpars = {}
+    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...
+        values = _stack(raw, d.parameter)
+        dpars |= {n: values[..., k] for k, n in enumerate(d.names)} if d.size else {d.parameter: values}
     parts = (intercepts, slopes, sds, cors, dpars, temporary)
     out = {name: xr.DataArray(v, dims=dims) for part in parts for name, v in part.items()}
     for block in md.blocks:
@@ -446,7 +450,19 @@ def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
             dims=(*dims, level_dim, coef_dim),
             coords={level_dim: block.levels, coef_dim: [p[0] for p in parts_]},
         )
-    return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
+    return _scaled_dpars(xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values}), md)
+
+
+def _scaled_dpars(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
+    """``posterior`` with each scaled dpar (gen_extreme_value's ``xi`` from ``tmp_xi``) added as the
+    likelihood took it on the training data, as brms's ``compute_xi`` adds ``xi`` to the fit."""
+    scaled = [d.name for d in md.dpars if d.scale is not None]
+    if not scaled:
+        return posterior
+    etas = linear_predictors(posterior, md)
+    sampled = {d.name: _dpar_draws(posterior, d, d.parameter)[:, :, None] for d in md.dpars}
+    dpars = md.family.scale_dpars(md.y, md.eta_mu(etas), md.dpar_values(etas, sampled), scaled)
+    return posterior.assign({name: (("chain", "draw"), dpars[name][..., 0]) for name in scaled})
 
 
 def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
@@ -460,12 +476,14 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
         >>> sorted(model_parameters(fit.idata.posterior, fit.model_data))
         ['Intercept', 'L_1', 'b', 'sd_1', 'sigma']
     """
-    out = {d.name: posterior[d.name].values for d in md.dpars}
+    out = {d.parameter: _dpar_draws(posterior, d, d.parameter) for d in md.dpars}
     for lp in md.predictors.values():
         if lp.b_names:
             out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
         if lp.has_intercept:
             out[f"Intercept{lp.suffix}"] = posterior[f"Intercept{lp.suffix}"].values
+    if md.family.mixture and md.family.order == "mu":  # brms's ordered_Intercept of a mixture
+        out["ordered_Intercept"] = np.stack([posterior[f"Intercept_{d}"].values for d in md.mu_dpars], axis=-1)
     if md.thresholds:
         mu = md.predictors["mu"]
         shift = out["b"] @ mu.means_X if mu.b_names else 0.0
@@ -484,6 +502,14 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
     return out
 
 
+def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
+    """The draws (chain, draw) of family parameter ``d`` by ``name`` (its own, or its sampled
+    ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..."""
+    if d.size:
+        return np.stack([posterior[n].values for n in d.names], axis=-1)
+    return posterior[name].values
+
+
 def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray:
     """The draws of a predictor's ``b`` for the columns of its ``X`` (intercept first when
     there is one): (chain, draw, K)."""
@@ -495,7 +521,7 @@ def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray
 def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     """Family parameters estimated as one number, per draw, shaped to broadcast over
     observations: (chain, draw, 1[, K])."""
-    out = {d.name: posterior[d.name].values[..., None] for d in md.dpars}
+    out = {d.name: _dpar_draws(posterior, d, d.name)[:, :, None] for d in md.dpars}
     if md.thresholds:
         thres = [posterior[f"b_{n}"].values for n in md.fixef_names[: md.thresholds]]
         out["thres"] = np.stack(thres, axis=-1)[:, :, None, :]

@@ -188,6 +188,9 @@ def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> Tens
     if p.dist.name == "lkj":
         block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
         return lkj_correlation(p.dist.args[0], len(block.coefs), size)
+    if p.dist.name == "dirichlet":  # one element of the simplex: Beta(alpha, (K - 1) alpha)
+        alpha, K = p.dist.args[0], next(d.size for d in md.dpars if d.name == p.param)
+        return bounded_dist("beta", (alpha, (K - 1) * alpha), None, None, size)
     return bounded_dist(p.dist.name, p.dist.args, p.lb, p.ub, size)
 
 

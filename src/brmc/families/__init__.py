@@ -5,7 +5,7 @@ data, prior and model stages read nothing else about it.  The records live in
 :mod:`~brmc.families.standard` (PyMC's distributions as they stand),
 :mod:`~brmc.families.ordinal` (cumulative, sratio, cratio, acat),
 :mod:`~brmc.families.continuous` (response times, inverse Gaussian, quantile,
-Frechet, von Mises) and :mod:`~brmc.families.inflated` (beta-binomial,
+Frechet, generalised extreme value, von Mises), :mod:`~brmc.families.survival` (cox, discrete Weibull) and :mod:`~brmc.families.inflated` (beta-binomial,
 zero-(one-)inflated and hurdle families); :mod:`~brmc.families.core` holds
 what they share.
 
@@ -26,6 +26,7 @@ from .continuous import (
     asym_laplace,
     exgaussian,
     frechet,
+    gen_extreme_value,
     inverse_gaussian,
     shifted_lognormal,
     von_mises,
@@ -43,10 +44,13 @@ from .inflated import (
     beta_binomial,
     hurdle_gamma,
     hurdle_negbinomial,
+    zero_inflated_asym_laplace,
     zero_inflated_beta,
+    zero_inflated_beta_binomial,
     zero_inflated_binomial,
     zero_one_inflated_beta,
 )
+from .mixture import mixture_of, parse_mixture
 from .ordinal import acat, category_probabilities, cratio, cumulative, sratio
 from .standard import (
     Gamma,
@@ -68,24 +72,24 @@ from .standard import (
     zero_inflated_negbinomial,
     zero_inflated_poisson,
 )
+from .survival import cox, discrete_weibull
 
 __all__ = ["DATA_PRIOR_LINKS", "FAMILIES", "LINKS", "NOT_YET", "DistPar", "Family", "category_probabilities",
-           "family_from_dict", "get_family", "inverse_link"]
+           "family_from_dict", "get_family", "inverse_link", "mixture"]
 
 #: brms family names → constructors.
 FAMILIES: dict[str, Callable[..., Family]] = {
     f.__name__: f for f in (
         gaussian, student, skew_normal, lognormal, shifted_lognormal, exgaussian, Gamma, weibull, exponential,
-        inverse_gaussian, frechet, asym_laplace, von_mises, bernoulli, binomial, beta_binomial,
-        zero_inflated_binomial, poisson, negbinomial, geometric, beta, zero_inflated_beta, zero_one_inflated_beta,
+        inverse_gaussian, frechet, gen_extreme_value, asym_laplace, zero_inflated_asym_laplace, von_mises,
+        bernoulli, binomial, beta_binomial, zero_inflated_binomial, zero_inflated_beta_binomial, poisson, negbinomial, geometric, beta, zero_inflated_beta, zero_one_inflated_beta,
         zero_inflated_poisson, zero_inflated_negbinomial, hurdle_poisson, hurdle_negbinomial, hurdle_gamma,
-        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical)
+        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, cox, discrete_weibull)
 }
 FAMILIES["Gamma"] = Gamma
 #: brms families not implemented yet: refused by name rather than confused with others.
-NOT_YET = frozenset({"multinomial", "dirichlet", "dirichlet_multinomial", "gen_extreme_value", "wiener",
-                     "com_poisson", "logistic_normal", "cox", "zero_inflated_beta_binomial",
-                     "zero_inflated_asym_laplace"})
+NOT_YET = frozenset({"multinomial", "dirichlet", "dirichlet_multinomial", "wiener", "com_poisson",
+                     "logistic_normal", "negbinomial2", "dirichlet2", "custom"})
 
 
 def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:
@@ -119,6 +123,14 @@ def get_family(family: str | Family, link: str | None = None, **options: str) ->
     if not isinstance(family, str):
         raise FamilyError(f"A family must be a name such as 'gaussian', not {type(family).__name__}.")
     name = family.strip()
+    mixed = parse_mixture(name)
+    if mixed is not None:
+        names, order = mixed
+        order = options.pop("order", order)
+        if options or link not in (None, "identity"):
+            raise FamilyError("A mixture takes its component families and 'order' only; give links to the "
+                              "components, e.g. mixture(get_family('gaussian', link='log'), 'gaussian').")
+        return mixture(*names, order=order)
     if name in NOT_YET:
         raise FamilyError(f"Family '{name}' is a brms family that brmc does not support yet. "
                           f"Available families: {', '.join(FAMILIES)}.")
@@ -128,6 +140,34 @@ def get_family(family: str | Family, link: str | None = None, **options: str) ->
             f"Available families: {', '.join(FAMILIES)}."
         )
     return FAMILIES[name](**options) if link is None else FAMILIES[name](link=link, **options)
+
+
+def mixture(*families: str | Family, order: str | bool | None = None) -> Family:
+    """A finite mixture of response families, as brms's ``mixture()``.
+
+    Parameters
+    ----------
+    *families : str or Family
+        Two or more component families (names or records), all continuous or all counts.
+    order : {"none", "mu"} or bool, optional
+        Whether the components' intercepts are ordered (``"mu"`` or True), which keeps
+        the components from swapping; brms's default: ordered for mixtures of one family.
+
+    Returns
+    -------
+    Family
+        Distributional parameters ``mu1``, ``mu2``, ... (predictors), the components' own
+        numbered (``sigma1``, ``sigma2``) and the mixing proportions ``theta1``, ``theta2``, ...
+
+    Examples
+    --------
+    >>> mix = mixture("gaussian", "gaussian")
+    >>> mix.name, mix.order
+    ('mixture(gaussian, gaussian)', 'mu')
+    >>> get_family("mixture(gaussian, student)").order
+    'none'
+    """
+    return mixture_of(tuple(get_family(f) for f in families), order=order)
 
 
 def family_from_dict(spec: dict) -> Family:

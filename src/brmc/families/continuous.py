@@ -1,11 +1,13 @@
 """brms's continuous families beyond the normal and gamma: response times
 (``shifted_lognormal``, ``exgaussian``), ``inverse.gaussian``, quantile
-regression (``asym_laplace``), ``frechet`` and circular ``von_mises``.
+regression (``asym_laplace``), ``frechet``, ``gen_extreme_value`` and circular ``von_mises``.
 
 Each follows brms 2.18's Stan code: ``mu`` is the mean (exgaussian: the normal
 mean plus ``beta``; frechet: scale ``mu / Gamma(1 - 1/nu)``), shifted_lognormal's
 ``ndt`` lies in (0, min(Y)), asym_laplace's density is
-``quantile (1 - quantile) / sigma * exp(-rho_quantile((y - mu) / sigma))``.
+``quantile (1 - quantile) / sigma * exp(-rho_quantile((y - mu) / sigma))``;
+gen_extreme_value's ``xi``, when not predicted, is sampled as ``tmp_xi`` and scaled
+into the interval where every training observation has a positive density (brms's ``scale_xi``).
 
 Example:
     >>> exgaussian().dpar("beta").default_prior
@@ -37,13 +39,36 @@ from .core import (
 
 _POSITIVE_LINKS = ("log", "identity", "softplus", "squareplus")
 NDT = DistPar("ndt", lb=0.0, ub="min_Y", default_prior="uniform(0, min_Y)", links=_POSITIVE_LINKS,
-              link_prior="student_t(3, 0, 2.5)")
+              link_prior="")  # brms's def_dprior has no ndt prior under a link: flat
 BETA = DistPar("beta", lb=0.0, default_prior="gamma(1, 0.1)", links=_POSITIVE_LINKS,
-               link_prior="student_t(3, 0, 2.5)")
+               link_prior="normal(1.7, 1.3)")
 QUANTILE = DistPar("quantile", lb=0.0, ub=1.0, default_prior="beta(1, 1)", links=("logit", "identity"),
                    link_prior="logistic(0, 1)")
 KAPPA = DistPar("kappa", lb=0.0, default_prior="gamma(2, 0.01)", links=_POSITIVE_LINKS,
-                link_prior="student_t(3, 0, 2.5)")
+                link_prior="normal(5.0, 0.8)")
+
+
+def scale_xi(tmp, y, mu, dpars: dict):
+    """brms's ``scale_xi``: ``inv_logit(tmp) (ub - lb) + lb`` with lb, ub the smaller and larger of
+    -1 / min(x) and -1 / max(x), x = (y - mu) / sigma over the training observations (last axis;
+    tensors, or NumPy draws on leading axes with ``tmp`` of shape (..., 1)).
+
+    Example:
+        >>> float(scale_xi(np.zeros(1), np.array([-1.0, 2.0]), np.zeros(2), {"sigma": 1.0})[0])
+        0.25
+    """
+    numeric = isinstance(mu, np.ndarray)
+    lib = np if numeric else pt
+    x = (y - mu) / dpars["sigma"]
+    extent = {"axis": -1, "keepdims": True} if numeric else {"axis": -1}
+    first, second = -1 / lib.min(x, **extent), -1 / lib.max(x, **extent)
+    lb, ub = lib.minimum(first, second), lib.maximum(first, second)
+    weight = special.expit(tmp) if numeric else pt.sigmoid(tmp)
+    return weight * (ub - lb) + lb
+
+
+XI = DistPar("xi", default_prior="normal(0, 2.5)", links=("log1p", "identity"), link_prior="normal(0, 4)",
+             scale=scale_xi)
 
 
 def _shifted_lognormal_logp(y, mu, sigma, ndt):
@@ -159,6 +184,54 @@ def _frechet(f: Family, eta, d: dict, add: dict):
     return pm.CustomDist.dist(nu, scale, logp=_frechet_logp, logcdf=_frechet_logcdf, random=_frechet_random)
 
 
+def _gev_parts(y, mu, sigma, xi):
+    """x = (y - mu) / sigma, whether xi is 0 (Gumbel), a non-zero xi and t = 1 + xi x where t > 0
+    (1 elsewhere: each unused branch stays finite, so that gradients through ``switch`` do too)."""
+    x = (y - mu) / sigma
+    gumbel = pt.eq(xi, 0)
+    safe_xi = pt.switch(gumbel, 1.0, xi)
+    t = 1 + safe_xi * x
+    return x, gumbel, safe_xi, pt.gt(t, 0), pt.switch(pt.gt(t, 0), t, 1.0)
+
+
+def _gev_logp(y, mu, sigma, xi):
+    """brms's gen_extreme_value_lpdf; outside the support (t <= 0) the density is 0."""
+    x, gumbel, safe_xi, inside, t = _gev_parts(y, mu, sigma, xi)
+    general = pt.switch(inside, -(1 + 1 / safe_xi) * pt.log(t) - t ** (-1 / safe_xi), -np.inf)
+    return -pt.log(sigma) + pt.switch(gumbel, -x - pt.exp(-x), general)
+
+
+def _gev_logcdf(y, mu, sigma, xi, **kwargs):
+    """brms's gen_extreme_value_lcdf: -t^(-1/xi) (Gumbel: -exp(-x)); below the support of a
+    positive xi -inf, above that of a negative xi 0."""
+    x, gumbel, safe_xi, inside, t = _gev_parts(y, mu, sigma, xi)
+    general = pt.switch(inside, -(t ** (-1 / safe_xi)), pt.switch(pt.gt(safe_xi, 0), -np.inf, 0.0))
+    return pt.switch(gumbel, -pt.exp(-x), general)
+
+
+def _gev_random(mu, sigma, xi, rng=None, size=None):
+    """By inversion: mu + sigma ((-log u)^(-xi) - 1) / xi (Gumbel: mu - sigma log(-log u))."""
+    size = draw_size(size, mu, sigma, xi)
+    e = -np.log(rng.uniform(size=size))
+    xi = np.broadcast_to(xi, size)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        general = (e ** (-xi) - 1) / xi
+    return mu + sigma * np.where(xi == 0, -np.log(e), general)
+
+
+def _gen_extreme_value(f: Family, eta, d: dict, add: dict):
+    return pm.CustomDist.dist(_linked(f, eta), d["sigma"], d["xi"], logp=_gev_logp, logcdf=_gev_logcdf,
+                              random=_gev_random)
+
+
+def _gev_epred(mu, d, add):
+    """brms's posterior_epred_gen_extreme_value: mu + sigma (Gamma(1 - xi) - 1) / xi (at xi = 0,
+    where brms's formula is 0 / 0, its limit: Euler's constant)."""
+    xi = np.asarray(d["xi"])
+    safe_xi = np.where(xi == 0, 1.0, xi)
+    return mu + d["sigma"] * np.where(xi == 0, np.euler_gamma, (special.gamma(1 - safe_xi) - 1) / safe_xi)
+
+
 def _von_mises_logp(y, mu, kappa):
     """brms's von_mises_real_lpdf: the von Mises density below kappa = 100, a normal with sd 1/sqrt(kappa) above."""
     exact = pm.logp(pm.VonMises.dist(mu=mu, kappa=kappa), y)
@@ -201,5 +274,7 @@ asym_laplace = _family("asym_laplace", "identity", ("identity", "log", "inverse"
                        _asym_laplace, _real("asym_laplace"), epred=_asym_laplace_epred)
 frechet = _family("frechet", "log", ("log", "identity", "inverse", "softplus", "squareplus"), (NU,), _frechet,
                   _positive("frechet"))
+gen_extreme_value = _family("gen_extreme_value", "identity", ("identity", "log", "inverse", "softplus", "squareplus"),
+                            (SIGMA, XI), _gen_extreme_value, _real("gen_extreme_value"), epred=_gev_epred)
 von_mises = _family("von_mises", "tan_half", ("tan_half", "identity"), (KAPPA,), _von_mises, _angles)
 

@@ -23,7 +23,7 @@ import pytensor
 import pytensor.tensor as pt
 from scipy import special, stats
 
-from ..censoring import censored_logp
+from ..censoring import censored_logp, truncated_log_mass
 from ..errors import FamilyError
 
 #: link name → (inverse link on tensors, link on numpy arrays, inverse link on numpy arrays)
@@ -42,6 +42,7 @@ LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
     "cauchit": (lambda x: 0.5 + pt.arctan(x) / np.pi, stats.cauchy.ppf, stats.cauchy.cdf),
     "1/mu^2": (lambda x: 1 / pt.sqrt(x), lambda y: 1 / y**2, lambda x: 1 / np.sqrt(x)),
     "tan_half": (lambda x: 2 * pt.arctan(x), lambda y: np.tan(y / 2), lambda x: 2 * np.arctan(x)),
+    "log1p": (pt.expm1, np.log1p, np.expm1),
 }
 #: links on which brms computes data-based default priors (``def_scale_prior``).
 DATA_PRIOR_LINKS = ("identity", "log", "inverse", "sqrt", "1/mu^2")
@@ -67,7 +68,10 @@ class DistPar:
     (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
     ``links``, the first being brms's default) and its intercept takes
     ``default_prior`` under the identity link, else ``link_prior`` (``None``:
-    data-based), as brms's ``def_dprior``.
+    data-based, ``""``: flat), as brms's ``def_dprior``.  A dpar with a ``scale`` (gen_extreme_value's
+    ``xi``) is sampled unbounded as ``tmp_<name>`` (its prior is the class's) and, when not
+    predicted, mapped by ``scale(tmp, y, mu, dpars)`` to where the likelihood of the training
+    response is positive, as brms's ``scale_xi``.
     """
 
     name: str
@@ -77,10 +81,26 @@ class DistPar:
     links: tuple[str, ...] = ("identity",)
     link_prior: str | None = None
     link: str = ""
+    scale: Callable | None = field(default=None, compare=False, repr=False)
+    size: int = 0
+    basis: bool = False
 
     def __post_init__(self) -> None:
         if not self.link:
             object.__setattr__(self, "link", self.links[0])
+
+    @property
+    def names(self) -> list[str]:
+        """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K (a ``basis``'s
+        coefficients as ``sbhaz[1]``, ``sbhaz[2]``, ...), else its name."""
+        if self.basis:
+            return [f"{self.name}[{k}]" for k in range(1, self.size + 1)]
+        return [f"{self.name}{k}" for k in range(1, self.size + 1)] if self.size else [self.name]
+
+    @property
+    def parameter(self) -> str:
+        """The name of the model parameter sampled for it: ``tmp_xi`` for a scaled dpar."""
+        return f"tmp_{self.name}" if self.scale is not None else self.name
 
     @property
     def intercept_prior(self) -> str | None:
@@ -116,7 +136,8 @@ class Family:
     response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"``,
     ``"ordinal"`` or ``"categorical"``; ``log_scale`` families (lognormal) take
     brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical``
-    (``None``: the first).
+    (``None``: the first); ``response_additions(y, additions)`` the data a family computes from its
+    response (cox's baseline-hazard bases).
 
     Example:
         >>> import brmc
@@ -138,6 +159,9 @@ class Family:
     refcat: str | None = None
     probabilities: Callable | None = field(default=None, compare=False, repr=False)
     ordered: bool = True
+    components: tuple[Family, ...] = ()
+    order: str = "none"
+    response_additions: Callable | None = field(default=None, compare=False, repr=False)
 
     @property
     def ordinal(self) -> bool:
@@ -146,6 +170,15 @@ class Family:
     @property
     def categorical(self) -> bool:
         return self.kind == "categorical"
+
+    @property
+    def mixture(self) -> bool:
+        """Whether it is a mixture of ``components`` (brms's ``mixture()``)."""
+        return bool(self.components)
+
+    def mu_link(self, dpar: str) -> str:
+        """The link of a location predictor: ``mu``'s, or a mixture's ``mu2`` its second component's."""
+        return self.components[int(dpar[2:]) - 1].link if self.mixture else self.link
 
     @property
     def polytomous(self) -> bool:
@@ -185,16 +218,37 @@ class Family:
                 dpars = {**dpars, "sigma": se}
         return self.dist(self, eta, dpars, additions)
 
+    def scale_dpars(self, y, eta, dpars: dict, estimated: list[str]) -> dict:
+        """``dpars`` with each estimated (not predicted) dpar that has a ``scale`` mapped from its
+        sampled ``tmp_`` value to the likelihood's (gen_extreme_value's ``xi``), given the training
+        response ``y`` and the linear predictor ``eta`` (tensors, or NumPy draws on leading axes).
+
+        Example:
+            >>> import brmc
+            >>> fam = brmc.get_family("gen_extreme_value")
+            >>> out = fam.scale_dpars(np.array([-1.0, 2.0]), np.zeros((1, 2)),
+            ...                       {"sigma": np.ones((1, 1)), "xi": np.zeros((1, 1))}, ["sigma", "xi"])
+            >>> out["xi"].round(3).tolist()  # halfway between -1/2 and 1
+            [[0.25]]
+        """
+        scaled = {d.name: d.scale(dpars[d.name], y, self.mu(eta), dpars) for d in self.dpars
+                  if d.scale is not None and d.name in estimated}
+        return {**dpars, **scaled}
+
     def pointwise_logp(self, y, eta, dpars: dict, additions: dict):
         """Each observation's log-likelihood as brms writes it: censoring
         (``cens()``) through the log cdf and survival function
-        (:func:`brmc.censoring.censored_logp`), ``weights()`` multiplying (a tensor)."""
+        (:func:`brmc.censoring.censored_logp`), truncation (``trunc()``) minus the log probability
+        between the bounds (:func:`brmc.censoring.truncated_log_mass`), ``weights()`` multiplying (a tensor)."""
         dist = self.response_dist(eta, dpars, additions)
         cens = additions.get("cens")
+        count = self.kind == "count"
         if cens is not None and np.any(cens != 0):
-            out = censored_logp(dist, y, additions.get("y2", y), cens, count=self.kind == "count")
+            out = censored_logp(dist, y, additions.get("y2", y), cens, count=count)
         else:
             out = pm.logp(dist, y)
+        if "lb" in additions:
+            out = out - truncated_log_mass(dist, y, additions["lb"], additions["ub"], count=count)
         weights = additions.get("weights")
         return out * weights if weights is not None else out
 
@@ -213,10 +267,13 @@ class Family:
         """
         seed = int(generator.integers(2**31))
         huge = np.zeros(np.shape(eta), dtype=bool)
-        if self.kind == "count" and "trials" not in (additions or {}):
+        if self.kind == "count" and "trials" not in (additions or {}) and not self.mixture:
             huge = self.inverse_link_np(np.asarray(eta)) > 1e15
             eta = np.where(huge, self.link_np(np.float64(1.0)), eta)
-        out = np.asarray(pm.draw(self.response_dist(eta, dpars, additions or {}), random_seed=seed), dtype=float)
+        dist = self.response_dist(eta, dpars, additions or {})
+        out = np.asarray(pm.draw(dist, random_seed=seed), dtype=float)
+        if "lb" in (additions or {}):
+            out = _redraw_outside(dist, out, additions["lb"], additions["ub"], seed)
         if huge.any():
             warnings.warn(f"{int(huge.sum())} predicted means were too large to draw from (> 1e15); "
                           "their draws are NaN.", UserWarning, stacklevel=3)
@@ -230,16 +287,49 @@ class Family:
             return self.probabilities(self, eta, dpars["thres"])
         if self.categorical:
             return special.softmax(eta, axis=-1)
+        if "lb" in additions:
+            return _truncated_mean(self, self.inverse_link_np(eta), dpars, additions)
         return self.epred(self.inverse_link_np(eta), dpars, additions)
 
     def options(self) -> dict[str, str]:
         """The choices made beyond the link: non-default dpar links (``link_sigma``), ``refcat``."""
         out = {f"link_{d.name}": d.link for d in self.dpars if d.link != d.links[0]}
+        if self.mixture:
+            out = {**out, "order": self.order}
         return out | ({"refcat": self.refcat} if self.refcat is not None else {})
 
     def to_dict(self) -> dict:
         """A JSON-able description (enough to rebuild with :func:`family_from_dict`)."""
         return {"name": self.name, "link": self.link, **self.options()}
+
+
+def _redraw_outside(dist, out: np.ndarray, lb: np.ndarray, ub: np.ndarray, seed: int, batches: int = 10):
+    """Draws of a truncated response: those outside [lb, ub] drawn again, ten at a time, up to
+    ``batches`` times (brms inverts the cdf where it can; the draws have the same distribution);
+    any still outside are NaN, with a warning, as brms's discrete draws after its tries."""
+    outside = (out < lb) | (out > ub)
+    for batch in range(batches):
+        if not outside.any():
+            return out
+        for more in np.asarray(pm.draw(dist, draws=10, random_seed=seed + 1 + batch), dtype=float):
+            out = np.where(outside, more, out)
+            outside = (out < lb) | (out > ub)
+    if outside.any():
+        warnings.warn(f"{int(outside.sum())} draws stayed outside the truncation bounds after {10 * batches} "
+                      "tries; they are NaN.", UserWarning, stacklevel=4)
+    return np.where(outside, np.nan, out)
+
+
+def _truncated_mean(family: Family, mu, dpars: dict, additions: dict):
+    """brms's posterior_epred_trunc_gaussian: mu + sigma (phi(a) - phi(b)) / (Phi(b) - Phi(a)),
+    a, b the standardised bounds; other truncated families are refused, as brms refuses those
+    it has no formula for."""
+    if family.name != "gaussian":
+        raise FamilyError(f"posterior_epred of a truncated (trunc()) '{family.name}' model is not "
+                          "implemented in brmc yet (only gaussian); posterior_predict works for it.")
+    sigma = dpars["sigma"]
+    a, b = (additions["lb"] - mu) / sigma, (additions["ub"] - mu) / sigma
+    return mu + sigma * (stats.norm.pdf(a) - stats.norm.pdf(b)) / (stats.norm.cdf(b) - stats.norm.cdf(a))
 
 
 # ---------------------------------------------------------------- response checks

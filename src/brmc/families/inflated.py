@@ -1,6 +1,6 @@
 """brms's over-dispersed, zero-inflated and hurdle families: ``beta_binomial``,
-``zero_inflated_binomial``, ``zero_inflated_beta``, ``zero_one_inflated_beta``,
-``hurdle_negbinomial`` and ``hurdle_gamma``.
+``zero_inflated_binomial``, ``zero_inflated_beta_binomial``, ``zero_inflated_beta``,
+``zero_one_inflated_beta``, ``zero_inflated_asym_laplace``, ``hurdle_negbinomial`` and ``hurdle_gamma``.
 
 As brms 2.18's Stan code: ``zi`` is the probability of an extra zero, ``hu``
 of a zero (the rest from the zero-truncated count or the continuous part),
@@ -18,10 +18,18 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import stats
 
+from .continuous import (
+    QUANTILE,
+    _asym_laplace_epred,
+    _asym_laplace_logcdf,
+    _asym_laplace_logp,
+    _asym_laplace_random,
+)
 from .core import (
     HU,
     PHI,
     SHAPE,
+    SIGMA,
     ZI,
     DistPar,
     Family,
@@ -31,6 +39,7 @@ from .core import (
     _family,
     _linked,
     _positive,
+    _real,
     draw_size,
 )
 
@@ -48,6 +57,46 @@ def _beta_binomial(f: Family, eta, d: dict, add: dict):
 
 def _zero_inflated_binomial(f: Family, eta, d: dict, add: dict):
     return pm.ZeroInflatedBinomial.dist(psi=1 - d["zi"], n=add["trials"], p=_linked(f, eta))
+
+
+def _zibb_logp(y, trials, mu, phi, zi):
+    """brms's zero_inflated_beta_binomial_lpmf: an extra zero with probability zi."""
+    count = pt.log1p(-zi) + pm.logp(pm.BetaBinomial.dist(alpha=mu * phi, beta=(1 - mu) * phi, n=trials), y)
+    return pt.switch(pt.eq(y, 0), pt.logaddexp(pt.log(zi), count), count)
+
+
+def _zibb_random(trials, mu, phi, zi, rng=None, size=None):
+    size = draw_size(size, trials, mu, phi, zi)
+    counts = rng.binomial(np.broadcast_to(trials, size).astype(np.int64), rng.beta(mu * phi, (1 - mu) * phi, size=size))
+    return np.where(rng.uniform(size=size) < zi, 0, counts).astype(np.int64)
+
+
+def _zero_inflated_beta_binomial(f: Family, eta, d: dict, add: dict):
+    return pm.CustomDist.dist(add["trials"], _linked(f, eta), d["phi"], d["zi"], logp=_zibb_logp,
+                              random=_zibb_random, dtype="int64")
+
+
+def _zial_logp(y, mu, sigma, quantile, zi):
+    """brms's zero_inflated_asym_laplace_lpdf: a zero has probability zi (a point mass), any
+    other value the asymmetric Laplace density times 1 - zi."""
+    return pt.switch(pt.eq(y, 0), pt.log(zi), pt.log1p(-zi) + _asym_laplace_logp(y, mu, sigma, quantile))
+
+
+def _zial_logcdf(y, mu, sigma, quantile, zi, **kwargs):
+    """brms's zero_inflated_asym_laplace_lcdf: the point mass at 0 counts from y = 0 on."""
+    below = pt.log1p(-zi) + _asym_laplace_logcdf(y, mu, sigma, quantile)
+    return pt.switch(pt.lt(y, 0), below, pt.logaddexp(pt.log(zi), below))
+
+
+def _zial_random(mu, sigma, quantile, zi, rng=None, size=None):
+    size = draw_size(size, mu, sigma, quantile, zi)
+    values = _asym_laplace_random(mu, sigma, quantile, rng=rng, size=size)
+    return np.where(rng.uniform(size=size) < zi, 0.0, values)
+
+
+def _zero_inflated_asym_laplace(f: Family, eta, d: dict, add: dict):
+    return pm.CustomDist.dist(_linked(f, eta), d["sigma"], d["quantile"], d["zi"], logp=_zial_logp,
+                              logcdf=_zial_logcdf, random=_zial_random)
 
 
 def _hurdle_negbinomial_logp(y, mu, shape, hu):
@@ -134,6 +183,14 @@ beta_binomial = _family("beta_binomial", "logit", _UNIT_LINKS, (PHI,), _beta_bin
 zero_inflated_binomial = _family(
     "zero_inflated_binomial", "logit", _UNIT_LINKS, (ZI,), _zero_inflated_binomial,
     _counts("zero_inflated_binomial"), epred=lambda mu, d, add: (1 - d["zi"]) * mu * add["trials"], kind="count")
+zero_inflated_beta_binomial = _family(
+    "zero_inflated_beta_binomial", "logit", _UNIT_LINKS, (PHI, ZI), _zero_inflated_beta_binomial,
+    _counts("zero_inflated_beta_binomial"), epred=lambda mu, d, add: (1 - d["zi"]) * mu * add["trials"],
+    kind="count")
+zero_inflated_asym_laplace = _family(
+    "zero_inflated_asym_laplace", "identity", ("identity", "log", "inverse", "softplus", "squareplus"),
+    (SIGMA, QUANTILE, ZI), _zero_inflated_asym_laplace, _real("zero_inflated_asym_laplace"),
+    epred=lambda mu, d, add: (1 - d["zi"]) * _asym_laplace_epred(mu, d, add))
 zero_inflated_beta = _family(
     "zero_inflated_beta", "logit", _UNIT_LINKS, (PHI, ZI), _zero_inflated_beta,
     _proportions("zero_inflated_beta", one_ok=False), epred=lambda mu, d, add: (1 - d["zi"]) * mu)
