@@ -80,10 +80,16 @@ def pymc_dist(name: str, args: Sequence[Any], **kwargs: Any) -> TensorVariable:
     return DISTRIBUTIONS[name].pymc(args, **kwargs)
 
 
+#: distributions symmetric about their location, by the position of the location argument
+_SYMMETRIC = {"normal": 0, "student_t": 1, "cauchy": 0}
+
+
 def bounded_dist(name: str, args: Sequence[float], lb: float | None, ub: float | None,
                  size: tuple[int, ...]) -> TensorVariable:
     """Draws of the distribution ``name`` truncated to (``lb``, ``ub``) (``None``: unbounded),
-    by the inverse cdf of a uniform between the bounds' cdfs.
+    by the inverse cdf of a uniform between the bounds' cdfs; a distribution symmetric about 0
+    cut at 0 (brms's half-normal, half-Student-t, half-Cauchy ``sd`` priors) as the absolute
+    value of its draws, which the inverse cdf near the median loses to rounding.
 
     Example:
         >>> x = pm.draw(bounded_dist("normal", (0.0, 1.0), 0.0, None, (1000,)), random_seed=1)
@@ -92,6 +98,8 @@ def bounded_dist(name: str, args: Sequence[float], lb: float | None, ub: float |
     """
     if lb is None and ub is None:
         return pymc_dist(name, args, size=size)
+    if lb == 0 and ub is None and name in _SYMMETRIC and float(args[_SYMMETRIC[name]]) == 0:
+        return pt.abs(pymc_dist(name, args, size=size))
     dist = pymc_dist(name, args)
     lo = np.float64(0.0) if lb is None else pt.exp(pm.logcdf(dist, np.float64(lb)))
     hi = np.float64(1.0) if ub is None else pt.exp(pm.logcdf(dist, np.float64(ub)))
