@@ -1,0 +1,288 @@
+"""The likelihood pieces of brms 2.18's time-series terms, as PyTensor graphs.
+
+Two formulations, as brms's Stan code has them for families with natural residuals (gaussian):
+
+- **regression (predictor) ARMA** (``ar()``, ``ma()``, ``arma()`` with ``cov = FALSE``, the default):
+  :func:`arma_mu` adds the lagged residuals to the predictor exactly as brms's ``model`` block
+  loop does (``mu[n] += Err[n, 1:Kma] * ma; err[n] = Y[n] - mu[n]; ...; mu[n] += Err[n, 1:Kar] * ar``,
+  the lags within the group only, zero before a group's first row), and the likelihood is then
+  the family's own (``normal_lpdf(Y | mu, sigma)``, :func:`normal_arma_lpdf`).  This conditions on
+  zero pre-sample residuals; it is not the stationary density.
+- **covariance** (``cosy()``, and ``cov = TRUE`` with orders up to one): each group's series is
+  multivariate normal with covariance ``sigma^2 * C``, ``C``'s Cholesky factor from
+  :func:`cholesky_cor_ar1`, :func:`cholesky_cor_ma1`, :func:`cholesky_cor_arma1` or
+  :func:`cholesky_cor_cosy` (brms's Stan functions of the same names), summed by
+  :func:`normal_time_lpdf` (brms's ``normal_time_hom_lpdf``/``normal_time_het_lpdf``, no ``se``).
+
+Examples
+--------
+>>> import numpy as np
+>>> from brmc.autocor import TimeSeries
+>>> series = TimeSeries.from_groups(np.array([0, 0, 0]))
+>>> mu = arma_mu(np.array([1.0, 2.0, 0.0]), np.zeros(3), ar=np.array([0.5]), ma=None, series=series)
+>>> mu.eval()
+array([0. , 0.5, 1. ])
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytensor
+import pytensor.tensor as pt
+from pytensor.tensor.slinalg import solve_triangular
+
+from .autocor import TimeSeries
+
+_LOG_2PI = float(np.log(2 * np.pi))
+
+
+def _real(values: Any) -> pt.TensorVariable:
+    """A tensor of ``values``; Python and NumPy numbers become float64 (PyTensor would pick float32)."""
+    if isinstance(values, pytensor.graph.basic.Variable):
+        return values
+    return pt.as_tensor_variable(np.asarray(values, dtype=float))
+
+
+def _coefficients(values: Any) -> pt.TensorVariable | None:
+    if values is None:
+        return None
+    values = _real(values)
+    return values if values.type.shape != (0,) else None
+
+
+def arma_mu(y: Any, eta: Any, ar: Any, ma: Any, series: TimeSeries) -> pt.TensorVariable:
+    """brms's ARMA predictor: ``eta`` plus AR terms of past residuals and MA terms of past errors.
+
+    Parameters
+    ----------
+    y : array or tensor, shape (N,)
+        The response, rows in :func:`brmc.autocor.order_rows`'s order.
+    eta : array or tensor, shape (N,)
+        The predictor without the ARMA terms.
+    ar, ma : array or tensor of shape (p,) / (q,), or None
+        The coefficients (``None`` or empty: that part is absent).
+    series : TimeSeries
+        The groups' rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable, shape (N,)
+        ``mu`` as brms's Stan loop leaves it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brmc.autocor import TimeSeries
+    >>> series = TimeSeries.from_groups(np.array([0, 0, 1, 1]))
+    >>> arma_mu(np.ones(4), np.zeros(4), None, np.array([0.5]), series).eval()
+    array([0. , 0.5, 0. , 0.5])
+    """
+    ar, ma = _coefficients(ar), _coefficients(ma)
+    y, eta = _real(y), _real(eta)
+    kar = 0 if ar is None else pt.get_vector_length(ar)  # the orders must be static
+    kma = 0 if ma is None else pt.get_vector_length(ma)
+    index, valid = series.index, series.valid
+    resid = (y - eta)[index]  # (groups, longest)
+    steps = index.shape[1]
+    if kma == 0:
+        # no MA part: the lagged 'errors' are plain residuals, so no recursion is needed
+        shift = pt.zeros_like(resid)
+        for lag in range(1, kar + 1):
+            if lag < steps:
+                shift = shift + ar[lag - 1] * pt.concatenate([pt.zeros_like(resid[:, :lag]), resid[:, :-lag]], axis=1)
+        mu_pad = eta[index] + shift
+    else:
+        max_lag = max(kar, kma)
+
+        def step(r_t, eta_t, lagged, ar_c, ma_c):
+            ma_part = pt.dot(lagged[:, :kma], ma_c)
+            err_t = r_t - ma_part
+            mu_t = eta_t + ma_part + (pt.dot(lagged[:, :kar], ar_c) if kar else 0.0)
+            return mu_t, pt.concatenate([err_t[:, None], lagged[:, :-1]], axis=1)
+
+        init = pt.zeros((index.shape[0], max_lag), dtype=resid.dtype)
+        ar_c = ar if ar is not None else pt.zeros(0)
+        (mu_steps, _), _ = pytensor.scan(step, sequences=[resid.T, eta[index].T], outputs_info=[None, init],
+                                         non_sequences=[ar_c, ma], strict=False)
+        mu_pad = mu_steps.T
+    real = np.flatnonzero(valid)
+    return pt.zeros_like(eta)[index.ravel()[real]].set(mu_pad.flatten()[real])
+
+
+def normal_arma_lpdf(y: Any, eta: Any, sigma: Any, ar: Any, ma: Any, series: TimeSeries) -> pt.TensorVariable:
+    """``normal_lpdf(Y | mu, sigma)`` with ``mu`` from :func:`arma_mu`: brms's gaussian ARMA likelihood.
+
+    Parameters
+    ----------
+    y, eta : array or tensor, shape (N,)
+        Response and predictor (ordered rows).
+    sigma : scalar or (N,) array or tensor
+        Residual standard deviation.
+    ar, ma : array or tensor, or None
+        The coefficients.
+    series : TimeSeries
+        The groups' rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        The summed log density.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from brmc.autocor import TimeSeries
+    >>> s = TimeSeries.from_groups(np.zeros(2, dtype=int))
+    >>> round(float(normal_arma_lpdf(np.zeros(2), np.zeros(2), 1.0, [0.3], None, s).eval()), 4)
+    -1.8379
+    """
+    z = (_real(y) - arma_mu(y, eta, ar, ma, series)) / sigma
+    return pt.sum(-0.5 * z**2 - pt.log(sigma * pt.ones_like(z)) - 0.5 * _LOG_2PI)
+
+
+def _lags(n: int) -> np.ndarray:
+    rows, cols = np.indices((n, n))
+    return np.abs(rows - cols)
+
+
+def cholesky_cor_ar1(ar: Any, n: int) -> pt.TensorVariable:
+    """brms's ``cholesky_cor_ar1``: Cholesky factor of ``ar^|i-j| / (1 - ar^2)``.
+
+    Parameters
+    ----------
+    ar : scalar tensor
+        The AR(1) coefficient.
+    n : int
+        Rows (the longest series).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable, shape (n, n)
+
+    Examples
+    --------
+    >>> cholesky_cor_ar1(0.0, 2).eval()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    ar = _real(ar)
+    return pt.linalg.cholesky(ar ** _lags(n) / (1 - ar**2))
+
+
+def cholesky_cor_ma1(ma: Any, n: int) -> pt.TensorVariable:
+    """brms's ``cholesky_cor_ma1``: Cholesky factor of ``1 + ma^2`` on the diagonal, ``ma`` beside it.
+
+    Parameters
+    ----------
+    ma : scalar tensor
+        The MA(1) coefficient.
+    n : int
+        Rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable, shape (n, n)
+
+    Examples
+    --------
+    >>> cholesky_cor_ma1(0.0, 2).eval()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    ma = _real(ma)
+    lag = _lags(n)
+    return pt.linalg.cholesky(pt.where(lag == 0, 1 + ma**2, pt.where(lag == 1, ma, 0.0)))
+
+
+def cholesky_cor_arma1(ar: Any, ma: Any, n: int) -> pt.TensorVariable:
+    """brms's ``cholesky_cor_arma1``: the ARMA(1, 1) autocovariances over ``1 - ar^2``.
+
+    Parameters
+    ----------
+    ar, ma : scalar tensors
+        The coefficients.
+    n : int
+        Rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable, shape (n, n)
+
+    Examples
+    --------
+    >>> cholesky_cor_arma1(0.0, 0.0, 2).eval()
+    array([[1., 0.],
+           [0., 1.]])
+    """
+    ar, ma = _real(ar), _real(ma)
+    lag = _lags(n)
+    gamma = (1 + ar * ma) * (ar + ma) * ar ** np.maximum(lag - 1, 0)
+    return pt.linalg.cholesky(pt.where(lag == 0, 1 + ma**2 + 2 * ar * ma, gamma) / (1 - ar**2))
+
+
+def cholesky_cor_cosy(cosy: Any, n: int) -> pt.TensorVariable:
+    """brms's ``cholesky_cor_cosy``: Cholesky factor of the compound-symmetry correlation matrix.
+
+    Parameters
+    ----------
+    cosy : scalar tensor
+        The common correlation (brms bounds it to [0, 1]).
+    n : int
+        Rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable, shape (n, n)
+
+    Examples
+    --------
+    >>> np.round(cholesky_cor_cosy(0.5, 2).eval(), 3)
+    array([[1.   , 0.   ],
+           [0.5  , 0.866]])
+    """
+    cosy = _real(cosy)
+    return pt.linalg.cholesky(pt.where(np.eye(n, dtype=bool), 1.0, cosy * np.ones((n, n))))
+
+
+def normal_time_lpdf(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSeries) -> pt.TensorVariable:
+    """Sum over groups of ``multi_normal_cholesky(y_g | mu_g, diag(sigma_g) * chol_cor[1:n_g, 1:n_g])``.
+
+    brms's ``normal_time_hom_lpdf`` (scalar ``sigma``) and ``normal_time_het_lpdf`` (one ``sigma``
+    per row), without user ``se``.  Groups of equal length share one batched triangular solve.
+
+    Parameters
+    ----------
+    y, mu : array or tensor, shape (N,)
+        Response and predictor (ordered rows).
+    sigma : scalar or (N,) array or tensor
+        Residual standard deviation.
+    chol_cor : tensor, shape (longest, longest)
+        From one of the ``cholesky_cor_*`` functions.
+    series : TimeSeries
+        The groups' rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+        The summed log density.
+
+    Examples
+    --------
+    >>> from brmc.autocor import TimeSeries
+    >>> s = TimeSeries.from_groups(np.zeros(2, dtype=int))
+    >>> round(float(normal_time_lpdf(np.zeros(2), np.zeros(2), 1.0, np.eye(2), s).eval()), 4)
+    -1.8379
+    """
+    y, mu = _real(y), _real(mu)
+    chol_cor = _real(chol_cor)
+    sigma_rows = _real(sigma) * pt.ones_like(y)
+    z = (y - mu) / sigma_rows
+    total = -pt.sum(pt.log(sigma_rows)) - 0.5 * _LOG_2PI * series.nobs.sum()
+    for size in np.unique(series.nobs):
+        rows = series.index[series.nobs == size, :size]  # (groups of this length, size)
+        chol = chol_cor[:size, :size]
+        solved = solve_triangular(chol, z[rows].T, lower=True)
+        total = total - 0.5 * pt.sum(solved**2) - rows.shape[0] * pt.sum(pt.log(pt.diagonal(chol)))
+    return total
