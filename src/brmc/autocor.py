@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from .design import group_levels
 from .errors import DataError, FormulaError
 from .lexer import Token, split_top, tokenize
 
@@ -189,6 +190,9 @@ def _column(data: pd.DataFrame, name: str, term: AutocorTerm, role: str) -> pd.S
 def group_codes(term: AutocorTerm, data: pd.DataFrame) -> np.ndarray:
     """brms's ``tgroup``: 0-based codes of the grouping variable in level order (all 0 without ``gr``).
 
+    The level order is R's ``factor()``'s, as for group terms (:func:`brmc.design.group_levels`:
+    numbers numerically, text in R's en_US collation, a categorical's own category order).
+
     Parameters
     ----------
     term : AutocorTerm
@@ -208,10 +212,8 @@ def group_codes(term: AutocorTerm, data: pd.DataFrame) -> np.ndarray:
     """
     if term.gr is None:
         return np.zeros(len(data), dtype=np.int64)
-    column = _column(data, term.gr, term, "grouping")
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        return column.cat.remove_unused_categories().cat.codes.to_numpy(dtype=np.int64)
-    return pd.factorize(column, sort=True)[0].astype(np.int64)
+    _column(data, term.gr, term, "grouping")
+    return group_levels(data, [term.gr])[1]  # R's factor() level order, as for group terms
 
 
 def order_rows(term: AutocorTerm, data: pd.DataFrame) -> np.ndarray:
