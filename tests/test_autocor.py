@@ -15,9 +15,21 @@ import pytest
 import scipy.stats
 
 import brmc
-from brmc.autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor
+from brmc.autocor import (
+    AutocorTerm,
+    TimeSeries,
+    autocor_data,
+    group_codes,
+    order_rows,
+    parse_autocor,
+)
 from brmc.autocor_lik import (
-    arma_mu, cholesky_cor_ar1, cholesky_cor_arma1, cholesky_cor_cosy, cholesky_cor_ma1, normal_arma_lpdf,
+    arma_mu,
+    cholesky_cor_ar1,
+    cholesky_cor_arma1,
+    cholesky_cor_cosy,
+    cholesky_cor_ma1,
+    normal_arma_lpdf,
     normal_time_lpdf,
 )
 from brmc.errors import DataError, FormulaError
@@ -182,7 +194,7 @@ def test_regression_arma_matches_mvn_and_brms_loop(ar, ma) -> None:
     for sigma in (1.3, SIGMA_ROWS):
         lp = float(normal_arma_lpdf(Y, ETA, sigma, ar, ma, SERIES).eval())
         sd = np.broadcast_to(sigma, Y.shape)
-        expected = _mvn_sum(lambda rows: _conditional_cov(rows.size, ar, ma, sd[rows]), Y - ETA)
+        expected = _mvn_sum(lambda rows, sd=sd: _conditional_cov(rows.size, ar, ma, sd[rows]), Y - ETA)
         np.testing.assert_allclose(lp, expected, rtol=1e-10)
 
 
@@ -212,7 +224,7 @@ def test_cosy_matches_compound_symmetry_mvn(cosy) -> None:
         lp = float(normal_time_lpdf(Y, ETA, sigma, chol, SERIES).eval())
         sd = np.broadcast_to(sigma, Y.shape)
 
-        def cov(rows):
+        def cov(rows, sd=sd):
             corr = np.full((rows.size, rows.size), cosy) + (1 - cosy) * np.eye(rows.size)
             return np.outer(sd[rows], sd[rows]) * corr
 

@@ -32,7 +32,16 @@ from hypothesis import strategies as st
 import brmc
 from brmc.errors import BrmsError, FormulaError
 from brmc.formula import BrmsFormula, parse_formula
-from brmc.nonlinear import Binary, Call, Name, Number, Unary, evaluate, parse_expression, unparse
+from brmc.nonlinear import (
+    Binary,
+    Call,
+    Name,
+    Number,
+    Unary,
+    evaluate,
+    parse_expression,
+    unparse,
+)
 
 SLOW_EXAMPLES = int(os.environ.get("BRMC_FUZZ_EXAMPLES", "10000"))
 

@@ -11,7 +11,13 @@ import scipy.stats
 import brmc
 from brmc.errors import FamilyError, FormulaError
 from brmc.multivariate import (
-    MultivariateFormula, multi_normal_rescor_lpdf, mvbf, rescor_names, rescor_values, resp_name, set_rescor,
+    MultivariateFormula,
+    multi_normal_rescor_lpdf,
+    mvbf,
+    rescor_names,
+    rescor_values,
+    resp_name,
+    set_rescor,
     split_mvbind,
 )
 from tests.conftest import reference_csv, reference_standata

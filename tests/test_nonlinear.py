@@ -17,9 +17,17 @@ import scipy.special
 import scipy.stats
 
 from brmc.errors import DataError, FormulaError
+from brmc.nlformula import covariate_data, lf, nlf
 from brmc.nlfunctions import FUNCTIONS, PYTENSOR
 from brmc.nonlinear import (
-    MAX_DEPTH, Binary, Name, Number, Unary, covariate_data, evaluate, lf, nlf, parse_expression, unparse,
+    MAX_DEPTH,
+    Binary,
+    Name,
+    Number,
+    Unary,
+    evaluate,
+    parse_expression,
+    unparse,
 )
 from tests.conftest import reference_path
 
