@@ -31,9 +31,9 @@ from typing import Any
 import numpy as np
 import pytensor
 import pytensor.tensor as pt
-from pytensor.tensor.slinalg import solve_triangular
 
 from .autocor import TimeSeries
+from .multivariate import std_mvn_cholesky_lpdf
 
 _LOG_2PI = float(np.log(2 * np.pi))
 
@@ -163,9 +163,9 @@ def cholesky_cor_ar1(ar: Any, n: int) -> pt.TensorVariable:
 
     Examples
     --------
-    >>> cholesky_cor_ar1(0.0, 2).eval()
-    array([[1., 0.],
-           [0., 1.]])
+    >>> np.round(cholesky_cor_ar1(0.6, 2).eval(), 3)  # rows of L: 1/0.8 and (0.75, 1)
+    array([[1.25, 0.  ],
+           [0.75, 1.  ]])
     """
     ar = _real(ar)
     return pt.linalg.cholesky(ar ** _lags(n) / (1 - ar**2))
@@ -187,9 +187,11 @@ def cholesky_cor_ma1(ma: Any, n: int) -> pt.TensorVariable:
 
     Examples
     --------
-    >>> cholesky_cor_ma1(0.0, 2).eval()
-    array([[1., 0.],
-           [0., 1.]])
+    >>> L = cholesky_cor_ma1(0.5, 3).eval()
+    >>> np.round(L @ L.T, 2)
+    array([[1.25, 0.5 , 0.  ],
+           [0.5 , 1.25, 0.5 ],
+           [0.  , 0.5 , 1.25]])
     """
     ma = _real(ma)
     lag = _lags(n)
@@ -212,9 +214,9 @@ def cholesky_cor_arma1(ar: Any, ma: Any, n: int) -> pt.TensorVariable:
 
     Examples
     --------
-    >>> cholesky_cor_arma1(0.0, 0.0, 2).eval()
-    array([[1., 0.],
-           [0., 1.]])
+    >>> L = cholesky_cor_arma1(0.5, 0.0, 2).eval()  # no MA part: the AR(1) matrix
+    >>> np.allclose(L, cholesky_cor_ar1(0.5, 2).eval())
+    True
     """
     ar, ma = _real(ar), _real(ma)
     lag = _lags(n)
@@ -279,10 +281,8 @@ def normal_time_lpdf(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSer
     chol_cor = _real(chol_cor)
     sigma_rows = _real(sigma) * pt.ones_like(y)
     z = (y - mu) / sigma_rows
-    total = -pt.sum(pt.log(sigma_rows)) - 0.5 * _LOG_2PI * series.nobs.sum()
+    total = -pt.sum(pt.log(sigma_rows))
     for size in np.unique(series.nobs):
         rows = series.index[series.nobs == size, :size]  # (groups of this length, size)
-        chol = chol_cor[:size, :size]
-        solved = solve_triangular(chol, z[rows].T, lower=True)
-        total = total - 0.5 * pt.sum(solved**2) - rows.shape[0] * pt.sum(pt.log(pt.diagonal(chol)))
+        total = total + std_mvn_cholesky_lpdf(z[rows].T, chol_cor[:size, :size])
     return total

@@ -370,8 +370,34 @@ def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.T
     """
     y, mu = pt.as_tensor_variable(y), pt.as_tensor_variable(mu)
     sigma_rows = pt.as_tensor_variable(sigma) * pt.ones_like(y)
-    l_rescor = pt.as_tensor_variable(l_rescor)
-    solved = solve_triangular(l_rescor, ((y - mu) / sigma_rows).T, lower=True)
-    n = y.shape[0]
-    return (-0.5 * pt.sum(solved**2) - pt.sum(pt.log(sigma_rows))
-            - n * pt.sum(pt.log(pt.diagonal(l_rescor))) - 0.5 * _LOG_2PI * n * y.shape[1])
+    return std_mvn_cholesky_lpdf(((y - mu) / sigma_rows).T, pt.as_tensor_variable(l_rescor)) \
+        - pt.sum(pt.log(sigma_rows))
+
+
+def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
+    """Sum of ``multi_normal_cholesky_lpdf(z[:, i] | 0, chol)`` over the columns of ``z``.
+
+    The building block of the correlated-residual likelihoods (``rescor``, ``cosy()``, ARMA with
+    ``cov = TRUE``): residuals already divided by their ``sigma``, whose log the caller subtracts.
+
+    Parameters
+    ----------
+    z : tensor, shape (R, M)
+        M standardised residual vectors as columns.
+    chol : tensor, shape (R, R)
+        Lower Cholesky factor of their correlation (or covariance) matrix.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(std_mvn_cholesky_lpdf(np.zeros((2, 1)), np.eye(2)).eval()), 4)
+    -1.8379
+    """
+    z, chol = pt.as_tensor_variable(z), pt.as_tensor_variable(chol)
+    solved = solve_triangular(chol, z, lower=True)
+    return (-0.5 * pt.sum(solved**2) - z.shape[1] * pt.sum(pt.log(pt.diagonal(chol)))
+            - 0.5 * _LOG_2PI * z.shape[0] * z.shape[1])
