@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytensor
+import pytensor.tensor as pt
 import pytest
 import scipy.stats
 
@@ -247,3 +249,24 @@ def test_ar_sleep_likelihood_on_brms_data() -> None:
     np.testing.assert_allclose(lp, expected, rtol=1e-10)
     np.testing.assert_array_equal(arma_mu(y, eta, [0.8], None, series).eval(),
                                   _brms_stan_loop(y, eta, np.array([0.8]), np.array([]), standata["J_lag"]))
+
+
+def test_graphs_compile_to_jax_with_gradients() -> None:
+    """The MA recursion (a scan) and the covariance form compile to JAX, the samplers' backend,
+    with the same values as PyTensor's default mode and gradients equal to finite differences."""
+    ar, ma, sigma, cosy = pt.dvector("ar", shape=(2,)), pt.dvector("ma", shape=(1,)), pt.dscalar("s"), pt.dscalar("c")
+    lp = (normal_arma_lpdf(Y, ETA, sigma, ar, ma, SERIES)
+          + normal_time_lpdf(Y, ETA, sigma, cholesky_cor_cosy(cosy, int(SERIES.nobs.max())), SERIES))
+    inputs = [ar, ma, sigma, cosy]
+    point = [np.array([0.3, -0.2]), np.array([0.4]), 1.3, 0.25]
+    outputs = {mode: pytensor.function(inputs, [lp, *pytensor.grad(lp, inputs)], mode=mode)(*point)
+               for mode in ("FAST_RUN", "JAX")}
+    for fast, jax_value in zip(outputs["FAST_RUN"], outputs["JAX"]):
+        np.testing.assert_allclose(np.asarray(jax_value), fast, rtol=1e-10)
+    value_of = pytensor.function(inputs, lp)
+    step = 1e-6
+    numeric = [(value_of(np.array([0.3 + step, -0.2]), *point[1:]) - value_of(np.array([0.3 - step, -0.2]), *point[1:])) / (2 * step),
+               (value_of(point[0], np.array([0.4 + step]), *point[2:]) - value_of(point[0], np.array([0.4 - step]), *point[2:])) / (2 * step),
+               (value_of(*point[:3], 0.25 + step) - value_of(*point[:3], 0.25 - step)) / (2 * step)]
+    grads = outputs["FAST_RUN"]
+    np.testing.assert_allclose([grads[1][0], grads[2][0], grads[4]], numeric, rtol=1e-5)
