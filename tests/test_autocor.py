@@ -33,6 +33,7 @@ from brmc.autocor_lik import (
     cholesky_cor_ma1,
     normal_arma_lpdf,
     normal_time_lpdf,
+    student_time_lpdf,
 )
 from brmc.errors import DataError, FormulaError
 from tests.conftest import reference_standata
@@ -231,6 +232,21 @@ def test_cosy_matches_compound_symmetry_mvn(cosy) -> None:
             return np.outer(sd[rows], sd[rows]) * corr
 
         np.testing.assert_allclose(lp, _mvn_sum(cov, Y - ETA), rtol=1e-10)
+
+
+@pytest.mark.parametrize("nu", [2.5, 30.0])
+def test_student_time_matches_scipy_multivariate_t(nu) -> None:
+    """brms's student_t_time_het_lpdf: per group multi_student_t with scale diag(s) C diag(s)."""
+    longest = int(SERIES.nobs.max())
+    for chol, corr_of in [(cholesky_cor_cosy(0.4, longest), lambda n: np.full((n, n), 0.4) + 0.6 * np.eye(n)),
+                          (cholesky_cor_ar1(0.5, longest), lambda n: _stationary_arma_cov(n, 0.5, 0.0, 1.0))]:
+        lp = float(student_time_lpdf(Y, nu, ETA, SIGMA_ROWS, chol, SERIES).eval())
+        expected = 0.0
+        for g in np.unique(GROUPS):
+            rows = np.flatnonzero(GROUPS == g)
+            shape = np.outer(SIGMA_ROWS[rows], SIGMA_ROWS[rows]) * corr_of(rows.size)
+            expected += scipy.stats.multivariate_t(ETA[rows], shape, df=nu).logpdf(Y[rows])
+        np.testing.assert_allclose(lp, expected, rtol=1e-9)
 
 
 def test_ar_sleep_likelihood_on_brms_data() -> None:

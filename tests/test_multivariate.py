@@ -13,6 +13,7 @@ from brmc.errors import FamilyError, FormulaError
 from brmc.multivariate import (
     MultivariateFormula,
     multi_normal_rescor_lpdf,
+    multi_student_rescor_lpdf,
     mvbf,
     rescor_names,
     rescor_values,
@@ -117,3 +118,16 @@ def test_rescor_likelihood_matches_scipy(size) -> None:
                                rtol=1e-10)
     upper = [corr[j, k] for k in range(size) for j in range(k)]
     np.testing.assert_allclose(rescor_values(chol).eval(), upper, rtol=1e-12)
+
+
+def test_student_rescor_likelihood_matches_scipy() -> None:
+    rng = np.random.default_rng(11)
+    n, size, nu = 8, 3, 4.5
+    chol = _random_corr_cholesky(rng, size)
+    y, mu = rng.normal(size=(n, size)), rng.normal(size=(n, size))
+    sigma_rows = rng.uniform(0.5, 2.0, (n, size))
+    corr = chol @ chol.T
+    expected = sum(scipy.stats.multivariate_t(mu[i], np.outer(sigma_rows[i], sigma_rows[i]) * corr, df=nu).logpdf(y[i])
+                   for i in range(n))
+    lp = float(multi_student_rescor_lpdf(y, nu, mu, sigma_rows, chol).eval())
+    np.testing.assert_allclose(lp, expected, rtol=1e-10)

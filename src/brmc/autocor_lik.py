@@ -12,7 +12,11 @@ Two formulations, as brms's Stan code has them for families with natural residua
   multivariate normal with covariance ``sigma^2 * C``, ``C``'s Cholesky factor from
   :func:`cholesky_cor_ar1`, :func:`cholesky_cor_ma1`, :func:`cholesky_cor_arma1` or
   :func:`cholesky_cor_cosy` (brms's Stan functions of the same names), summed by
-  :func:`normal_time_lpdf` (brms's ``normal_time_hom_lpdf``/``normal_time_het_lpdf``, no ``se``).
+  :func:`normal_time_lpdf` (brms's ``normal_time_hom_lpdf``/``normal_time_het_lpdf``, no ``se``)
+  or :func:`student_time_lpdf` (``student_t_time_hom_lpdf``/``_het_lpdf``).
+
+:func:`arma_mu` gives ``mu`` only, so a student model adds its own ``student_t_lpdf(Y | nu, mu,
+sigma)`` to it as brms does.
 
 Examples
 --------
@@ -26,6 +30,7 @@ array([0. , 0.5, 1. ])
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -33,22 +38,15 @@ import pytensor
 import pytensor.tensor as pt
 
 from .autocor import TimeSeries
-from .multivariate import std_mvn_cholesky_lpdf
+from .multivariate import real_tensor, std_mvn_cholesky_lpdf, std_mvt_cholesky_lpdf
 
 _LOG_2PI = float(np.log(2 * np.pi))
-
-
-def _real(values: Any) -> pt.TensorVariable:
-    """A tensor of ``values``; Python and NumPy numbers become float64 (PyTensor would pick float32)."""
-    if isinstance(values, pytensor.graph.basic.Variable):
-        return values
-    return pt.as_tensor_variable(np.asarray(values, dtype=float))
 
 
 def _coefficients(values: Any) -> pt.TensorVariable | None:
     if values is None:
         return None
-    values = _real(values)
+    values = real_tensor(values)
     return values if values.type.shape != (0,) else None
 
 
@@ -80,7 +78,7 @@ def arma_mu(y: Any, eta: Any, ar: Any, ma: Any, series: TimeSeries) -> pt.Tensor
     array([0. , 0.5, 0. , 0.5])
     """
     ar, ma = _coefficients(ar), _coefficients(ma)
-    y, eta = _real(y), _real(eta)
+    y, eta = real_tensor(y), real_tensor(eta)
     kar = 0 if ar is None else pt.get_vector_length(ar)  # the orders must be static
     kma = 0 if ma is None else pt.get_vector_length(ma)
     index, valid = series.index, series.valid
@@ -138,7 +136,7 @@ def normal_arma_lpdf(y: Any, eta: Any, sigma: Any, ar: Any, ma: Any, series: Tim
     >>> round(float(normal_arma_lpdf(np.zeros(2), np.zeros(2), 1.0, [0.3], None, s).eval()), 4)
     -1.8379
     """
-    z = (_real(y) - arma_mu(y, eta, ar, ma, series)) / sigma
+    z = (real_tensor(y) - arma_mu(y, eta, ar, ma, series)) / sigma
     return pt.sum(-0.5 * z**2 - pt.log(sigma * pt.ones_like(z)) - 0.5 * _LOG_2PI)
 
 
@@ -167,7 +165,7 @@ def cholesky_cor_ar1(ar: Any, n: int) -> pt.TensorVariable:
     array([[1.25, 0.  ],
            [0.75, 1.  ]])
     """
-    ar = _real(ar)
+    ar = real_tensor(ar)
     return pt.linalg.cholesky(ar ** _lags(n) / (1 - ar**2))
 
 
@@ -193,7 +191,7 @@ def cholesky_cor_ma1(ma: Any, n: int) -> pt.TensorVariable:
            [0.5 , 1.25, 0.5 ],
            [0.  , 0.5 , 1.25]])
     """
-    ma = _real(ma)
+    ma = real_tensor(ma)
     lag = _lags(n)
     return pt.linalg.cholesky(pt.where(lag == 0, 1 + ma**2, pt.where(lag == 1, ma, 0.0)))
 
@@ -218,7 +216,7 @@ def cholesky_cor_arma1(ar: Any, ma: Any, n: int) -> pt.TensorVariable:
     >>> np.allclose(L, cholesky_cor_ar1(0.5, 2).eval())
     True
     """
-    ar, ma = _real(ar), _real(ma)
+    ar, ma = real_tensor(ar), real_tensor(ma)
     lag = _lags(n)
     gamma = (1 + ar * ma) * (ar + ma) * ar ** np.maximum(lag - 1, 0)
     return pt.linalg.cholesky(pt.where(lag == 0, 1 + ma**2 + 2 * ar * ma, gamma) / (1 - ar**2))
@@ -244,7 +242,7 @@ def cholesky_cor_cosy(cosy: Any, n: int) -> pt.TensorVariable:
     array([[1.   , 0.   ],
            [0.5  , 0.866]])
     """
-    cosy = _real(cosy)
+    cosy = real_tensor(cosy)
     return pt.linalg.cholesky(pt.where(np.eye(n, dtype=bool), 1.0, cosy * np.ones((n, n))))
 
 
@@ -277,12 +275,50 @@ def normal_time_lpdf(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSer
     >>> round(float(normal_time_lpdf(np.zeros(2), np.zeros(2), 1.0, np.eye(2), s).eval()), 4)
     -1.8379
     """
-    y, mu = _real(y), _real(mu)
-    chol_cor = _real(chol_cor)
-    sigma_rows = _real(sigma) * pt.ones_like(y)
+    return _by_group_length(y, mu, sigma, chol_cor, series, std_mvn_cholesky_lpdf)
+
+
+def student_time_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSeries) -> pt.TensorVariable:
+    """brms's ``student_t_time_hom_lpdf``/``_het_lpdf``: each group multivariate Student-t with scale
+    matrix ``diag(sigma_g) C diag(sigma_g)``, ``C = chol_cor chol_cor'`` (no user ``se``).
+
+    Parameters
+    ----------
+    y, mu : array or tensor, shape (N,)
+        Response and predictor (ordered rows).
+    nu : scalar tensor
+        Degrees of freedom.
+    sigma : scalar or (N,) array or tensor
+        Scale.
+    chol_cor : tensor, shape (longest, longest)
+        From one of the ``cholesky_cor_*`` functions.
+    series : TimeSeries
+        The groups' rows.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> from brmc.autocor import TimeSeries
+    >>> s = TimeSeries.from_groups(np.zeros(1, dtype=int))
+    >>> round(float(student_time_lpdf(np.zeros(1), 1.0, np.zeros(1), 1.0, np.eye(1), s).eval()), 4)
+    -1.1447
+    """
+    return _by_group_length(y, mu, sigma, chol_cor, series,
+                            lambda z, chol: std_mvt_cholesky_lpdf(z, real_tensor(nu), chol))
+
+
+def _by_group_length(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSeries,
+                     density: Callable[[Any, Any], pt.TensorVariable]) -> pt.TensorVariable:
+    """``density(z, chol)`` of each group's standardised residuals, groups of one length batched."""
+    y, mu = real_tensor(y), real_tensor(mu)
+    chol_cor = real_tensor(chol_cor)
+    sigma_rows = real_tensor(sigma) * pt.ones_like(y)
     z = (y - mu) / sigma_rows
     total = -pt.sum(pt.log(sigma_rows))
     for size in np.unique(series.nobs):
         rows = series.index[series.nobs == size, :size]  # (groups of this length, size)
-        total = total + std_mvn_cholesky_lpdf(z[rows].T, chol_cor[:size, :size])
+        total = total + density(z[rows].T, chol_cor[:size, :size])
     return total

@@ -7,8 +7,8 @@ residual-correlation likelihood.
   ``mvf + set_rescor(False)`` sets ``rescor``, and :meth:`MultivariateFormula.resolve_rescor`
   applies brms's default and checks (``rescor`` for gaussian or student only, one family);
 - :func:`multi_normal_rescor_lpdf` is brms's ``multi_normal_cholesky_lpdf(Y | Mu,
-  diag_pre_multiply(sigma, Lrescor))`` as a PyTensor graph, :func:`rescor_names` /
-  :func:`rescor_values` its ``rescor__y1__y2`` parameters.
+  diag_pre_multiply(sigma, Lrescor))`` as a PyTensor graph (:func:`multi_student_rescor_lpdf` the
+  student one), :func:`rescor_names` / :func:`rescor_values` its ``rescor__y1__y2`` parameters.
 
 Examples
 --------
@@ -30,6 +30,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pytensor
 import pytensor.tensor as pt
 from pytensor.tensor.slinalg import solve_triangular
 
@@ -39,6 +40,29 @@ from .lexer import Token, split_top, tokenize
 #: families whose multivariate models can estimate residual correlations (brms's ``has_rescor``).
 RESCOR_FAMILIES = ("gaussian", "student")
 _LOG_2PI = float(np.log(2 * np.pi))
+
+
+def real_tensor(values: Any) -> pt.TensorVariable:
+    """``values`` as a tensor; Python and NumPy numbers become float64 (PyTensor's own conversion
+    makes ``1e8`` or ``0.5`` a float32 constant).
+
+    Parameters
+    ----------
+    values : number, array or tensor
+        A tensor is returned as it is.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> real_tensor(0.5).dtype
+    'float64'
+    """
+    if isinstance(values, pytensor.graph.basic.Variable):
+        return values
+    return pt.as_tensor_variable(np.asarray(values, dtype=float))
 
 
 def resp_name(response: str) -> str:
@@ -338,7 +362,7 @@ def rescor_values(l_rescor: Any, nresp: int | None = None) -> pt.TensorVariable:
     >>> rescor_values(np.linalg.cholesky(np.array([[1.0, 0.3], [0.3, 1.0]]))).eval().round(6)
     array([0.3])
     """
-    l_rescor = pt.as_tensor_variable(l_rescor)
+    l_rescor = real_tensor(l_rescor)
     size = int(nresp if nresp is not None else l_rescor.type.shape[0])
     rows = [j for k in range(size) for j in range(k)]
     cols = [k for k in range(size) for _ in range(k)]
@@ -368,10 +392,51 @@ def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.T
     >>> round(float(multi_normal_rescor_lpdf(np.zeros((1, 2)), np.zeros((1, 2)), np.ones(2), np.eye(2)).eval()), 4)
     -1.8379
     """
-    y, mu = pt.as_tensor_variable(y), pt.as_tensor_variable(mu)
-    sigma_rows = pt.as_tensor_variable(sigma) * pt.ones_like(y)
-    return std_mvn_cholesky_lpdf(((y - mu) / sigma_rows).T, pt.as_tensor_variable(l_rescor)) \
-        - pt.sum(pt.log(sigma_rows))
+    z, log_sigma = _standardise(y, mu, sigma)
+    return std_mvn_cholesky_lpdf(z.T, real_tensor(l_rescor)) - log_sigma
+
+
+def multi_student_rescor_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.TensorVariable:
+    """brms's student ``rescor`` likelihood: ``multi_student_t_lpdf(Y | nu, Mu, Sigma)`` summed over rows,
+    ``Sigma = diag(sigma) Lrescor Lrescor' diag(sigma)``.
+
+    Parameters
+    ----------
+    y, mu : array or tensor, shape (N, R)
+        Responses and their predictors.
+    nu : scalar tensor
+        Degrees of freedom.
+    sigma : array or tensor, shape (R,) or (N, R)
+        Scales.
+    l_rescor : tensor, shape (R, R)
+        Cholesky factor of the residual correlation matrix.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(multi_student_rescor_lpdf(np.zeros((1, 2)), 1e8, np.zeros((1, 2)), np.ones(2), np.eye(2)).eval()), 4)
+    -1.8379
+    """
+    z, log_sigma = _standardise(y, mu, sigma)
+    return std_mvt_cholesky_lpdf(z.T, nu, real_tensor(l_rescor)) - log_sigma
+
+
+def _standardise(y: Any, mu: Any, sigma: Any) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """``(y - mu) / sigma`` and the sum of ``log(sigma)`` over all its entries."""
+    y, mu = real_tensor(y), real_tensor(mu)
+    sigma_all = real_tensor(sigma) * pt.ones_like(y)
+    return (y - mu) / sigma_all, pt.sum(pt.log(sigma_all))
+
+
+def _squared_norms(z: Any, chol: Any) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """Per column of ``z``: ``|chol^-1 z|^2``; and ``log det chol``."""
+    z, chol = real_tensor(z), real_tensor(chol)
+    solved = solve_triangular(chol, z, lower=True)
+    return pt.sum(solved**2, axis=0), pt.sum(pt.log(pt.diagonal(chol)))
 
 
 def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
@@ -397,7 +462,35 @@ def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
     >>> round(float(std_mvn_cholesky_lpdf(np.zeros((2, 1)), np.eye(2)).eval()), 4)
     -1.8379
     """
-    z, chol = pt.as_tensor_variable(z), pt.as_tensor_variable(chol)
-    solved = solve_triangular(chol, z, lower=True)
-    return (-0.5 * pt.sum(solved**2) - z.shape[1] * pt.sum(pt.log(pt.diagonal(chol)))
-            - 0.5 * _LOG_2PI * z.shape[0] * z.shape[1])
+    norms, log_det = _squared_norms(z, chol)
+    dim = real_tensor(z).shape[0]
+    return pt.sum(-0.5 * norms - log_det - 0.5 * _LOG_2PI * dim)
+
+
+def std_mvt_cholesky_lpdf(z: Any, nu: Any, chol: Any) -> pt.TensorVariable:
+    """Sum of ``multi_student_t_lpdf(z[:, i] | nu, 0, chol chol')`` over the columns of ``z``.
+
+    Parameters
+    ----------
+    z : tensor, shape (R, M)
+        Standardised residual vectors as columns.
+    nu : scalar tensor
+        Degrees of freedom.
+    chol : tensor, shape (R, R)
+        Lower Cholesky factor of the scale matrix.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> round(float(std_mvt_cholesky_lpdf(np.zeros((1, 1)), 1.0, np.eye(1)).eval()), 4)  # Cauchy at 0
+    -1.1447
+    """
+    norms, log_det = _squared_norms(z, chol)
+    dim = real_tensor(z).shape[0]
+    nu = real_tensor(nu)
+    const = pt.gammaln((nu + dim) / 2) - pt.gammaln(nu / 2) - 0.5 * dim * pt.log(nu * np.pi)
+    return pt.sum(const - log_det - (nu + dim) / 2 * pt.log1p(norms / nu))
