@@ -133,6 +133,17 @@ def test_each_function_in_numpy_and_pytensor(name) -> None:
     np.testing.assert_allclose(fn(x, y), expected, rtol=1e-8, atol=1e-12)  # PyTensor's own digamma
 
 
+def test_integer_covariates_use_real_arithmetic() -> None:
+    """R's ^ and / on integer columns are double precision: 2^-1 = 0.5 and 3 / 2 = 1.5, in both backends."""
+    expr = parse_expression("dev^k + dev / k")
+    dev, k = np.array([2, 3, 4]), np.array([-1, 2, -2])
+    expected = np.array([2.0**-1 + 2 / -1, 3.0**2 + 3 / 2, 4.0**-2 + 4 / -2])
+    np.testing.assert_allclose(evaluate(expr.tree, {"dev": dev, "k": k}), expected, rtol=1e-15)
+    sd, sk = pt.lvector("dev"), pt.lvector("k")
+    fn = pytensor.function([sd, sk], evaluate(expr.tree, {"dev": sd, "k": sk}, PYTENSOR))
+    np.testing.assert_allclose(fn(dev, k), expected, rtol=1e-15)
+
+
 def test_stan_definitions_where_stan_and_brms_r_differ() -> None:
     """step(0) = 1 and cbrt(-8) = -2 as in Stan; multiply_log(0, 0) = 0."""
     tree = parse_expression("step(x) + cbrt(-8) + multiply_log(x, x)").tree

@@ -48,8 +48,9 @@ class Backend:
     arctanh : callable
         Elementwise functions of one array.
     power, arctan2, minimum, maximum, eq : callable
-        Elementwise functions of two arrays (broadcasting); ``eq`` is elementwise ``==`` (a
-        PyTensor variable's ``==`` compares identity).
+        Elementwise functions of two arrays (broadcasting); ``power`` computes in double precision
+        also for integers (R's ``^``: ``2L^-1L`` is 0.5), ``eq`` is elementwise ``==`` (a PyTensor
+        variable's ``==`` compares identity).
     where : callable
         ``where(condition, a, b)``.
     """
@@ -104,7 +105,7 @@ NUMPY = Backend(
     digamma=scipy.special.digamma, trigamma=lambda x: scipy.special.polygamma(1, x), sin=np.sin,
     cos=np.cos, tan=np.tan, arcsin=np.arcsin, arccos=np.arccos, arctan=np.arctan, sinh=np.sinh,
     cosh=np.cosh, tanh=np.tanh, arcsinh=np.arcsinh, arccosh=np.arccosh, arctanh=np.arctanh,
-    power=np.power, arctan2=np.arctan2, minimum=np.fmin, maximum=np.fmax, where=np.where, eq=np.equal,
+    power=np.float_power, arctan2=np.arctan2, minimum=np.fmin, maximum=np.fmax, where=np.where, eq=np.equal,
 )
 
 #: PyTensor (the model graph).
@@ -114,7 +115,7 @@ PYTENSOR = Backend(
     trunc=pt.trunc, expit=pt.sigmoid, softplus=pt.softplus, erfc=pt.erfc, gammaln=pt.gammaln,
     digamma=pt.digamma, trigamma=pt.tri_gamma, sin=pt.sin, cos=pt.cos, tan=pt.tan, arcsin=pt.arcsin,
     arccos=pt.arccos, arctan=pt.arctan, sinh=pt.sinh, cosh=pt.cosh, tanh=pt.tanh, arcsinh=pt.arcsinh,
-    arccosh=pt.arccosh, arctanh=pt.arctanh, power=pt.power, arctan2=pt.arctan2, minimum=pt.minimum,
+    arccosh=pt.arccosh, arctanh=pt.arctanh, power=lambda a, b: pt.power(pt.cast(a, "float64"), b), arctan2=pt.arctan2, minimum=pt.minimum,
     maximum=pt.maximum, where=pt.where, eq=pt.eq,
 )
 
