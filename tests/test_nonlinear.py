@@ -215,7 +215,7 @@ def test_covariate_data_factors() -> None:
     ("lambda: 1", "Unexpected ':'"),
     ("a b", "Missing operator before 'b' in the non-linear formula at position 3"),
     ("a ~ b", "Unexpected '~'"),
-    ("a > b", "Unexpected '>'"),
+    ("a > b", "Unexpected '>' (the operators are + - * / ^)"),
     ("(a + b", "Missing ')' to close the '(' opened in the non-linear formula at position 1"),
     ("a + ", "The formula ends where a number, name or '(' was expected"),
     ("a + )", "Unexpected ')'"),

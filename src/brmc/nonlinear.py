@@ -245,8 +245,9 @@ class _Parser:
         if tok is None and _depth(node) > MAX_DEPTH:
             raise FormulaError(f"The non-linear formula is nested more than {MAX_DEPTH} levels deep.")
         if tok is not None:
-            what = "Missing operator before" if tok.kind in {"name", "number"} or tok.text == "(" else "Unexpected"
-            raise self.fail(f"{what} {tok.text!r}", tok)
+            if tok.kind in {"name", "number"} or tok.text == "(":
+                raise self.fail(f"Missing operator before {tok.text!r}", tok)
+            raise self.fail(f"Unexpected {tok.text!r} (the operators are + - * / ^)", tok)
         return node
 
     def additive(self) -> Node:
