@@ -30,8 +30,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import brmc
+from brmc.autocor import parse_autocor
 from brmc.errors import BrmsError, FormulaError
 from brmc.formula import BrmsFormula, parse_formula
+from brmc.multivariate import mvbf
 from brmc.nonlinear import (
     Binary,
     Call,
@@ -533,3 +535,22 @@ def test_nonlinear_python_keywords_are_plain_names() -> None:
     assert evaluate(expr.tree, {"x.__class__": 1.5}) == 3.0
     with pytest.raises(FormulaError, match="'x.__class__', which is neither"):
         expr.check_names([], ["x"])
+
+
+# --------------------------------------------------------------------------- autocorrelation and mvbind terms
+
+TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
+               "Subject", "1", "2", "-1", "1.5", "TRUE", "F", "NA", "~", "|", "x", "y1", "y2", "log(", "'s'", " ",
+               "weights(w)", "+", ":", "$", "__import__(", ""]
+
+
+@FUZZ
+@given(text=st.lists(st.sampled_from(TERM_TOKENS), max_size=16).map("".join))
+def test_autocor_and_mvbind_texts_parse_or_raise_formula_error(text: str) -> None:
+    """Random texts from the terms' tokens: parse_autocor() and mvbf() return or raise FormulaError."""
+    for read in (parse_autocor, mvbf):
+        try:
+            with no_hang():
+                read(text)
+        except FormulaError:
+            pass
