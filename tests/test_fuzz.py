@@ -30,8 +30,20 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import brmc
+from brmc.autocor import parse_autocor
 from brmc.errors import BrmsError, FormulaError
 from brmc.formula import BrmsFormula, parse_formula
+from brmc.multivariate import mvbf
+from brmc.nonlinear import (
+    Binary,
+    Call,
+    Name,
+    Number,
+    Unary,
+    evaluate,
+    parse_expression,
+    unparse,
+)
 
 SLOW_EXAMPLES = int(os.environ.get("BRMC_FUZZ_EXAMPLES", "10000"))
 
@@ -441,4 +453,104 @@ def test_any_family_link_and_response_fits_or_raises_a_brms_error(small_df, fami
         try:
             brmc.get_prior(f"{response} ~ x + (1 | g)", small_df, family=fam)
         except BrmsError:
+            pass
+
+
+# --------------------------------------------------------------------------- non-linear expressions
+
+NL_NAMES = ("a", "b", "x", "theta", "`my x`", ".v")
+NL_TOKENS = [*NL_NAMES, "0", "1", "2.5", ".5", "1e-3", "1e400", "+", "-", "*", "/", "^", "**", "(", ")", ",", "=",
+             "~", "|", ":", "$", "@", "[", "]", "'s'", '"s"', "<", "!", "%in%", "exp(", "pow(", "inv_logit(",
+             "fmin(", "foo(", "lambda", "__import__(", ".__class__", " ", "\n", "λ", ""]
+NL_VALUES = {"a": 1.5, "b": -0.5, "x": np.linspace(0.1, 2.0, 4), "theta": 2.0, "my x": 0.25, ".v": 3.0}
+
+
+@st.composite
+def nl_token_strings(draw) -> str:
+    return "".join(draw(st.lists(st.sampled_from(NL_TOKENS), max_size=25)))
+
+
+def _nl_leaf():
+    return st.one_of(
+        st.sampled_from([n.strip("`") for n in NL_NAMES]).map(Name),
+        st.floats(0, 1e6, allow_nan=False).map(Number),
+    )
+
+
+def _nl_extend(children):
+    binary = st.tuples(st.sampled_from("+-*/^"), children, children).map(lambda t: Binary(*t))
+    unary = st.tuples(st.sampled_from("-+"), children).map(lambda t: Unary(*t))
+    unary_call = st.tuples(st.sampled_from(["exp", "log1p", "inv_logit", "sqrt", "Phi"]), children).map(
+        lambda t: Call(t[0], (t[1],)))
+    binary_call = st.tuples(st.sampled_from(["pow", "fmin", "fmax", "hypot"]), children, children).map(
+        lambda t: Call(t[0], (t[1], t[2])))
+    return st.one_of(binary, unary, unary_call, binary_call)
+
+
+nl_trees = st.recursive(_nl_leaf(), _nl_extend, max_leaves=20)
+
+
+@FUZZ
+@given(text=nl_token_strings())
+def test_nonlinear_token_strings_parse_or_raise_formula_error(text: str) -> None:
+    """Any string of the language's (and other) tokens: a tree or a FormulaError, nothing else; what
+    parses also evaluates and writes back to text that parses to the same tree."""
+    try:
+        with no_hang():
+            expr = parse_expression(text)
+    except FormulaError:
+        return
+    assert parse_expression(unparse(expr.tree)).tree == expr.tree
+    with np.errstate(all="ignore"):
+        evaluate(expr.tree, {name: NL_VALUES.get(name, 1.0) for name in expr.names()})
+
+
+@FUZZ
+@given(tree=nl_trees)
+def test_nonlinear_trees_round_trip(tree) -> None:
+    """A random tree written out with unparse() parses back to the same tree (R's precedence and
+    right-associative '^' with signed exponents, minimal parentheses)."""
+    text = unparse(tree)
+    assert parse_expression(text).tree == tree, text
+
+
+@pytest.mark.parametrize("payload", [*PAYLOADS, "x[0]", "(lambda: 1)()", "'a' * 3", "{x}",
+                                     "x if x else x", "x; y", "f'{x}'", "exp.__call__(1)"])
+def test_nonlinear_formulas_run_no_code(tmp_path, payload: str) -> None:
+    """Every payload is refused in every place of a non-linear formula, and nothing ran."""
+    target = tmp_path / "pwned"
+    code = payload.format(path=target) if "{path}" in payload else payload
+    for text in [code, f"a * {code}", f"exp({code})", f"pow(a, {code})"]:
+        with pytest.raises(FormulaError):
+            parse_expression(text)
+    assert not target.exists()
+
+
+def test_nonlinear_python_keywords_are_plain_names() -> None:
+    """'exec' or 'import' alone is a name (a parameter or covariate), looked up, never run; R names
+    may hold dots, so 'x.__class__' is one name, a key of the namespace, not an attribute access."""
+    assert parse_expression("exec * import + eval").names() == ["exec", "import", "eval"]
+    expr = parse_expression("x.__class__ * 2")
+    assert expr.names() == ["x.__class__"]
+    assert evaluate(expr.tree, {"x.__class__": 1.5}) == 3.0
+    with pytest.raises(FormulaError, match="'x.__class__', which is neither"):
+        expr.check_names([], ["x"])
+
+
+# --------------------------------------------------------------------------- autocorrelation and mvbind terms
+
+TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
+               "Subject", "1", "2", "-1", "1.5", "TRUE", "F", "NA", "~", "|", "x", "y1", "y2", "log(", "'s'", " ",
+               "weights(w)", "+", ":", "$", "__import__(", ""]
+
+
+@FUZZ
+@given(text=st.lists(st.sampled_from(TERM_TOKENS), max_size=16).map("".join))
+def test_autocor_and_mvbind_texts_parse_or_raise_formula_error(text: str) -> None:
+    """Random texts from the terms' tokens: parse_autocor() and mvbf() return or raise FormulaError."""
+    for read in (parse_autocor, mvbf):
+        try:
+            with no_hang():
+                read(text)
+        except FormulaError:
             pass

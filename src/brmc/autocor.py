@@ -1,0 +1,352 @@
+"""brms 2.18's time-series autocorrelation terms: ``ar()``, ``ma()``, ``arma()``, ``cosy()``.
+
+Three pieces a model term will use:
+
+- :func:`parse_autocor` reads a term's text (R's argument matching: positional or named) into an
+  :class:`AutocorTerm`;
+- :func:`order_rows` and :func:`autocor_data` give brms's row order (by group, then time, as
+  ``order_data``) and the data brms passes to Stan (``Kar``, ``Kma``, ``J_lag`` for the regression
+  formulation of ARMA; ``N_tg``, ``begin_tg``, ``nobs_tg``, ``end_tg`` for the covariance
+  formulations: ``cosy()`` and ``cov = TRUE``), plus the padded :class:`TimeSeries` layout;
+- the likelihood pieces in :mod:`brmc.autocor_lik`.
+
+The ``time`` variable only orders the rows: as in brms, gaps in time are ignored (the lags are
+between consecutive rows of a group).
+
+Examples
+--------
+>>> import pandas as pd
+>>> term = parse_autocor("ar(time = Days, gr = Subject, p = 1)")
+>>> term.cls, term.time, term.gr, term.p, term.q
+('arma', 'Days', 'Subject', 1, 0)
+>>> frame = pd.DataFrame({"Days": [1, 0, 0, 1], "Subject": ["b", "b", "a", "a"]})
+>>> order_rows(term, frame)
+array([2, 3, 1, 0])
+>>> autocor_data(term, frame.iloc[order_rows(term, frame)])["J_lag"]
+array([1, 0, 1, 0])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .design import group_levels
+from .errors import DataError, FormulaError
+from .lexer import Token, split_top, tokenize
+
+#: each term's arguments in R's order, with brms's defaults (``None`` is R's ``NA``).
+SIGNATURES: dict[str, dict[str, object]] = {
+    "arma": {"time": None, "gr": None, "p": 1, "q": 1, "cov": False},
+    "ar": {"time": None, "gr": None, "p": 1, "cov": False},
+    "ma": {"time": None, "gr": None, "q": 1, "cov": False},
+    "cosy": {"time": None, "gr": None},
+}
+_LOGICAL = {"TRUE": True, "T": True, "FALSE": False, "F": False}
+
+
+@dataclass(frozen=True)
+class AutocorTerm:
+    """One time-series autocorrelation term, as brms's ``tidy_acef`` row.
+
+    Parameters
+    ----------
+    cls : str
+        brms's class: ``"arma"`` (for ``ar``, ``ma`` and ``arma``) or ``"cosy"``.
+    time, gr : str or None
+        The time and grouping variables (``None``: brms's ``NA``, the data order / one series).
+    p, q : int
+        AR and MA orders (0 for ``cosy``).
+    cov : bool
+        The covariance formulation (always for ``cosy``).
+    label : str
+        The term as written.
+    """
+
+    cls: str
+    time: str | None
+    gr: str | None
+    p: int
+    q: int
+    cov: bool
+    label: str
+
+
+def _value(tokens: list[Token], label: str) -> str:
+    if len(tokens) == 2 and tokens[0].text == "-" and tokens[1].kind == "number":
+        return "-" + tokens[1].text  # a negative order, refused with brms's message below
+    if len(tokens) != 1 or tokens[0].kind not in {"name", "number"}:
+        raise FormulaError(f"In {label}: each argument must be one name or number, not "
+                           f"{' '.join(t.text for t in tokens) or 'nothing'!r}.")
+    return tokens[0].text.strip("`")
+
+
+def _match_arguments(func: str, args: list[list[Token]], label: str) -> dict[str, str]:
+    """R's argument matching: named arguments first, the rest by position."""
+    formals = list(SIGNATURES[func])
+    named: dict[str, str] = {}
+    positional: list[str] = []
+    for arg in args:
+        if len(arg) >= 2 and arg[0].kind == "name" and arg[1].text == "=":
+            key = arg[0].text
+            if key not in formals:
+                raise FormulaError(f"Unknown argument {key!r} in {label}; {func}() takes {', '.join(formals)}.")
+            if key in named:
+                raise FormulaError(f"The argument {key!r} is given twice in {label}.")
+            named[key] = _value(arg[2:], label)
+        else:
+            positional.append(_value(arg, label))
+    free = [name for name in formals if name not in named]
+    if len(positional) > len(free):
+        raise FormulaError(f"Too many arguments in {label}; {func}() takes {', '.join(formals)}.")
+    named.update(zip(free, positional))
+    return named
+
+
+def _order(value: str | object, what: str, label: str) -> int:
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (number >= 0 and number.is_integer()):
+        raise FormulaError(f"{what} order must be a non-negative integer, not {value!r} in {label}.")
+    return int(number)
+
+
+def _variable(value: str | None, label: str) -> str | None:
+    if value is None or value == "NA":
+        return None
+    if not (value[0].isalpha() or value[0] == "."):
+        raise FormulaError(f"Cannot coerce {value!r} to a single variable name in {label}.")
+    return value
+
+
+def parse_autocor(term: str) -> AutocorTerm:
+    """Read ``ar()``, ``ma()``, ``arma()`` or ``cosy()`` as brms 2.18 does.
+
+    Parameters
+    ----------
+    term : str
+        The term's text, e.g. ``"arma(time = Days, gr = Subject, p = 1, q = 1)"`` or ``"ar(Days, Subject)"``.
+
+    Returns
+    -------
+    AutocorTerm
+
+    Raises
+    ------
+    FormulaError
+        Unknown term or argument, an order that is not a non-negative integer, ``p = q = 0``,
+        ``cov = TRUE`` with an order above one, a ``time``/``gr`` that is not one variable name.
+
+    Examples
+    --------
+    >>> parse_autocor("arma(p = 2, q = 1)")
+    AutocorTerm(cls='arma', time=None, gr=None, p=2, q=1, cov=False, label='arma(p = 2, q = 1)')
+    >>> parse_autocor("cosy(Days, Subject)").cov
+    True
+    """
+    tokens = tokenize(term)
+    label = term.strip()
+    if len(tokens) < 3 or tokens[0].kind != "name" or tokens[1].text != "(" or tokens[-1].text != ")":
+        raise FormulaError(f"{label!r} is not an autocorrelation term; write e.g. 'ar(time = t, gr = g, p = 1)'.")
+    func = tokens[0].text
+    if func not in SIGNATURES:
+        raise FormulaError(f"Unknown autocorrelation term {func}(); brms's time-series terms are "
+                           f"{', '.join(f'{name}()' for name in SIGNATURES)}.")
+    inner = tokens[2:-1]
+    args = [arg for arg in split_top(inner, ",") if arg] if inner else []
+    if inner and len(args) != len(split_top(inner, ",")):
+        raise FormulaError(f"Empty argument in {label}.")
+    given = {**SIGNATURES[func], **_match_arguments(func, args, label)}
+    time, gr = _variable(given["time"], label), _variable(given["gr"], label)  # type: ignore[arg-type]
+    if func == "cosy":
+        return AutocorTerm("cosy", time, gr, 0, 0, True, label)
+    p = _order(given.get("p", 0), "Autoregressive", label)
+    q = _order(given.get("q", 0), "Moving-average", label)
+    if p + q == 0:
+        raise FormulaError(f"At least one of 'p' and 'q' should be greater zero in {label}.")
+    cov_text = given["cov"]
+    cov = _LOGICAL.get(cov_text, cov_text) if isinstance(cov_text, str) else cov_text
+    if not isinstance(cov, bool):
+        raise FormulaError(f"'cov' must be TRUE or FALSE in {label}, not {cov_text!r}.")
+    if cov and (p > 1 or q > 1):
+        raise FormulaError(f"Covariance formulation of ARMA structures is only possible for effects of "
+                           f"maximal order one ({label}).")
+    return AutocorTerm("arma", time, gr, p, q, cov, label)
+
+
+def _column(data: pd.DataFrame, name: str, term: AutocorTerm, role: str) -> pd.Series:
+    if name not in data.columns:
+        raise DataError(f"The {role} variable {name!r} of {term.label} is not a column of the data.")
+    column = data[name]
+    if column.isna().any():
+        raise DataError(f"The {role} variable {name!r} of {term.label} has missing values.")
+    return column
+
+
+def group_codes(term: AutocorTerm, data: pd.DataFrame) -> np.ndarray:
+    """brms's ``tgroup``: 0-based codes of the grouping variable in level order (all 0 without ``gr``).
+
+    The level order is R's ``factor()``'s, as for group terms (:func:`brmc.design.group_levels`:
+    numbers numerically, text in R's en_US collation, a categorical's own category order).
+
+    Parameters
+    ----------
+    term : AutocorTerm
+        The term.
+    data : pandas.DataFrame
+        The data.
+
+    Returns
+    -------
+    numpy.ndarray of int
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> group_codes(parse_autocor("ar(gr = g)"), pd.DataFrame({"g": ["b", "a", "b"]}))
+    array([1, 0, 1])
+    """
+    if term.gr is None:
+        return np.zeros(len(data), dtype=np.int64)
+    _column(data, term.gr, term, "grouping")
+    return group_levels(data, [term.gr])[1]  # R's factor() level order, as for group terms
+
+
+def order_rows(term: AutocorTerm, data: pd.DataFrame) -> np.ndarray:
+    """brms's ``order_data``: the row order by group (level order), then time (stable).
+
+    Parameters
+    ----------
+    term : AutocorTerm
+        The term.
+    data : pandas.DataFrame
+        The data in the user's order.
+
+    Returns
+    -------
+    numpy.ndarray of int
+        Positions: ``data.iloc[order]`` is the model's order.
+
+    Raises
+    ------
+    DataError
+        A missing column, missing values, or a time point twice within a group (brms: "Time points
+        within groups must be unique").
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> order_rows(parse_autocor("ar(time = t)"), pd.DataFrame({"t": [3, 1, 2]}))
+    array([1, 2, 0])
+    """
+    groups = group_codes(term, data)
+    if term.time is None:
+        times = np.arange(len(data))
+    else:
+        column = _column(data, term.time, term, "time")
+        if not pd.api.types.is_numeric_dtype(column) and not isinstance(column.dtype, pd.CategoricalDtype):
+            raise DataError(f"The time variable {term.time!r} of {term.label} must be numeric.")
+        times = column.cat.codes.to_numpy() if isinstance(column.dtype, pd.CategoricalDtype) \
+            else column.to_numpy(dtype=float)
+    order = np.lexsort((times, groups))
+    sorted_groups, sorted_times = groups[order], times[order]
+    same = (sorted_groups[1:] == sorted_groups[:-1]) & (sorted_times[1:] == sorted_times[:-1])
+    if same.any():
+        row = int(order[1:][same][0])
+        raise DataError(f"Time points within groups must be unique ({term.label}): row {row + 1} repeats "
+                        f"the time {sorted_times[1:][same][0]:g} of its group.")
+    return order
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """The ordered rows as series: group ``g``'s rows are ``index[g, :nobs[g]]``.
+
+    Parameters
+    ----------
+    index : numpy.ndarray of int, shape (groups, longest)
+        Row positions; entries past a group's end repeat its last row (masked by ``nobs``).
+    nobs : numpy.ndarray of int
+        Rows per group.
+    """
+
+    index: np.ndarray
+    nobs: np.ndarray
+
+    @property
+    def valid(self) -> np.ndarray:
+        """``(groups, longest)`` mask of the real entries of :attr:`index`."""
+        return np.arange(self.index.shape[1])[None, :] < self.nobs[:, None]
+
+    @classmethod
+    def from_groups(cls, tgroup: np.ndarray) -> TimeSeries:
+        """The layout of rows already ordered by group (brms's ``tgroup``, contiguous per group).
+
+        Parameters
+        ----------
+        tgroup : numpy.ndarray of int
+            Group code per ordered row.
+
+        Returns
+        -------
+        TimeSeries
+
+        Examples
+        --------
+        >>> TimeSeries.from_groups(np.array([0, 0, 0, 1, 1])).index
+        array([[0, 1, 2],
+               [3, 4, 4]])
+        """
+        tgroup = np.asarray(tgroup)
+        starts = np.flatnonzero(np.r_[True, tgroup[1:] != tgroup[:-1]])
+        nobs = np.diff(np.r_[starts, len(tgroup)])
+        steps = np.minimum(np.arange(nobs.max(initial=1))[None, :], nobs[:, None] - 1)
+        return cls(index=starts[:, None] + steps, nobs=nobs)
+
+
+def autocor_data(term: AutocorTerm, data: pd.DataFrame) -> dict[str, np.ndarray]:
+    """brms 2.18's Stan data of the term (``data_ac``), for rows in :func:`order_rows`'s order.
+
+    Parameters
+    ----------
+    term : AutocorTerm
+        The term.
+    data : pandas.DataFrame
+        The data, already ordered.
+
+    Returns
+    -------
+    dict of str to numpy.ndarray
+        ``Kar``, ``Kma`` (ARMA) and ``J_lag`` (ARMA without ``cov``: how many of the rows ``n``,
+        ``n - 1``, ... ``n + 1 - max(p, q)`` lie in row ``n + 1``'s group); ``N_tg``, ``begin_tg``,
+        ``nobs_tg``, ``end_tg`` (1-based, as brms) for ``cosy`` and ``cov = TRUE``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> sorted(autocor_data(parse_autocor("cosy(gr = g)"), pd.DataFrame({"g": [1, 1, 2]})).items())
+    [('N_tg', array(2)), ('begin_tg', array([1, 3])), ('end_tg', array([2, 3])), ('nobs_tg', array([2, 1]))]
+    """
+    tgroup = group_codes(term, data)
+    if np.any(np.diff(tgroup) < 0) and term.gr is not None:
+        raise DataError(f"The rows are not ordered by {term.gr!r}; order them with order_rows() first.")
+    out: dict[str, np.ndarray] = {}
+    if term.cls == "arma":
+        out["Kar"], out["Kma"] = np.asarray(term.p), np.asarray(term.q)
+        if not term.cov:
+            max_lag = max(term.p, term.q)
+            n = len(tgroup)
+            j_lag = np.zeros(n, dtype=np.int64)
+            for lag in range(max_lag):  # row n - lag is in row n + 1's group
+                later = np.arange(lag, n - 1)
+                j_lag[later] += tgroup[later - lag] == tgroup[later + 1]
+            out["J_lag"] = j_lag
+    if term.cov:
+        series = TimeSeries.from_groups(tgroup)
+        begin = series.index[:, 0] + 1
+        out.update(N_tg=np.asarray(len(begin)), begin_tg=begin, nobs_tg=series.nobs, end_tg=begin + series.nobs - 1)
+    return out
