@@ -29,7 +29,6 @@ from .contrasts import is_factor
 from .data import ModelData
 from .design import labels_of, level_order
 from .errors import DataError, close_matches
-from .lexer import names_in
 from .plots import Figures, handed_over
 from .predict import posterior_epred, posterior_linpred, posterior_predict
 
@@ -127,7 +126,7 @@ class ConditionalEffects:
 
 def _population_variables(md: ModelData) -> list[str]:
     """Data variables of the population parts of all predictors, in order of first appearance."""
-    names = [n for lp in md.predictors.values() for n in names_in(lp.formula.population)]
+    names = [n for lp in md.predictors.values() for n in lp.formula.population.variables]
     return [n for n in dict.fromkeys(names) if n in md.frame.columns]
 
 

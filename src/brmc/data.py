@@ -30,7 +30,6 @@ from .contrasts import factor_codings
 from .design import (R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors,
                      warn_constant_within)
 from .formula import BrmsFormula, Predictor, parse_formula  # noqa: F401
-from .lexer import names_in
 from .terms import GroupBlock, GroupTerm, coef_label
 
 
@@ -224,15 +223,16 @@ def _as_frame(data: Any) -> pd.DataFrame:
 
 
 def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> None:
-    roles = [("response", formula.response)] + [
-        (f"{name}() term", a) for name, args in formula.additions.items() for a in args
+    roles = [("response", formula.response.variables)] + [
+        (f"{name}() term", a.variables) for name, args in formula.additions.items() for a in args
     ]
     for dpar, form in [("", formula), *formula.pforms.items()]:
         of = f" of {dpar}" if dpar else ""
-        roles += [(f"predictor{of}", form.population), (f"offset(){of}", form.offset)]
-        roles += [(f"group-level term {g}{of}", g.expr) for g in form.group_terms]
-    for role, text in roles:
-        for name in names_in(text):
+        roles += [(f"predictor{of}", form.population.variables)]
+        roles += [(f"offset(){of}", t.variables) for t in form.of_kind("offset")]
+        roles += [(f"group-level term {g}{of}", g.variables) for g in form.group_terms]
+    for role, names in roles:
+        for name in names:
             if name not in frame.columns and name not in env and name not in R_LOGICALS:
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
@@ -449,7 +449,7 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
         else:
             values = values.to_numpy()
         return family.response(values, additions)
-    X, _ = design(f"0 + {resp}", frame, env)
+    X, _ = design(resp.without_intercept(), frame, env)
     if X.shape[1] != 1:
         raise DataError(f"The response {resp!r} must give one value per row: a column of the data or an "
                         "expression of columns such as log(y).")
@@ -458,7 +458,7 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
 
 def offset_values(form: Predictor, frame: pd.DataFrame, env: dict[str, Any]) -> np.ndarray:
     """The values of ``offset(expr)`` for each row (added to the linear predictor)."""
-    X, _ = design(f"0 + {form.offset}", frame, env)
+    X, _ = design(form.offset.without_intercept(), frame, env)
     if X.shape[1] != 1:
         raise DataError(f"offset({form.offset}) must be one numeric value per row.")
     return X[:, 0]

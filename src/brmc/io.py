@@ -38,7 +38,6 @@ from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
 from .formula import parse_formula
-from .lexer import tokenize
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
 
@@ -239,7 +238,7 @@ def cached_fit(path: str | os.PathLike, file_refit: str, current: dict[str, str]
 
 def _env_names(md: ModelData) -> list[str]:
     """Names the formula takes from ``env`` (functions or vectors passed at fit time)."""
-    used = {t.text for line in md.formula.lines() for t in tokenize(line) if t.kind == "name"}
+    used = md.formula.names()
     return sorted(n for n in md.env if n in used)
 
 

@@ -30,7 +30,6 @@ from .effects import summarise
 from .errors import DataError, close_matches
 from .families import inverse_link
 from .formula import parse_formula
-from .lexer import names_in
 from .sampling import (
     NewBlock,
     NewDesign,
@@ -115,7 +114,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
         raise DataError("newdata must be a non-empty pandas DataFrame.")
     texts = [lp.formula.population for lp in md.predictors.values()]
     texts += [b.term.expr for b in md.blocks if b.id in kept]
-    predictors = list(dict.fromkeys(n for t in texts for n in names_in(t) if n not in md.env))
+    predictors = list(dict.fromkeys(n for t in texts for n in t.variables if n not in md.env))
     factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
     _require(newdata, predictors + factors)
     prepared = _prepare(_coded(md, newdata, predictors), md)

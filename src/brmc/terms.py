@@ -5,10 +5,9 @@ A :class:`GroupTerm` is one group-level block as written in the formula
 data stage resolved its columns and levels.
 
 Example:
-    >>> GroupTerm(expr="1 + Days", group="Subject", correlated=True).factors
+    >>> from brmc.formula import parse_formula
+    >>> parse_formula("y ~ (1 + Days | Subject)").group_terms[0].factors
     ['Subject']
-    >>> coef_label("sigma", "Days"), coef_label("mu", "Days")
-    ('sigma_Days', 'Days')
 """
 
 from __future__ import annotations
@@ -17,28 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
-def coef_label(dpar: str, coef: str) -> str:
-    """brms's name of a coefficient of ``dpar``'s linear predictor: ``Days`` for ``mu``, else ``sigma_Days``."""
-    return coef if dpar == "mu" else f"{dpar}_{coef}"
-
-
-@dataclass(frozen=True)
-class GroupTerm:
-    """``(expr | group)`` or, when ``correlated`` is False, ``(expr || group)``."""
-
-    expr: str
-    group: str
-    correlated: bool = True
-
-    @property
-    def factors(self) -> list[str]:
-        """The data columns that make the grouping factor (``school:class`` → two)."""
-        return self.group.split(":")
-
-    def __str__(self) -> str:
-        bar = "|" if self.correlated else "||"
-        return f"({self.expr} {bar} {self.group})"
+from .formula import GroupTerm
+from .naming import coef_label
 
 
 @dataclass
