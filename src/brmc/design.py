@@ -34,7 +34,7 @@ from .contrasts import PolyEncoding, is_factor
 from .errors import DataError
 from .formula import FORMULAE_SPELLINGS, GroupTerm, parse_formula  # noqa: F401  (parse_formula: examples)
 from .lexer import POLY, POLY_CODED, Expr
-from .naming import coef_label
+from .naming import coef_label, sd_name
 from .rlang import r_collate_key, r_number
 
 
@@ -361,7 +361,7 @@ def warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index
             continue
         warnings.warn(
             f"The group-level predictor {coef!r} in {term} is constant within every level of "
-            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
+            f"{term.group!r}, so its varying slope ({sd_name(term.group, coef_label(dpar, coef))}) is identified "
             f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
             f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
             f"term instead and drop it from {term}.",

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FormulaError
-from .lexer import (POLY, POLY_CODED, Expr, Token, check_operands, check_parentheses, check_structure,  # noqa: F401
-                    depth0, join_tokens, matching, position_of, split_top, tokenize)
+from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
+                    position_of, split_top, tokenize)
 
 #: functions a formula may call; anything else is refused before evaluation.
 SAFE_FUNCTIONS: frozenset[str] = frozenset(
@@ -66,6 +66,11 @@ class Term:
         """The data columns it groups by (none but for group terms)."""
         return []
 
+    @property
+    def role(self) -> str:
+        """What it is called in messages about its data: ``predictor``, ``offset()``."""
+        return str(self)
+
 
 @dataclass(frozen=True)
 class PopulationTerm(Term):
@@ -74,6 +79,7 @@ class PopulationTerm(Term):
 
     expr: Expr
     kind = "fe"
+    role = "predictor"
 
     @property
     def variables(self) -> list[str]:
@@ -103,6 +109,10 @@ class GroupTerm(Term):
     def variables(self) -> list[str]:
         return self.expr.variables
 
+    @property
+    def role(self) -> str:
+        return f"group-level term {self}"
+
     def __str__(self) -> str:
         bar = "|" if self.correlated else "||"
         return f"({self.expr} {bar} {self.group})"
@@ -120,6 +130,10 @@ class CallTerm(Term):
     @property
     def variables(self) -> list[str]:
         return list(dict.fromkeys(n for a in self.args for n in a.variables))
+
+    @property
+    def role(self) -> str:
+        return f"{self.name}()"
 
     def __str__(self) -> str:
         return f"{self.name}({', '.join(self.args)})"
@@ -391,7 +405,8 @@ def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[s
     population, group_terms = _parse_rhs(rhs, text)
     check_operands(text, tokens)
     population, calls = _split_calls(population, text)
-    return response, additions, Predictor(text=_deparse(tokens), terms=[PopulationTerm(population), *group_terms, *calls],
+    return response, additions, Predictor(text=join_tokens(tokens),  # as R deparses it
+                                          terms=[PopulationTerm(population), *group_terms, *calls],
                                           source=text, tokens=tuple(tokens))
 
 
@@ -474,11 +489,6 @@ def _split_calls(population: list[Token], text: str) -> tuple[Expr, list[CallTer
     made = [CallTerm(TERM_CALLS[t[0].text], t[0].text, tuple(Expr(a) for a in split_top(t[2:-1], ",") if a))
             for t in calls]
     return Expr(rest or [Token("number", "1", -1)]), made
-
-
-def _deparse(tokens: list[Token]) -> str:
-    """The formula as brms prints it (R's deparse spacing)."""
-    return join_tokens(tokens)
 
 
 def _parse_lhs(lhs: list[Token], text: str) -> tuple[Expr, dict[str, list[Expr]]]:

@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Self
 
 from .errors import FormulaError
 
@@ -234,7 +235,7 @@ class Expr(str):
 
     tokens: tuple[Token, ...]
 
-    def __new__(cls, tokens: Sequence[Token] = (), text: str | None = None) -> Expr:
+    def __new__(cls, tokens: Sequence[Token] = (), text: str | None = None) -> Self:
         self = super().__new__(cls, join_tokens(list(tokens)) if text is None else text)
         self.tokens = tuple(tokens)
         return self
@@ -253,10 +254,9 @@ class Expr(str):
         has = True
         prev = "+"
         for tok, depth in zip(self.tokens, depths(list(self.tokens))):
-            if depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
-                if tok.text in {"0", "1"}:
-                    value = tok.text == "1"
-                    has = value if prev == "+" else not value
+            if depth == 0 and tok.kind == "number" and prev in {"+", "-", None} and tok.text in {"0", "1"}:
+                value = tok.text == "1"
+                has = value if prev == "+" else not value
             prev = tok.text if depth == 0 else prev
         return has
 
