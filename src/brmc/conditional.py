@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import formulae as fm
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -138,9 +137,8 @@ def _term_variables(md: ModelData) -> list[list[str]]:
     """Variables of each population term in R's term order (by degree): brms's ``get_all_effects``."""
     order = _population_variables(md)
     terms = []
-    populations = dict.fromkeys(lp.formula.population for lp in md.predictors.values())
-    for term in [t for population in populations for t in fm.model_description(population).terms]:
-        names = sorted((v for v in getattr(term, "var_names", ()) if v in order), key=order.index)
+    for variables in [v for lp in md.predictors.values() for v in lp.population.term_variables]:
+        names = sorted((v for v in variables if v in order), key=order.index)
         if names and names not in terms:
             terms.append(names)
     return sorted(terms, key=len)

@@ -278,10 +278,26 @@ def design(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
     >>> design(expr, df, {}, poly={"t"})[1], design(expr, df, {})[1]
     (['Intercept', 'x', 't.L', 't.Q'], ['Intercept', 'x', 'tmid', 'thi'])
     """
+    X, names, _ = design_terms(expr, frame, env, poly)
+    return X, names
+
+
+def design_terms(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
+                 poly: Collection[str] = ()) -> tuple[np.ndarray, list[str], list[set[str]]]:
+    """:func:`design`, and the variables of each of its terms (R's ``terms()``: ``x*g`` has the
+    terms ``x``, ``g`` and ``x:g``; the intercept has none).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": np.arange(4.0), "g": pd.Categorical(list("abab"))})
+    >>> [sorted(v) for v in design_terms(parse_formula("y ~ x * g").population, df, {})[2]]
+    [[], ['x'], ['g'], ['g', 'x']]
+    """
     common, columns, names = _formulae_design(expr, frame, env, poly)
     if common is None:
-        return np.zeros((len(frame), 0)), []
-    return np.asarray(common.design_matrix, dtype=float)[:, columns], names
+        return np.zeros((len(frame), 0)), [], []
+    terms = [set(getattr(term, "var_names", ())) for term in common.terms.values()]
+    return np.asarray(common.design_matrix, dtype=float)[:, columns], names, terms
 
 
 def design_new(expr: Expr, train: pd.DataFrame, new: pd.DataFrame, env: dict[str, Any],

@@ -40,7 +40,6 @@ from .progress import output_kind
 from .terms.base import DrawsContext, RowsContext
 from .terms.re import NewBlock
 
-BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The fastest end to end on the brms reference models (docs/performance.md).
 DEFAULT_BACKEND = "numpyro"
 #: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
@@ -246,26 +245,32 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
     t0 = time.perf_counter()
     cores = settings.cores or min(settings.chains, usable_cores())
     try:
-        if settings.backend == "nutpie":
-            compiled = _nutpie_compiled(built)
-            t1 = time.perf_counter()
-            raw = _sample_nutpie(compiled, settings, cores, built)
-        elif settings.backend == "pymc":
-            model = _pymc_model(built)
-            t1 = time.perf_counter()
-            raw = _sample_pymc(model, settings, cores, built)
-        else:
-            compiled, data = _jax_compiled(built, settings, cores)
-            arguments = compiled.arguments(data, settings, built.start)
-            compiled.executable.result()
-            t1 = time.perf_counter()
-            raw = compiled.run(arguments, settings)
+        run = _PREPARE[settings.backend](built, settings, cores)
+        t1 = time.perf_counter()
+        raw = run()
     except KeyboardInterrupt:
         raise SamplingError("Sampling was interrupted; no fit was made.") from None
     t2 = time.perf_counter()
     if settings.thin > 1:
         raw = raw.isel(draw=slice(None, None, settings.thin))
     return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=t2 - t1)
+
+
+def _prepare_nutpie(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    compiled = _nutpie_compiled(built)
+    return lambda: _sample_nutpie(compiled, settings, cores, built)
+
+
+def _prepare_pymc(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    model = _pymc_model(built)
+    return lambda: _sample_pymc(model, settings, cores, built)
+
+
+def _prepare_jax(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    compiled, data = _jax_compiled(built, settings, cores)
+    arguments = compiled.arguments(data, settings, built.start)
+    compiled.executable.result()
+    return lambda: compiled.run(arguments, settings)
 
 
 def _nutpie_compiled(built: BuiltModel):
@@ -387,6 +392,13 @@ def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
     backends.require(settings.backend)
     model, data = jax_model(built)
     return model.sampler(settings.backend, settings, cores, data), data
+
+
+#: each backend by name: compile for the settings (what ``compile_seconds`` times), giving the sampler to run
+_PREPARE: dict[str, Callable[[BuiltModel, SamplerSettings, int], Callable[[], az.InferenceData]]] = {
+    "nutpie": _prepare_nutpie, "pymc": _prepare_pymc, "numpyro": _prepare_jax, "blackjax": _prepare_jax}
+#: the backends ``brm(backend=)`` takes
+BACKENDS = tuple(_PREPARE)
 
 
 def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:

@@ -16,7 +16,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -24,7 +24,7 @@ import pymc as pm
 import pytensor.tensor as pt
 
 from .. import naming
-from ..design import design, design_new
+from ..design import design_new, design_terms
 from ..errors import DataError
 from ..formula import PopulationTerm
 from ..graph import parameter
@@ -41,12 +41,15 @@ if TYPE_CHECKING:
 class Population:
     """A predictor's population design: ``X`` (with the intercept column when it has one),
     brms's names of the other columns, and whether the columns are centred (brms centres
-    them when there is an intercept, or thresholds in its place)."""
+    them when there is an intercept, or thresholds in its place), and the variables of each
+    of its terms (conditional effects' defaults)."""
 
     X: np.ndarray
     b_names: list[str]
     has_intercept: bool
     centred: bool
+    #: the variables of each term of the population part (R's ``terms()``)
+    term_variables: list[set[str]] = field(default_factory=list)
 
     @property
     def Xc(self) -> np.ndarray:
@@ -92,13 +95,13 @@ class PopulationEffects(TermKind):
     name = "fe"
 
     def data(self, terms: list[PopulationTerm], ctx: DataContext) -> Population:
-        X, names = design(terms[0].expr, ctx.prepared, ctx.env, ctx.poly)
+        X, names, term_variables = design_terms(terms[0].expr, ctx.prepared, ctx.env, ctx.poly)
         has_intercept = bool(names) and names[0] == "Intercept"
         _check_constant(X, names, has_intercept)
         if ctx.family.ordinal and has_intercept:  # thresholds take the intercept's place
             X, names, has_intercept = X[:, 1:], names[1:], False
         return Population(X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
-                          centred=has_intercept or ctx.family.ordinal)
+                          centred=has_intercept or ctx.family.ordinal, term_variables=term_variables)
 
     def structure(self, part: Population) -> Any:
         return len(part.b_names), part.has_intercept
