@@ -34,6 +34,7 @@ import pandas as pd
 import xarray as xr
 
 from . import criteria
+from ._version import __version__
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
@@ -249,8 +250,6 @@ def _json_default(value: Any) -> Any:
 
 
 def _spec(fit: Fit, data: dict) -> str:
-    from . import __version__
-
     md = fit.model_data
     spec = {
         "format": FORMAT,

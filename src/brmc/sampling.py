@@ -31,6 +31,7 @@ import numpy as np
 import xarray as xr
 
 from . import inits, naming, terms
+from . import backends
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
@@ -379,16 +380,12 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel
 def jax_model(built: BuiltModel):
     """The :class:`brmc.backends.JaxModel` of ``built``'s structure (made once per process)
     and ``built``'s data values as its arguments."""
-    from . import backends
-
     model = _COMPILED.get(("jax", built.structure), lambda: backends.JaxModel(built.model))
     return model, model.data(built)
 
 
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
     """The JAX model of this structure (made once) and its sampler compiled for ``settings``."""
-    from . import backends
-
     backends.require(settings.backend)
     model, data = jax_model(built)
     return model.sampler(settings.backend, settings, cores, data), data
