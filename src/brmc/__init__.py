@@ -56,4 +56,4 @@ __all__ = [
     "predictions", "avg_predictions", "comparisons", "avg_comparisons", "slopes", "avg_slopes", "datagrid",
     "hypotheses", "MarginalFrame", "emmeans", "plot_predictions", "plot_comparisons", "plot_slopes",
 ]
-__version__ = "0.1.0"
+from ._version import __version__ as __version__  # noqa: E402  (one place, read by io.py too)

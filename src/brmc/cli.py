@@ -17,7 +17,9 @@ from pathlib import Path
 import pandas as pd
 
 from . import datasets
+from .api import brm, get_prior
 from .errors import BrmsError, DataError
+from .priors import parse_prior_spec
 from .sampling import BACKENDS, DEFAULT_BACKEND
 
 
@@ -65,9 +67,6 @@ def _parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``brmc`` command; returns the exit status."""
     args = _parser().parse_args(argv)
-    from .api import brm, get_prior
-    from .priors import parse_prior_spec
-
     try:
         if args.command == "datasets":
             for name in datasets.names():

@@ -17,7 +17,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import formulae as fm
 import numpy as np
 import pandas as pd
 
@@ -27,7 +26,6 @@ from .contrasts import is_factor
 from .data import ModelData
 from .design import labels_of, level_order
 from .errors import DataError, close_matches
-from .lexer import names_in
 from .plots import Figures, handed_over
 from .predict import posterior_epred, posterior_linpred, posterior_predict
 
@@ -141,7 +139,7 @@ class ConditionalEffects:
 
 def _population_variables(md: ModelData) -> list[str]:
     """Data variables of the population parts of all predictors, in order of first appearance."""
-    names = [n for lp in md.predictors.values() for n in names_in(lp.formula.population)]
+    names = [n for lp in md.predictors.values() for n in lp.formula.population.variables]
     return [n for n in dict.fromkeys(names) if n in md.frame.columns]
 
 
@@ -153,9 +151,8 @@ def _term_variables(md: ModelData) -> list[list[str]]:
     """Variables of each population term in R's term order (by degree): brms's ``get_all_effects``."""
     order = _population_variables(md)
     terms = []
-    populations = dict.fromkeys(lp.formula.population for lp in md.predictors.values())
-    for term in [t for population in populations for t in fm.model_description(population).terms]:
-        names = sorted((v for v in getattr(term, "var_names", ()) if v in order), key=order.index)
+    for variables in [v for lp in md.predictors.values() for v in lp.population.term_variables]:
+        names = sorted((v for v in variables if v in order), key=order.index)
         if names and names not in terms:
             terms.append(names)
     return sorted(terms, key=len)

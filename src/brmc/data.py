@@ -28,21 +28,25 @@ from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
-from .design import (R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors,
-                     warn_constant_within)
-from .formula import BrmsFormula, Predictor, parse_formula  # noqa: F401
-from .lexer import names_in
-from .terms import GroupBlock, GroupTerm, coef_label
+from . import terms
+from .design import R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors  # noqa: F401
+from .formula import BrmsFormula, GroupTerm, PopulationTerm, Predictor, parse_formula  # noqa: F401
+from .naming import coef_label, suffix
+from .terms import GroupBlock
+from .terms.base import DataContext
+from .terms.fe import Population
 
 
 @dataclass
 class LinearPredictor:
     """The linear predictor of one distributional parameter (``mu``, ``sigma``, ``mu2``...).
 
-    ``X`` is its population design including the intercept column when it has
-    one; ``Xc``/``means_X`` are its centred non-intercept part (brms centres
-    each predictor's design separately); ``blocks`` its group-level blocks;
-    ``link`` the link of its parameter; ``offset`` the values of ``offset()``.
+    ``parts`` holds its data by kind of term (:mod:`brmc.terms`): ``"fe"`` its
+    population design (:class:`~brmc.terms.fe.Population`), ``"re"`` its group-level
+    blocks, ``"offset"`` the values of ``offset()`` (``None``: none); ``link`` the
+    link of its parameter.  ``X`` is its population design including the intercept
+    column when it has one; ``Xc``/``means_X`` are its centred non-intercept part
+    (brms centres each predictor's design separately).
 
     Example:
         >>> from brmc.datasets import load
@@ -55,13 +59,28 @@ class LinearPredictor:
 
     dpar: str
     formula: Predictor
-    X: np.ndarray
-    b_names: list[str]
-    has_intercept: bool
-    blocks: list[GroupBlock]
     link: str
-    centred: bool
-    offset: np.ndarray | None = None
+    parts: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def population(self) -> Population:
+        return self.parts["fe"]
+
+    def __getattr__(self, name: str) -> Any:
+        """``X``, ``b_names``, ``has_intercept``, ``Xc``, ``means_X``, ``population_names``: its
+        population part's (:class:`~brmc.terms.fe.Population`)."""
+        if name in _POPULATION:
+            return getattr(self.population, name)
+        raise AttributeError(name)
+
+    @property
+    def blocks(self) -> list[GroupBlock]:
+        """Its group-level blocks."""
+        return self.parts.get("re") or []
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        return self.parts.get("offset")
 
     @property
     def prefix(self) -> str:
@@ -71,27 +90,16 @@ class LinearPredictor:
     @property
     def suffix(self) -> str:
         """The suffix of its model variables: ``Intercept_sigma``, ``b_sigma``, ``Xc_sigma``."""
-        return f"_{self.prefix}" if self.prefix else ""
+        return suffix(self.dpar)
 
     def label(self, coef: str) -> str:
         """brms's name of a coefficient of this predictor: ``Days`` or ``sigma_Days``."""
         return coef_label(self.dpar, coef)
 
-    @property
-    def Xc(self) -> np.ndarray:
-        """Population columns without the intercept, centred as brms centres them."""
-        Xb = self.X[:, 1:] if self.has_intercept else self.X
-        return Xb - self.means_X
 
-    @property
-    def means_X(self) -> np.ndarray:
-        Xb = self.X[:, 1:] if self.has_intercept else self.X
-        return Xb.mean(axis=0) if self.centred else np.zeros(Xb.shape[1])
 
-    @property
-    def population_names(self) -> list[str]:
-        """Names of the columns of ``X``."""
-        return (["Intercept"] if self.has_intercept else []) + self.b_names
+#: what a :class:`LinearPredictor` answers from its population part
+_POPULATION = frozenset({"X", "b_names", "has_intercept", "Xc", "means_X", "population_names"})
 
 
 @dataclass
@@ -234,20 +242,19 @@ def _as_frame(data: Any) -> pd.DataFrame:
 
 
 def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> None:
-    roles = [("response", formula.response)] + [
-        (f"{name}() term", a) for name, args in formula.additions.items() for a in args
+    roles = [("response", formula.response.variables)] + [
+        (f"{name}() term", a.variables) for name, args in formula.additions.items() for a in args
     ]
     for dpar, form in [("", formula), *formula.pforms.items()]:
         of = f" of {dpar}" if dpar else ""
-        roles += [(f"predictor{of}", form.population), (f"offset(){of}", form.offset)]
-        roles += [(f"group-level term {g}{of}", g.expr) for g in form.group_terms]
-    for role, text in roles:
-        for name in names_in(text):
+        roles += [(f"{t.role}{of}", t.variables) for t in sorted(form.terms, key=lambda t: bool(t.factors))]
+    for role, names in roles:
+        for name in names:
             if name not in frame.columns and name not in env and name not in R_LOGICALS:
                 raise DataError(
                     f"The {role} uses a column {name!r} that is not in the data.{close_matches(name, frame.columns)}"
                 )
-    for g in [g for form in [formula, *formula.pforms.values()] for g in form.group_terms]:
+    for g in [t for form in [formula, *formula.pforms.values()] for t in form.terms]:
         for name in g.factors:
             if name not in frame.columns:
                 raise DataError(
@@ -302,15 +309,16 @@ def build_data(
         if family.response_additions is not None:
             additions |= family.response_additions(y, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
-    texts = [t for form in forms.values() for t in [form.population, *(g.expr for g in form.group_terms)]]
-    used = list(dict.fromkeys(n for t in texts for n in factor_names(t, frame)))
+    exprs = [t.expr for form in forms.values() for t in form.terms if isinstance(t, (PopulationTerm, GroupTerm))]
+    used = list(dict.fromkeys(n for e in exprs for n in factor_names(e, frame)))
     codings = factor_codings(frame, used, contrasts)
     poly = frozenset(name for name, coding in codings.items() if coding == "poly")
     prepared = prepare_factors(frame, used)
     predictors: dict[str, LinearPredictor] = {}
+    ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly)
     for dpar, form in forms.items():
-        first_id = 1 + sum(len(lp.blocks) for lp in predictors.values())
-        predictors[dpar] = _linear_predictor(dpar, form, family, frame, prepared, env, first_id, poly)
+        ctx.dpar = dpar
+        predictors[dpar] = _linear_predictor(dpar, form, family, ctx)
     return ModelData(
         formula=formula,
         family=family,
@@ -348,24 +356,13 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
     return forms | {d: form for d, form in formula.pforms.items() if d not in mu}
 
 
-def _linear_predictor(dpar: str, form: Predictor, family: Family, frame: pd.DataFrame, prepared: pd.DataFrame,
-                      env: dict[str, Any], first_id: int, poly: frozenset[str]) -> LinearPredictor:
-    """One predictor's population design, group-level blocks (IDs from ``first_id``) and offset
-    (``poly``: the factors coded with ``contr.poly``)."""
-    X, names = design(form.population, prepared, env, poly)
-    has_intercept = bool(names) and names[0] == "Intercept"
-    _check_constant(X, names, has_intercept)
-    if family.ordinal and has_intercept:  # thresholds take the intercept's place
-        X, names, has_intercept = X[:, 1:], names[1:], False
-    blocks = [_block(first_id + i, g, frame, prepared, env, dpar, poly) for i, g in enumerate(form.group_terms)]
+def _linear_predictor(dpar: str, form: Predictor, family: Family, ctx: DataContext) -> LinearPredictor:
+    """One predictor's data, a part per registered kind of term (:mod:`brmc.terms`)."""
+    parts = {kind.name: kind.data(form.of_kind(kind.name), ctx) for kind in terms.kinds()}
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
     link = ("identity" if family.categorical else family.mu_link(dpar) if dpar == "mu" or family.mixture
             and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
-    return LinearPredictor(
-        dpar=dpar, formula=form, X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
-        blocks=blocks, link=link,
-        centred=has_intercept or family.ordinal, offset=offset_values(form, frame, env) if form.offset else None,
-    )
+    return LinearPredictor(dpar=dpar, formula=form, link=link, parts=parts)
 
 
 def category_dpars(levels: list[str], family: Family) -> list[str]:
@@ -464,19 +461,11 @@ def _response(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: di
         else:
             values = values.to_numpy()
         return family.response(values, additions)
-    X, _ = design(f"0 + {resp}", frame, env)
+    X, _ = design(resp.without_intercept(), frame, env)
     if X.shape[1] != 1:
         raise DataError(f"The response {resp!r} must give one value per row: a column of the data or an "
                         "expression of columns such as log(y).")
     return family.response(X[:, 0], additions)
-
-
-def offset_values(form: Predictor, frame: pd.DataFrame, env: dict[str, Any]) -> np.ndarray:
-    """The values of ``offset(expr)`` for each row (added to the linear predictor)."""
-    X, _ = design(f"0 + {form.offset}", frame, env)
-    if X.shape[1] != 1:
-        raise DataError(f"offset({form.offset}) must be one numeric value per row.")
-    return X[:, 0]
 
 
 def _two_levels(values: pd.Categorical) -> np.ndarray:
@@ -572,25 +561,3 @@ def _non_negative(values: np.ndarray, term: str) -> np.ndarray:
     return out
 
 
-def _check_constant(X: np.ndarray, names: list[str], has_intercept: bool) -> None:
-    if not has_intercept:
-        return
-    for j, name in enumerate(names[1:], start=1):
-        if np.ptp(X[:, j]) == 0:
-            raise DataError(
-                f"The population-level predictor {name!r} is constant in the data used "
-                "(after dropping incomplete rows), so its effect cannot be separated from the intercept."
-            )
-
-
-def _block(id: int, term: GroupTerm, frame: pd.DataFrame, prepared: pd.DataFrame, env: dict[str, Any],
-           dpar: str, poly: frozenset[str]) -> GroupBlock:
-    levels, index = group_levels(frame, term.factors)
-    if len(levels) < 2:
-        raise DataError(
-            f"The grouping factor {term.group!r} of {term} has only one level ({levels[0]!r}) "
-            "in the data used; group-level effects need at least two levels."
-        )
-    Z, coefs = design(term.expr, prepared, env, poly)
-    warn_constant_within(term, coefs, Z, index, len(levels), dpar)
-    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=dpar)

@@ -21,7 +21,6 @@ import pandas as pd
 from .contrasts import is_factor
 from .design import factor_names, labels_of, level_order
 from .errors import DataError, close_matches
-from .lexer import names_in
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -55,7 +54,7 @@ def typical_value(column: pd.Series) -> Any:
 def model_variables(fit: Fit) -> list[str]:
     """The data columns the model reads, the response left out (datagrid's ``response = FALSE``)."""
     md = fit.model_data
-    response = set(names_in(md.formula.response))
+    response = set(md.formula.response.variables)
     return [v for v in md.formula.variables() if v in md.frame.columns and v not in response]
 
 

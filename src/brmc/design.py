@@ -9,7 +9,8 @@ the columns in ``poly`` (ordered factors by default, see :mod:`brmc.contrasts`).
 
 Example:
     >>> import brmc
-    >>> X, names = design("1 + poly(Days, 2)", brmc.datasets.load("sleepstudy"), {})
+    >>> X, names = design(parse_formula("Reaction ~ 1 + poly(Days, 2)").population,
+    ...                   brmc.datasets.load("sleepstudy"), {})
     >>> names, X.shape
     (['Intercept', 'polyDays21', 'polyDays22'], (180, 3))
 """
@@ -31,15 +32,10 @@ from formulae.transforms import C
 
 from .contrasts import PolyEncoding, is_factor
 from .errors import DataError
-from .formula import FORMULAE_SPELLINGS, _translate
-from .lexer import Token, join_tokens, names_in, split_top, tokenize
+from .formula import FORMULAE_SPELLINGS, GroupTerm, parse_formula  # noqa: F401  (parse_formula: examples)
+from .lexer import POLY, POLY_CODED, Expr
+from .naming import coef_label, sd_name
 from .rlang import r_collate_key, r_number
-from .terms import GroupTerm, coef_label
-
-#: internal names (``__`` cannot be typed in a formula): ``contr.poly`` as formulae's contrast
-#: (``factor(x, contr__poly)``), and a column coded with it (``poly__coded(x)``)
-POLY = "contr__poly"
-POLY_CODED = "poly__coded"
 
 
 def factor(x: Any, contrast: Any = None) -> Any:
@@ -219,42 +215,12 @@ def _r_part(component: Any, label: str) -> str:
     return f"{base}{int(inner) + 1}" if component.kind == "numeric" else base + inner
 
 
-def _variable_order(text: str) -> list[str]:
-    """Variables of a formula part in order of first appearance, as R's terms()."""
-    order: list[str] = []
-    for part in split_top(tokenize(text), "+"):
-        for sub in split_top(part, "*"):
-            for piece in split_top(sub, ":"):
-                v = "".join(t.text for t in piece).replace("^", "**")
-                if v and not re.fullmatch(r"-?\d+", v):
-                    order.append(re.sub(r"\s+", "", v))
-    return list(dict.fromkeys(order))
-
-
-def _formulae_text(text: str, poly: Collection[str]) -> str:
-    """The text in formulae spelling (R's spellings translated as the parser does), each
-    column of ``poly`` coded by ``contr.poly``: ``x`` → ``poly__coded(x)``, ``factor(x)`` →
-    ``factor(x, contr__poly)`` (R's factor(), as.factor() and C() keep an ordered factor's
-    coding); ``C(x, treatment)`` chooses its own."""
-    tokens = _translate(tokenize(text))
-    out = []
-    for i, tok in enumerate(tokens):
-        nxt = tokens[i + 1].text if i + 1 < len(tokens) else None
-        if tok.kind != "name" or tok.text not in poly or nxt in {"(", "="}:
-            out.append(tok)
-            continue
-        if i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor", "C"}:
-            out.append(Token("name", f"{tok.text}, {POLY}", tok.pos) if nxt == ")" else tok)
-        else:
-            out.append(Token("name", f"{POLY_CODED}({tok.text})", tok.pos))
-    return join_tokens(out)
-
-
-def _formulae_design(text: str, frame: pd.DataFrame, env: dict[str, Any],
+def _formulae_design(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
                      poly: Collection[str]) -> tuple[Any, list[int], list[str]]:
-    """formulae's common-effects design of ``text`` on ``frame``, the order of its columns
+    """formulae's common-effects design of ``expr`` on ``frame``, the order of its columns
     in R's ``model.matrix`` and their brms names (``None, [], []`` when there are none)."""
-    text = _formulae_text(text, poly)
+    coded = expr.coded(poly)
+    text = str(coded)
     try:
         dm = fm.design_matrices(text, frame, na_action="error", env=Environment([{**FORMULA_NAMESPACE, **env}]))
     except Exception as err:  # formulae's own messages, re-raised as ours
@@ -265,7 +231,7 @@ def _formulae_design(text: str, frame: pd.DataFrame, env: dict[str, Any],
     if common.design_matrix.shape[1] != sum(len(t.labels) for t in common.terms.values()):
         raise DataError(f"brmc cannot name the design columns of '{text}'; nesting with '/' between "
                         "predictors is not supported there: write 'a + a:b' instead of 'a/b'.")
-    order = _variable_order(text)
+    order = coded.order
     columns: list[tuple[int, int, tuple, str, int]] = []  # sort key parts, name, formulae's column
     for t_index, (name, term) in enumerate(common.terms.items()):
         if name == "Intercept":
@@ -284,14 +250,14 @@ def _formulae_design(text: str, frame: pd.DataFrame, env: dict[str, Any],
     return common, [c[4] for c in columns], [c[3] for c in columns]
 
 
-def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
+def design(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
            poly: Collection[str] = ()) -> tuple[np.ndarray, list[str]]:
-    """Evaluate a population part (``"1 + Days"``) with formulae under R's rules.
+    """Evaluate a population part (``1 + Days``) with formulae under R's rules.
 
     Parameters
     ----------
-    text : str
-        The part in formulae spelling (as :class:`~brmc.formula.Predictor` holds it).
+    expr : Expr
+        The part as the parser gives it (:attr:`brmc.formula.Predictor.population`).
     frame : pandas.DataFrame
         The data, factors as :func:`prepare_factors` gives them.
     env : dict
@@ -308,25 +274,42 @@ def design(text: str, frame: pd.DataFrame, env: dict[str, Any],
     --------
     >>> df = prepare_factors(pd.DataFrame({"t": pd.Categorical(["lo", "mid", "hi"] * 2, ["lo", "mid", "hi"]),
     ...                                    "x": np.arange(6.0)}), ["t"])
-    >>> design("x + t", df, {}, poly={"t"})[1], design("x + t", df, {})[1]
+    >>> expr = parse_formula("y ~ x + t").population
+    >>> design(expr, df, {}, poly={"t"})[1], design(expr, df, {})[1]
     (['Intercept', 'x', 't.L', 't.Q'], ['Intercept', 'x', 'tmid', 'thi'])
     """
-    common, columns, names = _formulae_design(text, frame, env, poly)
+    X, names, _ = design_terms(expr, frame, env, poly)
+    return X, names
+
+
+def design_terms(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
+                 poly: Collection[str] = ()) -> tuple[np.ndarray, list[str], list[set[str]]]:
+    """:func:`design`, and the variables of each of its terms (R's ``terms()``: ``x*g`` has the
+    terms ``x``, ``g`` and ``x:g``; the intercept has none).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"x": np.arange(4.0), "g": pd.Categorical(list("abab"))})
+    >>> [sorted(v) for v in design_terms(parse_formula("y ~ x * g").population, df, {})[2]]
+    [[], ['x'], ['g'], ['g', 'x']]
+    """
+    common, columns, names = _formulae_design(expr, frame, env, poly)
     if common is None:
-        return np.zeros((len(frame), 0)), []
-    return np.asarray(common.design_matrix, dtype=float)[:, columns], names
+        return np.zeros((len(frame), 0)), [], []
+    terms = [set(getattr(term, "var_names", ())) for term in common.terms.values()]
+    return np.asarray(common.design_matrix, dtype=float)[:, columns], names, terms
 
 
-def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str, Any],
+def design_new(expr: Expr, train: pd.DataFrame, new: pd.DataFrame, env: dict[str, Any],
                poly: Collection[str] = ()) -> tuple[np.ndarray, list[str]]:
-    """The design of ``text`` for ``new`` rows, its transforms fitted to ``train``.
+    """The design of ``expr`` for ``new`` rows, its transforms fitted to ``train``.
 
     As R's ``predict`` (and brms with ``newdata``) evaluates ``poly()``, ``scale()``
     and ``bs()`` with the training data's parameters, not the new rows' own.
 
     Parameters
     ----------
-    text, env, poly
+    expr, env, poly
         As for :func:`design`.
     train : pandas.DataFrame
         The training rows (factors coded as for :func:`design`).
@@ -341,29 +324,30 @@ def design_new(text: str, train: pd.DataFrame, new: pd.DataFrame, env: dict[str,
     Examples
     --------
     >>> train = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
-    >>> X, names = design_new("scale(x)", train, pd.DataFrame({"x": [3.0]}), {})
+    >>> X, names = design_new(parse_formula("y ~ scale(x)").population, train, pd.DataFrame({"x": [3.0]}), {})
     >>> X.tolist(), names
     ([[1.0, 1.0]], ['Intercept', 'scalex'])
     """
-    common, columns, names = _formulae_design(text, train, env, poly)
+    common, columns, names = _formulae_design(expr, train, env, poly)
     if common is None:
         return np.zeros((len(new), 0)), []
     try:  # with the training rows first, so that factor(x) and C(x) see every level of x
         matrix = common.evaluate_new_data(pd.concat([train, new], ignore_index=True)).design_matrix
     except Exception as err:  # formulae's own messages, re-raised as ours
-        raise DataError(f"Could not build the design for '{text}' on the new data: {err}") from None
+        raise DataError(f"Could not build the design for '{expr.coded(poly)}' on the new data: {err}") from None
     return np.asarray(matrix, dtype=float)[len(train) :, columns], names
 
 
-def factor_names(text: str, frame: pd.DataFrame) -> list[str]:
+def factor_names(expr: Expr, frame: pd.DataFrame) -> list[str]:
     """The data columns a formula part reads, in order of first use.
 
     Examples
     --------
-    >>> factor_names("x + log(z) + x:w", pd.DataFrame({"x": [1], "w": [2], "z": [3]}))
+    >>> frame = pd.DataFrame({"x": [1], "w": [2], "z": [3]})
+    >>> factor_names(parse_formula("y ~ x + log(z) + x:w").population, frame)
     ['x', 'z', 'w']
     """
-    return [n for n in dict.fromkeys(names_in(text)) if n in frame.columns]
+    return [n for n in dict.fromkeys(expr.variables) if n in frame.columns]
 
 
 def constant_within(Z: np.ndarray, index: np.ndarray, n_levels: int) -> np.ndarray:
@@ -393,7 +377,7 @@ def warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index
             continue
         warnings.warn(
             f"The group-level predictor {coef!r} in {term} is constant within every level of "
-            f"{term.group!r}, so its varying slope (sd_{term.group}__{coef_label(dpar, coef)}) is identified "
+            f"{term.group!r}, so its varying slope ({sd_name(term.group, coef_label(dpar, coef))}) is identified "
             f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
             f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
             f"term instead and drop it from {term}.",

@@ -7,7 +7,7 @@ log density with it (:mod:`brmc.model`), and prior draws come from the same
 PyMC distributions (:func:`bounded_dist`, :func:`lkj_correlation`); the log
 prior of power-scaling is the model's own prior terms evaluated at the draws.  ``lkj`` is the one
 entry without a PyMC constructor: its density is written on the Cholesky
-factor of the correlation matrix (:func:`brmc.model.cholesky_corr`).
+factor of the correlation matrix (:func:`brmc.graph.cholesky_corr`).
 
 Example:
     >>> DISTRIBUTIONS["student_t"].args

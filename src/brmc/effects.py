@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ._docs import shared
-from .terms import coef_label
+from .naming import b_name, coef_label, cor_name, sd_name
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -108,7 +108,7 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
     """
     md = fit.model_data
     names = md.fixef_names
-    draws = pd.DataFrame({n: _flat(fit, f"b_{n}") for n in names})
+    draws = pd.DataFrame({n: _flat(fit, b_name("mu", n)) for n in names})
     return summarise(draws.to_numpy(), probs, index=names) if summary else draws
 
 
@@ -215,12 +215,12 @@ def VarCorr(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> di
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for g in md.groups():
         coefs = [c for b in md.blocks if b.group == g for c in b.labels]
-        sd = np.stack([_flat(fit, f"sd_{g}__{c}") for c in coefs], axis=1)
+        sd = np.stack([_flat(fit, sd_name(g, c)) for c in coefs], axis=1)
         M = len(coefs)
         cor = np.tile(np.eye(M), (sd.shape[0], 1, 1))
         for j in range(M):
             for k in range(j + 1, M):
-                name = f"cor_{g}__{coefs[j]}__{coefs[k]}"
+                name = cor_name(g, coefs[j], coefs[k])
                 if name in fit.idata.posterior:
                     cor[:, j, k] = cor[:, k, j] = _flat(fit, name)
         cov = cor * sd[:, :, None] * sd[:, None, :]

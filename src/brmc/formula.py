@@ -21,16 +21,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FormulaError
-from .lexer import (Token, check_operands, check_parentheses, check_structure, depth0, depths, join_tokens,
-                    matching, names_in, position_of, split_top, tokenize)
-from .terms import GroupTerm
+from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
+                    position_of, split_top, tokenize)
 
 #: functions a formula may call; anything else is refused before evaluation.
 SAFE_FUNCTIONS: frozenset[str] = frozenset(
     {
         # formulae's transforms and brms/R spellings we translate
         "I", "C", "center", "scale", "standardize", "poly", "bs", "factor", "as.factor",
-        "offset",  # taken out of the population part by _split_offset
+        "offset",  # a term of its own (TERM_CALLS)
         # elementwise maths
         "log", "log2", "log10", "log1p", "exp", "expm1", "sqrt", "abs", "sin", "cos", "tan",
         "round", "floor", "ceiling", "inv_logit", "logit",
@@ -45,33 +44,149 @@ ADDITION_TERMS: frozenset[str] = frozenset(
 )
 
 
+#: calls that make a term of their own kind when added at the top level of a right-hand side
+#: (``+ offset(log(n))``), by call name → term kind; :func:`brmc.terms.register` adds to it.
+TERM_CALLS: dict[str, str] = {"offset": "offset"}
+
+
+class Term:
+    """A term of the tree: one piece of a right-hand side of one kind (``kind``: ``"fe"``,
+    ``"re"``, ``"offset"``, ...); :mod:`brmc.terms` has a module per kind that gives it data,
+    parameters and its part of the linear predictor."""
+
+    kind: str
+
+    @property
+    def variables(self) -> list[str]:
+        """The names its expressions read from the data (or ``env``)."""
+        raise NotImplementedError
+
+    @property
+    def factors(self) -> list[str]:
+        """The data columns it groups by (none but for group terms)."""
+        return []
+
+    @property
+    def role(self) -> str:
+        """What it is called in messages about its data: ``predictor``, ``offset()``."""
+        return str(self)
+
+
+@dataclass(frozen=True)
+class PopulationTerm(Term):
+    """The population-level part of a predictor (``1 + Days``; ``1`` when only an intercept is
+    left), evaluated as one design by formulae."""
+
+    expr: Expr
+    kind = "fe"
+    role = "predictor"
+
+    @property
+    def variables(self) -> list[str]:
+        return self.expr.variables
+
+
+@dataclass(frozen=True)
+class GroupTerm(Term):
+    """``(expr | group)`` or, when ``correlated`` is False, ``(expr || group)``.
+
+    Example:
+        >>> GroupTerm(expr=Expr(tokenize("1 + Days")), group="Subject").factors
+        ['Subject']
+    """
+
+    expr: Expr
+    group: str
+    correlated: bool = True
+    kind = "re"
+
+    @property
+    def factors(self) -> list[str]:
+        """The data columns that make the grouping factor (``school:class`` → two)."""
+        return self.group.split(":")
+
+    @property
+    def variables(self) -> list[str]:
+        return self.expr.variables
+
+    @property
+    def role(self) -> str:
+        return f"group-level term {self}"
+
+    def __str__(self) -> str:
+        bar = "|" if self.correlated else "||"
+        return f"({self.expr} {bar} {self.group})"
+
+
+@dataclass(frozen=True)
+class CallTerm(Term):
+    """A term written as a call of :data:`TERM_CALLS` (``offset(log(n))``): its kind, the
+    call's name and its arguments."""
+
+    kind: str
+    name: str
+    args: tuple[Expr, ...]
+
+    @property
+    def variables(self) -> list[str]:
+        return list(dict.fromkeys(n for a in self.args for n in a.variables))
+
+    @property
+    def role(self) -> str:
+        return f"{self.name}()"
+
+    def __str__(self) -> str:
+        return f"{self.name}({', '.join(self.args)})"
+
+
 @dataclass
 class Predictor:
-    """The right-hand side of one linear predictor: its population part (in R
-    syntax, ``"1"`` when only an intercept is left), group-level terms and offset.
+    """The right-hand side of one linear predictor as a list of terms: its population part
+    (:class:`PopulationTerm`, always first), group-level terms, then terms of other kinds
+    (an offset).
 
-    ``text`` is the formula as brms prints it (``"sigma ~ Days"``).
+    ``text`` is the formula as brms prints it (``"sigma ~ Days"``); ``source`` and
+    ``tokens`` the text as given and its tokens (kept so that the function names can be
+    checked against a caller's ``env`` without parsing again).
     """
 
     text: str
-    population: str
-    group_terms: list[GroupTerm] = field(default_factory=list)
-    offset: str = ""
+    terms: list[Term]
+    source: str = field(default="", compare=False, repr=False)
+    tokens: tuple[Token, ...] = field(default=(), compare=False, repr=False)
 
     def __str__(self) -> str:
         return self.text
 
+    def of_kind(self, kind: str) -> list[Term]:
+        """Its terms of one kind, in formula order."""
+        return [t for t in self.terms if t.kind == kind]
+
+    @property
+    def population(self) -> Expr:
+        """The population part in formulae spelling (``"1"`` when only an intercept is left)."""
+        return self.of_kind("fe")[0].expr
+
+    @property
+    def group_terms(self) -> list[GroupTerm]:
+        return self.of_kind("re")
+
+    @property
+    def offset(self) -> Expr | str:
+        """The expression of ``offset()``, ``""`` when there is none."""
+        terms = self.of_kind("offset")
+        return terms[0].args[0] if terms else ""
+
     @property
     def has_intercept(self) -> bool:
         """Whether the population part keeps its intercept (no ``0 +`` / ``- 1``)."""
-        return _has_intercept(tokenize(self.population))
+        return self.population.has_intercept
 
-    def predictor_variables(self, additions: dict[str, list[str]] | None = None) -> list[str]:
+    def predictor_variables(self, additions: dict[str, list[Expr]] | None = None) -> list[str]:
         """Names the right-hand side (and ``additions``) read from the data, in order of first use."""
-        texts = [self.population] + [a for args in (additions or {}).values() for a in args]
-        texts += [g.expr for g in self.group_terms] + [self.offset]
-        names = [n for text in texts for n in names_in(text)]
-        names += [f for g in self.group_terms for f in g.factors]
+        terms = self.terms
+        names = terms[0].variables + [n for args in (additions or {}).values() for a in args for n in a.variables]
+        names += [n for t in terms[1:] for n in t.variables] + [f for t in terms for f in t.factors]
         return list(dict.fromkeys(names))
 
 
@@ -80,13 +195,13 @@ class BrmsFormula(Predictor):
     """A parsed brms formula: the main formula (the predictor of ``mu``) with its
     response and addition terms, plus the distributional formulas of ``bf()``.
 
-    ``additions`` maps an addition term's name to its argument texts
+    ``additions`` maps an addition term's name to its arguments
     (``{"trials": ["n"]}``); ``pforms`` maps a distributional parameter to its
     :class:`Predictor` (``{"sigma": sigma ~ Days}``), in the order given.
     """
 
-    response: str
-    additions: dict[str, list[str]] = field(default_factory=dict)
+    response: Expr
+    additions: dict[str, list[Expr]] = field(default_factory=dict)
     pforms: dict[str, Predictor] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
@@ -95,9 +210,13 @@ class BrmsFormula(Predictor):
 
     def variables(self) -> list[str]:
         """Names the formula reads from the data, in order of first use."""
-        names = names_in(self.response) + self.predictor_variables(self.additions)
+        names = self.response.variables + self.predictor_variables(self.additions)
         names += [n for p in self.pforms.values() for n in p.predictor_variables()]
         return list(dict.fromkeys(names))
+
+    def names(self) -> set[str]:
+        """Every name written in the formulas (data columns, functions, ``env`` values)."""
+        return {t.text for p in [self, *self.pforms.values()] for t in p.tokens if t.kind == "name"}
 
 
 _PREDICTORS = "on the right of '~'"
@@ -133,7 +252,8 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
                 )
         if tok.kind == "name" and follows_call:
             name = tok.text
-            if name not in SAFE_FUNCTIONS and name not in ADDITION_TERMS and name not in (env_names or frozenset()):
+            known = name in SAFE_FUNCTIONS or name in ADDITION_TERMS or name in TERM_CALLS
+            if not known and name not in (env_names or frozenset()):
                 if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma", "cs"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {position_of(text, tok.pos)}"
@@ -152,19 +272,6 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
                     f"Allowed functions: {allowed}; pass others with brm(..., env={{'{name}': ...}})."
                 )
 
-
-
-def _has_intercept(tokens: list[Token]) -> bool:
-    """R's rule: ``0 +``, ``+ 0`` or ``- 1`` at the top level remove the intercept."""
-    has = True
-    prev = "+"
-    for tok, depth in zip(tokens, depths(tokens)):
-        if depth == 0 and tok.kind == "number" and prev in {"+", "-", None}:
-            if tok.text in {"0", "1"}:
-                value = tok.text == "1"
-                has = value if prev == "+" else not value
-        prev = tok.text if depth == 0 else prev
-    return has
 
 
 def _group_factors(spec: list[Token], text: str) -> list[str]:
@@ -208,7 +315,7 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
         raise FormulaError(f"A group term needs a grouping factor after '|' {position_of(text, open_tok.pos)}")
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
         raise FormulaError(f"Stray '|' or '~' in a group term {position_of(text, open_tok.pos)}")
-    expr = join_tokens(_translate(expr_toks))
+    expr = Expr(_translate(expr_toks))
     return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
 
 
@@ -297,9 +404,10 @@ def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[s
     response, additions = _parse_lhs(lhs, text)
     population, group_terms = _parse_rhs(rhs, text)
     check_operands(text, tokens)
-    population, offset = _split_offset(population, text)
-    return response, additions, Predictor(text=_deparse(tokens), population=population,
-                                          group_terms=group_terms, offset=offset)
+    population, calls = _split_calls(population, text)
+    return response, additions, Predictor(text=join_tokens(tokens),  # as R deparses it
+                                          terms=[PopulationTerm(population), *group_terms, *calls],
+                                          source=text, tokens=tuple(tokens))
 
 
 def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
@@ -342,38 +450,48 @@ def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
 
 
 def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset()) -> BrmsFormula:
-    """A formula given as text or by :func:`bf`, parsed (again) with the caller's function names.
+    """A formula given as text (parsed here) or by :func:`bf` (its function names checked
+    against the caller's, from the tokens it was parsed from).
 
     Example:
         >>> as_formula(bf("y ~ x", sigma="~ x")).pforms["sigma"].population
         'x'
     """
-    if isinstance(formula, BrmsFormula):
-        return parse_formula(formula.text, env_names, [p.text for p in formula.pforms.values()])
-    return parse_formula(formula, env_names)
+    if not isinstance(formula, BrmsFormula):
+        return parse_formula(formula, env_names)
+    try:
+        for part in [formula, *formula.pforms.values()]:
+            _check_code(part.source, list(part.tokens), env_names)
+    except FormulaError:  # the message as a parse of the printed formula words it
+        parse_formula(formula.text, env_names, [p.text for p in formula.pforms.values()])
+        raise
+    return formula
 
 
-def _split_offset(population: str, text: str) -> tuple[str, str]:
-    """Take ``+ offset(expr)`` terms out of the population part: (rest, expr)."""
-    terms = split_top(tokenize(population), "+")
-    offsets = [t for t in terms if t and t[0].text == "offset" and len(t) > 1 and matching(t, 1) == len(t) - 1]
-    if not offsets:
-        if any(t.text == "offset" for t in tokenize(population)):
-            raise FormulaError(f"offset() must be added as a term of its own, as in 'y ~ x + offset(log(n))': {text!r}")
-        return population, ""
-    if len(offsets) > 1:
-        raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
-    rest = [t for t in terms if t is not offsets[0]]
-    kept = " + ".join(join_tokens(t) for t in rest if t) or "1"
-    return kept, join_tokens(offsets[0][2:-1])
+def _split_calls(population: list[Token], text: str) -> tuple[Expr, list[CallTerm]]:
+    """Take ``+ offset(expr)`` (and other :data:`TERM_CALLS`) out of the population part:
+    (the rest, ``"1"`` when nothing is left; the terms taken out)."""
+    terms = split_top(population, "+")
+    calls = [t for t in terms if t and t[0].text in TERM_CALLS and len(t) > 1 and t[1].text == "("
+             and matching(t, 1) == len(t) - 1]
+    for name in dict.fromkeys(t.text for t in population if t.text in TERM_CALLS):
+        mine = [t for t in calls if t[0].text == name]
+        if not mine:
+            example = "log(n)" if name == "offset" else "..."
+            raise FormulaError(f"{name}() must be added as a term of its own, as in 'y ~ x + {name}({example})': "
+                               f"{text!r}")
+        if name == "offset" and len(mine) > 1:
+            raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
+    rest: list[Token] = []
+    for t in terms:
+        if t and not any(t is c for c in calls):
+            rest += ([Token("op", "+", t[0].pos)] if rest else []) + t
+    made = [CallTerm(TERM_CALLS[t[0].text], t[0].text, tuple(Expr(a) for a in split_top(t[2:-1], ",") if a))
+            for t in calls]
+    return Expr(rest or [Token("number", "1", -1)]), made
 
 
-def _deparse(tokens: list[Token]) -> str:
-    """The formula as brms prints it (R's deparse spacing)."""
-    return join_tokens(tokens)
-
-
-def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
+def _parse_lhs(lhs: list[Token], text: str) -> tuple[Expr, dict[str, list[Expr]]]:
     bars = split_top(lhs, "|")
     separators = [t for t in depth0(lhs) if t.text == "|"]
     stray = separators[1:] + [t for part in bars for t in part if t.text in {"|", "||"}]
@@ -403,14 +521,14 @@ def _parse_lhs(lhs: list[Token], text: str) -> tuple[str, dict[str, list[str]]]:
                     f"Allowed: {', '.join(sorted(ADDITION_TERMS))}."
                 )
             _refuse_addition_calls(term[1:], text, "inside another addition term")
-            args = [join_tokens(a) for a in split_top(term[2:-1], ",") if a]
+            args = [Expr(a) for a in split_top(term[2:-1], ",") if a]
             if not args and name != "mi":  # brms's 'y | mi() ~ x' takes no argument
                 raise FormulaError(f"The addition term {name}() needs an argument {position_of(text, term[0].pos)}")
             additions[name] = args
-    return join_tokens(_translate(resp_toks)), additions
+    return Expr(_translate(resp_toks)), additions
 
 
-def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
+def _parse_rhs(rhs: list[Token], text: str) -> tuple[list[Token], list[GroupTerm]]:
     group_terms: list[GroupTerm] = []
     population: list[Token] = []
     depth = 0
@@ -450,9 +568,7 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[str, list[GroupTerm]]:
     if population and population[-1].kind == "op" and population[-1].text not in {")"}:
         raise FormulaError(f"The formula ends with an operator {position_of(text, population[-1].pos)}")
     _refuse_addition_calls(rhs, text, _PREDICTORS)
-    if not population:
-        return "1", group_terms
-    return join_tokens(_translate(population)), group_terms
+    return _translate(population), group_terms
 
 
 def _unwrap(tokens: list[Token]) -> list[Token]:

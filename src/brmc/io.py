@@ -34,11 +34,11 @@ import pandas as pd
 import xarray as xr
 
 from . import criteria
+from ._version import __version__
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
 from .formula import parse_formula
-from .lexer import tokenize
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
 
@@ -239,7 +239,7 @@ def cached_fit(path: str | os.PathLike, file_refit: str, current: dict[str, str]
 
 def _env_names(md: ModelData) -> list[str]:
     """Names the formula takes from ``env`` (functions or vectors passed at fit time)."""
-    used = {t.text for line in md.formula.lines() for t in tokenize(line) if t.kind == "name"}
+    used = md.formula.names()
     return sorted(n for n in md.env if n in used)
 
 
@@ -250,8 +250,6 @@ def _json_default(value: Any) -> Any:
 
 
 def _spec(fit: Fit, data: dict) -> str:
-    from . import __version__
-
     md = fit.model_data
     spec = {
         "format": FORMAT,

@@ -13,8 +13,10 @@ Example:
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Self
 
 from .errors import FormulaError
 
@@ -179,7 +181,17 @@ def join_tokens(tokens: list[Token]) -> str:
 
 
 def names_in(text: str) -> list[str]:
-    toks = tokenize(text) if text else []
+    """The data names a formula text reads (not called functions, not keyword names).
+
+    Example:
+        >>> names_in("log(x) + z")
+        ['x', 'z']
+    """
+    return names_of(tokenize(text) if text else [])
+
+
+def names_of(toks: Sequence[Token]) -> list[str]:
+    """:func:`names_in` of tokens already made."""
     names = []
     for i, tok in enumerate(toks):
         is_call = i + 1 < len(toks) and toks[i + 1].text == "("
@@ -199,3 +211,90 @@ def matching(tokens: list[Token], start: int) -> int:
 def depth0(tokens: list[Token]) -> list[Token]:
     """The tokens outside any parentheses (parentheses themselves left out)."""
     return [t for t, d in zip(tokens, depths(tokens)) if d == 0 and t.text not in "()"]
+
+
+#: internal names (``__`` cannot be typed in a formula): ``contr.poly`` as formulae's contrast
+#: (``factor(x, contr__poly)``), and a column coded with it (``poly__coded(x)``)
+POLY = "contr__poly"
+POLY_CODED = "poly__coded"
+
+
+class Expr(str):
+    """A piece of a formula (a population part, a group term's effects, a response, an
+    argument) as text in formulae's spelling, with the tokens it was parsed from.
+
+    It compares, hashes and prints as its text; the later stages read its parse
+    (:attr:`variables`, :attr:`has_intercept`, :attr:`order`, :meth:`coded`) and never
+    tokenize it again.
+
+    Example:
+        >>> e = Expr(tokenize("1 + x + log(z)"))
+        >>> e, e.variables, e.has_intercept
+        ('1 + x + log(z)', ['x', 'z'], True)
+    """
+
+    tokens: tuple[Token, ...]
+
+    def __new__(cls, tokens: Sequence[Token] = (), text: str | None = None) -> Self:
+        self = super().__new__(cls, join_tokens(list(tokens)) if text is None else text)
+        self.tokens = tuple(tokens)
+        return self
+
+    def __getnewargs__(self) -> tuple[tuple[Token, ...], str]:
+        return self.tokens, str(self)
+
+    @property
+    def variables(self) -> list[str]:
+        """The names it reads from the data (or ``env``), in order of first use."""
+        return names_of(self.tokens)
+
+    @property
+    def has_intercept(self) -> bool:
+        """R's rule: ``0 +``, ``+ 0`` or ``- 1`` at the top level remove the intercept."""
+        has = True
+        prev = "+"
+        for tok, depth in zip(self.tokens, depths(list(self.tokens))):
+            if depth == 0 and tok.kind == "number" and prev in {"+", "-", None} and tok.text in {"0", "1"}:
+                value = tok.text == "1"
+                has = value if prev == "+" else not value
+            prev = tok.text if depth == 0 else prev
+        return has
+
+    @property
+    def order(self) -> list[str]:
+        """Its variables in order of first appearance, as R's ``terms()`` orders them
+        (spaces removed, as formulae names a term's components)."""
+        order: list[str] = []
+        for part in split_top(list(self.tokens), "+"):
+            for sub in split_top(part, "*"):
+                for piece in split_top(sub, ":"):
+                    v = "".join(t.text for t in piece).replace("^", "**")
+                    if v and not re.fullmatch(r"-?\d+", v):
+                        order.append(re.sub(r"\s+", "", v))
+        return list(dict.fromkeys(order))
+
+    def without_intercept(self) -> Expr:
+        """``0 + expr``: the expression as one design column without an intercept."""
+        return Expr([Token("number", "0", -1), Token("op", "+", -1), *self.tokens])
+
+    def coded(self, poly: Collection[str]) -> Expr:
+        """Each column of ``poly`` coded by ``contr.poly``: ``x`` → ``poly__coded(x)``,
+        ``factor(x)`` → ``factor(x, contr__poly)`` (R's factor(), as.factor() and C() keep an
+        ordered factor's coding); ``C(x, treatment)`` chooses its own.
+
+        Example:
+            >>> Expr(tokenize("x + factor(x)")).coded({"x"})
+            'poly__coded(x) + factor(x, contr__poly)'
+        """
+        tokens = self.tokens
+        out = []
+        for i, tok in enumerate(tokens):
+            nxt = tokens[i + 1].text if i + 1 < len(tokens) else None
+            if tok.kind != "name" or tok.text not in poly or nxt in {"(", "="}:
+                out.append(tok)
+                continue
+            if i >= 2 and tokens[i - 1].text == "(" and tokens[i - 2].text in {"factor", "as__factor", "C"}:
+                out.append(Token("name", f"{tok.text}, {POLY}", tok.pos) if nxt == ")" else tok)
+            else:
+                out.append(Token("name", f"{POLY_CODED}({tok.text})", tok.pos))
+        return Expr(out)

@@ -24,22 +24,17 @@ import pandas as pd
 
 from ._docs import shared
 from .contrasts import is_factor
-from .data import ModelData, offset_values, truncation_bounds
-from .design import design, design_new, labels_of, level_order, prepare_factors
+from . import terms
+from .data import ModelData, truncation_bounds
+from .design import design, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
 from .families import inverse_link
 from .formula import parse_formula
-from .lexer import names_in
-from .sampling import (
-    NewBlock,
-    NewDesign,
-    family_dpars,
-    flat_draws,
-    linear_predictor,
-    training_design,
-)
-from .terms import GroupBlock
+from .naming import cor_name, sd_name
+from .sampling import Rows, family_dpars, flat_draws, linear_predictor, training_design
+from .terms.base import RowsContext
+from .terms.re import NewBlock
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -106,46 +101,25 @@ def _require(newdata: pd.DataFrame, needed: list[str]) -> None:
 
 
 def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
-               allow_new_levels: bool = False) -> dict[str, NewDesign]:
-    """Each predictor's design for ``newdata`` (or the training rows), by dpar."""
+               allow_new_levels: bool = False) -> dict[str, Rows]:
+    """Each predictor's values for ``newdata`` (or the training rows) by kind of term, by dpar."""
     kept = _kept_blocks(md, re_formula)
     if newdata is None:
         return training_design(md, kept)
     if not isinstance(newdata, pd.DataFrame) or len(newdata) == 0:
         raise DataError("newdata must be a non-empty pandas DataFrame.")
-    texts = [lp.formula.population for lp in md.predictors.values()]
-    texts += [b.term.expr for b in md.blocks if b.id in kept]
-    predictors = list(dict.fromkeys(n for t in texts for n in names_in(t) if n not in md.env))
-    factors = list(dict.fromkeys(f for b in md.blocks if b.id in kept for f in b.term.factors))
+    # the population parts' columns first, then the others (as brms asks for them)
+    needed = [kind.needed(lp, part, kept) for kind in terms.kinds() for lp in md.predictors.values()
+              if (part := lp.parts.get(kind.name)) is not None]
+    predictors = list(dict.fromkeys(n for names, _ in needed for n in names if n not in md.env))
+    factors = list(dict.fromkeys(f for _, groups in needed for f in groups))
     _require(newdata, predictors + factors)
     prepared = _prepare(_coded(md, newdata, predictors), md)
-    train, new = prepared.iloc[: len(md.frame)], prepared.iloc[len(md.frame) :].reset_index(drop=True)
-    out = {}
-    for dpar, lp in md.predictors.items():
-        X, names = design_new(lp.formula.population, train, new, md.env, md.poly)
-        assert names[len(names) - len(lp.population_names):] == lp.population_names
-        blocks = [_new_block(b, newdata, train, new, md, kept[b.id], allow_new_levels)
-                  for b in lp.blocks if b.id in kept]
-        offset = offset_values(lp.formula, newdata, md.env) if lp.offset is not None else None
-        out[dpar] = NewDesign(X[:, len(names) - len(lp.population_names):], blocks, offset)
-    return out
-
-
-def _new_block(b: GroupBlock, newdata: pd.DataFrame, train: pd.DataFrame, new: pd.DataFrame, md: ModelData,
-               coefs: list[int], allow_new_levels: bool) -> NewBlock:
-    """A group-level block on new rows (``train``, ``new``: the training and new rows, coded)."""
-    Z, _ = design_new(b.term.expr, train, new, md.env, md.poly)
-    labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
-    for name in b.term.factors[1:]:
-        labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
-    lookup = {lv: i for i, lv in enumerate(b.levels)}
-    index = labels.map(lambda lv: lookup.get(lv, -1)).to_numpy(dtype=np.int64)
-    if (index < 0).any() and not allow_new_levels:
-        unseen = sorted(set(labels[index < 0]))
-        raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
-                        f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
-                        "for new groups.")
-    return NewBlock(b, index, Z, coefs, pd.factorize(labels[index < 0])[0])
+    ctx = RowsContext(md=md, newdata=newdata, train=prepared.iloc[: len(md.frame)],
+                      new=prepared.iloc[len(md.frame) :].reset_index(drop=True), kept=kept,
+                      allow_new_levels=allow_new_levels)
+    return {dpar: Rows({kind.name: kind.rows(lp, part, ctx) for kind, part in terms.parts(lp)})
+            for dpar, lp in md.predictors.items()}
 
 
 def _draw_subset(n_total: int, ndraws: int | None, rng: np.random.Generator) -> np.ndarray:
@@ -172,11 +146,11 @@ def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray,
     # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
     group, coefs = nb.block.group, nb.block.labels
     post = fit.idata.posterior
-    sd = np.stack([flat_draws(post[f"sd_{group}__{c}"].values)[draws] for c in coefs], axis=-1)
+    sd = np.stack([flat_draws(post[sd_name(group, c)].values)[draws] for c in coefs], axis=-1)
     cor = np.tile(np.eye(M), (S, 1, 1))
     for j in range(M):
         for k in range(j + 1, M):
-            name = f"cor_{group}__{coefs[j]}__{coefs[k]}"
+            name = cor_name(group, coefs[j], coefs[k])
             if name in post:
                 cor[:, j, k] = cor[:, k, j] = flat_draws(post[name].values)[draws]
     chol = np.linalg.cholesky(cor * sd[:, :, None] * sd[:, None, :] + 1e-12 * np.eye(M))

@@ -22,12 +22,15 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from .data import LinearPredictor, ModelData
+from . import terms
+from .data import ModelData
 from ._docs import shared
 from .distributions import DISTRIBUTIONS
 from .errors import PriorError, close_matches
-from .families import DATA_PRIOR_LINKS, LINKS
-from .rlang import r_collate_key, r_mad, r_number, r_round
+from .naming import table_dpar  # noqa: F401  (re-exported: the prior table's dpar column)
+from .rlang import r_collate_key, r_number
+from .terms.base import ParamSlot, PriorContext, default_scale, prior_row, student_t
+from .terms.fe import intercept_prior  # noqa: F401  (re-exported)
 
 _POSITIVE_ARGS = {"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"}
 PRIOR_COLUMNS = ["prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub", "source"]
@@ -251,98 +254,31 @@ class PriorSpec:
         return None, None
 
 
-def default_scale(md: ModelData, link: str | None = None, offset: np.ndarray | None = None
-                  ) -> tuple[float, float, bool]:
-    """brms's ``def_scale_prior``: location and scale from the response on the link scale.
-
-    The link is the family's, or ``link`` (a distributional parameter's); log-scale
-    families (lognormal) always use ``log``.  A predictor's ``offset`` moves the
-    location by minus its mean.  Returns ``(location, scale, data_based)``.
-    """
-    link = "log" if md.family.log_scale else (link or md.family.link)
-    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal", "categorical"}:
-        return 0.0, 2.5, False
-    y = np.asarray(md.y, dtype=float)
-    if link in {"log", "inverse", "1/mu^2"}:
-        y = np.where(y == 0, y + 0.1, y)
-    with np.errstate(all="ignore"):
-        y_link = LINKS[link][1](y)
-    scale = r_round(r_mad(y_link), 1)
-    scale = max(2.5, scale) if np.isfinite(scale) else 2.5
-    location = r_round(float(np.median(y_link)), 1)
-    if offset is not None and np.isfinite(offset.mean()):
-        location -= float(offset.mean())
-    return location, scale, True
-
-
-def _student_t(location: float, scale: float) -> str:
-    return f"student_t(3, {r_number(location)}, {r_number(scale)})"
-
-
-def _row(prior_: str, class_: str, coef: str = "", group: str = "", dpar: str = "",
-         lb: str = "", ub: str = "", source: str = "default") -> dict:
-    return {"prior": prior_, "class": class_, "coef": coef, "group": group, "resp": "", "dpar": dpar,
-            "nlpar": "", "lb": lb, "ub": ub, "source": source}
-
-
 def _sort_rows(rows: list[dict]) -> pd.DataFrame:
     rows = sorted(rows, key=lambda r: (r_collate_key(r["dpar"]), r_collate_key(r["class"]),
                                        r_collate_key(r["group"]), r_collate_key(r["coef"])))
     return pd.DataFrame(rows, columns=PRIOR_COLUMNS).reset_index(drop=True)
 
 
-def table_dpar(dpar: str) -> str:
-    """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it.
-
-    Example:
-        >>> table_dpar("mu"), table_dpar("sigma")
-        ('', 'sigma')
-    """
-    return "" if dpar == "mu" else dpar
-
-
-def intercept_prior(md: ModelData, lp: LinearPredictor) -> str:
-    """The default prior of a predictor's intercept (brms's ``def_dprior``): data-based on
-    the ``mu`` predictors, the parameter's own default on the others."""
-    if lp.dpar in md.mu_dpars:
-        return _student_t(*default_scale(md, link=lp.link, offset=lp.offset)[:2])
-    own = md.family.dpar(lp.dpar).intercept_prior  # "" is flat (ndt under its link), None data-based
-    return own if own is not None else _student_t(0, default_scale(md, link=lp.link)[1])
-
-
 def default_prior_table(md: ModelData) -> pd.DataFrame:
     """brms's ``get_prior`` table for the model, rows in brms's order."""
     location, scale, _ = default_scale(md)
-    rows: list[dict] = []
-    for lp in md.predictors.values():
-        dp = table_dpar(lp.dpar)
-        if lp.b_names:
-            rows.append(_row("", "b", dpar=dp))
-            rows += [_row("", "b", coef=c, dpar=dp) for c in lp.b_names]
-        if lp.has_intercept:
-            rows.append(_row(intercept_prior(md, lp), "Intercept", dpar=dp))
-        if lp.blocks:
-            rows.append(_row(_student_t(0, scale), "sd", dpar=dp, lb="0"))
-        for group in dict.fromkeys(b.group for b in lp.blocks):
-            rows.append(_row("", "sd", group=group, dpar=dp))
-            coefs = [c for b in lp.blocks if b.group == group for c in b.coefs]
-            rows += [_row("", "sd", coef=c, group=group, dpar=dp) for c in dict.fromkeys(coefs)]
+    ctx = PriorContext(md=md, scale=scale)
+    rows = [row for lp in md.predictors.values() for kind, part in terms.parts(lp)
+            for row in kind.prior_rows(lp, part, ctx)]
     if md.family.categorical:  # class-level rows shared by all categories (brms's conv_cats_dpars)
         for class_ in ("b", "Intercept"):
             if any(r["class"] == class_ for r in rows):
-                rows.append(_row("", class_))
+                rows.append(prior_row("", class_))
     if md.thresholds:
-        rows.append(_row(_student_t(location, scale), "Intercept"))
-        rows += [_row("", "Intercept", coef=str(k)) for k in range(1, md.thresholds + 1)]
-    correlated = list(dict.fromkeys(b.group for b in md.blocks if b.correlated))
-    if correlated:
-        rows.append(_row("lkj(1)", "cor"))
-        rows += [_row("", "cor", group=g) for g in correlated]
+        rows.append(prior_row(student_t(location, scale), "Intercept"))
+        rows += [prior_row("", "Intercept", coef=str(k)) for k in range(1, md.thresholds + 1)]
     sigma_scale = default_scale(md, link="identity")[1]
     for dpar in md.dpars:
-        default = dpar.default_prior or _student_t(0, sigma_scale)
-        rows.append(_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
-    return _sort_rows(rows)
+        default = dpar.default_prior or student_t(0, sigma_scale)
+        rows.append(prior_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
+    unique = {(r["class"], r["coef"], r["group"], r["dpar"]): r for r in reversed(rows)}  # rows shared by predictors
+    return _sort_rows([r for r in rows if unique[(r["class"], r["coef"], r["group"], r["dpar"])] is r])
 
 
 def _bound_text(value: float | str | None) -> str:
@@ -403,27 +339,18 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
         text, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
         return parse_dist(_data_text(md, text)), source
 
-    for lp in md.predictors.values():
-        dp = table_dpar(lp.dpar)
-        b_lb, b_ub = _class_bounds(user, "b", dp)
-        for k, coef in enumerate(lp.b_names):
-            dist, source = effective("b", coef, "", dp)
-            params.append(ParamPrior(f"b{lp.suffix}", k, "b", coef, "", dp, dist, b_lb, b_ub, source))
-        if lp.has_intercept:
-            dist, source = effective("Intercept", "", "", dp)
-            params.append(ParamPrior(f"Intercept{lp.suffix}", 0, "Intercept", "", "", dp, dist, None, None, source))
+    def resolved(slot: ParamSlot) -> ParamPrior:
+        dist, source = effective(slot.class_, slot.coef, slot.group, slot.dpar)
+        lb, ub = _class_bounds(user, slot.class_, slot.dpar) if slot.user_bounds else (None, None)
+        return ParamPrior(slot.param, slot.position, slot.class_, slot.coef, slot.group, slot.dpar, dist,
+                          lb if slot.lb is None else slot.lb, ub, source)
+
+    # by kind, then predictor: population effects, group-level effects, ... (brms's order)
+    params += [resolved(slot) for kind in terms.kinds() for lp in md.predictors.values()
+               if lp.parts.get(kind.name) is not None for slot in kind.slots(lp, lp.parts[kind.name])]
     for k in range(md.thresholds):
         dist, source = effective("Intercept", str(k + 1))
         params.append(ParamPrior("Intercept", k, "Intercept", str(k + 1), "", "", dist, None, None, source))
-    for block in md.blocks:
-        dp = table_dpar(block.dpar)
-        sd_ub = _class_bounds(user, "sd", dp)[1]
-        for k, coef in enumerate(block.coefs):
-            dist, source = effective("sd", coef, block.group, dp)
-            params.append(ParamPrior(f"sd_{block.id}", k, "sd", coef, block.group, dp, dist, 0.0, sd_ub, source))
-        if block.correlated:
-            dist, source = effective("cor", "", block.group)
-            params.append(ParamPrior(f"L_{block.id}", 0, "cor", "", block.group, "", dist, None, None, source))
     for dpar in md.dpars:
         dist, source = effective(dpar.name)
         lb, ub = (_data_bound(md, bound) for bound in (dpar.lb, dpar.ub))
@@ -522,5 +449,5 @@ def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
         if class_ == "cor":
             class_ = "L"
             text = text.replace("lkj(", "lkj_corr_cholesky(")
-        rows.append(_row(text, class_, coef, group, dpar, lb, ub, source))
+        rows.append(prior_row(text, class_, coef, group, dpar, lb, ub, source))
     return _sort_rows(rows)

@@ -30,16 +30,18 @@ import arviz as az
 import numpy as np
 import xarray as xr
 
-from . import inits
+from . import inits, naming, terms
+from . import backends
 from .backends import usable_cores
 from .data import LinearPredictor, ModelData
 from .errors import SamplingError
 from .families import DistPar
-from .model import BuiltModel, cholesky_from_raw, linear_predictor_sum
+from .graph import cholesky_from_raw  # noqa: F401  (re-exported)
+from .model import BuiltModel
 from .progress import output_kind
-from .terms import GroupBlock
+from .terms.base import DrawsContext, RowsContext
+from .terms.re import NewBlock
 
-BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 #: The fastest end to end on the brms reference models (docs/performance.md).
 DEFAULT_BACKEND = "numpyro"
 #: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
@@ -245,26 +247,32 @@ def sample(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
     t0 = time.perf_counter()
     cores = settings.cores or min(settings.chains, usable_cores())
     try:
-        if settings.backend == "nutpie":
-            compiled = _nutpie_compiled(built)
-            t1 = time.perf_counter()
-            raw = _sample_nutpie(compiled, settings, cores, built)
-        elif settings.backend == "pymc":
-            model = _pymc_model(built)
-            t1 = time.perf_counter()
-            raw = _sample_pymc(model, settings, cores, built)
-        else:
-            compiled, data = _jax_compiled(built, settings, cores)
-            arguments = compiled.arguments(data, settings, built.start)
-            compiled.executable.result()
-            t1 = time.perf_counter()
-            raw = compiled.run(arguments, settings)
+        run = _PREPARE[settings.backend](built, settings, cores)
+        t1 = time.perf_counter()
+        raw = run()
     except KeyboardInterrupt:
         raise SamplingError("Sampling was interrupted; no fit was made.") from None
     t2 = time.perf_counter()
     if settings.thin > 1:
         raw = raw.isel(draw=slice(None, None, settings.thin))
     return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=t2 - t1)
+
+
+def _prepare_nutpie(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    compiled = _nutpie_compiled(built)
+    return lambda: _sample_nutpie(compiled, settings, cores, built)
+
+
+def _prepare_pymc(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    model = _pymc_model(built)
+    return lambda: _sample_pymc(model, settings, cores, built)
+
+
+def _prepare_jax(built: BuiltModel, settings: SamplerSettings, cores: int) -> Callable[[], az.InferenceData]:
+    compiled, data = _jax_compiled(built, settings, cores)
+    arguments = compiled.arguments(data, settings, built.start)
+    compiled.executable.result()
+    return lambda: compiled.run(arguments, settings)
 
 
 def _nutpie_compiled(built: BuiltModel):
@@ -373,84 +381,35 @@ def _sample_pymc(model, settings: SamplerSettings, cores: int, built: BuiltModel
 def jax_model(built: BuiltModel):
     """The :class:`brmc.backends.JaxModel` of ``built``'s structure (made once per process)
     and ``built``'s data values as its arguments."""
-    from . import backends
-
     model = _COMPILED.get(("jax", built.structure), lambda: backends.JaxModel(built.model))
     return model, model.data(built)
 
 
 def _jax_compiled(built: BuiltModel, settings: SamplerSettings, cores: int):
     """The JAX model of this structure (made once) and its sampler compiled for ``settings``."""
-    from . import backends
-
     backends.require(settings.backend)
     model, data = jax_model(built)
     return model.sampler(settings.backend, settings, cores, data), data
 
 
-def _stack(raw: xr.Dataset, name: str) -> np.ndarray:
-    """A raw variable as (chain, draw, ...) NumPy array."""
-    return np.asarray(raw[name].values)
+#: each backend by name: compile for the settings (what ``compile_seconds`` times), giving the sampler to run
+_PREPARE: dict[str, Callable[[BuiltModel, SamplerSettings, int], Callable[[], az.InferenceData]]] = {
+    "nutpie": _prepare_nutpie, "pymc": _prepare_pymc, "numpyro": _prepare_jax, "blackjax": _prepare_jax}
+#: the backends ``brm(backend=)`` takes
+BACKENDS = tuple(_PREPARE)
 
 
 def brms_posterior(raw: xr.Dataset, md: ModelData) -> xr.Dataset:
-    """Turn raw model draws into brms's parameters, names and order.
+    """Raw model draws → brms's parameters, names and order (:func:`brmc.naming.brms_posterior`
+    over the registered kinds of terms), with the scaled family parameters added.
 
-    Per predictor ``b_Intercept = Intercept - means_X · b`` (``b_sigma_Intercept``
-    from ``Intercept_sigma`` and ``b_sigma``; ordinal thresholds
-    ``b_Intercept[k] = Intercept[k] + means_X · b``), ``sd_<g>__<coef>``,
-    ``cor_<g>__<c1>__<c2>``, family parameters by name, the temporary
-    intercepts, and ``r_<g>`` (``r_<g>__<dpar>``: levels × coefficients).
-    Intercepts come before the other coefficients, as brms orders them.
+    Example:
+        >>> from brmc.model import build_model
+        >>> raw = sample(build_model(fit.model_data, fit.priors), fit.settings).raw.posterior
+        >>> bool((brms_posterior(raw, fit.model_data)["b_Days"] == fit.idata.posterior["b_Days"]).all())
+        True
     """
-    dims = ("chain", "draw")
-    intercepts, slopes, sds, cors, temporary = {}, {}, {}, {}, {}
-    if md.thresholds:
-        mu = md.predictors["mu"]
-        shift = _stack(raw, "b") @ mu.means_X if mu.b_names else 0.0
-        for k in range(md.thresholds):
-            intercepts[f"b_Intercept[{k + 1}]"] = _stack(raw, "Intercept")[..., k] + shift
-    for lp in md.predictors.values():
-        b = _stack(raw, f"b{lp.suffix}") if lp.b_names else None
-        if lp.has_intercept:
-            temporary[f"Intercept{lp.suffix}"] = _stack(raw, f"Intercept{lp.suffix}")
-            shift = b @ lp.means_X if b is not None else 0.0
-            intercepts[f"b_{lp.label('Intercept')}"] = temporary[f"Intercept{lp.suffix}"] - shift
-        for k, name in enumerate(lp.b_names):
-            slopes[f"b_{lp.label(name)}"] = b[..., k]
-    r_by_name: dict[str, list[tuple[str, np.ndarray]]] = {}
-    for block in md.blocks:
-        sd = _stack(raw, f"sd_{block.id}")
-        z = _stack(raw, f"z_{block.id}")  # chain, draw, M, N
-        for k, label in enumerate(block.labels):
-            sds[f"sd_{block.group}__{label}"] = sd[..., k]
-        if block.correlated:
-            L = cholesky_from_raw(_stack(raw, f"L_{block.id}_raw"), len(block.coefs))
-            cor = L @ np.swapaxes(L, -1, -2)
-            for k in range(len(block.coefs)):
-                for j in range(k):
-                    cors[f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"] = cor[..., j, k]
-            z = L @ z
-        scaled = sd[..., :, None] * z
-        for k, coef in enumerate(block.coefs):
-            r_by_name.setdefault(block.r_name, []).append((coef, scaled[..., k, :]))
-    dpars = {}
-    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...
-        values = _stack(raw, d.parameter)
-        dpars |= {n: values[..., k] for k, n in enumerate(d.names)} if d.size else {d.parameter: values}
-    parts = (intercepts, slopes, sds, cors, dpars, temporary)
-    out = {name: xr.DataArray(v, dims=dims) for part in parts for name, v in part.items()}
-    for block in md.blocks:
-        if block.r_name in out:
-            continue
-        parts_ = r_by_name[block.r_name]
-        level_dim, coef_dim = f"{block.group}__level", f"{block.r_name[2:]}__coef"
-        out[block.r_name] = xr.DataArray(
-            np.stack([p[1] for p in parts_], axis=-1),  # chain, draw, level, coef
-            dims=(*dims, level_dim, coef_dim),
-            coords={level_dim: block.levels, coef_dim: [p[0] for p in parts_]},
-        )
-    return _scaled_dpars(xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values}), md)
+    return _scaled_dpars(naming.brms_posterior(raw, md, terms.parts), md)
 
 
 def _scaled_dpars(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
@@ -467,10 +426,10 @@ def _scaled_dpars(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
 
 def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     """The model's constrained parameters back from brms's draws (the inverse of
-    :func:`brms_posterior` but for ``z``): ``b<sfx>``, ``Intercept<sfx>`` (centred; the
+    :func:`brmc.naming.brms_posterior` but for ``z``): ``b<sfx>``, ``Intercept<sfx>`` (centred; the
     ordinal thresholds before ``means_X · b`` is added back), ``sd_<id>``, the Cholesky
     factor ``L_<id>`` of each correlation matrix and the family parameters, each
-    (chain, draw, ...).
+    (chain, draw, ...): each kind of term gives its own (:meth:`~brmc.terms.base.TermKind.constrained`).
 
     Example:
         >>> sorted(model_parameters(fit.idata.posterior, fit.model_data))
@@ -478,27 +437,16 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
     """
     out = {d.parameter: _dpar_draws(posterior, d, d.parameter) for d in md.dpars}
     for lp in md.predictors.values():
-        if lp.b_names:
-            out[f"b{lp.suffix}"] = np.stack([posterior[f"b_{lp.label(n)}"].values for n in lp.b_names], axis=-1)
-        if lp.has_intercept:
-            out[f"Intercept{lp.suffix}"] = posterior[f"Intercept{lp.suffix}"].values
+        for kind, part in terms.parts(lp):
+            out |= kind.constrained(posterior, lp, part)
     if md.family.mixture and md.family.order == "mu":  # brms's ordered_Intercept of a mixture
         out["ordered_Intercept"] = np.stack([posterior[f"Intercept_{d}"].values for d in md.mu_dpars], axis=-1)
     if md.thresholds:
         mu = md.predictors["mu"]
         shift = out["b"] @ mu.means_X if mu.b_names else 0.0
-        thres = np.stack([posterior[f"b_Intercept[{k + 1}]"].values for k in range(md.thresholds)], axis=-1)
+        thres = np.stack([posterior[naming.b_name("mu", naming.threshold_name(k + 1))].values
+                          for k in range(md.thresholds)], axis=-1)
         out["Intercept"] = thres - np.asarray(shift)[..., None]
-    for block in md.blocks:
-        out[f"sd_{block.id}"] = np.stack([posterior[f"sd_{block.group}__{c}"].values for c in block.labels], axis=-1)
-        if block.correlated:
-            M = len(block.coefs)
-            C = np.broadcast_to(np.eye(M), (*out[f"sd_{block.id}"].shape[:-1], M, M)).copy()
-            for k in range(M):
-                for j in range(k):
-                    name = f"cor_{block.group}__{block.labels[j]}__{block.labels[k]}"
-                    C[..., j, k] = C[..., k, j] = posterior[name].values
-            out[f"L_{block.id}"] = np.linalg.cholesky(C)
     return out
 
 
@@ -510,58 +458,41 @@ def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
     return posterior[name].values
 
 
-def population_effects(posterior: xr.Dataset, lp: LinearPredictor) -> np.ndarray:
-    """The draws of a predictor's ``b`` for the columns of its ``X`` (intercept first when
-    there is one): (chain, draw, K)."""
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"], 0)
-    columns = [posterior[f"b_{lp.label(n)}"].values for n in lp.population_names]
-    return np.stack(columns, axis=-1) if columns else np.zeros(shape)
-
-
 def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     """Family parameters estimated as one number, per draw, shaped to broadcast over
     observations: (chain, draw, 1[, K])."""
     out = {d.name: _dpar_draws(posterior, d, d.name)[:, :, None] for d in md.dpars}
     if md.thresholds:
-        thres = [posterior[f"b_{n}"].values for n in md.fixef_names[: md.thresholds]]
+        thres = [posterior[naming.b_name("mu", n)].values for n in md.fixef_names[: md.thresholds]]
         out["thres"] = np.stack(thres, axis=-1)[:, :, None, :]
     return out
 
 
-def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
-    """A block's group-level effects per draw: (chain, draw, level, coef)."""
-    coef_dim = f"{block.r_name[2:]}__coef"
-    return posterior[block.r_name].sel({coef_dim: block.coefs}).values
+class Rows(dict):
+    """A predictor's values for some rows, by kind of term (:meth:`~brmc.terms.base.TermKind.rows`);
+    ``X`` (the population design), ``blocks`` and ``offset`` name the built-in kinds' values."""
+
+    @property
+    def X(self) -> np.ndarray:
+        return self["fe"]
+
+    @property
+    def blocks(self) -> list[NewBlock]:
+        return self.get("re") or []
+
+    @property
+    def offset(self) -> np.ndarray | None:
+        return self.get("offset")
 
 
-@dataclass
-class NewBlock:
-    """A group-level block evaluated on some rows: level index (-1 = new level), Z,
-    the kept coefficient positions and, for rows of new levels, a code per new level."""
-
-    block: GroupBlock
-    index: np.ndarray
-    Z: np.ndarray
-    coefs: list[int]
-    new_codes: np.ndarray | None = None
-
-
-@dataclass
-class NewDesign:
-    """One predictor evaluated on some rows: population design, kept group-level blocks, offset."""
-
-    X: np.ndarray
-    blocks: list[NewBlock]
-    offset: np.ndarray | None
-
-
-def training_design(md: ModelData, kept: dict[int, list[int]] | None = None) -> dict[str, NewDesign]:
-    """Each predictor's design on the training rows, by dpar, with the group-level blocks
+def training_design(md: ModelData, kept: dict[int, list[int]] | None = None) -> dict[str, Rows]:
+    """Each predictor's values on the training rows, by dpar, with the group-level blocks
     and coefficient positions in ``kept`` (by block id; default all of them)."""
     if kept is None:
         kept = {b.id: list(range(len(b.coefs))) for b in md.blocks}
-    return {dpar: NewDesign(lp.X, [NewBlock(b, b.index, b.Z, kept[b.id]) for b in lp.blocks if b.id in kept],
-                            lp.offset) for dpar, lp in md.predictors.items()}
+    ctx = RowsContext(md=md, kept=kept)
+    return {dpar: Rows({kind.name: kind.rows(lp, part, ctx) for kind, part in terms.parts(lp)})
+            for dpar, lp in md.predictors.items()}
 
 
 def flat_draws(values: np.ndarray) -> np.ndarray:
@@ -572,14 +503,10 @@ def flat_draws(values: np.ndarray) -> np.ndarray:
 NewLevelEffects = Callable[[NewBlock, np.ndarray], np.ndarray]
 
 
-def _pick(values: np.ndarray, draws: np.ndarray | None) -> np.ndarray:
-    return values if draws is None else values[draws]
-
-
-def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: NewDesign,
+def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: Rows,
                      draws: np.ndarray | None = None, new_levels: NewLevelEffects | None = None) -> np.ndarray:
     """A predictor's ``eta`` for the rows of ``design``: (draws, rows), by the model's own
-    :func:`brmc.model.linear_predictor_sum` on the draws.
+    :func:`brmc.terms.linear_predictor` on the draws.
 
     ``draws`` picks draws (of chain × draw; default all).  The effects of new levels
     (rows with index -1) are ``new_levels(block, r)``: (draws, new levels, coefficients)
@@ -591,17 +518,9 @@ def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: NewDesi
         >>> linear_predictor(fit.idata.posterior, md.predictors["mu"], training_design(md)["mu"]).shape
         (400, 180)
     """
-    blocks = []
-    for nb in design.blocks:
-        r, index = _pick(flat_draws(group_effects(posterior, nb.block)), draws), nb.index  # draws, levels, coefs
-        new = index < 0
-        if new.any():
-            index = index.copy()
-            index[new] = r.shape[1] + nb.new_codes
-            r = np.concatenate([r, new_levels(nb, r)], axis=1)
-        blocks.append((r, index, nb.Z, nb.coefs, [bool(np.all(nb.Z[:, k] == 1)) for k in range(nb.Z.shape[1])]))
-    b = _pick(flat_draws(population_effects(posterior, lp)), draws)
-    return linear_predictor_sum(design.X, b, 0.0, blocks, design.offset)
+    ctx = DrawsContext(posterior, draws, new_levels)
+    return terms.linear_predictor({kind.name: kind.draws(lp, part, design[kind.name], ctx)
+                                   for kind, part in terms.parts(lp)})
 
 
 def linear_predictors(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:

@@ -52,8 +52,8 @@ from .errors import DataError, PriorError
 from .model import build_model, prior_density
 from .plots import handed_over
 from .priors import ParamPrior, Prior, PriorSpec, replace_priors, resolve_priors
+from .naming import prior_name
 from .sampling import SamplerSettings, flat_draws, model_parameters
-from .terms import coef_label
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -164,18 +164,7 @@ def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
 
 def _draw_name(p: ParamPrior, coef_level: set[tuple[str, str]]) -> str:
     """brms's name for the prior draws of ``p`` (per coefficient when a user set coefficient priors)."""
-    per_coef = (p.class_, p.group) in coef_level
-    sfx = f"_{p.dpar}" if p.dpar else ""
-    if p.class_ == "b":
-        return f"prior_b{sfx}_{p.coef}" if per_coef else f"prior_b{sfx}"
-    if p.class_ == "Intercept":
-        return f"prior_Intercept__{p.coef}" if per_coef and p.coef else f"prior_Intercept{sfx}"
-    if p.class_ == "sd":
-        return (f"prior_sd_{p.group}__{coef_label(p.dpar or 'mu', p.coef)}" if per_coef
-                else f"prior_sd_{p.group}" + (f"__{p.dpar}" if p.dpar else ""))
-    if p.class_ == "cor":
-        return f"prior_cor_{p.group}"
-    return f"prior_{p.class_}"
+    return prior_name(p.class_, p.coef, p.group, p.dpar, per_coef=(p.class_, p.group) in coef_level)
 
 
 def _lprior_order(p: ParamPrior) -> int:

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .algorithms import SAMPLERS, is_mcmc
+from .naming import b_name, cor_name, sd_name
 from .rprint import format_int, format_num, format_table, html_report
 
 if TYPE_CHECKING:
@@ -250,17 +251,17 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
     md = fit.model_data
-    fixed = _table({n: post[f"b_{n}"].values for n in md.fixef_names}, probs)
+    fixed = _table({n: post[b_name("mu", n)].values for n in md.fixef_names}, probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
-        rows = {f"sd({c})": post[f"sd_{group}__{c}"].values for b in blocks for c in b.labels}
+        rows = {f"sd({c})": post[sd_name(group, c)].values for b in blocks for c in b.labels}
         for b in blocks:
             if b.correlated:
                 for k in range(len(b.coefs)):
                     for j in range(k):
                         c1, c2 = b.labels[j], b.labels[k]
-                        rows[f"cor({c1},{c2})"] = post[f"cor_{group}__{c1}__{c2}"].values
+                        rows[f"cor({c1},{c2})"] = post[cor_name(group, c1, c2)].values
         random[group] = _table(rows, probs)
     spec_draws = {n: post[n].values for d in md.dpars if not d.basis for n in d.names}
     if md.family.ordinal:  # brms prints the fixed discrimination, disc = 1, with NA diagnostics

@@ -25,7 +25,7 @@ import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import arviz as az
 import numpy as np
@@ -37,16 +37,16 @@ from .errors import DataError
 from .inits import cholesky_raw
 from .model import build_model
 from .sampling import (
-    NewDesign,
+    Rows,
     brms_posterior,
     family_dpars,
     flat_draws,
-    group_effects,
     jax_model,
     linear_predictor,
     model_parameters,
     training_design,
 )
+from .terms.re import group_effects
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -86,12 +86,26 @@ def rows_log_lik(posterior: xr.Dataset, md: ModelData, rows: Sequence[int]) -> n
     rows = np.asarray(rows, dtype=int)
     etas = {}
     for dpar, design in training_design(md).items():
-        blocks = [dataclasses.replace(nb, index=nb.index[rows], Z=nb.Z[rows]) for nb in design.blocks]
-        offset = None if design.offset is None else design.offset[rows]
-        etas[dpar] = linear_predictor(posterior, md.predictors[dpar], NewDesign(design.X[rows], blocks, offset))
+        subset = Rows({kind: _rows_of(values, rows, md.nobs) for kind, values in design.items()})
+        etas[dpar] = linear_predictor(posterior, md.predictors[dpar], subset)
     scalars = {k: flat_draws(v) for k, v in family_dpars(posterior, md).items()}
     return md.family.log_lik(md.y[rows], md.eta_mu(etas), md.dpar_values(etas, scalars),
                              row_additions(md.additions, rows, md.nobs))
+
+
+def _rows_of(values: Any, rows: np.ndarray, nobs: int) -> Any:
+    """A kind's values for all ``nobs`` training rows (:meth:`brmc.terms.base.TermKind.rows`) cut
+    to ``rows``: arrays with a row per observation, inside lists, tuples and the fields of
+    dataclasses (one level: a group-level block's ``index`` and ``Z``)."""
+    if isinstance(values, np.ndarray):
+        return values[rows] if values.shape[:1] == (nobs,) else values
+    if isinstance(values, (list, tuple)):
+        return type(values)(_rows_of(v, rows, nobs) for v in values)
+    if dataclasses.is_dataclass(values):
+        return dataclasses.replace(values, **{f.name: getattr(values, f.name)[rows] for f in dataclasses.fields(values)
+                                              if isinstance(getattr(values, f.name), np.ndarray)
+                                              and getattr(values, f.name).shape[:1] == (nobs,)})
+    return values
 
 
 def model_values(fit: Fit) -> dict[str, np.ndarray]:

@@ -1,0 +1,135 @@
+"""brms's names, made in one place (brms's ``rename_pars.R``): the names of the draws
+(``b_``, ``sd_``, ``cor_``, ``r_``, thresholds ``b_Intercept[k]``), the ``dpar`` parts of
+names (``sigma_Days``, ``r_Subject__sigma``), the suffixes of model variables
+(``b_sigma``, ``Intercept_sigma``), and the renaming of raw draws into brms's posterior.
+
+Each kind of term (:mod:`brmc.terms`) renames its own draws with these names
+(:meth:`~brmc.terms.base.TermKind.rename`); :func:`brms_posterior` orders the
+sections as brms does.
+
+Example:
+    >>> coef_label("sigma", "Days"), b_name("sigma", "Days"), sd_name("Subject", "Intercept")
+    ('sigma_Days', 'b_sigma_Days', 'sd_Subject__Intercept')
+    >>> cor_name("Subject", "Intercept", "Days"), r_name("Subject", "sigma"), suffix("sigma")
+    ('cor_Subject__Intercept__Days', 'r_Subject__sigma', '_sigma')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import xarray as xr
+
+if TYPE_CHECKING:
+    from .data import LinearPredictor, ModelData
+
+#: the sections of brms's posterior, in its order; a kind's own sections come after ``b``
+SECTIONS = ("intercepts", "b", "sd", "cor", "dpars", "temporary", "r")
+
+
+def coef_label(dpar: str, coef: str) -> str:
+    """brms's name of a coefficient of ``dpar``'s linear predictor: ``Days`` for ``mu``, else ``sigma_Days``."""
+    return coef if dpar == "mu" else f"{dpar}_{coef}"
+
+
+def table_dpar(dpar: str) -> str:
+    """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it.
+
+    Example:
+        >>> table_dpar("mu"), table_dpar("sigma")
+        ('', 'sigma')
+    """
+    return "" if dpar == "mu" else dpar
+
+
+def suffix(dpar: str) -> str:
+    """The suffix of a predictor's model variables: ``""`` for ``mu``, ``_sigma`` (``b_sigma``, ``Xc_sigma``)."""
+    return "" if dpar == "mu" else f"_{dpar}"
+
+
+def b_name(dpar: str, coef: str) -> str:
+    """A population-level effect: ``b_Days``, ``b_sigma_Intercept``."""
+    return f"b_{coef_label(dpar, coef)}"
+
+
+def threshold_name(k: int) -> str:
+    """The ``k``-th threshold of an ordinal model (from 1), as ``fixef`` names it: ``Intercept[1]``."""
+    return f"Intercept[{k}]"
+
+
+def sd_name(group: str, label: str) -> str:
+    """A group-level standard deviation: ``sd_Subject__Days`` (``label`` from :func:`coef_label`)."""
+    return f"sd_{group}__{label}"
+
+
+def cor_name(group: str, label1: str, label2: str) -> str:
+    """A group-level correlation: ``cor_Subject__Intercept__Days``."""
+    return f"cor_{group}__{label1}__{label2}"
+
+
+def r_name(group: str, dpar: str) -> str:
+    """A block's group-level effects: ``r_Subject``, or ``r_Subject__sigma``."""
+    return f"r_{group}" if dpar == "mu" else f"r_{group}__{dpar}"
+
+
+def r_level_dim(group: str) -> str:
+    """The level dimension of group-level effects: ``Subject__level``."""
+    return f"{group}__level"
+
+
+def r_coef_dim(r: str) -> str:
+    """The coefficient dimension of the effects :func:`r_name` names: ``Subject__coef``."""
+    return f"{r.removeprefix('r_')}__coef"
+
+
+def prior_name(class_: str, coef: str = "", group: str = "", dpar: str = "", per_coef: bool = False) -> str:
+    """brms's name of the prior draws of a class (``sample_prior = "yes"``), or of one of its
+    coefficients when ``per_coef`` (a user gave coefficient priors).
+
+    Example:
+        >>> prior_name("sd", group="Subject"), prior_name("sd", "Days", "Subject", per_coef=True)
+        ('prior_sd_Subject', 'prior_sd_Subject__Days')
+    """
+    sfx = f"_{dpar}" if dpar else ""
+    if class_ == "b":
+        return f"prior_b{sfx}_{coef}" if per_coef else f"prior_b{sfx}"
+    if class_ == "Intercept":
+        return f"prior_Intercept__{coef}" if per_coef and coef else f"prior_Intercept{sfx}"
+    if class_ == "sd":
+        return (f"prior_{sd_name(group, coef_label(dpar or 'mu', coef))}" if per_coef
+                else f"prior_sd_{group}" + (f"__{dpar}" if dpar else ""))
+    if class_ == "cor":
+        return f"prior_cor_{group}"
+    return f"prior_{class_}"
+
+
+def brms_posterior(raw: xr.Dataset, md: ModelData, parts: Callable[[LinearPredictor], list[tuple[Any, Any]]]
+                   ) -> xr.Dataset:
+    """Turn raw model draws into brms's parameters, names and order.
+
+    Each kind of term renames its own draws (``b_Intercept = Intercept - means_X · b``,
+    ``sd_<g>__<coef>``, ``cor_<g>__<c1>__<c2>``, ``r_<g>``: levels × coefficients); here
+    come the ordinal thresholds (``b_Intercept[k] = Intercept[k] + means_X · b``) and the
+    family parameters, and the sections in brms's order (:data:`SECTIONS`): intercepts
+    before the other coefficients.  ``parts`` is :func:`brmc.terms.parts` (the kinds import
+    this module for their names, so it does not import them).
+    """
+    sections: dict[str, dict[str, np.ndarray | xr.DataArray]] = {s: {} for s in SECTIONS}
+    if md.thresholds:
+        mu = md.predictors["mu"]
+        shift = np.asarray(raw["b"].values) @ mu.means_X if mu.b_names else 0.0
+        for k in range(md.thresholds):
+            sections["intercepts"][b_name("mu", threshold_name(k + 1))] = np.asarray(raw["Intercept"].values)[..., k] + shift
+    for lp in md.predictors.values():
+        for kind, part in parts(lp):
+            for section, named in kind.rename(raw, lp, part).items():
+                sections.setdefault(section, {}).update(named)
+    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...
+        values = np.asarray(raw[d.parameter].values)
+        sections["dpars"] |= {n: values[..., k] for k, n in enumerate(d.names)} if d.size else {d.parameter: values}
+    order = sorted(sections, key=lambda s: SECTIONS.index(s) if s in SECTIONS else SECTIONS.index("b") + 0.5)
+    out = {name: v if isinstance(v, xr.DataArray) else xr.DataArray(v, dims=("chain", "draw"))
+           for s in order for name, v in sections[s].items()}
+    return xr.Dataset(out, coords={"chain": raw["chain"].values, "draw": raw["draw"].values})
