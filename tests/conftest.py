@@ -46,10 +46,12 @@ def reference_csv(*parts: str) -> pd.DataFrame:
     return pd.read_csv(reference_path(*parts), keep_default_na=False, dtype=str)
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
-#: round-2 family fits (tests/reference/<name>/model_info.json): name → (formula, data set, family)
+#: round-2 fits of families and term kinds (tests/reference/<name>/model_info.json): name → (formula, data set, family)
 FAMILY_FITS = {
     "sratio_inhaler": ("rating ~ treat + period + carry + (1 | subject)", "inhaler", "sratio"),
     "betabin_cbpp": ("incidence | trials(size) ~ period + (1 | herd)", "cbpp", "beta_binomial"),
+    "s_mcycle": ("accel ~ s(times)", "mcycle", "gaussian"),
+    "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
 }
 
 

@@ -137,9 +137,20 @@ class ConditionalEffects:
                        for name in self.data)
 
 
+def _special_terms(md: ModelData) -> list[list[str]]:
+    """The data variables of each term of the other kinds (``s(x, by = g)``: x and g), as brms's
+    ``get_all_effects`` adds the covariates of smooths and other special terms."""
+    kinds = {"fe", "re", "offset"}
+    out = [[n for n in t.variables if n in md.frame.columns]
+           for lp in md.predictors.values() for t in lp.formula.terms if t.kind not in kinds]
+    return [names for names in out if names]
+
+
 def _population_variables(md: ModelData) -> list[str]:
-    """Data variables of the population parts of all predictors, in order of first appearance."""
+    """Data variables of the population parts of all predictors (and of their special terms),
+    in order of first appearance."""
     names = [n for lp in md.predictors.values() for n in lp.formula.population.variables]
+    names += [n for term in _special_terms(md) for n in term]
     return [n for n in dict.fromkeys(names) if n in md.frame.columns]
 
 
@@ -155,6 +166,7 @@ def _term_variables(md: ModelData) -> list[list[str]]:
         names = sorted((v for v in variables if v in order), key=order.index)
         if names and names not in terms:
             terms.append(names)
+    terms += [names for names in _special_terms(md) if names not in terms]
     return sorted(terms, key=len)
 
 

@@ -234,13 +234,24 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
             )
 
 
+def _term_call_arguments(tokens: list[Token]) -> set[int]:
+    """Positions of the tokens inside the arguments of a :data:`TERM_CALLS` call, where strings
+    are options (``s(x, bs = "cr")``), never code."""
+    inside: set[int] = set()
+    for i, tok in enumerate(tokens[:-1]):
+        if tok.kind == "name" and tok.text in TERM_CALLS and tokens[i + 1].text == "(":
+            inside.update(range(i + 2, i + 1 + matching(tokens[i + 1:], 0)))
+    return inside
+
+
 def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None) -> None:
     """Refuse anything that could run code: unknown calls (unless ``env_names`` is
     ``None``: checked later), dunders, attributes."""
+    quoted = _term_call_arguments(tokens)
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
             raise FormulaError(f"Names with '__' are not allowed in formulas {position_of(text, tok.pos)}")
-        if tok.kind == "string":
+        if tok.kind == "string" and i not in quoted:
             raise FormulaError(f"Strings are not allowed in formulas {position_of(text, tok.pos)}")
         follows_call = i + 1 < len(tokens) and tokens[i + 1].text == "("
         if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:

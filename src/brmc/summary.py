@@ -204,8 +204,8 @@ def diagnose(fit: Fit) -> Diagnostics:
 class Summary:
     """brms's ``summary(fit)``: ``str()`` gives the text, attributes the tables.
 
-    ``fixed`` (population-level), ``random`` (dict by grouping factor) and
-    ``spec_pars`` (family parameters) are DataFrames of numbers.
+    ``fixed`` (population-level, with the smooths' ``bs``), ``random`` (dict by grouping factor),
+    ``smooth`` (the smooths' ``sds``) and ``spec_pars`` (family parameters) are DataFrames of numbers.
     """
 
     header: list[str]
@@ -217,6 +217,7 @@ class Summary:
     mcmc: bool = True
     warnings: list[str] = field(default_factory=list)
     priors: pd.DataFrame | None = None
+    smooth: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:
         lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
@@ -229,6 +230,8 @@ class Summary:
                     lines.append("")
                 lines.append(f"~{group} (Number of levels: {self.nlevels[group]}) ")
                 lines.append(format_table(_format(frame)))
+        if len(self.smooth):
+            lines += ["", "Smooth Terms: ", format_table(_format(self.smooth))]
         if len(self.fixed):
             lines += ["", "Population-Level Effects: ", format_table(_format(self.fixed))]
         if len(self.spec_pars):
@@ -242,6 +245,7 @@ class Summary:
     def _repr_html_(self) -> str:
         sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
                     for g, f in self.random.items()]
+        sections += [("Smooth Terms", self.smooth)] if len(self.smooth) else []
         sections += [("Population-Level Effects", self.fixed), ("Family Specific Parameters", self.spec_pars)]
         return html_report(["\n".join(f"Warning: {w}" for w in self.warnings), "\n".join(self.header),
                             *[(title, _format(frame)) for title, frame in sections]])
@@ -251,7 +255,12 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
     md = fit.model_data
-    fixed = _table({n: post[b_name("mu", n)].values for n in md.fixef_names}, probs)
+    fixed_draws = {n: post[b_name("mu", n)].values for n in md.fixef_names}
+    # brms's fixef_pars() ``^b(|s|sp)_``: the smooths' unpenalised coefficients follow, in the draws' order
+    fixed_draws |= {str(n).removeprefix("bs_"): post[n].values for n in post.data_vars if str(n).startswith("bs_")}
+    fixed = _table(fixed_draws, probs)
+    smooth = _table({f"sds({str(n).removeprefix('sds_')})": post[n].values
+                     for n in post.data_vars if str(n).startswith("sds_")}, probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
@@ -269,13 +278,14 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     spec = _table(spec_draws, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
-        for frame in (fixed, spec, *random.values()):
+        for frame in (fixed, spec, smooth, *random.values()):
             frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
         fixed=fixed,
         random=random,
         spec_pars=spec,
+        smooth=smooth,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
         sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],
         mcmc=mcmc,

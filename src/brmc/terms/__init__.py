@@ -1,14 +1,14 @@
 """Kinds of formula terms, one module each, and the registry the pipeline loops over.
 
 :mod:`~brmc.terms.fe` (population-level effects), :mod:`~brmc.terms.re` (group-level
-effects) and :mod:`~brmc.terms.offset` are registered here, in the order their parts
+effects), :mod:`~brmc.terms.offset` and :mod:`~brmc.terms.sm` (smooths) are registered here, in the order their parts
 are added up in the linear predictor; :func:`register` adds a kind (a
 :class:`~brmc.terms.base.TermKind`) without changing the pipeline.  See
 :mod:`brmc.terms.base` for the protocol and ``docs/design.md`` ("Adding a term kind").
 
 Example:
     >>> [kind.name for kind in kinds()], get("offset").calls
-    (['fe', 're', 'offset'], ('offset',))
+    (['fe', 're', 'offset', 'sm'], ('offset',))
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from .. import formula
 from ..formula import GroupTerm  # noqa: F401  (the tree's group term, beside its data)
 from ..naming import coef_label  # noqa: F401
-from . import fe, offset, re
+from . import fe, offset, re, sm
 from .base import TermKind
 from .re import GroupBlock, NewBlock  # noqa: F401
 
@@ -98,5 +98,5 @@ def linear_predictor(contributions: dict[str, Any]) -> Any:
     return eta
 
 
-for _kind in (fe.KIND, re.KIND, offset.KIND):
+for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND):
     register(_kind)

@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset']
+    ['fe', 're', 'offset', 'sm']
 """
 
 from __future__ import annotations

@@ -1,0 +1,322 @@
+"""Smooth terms (brms's ``sm``): ``s()`` and ``t2()`` split by mgcv's ``smooth2random`` into
+unpenalised columns ``Xs`` (coefficients ``bs``, class ``b``) and penalised blocks ``Zs`` whose
+coefficients are ``s = sds * zs`` with ``zs`` standard normal (class ``sds``).
+
+The bases are :mod:`brmc.bases`' (exact against brms's ``standata``).  brms numbers the
+smooths of a predictor one after the other, a factor ``by`` giving one smooth per level, and
+names their draws ``bs_stimes_1``, ``sds_stimes_1``, ``s_stimes_1[1]``; the label is the
+function, the covariates and ``by`` without punctuation (``scravengenderboy``), the columns of
+``Xs`` are mgcv's label and their number (``scraven:genderboy_1``).  ``s(g, bs = "re")`` of one
+factor is added by an index gather, as a ``(1 | g)`` term: no dense indicator matrix.
+
+Example:
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.parse_formula("accel ~ s(times)"), brmc.datasets.load("mcycle"),
+    ...                           brmc.get_family("gaussian"))
+    >>> part = md.predictors["mu"].parts["sm"]
+    >>> part.xs_names, [(sm.label, [z.shape[1] for z in sm.Zs]) for sm in part.smooths]
+    (['stimes_1'], [('stimes', [8])])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pymc as pm
+import pytensor.tensor as pt
+from scipy import sparse
+
+from .. import naming
+from ..bases import Smooth, t2
+from ..errors import FormulaError
+from ..formula import CallTerm
+from ..graph import parameter
+from ..lexer import Expr
+from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row, student_t
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from ..data import LinearPredictor
+
+#: the arguments of s() and t2() brmc takes, with the values they may have
+_OPTIONS = {"s": ("k", "bs", "by", "m", "fx"), "t2": ("k", "bs", "by")}
+#: brms's ``rename()``: characters dropped or spelled out in its names
+_RENAME = {" ": "", "(": "", ")": "", "[": "", "]": "", ",": "", '"': "", "'": "", "?": "",
+           "+": "P", "-": "M", "*": "MU", "/": "D", "^": "E", "=": "EQ"}
+
+
+def brms_rename(text: str) -> str:
+    """brms's ``rename()`` of a name: ``s(times)`` → ``stimes``.
+
+    Example:
+        >>> brms_rename("s(craven):gendergirl_1")
+        'scraven:gendergirl_1'
+    """
+    return "".join(_RENAME.get(ch, ch) for ch in text)
+
+
+@dataclass
+class SmoothSpec:
+    """A smooth term as written: its function (``s``, ``t2``), covariates and options."""
+
+    term: CallTerm
+    covariates: list[str]
+    options: dict[str, Any]
+
+    @property
+    def text(self) -> str:
+        """The term as brms deparses it, the ``coef`` of its ``sds`` prior: ``s(times, bs = "cr", k = 8)``."""
+        return str(self.term).replace("'", '"')
+
+    def basis(self, frame: Any) -> Smooth:
+        opts = self.options
+        if self.term.name == "t2":
+            return t2(frame, self.covariates, k=opts.get("k", 5), bs=opts.get("bs", "cr"), by=opts.get("by"))
+        return Smooth(frame, self.covariates, bs=opts.get("bs", "tp"), k=opts.get("k", -1), m=opts.get("m"),
+                      by=opts.get("by"), fx=opts.get("fx", False))
+
+
+def _value(expr: Expr, term: CallTerm, name: str) -> Any:
+    """An option's value: a number, a string, TRUE/FALSE or a column name."""
+    toks = expr.tokens
+    if len(toks) == 1 and toks[0].kind == "string":
+        return toks[0].text[1:-1]
+    if len(toks) == 1 and toks[0].text in {"TRUE", "FALSE", "T", "F"}:
+        return toks[0].text.startswith("T")
+    if len(toks) == 1 and toks[0].kind == "name" and name == "by":
+        return toks[0].text.strip("`")
+    if len(toks) == 1 and toks[0].kind == "number" and name in {"k", "m"}:
+        return int(float(toks[0].text))
+    raise FormulaError(f"The argument {name} = {expr} of {term} is not one brmc can read: write a number, "
+                       f"a quoted basis name or a column name (vectors such as c(...) are not supported yet).")
+
+
+def parse_smooth(term: CallTerm) -> SmoothSpec:
+    """Read ``s(x, z, k = 8, bs = "cr", by = g)``: covariates (names) and options.
+
+    Example:
+        >>> from brmc.formula import parse_formula
+        >>> spec = parse_smooth(parse_formula('y ~ s(x, k = 8, bs = "cr")').terms[1])
+        >>> spec.covariates, spec.options, spec.text
+        (['x'], {'k': 8, 'bs': 'cr'}, 's(x, k = 8, bs = "cr")')
+    """
+    covariates, options = [], {}
+    allowed = _OPTIONS[term.name]
+    for arg in term.args:
+        toks = arg.tokens
+        if len(toks) >= 3 and toks[0].kind == "name" and toks[1].text == "=":
+            name = toks[0].text
+            if name not in allowed:
+                raise FormulaError(f"{term.name}() takes the arguments {', '.join(allowed)} in brmc, not "
+                                   f"{name!r} (in {term}).")
+            options[name] = _value(Expr(toks[2:]), term, name)
+        elif len(toks) == 1 and toks[0].kind == "name" and not options:
+            covariates.append(toks[0].text.strip("`"))
+        else:
+            raise FormulaError(f"The covariates of {term} must be column names given before its options, "
+                               f"not {arg!r}.")
+    if not covariates:
+        raise FormulaError(f"{term} has no covariate.")
+    return SmoothSpec(term, covariates, options)
+
+
+@dataclass
+class OneSmooth:
+    """One smooth of a predictor (a term, or one level of its factor ``by``): brms's number
+    ``i`` of its ``Zs_<i>_<j>`` blocks, its label for names and its term."""
+
+    number: int
+    label: str
+    spec: SmoothSpec
+    Zs: tuple[Any, ...]
+
+    def gather(self, j: int) -> bool:
+        """Whether block ``j`` is an indicator (``s(g, bs = "re")``), added by index."""
+        return sparse.issparse(self.Zs[j])
+
+
+@dataclass
+class Smooths:
+    """A predictor's smooths: the bases (for new rows), ``Xs`` with brms's column names, each smooth."""
+
+    specs: list[SmoothSpec]
+    bases: list[Smooth]
+    Xs: np.ndarray
+    xs_names: list[str]
+    smooths: list[OneSmooth]
+
+
+def _label(spec: SmoothSpec, by_level: str | None) -> str:
+    """brms's smooth label (``tidy_smef``): function, covariates and ``by`` run together."""
+    by = [spec.options["by"]] if "by" in spec.options else []
+    label = spec.term.name + brms_rename("".join(spec.covariates + by))
+    return label + (brms_rename(str(by_level).replace(" ", "")) if by_level is not None else "")
+
+
+def gather_index(Z: Any) -> np.ndarray:
+    """Each row's column of an indicator matrix (at most one 1 per row), ``-1`` for an empty row."""
+    Z = sparse.csr_array(Z)
+    index = np.full(Z.shape[0], -1, dtype=np.int64)
+    counts = np.diff(Z.indptr)
+    index[counts > 0] = Z.indices[Z.indptr[:-1][counts > 0]]
+    return index
+
+
+def _assemble(specs: list[SmoothSpec], bases: list[Smooth], blocks: list[list]) -> tuple[np.ndarray, list[str], list[OneSmooth]]:
+    columns, names, smooths = [], [], []
+    for spec, per_term in zip(specs, blocks):
+        for block in per_term:
+            columns.append(block.Xs)
+            names += [brms_rename(f"{block.label}_{c + 1}") for c in range(block.Xs.shape[1])]
+            smooths.append(OneSmooth(len(smooths) + 1, _label(spec, block.by_level), spec, block.Zs))
+    n = blocks[0][0].Xs.shape[0]
+    return (np.column_stack(columns) if names else np.zeros((n, 0))), names, smooths
+
+
+def _contribution(Z: Any, gather: bool) -> np.ndarray:
+    return gather_index(Z) if gather else np.asarray(Z.toarray() if sparse.issparse(Z) else Z, dtype=float)
+
+
+class SmoothTerms(TermKind):
+    """The kind ``sm``: every ``s()`` and ``t2()`` term of a predictor."""
+
+    name = "sm"
+    calls = ("s", "t2")
+
+    def data(self, terms: list[CallTerm], ctx: DataContext) -> Smooths | None:
+        if not terms:
+            return None
+        specs = [parse_smooth(t) for t in terms]
+        bases = [spec.basis(ctx.frame) for spec in specs]
+        Xs, names, smooths = _assemble(specs, bases, [b.blocks for b in bases])
+        return Smooths(specs, bases, Xs, names, smooths)
+
+    def structure(self, part: Smooths) -> Any:
+        return len(part.xs_names), [[(z.shape[1], sm.gather(j)) for j, z in enumerate(sm.Zs)] for sm in part.smooths]
+
+    def prior_rows(self, lp: LinearPredictor, part: Smooths, ctx: PriorContext) -> list[dict]:
+        dp = naming.table_dpar(lp.dpar)
+        rows = [prior_row("", "b", dpar=dp)] + [prior_row("", "b", coef=c, dpar=dp) for c in part.xs_names]
+        if any(sm.Zs for sm in part.smooths):
+            rows.append(prior_row(student_t(0, ctx.scale), "sds", dpar=dp, lb="0"))
+            rows += [prior_row("", "sds", coef=text, dpar=dp)
+                     for text in dict.fromkeys(sm.spec.text for sm in part.smooths if sm.Zs)]
+        return rows
+
+    def slots(self, lp: LinearPredictor, part: Smooths) -> list[ParamSlot]:
+        dp, sfx = naming.table_dpar(lp.dpar), naming.suffix(lp.dpar)
+        out = [ParamSlot(f"bs{sfx}", k, "b", coef, "", dp) for k, coef in enumerate(part.xs_names)]
+        for sm in part.smooths:
+            out += [ParamSlot(f"sds{sfx}_{sm.number}", j, "sds", sm.spec.text, "", dp, lb=0.0)
+                    for j in range(len(sm.Zs))]
+        return out
+
+    def data_values(self, lp: LinearPredictor, part: Smooths) -> dict[str, np.ndarray]:
+        sfx = naming.suffix(lp.dpar)
+        values = {f"Xs{sfx}": part.Xs} if part.xs_names else {}
+        for sm in part.smooths:
+            for j, Z in enumerate(sm.Zs):
+                values[_data_name(sfx, sm, j)] = _contribution(Z, sm.gather(j))
+        return values
+
+    def graph(self, lp: LinearPredictor, part: Smooths, ctx: GraphContext) -> list[tuple]:
+        """``[(Xs, bs, False), (Zs_i_j, s_i_j, False) or (index, s_i_j, True), ...]``, ``s = sds * zs``."""
+        sfx = naming.suffix(lp.dpar)
+        out = []
+        if part.xs_names:
+            ctx.params[f"bs{sfx}"] = bs = parameter(f"bs{sfx}", (len(part.xs_names),), *ctx.bounds(f"bs{sfx}"))
+            out.append((pm.Data(f"Xs{sfx}", ctx.values[f"Xs{sfx}"]), bs, False))
+        for sm in part.smooths:
+            if not sm.Zs:
+                continue
+            name = f"sds{sfx}_{sm.number}"
+            ctx.params[name] = sds = parameter(name, (len(sm.Zs),), *ctx.bounds(name))
+            for j, Z in enumerate(sm.Zs):
+                zs = pm.Normal(f"zs{sfx}_{sm.number}_{j + 1}", 0.0, 1.0, shape=(Z.shape[1],))
+                data = _data_name(sfx, sm, j)
+                out.append((pm.Data(data, ctx.values[data]), sds[j] * zs, sm.gather(j)))
+        return out
+
+    def add(self, eta: Any, contribution: list[tuple]) -> Any:
+        """``eta + Σ coef @ M'`` over the ``(M, coef, gather)`` of :meth:`graph`, or ``coef[..., M]``
+        where ``M`` is each row's level (``gather``; ``-1``, a level not seen, adds 0)."""
+        for M, coef, gather in contribution:
+            eta = eta + (coef[..., M] if gather else coef @ M.T)
+        return eta
+
+    def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, dict[str, np.ndarray]]:
+        sfx, prefix = naming.suffix(lp.dpar), _prefix(lp.dpar)
+        out: dict[str, dict[str, np.ndarray]] = {"bs": {}, "sds": {}, "s": {}}
+        if part.xs_names:
+            bs = raw[f"bs{sfx}"].values
+            out["bs"] = {f"bs{prefix}_{n}": bs[..., k] for k, n in enumerate(part.xs_names)}
+        for sm in part.smooths:
+            if not sm.Zs:
+                continue
+            sds = raw[f"sds{sfx}_{sm.number}"].values
+            for j in range(len(sm.Zs)):
+                out["sds"][f"sds{prefix}_{sm.label}_{j + 1}"] = sds[..., j]
+                s = sds[..., j, None] * raw[f"zs{sfx}_{sm.number}_{j + 1}"].values
+                out["s"] |= {f"s{prefix}_{sm.label}_{j + 1}[{k + 1}]": s[..., k] for k in range(s.shape[-1])}
+        return out
+
+    def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, np.ndarray]:
+        sfx, prefix = naming.suffix(lp.dpar), _prefix(lp.dpar)
+        out = {}
+        if part.xs_names:
+            out[f"bs{sfx}"] = np.stack([posterior[f"bs{prefix}_{n}"].values for n in part.xs_names], axis=-1)
+        for sm in part.smooths:
+            if not sm.Zs:
+                continue
+            sds = np.stack([posterior[f"sds{prefix}_{sm.label}_{j + 1}"].values for j in range(len(sm.Zs))], axis=-1)
+            out[f"sds{sfx}_{sm.number}"] = sds
+            for j in range(len(sm.Zs)):
+                s = _coefficients(posterior, prefix, sm, j)
+                out[f"zs{sfx}_{sm.number}_{j + 1}"] = s / sds[..., j, None]
+        return out
+
+    def needed(self, lp: LinearPredictor, part: Smooths, kept: dict[int, list[int]]) -> tuple[list[str], list[str]]:
+        return list(dict.fromkeys(n for spec in part.specs for n in spec.term.variables)), []
+
+    def rows(self, lp: LinearPredictor, part: Smooths, ctx: RowsContext) -> tuple[np.ndarray, list[list[Any]]]:
+        """``(Xs, blocks)``: the training rows' or, for new rows, each basis's prediction path."""
+        if ctx.newdata is None:
+            return part.Xs, [[_contribution(Z, sm.gather(j)) for j, Z in enumerate(sm.Zs)] for sm in part.smooths]
+        Xs, _, smooths = _assemble(part.specs, part.bases, [b.predict(ctx.new) for b in part.bases])
+        return Xs, [[_contribution(Z, sm.gather(j)) for j, Z in enumerate(sm.Zs)] for sm in smooths]
+
+    def draws(self, lp: LinearPredictor, part: Smooths, rows: tuple, ctx: DrawsContext) -> list[tuple]:
+        Xs, blocks = rows
+        prefix = _prefix(lp.dpar)
+        out = []
+        if part.xs_names:
+            bs = np.stack([ctx.pick(ctx.posterior[f"bs{prefix}_{n}"].values) for n in part.xs_names], axis=-1)
+            out.append((Xs, bs, False))
+        for sm, values in zip(part.smooths, blocks):
+            for j, M in enumerate(values):
+                s = ctx.pick(_coefficients(ctx.posterior, prefix, sm, j))
+                if sm.gather(j):  # a level not seen in training (-1) reads an appended zero
+                    s = np.concatenate([s, np.zeros((*s.shape[:-1], 1))], axis=-1)
+                out.append((M, s, sm.gather(j)))
+        return out
+
+
+def _prefix(dpar: str) -> str:
+    """The dpar part of a smooth's names: ``sds_sigma_stimes_1``."""
+    return "" if dpar == "mu" else f"_{dpar}"
+
+
+def _data_name(sfx: str, sm: OneSmooth, j: int) -> str:
+    return f"{'Js' if sm.gather(j) else 'Zs'}{sfx}_{sm.number}_{j + 1}"
+
+
+def _coefficients(posterior: xr.Dataset, prefix: str, sm: OneSmooth, j: int) -> np.ndarray:
+    """The draws of ``s_<label>_<j>``: (chain, draw, K)."""
+    name = f"s{prefix}_{sm.label}_{j + 1}"
+    return np.stack([posterior[f"{name}[{k + 1}]"].values for k in range(sm.Zs[j].shape[1])], axis=-1)
+
+
+KIND = SmoothTerms()
