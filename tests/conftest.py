@@ -52,6 +52,7 @@ FAMILY_FITS = {
     "betabin_cbpp": ("incidence | trials(size) ~ period + (1 | herd)", "cbpp", "beta_binomial"),
     "s_mcycle": ("accel ~ s(times)", "mcycle", "gaussian"),
     "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
+    "mo_sleep": ("Reaction ~ mo(Days) + (1 | Subject)", "sleepstudy", "gaussian"),
 }
 
 

@@ -145,7 +145,7 @@ def test_user_function_via_env(sleep) -> None:
 @pytest.mark.parametrize(
     "formula, needle",
     [(None, "must be a string"), ("y ~ (1 | log(g))", "grouping factor must be a column name"),
-     ("y ~ s(x)", "s() is not supported yet"), ("y + z ~ x", "Only one response")],
+     ("y ~ x + car(M)", "car() is not supported yet"), ("y + z ~ x", "Only one response")],
 )
 def test_more_formula_refusals(formula, needle: str) -> None:
     with raises(FormulaError, needle):

@@ -6,8 +6,10 @@ priors against it (:mod:`brmc.priors`), the model stage writes each prior's
 log density with it (:mod:`brmc.model`), and prior draws come from the same
 PyMC distributions (:func:`bounded_dist`, :func:`lkj_correlation`); the log
 prior of power-scaling is the model's own prior terms evaluated at the draws.  ``lkj`` is the one
-entry without a PyMC constructor: its density is written on the Cholesky
-factor of the correlation matrix (:func:`brmc.graph.cholesky_corr`).
+entry without a PyMC constructor: its density is written on the Cholesky factor of the
+correlation matrix (:func:`brmc.graph.cholesky_corr`).  ``dirichlet`` (one concentration for
+every element, as brms's ``dirichlet(1)``) is written on a mixture's ``theta`` by the model
+and on a monotonic simplex by its kind (:mod:`brmc.terms.sp`).
 
 Example:
     >>> DISTRIBUTIONS["student_t"].args

@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from itertools import combinations
 
 from .errors import FormulaError
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
@@ -47,6 +48,9 @@ ADDITION_TERMS: frozenset[str] = frozenset(
 #: calls that make a term of their own kind when added at the top level of a right-hand side
 #: (``+ offset(log(n))``), by call name → term kind; :func:`brmc.terms.register` adds to it.
 TERM_CALLS: dict[str, str] = {"offset": "offset"}
+#: the calls of :data:`TERM_CALLS` that may be multiplied with variables (``mo(x) * z`` is
+#: ``mo(x) + z + mo(x):z``, ``mo(x):z`` one term of the call's kind), as brms's special terms
+INTERACTING_CALLS: set[str] = set()
 
 
 class Term:
@@ -126,17 +130,19 @@ class CallTerm(Term):
     kind: str
     name: str
     args: tuple[Expr, ...]
+    #: the other factors of an interaction with the call (``mo(x):z``: ``z``)
+    covariates: tuple[Expr, ...] = ()
 
     @property
     def variables(self) -> list[str]:
-        return list(dict.fromkeys(n for a in self.args for n in a.variables))
+        return list(dict.fromkeys(n for a in (*self.args, *self.covariates) for n in a.variables))
 
     @property
     def role(self) -> str:
         return f"{self.name}()"
 
     def __str__(self) -> str:
-        return f"{self.name}({', '.join(self.args)})"
+        return ":".join([f"{self.name}({', '.join(self.args)})", *self.covariates])
 
 
 @dataclass
@@ -482,24 +488,56 @@ def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset
 def _split_calls(population: list[Token], text: str) -> tuple[Expr, list[CallTerm]]:
     """Take ``+ offset(expr)`` (and other :data:`TERM_CALLS`) out of the population part:
     (the rest, ``"1"`` when nothing is left; the terms taken out)."""
-    terms = split_top(population, "+")
-    calls = [t for t in terms if t and t[0].text in TERM_CALLS and len(t) > 1 and t[1].text == "("
-             and matching(t, 1) == len(t) - 1]
-    for name in dict.fromkeys(t.text for t in population if t.text in TERM_CALLS):
-        mine = [t for t in calls if t[0].text == name]
-        if not mine:
-            example = "log(n)" if name == "offset" else "..."
-            raise FormulaError(f"{name}() must be added as a term of its own, as in 'y ~ x + {name}({example})': "
-                               f"{text!r}")
-        if name == "offset" and len(mine) > 1:
-            raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
+    terms = [piece for t in split_top(population, "+") for piece in _expand_products(t)]
+    calls = {id(t): call for t in terms if (call := _call_term(t)) is not None}
+    if sum(c.name == "offset" for c in calls.values()) > 1:
+        raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
     rest: list[Token] = []
     for t in terms:
-        if t and not any(t is c for c in calls):
+        if t and id(t) not in calls:
             rest += ([Token("op", "+", t[0].pos)] if rest else []) + t
-    made = [CallTerm(TERM_CALLS[t[0].text], t[0].text, tuple(Expr(a) for a in split_top(t[2:-1], ",") if a))
-            for t in calls]
-    return Expr(rest or [Token("number", "1", -1)]), made
+    for i, tok in enumerate(rest[:-1]):
+        if tok.text in TERM_CALLS and rest[i + 1].text == "(":
+            example = "log(n)" if tok.text == "offset" else "..."
+            raise FormulaError(f"{tok.text}() must be added as a term of its own, as in "
+                               f"'y ~ x + {tok.text}({example})': {text!r}")
+    return Expr(rest or [Token("number", "1", -1)]), list(calls.values())
+
+
+def _is_call(t: list[Token], names: Sequence[str] | dict[str, str]) -> bool:
+    """Whether the tokens are one call of a function in ``names``."""
+    return len(t) > 2 and t[0].text in names and t[1].text == "(" and matching(t, 1) == len(t) - 1
+
+
+def _expand_products(piece: list[Token]) -> list[list[Token]]:
+    """``mo(x) * z`` → ``mo(x)``, ``z``, ``mo(x):z`` (R's order: by degree) where a factor is an
+    :data:`INTERACTING_CALLS` call; any other piece as it is."""
+    factors = split_top(piece, "*")
+    if len(factors) < 2 or not any(_is_call(f, INTERACTING_CALLS) for f in factors):
+        return [piece]
+    out = []
+    for degree in range(1, len(factors) + 1):
+        for combo in combinations(factors, degree):
+            joined: list[Token] = []
+            for f in combo:
+                joined += ([Token("op", ":", f[0].pos)] if joined else []) + f
+            out.append(joined)
+    return out
+
+
+def _call_term(t: list[Token]) -> CallTerm | None:
+    """The term of a piece that is a :data:`TERM_CALLS` call, or a ``:`` product of one
+    :data:`INTERACTING_CALLS` call and variables; ``None`` for any other piece."""
+    factors = split_top(t, ":")
+    found = [f for f in factors if _is_call(f, TERM_CALLS)]
+    if len(factors) == 1 and found:
+        call, covariates = found[0], []
+    elif len(found) == 1 and _is_call(found[0], INTERACTING_CALLS):
+        call, covariates = found[0], [f for f in factors if f is not found[0]]
+    else:
+        return None
+    return CallTerm(TERM_CALLS[call[0].text], call[0].text,
+                    tuple(Expr(a) for a in split_top(call[2:-1], ",") if a), tuple(Expr(f) for f in covariates))
 
 
 def _parse_lhs(lhs: list[Token], text: str) -> tuple[Expr, dict[str, list[Expr]]]:

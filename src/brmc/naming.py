@@ -84,6 +84,21 @@ def r_coef_dim(r: str) -> str:
     return f"{r.removeprefix('r_')}__coef"
 
 
+#: brms's ``rename()``: characters dropped or spelled out in its names
+_RENAME = {" ": "", "(": "", ")": "", "[": "", "]": "", ",": "", '"': "", "'": "", "?": "",
+           "+": "P", "-": "M", "*": "MU", "/": "D", "^": "E", "=": "EQ"}
+
+
+def brms_rename(text: str) -> str:
+    """brms's ``rename()`` of a name: ``s(times)`` → ``stimes``.
+
+    Example:
+        >>> brms_rename("s(craven):gendergirl_1")
+        'scraven:gendergirl_1'
+    """
+    return "".join(_RENAME.get(ch, ch) for ch in text)
+
+
 def prior_name(class_: str, coef: str = "", group: str = "", dpar: str = "", per_coef: bool = False) -> str:
     """brms's name of the prior draws of a class (``sample_prior = "yes"``), or of one of its
     coefficients when ``per_coef`` (a user gave coefficient priors).

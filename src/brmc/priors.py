@@ -414,7 +414,7 @@ def _class_bounds(user: list[Prior], class_: str, dpar: str = "") -> tuple[float
 def _check_support(spec: PriorSpec) -> None:
     """A prior must cover the parameter's range, or the sampler would be stuck."""
     for p in spec.params:
-        if p.dist is None or p.dist.name == "lkj":
+        if p.dist is None or p.dist.name in {"lkj", "dirichlet"}:
             continue
         lo, hi = p.dist.support
         plo = -np.inf if p.lb is None else p.lb

@@ -204,8 +204,9 @@ def diagnose(fit: Fit) -> Diagnostics:
 class Summary:
     """brms's ``summary(fit)``: ``str()`` gives the text, attributes the tables.
 
-    ``fixed`` (population-level, with the smooths' ``bs``), ``random`` (dict by grouping factor),
-    ``smooth`` (the smooths' ``sds``) and ``spec_pars`` (family parameters) are DataFrames of numbers.
+    ``fixed`` (population-level, with the smooths' ``bs`` and the monotonic ``bsp``), ``random``
+    (dict by grouping factor), ``smooth`` (the smooths' ``sds``), ``simplex`` (the monotonic
+    simplexes) and ``spec_pars`` (family parameters) are DataFrames of numbers.
     """
 
     header: list[str]
@@ -218,6 +219,7 @@ class Summary:
     warnings: list[str] = field(default_factory=list)
     priors: pd.DataFrame | None = None
     smooth: pd.DataFrame = field(default_factory=pd.DataFrame)
+    simplex: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:
         lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
@@ -234,6 +236,8 @@ class Summary:
             lines += ["", "Smooth Terms: ", format_table(_format(self.smooth))]
         if len(self.fixed):
             lines += ["", "Population-Level Effects: ", format_table(_format(self.fixed))]
+        if len(self.simplex):
+            lines += ["", "Simplex Parameters: ", format_table(_format(self.simplex))]
         if len(self.spec_pars):
             lines += ["", "Family Specific Parameters: ", format_table(_format(self.spec_pars))]
         lines += ["", FOOTER.format(sampler=self.sampler) if self.mcmc else
@@ -246,7 +250,9 @@ class Summary:
         sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
                     for g, f in self.random.items()]
         sections += [("Smooth Terms", self.smooth)] if len(self.smooth) else []
-        sections += [("Population-Level Effects", self.fixed), ("Family Specific Parameters", self.spec_pars)]
+        sections += [("Population-Level Effects", self.fixed)]
+        sections += [("Simplex Parameters", self.simplex)] if len(self.simplex) else []
+        sections += [("Family Specific Parameters", self.spec_pars)]
         return html_report(["\n".join(f"Warning: {w}" for w in self.warnings), "\n".join(self.header),
                             *[(title, _format(frame)) for title, frame in sections]])
 
@@ -257,8 +263,11 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     md = fit.model_data
     fixed_draws = {n: post[b_name("mu", n)].values for n in md.fixef_names}
     # brms's fixef_pars() ``^b(|s|sp)_``: the smooths' unpenalised coefficients follow, in the draws' order
-    fixed_draws |= {str(n).removeprefix("bs_"): post[n].values for n in post.data_vars if str(n).startswith("bs_")}
+    for prefix in ("bs_", "bsp_"):
+        fixed_draws |= {str(n).removeprefix(prefix): post[n].values for n in post.data_vars if str(n).startswith(prefix)}
     fixed = _table(fixed_draws, probs)
+    simplex = _table({str(n).removeprefix("simo_"): post[n].values for n in post.data_vars
+                      if str(n).startswith("simo_")}, probs)
     smooth = _table({f"sds({str(n).removeprefix('sds_')})": post[n].values
                      for n in post.data_vars if str(n).startswith("sds_")}, probs)
     random: dict[str, pd.DataFrame] = {}
@@ -278,7 +287,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     spec = _table(spec_draws, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
-        for frame in (fixed, spec, smooth, *random.values()):
+        for frame in (fixed, spec, smooth, simplex, *random.values()):
             frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
@@ -286,6 +295,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
         random=random,
         spec_pars=spec,
         smooth=smooth,
+        simplex=simplex,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
         sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],
         mcmc=mcmc,

@@ -1,14 +1,15 @@
 """Kinds of formula terms, one module each, and the registry the pipeline loops over.
 
 :mod:`~brmc.terms.fe` (population-level effects), :mod:`~brmc.terms.re` (group-level
-effects), :mod:`~brmc.terms.offset` and :mod:`~brmc.terms.sm` (smooths) are registered here, in the order their parts
+effects), :mod:`~brmc.terms.offset`, :mod:`~brmc.terms.sm` (smooths) and :mod:`~brmc.terms.sp` (monotonic
+effects) are registered here, in the order their parts
 are added up in the linear predictor; :func:`register` adds a kind (a
 :class:`~brmc.terms.base.TermKind`) without changing the pipeline.  See
 :mod:`brmc.terms.base` for the protocol and ``docs/design.md`` ("Adding a term kind").
 
 Example:
     >>> [kind.name for kind in kinds()], get("offset").calls
-    (['fe', 're', 'offset', 'sm'], ('offset',))
+    (['fe', 're', 'offset', 'sm', 'sp'], ('offset',))
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import formula
 from ..formula import GroupTerm  # noqa: F401  (the tree's group term, beside its data)
 from ..naming import coef_label  # noqa: F401
-from . import fe, offset, re, sm
+from . import fe, offset, re, sm, sp
 from .base import TermKind
 from .re import GroupBlock, NewBlock  # noqa: F401
 
@@ -55,6 +56,8 @@ def register(kind: TermKind) -> TermKind:
     _KINDS[kind.name] = kind
     for call in kind.calls:
         formula.TERM_CALLS[call] = kind.name
+        if kind.interacts:
+            formula.INTERACTING_CALLS.add(call)
     return kind
 
 
@@ -63,6 +66,7 @@ def unregister(name: str) -> None:
     kind = _KINDS.pop(name)
     for call in kind.calls:
         formula.TERM_CALLS.pop(call, None)
+        formula.INTERACTING_CALLS.discard(call)
 
 
 def kinds() -> list[TermKind]:
@@ -98,5 +102,5 @@ def linear_predictor(contributions: dict[str, Any]) -> Any:
     return eta
 
 
-for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND):
+for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND):
     register(_kind)

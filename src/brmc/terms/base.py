@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm']
+    ['fe', 're', 'offset', 'sm', 'sp']
 """
 
 from __future__ import annotations
@@ -168,6 +168,8 @@ class TermKind:
     name: str = ""
     #: function names that make a term of this kind at the top level of a right-hand side
     calls: tuple[str, ...] = ()
+    #: whether its calls may be multiplied with variables (``mo(x) * z``; see :data:`brmc.formula.INTERACTING_CALLS`)
+    interacts: bool = False
 
     def data(self, terms: list[Term], ctx: DataContext) -> Any:
         """Its data for one predictor from its ``terms`` there (maybe none): any object, or

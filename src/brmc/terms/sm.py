@@ -43,21 +43,6 @@ if TYPE_CHECKING:
 
 #: the arguments of s() and t2() brmc takes, with the values they may have
 _OPTIONS = {"s": ("k", "bs", "by", "m", "fx"), "t2": ("k", "bs", "by")}
-#: brms's ``rename()``: characters dropped or spelled out in its names
-_RENAME = {" ": "", "(": "", ")": "", "[": "", "]": "", ",": "", '"': "", "'": "", "?": "",
-           "+": "P", "-": "M", "*": "MU", "/": "D", "^": "E", "=": "EQ"}
-
-
-def brms_rename(text: str) -> str:
-    """brms's ``rename()`` of a name: ``s(times)`` → ``stimes``.
-
-    Example:
-        >>> brms_rename("s(craven):gendergirl_1")
-        'scraven:gendergirl_1'
-    """
-    return "".join(_RENAME.get(ch, ch) for ch in text)
-
-
 @dataclass
 class SmoothSpec:
     """A smooth term as written: its function (``s``, ``t2``), covariates and options."""
@@ -152,8 +137,8 @@ class Smooths:
 def _label(spec: SmoothSpec, by_level: str | None) -> str:
     """brms's smooth label (``tidy_smef``): function, covariates and ``by`` run together."""
     by = [spec.options["by"]] if "by" in spec.options else []
-    label = spec.term.name + brms_rename("".join(spec.covariates + by))
-    return label + (brms_rename(str(by_level).replace(" ", "")) if by_level is not None else "")
+    label = spec.term.name + naming.brms_rename("".join(spec.covariates + by))
+    return label + (naming.brms_rename(str(by_level).replace(" ", "")) if by_level is not None else "")
 
 
 def gather_index(Z: Any) -> np.ndarray:
@@ -170,7 +155,7 @@ def _assemble(specs: list[SmoothSpec], bases: list[Smooth], blocks: list[list]) 
     for spec, per_term in zip(specs, blocks):
         for block in per_term:
             columns.append(block.Xs)
-            names += [brms_rename(f"{block.label}_{c + 1}") for c in range(block.Xs.shape[1])]
+            names += [naming.brms_rename(f"{block.label}_{c + 1}") for c in range(block.Xs.shape[1])]
             smooths.append(OneSmooth(len(smooths) + 1, _label(spec, block.by_level), spec, block.Zs))
     n = blocks[0][0].Xs.shape[0]
     return (np.column_stack(columns) if names else np.zeros((n, 0))), names, smooths
@@ -248,33 +233,33 @@ class SmoothTerms(TermKind):
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, dict[str, np.ndarray]]:
-        sfx, prefix = naming.suffix(lp.dpar), _prefix(lp.dpar)
+        sfx = naming.suffix(lp.dpar)
         out: dict[str, dict[str, np.ndarray]] = {"bs": {}, "sds": {}, "s": {}}
         if part.xs_names:
             bs = raw[f"bs{sfx}"].values
-            out["bs"] = {f"bs{prefix}_{n}": bs[..., k] for k, n in enumerate(part.xs_names)}
+            out["bs"] = {f"bs{sfx}_{n}": bs[..., k] for k, n in enumerate(part.xs_names)}
         for sm in part.smooths:
             if not sm.Zs:
                 continue
             sds = raw[f"sds{sfx}_{sm.number}"].values
             for j in range(len(sm.Zs)):
-                out["sds"][f"sds{prefix}_{sm.label}_{j + 1}"] = sds[..., j]
+                out["sds"][f"sds{sfx}_{sm.label}_{j + 1}"] = sds[..., j]
                 s = sds[..., j, None] * raw[f"zs{sfx}_{sm.number}_{j + 1}"].values
-                out["s"] |= {f"s{prefix}_{sm.label}_{j + 1}[{k + 1}]": s[..., k] for k in range(s.shape[-1])}
+                out["s"] |= {f"s{sfx}_{sm.label}_{j + 1}[{k + 1}]": s[..., k] for k in range(s.shape[-1])}
         return out
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, np.ndarray]:
-        sfx, prefix = naming.suffix(lp.dpar), _prefix(lp.dpar)
+        sfx = naming.suffix(lp.dpar)
         out = {}
         if part.xs_names:
-            out[f"bs{sfx}"] = np.stack([posterior[f"bs{prefix}_{n}"].values for n in part.xs_names], axis=-1)
+            out[f"bs{sfx}"] = np.stack([posterior[f"bs{sfx}_{n}"].values for n in part.xs_names], axis=-1)
         for sm in part.smooths:
             if not sm.Zs:
                 continue
-            sds = np.stack([posterior[f"sds{prefix}_{sm.label}_{j + 1}"].values for j in range(len(sm.Zs))], axis=-1)
+            sds = np.stack([posterior[f"sds{sfx}_{sm.label}_{j + 1}"].values for j in range(len(sm.Zs))], axis=-1)
             out[f"sds{sfx}_{sm.number}"] = sds
             for j in range(len(sm.Zs)):
-                s = _coefficients(posterior, prefix, sm, j)
+                s = _coefficients(posterior, sfx, sm, j)
                 out[f"zs{sfx}_{sm.number}_{j + 1}"] = s / sds[..., j, None]
         return out
 
@@ -290,32 +275,28 @@ class SmoothTerms(TermKind):
 
     def draws(self, lp: LinearPredictor, part: Smooths, rows: tuple, ctx: DrawsContext) -> list[tuple]:
         Xs, blocks = rows
-        prefix = _prefix(lp.dpar)
+        sfx = naming.suffix(lp.dpar)
         out = []
         if part.xs_names:
-            bs = np.stack([ctx.pick(ctx.posterior[f"bs{prefix}_{n}"].values) for n in part.xs_names], axis=-1)
+            bs = np.stack([ctx.pick(ctx.posterior[f"bs{sfx}_{n}"].values) for n in part.xs_names], axis=-1)
             out.append((Xs, bs, False))
         for sm, values in zip(part.smooths, blocks):
             for j, M in enumerate(values):
-                s = ctx.pick(_coefficients(ctx.posterior, prefix, sm, j))
+                s = ctx.pick(_coefficients(ctx.posterior, sfx, sm, j))
                 if sm.gather(j):  # a level not seen in training (-1) reads an appended zero
                     s = np.concatenate([s, np.zeros((*s.shape[:-1], 1))], axis=-1)
                 out.append((M, s, sm.gather(j)))
         return out
 
 
-def _prefix(dpar: str) -> str:
-    """The dpar part of a smooth's names: ``sds_sigma_stimes_1``."""
-    return "" if dpar == "mu" else f"_{dpar}"
-
 
 def _data_name(sfx: str, sm: OneSmooth, j: int) -> str:
     return f"{'Js' if sm.gather(j) else 'Zs'}{sfx}_{sm.number}_{j + 1}"
 
 
-def _coefficients(posterior: xr.Dataset, prefix: str, sm: OneSmooth, j: int) -> np.ndarray:
+def _coefficients(posterior: xr.Dataset, sfx: str, sm: OneSmooth, j: int) -> np.ndarray:
     """The draws of ``s_<label>_<j>``: (chain, draw, K)."""
-    name = f"s{prefix}_{sm.label}_{j + 1}"
+    name = f"s{sfx}_{sm.label}_{j + 1}"
     return np.stack([posterior[f"{name}[{k + 1}]"].values for k in range(sm.Zs[j].shape[1])], axis=-1)
 
 

@@ -1,0 +1,70 @@
+"""``mo()`` as a term kind (:mod:`brmc.terms.sp`): brms's priors and names, interactions, the
+linear predictor against a hand computation from brms's own data, and new rows.
+
+The agreement of the fitted posterior with brms's (mo_sleep) is in ``tests/test_reference_fits.py``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import brmc
+from brmc.errors import DataError, FormulaError
+
+from .conftest import quiet, reference_csv, reference_standata
+from .test_reference_priors import _compare
+
+SLEEP = brmc.datasets.load("sleepstudy")
+
+
+def test_an_interaction_expands_as_brms() -> None:
+    """``mo(Days) * Days`` is ``mo(Days) + Days + mo(Days):Days``, with brms's priors."""
+    terms = brmc.parse_formula("Reaction ~ mo(Days) * Days").terms
+    assert [str(terms[0].expr), *map(str, terms[1:])] == ["Days", "mo(Days)", "mo(Days):Days"]
+    rows = reference_csv("mo_interaction_sleep", "default_priors2.csv")
+    _compare(brmc.get_prior(rows["formula"].iloc[0], SLEEP), rows)
+    md = brmc.data.build_data(brmc.parse_formula(rows["formula"].iloc[0]), SLEEP, brmc.get_family("gaussian"))
+    ref = reference_standata("mo_interaction_sleep")
+    part = md.predictors["mu"].parts["sp"]
+    np.testing.assert_array_equal(part[1].basis.Csp, ref["Csp_1"])
+    np.testing.assert_array_equal([t.basis.parts[0].Xmo for t in part], [ref["Xmo_1"], ref["Xmo_2"]])
+
+
+@pytest.mark.parametrize("formula, error, message", [
+    ("Reaction ~ mo(log(Days))", FormulaError, "takes column names"),
+    ("Reaction ~ mo(Days, id = 1)", FormulaError, "takes one column name"),
+    ("Reaction ~ x + offset(Days) * mo(Days)", FormulaError, "must be added as a term of its own"),
+    ("Reaction ~ mo(Reaction)", DataError, "must be integers or ordered factors"),
+])
+def test_bad_monotonic_terms_are_refused(formula: str, error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        brmc.get_prior(formula, SLEEP.assign(x=1.0))
+
+
+@pytest.fixture(scope="module")
+def fit() -> brmc.Fit:
+    return quiet(brmc.brm, "Reaction ~ mo(Days) + (1 | Subject)", SLEEP, chains=2, iter=400, seed=4, progress=False)
+
+
+def test_the_linear_predictor_is_brms_mo_on_brms_data(fit: brmc.Fit) -> None:
+    """``Intercept + bsp * mo(simo, Xmo) + r``, computed here from the draws and brms's ``Xmo``/``Jmo``."""
+    post = fit.idata.posterior
+    ref = reference_standata("mo_sleep")
+    flat = lambda name: post[name].values.reshape(-1)  # noqa: E731
+    simo = np.stack([flat(f"simo_moDays1[{k}]") for k in range(1, 10)], axis=-1)
+    np.testing.assert_allclose(simo.sum(axis=1), 1.0, rtol=1e-12)
+    mo = ref["Jmo"][0] * np.concatenate([np.zeros((len(simo), 1)), np.cumsum(simo, axis=1)], axis=1)[:, ref["Xmo_1"]]
+    r = post["r_Subject"].sel(Subject__coef="Intercept").values.reshape(len(simo), -1)
+    level = SLEEP["Subject"].astype(str).map({lv: i for i, lv in enumerate(post["Subject__level"].values)})
+    expected = flat("b_Intercept")[:, None] + flat("bsp_moDays")[:, None] * mo + r[:, level.to_numpy()]
+    np.testing.assert_allclose(brmc.predict.posterior_epred(fit), expected, rtol=1e-10)
+    new = SLEEP.iloc[[3, 40]]
+    np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=new), expected[:, [3, 40]], rtol=1e-10)
+
+
+def test_summary_has_brms_sections(fit: brmc.Fit) -> None:
+    text = str(fit)
+    assert "\nmoDays " in text and "Simplex Parameters: \n" in text and "\nmoDays1[9] " in text
+    assert text.index("Population-Level Effects:") < text.index("Simplex Parameters:") < text.index(
+        "Family Specific Parameters:")
