@@ -53,6 +53,7 @@ FAMILY_FITS = {
     "s_mcycle": ("accel ~ s(times)", "mcycle", "gaussian"),
     "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
     "mo_sleep": ("Reaction ~ mo(Days) + (1 | Subject)", "sleepstudy", "gaussian"),
+    "gp_mcycle": ("accel ~ gp(times, k = 20, c = 5/4)", "mcycle", "gaussian"),
 }
 
 

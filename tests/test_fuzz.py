@@ -102,9 +102,14 @@ def _spaced(draw, *parts: str) -> str:
 @st.composite
 def population_terms(draw) -> str:
     var = st.sampled_from(NUMERIC)
-    kind = draw(st.sampled_from(["var", "factor", "I", "log", "colon", "star", "scale"]))
+    kind = draw(st.sampled_from(["var", "factor", "I", "log", "colon", "star", "scale", "special"]))
     if kind == "var":
         return draw(var)
+    if kind == "special":  # the calls of the term kinds (terms/sm.py, sp.py, gp.py)
+        v = draw(var)
+        return draw(st.sampled_from([f"s({v})", f"s({v}, k = 5)", f's({v}, bs = "cr", k = 5)', "s(g, bs = 're')",
+                                     f"s({v}, by = h)", f"t2({v}, z)", f"gp({v}, k = 5, c = 5/4)", f"gp({v})",
+                                     "mo(k)", "mo(k) * x", "mo(k):w"]))
     if kind == "factor":
         name = draw(st.sampled_from(FACTORS))
         return draw(st.sampled_from([name, f"factor({name})"]))
@@ -163,7 +168,8 @@ POOL = list("()|~+*:^$@!\"'.,[]{}\\`%=<>-/0123456789 xyzgh_") + [
 #: whole pieces swapped for others: keeps the syntax valid more often, so the data stage is reached.
 SWAP_FROM = ["x", "z", "w", "g", "h", "y", "k", "n", "1", "0", "+", "*", ":", "|", "||", "/", "(", "log", "I"]
 SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2)", "scale(g)", "x/g", "y",
-                       "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)"]
+                       "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
+                       "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)"]
 
 
 MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")

@@ -22,8 +22,8 @@ from decimal import Decimal
 from itertools import combinations
 
 from .errors import FormulaError
-from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
-                    position_of, split_top, tokenize)
+from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, depths, join_tokens,
+                    matching, position_of, split_top, tokenize)
 
 #: functions a formula may call; anything else is refused before evaluation.
 SAFE_FUNCTIONS: frozenset[str] = frozenset(
@@ -488,20 +488,30 @@ def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset
 def _split_calls(population: list[Token], text: str) -> tuple[Expr, list[CallTerm]]:
     """Take ``+ offset(expr)`` (and other :data:`TERM_CALLS`) out of the population part:
     (the rest, ``"1"`` when nothing is left; the terms taken out)."""
-    terms = [piece for t in split_top(population, "+") for piece in _expand_products(t)]
+    terms = [piece for t in split_top(population, "+") for head in _minus_split(t) for piece in _expand_products(head)]
     calls = {id(t): call for t in terms if (call := _call_term(t)) is not None}
     if sum(c.name == "offset" for c in calls.values()) > 1:
         raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
     rest: list[Token] = []
     for t in terms:
         if t and id(t) not in calls:
-            rest += ([Token("op", "+", t[0].pos)] if rest else []) + t
+            rest += ([Token("op", "+", t[0].pos)] if rest and t[0].text != "-" else []) + t
     for i, tok in enumerate(rest[:-1]):
         if tok.text in TERM_CALLS and rest[i + 1].text == "(":
             example = "log(n)" if tok.text == "offset" else "..."
             raise FormulaError(f"{tok.text}() must be added as a term of its own, as in "
                                f"'y ~ x + {tok.text}({example})': {text!r}")
     return Expr(rest or [Token("number", "1", -1)]), list(calls.values())
+
+
+def _minus_split(piece: list[Token]) -> list[list[Token]]:
+    """``s(x) - 1`` → ``s(x)``, ``- 1``: what follows a top-level '-' is a piece of its own."""
+    out: list[list[Token]] = [[]]
+    for tok, depth in zip(piece, depths(piece)):
+        if depth == 0 and tok.text == "-" and out[-1]:
+            out.append([])
+        out[-1].append(tok)
+    return out
 
 
 def _is_call(t: list[Token], names: Sequence[str] | dict[str, str]) -> bool:

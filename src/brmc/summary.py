@@ -26,6 +26,8 @@ from .naming import b_name, cor_name, sd_name
 from .rprint import format_int, format_num, format_table, html_report
 
 if TYPE_CHECKING:
+    import xarray as xr
+
     from .fit import Fit
 
 COLUMNS = ["Estimate", "Est.Error", "l-95% CI", "u-95% CI", "Rhat", "Bulk_ESS", "Tail_ESS"]
@@ -205,8 +207,8 @@ class Summary:
     """brms's ``summary(fit)``: ``str()`` gives the text, attributes the tables.
 
     ``fixed`` (population-level, with the smooths' ``bs`` and the monotonic ``bsp``), ``random``
-    (dict by grouping factor), ``smooth`` (the smooths' ``sds``), ``simplex`` (the monotonic
-    simplexes) and ``spec_pars`` (family parameters) are DataFrames of numbers.
+    (dict by grouping factor), ``smooth`` (the smooths' ``sds``), ``gp`` (``sdgp``, ``lscale``),
+    ``simplex`` (the monotonic simplexes) and ``spec_pars`` (family parameters) are DataFrames of numbers.
     """
 
     header: list[str]
@@ -220,6 +222,7 @@ class Summary:
     priors: pd.DataFrame | None = None
     smooth: pd.DataFrame = field(default_factory=pd.DataFrame)
     simplex: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gp: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:
         lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
@@ -234,6 +237,8 @@ class Summary:
                 lines.append(format_table(_format(frame)))
         if len(self.smooth):
             lines += ["", "Smooth Terms: ", format_table(_format(self.smooth))]
+        if len(self.gp):
+            lines += ["", "Gaussian Process Terms: ", format_table(_format(self.gp))]
         if len(self.fixed):
             lines += ["", "Population-Level Effects: ", format_table(_format(self.fixed))]
         if len(self.simplex):
@@ -250,11 +255,18 @@ class Summary:
         sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
                     for g, f in self.random.items()]
         sections += [("Smooth Terms", self.smooth)] if len(self.smooth) else []
+        sections += [("Gaussian Process Terms", self.gp)] if len(self.gp) else []
         sections += [("Population-Level Effects", self.fixed)]
         sections += [("Simplex Parameters", self.simplex)] if len(self.simplex) else []
         sections += [("Family Specific Parameters", self.spec_pars)]
         return html_report(["\n".join(f"Warning: {w}" for w in self.warnings), "\n".join(self.header),
                             *[(title, _format(frame)) for title, frame in sections]])
+
+
+def _prefixed(post: xr.Dataset, prefixes: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The draws of the variables named ``<prefix><label>`` as brms's summary rows ``sds(<label>)``."""
+    return {f"{p[:-1]}({str(n).removeprefix(p)})": post[n].values
+            for p in prefixes for n in post.data_vars if str(n).startswith(p)}
 
 
 def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:
@@ -268,8 +280,8 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     fixed = _table(fixed_draws, probs)
     simplex = _table({str(n).removeprefix("simo_"): post[n].values for n in post.data_vars
                       if str(n).startswith("simo_")}, probs)
-    smooth = _table({f"sds({str(n).removeprefix('sds_')})": post[n].values
-                     for n in post.data_vars if str(n).startswith("sds_")}, probs)
+    smooth = _table(_prefixed(post, ("sds_",)), probs)
+    gp = _table(_prefixed(post, ("sdgp_", "lscale_")), probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
@@ -287,7 +299,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     spec = _table(spec_draws, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
-        for frame in (fixed, spec, smooth, simplex, *random.values()):
+        for frame in (fixed, spec, smooth, gp, simplex, *random.values()):
             frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
@@ -295,6 +307,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
         random=random,
         spec_pars=spec,
         smooth=smooth,
+        gp=gp,
         simplex=simplex,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
         sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],

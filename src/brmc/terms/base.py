@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp']
+    ['fe', 're', 'offset', 'sm', 'sp', 'gp']
 """
 
 from __future__ import annotations
