@@ -51,7 +51,7 @@ def test_the_linear_predictor_is_brms_mo_on_brms_data(fit: brmc.Fit) -> None:
     """``Intercept + bsp * mo(simo, Xmo) + r``, computed here from the draws and brms's ``Xmo``/``Jmo``."""
     post = fit.idata.posterior
     ref = reference_standata("mo_sleep")
-    flat = lambda name: post[name].values.reshape(-1)  # noqa: E731
+    flat = lambda name: post[name].values.reshape(-1)
     simo = np.stack([flat(f"simo_moDays1[{k}]") for k in range(1, 10)], axis=-1)
     np.testing.assert_allclose(simo.sum(axis=1), 1.0, rtol=1e-12)
     mo = ref["Jmo"][0] * np.concatenate([np.zeros((len(simo), 1)), np.cumsum(simo, axis=1)], axis=1)[:, ref["Xmo_1"]]

@@ -19,11 +19,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import combinations
 
 from .errors import FormulaError
-from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, depths, join_tokens,
-                    matching, position_of, split_top, tokenize)
+from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
+                    position_of, split_top, tokenize)
+from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, refuse_calls_inside,  # noqa: F401  (re-exported)
+                         term_call_arguments, term_pieces)
 
 #: functions a formula may call; anything else is refused before evaluation.
 SAFE_FUNCTIONS: frozenset[str] = frozenset(
@@ -45,12 +46,6 @@ ADDITION_TERMS: frozenset[str] = frozenset(
 )
 
 
-#: calls that make a term of their own kind when added at the top level of a right-hand side
-#: (``+ offset(log(n))``), by call name → term kind; :func:`brmc.terms.register` adds to it.
-TERM_CALLS: dict[str, str] = {"offset": "offset"}
-#: the calls of :data:`TERM_CALLS` that may be multiplied with variables (``mo(x) * z`` is
-#: ``mo(x) + z + mo(x):z``, ``mo(x):z`` one term of the call's kind), as brms's special terms
-INTERACTING_CALLS: set[str] = set()
 
 
 class Term:
@@ -240,20 +235,10 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
             )
 
 
-def _term_call_arguments(tokens: list[Token]) -> set[int]:
-    """Positions of the tokens inside the arguments of a :data:`TERM_CALLS` call, where strings
-    are options (``s(x, bs = "cr")``), never code."""
-    inside: set[int] = set()
-    for i, tok in enumerate(tokens[:-1]):
-        if tok.kind == "name" and tok.text in TERM_CALLS and tokens[i + 1].text == "(":
-            inside.update(range(i + 2, i + 1 + matching(tokens[i + 1:], 0)))
-    return inside
-
-
 def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None) -> None:
     """Refuse anything that could run code: unknown calls (unless ``env_names`` is
     ``None``: checked later), dunders, attributes."""
-    quoted = _term_call_arguments(tokens)
+    quoted = term_call_arguments(tokens)
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
             raise FormulaError(f"Names with '__' are not allowed in formulas {position_of(text, tok.pos)}")
@@ -488,66 +473,17 @@ def as_formula(formula: str | BrmsFormula, env_names: frozenset[str] = frozenset
 def _split_calls(population: list[Token], text: str) -> tuple[Expr, list[CallTerm]]:
     """Take ``+ offset(expr)`` (and other :data:`TERM_CALLS`) out of the population part:
     (the rest, ``"1"`` when nothing is left; the terms taken out)."""
-    terms = [piece for t in split_top(population, "+") for head in _minus_split(t) for piece in _expand_products(head)]
-    calls = {id(t): call for t in terms if (call := _call_term(t)) is not None}
-    if sum(c.name == "offset" for c in calls.values()) > 1:
+    pieces = [(t, call_piece(t)) for t in term_pieces(population)]
+    calls = [CallTerm(TERM_CALLS[call[0].text], call[0].text, tuple(Expr(a) for a in split_top(call[2:-1], ",") if a),
+                      tuple(Expr(f) for f in covariates)) for _, (call, covariates) in pieces if call]
+    if sum(c.name == "offset" for c in calls) > 1:
         raise FormulaError(f"Only one offset() term is allowed; combine them as offset(a + b): {text!r}")
     rest: list[Token] = []
-    for t in terms:
-        if t and id(t) not in calls:
+    for t, (call, _) in pieces:
+        if t and not call:
             rest += ([Token("op", "+", t[0].pos)] if rest and t[0].text != "-" else []) + t
-    for i, tok in enumerate(rest[:-1]):
-        if tok.text in TERM_CALLS and rest[i + 1].text == "(":
-            example = "log(n)" if tok.text == "offset" else "..."
-            raise FormulaError(f"{tok.text}() must be added as a term of its own, as in "
-                               f"'y ~ x + {tok.text}({example})': {text!r}")
-    return Expr(rest or [Token("number", "1", -1)]), list(calls.values())
-
-
-def _minus_split(piece: list[Token]) -> list[list[Token]]:
-    """``s(x) - 1`` → ``s(x)``, ``- 1``: what follows a top-level '-' is a piece of its own."""
-    out: list[list[Token]] = [[]]
-    for tok, depth in zip(piece, depths(piece)):
-        if depth == 0 and tok.text == "-" and out[-1]:
-            out.append([])
-        out[-1].append(tok)
-    return out
-
-
-def _is_call(t: list[Token], names: Sequence[str] | dict[str, str]) -> bool:
-    """Whether the tokens are one call of a function in ``names``."""
-    return len(t) > 2 and t[0].text in names and t[1].text == "(" and matching(t, 1) == len(t) - 1
-
-
-def _expand_products(piece: list[Token]) -> list[list[Token]]:
-    """``mo(x) * z`` → ``mo(x)``, ``z``, ``mo(x):z`` (R's order: by degree) where a factor is an
-    :data:`INTERACTING_CALLS` call; any other piece as it is."""
-    factors = split_top(piece, "*")
-    if len(factors) < 2 or not any(_is_call(f, INTERACTING_CALLS) for f in factors):
-        return [piece]
-    out = []
-    for degree in range(1, len(factors) + 1):
-        for combo in combinations(factors, degree):
-            joined: list[Token] = []
-            for f in combo:
-                joined += ([Token("op", ":", f[0].pos)] if joined else []) + f
-            out.append(joined)
-    return out
-
-
-def _call_term(t: list[Token]) -> CallTerm | None:
-    """The term of a piece that is a :data:`TERM_CALLS` call, or a ``:`` product of one
-    :data:`INTERACTING_CALLS` call and variables; ``None`` for any other piece."""
-    factors = split_top(t, ":")
-    found = [f for f in factors if _is_call(f, TERM_CALLS)]
-    if len(factors) == 1 and found:
-        call, covariates = found[0], []
-    elif len(found) == 1 and _is_call(found[0], INTERACTING_CALLS):
-        call, covariates = found[0], [f for f in factors if f is not found[0]]
-    else:
-        return None
-    return CallTerm(TERM_CALLS[call[0].text], call[0].text,
-                    tuple(Expr(a) for a in split_top(call[2:-1], ",") if a), tuple(Expr(f) for f in covariates))
+    refuse_calls_inside(rest, text)
+    return Expr(rest or [Token("number", "1", -1)]), calls
 
 
 def _parse_lhs(lhs: list[Token], text: str) -> tuple[Expr, dict[str, list[Expr]]]:

@@ -25,7 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pymc as pm
-import pytensor.tensor as pt
 from scipy import sparse
 
 from .. import naming
