@@ -91,9 +91,9 @@ def log_prior(fit: Fit) -> np.ndarray:
     post, md = fit.idata.posterior, fit.model_data
     built = build_model(md, fit.priors, prior_only=True)
     names, density = _DENSITIES.get(built.structure, lambda: prior_density(built))
-    for shared in density.get_shared():  # this fit's hyperparameters (data of the compiled density)
-        if shared.name in built.values:
-            shared.set_value(np.asarray(built.values[shared.name], dtype=shared.type.dtype))
+    for container in density.get_shared():  # this fit's hyperparameters (data of the compiled density)
+        if container.name in built.values:
+            container.set_value(np.asarray(built.values[container.name], dtype=container.type.dtype))
     params = model_parameters(post, md)
     return np.asarray(density(*(flat_draws(params[n]) for n in names))).reshape(post.sizes["chain"], post.sizes["draw"])
 
