@@ -3,11 +3,10 @@
 options: :mod:`brmc.comparison`).
 
 ``psis_loo`` (the core of ``loo``) follows brms 2.18 on top of loo 2.5: per-observation relative
-efficiencies of the likelihood (``r_eff``), Pareto-smoothed importance sampling (ArviZ's
-``psislw``, a port of loo's), loo's pointwise Monte Carlo SE and PSIS ``n_eff``, standard errors
-``sqrt(N * var)``, and loo's printed layout with the Pareto k table.  ``waic`` uses loo's formulas
-(``p_waic`` is the sample variance of the pointwise log-likelihood).  Each takes a fit or a
-(chain, draw, observation) log-likelihood array, as ``loo::loo`` takes an array.
+efficiencies of the likelihood (``r_eff``), Pareto-smoothed importance sampling (ArviZ's ``psislw``,
+a port of loo's), loo's pointwise Monte Carlo SE and PSIS ``n_eff``, standard errors ``sqrt(N * var)``
+and loo's printed layout with the Pareto k table.  ``waic`` uses loo's formulas (``p_waic`` is the
+sample variance of the pointwise log-likelihood).  Each takes a fit or a log-likelihood array.
 
 Example:
     >>> import numpy as np
