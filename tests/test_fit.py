@@ -86,10 +86,15 @@ def test_user_priors_in_prior_summary() -> None:
 
 
 def test_same_seed_same_draws(fit: brmc.Fit) -> None:
-    with warnings.catch_warnings(), xla_compilations() as compiled:
+    """The session's fit again, whether this process still holds its compiled model or compiled it
+    again (it keeps the most recently used 32); a second refit then compiles nothing."""
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         again = brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
+        with xla_compilations() as compiled:
+            third = brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
     np.testing.assert_array_equal(fit.draws().to_numpy(), again.draws().to_numpy())
+    np.testing.assert_array_equal(fit.draws().to_numpy(), third.draws().to_numpy())
     assert compiled == []  # the compiled model was reused
 
 
