@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 
 import brmc
+from brmc.errors import BrmsError, DataError
 from brmc.data import LinearPredictor, ModelData, build_data, group_levels
 from brmc.families import get_family
 from brmc.formula import parse_formula
@@ -190,3 +191,21 @@ def test_factor_of_a_text_response_still_reads_the_column() -> None:
     assert md.response_levels == ["1", "2", "3", "4"]
     md = build_data(parse_formula("as.factor(rating) ~ treat"), inhaler, get_family("cumulative"))
     assert md.response_levels == ["1", "2", "3", "4"]
+
+
+def test_trials_of_arithmetic_on_columns() -> None:
+    """brms's esoph example writes trials(ncases + ncontrols): the sum per row, also for new data;
+    unknown or text columns are named, and the text is never run as code."""
+    d = pd.DataFrame({"ncases": [0, 2, 5, 1], "ncontrols": [10, 8, 5, 9], "x": [0.1, 0.5, -0.2, 0.3],
+                      "label": list("abcd")})
+    binomial = get_family("binomial")
+    md = build_data(parse_formula("ncases | trials(ncases + ncontrols) ~ x"), d, binomial)
+    np.testing.assert_array_equal(md.additions["trials"], [10, 10, 10, 10])
+    md = build_data(parse_formula("ncases | trials(2 * ncontrols - 1) ~ x"), d, binomial)
+    np.testing.assert_array_equal(md.additions["trials"], [19, 15, 9, 17])
+    with pytest.raises(DataError, match="'nope' that is not in the data|'nope' is not a column"):
+        brmc.make_model("ncases | trials(ncases + nope) ~ x", d, family="binomial")
+    with pytest.raises(DataError, match="text column"):
+        brmc.make_model("ncases | trials(ncases + label) ~ x", d, family="binomial")
+    with pytest.raises(BrmsError):
+        brmc.make_model("ncases | trials(ncases.__class__) ~ x", d, family="binomial")

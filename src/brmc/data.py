@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 
 from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
-from .errors import DataError, FamilyError, close_matches
+from .errors import DataError, FamilyError, FormulaError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
 from . import terms
 from .design import R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors  # noqa: F401
 from .formula import BrmsFormula, GroupTerm, PopulationTerm, Predictor, parse_formula  # noqa: F401
 from .naming import coef_label, suffix
+from .nonlinear import evaluate, parse_expression
 from .terms import GroupBlock
 from .terms.base import DataContext
 from .terms.fe import Population
@@ -482,15 +483,49 @@ _TRIALS_FAMILIES = ("binomial", "beta_binomial", "zero_inflated_binomial", "zero
 _CENS_CODES = {"left": -1, "none": 0, "right": 1, "interval": 2, -1: -1, 0: 0, 1: 1, 2: 2}
 
 
-def _addition_values(frame: pd.DataFrame, term: str, arg: str) -> np.ndarray:
-    """An addition term's argument: a column or a number (``trials(10)``)."""
+def addition_values(frame: pd.DataFrame, term: str, arg: str) -> np.ndarray:
+    """An addition term's argument on the rows of ``frame``: a column, a number (``trials(10)``) or
+    arithmetic of numeric columns (``trials(ncases + ncontrols)``; brms evaluates it in the data,
+    brmc in the whitelisted expression language of :mod:`brmc.nonlinear`, never Python's ``eval``).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame
+        The data.
+    term : str
+        The addition term (``trials``, ``weights``, ...), for messages.
+    arg : str
+        The argument's text.
+
+    Returns
+    -------
+    numpy.ndarray
+        One value per row.
+
+    Examples
+    --------
+    >>> addition_values(pd.DataFrame({"a": [1, 2], "b": [3, 4]}), "trials", "a + b")
+    array([4., 6.])
+    """
     if arg in frame.columns:
         return frame[arg].to_numpy()
     try:
         return np.full(len(frame), float(arg))
     except ValueError:
-        raise DataError(f"The argument {arg!r} of {term}() is neither a column of the data nor a number."
-                        f"{close_matches(arg, frame.columns)}") from None
+        pass
+    try:
+        names = (expression := parse_expression(arg)).covariates(set())
+    except FormulaError:
+        names = None
+    if names and all(n in frame.columns for n in names):
+        if text := [n for n in names if not pd.api.types.is_numeric_dtype(frame[n])]:
+            raise DataError(f"The argument {arg!r} of {term}() does arithmetic on text column(s) {text}.")
+        values = evaluate(expression.tree, {n: frame[n].to_numpy(dtype=float) for n in names})
+        return np.broadcast_to(np.asarray(values, dtype=float), (len(frame),)).copy()
+    unknown = [n for n in names or [] if n not in frame.columns]
+    raise DataError(f"The argument {arg!r} of {term}() is neither a column of the data, a number nor "
+                    f"arithmetic of columns{f' ({unknown[0]!r} is not a column)' if unknown else ''}."
+                    f"{close_matches(unknown[0] if unknown else arg, frame.columns)}")
 
 
 def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dict[str, np.ndarray]:
@@ -512,7 +547,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
         positional = [a for a in args if "=" not in a]
         if not positional:
             raise DataError(f"{term}() needs an argument, e.g. {term}(n).")
-        values = _addition_values(frame, term, positional[0])
+        values = addition_values(frame, term, positional[0])
         if term == "trials":
             trials = pd.to_numeric(pd.Series(values), errors="coerce").to_numpy(dtype=float)
             if np.isnan(trials).any() or (trials < 0).any() or (trials != np.round(trials)).any():
@@ -533,7 +568,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
             if (out["cens"] == 2).any():
                 if len(positional) < 2:
                     raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
-                out["y2"] = np.asarray(_addition_values(frame, term, positional[1]), dtype=float)
+                out["y2"] = np.asarray(addition_values(frame, term, positional[1]), dtype=float)
     if names & set(_TRIALS_FAMILIES) and "trials" not in out:
         raise DataError(f"Family '{family.name}' needs the number of trials: write the response as "
                         "'successes | trials(n)' (n a column or a number).")
@@ -548,7 +583,7 @@ def truncation_bounds(args: list[str], frame: pd.DataFrame) -> tuple[np.ndarray,
         >>> truncation_bounds(["ub = 3"], pd.DataFrame({"y": [1.0, 2.0]}))
         (array([-inf, -inf]), array([3., 3.]))
     """
-    lb, ub = (np.asarray(_addition_values(frame, "trunc", text), dtype=float) for text in truncation_arguments(args))
+    lb, ub = (np.asarray(addition_values(frame, "trunc", text), dtype=float) for text in truncation_arguments(args))
     if (lb >= ub).any():
         raise DataError("trunc(): every lower bound lb must be smaller than its upper bound ub.")
     return lb, ub

@@ -25,7 +25,7 @@ import pandas as pd
 from ._docs import shared
 from .contrasts import is_factor
 from . import terms
-from .data import ModelData, truncation_bounds
+from .data import ModelData, addition_values, truncation_bounds
 from .design import design, labels_of, level_order, prepare_factors
 from .effects import summarise
 from .errors import DataError, close_matches
@@ -194,9 +194,7 @@ def _additions(fit: Fit, newdata: pd.DataFrame | None) -> dict[str, Any]:
             arg = md.formula.additions[term][0]
             if arg in md.frame.columns:
                 _require(newdata, [arg])
-                out[term] = newdata[arg].to_numpy(dtype=float)
-            else:
-                out[term] = np.full(len(newdata), float(arg))
+            out[term] = np.asarray(addition_values(newdata, term, arg), dtype=float)
     if "se_sigma" in md.additions:
         out["se_sigma"] = md.additions["se_sigma"]
     if "trunc" in md.formula.additions:
