@@ -10,9 +10,7 @@ Example:
 from __future__ import annotations
 
 import os
-import sys
 import time
-import warnings
 from typing import Any
 
 from ._docs import shared
@@ -26,6 +24,7 @@ from .model import BuiltModel, build_model
 from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
 from .summary import PriorTable, diagnose
+from .userwarn import warn_user
 
 
 def _model_data(formula: str | BrmsFormula, data: Any, family: str | Family, data_name: str | None,
@@ -272,29 +271,8 @@ def fit_from(md: ModelData, spec: PriorSpec, settings: SamplerSettings, result: 
 
         fit.idata = add_prior_draws(fit)
     for message in diagnose(fit).messages():
-        warnings.warn(message, UserWarning, stacklevel=_caller_level())
+        warn_user(message)
     return fit
-
-
-def _caller_level() -> int:
-    """The ``stacklevel`` that points a warning at the first frame outside brmc (the user's
-    ``brm``, ``update`` or ``fit.update`` call), however many brmc functions lie between.
-
-    Returns
-    -------
-    int
-        Frames from :func:`warnings.warn`'s caller to the user's code.
-
-    Examples
-    --------
-    >>> _caller_level() >= 1
-    True
-    """
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(1), 1
-    while frame is not None and os.path.dirname(os.path.abspath(frame.f_code.co_filename)) == package:
-        frame, level = frame.f_back, level + 1
-    return level
 
 
 @shared

@@ -20,7 +20,6 @@ Example:
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -42,6 +41,7 @@ from .rprint import format_table, html_report
 from .sampling import family_dpars
 from .summary import arviz_numpy
 from .unconstrained import row_additions
+from .userwarn import warn_user
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -345,7 +345,7 @@ def recommend_loo_options(result: LooResult, k_threshold: float = K_THRESHOLD, m
                         "'kfold' with argument 'K = 10' to perform 10-fold cross-validation rather than LOO."), "kfold"
     else:
         return "loo"
-    warnings.warn(message, UserWarning, stacklevel=3)
+    warn_user(message)
     return out
 
 
@@ -377,7 +377,7 @@ def waic(fit: Fit | np.ndarray) -> WaicResult:
     result = WaicResult(estimates=_estimates(pointwise, list(pointwise.columns)), pointwise=pointwise,
                         dims=ll.shape)
     if message := result.high_p_waic_message():
-        warnings.warn(message, UserWarning, stacklevel=2)
+        warn_user(message)
     return result
 
 

@@ -17,9 +17,7 @@ Example:
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 import warnings
 from collections.abc import Collection
 from typing import Any
@@ -36,6 +34,7 @@ from .formula import FORMULAE_SPELLINGS, GroupTerm, parse_formula  # noqa: F401 
 from .lexer import POLY, POLY_CODED, Expr
 from .naming import coef_label, sd_name
 from .rlang import r_collate_key, r_number
+from .userwarn import caller_level
 
 
 def factor(x: Any, contrast: Any = None) -> Any:
@@ -381,14 +380,5 @@ def warn_constant_within(term: GroupTerm, coefs: list[str], Z: np.ndarray, index
             f"only by its prior: within a level it cannot be told apart from that level's intercept. brms fits "
             f"such a term without comment and lme4 reports a singular fit. Give it a population-level "
             f"term instead and drop it from {term}.",
-            UserWarning, stacklevel=_caller_level(),
+            UserWarning, stacklevel=caller_level(),
         )
-
-
-def _caller_level() -> int:
-    """``stacklevel`` that makes a warning point at the first frame outside brmc."""
-    package = os.path.dirname(os.path.abspath(__file__))
-    frame, level = sys._getframe(2), 2
-    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(package + os.sep):
-        frame, level = frame.f_back, level + 1
-    return level
