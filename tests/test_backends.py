@@ -53,7 +53,8 @@ def nutpie_fit() -> brmc.Fit:
 @pytest.fixture(scope="module", params=["pymc", "numpyro", "blackjax"])
 def other_fit(request) -> brmc.Fit:
     _need(request.param)
-    return _fit(request.param)
+    # PyMC's chains in this process: two spawned workers each compile the model again (100 s of CI)
+    return _fit(request.param, **({"cores": 1} if request.param == "pymc" else {}))
 
 
 def test_same_layout_and_names_as_nutpie(other_fit: brmc.Fit, nutpie_fit: brmc.Fit) -> None:
