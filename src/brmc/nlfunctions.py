@@ -163,6 +163,11 @@ class Function:
         return self.body(backend, *args)
 
 
+def _lbeta(m: Backend, a: Any, b: Any) -> Any:
+    """log Beta(a, b), once for ``lbeta`` and ``beta``."""
+    return m.gammaln(a) + m.gammaln(b) - m.gammaln(a + b)
+
+
 def _log_sum_exp(m: Backend, x: Any, y: Any) -> Any:
     top = m.maximum(x, y)
     return top + m.log1p(m.exp(-m.abs(x - y)))
@@ -211,8 +216,8 @@ _TABLE: list[tuple[str, int, Callable[..., Any], str]] = [
     ("lgamma", 1, lambda m, x: m.gammaln(x), "log |Gamma(x)|"),
     ("digamma", 1, lambda m, x: m.digamma(x), "d/dx log Gamma(x)"),
     ("trigamma", 1, lambda m, x: m.trigamma(x), "d^2/dx^2 log Gamma(x)"),
-    ("lbeta", 2, lambda m, a, b: m.gammaln(a) + m.gammaln(b) - m.gammaln(a + b), "log Beta(a, b)"),
-    ("beta", 2, lambda m, a, b: m.exp(m.gammaln(a) + m.gammaln(b) - m.gammaln(a + b)), "Beta(a, b), a, b > 0"),
+    ("lbeta", 2, lambda m, a, b: _lbeta(m, a, b), "log Beta(a, b)"),
+    ("beta", 2, lambda m, a, b: m.exp(_lbeta(m, a, b)), "Beta(a, b), a, b > 0"),
     ("multiply_log", 2, lambda m, x, y: m.where(m.eq(x, 0.0) & m.eq(y, 0.0), 0.0, x * m.log(y)),
      "x * log(y), 0 when x = y = 0"),
     # trigonometry
