@@ -125,8 +125,8 @@ def structure_key(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> s
 
 def _add_priors(spec: PriorSpec, params: dict[str, pt.TensorVariable], values: dict[str, np.ndarray]) -> None:
     for (param, name), slot in _slots(spec):
-        if name == "lkj" or (name == "dirichlet" and param.startswith("simo")):
-            continue  # added with the Cholesky factor, or by the mo() kind with its simplex
+        if name == "lkj":
+            continue  # added with the Cholesky factor
         data_name = f"hp_{param}_{name}"
         hp = pm.Data(data_name, values[data_name])
         value = params[param]

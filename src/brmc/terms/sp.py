@@ -111,19 +111,14 @@ class MonotonicEffects(TermKind):
 
     def graph(self, lp: LinearPredictor, part: list[MonotonicTerm], ctx: GraphContext) -> list[tuple]:
         """Per term ``(bsp_k, [(Xmo, Jmo * [0, cumsum(simo)]) per mo() call])``; each simplex's
-        ``dirichlet`` prior is added here (its concentration is data: ``hp_simo_<i>_dirichlet``)."""
+        ``dirichlet`` prior is the model's, as a mixture's ``theta`` (:mod:`brmc.model`)."""
         sfx = naming.suffix(lp.dpar)
         ctx.params[f"bsp{sfx}"] = bsp = parameter(f"bsp{sfx}", (len(part),), *ctx.bounds(f"bsp{sfx}"))
         out = []
         for k, t in enumerate(part):
             factors = []
             for j, (p, name) in enumerate(zip(t.basis.parts, t.simo_params(sfx))):
-                simo = pm.Flat(name, shape=(p.Jmo,), default_transform=pm.distributions.transforms.simplex,
-                               initval=np.full(p.Jmo, 1.0 / p.Jmo))
-                alpha = ctx.hyper(name, "dirichlet")
-                if alpha is not None:
-                    pm.Potential(f"lprior_{name}_dirichlet", pm.logp(pm.Dirichlet.dist(a=alpha[0, 0] * pt.ones(p.Jmo)),
-                                                                     simo))
+                ctx.params[name] = simo = parameter(name, (p.Jmo,), None, None, simplex=True)
                 Xmo = pm.Data(f"Xmo{sfx}_{t.first + j}", ctx.values[f"Xmo{sfx}_{t.first + j}"])
                 factors.append((Xmo, cumulative(simo, pt)))
             Csp = pm.Data(f"Csp{sfx}_{k + 1}", ctx.values[f"Csp{sfx}_{k + 1}"]) if t.basis.Csp is not None else 1.0
