@@ -71,7 +71,7 @@ def saved(fit: brmc.Fit, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(saved: Path) -> brmc.Fit:
-    return bio.load(saved)
+    return brmc.load(saved)
 
 
 def assert_nested_equal(a, b) -> None:
@@ -167,7 +167,7 @@ def test_save_replaces_an_existing_file(fit: brmc.Fit, tmp_path: Path) -> None:
     target = tmp_path / "fit.nc"
     target.write_bytes(b"old content")
     bio.save(fit, str(target))
-    pd.testing.assert_frame_equal(bio.load(target).draws(), fit.draws(), check_exact=True)
+    pd.testing.assert_frame_equal(brmc.load(target).draws(), fit.draws(), check_exact=True)
     assert [p.name for p in tmp_path.iterdir()] == ["fit.nc"]
 
 
@@ -187,7 +187,7 @@ def test_interrupted_save_keeps_the_good_file(fit: brmc.Fit, tmp_path: Path, mon
     assert [p.name for p in tmp_path.iterdir()] == ["fit.brmc"]
     assert target.read_bytes() == before
     monkeypatch.undo()
-    assert str(bio.load(target).summary()) == str(fit.summary())
+    assert str(brmc.load(target).summary()) == str(fit.summary())
 
 
 def test_failed_save_raises_ioerror_and_leaves_nothing(fit: brmc.Fit, tmp_path: Path, monkeypatch) -> None:
@@ -220,7 +220,7 @@ def _copy(saved: Path, tmp_path: Path) -> Path:
 
 def _load_error(path: Path) -> str:
     with pytest.raises(IOError_) as err:
-        bio.load(path)
+        brmc.load(path)
     assert isinstance(err.value, brmc.BrmsError)
     assert str(path) in str(err.value)
     return str(err.value)
@@ -307,7 +307,7 @@ def test_formula_functions_from_env_are_required_at_load(fit: brmc.Fit, tmp_path
     path = bio.save(dataclasses.replace(fit, model_data=md, priors=resolve_priors(md)), tmp_path / "env.brmc")
     message = _load_error(path)
     assert "twice" in message and "env=" in message
-    assert bio.load(path, env={"twice": lambda x: x * 2}).model_data.predictors["mu"].b_names == ["twiceDays"]
+    assert brmc.load(path, env={"twice": lambda x: x * 2}).model_data.predictors["mu"].b_names == ["twiceDays"]
     with pytest.raises(IOError_, match="differ"):
-        bio.load(path, env={"twice": lambda x: 3 * x})
+        brmc.load(path, env={"twice": lambda x: 3 * x})
     assert os.listdir(tmp_path) == ["env.brmc"]

@@ -22,7 +22,7 @@ with lazy_numba_ufuncs(), _warnings.catch_warnings():
     import arviz as _arviz  # noqa: F401  (before PyMC imports it: see _startup)
 
 from . import datasets
-from .api import brm, get_prior, make_model, update
+from .api import brm, get_prior, load, make_model, update
 from .criteria import bayes_R2, loo_compare, waic
 from .comparison import add_criterion, loo, loo_R2, model_weights, pp_average
 from .kfold import kfold, reloo
@@ -32,7 +32,6 @@ from .hypothesis_testing import hypothesis
 from .errors import BrmsError, DataError, FamilyError, FormulaError, PriorError, SamplingError
 from .families import Family, gaussian, get_family, mixture
 from .fit import Fit
-from .io import load
 from .checks import pp_check
 from .conditional import conditional_effects, make_conditions
 from .datagrid import datagrid

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 import pytensor
 
-from . import api, criteria, sampling
+from . import criteria, pipeline, sampling
 from ._startup import COMPILEDIR_ENV
 from .data import build_data
 from .families import family_from_dict
@@ -117,7 +117,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     n_compiled = sampling._COMPILED.made
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        fit = api._run(md, spec, settings, t0)
+        fit = pipeline.entry("run_fit")(md, spec, settings, t0)
     extra = {}
     if holdout is not None:
         full = build_data(job["formula"], job["data"], md.family, env=job["env"], contrasts=job["contrasts"])

@@ -18,8 +18,8 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, plots, predict,
-               sensitivity)
+from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, pipeline,
+               plots, predict, sensitivity)
 from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
 from .data import ModelData
@@ -218,9 +218,7 @@ class Fit:
         >>> fit2.prior_summary().loc[0, "prior"]
         'normal(0, 10)'
         """
-        from .api import update  # api imports this module
-
-        return update(self, prior=prior, newdata=newdata, **settings)
+        return pipeline.entry("update")(self, prior=prior, newdata=newdata, **settings)
 
     def draws(self) -> pd.DataFrame:
         """All draws as one frame, one column per scalar (brms's ``as_draws_df``).

@@ -4,8 +4,8 @@ A saved fit is one netCDF-4 (HDF5) file: the InferenceData groups
 (``posterior``, ``sample_stats``, ``observed_data``, ``log_likelihood``), the
 data frame the model was fitted to (group ``brmc_data``, one variable per
 column) and a JSON spec in the root attribute ``brmc_spec`` (formula, family,
-user priors, sampler settings, timing, column types).  :func:`load` rebuilds
-the model data from the formula and the frame, so every method of the loaded
+user priors, sampler settings, timing, column types).  :func:`read_fields`
+(behind :func:`brmc.load`) rebuilds the model data from the formula and the frame, so every method of the loaded
 fit gives the numbers the original gave.  Files are written to a temporary
 file in the target's folder and renamed onto the target, so an interrupted
 save never replaces a good file.
@@ -13,7 +13,7 @@ save never replaces a good file.
 Examples
 --------
 >>> path = save(fit, tmp / "sleep.brmc")
->>> str(load(path).summary()) == str(fit.summary())
+>>> str(brmc.load(path).summary()) == str(fit.summary())
 True
 """
 
@@ -206,17 +206,17 @@ def fingerprint(md: ModelData, priors: list[Prior], settings: SamplerSettings) -
             "family": _sha(md.family.to_dict()), "settings": _sha(kept), "seed": _sha(settings.seed)}
 
 
-def cached_fit(path: str | os.PathLike, file_refit: str, current: dict[str, str], compare_seed: bool,
-               env: dict[str, Any] | None = None) -> Fit | None:
-    """The fit saved at ``path`` if brms's ``file_refit`` rule lets it stand, else ``None``
-    (after printing why a refit is needed).
+def cached_fields(path: str | os.PathLike, file_refit: str, current: dict[str, str], compare_seed: bool,
+                  env: dict[str, Any] | None = None) -> dict[str, Any] | None:
+    """The fields of the fit saved at ``path`` (as :func:`read_fields`) if brms's
+    ``file_refit`` rule lets it stand, else ``None`` (after printing why a refit is needed).
 
     ``"never"`` loads any file there; ``"always"`` never loads; ``"on_change"``
     loads when the file's :func:`fingerprint` equals ``current`` (the seed
     compared only when ``compare_seed``, i.e. the user gave one).
 
     Example:
-        >>> cached_fit("missing.brmc", "on_change", {}, False) is None
+        >>> cached_fields("missing.brmc", "on_change", {}, False) is None
         True
     """
     if file_refit not in FILE_REFIT:
@@ -225,12 +225,12 @@ def cached_fit(path: str | os.PathLike, file_refit: str, current: dict[str, str]
     if file_refit == "always" or not path.exists():
         return None
     if file_refit == "never":
-        return load(path, env=env)
+        return read_fields(path, env=env)
     saved = _read_spec(path)[0].get("fingerprint", {})
     parts = [p for p in FINGERPRINT_PARTS if p != "seed" or compare_seed]
     changed = [p for p in parts if saved.get(p) != current[p]]
     if not changed:
-        return load(path, env=env)
+        return read_fields(path, env=env)
     names = ", ".join(changed[:-1]) + " and " + changed[-1] if len(changed) > 1 else changed[0]
     what = "it has no fingerprint" if not saved else f"the {names} changed"
     print(f"Refitting the model saved in {path}: {what} since it was saved.")
@@ -421,8 +421,9 @@ def _check_env(path: Path, spec: dict, env: dict[str, Any]) -> None:
         )
 
 
-def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
-    """Load a fit written by :func:`save`; every method then gives the saved fit's numbers.
+def read_fields(path: str | os.PathLike, env: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The fields of a fit written by :func:`save` (the keyword arguments of :class:`brmc.Fit`),
+    rebuilt and checked against the saved digest; :func:`brmc.load` makes the fit of them.
 
     Parameters
     ----------
@@ -434,16 +435,14 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
 
     Returns
     -------
-    Fit
+    dict
+        ``model_data``, ``priors``, ``settings``, ``idata``, ``timing`` and ``criteria``.
 
     Examples
     --------
-    >>> same = load(save(fit, tmp / "sleep.brmc"))
-    >>> same.fixef().equals(fit.fixef())
-    True
+    >>> sorted(read_fields(save(fit, tmp / "sleep.brmc")))
+    ['criteria', 'idata', 'model_data', 'priors', 'settings', 'timing']
     """
-    from .fit import Fit
-
     path = Path(path)
     spec, groups = _read_spec(path)
     env = dict(env or {})
@@ -472,5 +471,5 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
             f"Cannot load the fit in {path}: the model data rebuilt from the saved frame differ from those it was "
             "fitted to (different env= functions, or a brmc version that builds data differently)."
         )
-    return Fit(model_data=md, priors=priors, settings=settings, idata=az.InferenceData(**data), timing=timing,
-               criteria=stored_criteria)
+    return {"model_data": md, "priors": priors, "settings": settings, "idata": az.InferenceData(**data),
+            "timing": timing, "criteria": stored_criteria}

@@ -278,7 +278,7 @@ def _simulate(md: ModelData, spec: PriorSpec, settings: SamplerSettings, n_sims:
                       "sample_prior": "only"}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", UserWarning)
-        prior_fit = api._run(md, spec, SamplerSettings(**prior_settings), time.perf_counter())
+        prior_fit = api.run_fit(md, spec, SamplerSettings(**prior_settings), time.perf_counter())
     for w in caught:  # the ESS of n_sims thinned draws is no concern; the rest is
         if "Effective Samples Size" not in str(w.message):
             warnings.warn(f"SBC's prior-only fit: {w.message}", w.category, stacklevel=3)

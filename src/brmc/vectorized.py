@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import api  # at call time: api imports fit, which imports the module that imports this one
+from . import pipeline
 from .backends import usable_cores
 from .data import ModelData
 from .model import BuiltModel, build_model
@@ -131,7 +131,7 @@ def fits(md: ModelData, specs: Sequence[PriorSpec], settings: SamplerSettings,
                                 sample_seconds=(t2 - t1) / len(specs))
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always", UserWarning)
-            out.append(api.fit_from(md, spec, settings, result, (t_built - t0) / len(specs)))
+            out.append(pipeline.entry("fit_from")(md, spec, settings, result, (t_built - t0) / len(specs)))
         if caught is not None:
             caught.append(record)
         else:
