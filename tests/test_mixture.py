@@ -173,7 +173,7 @@ def test_two_component_mixture_recovers_its_parameters_and_works_downstream() ->
     assert "theta1" in text and "mu2_x" in text
     assert "dirichlet(1)" in str(fit.prior_summary())
     assert fit.powerscale_sensitivity() is not None  # the prior terms at the draws, ordered_Intercept included
-    prior_theta = brmc.sensitivity.prior_draws(fit, 2, 4000, seed=1)["prior_theta"]  # theta1 ~ Beta(1, 1)
+    prior_theta = brmc.prior_sampling.prior_draws(fit, 2, 4000, seed=1)["prior_theta"]  # theta1 ~ Beta(1, 1)
     assert abs(prior_theta.mean() - 0.5) < 0.02 and abs(prior_theta.var() - 1 / 12) < 0.005
 
 

@@ -13,7 +13,7 @@ from scipy import optimize
 
 import brmc
 from brmc import sampling
-from brmc.summary import Diagnostics
+from brmc.diagnostics import Diagnostics
 
 from .conftest import SLEEP
 

@@ -27,7 +27,7 @@ import xarray as xr  # noqa: E402
 from scipy import stats  # noqa: E402
 
 import brmc  # noqa: E402
-from brmc import cluster, sensitivity  # noqa: E402
+from brmc import cluster, prior_sampling, sensitivity  # noqa: E402
 from brmc.hypothesis_testing import hypothesis, savage_dickey  # noqa: E402
 from brmc.errors import DataError, PriorError  # noqa: E402
 from brmc.priors import pc_prior, resolve_priors  # noqa: E402
@@ -84,7 +84,7 @@ def sweep(fit: brmc.Fit) -> sensitivity.SweepResult:
 def fit_normal_b(fit: brmc.Fit) -> brmc.Fit:
     """normal(8, 5) on b, 2 000 draws, prior draws added beside the posterior."""
     new = _quiet(brmc.update, fit, prior=[brmc.prior("normal(8, 5)", class_="b")], iter=2000, seed=99)
-    return dataclasses.replace(new, idata=sensitivity.add_prior_draws(new))
+    return dataclasses.replace(new, idata=prior_sampling.add_prior_draws(new))
 
 
 # ---------------------------------------------------------------- sweeps and update
@@ -245,7 +245,7 @@ def test_prior_draws_are_named_as_brms_and_follow_the_priors(fit_normal_b: brmc.
     names = [n for n in fit_normal_b.idata.posterior.data_vars if n.startswith("prior_")]
     assert names == ["prior_b", "prior_Intercept", "prior_sigma", "prior_sd_Subject", "prior_cor_Subject"]
     assert fit_normal_b.idata.posterior["prior_b"].shape == (2, 1000)
-    draws = sensitivity.prior_draws(fit_normal_b, 4, 5000, seed=3)
+    draws = prior_sampling.prior_draws(fit_normal_b, 4, 5000, seed=3)
     half_t = lambda x: 2 * stats.t(3, 0, 59.3).cdf(x) - 1  # noqa: E731  student_t(3, 0, 59.3) truncated at 0
     cdfs = {
         "prior_b": stats.norm(8, 5).cdf,
@@ -265,7 +265,7 @@ def test_coefficient_priors_give_per_coefficient_prior_draws(fit: brmc.Fit) -> N
                                            brmc.prior("cauchy(0, 2)", class_="sd", group="Subject",
                                                       coef="Days")])
     template = dataclasses.replace(fit, priors=spec)
-    draws = sensitivity.prior_draws(template, 1, 4000, seed=8)
+    draws = prior_sampling.prior_draws(template, 1, 4000, seed=8)
     assert list(draws) == ["prior_b_Days", "prior_Intercept", "prior_sigma", "prior_sd_Subject__Intercept",
                            "prior_sd_Subject__Days", "prior_cor_Subject"]
     assert stats.kstest(draws["prior_sd_Subject__Days"].ravel(), stats.halfcauchy(scale=2).cdf).pvalue > 1e-3

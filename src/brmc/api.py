@@ -22,9 +22,10 @@ from .fit import Fit
 from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
 from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
-from .sensitivity import add_prior_draws
+from .prior_sampling import add_prior_draws
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
-from .summary import PriorTable, diagnose
+from .diagnostics import diagnose
+from .summary import PriorTable
 from .userwarn import warn_user
 
 

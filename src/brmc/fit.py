@@ -27,7 +27,8 @@ from .families import Family
 from .formula import BrmsFormula
 from .priors import Prior, PriorSpec, prior_summary_table
 from .sampling import SamplerSettings, log_likelihood
-from .summary import PriorTable, Summary, diagnose, header_lines, summary_tables
+from .diagnostics import diagnose
+from .summary import PriorTable, Summary, header_lines, summary_tables
 
 
 @dataclass

@@ -1,11 +1,8 @@
 """Prior sensitivity: draws from the priors, prior sweeps that reuse the compiled
 model, and power-scaling sensitivity from a single fit.
 
-- :func:`prior_draws` / :func:`add_prior_draws`: draws from every proper prior,
-  named as brms's ``sample_prior = "yes"`` names them (``prior_b``,
-  ``prior_Intercept``, ``prior_sigma``, ``prior_sd_Subject``,
-  ``prior_cor_Subject``); :func:`brmc.hypothesis_testing.hypothesis` uses them for
-  Savage–Dickey evidence ratios.
+- :func:`brmc.prior_sampling.prior_draws`: draws from every proper prior
+  (``sample_prior = "yes"``), in their own module because fitting adds them.
 - :func:`prior_sweep`: the fit repeated under several prior sets (priors
   replaced as :func:`brmc.api.update` replaces them), so sets whose
   distribution families match reuse one compiled model; any ``concurrent.futures.Executor`` or a Dask ``Client`` can
@@ -15,8 +12,6 @@ model, and power-scaling sensitivity from a single fit.
   sensitivity per parameter, from importance weights, with no refit.
 
 Example:
-    >>> sorted(prior_draws(fit, 4, 1000, seed=1))
-    ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     >>> sweep = prior_sweep(fit, {"tight": [brmc.prior("normal(0, 1)", class_="b")],
     ...                           "wide": [brmc.prior("normal(0, 100)", class_="b")]})
     >>> sweep.table().loc["b_Days"].index.tolist()
@@ -39,20 +34,15 @@ import arviz as az
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pymc as pm
 import xarray as xr
-from pytensor.tensor import TensorVariable
 
 from ._docs import shared
 from . import sampling, vectorized
 from .cluster import fit_job, job_result, reported_draws, reported_variables, run_jobs
-from .data import ModelData
-from .distributions import bounded_dist, lkj_correlation
 from .errors import DataError, PriorError
 from .model import build_model, prior_density
 from .plots import handed_over
-from .priors import ParamPrior, Prior, PriorSpec, replace_priors, resolve_priors
-from .naming import prior_name
+from .priors import Prior, PriorSpec, replace_priors, resolve_priors
 from .sampling import SamplerSettings, flat_draws, model_parameters
 
 if TYPE_CHECKING:
@@ -158,72 +148,6 @@ def powerscale_sensitivity(fit: Fit, variables: Sequence[str] | None = None,
     frame["diagnosis"] = np.where(strong_prior & (frame["likelihood"] >= threshold), "prior-data conflict",
                                   np.where(strong_prior, "strong prior / weak likelihood", "-"))
     return frame
-
-
-# ---------------------------------------------------------------- prior draws (sample_prior = "yes")
-
-def _draw_name(p: ParamPrior, coef_level: set[tuple[str, str]]) -> str:
-    """brms's name for the prior draws of ``p`` (per coefficient when a user set coefficient priors)."""
-    return prior_name(p.class_, p.coef, p.group, p.dpar, per_coef=(p.class_, p.group) in coef_level)
-
-
-def _lprior_order(p: ParamPrior) -> int:
-    """brms's order of the ``lprior`` lines: b, Intercept, family parameters, then sd and cor by block."""
-    return {"b": 0, "Intercept": 1, "sd": 3, "cor": 3}.get(p.class_, 2)
-
-
-def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
-    """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
-    if p.dist.name == "lkj":
-        block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
-        return lkj_correlation(p.dist.args[0], len(block.coefs), size)
-    if p.dist.name == "dirichlet":  # one element of the simplex: Beta(alpha, (K - 1) alpha)
-        alpha, K = p.dist.args[0], next(d.size for d in md.dpars if d.name == p.param)
-        return bounded_dist("beta", (alpha, (K - 1) * alpha), None, None, size)
-    return bounded_dist(p.dist.name, p.dist.args, p.lb, p.ub, size)
-
-
-def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) -> dict[str, np.ndarray]:
-    """Draws from every proper prior of the fit, named as brms's ``sample_prior = "yes"``.
-
-    ``prior_b`` (or ``prior_b_<coef>`` for each coefficient once a user gave
-    coefficient priors), ``prior_Intercept`` (the centred intercept),
-    ``prior_<dpar>`` (``prior_sigma``), ``prior_sd_<group>`` (or
-    ``prior_sd_<group>__<coef>``) and ``prior_cor_<group>`` (one correlation of
-    the LKJ matrix).  Bounded parameters get truncated priors (half-normal
-    ``sd``, ...).  Flat priors have no draws.  Each array is (chain, draw).
-
-    Example:
-        >>> sorted(prior_draws(fit, 4, 1000, seed=1))
-        ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
-    """
-    coef_level = {(u.class_, u.group) for u in fit.priors.user if u.coef}
-    variables: dict[str, TensorVariable] = {}
-    for p in sorted(fit.priors.params, key=_lprior_order):
-        name = _draw_name(p, coef_level)
-        if p.dist is not None and name not in variables:
-            variables[name] = _prior_variable(p, fit.model_data, (n_chains, n_draws))
-    if not variables:
-        return {}
-    values = pm.draw(list(variables.values()), random_seed=np.random.default_rng(seed))
-    return dict(zip(variables, (np.asarray(v) for v in values)))
-
-
-def add_prior_draws(fit: Fit) -> az.InferenceData:
-    """The fit's InferenceData with :func:`prior_draws` added to the posterior
-    (one prior draw per posterior draw, seeded by the fit's seed).
-
-    Example:
-        >>> import dataclasses
-        >>> with_prior = dataclasses.replace(fit, idata=add_prior_draws(fit))
-        >>> sorted(v for v in with_prior.idata.posterior.data_vars if v.startswith("prior_"))
-        ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
-    """
-    post = fit.idata.posterior
-    draws = prior_draws(fit, post.sizes["chain"], post.sizes["draw"], fit.settings.seed)
-    groups = {g: fit.idata[g] for g in fit.idata.groups()}
-    groups["posterior"] = post.assign({name: (("chain", "draw"), values) for name, values in draws.items()})
-    return az.InferenceData(**groups)
 
 
 # ---------------------------------------------------------------- prior sweeps
