@@ -63,6 +63,11 @@ def test_the_linear_predictor_is_brms_mo_on_brms_data(fit: brmc.Fit) -> None:
     np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=new), expected[:, [3, 40]], rtol=1e-10)
 
 
+def test_fixef_has_the_monotonic_coefficient(fit: brmc.Fit) -> None:
+    assert list(fit.fixef().index) == ["Intercept", "moDays"]
+    assert list(fit.fixef(summary=False).columns) == ["Intercept", "moDays"]
+
+
 def test_summary_has_brms_sections(fit: brmc.Fit) -> None:
     text = str(fit)
     assert "\nmoDays " in text and "Simplex Parameters: \n" in text and "\nmoDays1[9] " in text

@@ -116,6 +116,14 @@ def test_draws_have_brms_names_and_summary_sections(small_fit: brmc.Fit) -> None
     assert text.index("Smooth Terms:") < text.index("Population-Level Effects:")
 
 
+def test_fixef_lists_the_unpenalised_coefficients_as_brms(small_fit: brmc.Fit) -> None:
+    """brms's fixef() of s_mcycle has the rows Intercept and stimes_1 (its fixef_pars ``^b(|s|sp)_``)."""
+    table = small_fit.fixef()
+    assert list(table.index) == ["Intercept", "stimes_1"]
+    draws = small_fit.idata.posterior["bs_stimes_1"].values.ravel()
+    assert table.loc["stimes_1", "Estimate"] == pytest.approx(draws.mean())
+
+
 def test_new_rows_take_the_training_basis(small_fit: brmc.Fit) -> None:
     """A row's prediction is the training row's, alone or with others; new times lie on the curve
     the training rows trace (linear interpolation of a dense grid, an independent check)."""

@@ -20,7 +20,7 @@ import pandas as pd
 import xarray as xr
 
 from ._docs import shared
-from .naming import b_name, coef_label, cor_name, sd_name
+from .naming import coef_label, cor_name, fixef_variables, sd_name
 
 if TYPE_CHECKING:
     from .fit import Fit
@@ -88,7 +88,8 @@ def _flat(fit: Fit, name: str) -> np.ndarray:
 
 @shared
 def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.DataFrame:
-    """Population-level effects (``b_``), as brms's ``fixef``.
+    """Population-level effects (``b_``, and the ``bs_``/``bsp_`` coefficients of smooths and
+    monotonic effects), as brms's ``fixef``.
 
     Parameters
     ----------
@@ -106,10 +107,9 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
     >>> bool(5 < fixef(fit).loc["Days", "Estimate"] < 15)
     True
     """
-    md = fit.model_data
-    names = md.fixef_names
-    draws = pd.DataFrame({n: _flat(fit, b_name("mu", n)) for n in names})
-    return summarise(draws.to_numpy(), probs, index=names) if summary else draws
+    variables = fixef_variables(fit.model_data.fixef_names, list(map(str, fit.idata.posterior.data_vars)))
+    draws = pd.DataFrame({label: _flat(fit, v) for label, v in variables})
+    return summarise(draws.to_numpy(), probs, index=list(draws.columns)) if summary else draws
 
 
 @shared

@@ -54,6 +54,36 @@ def b_name(dpar: str, coef: str) -> str:
     return f"b_{coef_label(dpar, coef)}"
 
 
+#: brms's ``fixef_pars()``: the prefixes of population-level coefficients besides ``b_`` (smooths'
+#: unpenalised parts, special terms such as ``mo()``), in the order fixef and the summary list them
+FIXEF_PREFIXES = ("bs_", "bsp_")
+
+
+def fixef_variables(coefs: list[str], variables: list[str]) -> list[tuple[str, str]]:
+    """(row label, posterior variable) of every population-level coefficient, as brms's
+    ``fixef`` and summary list them: the ``b_`` coefficients ``coefs`` of ``mu``, then the
+    variables named with :data:`FIXEF_PREFIXES`, in the draws' order.
+
+    Parameters
+    ----------
+    coefs : list of str
+        The population-level coefficients of ``mu`` (``Intercept``, ``Days``).
+    variables : list of str
+        The posterior's variable names.
+
+    Returns
+    -------
+    list of (str, str)
+
+    Examples
+    --------
+    >>> fixef_variables(["Intercept"], ["b_Intercept", "bs_stimes_1", "sds_stimes_1", "bsp_moDays"])
+    [('Intercept', 'b_Intercept'), ('stimes_1', 'bs_stimes_1'), ('moDays', 'bsp_moDays')]
+    """
+    return [(c, b_name("mu", c)) for c in coefs] + [
+        (v.removeprefix(p), v) for p in FIXEF_PREFIXES for v in variables if v.startswith(p)]
+
+
 def threshold_name(k: int) -> str:
     """The ``k``-th threshold of an ordinal model (from 1), as ``fixef`` names it: ``Intercept[1]``."""
     return f"Intercept[{k}]"

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from .algorithms import SAMPLERS, is_mcmc
-from .naming import b_name, cor_name, sd_name
+from .naming import cor_name, fixef_variables, sd_name
 from .rprint import format_int, format_num, format_table, html_report
 
 if TYPE_CHECKING:
@@ -166,11 +166,8 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
     md = fit.model_data
-    fixed_draws = {n: post[b_name("mu", n)].values for n in md.fixef_names}
-    # brms's fixef_pars() ``^b(|s|sp)_``: the smooths' unpenalised coefficients follow, in the draws' order
-    for prefix in ("bs_", "bsp_"):
-        fixed_draws |= {str(n).removeprefix(prefix): post[n].values for n in post.data_vars if str(n).startswith(prefix)}
-    fixed = _table(fixed_draws, probs)
+    fixed = _table({label: post[v].values for label, v in fixef_variables(md.fixef_names, list(map(str, post.data_vars)))},
+                   probs)
     simplex = _table({str(n).removeprefix("simo_"): post[n].values for n in post.data_vars
                       if str(n).startswith("simo_")}, probs)
     smooth = _table(_prefixed(post, ("sds_",)), probs)
