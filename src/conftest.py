@@ -1,6 +1,7 @@
 """What the docstring examples of ``src/brmc`` may use without defining it, for
 ``python -m pytest --doctest-modules src/brmc`` (pytest's ``doctest_namespace``):
-``brmc``, ``np``, ``pd``, ``df`` (sleepstudy), ``fit`` (a small sleepstudy fit) and
+``brmc``, ``np``, ``pd``, ``df`` (sleepstudy), ``fit`` (a small sleepstudy fit), ``fit_smooth``
+(a small fit of ``accel ~ s(times)`` on mcycle) and
 ``tmp`` (a scratch folder for the files an example writes).
 
 ``tests/test_docstrings.py`` runs the same examples with the same names for the
@@ -35,6 +36,13 @@ def _example_fit() -> brmc.Fit:
         return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), **SETTINGS)
 
 
+@pytest.fixture(scope="session")
+def _example_fit_smooth() -> brmc.Fit:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return brmc.brm("accel ~ s(times)", brmc.datasets.load("mcycle"), **{**SETTINGS, "seed": 3})
+
+
 @pytest.fixture(autouse=True)
 def _examples_namespace(request: pytest.FixtureRequest, doctest_namespace: dict, tmp_path: Path):
     """Fill the namespace of every docstring example (fitting only for examples that use
@@ -42,6 +50,8 @@ def _examples_namespace(request: pytest.FixtureRequest, doctest_namespace: dict,
     examples = getattr(getattr(request.node, "dtest", None), "examples", [])
     if any("fit" in example.source for example in examples):
         doctest_namespace["fit"] = request.getfixturevalue("_example_fit")
+    if any("fit_smooth" in example.source for example in examples):
+        doctest_namespace["fit_smooth"] = request.getfixturevalue("_example_fit_smooth")
     doctest_namespace.update(brmc=brmc, np=np, pd=pd, df=brmc.datasets.load("sleepstudy"), tmp=tmp_path)
     yield
     plt.close("all")

@@ -100,6 +100,14 @@ def fit() -> brmc.Fit:
         return brmc.brm(SLEEP, brmc.datasets.load("sleepstudy"), chains=2, iter=400, seed=11, progress=False)
 
 
+@pytest.fixture(scope="session")
+def fit_smooth() -> brmc.Fit:
+    """A small fit of ``accel ~ s(times)`` on mcycle (2 chains x 200 draws), shared by the smooth tests."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return brmc.brm("accel ~ s(times)", brmc.datasets.load("mcycle"), chains=2, iter=400, seed=3, progress=False)
+
+
 @pytest.fixture
 def close_figures():
     """Close every matplotlib figure after a plotting test."""

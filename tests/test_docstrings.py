@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import doctest
 import importlib
+import inspect
 import pkgutil
 from pathlib import Path
 
@@ -22,8 +23,11 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(brmc.__path__, "brmc."))
 
 
 @pytest.mark.parametrize("name", ["brmc", *MODULES])
-def test_docstring_examples(name: str, fit: brmc.Fit, tmp_path: Path, close_figures) -> None:
+def test_docstring_examples(name: str, fit: brmc.Fit, tmp_path: Path, close_figures, request: pytest.FixtureRequest
+                            ) -> None:
     module = importlib.import_module(name)
     names = {"brmc": brmc, "np": np, "pd": pd, "df": brmc.datasets.load("sleepstudy"), "fit": fit, "tmp": tmp_path}
+    if "fit_smooth" in inspect.getsource(module):  # fitted only for the modules whose examples use it
+        names["fit_smooth"] = request.getfixturevalue("fit_smooth")
     result = doctest.testmod(module, extraglobs=names, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -103,8 +103,8 @@ def test_the_model_density_is_brms_on_brms_data() -> None:
 
 
 @pytest.fixture(scope="module")
-def small_fit() -> brmc.Fit:
-    return quiet(brmc.brm, "accel ~ s(times)", MCYCLE, chains=2, iter=400, seed=3, progress=False)
+def small_fit(fit_smooth: brmc.Fit) -> brmc.Fit:
+    return fit_smooth
 
 
 def test_draws_have_brms_names_and_summary_sections(small_fit: brmc.Fit) -> None:
@@ -144,3 +144,50 @@ def test_conditional_effects_follow_the_smooth(small_fit: brmc.Fit) -> None:
     grid = pd.DataFrame({"times": frame["times"].to_numpy()})
     np.testing.assert_allclose(frame["estimate__"], np.median(brmc.predict.posterior_epred(small_fit, newdata=grid),
                                                               axis=0), rtol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def two_smooths() -> brmc.Fit:
+    rng = np.random.default_rng(5)
+    x1, x2 = rng.uniform(0, 1, 120), rng.uniform(0, 1, 120)
+    data = pd.DataFrame({"x1": x1, "x2": x2, "y": np.sin(6 * x1) + x2 ** 2 + rng.normal(0, 0.3, 120)})
+    return quiet(brmc.brm, "y ~ s(x1) + s(x2, k = 5)", data, chains=1, iter=300, seed=2, progress=False)
+
+
+def test_the_smooths_add_up_to_the_linear_predictor(two_smooths: brmc.Fit) -> None:
+    """Each term's posterior_smooths takes its own columns of Xs and its Zs blocks: with the
+    intercept (Xs is centred in brms's smooth2random only per term) they give posterior_linpred."""
+    s1 = brmc.posterior_smooths(two_smooths, "s(x1)")
+    s2 = brmc.posterior_smooths(two_smooths, "s(x2,k=5)")
+    intercept = two_smooths.idata.posterior["b_Intercept"].values.reshape(-1, 1)
+    np.testing.assert_allclose(intercept + s1 + s2, two_smooths.posterior_linpred(), atol=1e-9)
+    assert np.abs(s1 - s2).max() > 0.1  # two different curves, not one term twice
+
+
+def test_posterior_smooths_at_new_rows_needs_only_the_smooth_columns(two_smooths: brmc.Fit) -> None:
+    train = two_smooths.model_data.frame
+    new = pd.DataFrame({"x2": train["x2"].iloc[[4, 0, 9]].to_numpy()})  # no x1 column
+    at_new = brmc.posterior_smooths(two_smooths, "s(x2, k = 5)", new)
+    np.testing.assert_allclose(at_new, brmc.posterior_smooths(two_smooths, "s(x2, k = 5)")[:, [4, 0, 9]], atol=1e-9)
+
+
+def test_conditional_smooths_use_brms_grid(two_smooths: brmc.Fit) -> None:
+    ce = brmc.conditional_smooths(two_smooths)
+    assert list(ce.data) == ["mu: s(x1)", 'mu: s(x2,k=5)']
+    frame = ce["mu: s(x1)"]
+    x1 = two_smooths.model_data.frame["x1"]
+    np.testing.assert_allclose(frame["x1"], np.linspace(x1.min(), x1.max(), 100))
+    draws = brmc.posterior_smooths(two_smooths, "s(x1)", frame[["x1"]])
+    np.testing.assert_allclose(frame["estimate__"], np.median(draws, axis=0))
+    np.testing.assert_allclose(frame["lower__"], np.quantile(draws, 0.025, axis=0))
+    assert list(brmc.conditional_smooths(two_smooths, smooths="s(x2, k = 5)", resolution=7).data) == ["mu: s(x2,k=5)"]
+    assert len(ce.plot()) == 2
+
+
+def test_smooth_names_are_checked(two_smooths: brmc.Fit, fit: brmc.Fit) -> None:
+    with pytest.raises(brmc.DataError, match=r"Term 's\(x3\)' cannot be found.*Available smooth terms are: s\(x1\)"):
+        brmc.posterior_smooths(two_smooths, "s(x3)")
+    with pytest.raises(brmc.DataError, match="No valid smooth terms found in the model"):
+        brmc.conditional_smooths(fit)
+    with pytest.raises(brmc.DataError, match="Valid distributional parameters are: mu"):
+        brmc.posterior_smooths(two_smooths, "s(x1)", dpar="sigma")

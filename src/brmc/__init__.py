@@ -45,6 +45,7 @@ from .formula import bf, parse_formula
 from .priors import pc_prior, prior
 from .sensitivity import SweepResult, prior_sweep
 from .sbc import SBCResult, sbc
+from .smooth_effects import conditional_smooths, posterior_smooths
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",

@@ -88,6 +88,8 @@ class ConditionalEffects:
     types: dict[str, list[str]] = field(repr=False, default_factory=dict)
     points: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
     spaghetti: dict[str, pd.DataFrame] = field(repr=False, default_factory=dict)
+    labels: dict[str, str] = field(repr=False, default_factory=dict)  # an effect's y label, if not ``response``
+    smooths_only: bool = field(repr=False, default=False)  # conditional_smooths: no data points, as brms
 
     def __getitem__(self, effect: str) -> pd.DataFrame:
         if effect not in self.data:
@@ -130,8 +132,9 @@ class ConditionalEffects:
         if stype not in ("contour", "raster"):
             raise DataError(f"stype must be 'contour' or 'raster', not {stype!r}.")
         style = PlotStyle(rug=rug, mean=mean, stype=stype)
+        points = points and not self.smooths_only
         return Figures(handed_over(plot_effect(self.data[name], self.effects[name], self.types[name],
-                                                self.response, self.points[name]
+                                                self.labels.get(name, self.response), self.points[name]
                                                 if (points or rug) and "cats__" not in self.effects[name] else None,
                                                 self.spaghetti.get(name), style, points))
                        for name in self.data)

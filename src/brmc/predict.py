@@ -100,6 +100,43 @@ def _require(newdata: pd.DataFrame, needed: list[str]) -> None:
                         f"{close_matches(missing[0], newdata.columns)}")
 
 
+def rows_context(md: ModelData, newdata: pd.DataFrame, predictors: list[str], factors: list[str] = (),
+                 kept: dict[int, list[int]] | None = None, allow_new_levels: bool = False) -> RowsContext:
+    """The rows of ``newdata`` as the kinds of terms read them: its ``predictors`` coded as the
+    training data were (checked: no missing values, no unseen factor levels), beside the training rows.
+
+    Parameters
+    ----------
+    md : ModelData
+        The model's data.
+    newdata : pandas.DataFrame
+        The new rows.
+    predictors : list of str
+        The predictor columns to code (all must be in ``newdata``).
+    factors : list of str
+        Grouping factors that must be in ``newdata`` too (read by the group-level kind itself).
+    kept : dict, optional
+        The group-level blocks (by id) and coefficients kept (``re_formula``); none when None.
+    allow_new_levels : bool
+        Whether group levels not seen in training are allowed.
+
+    Returns
+    -------
+    RowsContext
+
+    Examples
+    --------
+    >>> ctx = rows_context(fit.model_data, fit.model_data.frame.head(3), ["Days"])
+    >>> len(ctx.new), len(ctx.train)
+    (3, 180)
+    """
+    _require(newdata, [*predictors, *factors])
+    prepared = _prepare(_coded(md, newdata, predictors), md)
+    return RowsContext(md=md, newdata=newdata, train=prepared.iloc[: len(md.frame)],
+                       new=prepared.iloc[len(md.frame) :].reset_index(drop=True), kept=kept or {},
+                       allow_new_levels=allow_new_levels)
+
+
 def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
                allow_new_levels: bool = False) -> dict[str, Rows]:
     """Each predictor's values for ``newdata`` (or the training rows) by kind of term, by dpar."""
@@ -113,11 +150,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
               if (part := lp.parts.get(kind.name)) is not None]
     predictors = list(dict.fromkeys(n for names, _ in needed for n in names if n not in md.env))
     factors = list(dict.fromkeys(f for _, groups in needed for f in groups))
-    _require(newdata, predictors + factors)
-    prepared = _prepare(_coded(md, newdata, predictors), md)
-    ctx = RowsContext(md=md, newdata=newdata, train=prepared.iloc[: len(md.frame)],
-                      new=prepared.iloc[len(md.frame) :].reset_index(drop=True), kept=kept,
-                      allow_new_levels=allow_new_levels)
+    ctx = rows_context(md, newdata, predictors, factors, kept, allow_new_levels)
     return {dpar: Rows({kind.name: kind.rows(lp, part, ctx) for kind, part in terms.parts(lp)})
             for dpar, lp in md.predictors.items()}
 

@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -110,12 +111,13 @@ def parse_smooth(term: CallTerm) -> SmoothSpec:
 @dataclass
 class OneSmooth:
     """One smooth of a predictor (a term, or one level of its factor ``by``): brms's number
-    ``i`` of its ``Zs_<i>_<j>`` blocks, its label for names and its term."""
+    ``i`` of its ``Zs_<i>_<j>`` blocks, its label for names, its term and the term's position."""
 
     number: int
     label: str
     spec: SmoothSpec
     Zs: tuple[Any, ...]
+    term: int
 
     def gather(self, j: int) -> bool:
         """Whether block ``j`` is an indicator (``s(g, bs = "re")``), added by index."""
@@ -131,6 +133,7 @@ class Smooths:
     Xs: np.ndarray
     xs_names: list[str]
     smooths: list[OneSmooth]
+    xs_terms: list[int]  # the position in ``specs`` of each column of ``Xs``
 
 
 def _label(spec: SmoothSpec, by_level: str | None) -> str:
@@ -149,15 +152,17 @@ def gather_index(Z: Any) -> np.ndarray:
     return index
 
 
-def _assemble(specs: list[SmoothSpec], bases: list[Smooth], blocks: list[list]) -> tuple[np.ndarray, list[str], list[OneSmooth]]:
-    columns, names, smooths = [], [], []
-    for spec, per_term in zip(specs, blocks):
+def _assemble(specs: list[SmoothSpec], bases: list[Smooth], blocks: list[list]
+              ) -> tuple[np.ndarray, list[str], list[OneSmooth], list[int]]:
+    columns, names, smooths, owners = [], [], [], []
+    for i, (spec, per_term) in enumerate(zip(specs, blocks)):
         for block in per_term:
             columns.append(block.Xs)
             names += [naming.brms_rename(f"{block.label}_{c + 1}") for c in range(block.Xs.shape[1])]
-            smooths.append(OneSmooth(len(smooths) + 1, _label(spec, block.by_level), spec, block.Zs))
+            owners += [i] * block.Xs.shape[1]
+            smooths.append(OneSmooth(len(smooths) + 1, _label(spec, block.by_level), spec, block.Zs, i))
     n = blocks[0][0].Xs.shape[0]
-    return (np.column_stack(columns) if names else np.zeros((n, 0))), names, smooths
+    return (np.column_stack(columns) if names else np.zeros((n, 0))), names, smooths, owners
 
 
 def _contribution(Z: Any, gather: bool) -> np.ndarray:
@@ -175,8 +180,7 @@ class SmoothTerms(TermKind):
             return None
         specs = [parse_smooth(t) for t in terms]
         bases = [spec.basis(ctx.frame) for spec in specs]
-        Xs, names, smooths = _assemble(specs, bases, [b.blocks for b in bases])
-        return Smooths(specs, bases, Xs, names, smooths)
+        return Smooths(specs, bases, *_assemble(specs, bases, [b.blocks for b in bases]))
 
     def structure(self, part: Smooths) -> Any:
         return len(part.xs_names), [[(z.shape[1], sm.gather(j)) for j, z in enumerate(sm.Zs)] for sm in part.smooths]
@@ -269,17 +273,54 @@ class SmoothTerms(TermKind):
         """``(Xs, blocks)``: the training rows' or, for new rows, each basis's prediction path."""
         if ctx.newdata is None:
             return part.Xs, [[_contribution(Z, sm.gather(j)) for j, Z in enumerate(sm.Zs)] for sm in part.smooths]
-        Xs, _, smooths = _assemble(part.specs, part.bases, [b.predict(ctx.new) for b in part.bases])
+        Xs, _, smooths, _ = _assemble(part.specs, part.bases, [b.predict(ctx.new) for b in part.bases])
         return Xs, [[_contribution(Z, sm.gather(j)) for j, Z in enumerate(sm.Zs)] for sm in smooths]
 
     def draws(self, lp: LinearPredictor, part: Smooths, rows: tuple, ctx: DrawsContext) -> list[tuple]:
+        return self.term_draws(lp, part, rows, ctx, range(len(part.specs)))
+
+    def term_draws(self, lp: LinearPredictor, part: Smooths, rows: tuple, ctx: DrawsContext,
+                   terms: Sequence[int]) -> list[tuple]:
+        """:meth:`draws` of the smooths ``terms`` only (positions in ``part.specs``), as brms's
+        ``posterior_smooths`` takes one term's columns of ``Xs`` and its ``Zs`` blocks.
+
+        Parameters
+        ----------
+        lp : LinearPredictor
+            The predictor the smooths belong to.
+        part : Smooths
+            Its smooths.
+        rows : tuple
+            :meth:`rows` for the rows wanted.
+        ctx : DrawsContext
+            The draws.
+        terms : sequence of int
+            The smooth terms to keep.
+
+        Returns
+        -------
+        list of tuple
+            ``(M, coefficients, gather)`` as :meth:`add` takes them.
+
+        Examples
+        --------
+        >>> from brmc.predict import new_design
+        >>> lp = fit_smooth.model_data.predictors["mu"]
+        >>> rows = new_design(fit_smooth.model_data, None)["mu"]["sm"]
+        >>> parts = KIND.term_draws(lp, lp.parts["sm"], rows, DrawsContext(fit_smooth.idata.posterior), [0])
+        >>> [M.shape for M, _, _ in parts]  # Xs's column and the penalised block of s(times)
+        [(133, 1), (133, 8)]
+        """
         Xs, blocks = rows
         sfx = naming.suffix(lp.dpar)
         out = []
-        if part.xs_names:
-            bs = np.stack([ctx.pick(ctx.posterior[f"bs{sfx}_{n}"].values) for n in part.xs_names], axis=-1)
-            out.append((Xs, bs, False))
+        columns = [c for c, owner in enumerate(part.xs_terms) if owner in terms]
+        if columns:
+            bs = np.stack([ctx.pick(ctx.posterior[f"bs{sfx}_{part.xs_names[c]}"].values) for c in columns], axis=-1)
+            out.append((Xs[:, columns], bs, False))
         for sm, values in zip(part.smooths, blocks):
+            if sm.term not in terms:
+                continue
             for j, M in enumerate(values):
                 s = ctx.pick(_coefficients(ctx.posterior, sfx, sm, j))
                 if sm.gather(j):  # a level not seen in training (-1) reads an appended zero
