@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/reference_models.py                          # all models, every installed backend
     python benchmarks/reference_models.py --models rats,gcse_m1 --backend pymc,numpyro
     python benchmarks/reference_models.py --models sleepstudy_slopes --repeat-warm --markdown
+    python benchmarks/reference_models.py --models s_mcycle,s_jsp_re,mo_sleep,gp_mcycle --backend numpyro
     python benchmarks/reference_models.py --models gcse_m1 --compare-brms
 
 Each (model, backend) runs in a fresh Python subprocess, so import and
@@ -76,13 +77,20 @@ def _report(proc: subprocess.CompletedProcess, label: str) -> dict | None:
     return reports[-1]
 
 
+def models() -> dict[str, tuple[str, str, str]]:
+    """Every model this script can time: round 1 (run by default) and round 2 (``--models s_mcycle,...``)."""
+    from brmc.datasets import REFERENCE_MODELS, ROUND2_MODELS
+
+    return {**REFERENCE_MODELS, **ROUND2_MODELS}
+
+
 def child(name: str, backend: str) -> None:
     """Fit one reference model in this process and report on stdout."""
     t0 = time.perf_counter()
     import brmc
 
     import_s = time.perf_counter() - t0
-    formula, dataset, family = brmc.datasets.REFERENCE_MODELS[name]
+    formula, dataset, family = models()[name]
     fit = brmc.brm(formula, data=brmc.datasets.load(dataset), family=family, seed=1234,
                    chains=4, iter=2000, warmup=1000, backend=backend, progress=False)
     print(fit, flush=True)
@@ -155,7 +163,7 @@ def run_brms(name: str, cores: int) -> dict[str, float] | None:
     """Fit the model with brms in Rscript on the same data; end-to-end wall time and min Bulk_ESS."""
     import brmc
 
-    formula, dataset, family = brmc.datasets.REFERENCE_MODELS[name]
+    formula, dataset, family = models()[name]
     with tempfile.TemporaryDirectory(prefix="brmc-brms-") as tmp:
         csv = str(Path(tmp) / "data.csv")
         brmc.datasets.load(dataset).to_csv(csv, index=False)
@@ -232,9 +240,9 @@ def main(argv: list[str] | None = None) -> int:
     from brmc.datasets import REFERENCE_MODELS
 
     names = args.models.split(",") if args.models else list(REFERENCE_MODELS)
-    unknown = sorted(set(names) - set(REFERENCE_MODELS))
+    unknown = sorted(set(names) - set(models()))
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(REFERENCE_MODELS)}")
+        parser.error(f"unknown model(s) {unknown}; choose from {list(models())}")
     backends = [b for b in ALL_BACKENDS if installed(b)] if args.backend == "all" else args.backend.split(",")
     if set(backends) - set(ALL_BACKENDS):
         parser.error(f"unknown backend(s) {sorted(set(backends) - set(ALL_BACKENDS))}; choose from {ALL_BACKENDS}")

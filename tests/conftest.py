@@ -47,14 +47,7 @@ def reference_csv(*parts: str) -> pd.DataFrame:
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
 #: round-2 fits of families and term kinds (tests/reference/<name>/model_info.json): name → (formula, data set, family)
-FAMILY_FITS = {
-    "sratio_inhaler": ("rating ~ treat + period + carry + (1 | subject)", "inhaler", "sratio"),
-    "betabin_cbpp": ("incidence | trials(size) ~ period + (1 | herd)", "cbpp", "beta_binomial"),
-    "s_mcycle": ("accel ~ s(times)", "mcycle", "gaussian"),
-    "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
-    "mo_sleep": ("Reaction ~ mo(Days) + (1 | Subject)", "sleepstudy", "gaussian"),
-    "gp_mcycle": ("accel ~ gp(times, k = 20, c = 5/4)", "mcycle", "gaussian"),
-}
+FAMILY_FITS = brmc.datasets.ROUND2_MODELS
 
 
 def without_warnings(text: str) -> str:

@@ -335,3 +335,14 @@ REFERENCE_MODELS: dict[str, tuple[str, str, str]] = {
     "rats": ("m | trials(n) ~ 1 + (1 | batch)", "rats", "binomial"),
     "sleep_bernoulli": ("fast_rt ~ Days + (Days | Subject)", "sleepstudy2", "bernoulli"),
 }
+
+#: The second round of brms 2.18 reference fits, of families and kinds of terms
+#: (``tests/reference/<name>/model_info.json``): name → (formula, data set, family).
+ROUND2_MODELS: dict[str, tuple[str, str, str]] = {
+    "sratio_inhaler": ("rating ~ treat + period + carry + (1 | subject)", "inhaler", "sratio"),
+    "betabin_cbpp": ("incidence | trials(size) ~ period + (1 | herd)", "cbpp", "beta_binomial"),
+    "s_mcycle": ("accel ~ s(times)", "mcycle", "gaussian"),
+    "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
+    "mo_sleep": ("Reaction ~ mo(Days) + (1 | Subject)", "sleepstudy", "gaussian"),
+    "gp_mcycle": ("accel ~ gp(times, k = 20, c = 5/4)", "mcycle", "gaussian"),
+}
