@@ -51,7 +51,7 @@ __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
     "bf", "brm", "datasets", "gaussian", "get_family", "get_prior", "mixture", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
-    "conditional_effects", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
+    "conditional_effects", "conditional_smooths", "posterior_smooths", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
     "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob", "pp_average", "make_conditions",
     "predictions", "avg_predictions", "comparisons", "avg_comparisons", "slopes", "avg_slopes", "datagrid",
     "hypotheses", "MarginalFrame", "emmeans", "plot_predictions", "plot_comparisons", "plot_slopes",
