@@ -97,6 +97,8 @@ def compare(draws, rows, lme4_label: str = "lme4 REML") -> None:
     frame = pd.DataFrame(out).set_index("parameter").rename_axis(None)
     if all(brms is None for _, brms, _ in rows.values()):  # no brms reference for this model
         frame = frame.drop(columns=["brms 2.18 mean", "(brmc - brms) / sd"])
+    if all(lme4 is None for _, _, lme4 in rows.values()):  # no lme4 fit of this model
+        frame = frame.drop(columns=[lme4_label])
     formats = {c: (lambda v: "-" if v != v else f"{v:+.2f}") if c.startswith("(") else
                (lambda v: "-" if v != v else f"{v:#.4g}") for c in frame.columns if c != "brmc median [95% CI]"}
     print(frame.to_string(formatters=formats, na_rep="-"))

@@ -22,7 +22,7 @@ IMAGES = ROOT / "docs" / "examples" / "img"
 
 def test_examples_are_found() -> None:
     assert {p.stem for p in EXAMPLES} >= {"jsp_nested", "jsp_bivariate", "rats", "sleepstudy", "nested_crossed",
-                                          "hsb", "gcse"}
+                                          "hsb", "gcse", "mcycle"}
 
 
 @pytest.mark.parametrize("script", EXAMPLES, ids=[p.stem for p in EXAMPLES])
