@@ -99,8 +99,46 @@ def test_names_summary_and_new_rows(fit: brmc.Fit) -> None:
                                atol=1e-8)
 
 
-def test_exact_gp_refuses_new_rows() -> None:
-    fit = quiet(brmc.brm, "accel ~ gp(times)", MCYCLE.iloc[::4], chains=1, iter=100, seed=1, progress=False)
-    assert brmc.predict.posterior_epred(fit).shape == (50, len(MCYCLE.iloc[::4]))
-    with pytest.raises(DataError, match="exact Gaussian process"):
-        brmc.predict.posterior_epred(fit, newdata=MCYCLE.head(2))
+@pytest.fixture(scope="module")
+def exact() -> brmc.Fit:
+    return quiet(brmc.brm, "accel ~ gp(times)", MCYCLE.iloc[::4], chains=1, iter=200, seed=1, progress=False)
+
+
+def test_exact_gp_at_training_points_given_as_new_rows_is_the_training_curve(exact: brmc.Fit) -> None:
+    """brms draws an exact GP at new points from its normal given the training values: at the
+    training points themselves that normal has (almost) no spread."""
+    train = brmc.predict.posterior_epred(exact)
+    again = brmc.predict.posterior_epred(exact, newdata=MCYCLE.iloc[::4].iloc[[3, 0, 10]], seed=5)
+    np.testing.assert_allclose(again, train[:, [3, 0, 10]], atol=0.05)  # sdgp ~ 50: nugget noise ~ 1e-4 x sdgp
+
+
+def test_exact_gp_at_a_new_point_follows_the_conditional_normal(exact: brmc.Fit) -> None:
+    """At a new time, the draws' mean and spread are the GP's conditional normal given the
+    training values, written here from the kernel (not with brmc's function)."""
+    data = MCYCLE.iloc[::4]
+    new = pd.DataFrame({"times": [60.0]})  # past the last time: the GP's spread is large there
+    draws = brmc.predict.posterior_linpred(exact, newdata=new, seed=2)[:, 0]
+    post = exact.idata.posterior
+    gp = exact.model_data.predictors["mu"].parts["gp"][0]
+    old_points = gp.basis.blocks[0].Xgp
+    new_point = gp.basis.predict(new)[0].Xgp
+    sd, ls = post["sdgp_gptimes"].values.ravel(), post["lscale_gptimes"].values.ravel()
+    z = np.stack([post[f"zgp_gptimes[{k + 1}]"].values.ravel() for k in range(len(old_points))], axis=-1)
+    b = post["b_Intercept"].values.ravel()
+    means, variances = [], []
+    for s, l, zz in zip(sd, ls, z):
+        kern = lambda a, c: s**2 * np.exp(-0.5 * ((a[:, None, 0] - c[None, :, 0]) ** 2) / l**2)  # noqa: E731
+        K = kern(old_points, old_points) + 1e-8 * np.eye(len(old_points))
+        f = np.linalg.cholesky(K) @ zz
+        k = kern(old_points, new_point)[:, 0]
+        means.append(k @ np.linalg.solve(K, f))
+        variances.append(s**2 - k @ np.linalg.solve(K, k) + 1e-8)  # brms's nugget at new points
+    centred = (draws - b - np.array(means)) / np.sqrt(np.array(variances))
+    assert abs(centred.mean()) < 0.25 and 0.8 < centred.std() < 1.2  # standard normal, 200 draws
+
+
+def test_exact_gp_new_rows_need_a_seed_only_for_reproducibility(exact: brmc.Fit) -> None:
+    new = pd.DataFrame({"times": [15.3, 40.0]})
+    one = brmc.predict.posterior_epred(exact, newdata=new, seed=3)
+    np.testing.assert_array_equal(one, brmc.predict.posterior_epred(exact, newdata=new, seed=3))
+    assert not np.array_equal(one, brmc.predict.posterior_epred(exact, newdata=new, seed=4))

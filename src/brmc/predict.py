@@ -202,7 +202,7 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
     def new_levels(nb: NewBlock, r: np.ndarray) -> np.ndarray:
         return _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
 
-    return {dpar: linear_predictor(post, md.predictors[dpar], nd, draws, new_levels)
+    return {dpar: linear_predictor(post, md.predictors[dpar], nd, draws, new_levels, rng)
             for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items()}
 
 

@@ -503,22 +503,23 @@ def flat_draws(values: np.ndarray) -> np.ndarray:
 NewLevelEffects = Callable[[NewBlock, np.ndarray], np.ndarray]
 
 
-def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: Rows,
-                     draws: np.ndarray | None = None, new_levels: NewLevelEffects | None = None) -> np.ndarray:
+def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: Rows, draws: np.ndarray | None = None,
+                     new_levels: NewLevelEffects | None = None, rng: np.random.Generator | None = None) -> np.ndarray:
     """A predictor's ``eta`` for the rows of ``design``: (draws, rows), by the model's own
     :func:`brmc.terms.linear_predictor` on the draws.
 
     ``draws`` picks draws (of chain × draw; default all).  The effects of new levels
     (rows with index -1) are ``new_levels(block, r)``: (draws, new levels, coefficients)
     from the block's effects ``r`` (draws, levels, coefficients), for the new levels
-    numbered by the block's ``new_codes``; they are added as extra levels.
+    numbered by the block's ``new_codes``; they are added as extra levels.  ``rng`` draws
+    what is random at new rows (an exact GP's values there, as brms draws them).
 
     Example:
         >>> md = fit.model_data  # 2 chains x 200 draws of sleepstudy's 180 rows
         >>> linear_predictor(fit.idata.posterior, md.predictors["mu"], training_design(md)["mu"]).shape
         (400, 180)
     """
-    ctx = DrawsContext(posterior, draws, new_levels)
+    ctx = DrawsContext(posterior, draws, new_levels, rng)
     return terms.linear_predictor({kind.name: kind.draws(lp, part, design[kind.name], ctx)
                                    for kind, part in terms.parts(lp)})
 

@@ -141,12 +141,14 @@ class RowsContext:
 @dataclass
 class DrawsContext:
     """What a kind's part of the linear predictor from the draws takes: the posterior
-    (brms names, (chain, draw, ...)), the draws to use (of chain × draw; ``None``: all) and,
-    for group levels the model has not seen, ``new_levels(block_rows, r)``."""
+    (brms names, (chain, draw, ...)), the draws to use (of chain × draw; ``None``: all),
+    for group levels the model has not seen ``new_levels(block_rows, r)``, and the random
+    numbers of parts that are drawn at new rows (an exact GP's values there)."""
 
     posterior: xr.Dataset
     draws: np.ndarray | None = None
     new_levels: Callable[[Any, np.ndarray], np.ndarray] | None = None
+    rng: np.random.Generator | None = None
 
     def pick(self, values: np.ndarray) -> np.ndarray:
         """(chain, draw, ...) draws → the chosen draws, (draws, ...)."""

@@ -23,6 +23,7 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+from scipy.linalg import solve_triangular
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -214,27 +215,29 @@ class GaussianProcesses(TermKind):
         return list(dict.fromkeys(n for t in part for n in t.term.variables)), []
 
     def rows(self, lp: LinearPredictor, part: list[GPTerm], ctx: RowsContext) -> list[list[tuple]]:
-        """Per GP ``(its data at the rows' unique points, point index, weight)``; new rows of an
-        exact GP are refused (brms conditions on the training points; not built yet)."""
+        """Per GP ``(its data at the rows' unique points, point index, weight, new)``; ``new`` says
+        the points are not the training ones (an exact GP is then drawn given its training values)."""
         n = len(lp.population.X) if ctx.newdata is None else len(ctx.newdata)
         out = []
         for t in part:
-            if ctx.newdata is not None and t.exact:
-                raise DataError(f"Predictions for new rows of the exact Gaussian process {t.term} are not supported "
-                                "yet; use an approximate GP (gp(..., k = , c = )) or the training rows.")
             blocks = t.basis.blocks if ctx.newdata is None else t.basis.predict(ctx.new)
-            out.append([(b.Xgp, *_gather(b, n)) for b in blocks])
+            out.append([(b.Xgp, *_gather(b, n), ctx.newdata is not None) for b in blocks])
         return out
 
     def draws(self, lp: LinearPredictor, part: list[GPTerm], rows: list, ctx: DrawsContext) -> list[tuple]:
         sfx, out = naming.suffix(lp.dpar), []
         for t, blocks in zip(part, rows):
-            for j, (block, (X, index, weight)) in enumerate(zip(t.basis.blocks, blocks)):
+            for j, (block, (X, index, weight, new)) in enumerate(zip(t.basis.blocks, blocks)):
                 label = t.labels[j]
                 sdgp = ctx.pick(ctx.posterior[f"sdgp{sfx}_{label}"].values)
                 lscale = ctx.pick(ctx.posterior[f"lscale{sfx}_{label}"].values)
                 zgp = ctx.pick(_zgp(ctx.posterior, sfx, t, j))
-                if t.exact:
+                if t.exact and new:
+                    if ctx.rng is None:
+                        raise DataError(f"The exact Gaussian process {t.term} is drawn at new rows: it needs random numbers (rng=).")
+                    values = np.stack([exact_gp_at_new_points(block.Xgp, X, s, ls, z, ctx.rng)
+                                       for s, ls, z in zip(sdgp, lscale, zgp)])
+                elif t.exact:
                     d2, eye = _sq_distances(X), np.eye(len(X))
                     values = np.stack([_cholesky(s**2 * np.exp(-0.5 * d2 / ls**2) + 1e-12 * eye) @ z
                                        for s, ls, z in zip(sdgp, lscale, zgp)])
@@ -244,13 +247,67 @@ class GaussianProcesses(TermKind):
         return out
 
 
+#: brms's nugget of exact GPs at new points (``prepare_predictions``: 1e-8 there, 1e-12 in the model)
+NEW_POINTS_NUGGET = 1e-8
+
+
+def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale: float, zgp: np.ndarray,
+                           rng: np.random.Generator) -> np.ndarray:
+    """One draw of an exact GP at ``new`` points given its values ``L zgp`` at the training points
+    ``old``, as brms's ``.predictor_gp_new``: from the normal with mean ``k' K^-1 f`` and covariance
+    ``K_new - k' K^-1 k`` (both with brms's nugget of 1e-8 on the diagonal).  Where brms stops with
+    "not positive definite" (a new point on a training point), the symmetric square root draws.
+
+    Parameters
+    ----------
+    old, new : numpy.ndarray
+        The training and the new points (scaled as the GP's data), (points, dimensions).
+    sdgp, lscale : float
+        The draw's GP standard deviation and length-scale.
+    zgp : numpy.ndarray
+        The draw's standard-normal weights of the training points.
+    rng : numpy.random.Generator
+        The random numbers of the new values.
+
+    Returns
+    -------
+    numpy.ndarray
+        The GP's values at ``new``.
+
+    Examples
+    --------
+    >>> old = np.array([[0.0], [1.0]])
+    >>> at_old = exact_gp_at_new_points(old, old, 1.0, 0.5, np.array([0.3, -1.0]), np.random.default_rng(1))
+    >>> np.round(at_old, 3)  # at the training points: the training values L zgp
+    array([ 0.3 , -0.95])
+    """
+    def cov(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1)
+        return sdgp**2 * np.exp(-0.5 * d2 / lscale**2)
+
+    L = _cholesky(cov(old, old) + NEW_POINTS_NUGGET * np.eye(len(old)))
+    k = cov(old, new)
+    v = solve_triangular(L, k, lower=True)  # L^-1 k
+    mean = v.T @ zgp  # k' K^-1 (L zgp) = (L^-1 k)' zgp
+    C = cov(new, new) - v.T @ v + NEW_POINTS_NUGGET * np.eye(len(new))
+    # a new point at (or next to) a training point leaves C ~ 0 up to rounding: the symmetric square
+    # root with rounding's negative eigenvalues at 0 draws from the same normal where a Cholesky fails
+    w, V = np.linalg.eigh((C + C.T) / 2)
+    return mean + V @ (np.sqrt(np.clip(w, 0.0, None)) * rng.standard_normal(len(new)))
+
+
 def _cholesky(K: np.ndarray) -> np.ndarray:
-    """The Cholesky factor of ``K``, NaN where it is not positive definite (as the model's own, whose
-    density is then NaN: a draw that a converged chain never holds)."""
-    try:
-        return np.linalg.cholesky(K)
-    except np.linalg.LinAlgError:
-        return np.full_like(K, np.nan)
+    """The Cholesky factor of ``K``.  Where LAPACK finds ``K`` (its diagonal nugget of 1e-12 or 1e-8
+    included) not positive definite by rounding although the sampler's own factorisation held it
+    (close points, a long length-scale), a jitter of 1e-10, then 1e-8, of the mean variance is added,
+    which moves the values by far less than their posterior spread; NaN if that fails too."""
+    scale = float(np.mean(np.diag(K)))
+    for jitter in (0.0, 1e-10, 1e-8):
+        try:
+            return np.linalg.cholesky(K + jitter * scale * np.eye(len(K)))
+        except np.linalg.LinAlgError:
+            continue
+    return np.full_like(K, np.nan)
 
 
 def _zgp(posterior: xr.Dataset, sfx: str, t: GPTerm, j: int) -> np.ndarray:
