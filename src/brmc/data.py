@@ -300,6 +300,7 @@ def build_data(
     name = data_name or frame.attrs.get("data_name") or "data"
     _check_columns(formula, frame, env)
     frame, n_dropped = _drop_incomplete(formula, frame)
+    frame = terms.ac.order_frame(formula, frame)  # brms's order of the rows of a time-series term
     additions = _additions(formula, frame, family)
     levels: list[str] = []
     if family.polytomous:

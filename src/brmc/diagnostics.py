@@ -118,7 +118,9 @@ def diagnose(fit: Fit) -> Diagnostics:
         with arviz_numpy():
             low_bfmi = int((np.asarray(az.bfmi(fit.idata)) < 0.3).sum())
     tables = fit.summary_tables()
-    allrows = pd.concat([tables.fixed, tables.spec_pars, *tables.random.values()])
+    frames = [tables.autocor, tables.fixed, tables.spec_pars, tables.smooth, tables.gp, tables.simplex,
+              *tables.random.values()]
+    allrows = pd.concat([f for f in frames if len(f)])
     n_chains = fit.idata.posterior.sizes["chain"]
     return Diagnostics(
         transitions=n_chains * fit.idata.posterior.sizes["draw"],

@@ -209,7 +209,8 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
                          for k, v in md.additions.items()}
             eta = md.eta_mu(etas)
             dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
-            logp = md.family.pointwise_logp(Y, eta, dpars, additions)
+            logp = terms.ac.likelihood(md, Y, eta, dpars, params)  # cosy(): one density per series
+            logp = md.family.pointwise_logp(Y, eta, dpars, additions) if logp is None else logp
             pm.Potential("Y_loglik", logp.sum())
     if prior_only:  # data containers the density no longer reads would confuse nutpie's with_data
         used = set(ancestors([model.logp()]))

@@ -343,7 +343,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
         dist, source = effective(slot.class_, slot.coef, slot.group, slot.dpar)
         lb, ub = _class_bounds(user, slot.class_, slot.dpar) if slot.user_bounds else (None, None)
         return ParamPrior(slot.param, slot.position, slot.class_, slot.coef, slot.group, slot.dpar, dist,
-                          lb if slot.lb is None else slot.lb, ub, source)
+                          lb if slot.lb is None else slot.lb, ub if slot.ub is None else slot.ub, source)
 
     # by kind, then predictor: population effects, group-level effects, ... (brms's order)
     params += [resolved(slot) for kind in terms.kinds() for lp in md.predictors.values()

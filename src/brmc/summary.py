@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -116,11 +117,14 @@ class Summary:
     smooth: pd.DataFrame = field(default_factory=pd.DataFrame)
     simplex: pd.DataFrame = field(default_factory=pd.DataFrame)
     gp: pd.DataFrame = field(default_factory=pd.DataFrame)
+    autocor: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:
         lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
         if self.priors is not None:
             lines += ["", "Priors: ", format_prior_table(self.priors)]
+        if len(self.autocor):
+            lines += ["", "Correlation Structures:", format_table(_format(self.autocor))]
         if self.random:
             lines += ["", "Group-Level Effects: "]
             for i, (group, frame) in enumerate(self.random.items()):
@@ -145,8 +149,9 @@ class Summary:
     __repr__ = __str__
 
     def _repr_html_(self) -> str:
-        sections = [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
-                    for g, f in self.random.items()]
+        sections = [("Correlation Structures", self.autocor)] if len(self.autocor) else []
+        sections += [(f"Group-Level Effects: ~{g} (Number of levels: {self.nlevels[g]})", f)
+                     for g, f in self.random.items()]
         sections += [("Smooth Terms", self.smooth)] if len(self.smooth) else []
         sections += [("Gaussian Process Terms", self.gp)] if len(self.gp) else []
         sections += [("Population-Level Effects", self.fixed)]
@@ -172,6 +177,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                       if str(n).startswith("simo_")}, probs)
     smooth = _table(_prefixed(post, ("sds_",)), probs)
     gp = _table(_prefixed(post, ("sdgp_", "lscale_")), probs)
+    autocor = _table({n: post[n].values for n in post.data_vars if re.fullmatch(r"(ar|ma)\[\d+\]|cosy", str(n))}, probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
@@ -189,7 +195,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     spec = _table(spec_draws, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
-        for frame in (fixed, spec, smooth, gp, simplex, *random.values()):
+        for frame in (fixed, spec, smooth, gp, simplex, autocor, *random.values()):
             frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
@@ -198,6 +204,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
         spec_pars=spec,
         smooth=smooth,
         gp=gp,
+        autocor=autocor,
         simplex=simplex,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
         sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],

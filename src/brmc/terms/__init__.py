@@ -9,7 +9,7 @@ are added up in the linear predictor; :func:`register` adds a kind (a
 
 Example:
     >>> [kind.name for kind in kinds()], get("offset").calls
-    (['fe', 're', 'offset', 'sm', 'sp', 'gp'], ('offset',))
+    (['fe', 're', 'offset', 'sm', 'sp', 'gp', 'ac'], ('offset',))
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from .. import formula
 from ..formula import GroupTerm  # noqa: F401  (the tree's group term, beside its data)
 from ..naming import coef_label  # noqa: F401
-from . import fe, gp, offset, re, sm, sp
+from . import ac, fe, gp, offset, re, sm, sp
 from .base import TermKind
 from .re import GroupBlock, NewBlock  # noqa: F401
 
@@ -102,5 +102,5 @@ def linear_predictor(contributions: dict[str, Any]) -> Any:
     return eta
 
 
-for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND, gp.KIND):
+for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND, gp.KIND, ac.KIND):
     register(_kind)

@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp', 'gp']
+    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'ac']
 """
 
 from __future__ import annotations
@@ -83,7 +83,7 @@ class ParamSlot:
     """One element of a model parameter that takes a prior: the model variable and its
     position, and the (class, coef, group, dpar) row of the prior table it is looked up by.
 
-    ``lb`` is a bound the class always has (``sd``: 0); ``user_bounds`` says whether the
+    ``lb``/``ub`` are bounds the class always has (``sd``: 0; ``cosy``: 0 and 1); ``user_bounds`` says whether the
     bounds a user sets on the whole class (``prior(..., class_="b", lb=0)``) apply.
     """
 
@@ -95,6 +95,7 @@ class ParamSlot:
     dpar: str = ""
     lb: float | None = None
     user_bounds: bool = False
+    ub: float | None = None
 
 
 @dataclass
