@@ -353,7 +353,10 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     draws, rng = _setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
-    out = md.family.rng(md.eta_mu(etas), md.dpar_values(etas, _scalars(fit, draws)), rng, _additions(fit, newdata))
+    dpars = md.dpar_values(etas, _scalars(fit, draws))
+    post = fit.idata.posterior  # cosy(): each series drawn jointly
+    out = terms.ac.time_predict(md, etas["mu"], dpars, flat_draws(post["cosy"].values)[draws], rng) if "cosy" in post else None
+    out = md.family.rng(md.eta_mu(etas), dpars, rng, _additions(fit, newdata)) if out is None else out
     out = np.asarray(out, dtype=float)
     return out + 1 if md.family.polytomous else out
 

@@ -345,4 +345,5 @@ ROUND2_MODELS: dict[str, tuple[str, str, str]] = {
     "s_jsp_re": ('math ~ craven + s(school, bs = "re")', "jspr", "gaussian"),
     "mo_sleep": ("Reaction ~ mo(Days) + (1 | Subject)", "sleepstudy", "gaussian"),
     "gp_mcycle": ("accel ~ gp(times, k = 20, c = 5/4)", "mcycle", "gaussian"),
+    "ar_sleep": ("Reaction ~ Days + (1 | Subject) + ar(time = Days, gr = Subject, p = 1)", "sleepstudy", "gaussian"),
 }

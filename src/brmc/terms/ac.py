@@ -373,6 +373,55 @@ def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
     return out
 
 
+def time_predict(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray], cosy: np.ndarray,
+                 rng: np.random.Generator) -> np.ndarray | None:
+    """Responses of a ``cosy()`` model drawn jointly per series (brms's ``posterior_predict`` draws each
+    series from its multivariate normal or Student-t); ``None`` for any other model.
+
+    Parameters
+    ----------
+    md : ModelData
+        The model's data.
+    eta : numpy.ndarray, shape (draws, N)
+        ``mu``.
+    dpars : dict
+        ``sigma`` (and ``nu``), broadcasting against ``eta``.
+    cosy : numpy.ndarray, shape (draws,)
+        The draws of ``cosy``.
+    rng : numpy.random.Generator
+        The random numbers.
+
+    Returns
+    -------
+    numpy.ndarray or None
+        (draws, N).
+
+    Examples
+    --------
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.parse_formula("Reaction ~ Days"), brmc.datasets.load("sleepstudy"),
+    ...                           brmc.get_family("gaussian"))
+    >>> time_predict(md, np.zeros((1, 180)), {}, np.zeros(1), np.random.default_rng(1)) is None
+    True
+    """
+    part = _part(md)
+    if part is None:
+        return None
+    shape = eta.shape
+    sigma = np.broadcast_to(dpars["sigma"], shape)
+    out = np.empty(shape)
+    for size in np.unique(part.series.nobs):
+        rows = part.series.index[part.series.nobs == size, :size]
+        corr = cosy[:, None, None, None] + (1 - cosy[:, None, None, None]) * np.eye(size)
+        z = np.einsum("sgij,sgj->sgi", np.linalg.cholesky(corr * np.ones((1, len(rows), 1, 1))),
+                      rng.standard_normal((shape[0], *rows.shape)))
+        if md.family.name == "student":  # a multivariate t: one chi-square scale per series
+            nu = np.broadcast_to(dpars["nu"], shape)[:, rows[:, 0]]
+            z = z / np.sqrt(rng.chisquare(nu) / nu)[..., None]
+        out[:, rows] = eta[:, rows] + sigma[:, rows] * z
+    return out
+
+
 def _loo_density(e: np.ndarray, cinv: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     """Each element's log density given the others of its vector, from the residuals ``e`` (..., n)
     and the inverse covariance (..., n, n): normal, or Student-t with ``nu + n - 1`` degrees of freedom
