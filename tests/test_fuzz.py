@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 
 import brmc
 from brmc.autocor import parse_autocor
-from brmc.errors import BrmsError, FormulaError
+from brmc.errors import BrmsError, FamilyError, FormulaError
 from brmc.formula import BrmsFormula, parse_formula
 from brmc.multivariate import mvbf
 from brmc.nonlinear import (
@@ -169,7 +169,8 @@ POOL = list("()|~+*:^$@!\"'.,[]{}\\`%=<>-/0123456789 xyzgh_") + [
 SWAP_FROM = ["x", "z", "w", "g", "h", "y", "k", "n", "1", "0", "+", "*", ":", "|", "||", "/", "(", "log", "I"]
 SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2)", "scale(g)", "x/g", "y",
                        "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
-                       "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)"]
+                       "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
+                       "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)"]
 
 
 MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")
@@ -314,6 +315,7 @@ def test_no_hang_catches_a_hang() -> None:
         ("y | trials() ~ x", "needs an argument"),
         ("y | weights(w) | trials(n) ~ x", "Stray '|' in the response at position 16"),
         ("log(y | x) ~ z", "Stray '|' in the response at position 7"),
+        ("y ~ x + mo(k) * - 1", "'*' needs a term on each side"),  # an IndexError in expand_products
     ],
 )
 def test_parser_refusals_found_by_fuzzing(text: str, message: str) -> None:
@@ -548,6 +550,32 @@ def test_nonlinear_python_keywords_are_plain_names() -> None:
 TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
                "Subject", "1", "2", "-1", "1.5", "TRUE", "F", "NA", "~", "|", "x", "y1", "y2", "log(", "'s'", " ",
                "weights(w)", "+", ":", "$", "__import__(", ""]
+
+
+#: autocorrelation terms on small_df (x, z, w: distinct times; g, h: groups) and the class of their parameters
+AC_TERMS = {"ar(time = x, gr = g)": {"ar"}, "ar(x, g, 2)": {"ar"}, "ma(time = z, gr = h, q = 2)": {"ma"},
+            "arma(time = w, gr = g, p = 1, q = 1)": {"ar", "ma"}, "arma(x, p = 2, q = 0)": {"ar"},
+            "cosy(time = x, gr = h)": {"cosy"}, "cosy(z)": {"cosy"}}
+
+
+@FUZZ
+@given(gen=formulas(), ac=st.sampled_from(sorted(AC_TERMS)), where=st.integers(0, 1))
+def test_grammar_formulas_with_an_autocorrelation_term(small_df, gen: Generated, ac: str, where: int) -> None:
+    """A grammar formula plus one ar()/ma()/arma()/cosy() term, first or last on the right: it parses into
+    one term of kind ac, and get_prior gives the term's classes (binomial: refused naming the family)."""
+    lhs, rhs = gen.text.split("~", 1)
+    text = f"{lhs}~ {ac} + {rhs}" if where == 0 else f"{gen.text} + {ac}"
+    with no_hang():
+        parsed = parse_formula(text)
+    assert [str(t) for t in parsed.of_kind("ac")] == [ac]
+    with warnings.catch_warnings(), no_hang():
+        warnings.simplefilter("ignore")
+        if "trials" in gen.additions:
+            with pytest.raises(FamilyError, match=r"family 'binomial' needs brms's latent residuals"):
+                brmc.get_prior(text, small_df, family="binomial")
+            return
+        table = brmc.get_prior(text, small_df)
+    assert {"ar", "ma", "cosy"} & set(table["class"]) == AC_TERMS[ac]
 
 
 @FUZZ

@@ -58,6 +58,8 @@ def expand_products(piece: list[Token]) -> list[list[Token]]:
     factors = split_top(piece, "*")
     if len(factors) < 2 or not any(is_call(f, INTERACTING_CALLS) for f in factors):
         return [piece]
+    if not all(factors):  # 'mo(k) * - 1': the minus split the product
+        raise FormulaError(f"'*' needs a term on each side, as in 'mo(x) * z' (at character {piece[0].pos + 1}).")
     out = []
     for degree in range(1, len(factors) + 1):
         for combo in combinations(factors, degree):
