@@ -96,7 +96,8 @@ def child(name: str, backend: str) -> None:
     print(fit, flush=True)
     printed = time.time()
     tables = fit.summary_tables()
-    frames = [tables.fixed, tables.spec_pars, *tables.random.values()]
+    frames = [f for f in (tables.autocor, tables.fixed, tables.spec_pars, tables.smooth, tables.gp, tables.simplex,
+                          *tables.random.values()) if len(f)]
     peak_kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     report = {
         "nobs": fit.nobs,
