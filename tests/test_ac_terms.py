@@ -25,6 +25,7 @@ from brmc.errors import DataError, FamilyError, FormulaError
 from brmc.terms.ac import _loo_density, time_predict
 
 from .conftest import reference_csv, reference_standata, reference_text
+from .test_autocor import _brms_stan_loop
 from .test_reference_priors import _compare
 
 SLEEP = brmc.datasets.load("sleepstudy")
@@ -130,7 +131,7 @@ def test_cosy_density_is_each_subjects_multivariate_density(family: str) -> None
 
 def test_arma_density_is_the_conditional_multivariate_normal() -> None:
     """Regression ARMA(1, 1): y_g - mu_g ~ N(0, (I - A)^-1 (I + M) s^2 (I + M)' (I - A)^-T) per subject."""
-    fn, model = _loglik_fn("Reaction ~ Days + arma(time = Days, gr = Subject, p = 1, q = 1)")
+    fn, _ = _loglik_fn("Reaction ~ Days + arma(time = Days, gr = Subject, p = 1, q = 1)")
     icpt, b, ar, ma, sigma = 290.0, 9.5, 0.7, -0.3, 30.0
     point = {"Intercept": np.array(icpt), "b": np.array([b]), "ar": np.array([ar]), "ma": np.array([ma]),
              "sigma_log__": np.array(np.log(sigma))}
@@ -144,19 +145,6 @@ def test_arma_density_is_the_conditional_multivariate_normal() -> None:
 
 
 # --------------------------------------------------------------------------- names, summary, post-processing
-
-
-def _brms_loop(y: np.ndarray, eta: np.ndarray, ar: np.ndarray, ma: np.ndarray, j_lag: np.ndarray) -> np.ndarray:
-    """brms 2.18's ARMA loop of the Stan model block, transcribed (0-based), for one draw."""
-    n, kar, kma = y.size, ar.size, ma.size
-    err_mat, err, mu = np.zeros((n + 1, max(kar, kma))), np.zeros(n), eta.copy()
-    for i in range(n):
-        mu[i] += err_mat[i, :kma] @ ma
-        err[i] = y[i] - mu[i]
-        for lag in range(1, j_lag[i] + 1):
-            err_mat[i + 1, lag - 1] = err[i + 1 - lag]
-        mu[i] += err_mat[i, :kar] @ ar
-    return mu
 
 
 def test_draws_names_and_summary_section(ar_fit: brmc.Fit) -> None:
@@ -180,7 +168,7 @@ def test_epred_and_log_lik_condition_on_the_observed_residuals(arma_student_fit:
     days, y = md.frame["Days"].to_numpy(float), md.y
     for s in (0, 57, 399):
         eta = flat["b_Intercept"][s] + flat["b_Days"][s] * days
-        mu = _brms_loop(y, eta, np.array([flat["ar[1]"][s], flat["ar[2]"][s]]), np.array([flat["ma[1]"][s]]), j_lag)
+        mu = _brms_stan_loop(y, eta, np.array([flat["ar[1]"][s], flat["ar[2]"][s]]), np.array([flat["ma[1]"][s]]), j_lag)
         np.testing.assert_allclose(epred[s], mu, rtol=1e-10)
         np.testing.assert_allclose(linpred[s], mu, rtol=1e-10)
         np.testing.assert_allclose(ll[s], scipy.stats.t.logpdf(y, flat["nu"][s], mu, flat["sigma"][s]), rtol=1e-9)

@@ -36,33 +36,12 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from ..autocor import (
-    AutocorTerm,
-    TimeSeries,
-    autocor_data,
-    group_codes,
-    order_rows,
-    parse_autocor,
-)
-from ..autocor_lik import (
-    arma_mu,
-    cholesky_cor_cosy,
-    normal_time_lpdf,
-    student_time_lpdf,
-)
+from ..autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor
+from ..autocor_lik import arma_mu, cholesky_cor_cosy, normal_time_lpdf, student_time_lpdf
 from ..errors import DataError, FamilyError, FormulaError
 from ..formula import BrmsFormula, CallTerm
 from ..graph import parameter
-from .base import (
-    DataContext,
-    DrawsContext,
-    GraphContext,
-    ParamSlot,
-    PriorContext,
-    RowsContext,
-    TermKind,
-    prior_row,
-)
+from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row
 
 if TYPE_CHECKING:
     import xarray as xr
