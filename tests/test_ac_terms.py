@@ -95,6 +95,19 @@ def test_stan_parameters_as_brms_declares_them() -> None:
     assert {"ar", "ma"} <= {v.name for v in model.value_vars}  # no transform: unbounded
 
 
+def test_user_priors_on_ar_and_cosy() -> None:
+    """A prior on class ar applies to every coefficient; beta() fits cosy's [0, 1] (its upper bound is the class's)."""
+    md = brmc.data.build_data(brmc.parse_formula("Reaction ~ ar(time = Days, gr = Subject, p = 2)"), SLEEP,
+                              brmc.get_family("gaussian"))
+    spec = brmc.priors.resolve_priors(md, [brmc.prior("normal(0, 0.5)", class_="ar")])
+    ar = [p for p in spec.params if p.param == "ar"]
+    assert [(p.position, str(p.dist), p.lb, p.ub) for p in ar] == [(0, "normal(0, 0.5)", None, None),
+                                                                   (1, "normal(0, 0.5)", None, None)]
+    md = brmc.data.build_data(brmc.parse_formula(COSY), SLEEP, brmc.get_family("gaussian"))
+    spec = brmc.priors.resolve_priors(md, [brmc.prior("beta(2, 2)", class_="cosy")])
+    assert [(str(p.dist), p.lb, p.ub, p.source) for p in spec.params if p.param == "cosy"] == [("beta(2, 2)", 0.0, 1.0, "user")]
+
+
 # --------------------------------------------------------------------------- the model's density
 
 
