@@ -12,7 +12,7 @@ import pytest
 from scipy import linalg, stats
 
 import brmc
-from brmc.errors import DataError, FormulaError
+from brmc.errors import FormulaError
 
 from .conftest import quiet, reference_csv, reference_standata
 from .test_reference_priors import _compare
@@ -115,7 +115,6 @@ def test_exact_gp_at_training_points_given_as_new_rows_is_the_training_curve(exa
 def test_exact_gp_at_a_new_point_follows_the_conditional_normal(exact: brmc.Fit) -> None:
     """At a new time, the draws' mean and spread are the GP's conditional normal given the
     training values, written here from the kernel (not with brmc's function)."""
-    data = MCYCLE.iloc[::4]
     new = pd.DataFrame({"times": [60.0]})  # past the last time: the GP's spread is large there
     draws = brmc.predict.posterior_linpred(exact, newdata=new, seed=2)[:, 0]
     post = exact.idata.posterior
