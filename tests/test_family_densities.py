@@ -12,7 +12,7 @@ import pytest
 from scipy import integrate, special, stats
 
 import brmc
-from brmc.errors import FamilyError, FormulaError
+from brmc.errors import FamilyError
 
 RNG = np.random.default_rng(20240517)
 ETA = np.array([-1.2, -0.3, 0.0, 0.4, 1.5])
@@ -279,11 +279,6 @@ def test_bad_dpar_link_and_unknown_option() -> None:
         brmc.get_family("shifted_lognormal", link_ndt="logit")
     with pytest.raises(FamilyError, match="it takes: link, link_sigma, link_quantile"):
         brmc.get_family("asym_laplace", link_tau="log")
-
-
-def test_category_specific_effects_are_refused() -> None:
-    with pytest.raises(FormulaError, match=r"cs\(\) is not supported yet"):
-        brmc.get_prior("rating ~ cs(treat) + (1 | subject)", brmc.datasets.load("inhaler"), family="sratio")
 
 
 def test_responses_outside_the_support_are_refused() -> None:

@@ -317,7 +317,8 @@ def build_data(
     poly = frozenset(name for name, coding in codings.items() if coding == "poly")
     prepared = prepare_factors(frame, used)
     predictors: dict[str, LinearPredictor] = {}
-    ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly)
+    ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly,
+                      thresholds=max(len(levels) - 1, 0) if family.ordinal else 0)
     for dpar, form in forms.items():
         ctx.dpar = dpar
         predictors[dpar] = _linear_predictor(dpar, form, family, ctx)

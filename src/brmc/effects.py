@@ -88,8 +88,7 @@ def _flat(fit: Fit, name: str) -> np.ndarray:
 
 @shared
 def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.DataFrame:
-    """Population-level effects (``b_``, and the ``bs_``/``bsp_`` coefficients of smooths and
-    monotonic effects), as brms's ``fixef``.
+    """Population-level effects (``b_``, and ``bs_``, ``bsp_``, ``bcs_``), as brms's ``fixef``.
 
     Parameters
     ----------
@@ -107,9 +106,9 @@ def fixef(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> pd.D
     >>> bool(5 < fixef(fit).loc["Days", "Estimate"] < 15)
     True
     """
-    variables = fixef_variables(fit.model_data.fixef_names, list(map(str, fit.idata.posterior.data_vars)))
-    draws = pd.DataFrame({label: _flat(fit, v) for label, v in variables})
-    return summarise(draws.to_numpy(), probs, index=list(draws.columns)) if summary else draws
+    rows = fixef_variables(fit.idata.posterior, fit.model_data)
+    draws = pd.DataFrame({row: _flat(fit, name) for row, name in rows.items()})
+    return summarise(draws.to_numpy(), probs, index=list(rows)) if summary else draws
 
 
 @shared

@@ -196,9 +196,9 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
         scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model
             ordered = pm.distributions.transforms.ordered if md.family.ordered else None  # brms: sratio's are free
-            params["Intercept"] = scalars["thres"] = pm.Flat(
-                "Intercept", shape=md.thresholds, default_transform=ordered,
-                initval=np.linspace(-1.0, 1.0, md.thresholds))
+            params["Intercept"] = pm.Flat("Intercept", shape=md.thresholds, default_transform=ordered,
+                                          initval=np.linspace(-1.0, 1.0, md.thresholds))
+            scalars["thres"] = params["Intercept"][None, :]  # an axis of rows, as after sampling
         for dpar in md.dpars:
             lb, ub = spec.bounds(dpar.name)
             shape = (dpar.size,) if dpar.size else ()

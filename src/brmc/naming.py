@@ -54,34 +54,35 @@ def b_name(dpar: str, coef: str) -> str:
     return f"b_{coef_label(dpar, coef)}"
 
 
-#: brms's ``fixef_pars()``: the prefixes of population-level coefficients besides ``b_`` (smooths'
-#: unpenalised parts, special terms such as ``mo()``), in the order fixef and the summary list them
-FIXEF_PREFIXES = ("bs_", "bsp_")
+#: brms's ``fixef_pars()`` besides ``b_``: the smooths' ``bs_``, monotonic ``bsp_`` and
+#: category-specific ``bcs_`` coefficients are population-level effects too
+FIXEF_PREFIXES = ("bs_", "bsp_", "bcs_")
 
 
-def fixef_variables(coefs: list[str], variables: list[str]) -> list[tuple[str, str]]:
-    """(row label, posterior variable) of every population-level coefficient, as brms's
-    ``fixef`` and summary list them: the ``b_`` coefficients ``coefs`` of ``mu``, then the
-    variables named with :data:`FIXEF_PREFIXES`, in the draws' order.
+def fixef_variables(posterior: xr.Dataset, md: ModelData) -> dict[str, str]:
+    """brms's rows of ``fixef`` and of the summary's population-level effects: each row's
+    name (``Intercept``, ``treat[1]``) → its variable in the draws (``b_Intercept``,
+    ``bcs_treat[1]``), the ``b_`` ones first, then the others in the draws' order.
 
     Parameters
     ----------
-    coefs : list of str
-        The population-level coefficients of ``mu`` (``Intercept``, ``Days``).
-    variables : list of str
-        The posterior's variable names.
+    posterior : xarray.Dataset
+        The draws, with brms's names.
+    md : ModelData
+        The model's data (its ``mu`` coefficients).
 
     Returns
     -------
-    list of (str, str)
+    dict of str to str
 
     Examples
     --------
-    >>> fixef_variables(["Intercept"], ["b_Intercept", "bs_stimes_1", "sds_stimes_1", "bsp_moDays"])
-    [('Intercept', 'b_Intercept'), ('stimes_1', 'bs_stimes_1'), ('moDays', 'bsp_moDays')]
+    >>> fixef_variables(fit.idata.posterior, fit.model_data)
+    {'Intercept': 'b_Intercept', 'Days': 'b_Days'}
     """
-    return [(c, b_name("mu", c)) for c in coefs] + [
-        (v.removeprefix(p), v) for p in FIXEF_PREFIXES for v in variables if v.startswith(p)]
+    out = {n: b_name("mu", n) for n in md.fixef_names}
+    return out | {str(v).removeprefix(p): str(v) for p in FIXEF_PREFIXES for v in posterior.data_vars
+                  if str(v).startswith(p)}
 
 
 def threshold_name(k: int) -> str:

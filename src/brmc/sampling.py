@@ -525,10 +525,11 @@ def linear_predictor(posterior: xr.Dataset, lp: LinearPredictor, design: Rows, d
 
 
 def linear_predictors(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
-    """Each predictor's ``eta`` for every draw and training observation: (chain, draw, N)."""
-    shape = (posterior.sizes["chain"], posterior.sizes["draw"], md.nobs)
-    return {dpar: linear_predictor(posterior, md.predictors[dpar], design).reshape(shape)
-            for dpar, design in training_design(md).items()}
+    """Each predictor's ``eta`` for every draw and training observation: (chain, draw, N), with
+    category-specific effects (chain, draw, N, thresholds)."""
+    chains = (posterior.sizes["chain"], posterior.sizes["draw"])
+    etas = {dpar: linear_predictor(posterior, md.predictors[dpar], design) for dpar, design in training_design(md).items()}
+    return {dpar: eta.reshape(*chains, *eta.shape[1:]) for dpar, eta in etas.items()}
 
 
 def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:

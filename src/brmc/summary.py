@@ -171,8 +171,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
     md = fit.model_data
-    fixed = _table({label: post[v].values for label, v in fixef_variables(md.fixef_names, list(map(str, post.data_vars)))},
-                   probs)
+    fixed = _table({row: post[name].values for row, name in fixef_variables(post, md).items()}, probs)
     simplex = _table({str(n).removeprefix("simo_"): post[n].values for n in post.data_vars
                       if str(n).startswith("simo_")}, probs)
     smooth = _table(_prefixed(post, ("sds_",)), probs)

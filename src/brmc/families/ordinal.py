@@ -12,7 +12,10 @@ as brms's Stan functions ``<family>_<link>_lpmf`` with ``disc = 1``:
   ``softmax(append_row(0, cumulative_sum(eta - thres)))``.
 
 ``sratio``, ``cratio`` and ``acat`` thresholds are free (brms's ``vector[nthres]
-Intercept``), not ordered.  Category-specific effects (``cs()``) are not supported yet.
+Intercept``), not ordered.  With category-specific effects (``cs()``, :mod:`brmc.terms.cs`)
+``eta`` has a last axis of thresholds, ``eta_k`` taking the place of ``eta`` in the k-th
+threshold's term; ``thres`` then has an axis of rows (of length 1) before it, so that the two
+have as many axes (:func:`category_eta`).
 
 Example:
     >>> import numpy as np
@@ -52,6 +55,17 @@ def _append_zero(x):
     return pt.concatenate([x, pt.zeros_like(x[..., :1])], axis=-1)
 
 
+def category_eta(eta, thres):
+    """``eta`` (an array or a tensor) with a last axis of thresholds: as it is where it has one already (category-specific
+    effects: as many axes as ``thres``, which then has an axis of rows), else ``eta[..., None]``.
+
+    Example:
+        >>> category_eta(np.zeros(5), np.zeros(2)).shape, category_eta(np.zeros((5, 2)), np.zeros((1, 2))).shape
+        ((5, 1), (5, 2))
+    """
+    return eta if thres.ndim >= 2 and eta.ndim == thres.ndim else eta[..., None]
+
+
 def ordinal_log_probabilities(name: str, link: str, eta, thres):
     """log P(Y = k) of an ordinal family for each category on a last axis (tensors).
 
@@ -62,14 +76,15 @@ def ordinal_log_probabilities(name: str, link: str, eta, thres):
     link : str
         The inverse link F.
     eta : tensor_like
-        The linear predictor (no intercept), any shape.
+        The linear predictor (no intercept), any shape; with category-specific effects a last
+        axis of thresholds (see :func:`category_eta`).
     thres : tensor_like
         The thresholds on a last axis, broadcasting against ``eta[..., None]``.
 
     Returns
     -------
     TensorVariable
-        The log-probabilities, shape ``eta.shape + (len(thres) + 1,)``.
+        The log-probabilities, the shape of ``eta`` with a last axis of ``len(thres) + 1`` categories.
 
     Examples
     --------
@@ -77,7 +92,7 @@ def ordinal_log_probabilities(name: str, link: str, eta, thres):
     >>> np.exp(lp.eval()).round(4).tolist()
     [[0.3333, 0.3333, 0.3333]]
     """
-    eta = pt.as_tensor(eta)[..., None]
+    eta = category_eta(pt.as_tensor(eta), pt.as_tensor(thres))
     thres = pt.as_tensor(thres)
     if name == "sratio":  # stop at k with F(thres_k - eta), else go on
         stop, go = _log_f(link, thres - eta)
@@ -102,7 +117,15 @@ def _ratio_probabilities(f: Family, eta: np.ndarray, thres: np.ndarray) -> np.nd
 
 
 def _cumulative(f: Family, eta, d: dict, add: dict):
-    """brms's cumulative model: P(Y <= k) = F(thres_k - eta)."""
+    """brms's cumulative model: P(Y <= k) = F(thres_k - eta); with category-specific effects the
+    differences of F(thres_k - eta_k) (brms's ``cumulative_<link>_lpmf``: a negative one, thresholds
+    out of order for a row, has no likelihood)."""
+    eta, thres = pt.as_tensor(eta), pt.as_tensor(d["thres"])
+    if category_eta(eta, thres) is eta:
+        cum = LINKS[f.link][0](thres - eta)
+        edge = pt.ones_like(cum[..., :1])
+        p = pt.diff(pt.concatenate([0 * edge, cum, edge], axis=-1), axis=-1)
+        return pm.Categorical.dist(logit_p=pt.log(pt.maximum(p, 0.0)))
     if f.link == "logit":
         return pm.OrderedLogistic.dist(eta=eta, cutpoints=d["thres"])
     return pm.OrderedProbit.dist(eta=eta, cutpoints=d["thres"], sigma=1.0)
@@ -115,7 +138,7 @@ def category_probabilities(f: Family, eta: np.ndarray, thres: np.ndarray) -> np.
         >>> category_probabilities(cumulative(), np.array([0.0]), np.array([0.0])).tolist()
         [[0.5, 0.5]]
     """
-    cum = LINKS[f.link][2](thres - np.asarray(eta)[..., None])
+    cum = LINKS[f.link][2](thres - category_eta(np.asarray(eta), thres))
     edge = np.ones(cum.shape[:-1] + (1,))
     return np.diff(np.concatenate([0 * edge, cum, edge], axis=-1), axis=-1)
 

@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'ac']
+    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'cs', 'ac']
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ class DataContext:
     ``frame`` holds the rows used (incomplete ones dropped), ``prepared`` the same with
     factors coded in R's level order; ``poly`` the factors coded by ``contr.poly``;
     ``next_id`` the next free number of a group-level block (brms numbers them across
-    predictors).
+    predictors); ``thresholds`` the number of an ordinal model's thresholds (else 0).
     """
 
     dpar: str
@@ -76,6 +76,7 @@ class DataContext:
     env: dict[str, Any]
     poly: frozenset[str]
     next_id: int = 1
+    thresholds: int = 0
 
 
 @dataclass(frozen=True)

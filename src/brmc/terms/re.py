@@ -25,7 +25,7 @@ import xarray as xr
 
 from .. import naming
 from ..design import design, design_new, group_levels, labels_of, warn_constant_within
-from ..errors import DataError
+from ..errors import DataError, FormulaError
 from ..formula import GroupTerm
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
 from .base import (DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
@@ -98,6 +98,9 @@ def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
 
 
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
+    if any(t.kind == "name" and t.text in ("cs", "cse") for t in term.expr.tokens):
+        raise FormulaError(f"Category-specific group-level effects such as {term} are not supported yet; "
+                           "brmc takes cs() in the population part only.")
     levels, index = group_levels(ctx.frame, term.factors)
     if len(levels) < 2:
         raise DataError(
