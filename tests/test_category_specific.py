@@ -123,7 +123,7 @@ def test_names_and_summary_are_brms(fit: brmc.Fit) -> None:
     assert names[:7] == ["b_Intercept[1]", "b_Intercept[2]", "b_Intercept[3]", "b_period",
                          "bcs_treat[1]", "bcs_treat[2]", "bcs_treat[3]"]
     rows = re.findall(r"^(\S+)\s+-?\d", str(fit.summary()).split("Population-Level Effects:")[1]
-                      .split("Family Specific")[0], flags=re.M)
+                      .split("Family Specific")[0], flags=re.MULTILINE)
     assert rows == ["Intercept[1]", "Intercept[2]", "Intercept[3]", "period", "treat[1]", "treat[2]", "treat[3]"]
     assert list(fit.fixef().index) == rows
 

@@ -129,11 +129,14 @@ def group_terms(draw) -> tuple[str, tuple[tuple[str, bool], ...]]:
     expr = draw(st.sampled_from(["1", "x", "1 + x", "0 + x", "x + z", "1 + I(x^2)"]))
     bar = draw(st.sampled_from(["|", "||"]))
     a, b = draw(st.permutations(FACTORS))
-    spec = draw(st.sampled_from([a, f"{a}/{b}", f"{a}:{b}"]))
-    factors = [a, f"{a}:{b}"] if "/" in spec else [spec]
+    # brms's grouping calls (group_calls.py): gr() is the factor itself, mm() one factor named mm<members>
+    spec = draw(st.sampled_from([a, f"{a}/{b}", f"{a}:{b}", f"gr({a})", f"gr({a}, cor = FALSE)", f"mm({a}, {b})",
+                                 f"mm({a}, {b}, weights = cbind(w, x), scale = FALSE)"]))
+    factors = ([a, f"{a}:{b}"] if "/" in spec else [f"mm{a}{b}"] if spec.startswith("mm") else
+               [a] if spec.startswith("gr") else [spec])
     wraps = draw(st.sampled_from([1, 1, 1, 2]))  # lme4 and brms accept ((1 | g))
     term = _spaced(draw, "(" * wraps, expr, bar, spec, ")" * wraps)
-    return term, tuple((f, bar == "|") for f in factors)
+    return term, tuple((f, bar == "|" and "cor = FALSE" not in spec) for f in factors)
 
 
 @st.composite
@@ -170,7 +173,8 @@ SWAP_FROM = ["x", "z", "w", "g", "h", "y", "k", "n", "1", "0", "+", "*", ":", "|
 SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2)", "scale(g)", "x/g", "y",
                        "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
-                       "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)"]
+                       "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
+                       "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)"]
 
 
 MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")
@@ -310,6 +314,8 @@ def test_no_hang_catches_a_hang() -> None:
         ("y ~ x + ()", "Empty parentheses at position 9"),
         ("y ~ ٣", "Unexpected character '٣'"),  # Unicode digits were numbers
         ("y ~ I(x * 1e400)", "The number 1e400 is out of range"),  # and 1e99999999 a 100 MB string
+        ("y ~ (1e5000000000000000001 || g)", "is out of range"),  # beyond what Decimal reads
+        ("y ~ x + gr(g)", "belongs after its bar"),  # formulae would not know gr()
         ("y ~ weights(w)", "after '|' in the response"),
         ("trials(n) ~ x", "cannot be used as the response"),
         ("y | trials() ~ x", "needs an argument"),

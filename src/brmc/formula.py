@@ -21,9 +21,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FormulaError
+from .group_calls import GROUP_CALLS, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
                     position_of, split_top, tokenize)
-from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, refuse_calls_inside,  # noqa: F401  (re-exported)
+from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, is_call, refuse_calls_inside,  # noqa: F401
                          term_call_arguments, term_pieces)
 
 #: functions a formula may call; anything else is refused before evaluation.
@@ -44,8 +45,6 @@ FORMULAE_SPELLINGS: dict[str, str] = {"as.factor": "as__factor", "scale": "r__sc
 ADDITION_TERMS: frozenset[str] = frozenset(
     {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
 )
-
-
 
 
 class Term:
@@ -97,16 +96,18 @@ class GroupTerm(Term):
     expr: Expr
     group: str
     correlated: bool = True
+    #: the members of a multi-membership term ``(1 | mm(g1, g2))`` (:mod:`brmc.group_calls`)
+    members: Members | None = None
     kind = "re"
 
     @property
     def factors(self) -> list[str]:
-        """The data columns that make the grouping factor (``school:class`` → two)."""
-        return self.group.split(":")
+        """The data columns that make the grouping factor (``school:class`` → two; an ``mm()``'s members)."""
+        return list(self.members.groups) if self.members else self.group.split(":")
 
     @property
     def variables(self) -> list[str]:
-        return self.expr.variables
+        return self.expr.variables + list(self.members.weights if self.members else ())
 
     @property
     def role(self) -> str:
@@ -238,7 +239,7 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
 def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None) -> None:
     """Refuse anything that could run code: unknown calls (unless ``env_names`` is
     ``None``: checked later), dunders, attributes."""
-    quoted = term_call_arguments(tokens)
+    quoted, grouped = term_call_arguments(tokens), group_call_arguments(tokens)
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
             raise FormulaError(f"Names with '__' are not allowed in formulas {position_of(text, tok.pos)}")
@@ -254,9 +255,10 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
                 )
         if tok.kind == "name" and follows_call:
             name = tok.text
-            known = name in SAFE_FUNCTIONS or name in ADDITION_TERMS or name in TERM_CALLS
+            known = name in SAFE_FUNCTIONS or name in ADDITION_TERMS or name in TERM_CALLS or name in GROUP_CALLS
+            known = known or name == "cbind" and i in grouped  # mm()'s weights
             if not known and name not in (env_names or frozenset()):
-                if name in {"gr", "mm", "s", "t2", "mo", "me", "gp", "car", "ar", "arma", "cs"}:
+                if name in {"s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {position_of(text, tok.pos)}"
                     )
@@ -273,7 +275,6 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
                     f"Function {name!r} cannot be used in a formula {position_of(text, tok.pos)}\n"
                     f"Allowed functions: {allowed}; pass others with brm(..., env={{'{name}': ...}})."
                 )
-
 
 
 def _group_factors(spec: list[Token], text: str) -> list[str]:
@@ -318,6 +319,9 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
         raise FormulaError(f"Stray '|' or '~' in a group term {position_of(text, open_tok.pos)}")
     expr = Expr(_translate(expr_toks))
+    if is_call(group_toks, GROUP_CALLS):  # gr(g, cor = FALSE), mm(g1, g2, weights = ...)
+        call = parse_group_call(group_toks, text)
+        return [GroupTerm(expr, call.group, correlated and call.correlated, call.members)]
     return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
 
 
@@ -563,6 +567,7 @@ def _parse_rhs(rhs: list[Token], text: str) -> tuple[list[Token], list[GroupTerm
     if population and population[-1].kind == "op" and population[-1].text not in {")"}:
         raise FormulaError(f"The formula ends with an operator {position_of(text, population[-1].pos)}")
     _refuse_addition_calls(rhs, text, _PREDICTORS)
+    refuse_group_calls_outside(population, text)
     return _translate(population), group_terms
 
 
@@ -588,5 +593,3 @@ def _refuse_group_join(op: Token, text: str) -> None:
         f"A group term can only be added to the rest of the formula with '+', not {op.text!r} "
         f"{position_of(text, op.pos)}"
     )
-
-

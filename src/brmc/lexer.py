@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Self
 
 from .errors import FormulaError
@@ -91,6 +91,15 @@ def _starts_operand(tok: Token) -> bool:
     return tok.kind in {"name", "number", "string"} or tok.text == "("
 
 
+def _out_of_range(number: str) -> bool:
+    """Whether a number is beyond double precision's range (``1e400``), or beyond even what
+    ``Decimal`` reads (an exponent of 19 digits)."""
+    try:
+        return abs(Decimal(number).adjusted()) > 300
+    except InvalidOperation:
+        return True
+
+
 def check_structure(text: str, tokens: list[Token]) -> None:
     """Refuse what R's parser refuses: two operands in a row (``x z``, ``(1|g)(1|h)``),
     empty ``()`` that call nothing, ``~`` inside parentheses, ``,`` or ``=`` outside a
@@ -98,7 +107,7 @@ def check_structure(text: str, tokens: list[Token]) -> None:
     calls: list[bool] = []  # one entry per open '(': is it a function call's?
     for i, tok in enumerate(tokens):
         prev = tokens[i - 1] if i else None
-        if tok.kind == "number" and (value := Decimal(tok.text)) and abs(value.adjusted()) > 300:
+        if tok.kind == "number" and _out_of_range(tok.text):
             raise FormulaError(f"The number {tok.text} is out of range {position_of(text, tok.pos)}")
         if prev is not None and _ends_operand(prev) and _starts_operand(tok):
             if not (prev.kind == "name" and tok.text == "("):

@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pymc as pm
 
-from .. import naming
 from ..contrasts import factor_codings
 from ..design import design, design_new, factor_names, prepare_factors
 from ..errors import FormulaError

@@ -30,6 +30,7 @@ from ..formula import GroupTerm
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
 from .base import (DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
                    prior_row, student_t)
+from .mm import member_data, member_index, member_weights
 
 if TYPE_CHECKING:
     from ..data import LinearPredictor
@@ -41,7 +42,9 @@ class GroupBlock:
 
     ``index`` maps each observation to its level (0-based), ``Z`` holds the
     block's N_obs × M predictor values (never a dense N_obs × N_levels matrix).
-    ``dpar`` is the distributional parameter whose linear predictor it enters.
+    ``dpar`` is the distributional parameter whose linear predictor it enters.  A
+    multi-membership block (``mm()``, :mod:`brmc.terms.mm`) has an ``index`` and ``weights``
+    of N_obs × members.
     """
 
     id: int
@@ -51,6 +54,7 @@ class GroupBlock:
     index: np.ndarray
     Z: np.ndarray
     dpar: str = "mu"
+    weights: np.ndarray | None = None
 
     @property
     def labels(self) -> list[str]:
@@ -75,9 +79,23 @@ class GroupBlock:
         return len(self.levels)
 
     @property
+    def Zw(self) -> np.ndarray:
+        """The values the linear predictor multiplies the effects by: ``Z``, or for a
+        multi-membership block each member's weight times ``Z`` (N_obs × members × M)."""
+        return self.Z if self.weights is None else _weighted(self.Z, self.weights)
+
+    @property
     def ones(self) -> list[bool]:
-        """Per coefficient: is its ``Z`` column all ones (then it is not multiplied)?"""
-        return [bool(np.all(self.Z[:, k] == 1)) for k in range(self.Z.shape[1])]
+        """Per coefficient: are its values all ones (then it is not multiplied)?"""
+        return _ones(self.Zw)
+
+
+def _weighted(Z: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    return weights[:, :, None] * Z[:, None, :]
+
+
+def _ones(Z: np.ndarray) -> list[bool]:
+    return [bool(np.all(Z[..., k] == 1)) for k in range(Z.shape[-1])]
 
 
 @dataclass
@@ -101,15 +119,19 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     if any(t.kind == "name" and t.text in ("cs", "cse") for t in term.expr.tokens):
         raise FormulaError(f"Category-specific group-level effects such as {term} are not supported yet; "
                            "brmc takes cs() in the population part only.")
-    levels, index = group_levels(ctx.frame, term.factors)
+    if term.members:  # mm(g1, g2): rows × members
+        levels, index, weights = member_data(term, ctx.frame)
+    else:
+        (levels, index), weights = group_levels(ctx.frame, term.factors), None
     if len(levels) < 2:
         raise DataError(
             f"The grouping factor {term.group!r} of {term} has only one level ({levels[0]!r}) "
             "in the data used; group-level effects need at least two levels."
         )
     Z, coefs = design(term.expr, ctx.prepared, ctx.env, ctx.poly)
-    warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
-    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar)
+    if weights is None:
+        warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
+    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights)
 
 
 class GroupEffects(TermKind):
@@ -123,7 +145,8 @@ class GroupEffects(TermKind):
         return blocks
 
     def structure(self, part: list[GroupBlock]) -> Any:
-        return [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated, b.ones) for b in part]
+        return [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated, b.ones, b.index.shape[1:])
+                for b in part]
 
     def prior_rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: PriorContext) -> list[dict]:
         dp = naming.table_dpar(lp.dpar)
@@ -153,7 +176,7 @@ class GroupEffects(TermKind):
         for block in part:
             values[f"J_{block.id}"] = block.index
             if not all(block.ones):
-                values[f"Z_{block.id}"] = block.Z
+                values[f"Z_{block.id}"] = block.Zw
         return values
 
     def graph(self, lp: LinearPredictor, part: list[GroupBlock], ctx: GraphContext) -> list[tuple]:
@@ -177,11 +200,14 @@ class GroupEffects(TermKind):
     def add(self, eta: Any, contribution: list[tuple]) -> Any:
         """``eta + Σ r[..., J, k] Z[:, k]`` over each block ``(r, J, Z, coefs, ones)``: its effects
         ``r`` (..., levels, M), each row's level ``J``, its predictor values ``Z`` (rows × M), the
-        coefficient positions to add and, per coefficient, whether its ``Z`` column is all ones."""
+        coefficient positions to add and, per coefficient, whether its ``Z`` column is all ones.
+        A multi-membership block's ``J`` and ``Z`` have an axis of members (rows × members [× M]),
+        summed over: brms's ``W_1 r[J_1] Z + W_2 r[J_2] Z + ...`` (``Z`` weighted)."""
         for r, J, Z, coefs, ones in contribution:
             for k in coefs:
                 gathered = r[..., J, k]
-                eta = eta + (gathered if ones[k] else gathered * Z[:, k])
+                term = gathered if ones[k] else gathered * Z[..., k]
+                eta = eta + (term.sum(axis=-1) if J.ndim == 2 else term)
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, dict]:
@@ -230,7 +256,7 @@ class GroupEffects(TermKind):
 
     def rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: RowsContext) -> list[NewBlock]:
         if ctx.newdata is None:
-            return [NewBlock(b, b.index, b.Z, ctx.kept[b.id]) for b in part if b.id in ctx.kept]
+            return [NewBlock(b, b.index, b.Zw, ctx.kept[b.id]) for b in part if b.id in ctx.kept]
         return [_new_block(b, ctx) for b in part if b.id in ctx.kept]
 
     def draws(self, lp: LinearPredictor, part: list[GroupBlock], rows: list[NewBlock], ctx: DrawsContext) -> list:
@@ -244,7 +270,7 @@ class GroupEffects(TermKind):
                 index = index.copy()
                 index[new] = r.shape[1] + nb.new_codes
                 r = np.concatenate([r, ctx.new_levels(nb, r)], axis=1)
-            blocks.append((r, index, nb.Z, nb.coefs, [bool(np.all(nb.Z[:, k] == 1)) for k in range(nb.Z.shape[1])]))
+            blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z)))
         return blocks
 
 
@@ -252,6 +278,8 @@ def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
     """A group-level block on new rows (``ctx.train``, ``ctx.new``: the training and new rows, coded)."""
     md, newdata = ctx.md, ctx.newdata
     Z, _ = design_new(b.term.expr, ctx.train, ctx.new, md.env, md.poly)
+    if b.weights is not None:
+        return _new_members(b, Z, ctx)
     labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
     for name in b.term.factors[1:]:
         labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
@@ -263,6 +291,16 @@ def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
                         f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
                         "for new groups.")
     return NewBlock(b, index, Z, ctx.kept[b.id], pd.factorize(labels[index < 0])[0])
+
+
+def _new_members(b: GroupBlock, Z: np.ndarray, ctx: RowsContext) -> NewBlock:
+    """A multi-membership block on new rows: each member's level and weight from ``ctx.newdata``."""
+    rows = ctx.newdata.reset_index(drop=True)
+    index = member_index(b.term, rows, b.levels)
+    if (index < 0).any():
+        raise DataError(f"newdata has level(s) of {b.term} that the model has not seen; brmc does not yet "
+                        "predict for new levels of multi-membership terms.")
+    return NewBlock(b, index, _weighted(Z, member_weights(b.term, rows)), ctx.kept[b.id])
 
 
 KIND = GroupEffects()
