@@ -32,6 +32,7 @@ from . import terms
 from .design import R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors  # noqa: F401
 from .formula import BrmsFormula, GroupTerm, PopulationTerm, Predictor, parse_formula  # noqa: F401
 from .naming import coef_label, suffix
+from .nlterm import check_covariates, dpar_formulas, nested
 from .nonlinear import evaluate, parse_expression
 from .terms import GroupBlock
 from .terms.base import DataContext
@@ -42,12 +43,11 @@ from .terms.fe import Population
 class LinearPredictor:
     """The linear predictor of one distributional parameter (``mu``, ``sigma``, ``mu2``...).
 
-    ``parts`` holds its data by kind of term (:mod:`brmc.terms`): ``"fe"`` its
-    population design (:class:`~brmc.terms.fe.Population`), ``"re"`` its group-level
-    blocks, ``"offset"`` the values of ``offset()`` (``None``: none); ``link`` the
-    link of its parameter.  ``X`` is its population design including the intercept
-    column when it has one; ``Xc``/``means_X`` are its centred non-intercept part
-    (brms centres each predictor's design separately).
+    ``parts`` holds its data by kind of term (:mod:`brmc.terms`): ``"fe"`` its population design
+    (:class:`~brmc.terms.fe.Population`), ``"re"`` its group-level blocks, ``"offset"`` the values of
+    ``offset()`` (``None``: none); ``link`` the link of its parameter.  ``X`` is its population design
+    including the intercept column when it has one; ``Xc``/``means_X`` are its centred non-intercept
+    part (brms centres each predictor's design separately).
 
     Example:
         >>> from brmc.datasets import load
@@ -98,7 +98,6 @@ class LinearPredictor:
         return coef_label(self.dpar, coef)
 
 
-
 #: what a :class:`LinearPredictor` answers from its population part
 _POPULATION = frozenset({"X", "b_names", "has_intercept", "Xc", "means_X", "population_names"})
 
@@ -107,12 +106,10 @@ _POPULATION = frozenset({"X", "b_names", "has_intercept", "Xc", "means_X", "popu
 class ModelData:
     """Everything the model stage needs, with brms names.
 
-    ``predictors`` holds one :class:`LinearPredictor` per predicted
-    distributional parameter in brms's order: ``mu`` (for ``categorical``
-    ``mu2``, ``mu3``, ... one per non-reference category), then the
-    parameters of ``bf()`` in the order given.  ``response_levels`` are the
-    categories of an ordinal or categorical response.  ``contrasts`` is the
-    coding of each factor among the predictors (``"treatment"`` or ``"poly"``).
+    ``predictors`` holds one :class:`LinearPredictor` per predicted distributional parameter in brms's
+    order: ``mu`` (for ``categorical`` ``mu2``, ``mu3``, ... one per non-reference category), then the
+    parameters of ``bf()`` in the order given.  ``response_levels`` are the categories of an ordinal or
+    categorical response.  ``contrasts`` codes each factor among the predictors (``"treatment"``, ``"poly"``).
     """
 
     formula: BrmsFormula
@@ -142,9 +139,14 @@ class ModelData:
         return max(len(self.response_levels) - 1, 0) if self.family.ordinal else 0
 
     @property
+    def linear_predictors(self) -> list[LinearPredictor]:
+        """The predictors of the dpars, each followed by those of its non-linear parameters."""
+        return [q for lp in self.predictors.values() for q in [lp, *nested(lp)]]
+
+    @property
     def blocks(self) -> list[GroupBlock]:
         """Every group-level block, in brms's order of IDs."""
-        return [b for lp in self.predictors.values() for b in lp.blocks]
+        return [b for lp in self.linear_predictors for b in lp.blocks]
 
     @property
     def mu_dpars(self) -> list[str]:
@@ -164,7 +166,7 @@ class ModelData:
         """Population-level effects in brms's order: thresholds (``Intercept[1]``, ...), each
         predictor's intercept (``Intercept``, ``sigma_Intercept``), then the other coefficients."""
         thresholds = [f"Intercept[{k}]" for k in range(1, self.thresholds + 1)]
-        lps = self.predictors.values()
+        lps = self.linear_predictors
         return (thresholds + [lp.label("Intercept") for lp in lps if lp.has_intercept]
                 + [lp.label(n) for lp in lps for n in lp.b_names])
 
@@ -243,6 +245,7 @@ def _as_frame(data: Any) -> pd.DataFrame:
 
 
 def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any]) -> None:
+    check_covariates(formula, frame.columns)
     roles = [("response", formula.response.variables)] + [
         (f"{name}() term", a.variables) for name, args in formula.additions.items() for a in args
     ]
@@ -272,9 +275,7 @@ def _drop_incomplete(formula: BrmsFormula, frame: pd.DataFrame) -> tuple[pd.Data
     incomplete = frame[used].isna().any(axis=1).to_numpy()
     n = int(incomplete.sum())
     if n == len(frame):
-        raise DataError(
-            f"No rows are left after dropping rows with missing values in {', '.join(used)}."
-        )
+        raise DataError(f"No rows are left after dropping rows with missing values in {', '.join(used)}.")
     if n:
         warnings.warn(f"Rows containing NAs were excluded from the model: {n} of {len(frame)} rows dropped.",
                       UserWarning, stacklevel=4)
@@ -311,7 +312,8 @@ def build_data(
         if family.response_additions is not None:
             additions |= family.response_additions(y, additions)
     forms = _predictor_formulas(formula, family, levels, additions)
-    exprs = [t.expr for form in forms.values() for t in form.terms if isinstance(t, (PopulationTerm, GroupTerm))]
+    exprs = [t.expr for form in [*forms.values(), *formula.pforms.values()] for t in form.terms
+             if isinstance(t, (PopulationTerm, GroupTerm))]  # the non-linear parameters' formulas too
     used = list(dict.fromkeys(n for e in exprs for n in factor_names(e, frame)))
     codings = factor_codings(frame, used, contrasts)
     poly = frozenset(name for name, coding in codings.items() if coding == "poly")
@@ -319,6 +321,7 @@ def build_data(
     predictors: dict[str, LinearPredictor] = {}
     ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly,
                       thresholds=max(len(levels) - 1, 0) if family.ordinal else 0)
+    ctx.predictor = lambda dpar, form: _linear_predictor(dpar, form, family, ctx)  # a nlpar's
     for dpar, form in forms.items():
         ctx.dpar = dpar
         predictors[dpar] = _linear_predictor(dpar, form, family, ctx)
@@ -344,7 +347,8 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
     mu = (category_dpars(levels, family) if family.categorical
           else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
     valid = mu + [d.name for d in family.dpars if not d.size]
-    for dpar in formula.pforms:
+    pforms = dpar_formulas(formula, family)  # without a non-linear formula's parameters
+    for dpar in pforms:
         if dpar in family.extra_links or family.mixture and re.fullmatch(r"theta\d+", dpar):
             raise FamilyError(f"Predicting '{dpar}' of family '{family.name}' is not supported yet.")
         if dpar not in valid:
@@ -352,18 +356,18 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
                 f"Family '{family.name}' has no distributional parameter {dpar!r} to predict "
                 f"(in bf()).{close_matches(dpar, valid)} Its parameters are: {', '.join(valid)}."
             )
-    if "sigma" in formula.pforms and "se" in additions and not additions["se_sigma"]:
+    if "sigma" in pforms and "se" in additions and not additions["se_sigma"]:
         raise FamilyError("Cannot predict 'sigma' when se() fixes it; write se(s, sigma = TRUE) to estimate "
                           "a residual sd besides the known standard errors.")
-    forms: dict[str, Predictor] = {d: formula.pforms.get(d, formula) for d in mu}
-    return forms | {d: form for d, form in formula.pforms.items() if d not in mu}
+    forms: dict[str, Predictor] = {d: pforms.get(d, formula) for d in mu}
+    return forms | {d: form for d, form in pforms.items() if d not in mu}
 
 
 def _linear_predictor(dpar: str, form: Predictor, family: Family, ctx: DataContext) -> LinearPredictor:
     """One predictor's data, a part per registered kind of term (:mod:`brmc.terms`)."""
     parts = {kind.name: kind.data(form.of_kind(kind.name), ctx) for kind in terms.kinds()}
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
-    link = ("identity" if family.categorical else family.mu_link(dpar) if dpar == "mu" or family.mixture
+    link = ("identity" if family.categorical or ctx.nlpar else family.mu_link(dpar) if dpar == "mu" or family.mixture
             and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
     return LinearPredictor(dpar=dpar, formula=form, link=link, parts=parts)
 
@@ -596,5 +600,3 @@ def _non_negative(values: np.ndarray, term: str) -> np.ndarray:
     if (out < 0).any():
         raise DataError(f"{term}() must not be negative.")
     return out
-
-

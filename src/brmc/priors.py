@@ -1,6 +1,7 @@
 """Priors: brms's default rules, user priors, validation and the tables brms prints.
 
-The prior table is keyed by (class, coef, group, dpar) as brms's.  Every
+The prior table is keyed by (class, coef, group, dpar) as brms's, a non-linear parameter taking
+the place of the dpar (its rows name it in the ``nlpar`` column; brms forbids an nlpar named as a dpar).  Every
 parameter's effective prior is resolved here into :class:`ParamPrior` records;
 the model stage turns them into log-density terms whose hyperparameters are
 shared data, so a sweep over hyperparameters never recompiles.
@@ -96,11 +97,11 @@ def parse_dist(text: str) -> Dist | None:
 
 @dataclass(frozen=True)
 class Prior:
-    """A user prior on (class, coef, group, dpar), as brms's ``set_prior``.
+    """A user prior on (class, coef, group, dpar or nlpar), as brms's ``set_prior``.
 
     Example:
         >>> prior("normal(0, 10)", class_="b", coef="Days")
-        Prior(prior='normal(0, 10)', class_='b', coef='Days', group='', dpar='', lb=None, ub=None)
+        Prior(prior='normal(0, 10)', class_='b', coef='Days', group='', dpar='', lb=None, ub=None, nlpar='')
     """
 
     prior: str
@@ -110,14 +111,25 @@ class Prior:
     dpar: str = ""
     lb: float | None = None
     ub: float | None = None
+    nlpar: str = ""
+
+    @property
+    def key(self) -> tuple[str, str, str, str]:
+        """What it is looked up by: (class, coef, group, its dpar or nlpar)."""
+        return self.class_, self.coef, self.group, self.dpar or self.nlpar
 
     def to_dict(self) -> dict:
         return {"prior": self.prior, "class": self.class_, "coef": self.coef, "group": self.group,
-                "dpar": self.dpar, "lb": self.lb, "ub": self.ub}
+                "dpar": self.dpar, "lb": self.lb, "ub": self.ub} | ({"nlpar": self.nlpar} if self.nlpar else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> Prior:
-        return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"])
+        return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"], d.get("nlpar", ""))
+
+
+def row_key(row: dict | pd.Series) -> tuple[str, str, str, str]:
+    """A prior table row's (class, coef, group, dpar or nlpar): as :attr:`Prior.key`."""
+    return row["class"], row["coef"], row["group"], row["dpar"] or row["nlpar"]
 
 
 def replace_priors(old: Sequence[Prior], new: Sequence[Prior]) -> list[Prior]:
@@ -129,14 +141,14 @@ def replace_priors(old: Sequence[Prior], new: Sequence[Prior]) -> list[Prior]:
         ...                                  [prior("normal(0, 5)")])]
         ['exponential(1)', 'normal(0, 5)']
     """
-    replaced = {(p.class_, p.coef, p.group, p.dpar) for p in new}
-    return [p for p in old if (p.class_, p.coef, p.group, p.dpar) not in replaced] + list(new)
+    replaced = {p.key for p in new}
+    return [p for p in old if p.key not in replaced] + list(new)
 
 
 @shared
 def prior(
     prior: str, class_: str = "b", coef: str = "", group: str = "", dpar: str = "",
-    lb: float | None = None, ub: float | None = None,
+    lb: float | None = None, ub: float | None = None, nlpar: str = "",
 ) -> Prior:
     """Define a prior as brms's ``prior()`` / ``set_prior()`` (``class_`` for ``class``).
 
@@ -153,6 +165,8 @@ def prior(
         A lower bound of the whole class ``b`` (or ``sd``).
     ub : float, optional
         An upper bound of the whole class ``b`` (or ``sd``).
+    nlpar : str, optional
+        The non-linear parameter the prior's coefficients belong to (``"ult"``; see ``bf(nl=True)``).
 
     Returns
     -------
@@ -162,9 +176,14 @@ def prior(
     --------
     >>> prior("cauchy(0, 2)", class_="sd", group="Subject").group
     'Subject'
+    >>> prior("normal(5000, 1000)", nlpar="ult", lb=0).key
+    ('b', '', '', 'ult')
     """
     parse_dist(prior)
-    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub)
+    if dpar and nlpar:
+        raise PriorError(f"A prior belongs to a dpar or to a non-linear parameter, not both (dpar={dpar!r}, "
+                         f"nlpar={nlpar!r}).")
+    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub, nlpar)
 
 
 @shared
@@ -254,9 +273,9 @@ class PriorSpec:
         return None, None
 
 
-def _sort_rows(rows: list[dict]) -> pd.DataFrame:
-    rows = sorted(rows, key=lambda r: (r_collate_key(r["dpar"]), r_collate_key(r["class"]),
-                                       r_collate_key(r["group"]), r_collate_key(r["coef"])))
+def _sort_rows(rows: list[dict], by: tuple[str, ...] = ("dpar", "nlpar", "class", "group", "coef")) -> pd.DataFrame:
+    """Rows in brms's order: ``get_prior``'s by default, ``prior_summary``'s (class first) by its ``by``."""
+    rows = sorted(rows, key=lambda r: tuple(r_collate_key(r[column]) for column in by))
     return pd.DataFrame(rows, columns=PRIOR_COLUMNS).reset_index(drop=True)
 
 
@@ -277,8 +296,8 @@ def default_prior_table(md: ModelData) -> pd.DataFrame:
     for dpar in md.dpars:
         default = dpar.default_prior or student_t(0, sigma_scale)
         rows.append(prior_row(default, dpar.name, lb=_bound_text(dpar.lb), ub=_bound_text(dpar.ub)))
-    unique = {(r["class"], r["coef"], r["group"], r["dpar"]): r for r in reversed(rows)}  # rows shared by predictors
-    return _sort_rows([r for r in rows if unique[(r["class"], r["coef"], r["group"], r["dpar"])] is r])
+    unique = {row_key(r): r for r in reversed(rows)}  # rows shared by predictors
+    return _sort_rows([r for r in rows if unique[row_key(r)] is r])
 
 
 def _bound_text(value: float | str | None) -> str:
@@ -286,21 +305,22 @@ def _bound_text(value: float | str | None) -> str:
 
 
 def _match(user: list[Prior], class_: str, coef: str = "", group: str = "", dpar: str = "") -> Prior | None:
-    found = [p for p in user if (p.class_, p.coef, p.group, p.dpar) == (class_, coef, group, dpar)]
+    found = [p for p in user if p.key == (class_, coef, group, dpar)]
     return found[-1] if found else None
 
 
 def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
-    keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for _, r in table.iterrows()}
+    keys = {(r["class"], r["coef"], r["group"], r["dpar"], r["nlpar"]) for _, r in table.iterrows()}
     for p in user:
         if not isinstance(p, Prior):
             raise PriorError(f"Priors must be made with brmc.prior(...), got {p!r}.")
-        if (p.class_, p.coef, p.group, p.dpar) not in keys:
+        if (p.class_, p.coef, p.group, p.dpar, p.nlpar) not in keys:
             described = f"class={p.class_!r}" + (f", coef={p.coef!r}" if p.coef else "") + (
-                f", group={p.group!r}" if p.group else "") + (f", dpar={p.dpar!r}" if p.dpar else "")
+                f", group={p.group!r}" if p.group else "") + (f", dpar={p.dpar!r}" if p.dpar else "") + (
+                f", nlpar={p.nlpar!r}" if p.nlpar else "")
             options = sorted(
                 {f"class={c!r}" + (f", coef={co!r}" if co else "") + (f", group={g!r}" if g else "")
-                 + (f", dpar={d!r}" if d else "") for c, co, g, d in keys}
+                 + (f", dpar={d!r}" if d else "") + (f", nlpar={n!r}" if n else "") for c, co, g, d, n in keys}
             )
             hint = close_matches(p.coef or p.group or p.class_, [k[1] or k[2] or k[0] for k in keys])
             raise PriorError(
@@ -330,7 +350,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
     user = list(user or [])
     table = default_prior_table(md)
     _validate_user(user, table)
-    defaults = {(r["class"], r["coef"], r["group"], r["dpar"]): r["prior"] for _, r in table.iterrows()}
+    defaults = {row_key(r): r["prior"] for _, r in table.iterrows()}
     params: list[ParamPrior] = []
 
     expanded = _expand_shared(md, user, warn=True)
@@ -357,7 +377,19 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
         params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, lb, ub, source))
     spec = PriorSpec(params=params, user=user, table=table)
     _check_support(spec)
+    _require_nlpar_priors(md, spec)
     return spec
+
+
+def _require_nlpar_priors(md: ModelData, spec: PriorSpec) -> None:
+    """brms 2.18's ``validate_prior_special``: a non-linear parameter none of whose priors is proper
+    (its ``b`` flat by default, and no group-level ``sd``) is refused, with brms's words."""
+    for nlpar in (n for term in md.formula.of_kind("nl") for n in term.nlpars):
+        if all(p.dist is None for p in spec.params if p.dpar == nlpar):
+            raise PriorError(
+                "Priors on population-level coefficients are required in non-linear models, but none were "
+                f"found for parameter '{nlpar}'. See help(set_prior) for more details.\n"
+                f"In brmc: prior=[brmc.prior('normal(0, 1)', nlpar={nlpar!r}), ...] with a scale of your own.")
 
 
 def _data_bound(md: ModelData, bound: float | str | None) -> float | None:
@@ -430,11 +462,11 @@ def _check_support(spec: PriorSpec) -> None:
 
 def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
     """brms's ``prior_summary``: every prior row with what it resolved to."""
-    defaults = {(r["class"], r["coef"], r["group"], r["dpar"]): r["prior"] for _, r in spec.table.iterrows()}
+    defaults = {row_key(r): r["prior"] for _, r in spec.table.iterrows()}
     user = _expand_shared(md, spec.user)
     rows = []
     for _, r in spec.table.iterrows():
-        class_, coef, group, dpar = r["class"], r["coef"], r["group"], r["dpar"]
+        class_, coef, group, dpar = row_key(r)
         if md.family.categorical and class_ in {"b", "Intercept"} and not (coef or dpar):
             continue  # brms removes the rows shared by all categories once it has copied them
         text, source = _resolve(user, defaults, class_, _chain(coef, group, dpar))
@@ -449,5 +481,5 @@ def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
         if class_ == "cor":
             class_ = "L"
             text = text.replace("lkj(", "lkj_corr_cholesky(")
-        rows.append(prior_row(text, class_, coef, group, dpar, lb, ub, source))
-    return _sort_rows(rows)
+        rows.append({**prior_row(text, class_, coef, group, r["dpar"], lb, ub, source), "nlpar": r["nlpar"]})
+    return _sort_rows(rows, by=("class", "group", "dpar", "nlpar", "coef"))  # brms's validate_prior

@@ -2,15 +2,17 @@
 
 :mod:`~brmc.terms.fe` (population-level effects), :mod:`~brmc.terms.re` (group-level
 effects), :mod:`~brmc.terms.offset`, :mod:`~brmc.terms.sm` (smooths), :mod:`~brmc.terms.sp` (monotonic
-effects), :mod:`~brmc.terms.gp` (Gaussian processes) and :mod:`~brmc.terms.cs` (category-specific
-effects; last, as they give the linear predictor a last axis of thresholds) are registered here,
-in the order their parts are added up in the linear predictor; :func:`register` adds a kind (a
+effects), :mod:`~brmc.terms.gp` (Gaussian processes), :mod:`~brmc.terms.nl` (non-linear
+formulas over nested predictors), :mod:`~brmc.terms.cs` (category-specific effects; they give the
+linear predictor a last axis of thresholds) and :mod:`~brmc.terms.ac` (autocorrelation, last: it
+reads the residuals of the rest) are registered here, in the order their parts are added up in the
+linear predictor; :func:`register` adds a kind (a
 :class:`~brmc.terms.base.TermKind`) without changing the pipeline.  See
 :mod:`brmc.terms.base` for the protocol and ``docs/design.md`` ("Adding a term kind").
 
 Example:
     >>> [kind.name for kind in kinds()], get("offset").calls
-    (['fe', 're', 'offset', 'sm', 'sp', 'gp', 'cs', 'ac'], ('offset',))
+    (['fe', 're', 'offset', 'sm', 'sp', 'gp', 'nl', 'cs', 'ac'], ('offset',))
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .. import formula
 from ..formula import GroupTerm  # noqa: F401  (the tree's group term, beside its data)
 from ..naming import coef_label  # noqa: F401
-from . import ac, cs, fe, gp, offset, re, sm, sp
+from . import ac, cs, fe, gp, nl, offset, re, sm, sp
 from .base import TermKind
 from .re import GroupBlock, NewBlock  # noqa: F401
 
@@ -103,5 +105,5 @@ def linear_predictor(contributions: dict[str, Any]) -> Any:
     return eta
 
 
-for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND, gp.KIND, cs.KIND, ac.KIND):
+for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND, gp.KIND, nl.KIND, cs.KIND, ac.KIND):
     register(_kind)

@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'cs', 'ac']
+    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'nl', 'cs', 'ac']
 """
 
 from __future__ import annotations
@@ -66,7 +66,10 @@ class DataContext:
     ``frame`` holds the rows used (incomplete ones dropped), ``prepared`` the same with
     factors coded in R's level order; ``poly`` the factors coded by ``contr.poly``;
     ``next_id`` the next free number of a group-level block (brms numbers them across
-    predictors); ``thresholds`` the number of an ordinal model's thresholds (else 0).
+    predictors); ``thresholds`` the number of an ordinal model's thresholds (else 0); ``nlpar``
+    whether the predictor is a non-linear parameter's (brms: its design not centred, its intercept
+    a coefficient of ``b``); ``predictor(dpar, formula)`` builds a nested predictor (a
+    :class:`~brmc.data.LinearPredictor` of every kind's data, a non-linear parameter's).
     """
 
     dpar: str
@@ -77,6 +80,8 @@ class DataContext:
     poly: frozenset[str]
     next_id: int = 1
     thresholds: int = 0
+    nlpar: bool = False
+    predictor: Callable[[str, Any], LinearPredictor] | None = None
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,7 @@ class DrawsContext:
 
     def pick(self, values: np.ndarray) -> np.ndarray:
         """(chain, draw, ...) draws → the chosen draws, (draws, ...)."""
-        flat = values.reshape(-1, *values.shape[2:])
+        flat = values.reshape(values.shape[0] * values.shape[1], *values.shape[2:])  # also with no columns
         return flat if self.draws is None else flat[self.draws]
 
 

@@ -99,6 +99,8 @@ class PopulationEffects(TermKind):
         X, names, term_variables = design_terms(terms[0].expr, ctx.prepared, ctx.env, ctx.poly)
         has_intercept = bool(names) and names[0] == "Intercept"
         _check_constant(X, names, has_intercept)
+        if ctx.nlpar:  # brms: a non-linear parameter's design is not centred, its intercept a coefficient of b
+            return Population(X=X, b_names=names, has_intercept=False, centred=False, term_variables=term_variables)
         if ctx.family.ordinal and has_intercept:  # thresholds take the intercept's place
             X, names, has_intercept = X[:, 1:], names[1:], False
         return Population(X=X, b_names=names[1:] if has_intercept else names, has_intercept=has_intercept,
