@@ -84,15 +84,35 @@ def models() -> dict[str, tuple[str, str, str]]:
     return {**REFERENCE_MODELS, **ROUND2_MODELS}
 
 
+def _nl_loss(brmc: Any) -> dict[str, Any]:
+    """brms's loss-development curve as its run fitted it (``tests/reference/nl_loss/model_info.json``):
+    ``bf(nl = TRUE)``, normal priors on the three nlpars, ``adapt_delta = 0.9``, brms's ``loss`` data."""
+    import pandas as pd
+
+    formula = brmc.bf("cum ~ ult * (1 - exp(-(dev / theta)^omega))", "ult ~ 1 + (1 | AY)", "omega ~ 1",
+                      "theta ~ 1", nl=True)
+    priors = [brmc.prior("normal(5000, 1000)", nlpar="ult"), brmc.prior("normal(1, 2)", nlpar="omega"),
+              brmc.prior("normal(45, 10)", nlpar="theta")]
+    return {"formula": formula, "data": pd.read_csv(ROOT / "tests" / "reference" / "nl_loss" / "loss.csv"),
+            "family": "gaussian", "prior": priors, "control": {"adapt_delta": 0.9}}
+
+
+#: reference models that need more than (formula, data set, family): name → brm()'s arguments, given brmc
+EXTRA_MODELS = {"nl_loss": _nl_loss}
+
+
 def child(name: str, backend: str) -> None:
     """Fit one reference model in this process and report on stdout."""
     t0 = time.perf_counter()
     import brmc
 
     import_s = time.perf_counter() - t0
-    formula, dataset, family = models()[name]
-    fit = brmc.brm(formula, data=brmc.datasets.load(dataset), family=family, seed=1234,
-                   chains=4, iter=2000, warmup=1000, backend=backend, progress=False)
+    if name in EXTRA_MODELS:
+        arguments = EXTRA_MODELS[name](brmc)
+    else:
+        formula, dataset, family = models()[name]
+        arguments = {"formula": formula, "data": brmc.datasets.load(dataset), "family": family}
+    fit = brmc.brm(**arguments, seed=1234, chains=4, iter=2000, warmup=1000, backend=backend, progress=False)
     print(fit, flush=True)
     printed = time.time()
     tables = fit.summary_tables()
@@ -240,10 +260,11 @@ def main(argv: list[str] | None = None) -> int:
 
     from brmc.datasets import REFERENCE_MODELS
 
+    known = [*models(), *EXTRA_MODELS]
     names = args.models.split(",") if args.models else list(REFERENCE_MODELS)
-    unknown = sorted(set(names) - set(models()))
+    unknown = sorted(set(names) - set(known))
     if unknown:
-        parser.error(f"unknown model(s) {unknown}; choose from {list(models())}")
+        parser.error(f"unknown model(s) {unknown}; choose from {known}")
     backends = [b for b in ALL_BACKENDS if installed(b)] if args.backend == "all" else args.backend.split(",")
     if set(backends) - set(ALL_BACKENDS):
         parser.error(f"unknown backend(s) {sorted(set(backends) - set(ALL_BACKENDS))}; choose from {ALL_BACKENDS}")
@@ -260,7 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     subprocess.run([sys.executable, "-c", "import brmc, jax, numpyro"], check=True)
     rows = []
     for name in names:
-        brms = run_brms(name, min(4, os.cpu_count() or 1)) if brms_source.startswith("brms run") else stored_brms(name)
+        rerun = brms_source.startswith("brms run") and name not in EXTRA_MODELS  # their R is not written here
+        brms = run_brms(name, min(4, os.cpu_count() or 1)) if rerun else stored_brms(name)
         for backend in backends:
             with tempfile.TemporaryDirectory(prefix="brmc-bench-") as fresh:
                 for label in runs:
