@@ -551,6 +551,64 @@ def test_nonlinear_python_keywords_are_plain_names() -> None:
         expr.check_names([], ["x"])
 
 
+# --------------------------------------------------------------------------- non-linear formulas in bf(nl=True)
+
+#: nlpar formulas for the generated non-linear formulas: a, b and theta have one; x is a column, the others are neither
+NL_PFORMS = ("a ~ 1 + (1 | g)", "b ~ x", "theta ~ 1")
+
+
+def _nl_data_stage(small_df: pd.DataFrame, main: str, *pforms: str) -> pd.DataFrame | None:
+    """bf(main, *pforms, nl=True) through get_prior: its table, or None where a BrmsError refused it."""
+    try:
+        with warnings.catch_warnings(), no_hang():
+            warnings.simplefilter("ignore")
+            return brmc.get_prior(brmc.bf(main, *pforms, nl=True), small_df)
+    except BrmsError:
+        return None
+
+
+@FUZZ
+@given(tree=nl_trees)
+def test_nl_formulas_of_random_trees_give_the_nlpars_they_use(small_df, tree) -> None:
+    """A random expression as bf()'s non-linear formula: the prior table has the b rows of exactly the nlpars
+    it uses (with every formula used), or a FormulaError names what is wrong (a name that is neither, an unused
+    formula, no nlpar at all); nothing else escapes."""
+    text = unparse(tree)
+    names = parse_expression(text).names()
+    pforms = [p for p in NL_PFORMS if p.split(" ~ ")[0] in names]
+    try:
+        with no_hang():
+            table = brmc.get_prior(brmc.bf(f"y ~ {text}", *pforms, nl=True), small_df)
+    except FormulaError:
+        assert not pforms or set(names) - {"a", "b", "theta", "x"}, text
+        return
+    assert set(table.loc[table["class"] == "b", "nlpar"]) == {p.split(" ~ ")[0] for p in pforms}, text
+
+
+#: the expression's tokens and pieces of a nlpar's formula
+NL_PFORM_TOKENS = [*NL_TOKENS, "a ~ ", "b ~ ", "g", "(1 | g)", "s(x)"]
+
+
+@FUZZ
+@given(main=nl_token_strings(), pform=st.lists(st.sampled_from(NL_PFORM_TOKENS), max_size=12).map("".join))
+def test_nl_formula_texts_pass_or_raise_a_brms_error(small_df, main: str, pform: str) -> None:
+    """Random texts as the non-linear formula and as a nlpar's formula: a table or a BrmsError."""
+    _nl_data_stage(small_df, f"y ~ {main}", "a ~ 1", pform or "b ~ 1")
+
+
+@pytest.mark.parametrize("payload", PAYLOADS)
+def test_nl_formulas_run_no_code(small_df, tmp_path, payload: str) -> None:
+    """Every payload, as the non-linear expression, inside it, as a nlpar's formula or its name, is refused
+    unrun: bf(nl=True) parses the expression with the whitelisted language, never Python's eval."""
+    target = tmp_path / "pwned"
+    code = payload.format(path=target)
+    cases = [(f"y ~ {code}", "a ~ 1"), (f"y ~ a * {code}", "a ~ 1"), (f"y ~ a * exp({code})", "a ~ 1"),
+             ("y ~ a * x", f"a ~ {code}"), ("y ~ a * x", f"a ~ 1 + (1 | {code})"), (f"{code} ~ a * x", "a ~ 1")]
+    for main, pform in cases:
+        assert _nl_data_stage(small_df, main, pform) is None, (main, pform)
+    assert not target.exists()
+
+
 # --------------------------------------------------------------------------- autocorrelation and mvbind terms
 
 TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
