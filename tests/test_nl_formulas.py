@@ -162,6 +162,16 @@ def test_predictions_are_the_curve_of_the_draws(small_fit, loss) -> None:
     assert np.isfinite(small_fit.loo().estimates.values).all()
 
 
+def test_conditional_effects_of_the_covariate(small_fit) -> None:
+    """brms's default effects of a non-linear model include its covariates: the curve over dev, without
+    the group-level effects, as the median over the draws (computed here in NumPy)."""
+    effects = brmc.conditional_effects(small_fit)
+    assert list(effects.data) == ["dev"]
+    frame = effects.data["dev"]
+    expected = np.median(_curve(small_fit.idata.posterior, frame, ult_effects=False), axis=0)
+    np.testing.assert_allclose(frame["estimate__"], expected, rtol=1e-8)
+
+
 def test_newdata_needs_the_covariates(small_fit) -> None:
     with pytest.raises(brmc.DataError, match="'dev'"):
         small_fit.posterior_epred(newdata=pd.DataFrame({"AY": [1990]}))

@@ -145,14 +145,14 @@ def _special_terms(md: ModelData) -> list[list[str]]:
     ``get_all_effects`` adds the covariates of smooths and other special terms."""
     kinds = {"fe", "re", "offset"}
     out = [[n for n in t.variables if n in md.frame.columns]
-           for lp in md.predictors.values() for t in lp.formula.terms if t.kind not in kinds]
+           for lp in md.linear_predictors for t in lp.formula.terms if t.kind not in kinds]
     return [names for names in out if names]
 
 
 def _population_variables(md: ModelData) -> list[str]:
     """Data variables of the population parts of all predictors (and of their special terms),
     in order of first appearance."""
-    names = [n for lp in md.predictors.values() for n in lp.formula.population.variables]
+    names = [n for lp in md.linear_predictors for n in lp.formula.population.variables]
     names += [n for term in _special_terms(md) for n in term]
     return [n for n in dict.fromkeys(names) if n in md.frame.columns]
 
@@ -165,7 +165,7 @@ def _term_variables(md: ModelData) -> list[list[str]]:
     """Variables of each population term in R's term order (by degree): brms's ``get_all_effects``."""
     order = _population_variables(md)
     terms = []
-    for variables in [v for lp in md.predictors.values() for v in lp.population.term_variables]:
+    for variables in [v for lp in md.linear_predictors for v in lp.population.term_variables]:
         names = sorted((v for v in variables if v in order), key=order.index)
         if names and names not in terms:
             terms.append(names)

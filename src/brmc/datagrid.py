@@ -61,7 +61,7 @@ def model_variables(fit: Fit) -> list[str]:
 def focal_variables(fit: Fit) -> list[str]:
     """The population-level predictors of every distributional parameter, in order of first use."""
     md = fit.model_data
-    names = [n for lp in md.predictors.values() for n in factor_names(lp.formula.population, md.frame)]
+    names = [n for lp in md.linear_predictors for n in factor_names(lp.formula.population, md.frame)]
     return list(dict.fromkeys(names))
 
 
