@@ -211,6 +211,11 @@ def test_bad_formulas_name_the_culprit(loss, args, kwargs, message) -> None:
         brmc.get_prior(brmc.bf(*args, nl=True, **kwargs), loss)
 
 
+def test_lf_options_are_refused_not_ignored() -> None:
+    with pytest.raises(FormulaError, match=r"lf\(center=..., cmc=...\) is not supported yet"):
+        brmc.bf("y ~ a * x", brmc.lf("a ~ 1", center=True), nl=True)
+
+
 def test_bad_priors_name_the_culprit(loss) -> None:
     with pytest.raises(PriorError, match="not both"):
         brmc.prior("normal(0, 1)", dpar="sigma", nlpar="ult")

@@ -179,8 +179,10 @@ def lf(*formulas: str, center: bool | None = None, cmc: bool | None = None) -> L
     ----------
     *formulas : str
         ``name ~ rhs`` or ``name1 + name2 ~ rhs``.
-    center, cmc : bool, optional
-        brms's ``center`` and ``cmc`` for these formulas.
+    center : bool, optional
+        brms's ``center`` for these formulas (read here; :func:`brmc.bf` refuses it, not supported yet).
+    cmc : bool, optional
+        brms's ``cmc`` for these formulas (as ``center``).
 
     Returns
     -------

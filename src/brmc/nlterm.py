@@ -92,6 +92,9 @@ def bf(formula: str, *pforms: str | LinearFormulas, nl: bool = False, **dpar_for
     """
     texts: list[str] = []
     for pform in pforms:
+        if isinstance(pform, LinearFormulas) and (pform.center, pform.cmc) != (None, None):
+            raise FormulaError("lf(center=..., cmc=...) is not supported yet; leave them out (a non-linear "
+                               "parameter's design is not centred, as brms's default).")
         texts += [f"{name} ~ {rhs}" for name, rhs in pform.formulas.items()] \
             if isinstance(pform, LinearFormulas) else [pform]
     return _nonlinear(formula, texts, dpar_formulas) if nl else linear.bf(formula, *texts, **dpar_formulas)
