@@ -198,7 +198,7 @@ def test_nlpars_need_a_proper_prior_as_brms_says(loss) -> None:
     ((CURVE, "ult ~ 1", "omega ~ 1"), {}, r"uses 'theta', which is neither a non-linear parameter \(with its own "
                                           r"formula in bf\(\): ult, omega\) nor a column of the data"),
     ((CURVE, *NLPARS, "omegaa ~ 1"), {}, r"The parameter 'omegaa' is not a valid distributional or non-linear "
-                                         r"parameter: the non-linear formula .* does not use it"),
+                                         r"parameter: no non-linear formula \('ult \* .*'\) uses it"),
     (("cum ~ dev * 2", "ult ~ 1"), {}, r"No non-linear parameters specified in 'cum ~ dev \* 2'"),
     (("cum ~ sigma * dev", "sigma ~ 1"), {}, r"The non-linear parameter 'sigma' .* has the name of a distributional "
                                              r"parameter of family 'gaussian'"),
@@ -240,6 +240,35 @@ def test_loaded_fit_keeps_its_non_linear_formula(small_fit, tmp_path) -> None:
     small_fit.save(path)
     loaded = brmc.load(path)
     np.testing.assert_allclose(loaded.posterior_epred(), small_fit.posterior_epred())
+
+
+def test_nlf_gives_a_distributional_parameter_a_non_linear_formula() -> None:
+    """bf(y ~ x, nlf(sigma ~ a + b * log1p(Days)), a ~ 1, b ~ 1): sigma = exp(a + b log1p(Days)) under its log
+    link; the model's density (differences between points) against SciPy."""
+    sleep = brmc.datasets.load("sleepstudy")
+    f = brmc.bf("Reaction ~ Days + (1 | Subject)", brmc.nlf("sigma ~ a + b * log1p(Days)"), "a ~ 1", "b ~ 1")
+    table = brmc.get_prior(f, sleep)
+    assert set(table.loc[table["nlpar"] != "", "nlpar"]) == {"a", "b"} and "sigma" not in set(table["class"])
+    built = brmc.make_model(f, sleep, prior=[brmc.prior("normal(3, 1)", nlpar="a"), brmc.prior("normal(0, 1)", nlpar="b")])
+    logp = built.model.compile_logp(jacobian=False)
+    md = brmc.data.build_data(f, sleep, brmc.get_family("gaussian"))
+    J, days, y = md.blocks[0].index, sleep["Days"].to_numpy(dtype=float), sleep["Reaction"].to_numpy()
+    rng = np.random.default_rng(3)
+    ours, theirs = [], []
+    for _ in range(3):
+        p = {"Intercept": 290 + 10 * rng.normal(), "b": np.array([10 + rng.normal()]), "sd_1": np.array([30.0 + rng.normal()]),
+             "z_1": rng.normal(size=(1, 18)), "b_a": np.array([3 + 0.2 * rng.normal()]), "b_b": np.array([0.2 * rng.normal()])}
+        ours.append(float(logp({**{k: v for k, v in p.items() if k != "sd_1"}, "sd_1_log__": np.log(p["sd_1"])})))
+        mu = p["Intercept"] + p["b"][0] * (days - days.mean()) + p["sd_1"][0] * p["z_1"][0][J]
+        sigma = np.exp(p["b_a"][0] + p["b_b"][0] * np.log1p(days))
+        theirs.append(scipy.stats.norm.logpdf(y, mu, sigma).sum() + scipy.stats.t.logpdf(p["Intercept"], 3, 288.7, 59.3)
+                      + scipy.stats.t.logpdf(p["sd_1"], 3, 0, 59.3).sum() + scipy.stats.norm.logpdf(p["z_1"]).sum()
+                      + scipy.stats.norm.logpdf(p["b_a"], 3, 1).sum() + scipy.stats.norm.logpdf(p["b_b"], 0, 1).sum())
+    np.testing.assert_allclose(np.diff(ours), np.diff(theirs), rtol=1e-9)
+    with pytest.raises(FormulaError, match="'a' is used by two non-linear formulas"):
+        brmc.bf("Reaction ~ a * Days", brmc.nlf("sigma ~ a"), "a ~ 1", nl=True)
+    with pytest.raises(FormulaError, match="'sigma' has more than one formula"):
+        brmc.bf("Reaction ~ Days", brmc.nlf("sigma ~ a"), "a ~ 1", "sigma ~ 1")
 
 
 @pytest.mark.reference

@@ -39,7 +39,7 @@ from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
 from .formula import parse_formula
-from .nlterm import bf
+from .nlterm import bf, nlf
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
 
@@ -259,6 +259,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "formula": md.formula.text,
         "pforms": [p.text for p in md.formula.pforms.values()],
         "nl": bool(md.formula.of_kind("nl")),
+        "nlf": [p.text for p in md.formula.pforms.values() if p.of_kind("nl")],
         "family": md.family.to_dict(),
         "priors": [p.to_dict() for p in fit.priors.user],
         "settings": fit.settings.storable(),
@@ -452,7 +453,9 @@ def read_fields(path: str | os.PathLike, env: dict[str, Any] | None = None) -> d
         _check_env(path, spec, env)
         data = _read_groups(path, groups)
         frame = _decode_frame(data.pop(DATA_GROUP), spec["data"])
-        formula = bf(spec["formula"], *spec["pforms"], nl=True) if spec.get("nl") else \
+        nonlinear = spec.get("nl") or spec.get("nlf")
+        formula = bf(spec["formula"], *[nlf(p) if p in spec["nlf"] else p for p in spec["pforms"]],
+                     nl=spec["nl"]) if nonlinear else \
             parse_formula(spec["formula"], env_names=frozenset(env), pforms=spec.get("pforms", []))
         family = family_from_dict(spec["family"])
         md = build_data(formula, frame, family, data_name=spec["data_name"], env=env,

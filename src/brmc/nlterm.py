@@ -21,7 +21,7 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from . import formula as linear
@@ -29,7 +29,7 @@ from .errors import FormulaError
 from .families import Family
 from .formula import BrmsFormula, PopulationTerm, Predictor, Term
 from .lexer import Expr, Token, depth0, join_tokens, tokenize
-from .nlformula import LinearFormulas, lf, nlf  # noqa: F401  (brms's helpers, beside bf)
+from .nlformula import LinearFormulas, NonlinearFormula, lf, nlf  # noqa: F401  (brms's helpers, beside bf)
 from .nonlinear import Expression, parse_expression
 
 if TYPE_CHECKING:
@@ -58,7 +58,8 @@ class NonlinearTerm(Term):
         return self.expression.text.strip()
 
 
-def bf(formula: str, *pforms: str | LinearFormulas, nl: bool = False, **dpar_formulas: str) -> BrmsFormula:
+def bf(formula: str, *pforms: str | LinearFormulas | NonlinearFormula, nl: bool = False,
+       **dpar_formulas: str) -> BrmsFormula:
     """brms's ``bf()``: the main formula plus a formula per distributional (or non-linear) parameter.
 
     Parameters
@@ -66,9 +67,10 @@ def bf(formula: str, *pforms: str | LinearFormulas, nl: bool = False, **dpar_for
     formula : str
         The main formula, ``response ~ predictors``; with ``nl=True`` its right-hand side is a
         non-linear expression of parameters and data columns (``y ~ a * exp(b * x)``).
-    *pforms : str or LinearFormulas
-        Formulas with the parameter on the left (``"sigma ~ x"``, ``"a ~ 1 + (1 | g)"``), or
-        :func:`~brmc.nlformula.lf` of several.
+    *pforms : str, LinearFormulas or NonlinearFormula
+        Formulas with the parameter on the left (``"sigma ~ x"``, ``"a ~ 1 + (1 | g)"``),
+        :func:`~brmc.nlformula.lf` of several, or :func:`~brmc.nlformula.nlf` of a distributional
+        parameter given by a non-linear expression (``nlf("sigma ~ a * exp(b * x)")``).
     nl : bool, default False
         Whether the main formula is non-linear (brms's ``nl = TRUE``).
     **dpar_formulas : str
@@ -89,15 +91,43 @@ def bf(formula: str, *pforms: str | LinearFormulas, nl: bool = False, **dpar_for
     ['Reaction ~ Days', 'sigma ~ Days']
     >>> bf("y ~ a * exp(b * x)", lf("a + b ~ 1"), nl=True).lines()
     ['y ~ a * exp(b * x)', 'a ~ 1', 'b ~ 1']
+    >>> bf("y ~ x", nlf("sigma ~ a * exp(b * x)"), "a ~ 1", "b ~ 1").lines()
+    ['y ~ x', 'a ~ 1', 'b ~ 1', 'sigma ~ a * exp(b * x)']
     """
     texts: list[str] = []
-    for pform in pforms:
+    nlfs = [pform for pform in pforms if isinstance(pform, NonlinearFormula)]
+    for pform in (p for p in pforms if not isinstance(p, NonlinearFormula)):
         if isinstance(pform, LinearFormulas) and (pform.center, pform.cmc) != (None, None):
             raise FormulaError("lf(center=..., cmc=...) is not supported yet; leave them out (a non-linear "
                                "parameter's design is not centred, as brms's default).")
         texts += [f"{name} ~ {rhs}" for name, rhs in pform.formulas.items()] \
             if isinstance(pform, LinearFormulas) else [pform]
-    return _nonlinear(formula, texts, dpar_formulas) if nl else linear.bf(formula, *texts, **dpar_formulas)
+    parsed = _nonlinear(formula, texts, dpar_formulas) if nl else linear.bf(formula, *texts, **dpar_formulas)
+    for f in nlfs:
+        if f.par in parsed.pforms:
+            raise FormulaError(f"The parameter {f.par!r} has more than one formula in bf().")
+        taken = {n for term in nonlinear_terms(parsed) for n in term.nlpars}
+        predictor = _predictor(f"{f.par} ~ {f.expression.text.strip()}", f.expression, parsed.pforms, taken)
+        parsed = replace(parsed, pforms={**parsed.pforms, f.par: predictor})
+    return parsed
+
+
+def _predictor(text: str, expression: Expression, candidates: dict[str, Predictor],
+               taken: set[str]) -> Predictor:
+    """A non-linear formula's predictor: no linear terms, one :class:`NonlinearTerm` whose nlpars are the
+    ``candidates`` it uses; a name another non-linear formula uses as nlpar is refused (``taken``)."""
+    used = expression.names()
+    shared = [name for name in used if name in taken]
+    if shared:
+        raise FormulaError(f"The non-linear parameter {shared[0]!r} is used by two non-linear formulas; "
+                           "that is not supported yet (give each formula its own parameters).")
+    nlpars = {name: form for name, form in candidates.items() if name in used}
+    if not nlpars:
+        raise FormulaError(
+            f"No non-linear parameters specified in {text.strip()!r}: give each parameter of the expression a "
+            f"formula, e.g. '{next(iter(used), 'a')} ~ 1' in bf().")
+    none = PopulationTerm(Expr([Token("number", "0", -1)]))  # no linear terms of its own
+    return Predictor(text=join_tokens(tokenize(text)), terms=[none, NonlinearTerm(expression, nlpars)], source=text)
 
 
 def _nonlinear(text: str, pforms: list[str], dpar_formulas: dict[str, str]) -> BrmsFormula:
@@ -111,16 +141,28 @@ def _nonlinear(text: str, pforms: list[str], dpar_formulas: dict[str, str]) -> B
     lhs, rhs = text[: tildes[0].pos], text[tildes[0].pos + 1 :]
     # the response, its addition terms and the other formulas as the linear parser reads them
     base = linear.bf(f"{lhs} ~ 1", *pforms, **dpar_formulas)
-    expression = parse_expression(rhs)
-    used = set(expression.names())
-    nlpars = {name: form for name, form in base.pforms.items() if name in used}
-    if not nlpars:
-        raise FormulaError(
-            f"No non-linear parameters specified in {text.strip()!r}: give each parameter of the expression a "
-            f"formula, e.g. bf({text.strip()!r}, '{next(iter(used), 'a')} ~ 1', nl=True).")
-    main = PopulationTerm(Expr([Token("number", "0", -1)]))  # no linear terms of its own
-    return BrmsFormula(text=join_tokens(tokens), terms=[main, NonlinearTerm(expression, nlpars)], source=text,
-                       response=base.response, additions=base.additions, pforms=base.pforms)
+    main = _predictor(text, parse_expression(rhs), base.pforms, set())
+    return BrmsFormula(**vars(main), response=base.response, additions=base.additions, pforms=base.pforms)
+
+
+def nonlinear_terms(formula: BrmsFormula) -> list[NonlinearTerm]:
+    """The non-linear formulas of ``formula``: the main one's (``nl=True``), then those of ``nlf()``.
+
+    Parameters
+    ----------
+    formula : BrmsFormula
+        The parsed formula.
+
+    Returns
+    -------
+    list of NonlinearTerm
+
+    Examples
+    --------
+    >>> [str(t) for t in nonlinear_terms(bf("y ~ x", nlf("sigma ~ a * x"), "a ~ 1"))]
+    ['a * x']
+    """
+    return [term for part in [formula, *formula.pforms.values()] for term in part.of_kind("nl")]
 
 
 def check_covariates(formula: BrmsFormula, columns: Iterable[str]) -> None:
@@ -142,7 +184,7 @@ def check_covariates(formula: BrmsFormula, columns: Iterable[str]) -> None:
     --------
     >>> check_covariates(bf("y ~ a * x", "a ~ 1", nl=True), ["x", "y"])
     """
-    for term in formula.of_kind("nl"):
+    for term in nonlinear_terms(formula):
         term.expression.check_names(term.nlpars, columns)
 
 
@@ -173,22 +215,23 @@ def dpar_formulas(formula: BrmsFormula, family: Family) -> dict[str, Predictor]:
     >>> list(dpar_formulas(bf("y ~ a * x", "a ~ 1", "sigma ~ x", nl=True), get_family("gaussian")))
     ['sigma']
     """
-    nl = formula.of_kind("nl")
-    if not nl:
+    terms = nonlinear_terms(formula)
+    if not terms:
         return formula.pforms
-    term, names = nl[0], [d.name for d in family.dpars]
-    for name in term.nlpars:
+    names = [d.name for d in family.dpars]
+    nlpars = {nlpar: term for term in terms for nlpar in term.nlpars}
+    for name, term in nlpars.items():
         if name in names:
             raise FormulaError(
                 f"The non-linear parameter {name!r} of {str(term)!r} has the name of a distributional parameter "
                 f"of family {family.name!r} ({', '.join(names)}); give it another name.")
     for name in formula.pforms:
-        if name not in term.nlpars and name not in names:
+        if name not in nlpars and name not in names:
             raise FormulaError(
-                f"The parameter {name!r} is not a valid distributional or non-linear parameter: the non-linear "
-                f"formula {str(term)!r} does not use it, and family {family.name!r} has no parameter of that "
-                f"name ({', '.join(names) or 'none'}).")
-    return {name: form for name, form in formula.pforms.items() if name not in term.nlpars}
+                f"The parameter {name!r} is not a valid distributional or non-linear parameter: no non-linear "
+                f"formula ({', '.join(repr(str(t)) for t in terms)}) uses it, and family {family.name!r} has no "
+                f"parameter of that name ({', '.join(names) or 'none'}).")
+    return {name: form for name, form in formula.pforms.items() if name not in nlpars}
 
 
 def nested(lp: LinearPredictor) -> list[LinearPredictor]:

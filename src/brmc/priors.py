@@ -29,6 +29,7 @@ from ._docs import shared
 from .distributions import DISTRIBUTIONS
 from .errors import PriorError, close_matches
 from .naming import table_dpar  # noqa: F401  (re-exported: the prior table's dpar column)
+from .nlterm import nonlinear_terms
 from .rlang import r_collate_key, r_number
 from .terms.base import ParamSlot, PriorContext, default_scale, prior_row, student_t
 from .terms.fe import intercept_prior  # noqa: F401  (re-exported)
@@ -384,7 +385,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
 def _require_nlpar_priors(md: ModelData, spec: PriorSpec) -> None:
     """brms 2.18's ``validate_prior_special``: a non-linear parameter none of whose priors is proper
     (its ``b`` flat by default, and no group-level ``sd``) is refused, with brms's words."""
-    for nlpar in (n for term in md.formula.of_kind("nl") for n in term.nlpars):
+    for nlpar in (n for term in nonlinear_terms(md.formula) for n in term.nlpars):
         if all(p.dist is None for p in spec.params if p.dpar == nlpar):
             raise PriorError(
                 "Priors on population-level coefficients are required in non-linear models, but none were "
