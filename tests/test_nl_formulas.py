@@ -136,6 +136,8 @@ def test_draws_names_and_summary_as_brms(small_fit) -> None:
                                     "sd_AY__ult_Intercept", "sigma", "r_AY__ult"]
     brms_levels = [v.split("[")[1].split(",")[0] for v in reference_csv("nl_loss", "ranef_summary.csv")["variable"]]
     assert list(post["AY__level"].values) == brms_levels
+    assert [c for c in small_fit.draws().columns if c.startswith("r_")] == [
+        f"r_AY__ult[{level},Intercept]" for level in brms_levels]
     s = small_fit.summary()
     assert list(s.fixed.index) == ["ult_Intercept", "omega_Intercept", "theta_Intercept"]
     assert list(s.random["AY"].index) == ["sd(ult_Intercept)"]
