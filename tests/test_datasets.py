@@ -31,6 +31,9 @@ EXPECTED_SHAPES = {
     "jsp": (3236, 9),
     "rats": (71, 3),
     "mcycle": (133, 2),
+    "loss": (55, 4),
+    "nhanes": (25, 4),
+    "Orange": (35, 3),
     "jspr": (953, 10),
     "mjspr": (1906, 9),
     "gcse": (1725, 6),
@@ -227,3 +230,16 @@ def test_sleepstudy2_is_brms_fast_rt() -> None:
     df = datasets.load("sleepstudy2")
     assert df["fast_rt"].tolist() == (df["Reaction"] < df["Reaction"].median()).astype(int).tolist()
     assert df["fast_rt"].sum() == 90
+
+
+def test_orange_trees_are_ordered_as_r_orders_them():
+    """R's Orange$Tree: an ordered factor 3 < 1 < 5 < 2 < 4 (by each tree's largest circumference)."""
+    tree = datasets.load("Orange")["Tree"]
+    assert categories(datasets.load("Orange"), "Tree") == ["3", "1", "5", "2", "4"] and tree.cat.ordered
+    largest = datasets.load("Orange").groupby("Tree", observed=True)["circumference"].max()
+    assert list(largest.sort_values().index) == ["3", "1", "5", "2", "4"]
+
+
+def test_nhanes_keeps_its_missing_values():
+    assert datasets.load("nhanes").isna().sum().to_dict() == {"age": 0, "bmi": 9, "hyp": 8, "chl": 10}
+

@@ -54,6 +54,9 @@ _ORIGIN: dict[str, tuple[str, int, int, str]] = {
     "jsp": ("faraway, package data file jsp.rda (version not recorded)", 3236, 9, "GPL"),
     "rats": ("Gelman et al., BDA3 rat tumour data", 71, 3, "public"),
     "mcycle": ("MASS", 133, 2, "GPL-2 or GPL-3"),
+    "loss": ("brms 2.18.0", 55, 4, "GPL-2"),
+    "nhanes": ("mice (missing values kept)", 25, 4, "GPL-2 or GPL-3"),
+    "Orange": ("R datasets", 35, 3, "GPL"),
     "jspr": ("derived from jsp (faraway): rows with year == 2, plus craven", 953, 10, "GPL"),
     "mjspr": (
         "derived from jspr (faraway): English and maths scores stacked as subject/score",
@@ -105,6 +108,8 @@ _LEVELS: dict[str, dict[str, str | tuple[str, ...]]] = {
         "dept": ("15", "5", "10", "12", "6", "7", "4", "8", "1", "2", "3", "9", "11", "14"),
     },
     "Gcsemv": {"student": _NUMERIC},
+    # R's Orange$Tree is an ordered factor sorted by each tree's largest circumference
+    "Orange": {"Tree": ("3", "1", "5", "2", "4")},
     "Exam": {"school": _NUMERIC, "schgend": ("mixed", "boys", "girls"), "student": _NUMERIC},
     # nlme's MathAchieve.School is an ordered factor sorted by each school's
     # maximum MathAch (groupedData); like the README we keep an unordered,
@@ -116,7 +121,7 @@ _LEVELS: dict[str, dict[str, str | tuple[str, ...]]] = {
     "jsp": {"school": _NUMERIC, "id": _NUMERIC},
 }
 
-_ORDERED = {("VerbAgg", "resp"), ("InstEval", "studage"), ("InstEval", "lectage")}
+_ORDERED = {("VerbAgg", "resp"), ("InstEval", "studage"), ("InstEval", "lectage"), ("Orange", "Tree")}
 
 # One CSV field as written: a quoted string (with "" escapes) or bare text.
 _FIELD = re.compile(r'"(?:[^"]|"")*"|[^,]*')
