@@ -1,10 +1,7 @@
 """Data frame + parsed formula → :class:`ModelData` (arrays, levels, brms names).
 
-This stage drops (and counts) incomplete rows, builds the population design
-with ``formulae`` under R's rules (:mod:`brmc.design`: treatment contrasts on
-the data's level order, ``contr.poly`` for ordered factors, R's column order and
-names such as ``social2``, ``temperature.L`` or ``subjectmath:gendergirl``), centres the population columns as brms does, and
-maps each grouping factor to integer indices over the levels that occur.
+This stage drops (and counts) incomplete rows and builds each predictor's parts by kind of
+term (:mod:`brmc.terms`; the population design under R's rules in :mod:`brmc.design`).
 
 Example:
     >>> import brmc
