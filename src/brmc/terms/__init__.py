@@ -17,93 +17,12 @@ Example:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from .. import formula
 from ..formula import GroupTerm  # noqa: F401  (the tree's group term, beside its data)
 from ..naming import coef_label  # noqa: F401
 from . import ac, cs, fe, gp, nl, offset, re, sm, sp
-from .base import TermKind
+from .base import TermKind  # noqa: F401  (the protocol, beside the registry)
+from .registry import get, kinds, linear_predictor, parts, register, unregister  # noqa: F401
 from .re import GroupBlock, NewBlock  # noqa: F401
-
-if TYPE_CHECKING:
-    from ..data import LinearPredictor
-
-_KINDS: dict[str, TermKind] = {}
-
-
-def register(kind: TermKind) -> TermKind:
-    """Add a kind of term (after those registered before it); its :attr:`~TermKind.calls`
-    become terms of their own in formulas parsed from now on.
-
-    Parameters
-    ----------
-    kind : TermKind
-        The kind, its :attr:`~TermKind.name` not yet registered.
-
-    Returns
-    -------
-    TermKind
-        ``kind``.
-
-    Examples
-    --------
-    >>> class Nothing(TermKind):
-    ...     name = "nothing"
-    >>> register(Nothing()).name in [k.name for k in kinds()]
-    True
-    >>> unregister("nothing")
-    """
-    if kind.name in _KINDS:
-        raise ValueError(f"A term kind named {kind.name!r} is registered already.")
-    _KINDS[kind.name] = kind
-    for call in kind.calls:
-        formula.TERM_CALLS[call] = kind.name
-        if kind.interacts:
-            formula.INTERACTING_CALLS.add(call)
-    return kind
-
-
-def unregister(name: str) -> None:
-    """Remove the kind ``name`` and its calls (what :func:`register` added)."""
-    kind = _KINDS.pop(name)
-    for call in kind.calls:
-        formula.TERM_CALLS.pop(call, None)
-        formula.INTERACTING_CALLS.discard(call)
-
-
-def kinds() -> list[TermKind]:
-    """The registered kinds, in the order their parts of a linear predictor are added."""
-    return list(_KINDS.values())
-
-
-def get(name: str) -> TermKind:
-    """The kind registered as ``name``."""
-    return _KINDS[name]
-
-
-def parts(lp: LinearPredictor) -> list[tuple[TermKind, Any]]:
-    """A predictor's data by kind, in the registry's order, leaving out kinds it has none of."""
-    return [(kind, lp.parts[kind.name]) for kind in kinds() if lp.parts.get(kind.name) is not None]
-
-
-def linear_predictor(contributions: dict[str, Any]) -> Any:
-    """The linear predictor: each kind's part (:meth:`TermKind.add`) added in the registry's
-    order, in the graph (tensors) and from the draws (NumPy) alike.
-
-    Example:
-        >>> import numpy as np
-        >>> X, b = np.array([[1.0, 2.0], [1.0, 3.0]]), np.array([[0.5, 1.0]])  # one draw
-        >>> r = np.array([[[10.0], [20.0]]])  # one draw, 2 levels, 1 coefficient
-        >>> linear_predictor({"fe": (X, b, 0.0), "re": [(r, np.array([1, 0]), np.ones((2, 1)), [0], [True])]})
-        array([[22.5, 13.5]])
-    """
-    eta: Any = 0.0
-    for kind in kinds():
-        if kind.name in contributions:
-            eta = kind.add(eta, contributions[kind.name])
-    return eta
-
 
 for _kind in (fe.KIND, re.KIND, offset.KIND, sm.KIND, sp.KIND, gp.KIND, nl.KIND, cs.KIND, ac.KIND):
     register(_kind)

@@ -30,11 +30,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pymc as pm
 
-from .. import terms as registry  # the package being initialised: its kinds are looked up when used
 from ..nlformula import covariate_data
 from ..nlfunctions import NUMPY, PYTENSOR
-from ..nlterm import NonlinearTerm, nested  # noqa: F401  (nested: re-exported)
+from ..nlterm import NonlinearTerm
 from ..nonlinear import evaluate
+from . import registry
 from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind
 
 if TYPE_CHECKING:
@@ -130,15 +130,15 @@ class NonlinearFormula(TermKind):
         """Each nlpar's values by kind (a tuple in :func:`brmc.terms.parts` order), and the covariates."""
         covariates = part.covariates if ctx.newdata is None else \
             covariate_data(part.term.expression, ctx.new, part.predictors)
-        nested = tuple(tuple(kind.rows(sub, sub_part, ctx) for kind, sub_part in registry.parts(sub))
-                       for sub in part.predictors.values())
-        return nested, tuple(covariates.values())
+        per_nlpar = tuple(tuple(kind.rows(sub, sub_part, ctx) for kind, sub_part in registry.parts(sub))
+                          for sub in part.predictors.values())
+        return per_nlpar, tuple(covariates.values())
 
     def draws(self, lp: LinearPredictor, part: NonlinearPart, rows: tuple, ctx: DrawsContext) -> np.ndarray:
-        nested, covariates = rows
+        per_nlpar, covariates = rows
         etas = {name: registry.linear_predictor({kind.name: kind.draws(sub, sub_part, sub_rows[k], ctx)
                                                  for k, (kind, sub_part) in enumerate(registry.parts(sub))})
-                for (name, sub), sub_rows in zip(part.predictors.items(), nested)}
+                for (name, sub), sub_rows in zip(part.predictors.items(), per_nlpar)}
         values = [np.asarray(c, dtype=float) for c in covariates]
         with np.errstate(all="ignore"):  # as Stan's, a non-finite mean is the likelihood's to refuse
             return evaluate(part.term.expression.tree, part.namespace(etas, values), NUMPY)
