@@ -122,6 +122,7 @@ class JaxModel:
         self._model = model
         self._size = int(flat.size)
         self._logp_jit = jax.jit(self.logp)
+        self._logp_and_grad = jax.jit(jax.value_and_grad(self.logp))
         self.names: list[str] = []
         self._constrain: Callable | None = None
         self._constrainers: dict[int, Callable] = {}
@@ -166,6 +167,15 @@ class JaxModel:
                     f"{inits.why_not_finite(self._model, point)}. {inits.remedy(init, 'numpyro')}")
             rows.append(row)
         return np.stack(rows)
+
+    def starts(self, chains: int, seed: np.random.SeedSequence, data: tuple, init: Any = "random",
+               fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
+        """The chains' starts for sampling: :meth:`initial_points`, random ones moved uphill
+        (:func:`brmc.inits.climb`) where ``init`` is random (:func:`brmc.inits.climbs`)."""
+        rows = self.initial_points(chains, seed, data, init, fallback)
+        if not inits.climbs(init):
+            return rows
+        return np.stack([inits.climb(lambda flat: self._logp_and_grad(flat, data), row) for row in rows])
 
     def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """PyMC's initial point on the unconstrained scale (each prior's location or support
@@ -253,7 +263,7 @@ class CompiledSampler:
 
     def arguments(self, data: tuple, settings: SamplerSettings, fallback: dict | None = None) -> tuple:
         """The executable's arguments: chain ids, random keys and the initial points
-        (``settings.init``; ``fallback`` as :meth:`JaxModel.initial_points`), split over
+        (``settings.init``; ``fallback`` as :meth:`JaxModel.starts`), split over
         devices, and the data.  Meanwhile, as XLA still works on the
         sampler, compiles the map from draws to model variables.
 
@@ -270,7 +280,7 @@ class CompiledSampler:
         """
         chains = settings.chains
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        starts = self.model.initial_points(chains, init_seed, data, settings.init, fallback)
+        starts = self.model.starts(chains, init_seed, data, settings.init, fallback)
         keys = key_seed.generate_state(2 * chains)  # raw threefry keys: two uint32 words per chain
         self.model.constrainer(chains * settings.draws)
         return (np.arange(chains, dtype=np.int32).reshape(self.shape), keys.reshape(*self.shape, 2),

@@ -15,6 +15,14 @@ cannot move (its energy error exceeds the divergence threshold by rounding
 alone).  When no start has a finite log density, :func:`why_not_finite` names
 the model terms, and the observations, that are not.
 
+Unlike Stan, the JAX backends then move each random start uphill (:func:`climb`,
+at most :data:`CLIMB_ITERATIONS` L-BFGS steps) before warm-up: in a Gamma GLM
+with the inverse link every uniform(-2, 2) start has a shape of 0.1-7 where the
+posterior's is ~300, a funnel mouth in which NUTS's warm-up of 200 iterations
+left 14 of 16 chains stuck (shape 0.1-8, most transitions divergent); from the
+climbed starts none.  Starts the user gives (``init=0``, a dict, a function)
+are left where they are.
+
 Example:
     >>> check_init("random"), init_range(0), init_range(0.5)
     (None, 0.0, 0.5)
@@ -30,6 +38,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 from pytensor.tensor.math import Sum
+from scipy import optimize
 
 from .errors import SamplingError, close_matches
 
@@ -37,6 +46,8 @@ from .errors import SamplingError, close_matches
 INIT_TRIES = 100
 #: the half-width of Stan's default random inits, U(-2, 2) on the unconstrained scale
 RANDOM_RANGE = 2.0
+#: the most L-BFGS iterations :func:`climb` takes from a random start
+CLIMB_ITERATIONS = 200
 #: prior names with an underscore (the potentials are named lprior_<param>_<prior>)
 _TWO_WORD_PRIORS = ("student_t", "inv_gamma")
 def remedy(init: Any, backend: str) -> str:
@@ -153,6 +164,58 @@ def best_start(logp: Callable[[np.ndarray], float], candidates: np.ndarray) -> n
     values = np.array([logp(row) for row in candidates])
     finite = np.isfinite(values)
     return candidates[int(np.argmax(np.where(finite, values, -np.inf)))] if finite.any() else None
+
+
+def climbs(init: Any) -> bool:
+    """Whether the random starts of ``init`` are moved uphill before warm-up (:func:`climb`): for
+    ``"random"`` and a positive range, not for ``init=0`` nor for values the user gives.
+
+    Examples
+    --------
+    >>> climbs("random"), climbs(0.5), climbs(0), climbs({"Intercept": 1.0})
+    (True, True, False, False)
+    """
+    return not _given(init) and init_range(init) > 0
+
+
+def climb(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray,
+          iterations: int = CLIMB_ITERATIONS) -> np.ndarray:
+    """``start`` moved uphill on the log density by L-BFGS (SciPy's), where a non-finite density is
+    a wall the line search backs off from (a Gamma model's mean crossing zero under the inverse link).
+
+    Parameters
+    ----------
+    value_and_grad : callable
+        The log density and its gradient at one unconstrained vector.
+    start : numpy.ndarray
+        A start with a finite log density.
+    iterations : int
+        The most L-BFGS iterations.
+
+    Returns
+    -------
+    numpy.ndarray
+        The last point, or ``start`` where the climb found no higher finite density.
+
+    Examples
+    --------
+    >>> def density(x):  # a normal at 3, and nothing left of 1
+    ...     return (-0.5 * float((x - 3) @ (x - 3)), -(x - 3)) if x[0] > 1 else (-np.inf, np.zeros(1))
+    >>> climb(density, np.array([1.5])).round(6)
+    array([3.])
+    """
+    first = float(value_and_grad(start)[0])
+    wall = abs(first) * 10 + 1e6  # above any point of the climb, never an overflow
+
+    def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = value_and_grad(flat)
+        value, grad = float(value), np.asarray(grad, dtype=float)
+        if not (np.isfinite(value) and np.isfinite(grad).all()):
+            return wall, np.zeros_like(grad)
+        return -value, -grad
+
+    end = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": iterations}).x
+    return end if float(value_and_grad(end)[0]) > first else start
 
 
 def chain_values(init: Any, chain: int) -> dict[str, Any]:

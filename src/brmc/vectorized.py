@@ -148,7 +148,7 @@ def _arguments(model, shape: tuple[int, int], builts: Sequence[BuiltModel], data
     starts, keys = [], []
     for built, values in zip(builts, data):
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        starts.append(model.initial_points(settings.chains, init_seed, values, settings.init, built.start))
+        starts.append(model.starts(settings.chains, init_seed, values, settings.init, built.start))
         keys.append(key_seed.generate_state(2 * settings.chains).reshape(settings.chains, 2))
     n = len(builts) * settings.chains
     model.constrainer(n * settings.draws)
