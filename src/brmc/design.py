@@ -22,7 +22,6 @@ import warnings
 from collections.abc import Collection
 from typing import Any
 
-import formulae as fm
 import numpy as np
 import pandas as pd
 from formulae.environment import Environment
@@ -33,6 +32,7 @@ from .errors import DataError
 from .formula import FORMULAE_SPELLINGS, GroupTerm, parse_formula  # noqa: F401  (parse_formula: examples)
 from .lexer import POLY, POLY_CODED, Expr
 from .naming import coef_label, sd_name
+from .rcoding import design_matrices
 from .rlang import r_collate_key, r_number
 from .userwarn import caller_level
 
@@ -221,7 +221,7 @@ def _formulae_design(expr: Expr, frame: pd.DataFrame, env: dict[str, Any],
     coded = expr.coded(poly)
     text = str(coded)
     try:
-        dm = fm.design_matrices(text, frame, na_action="error", env=Environment([{**FORMULA_NAMESPACE, **env}]))
+        dm = design_matrices(text, frame, Environment([{**FORMULA_NAMESPACE, **env}]), coded.order)
     except Exception as err:  # formulae's own messages, re-raised as ours
         raise DataError(f"Could not build the design for '{text}': {err}") from None
     common = dm.common
