@@ -207,8 +207,8 @@ def test_censored_kidney_models_fit_on_the_default_backend_over_seeds(family: st
 
 
 def test_nutpie_chains_start_at_the_best_of_100_random_tries() -> None:
-    """nutpie's start for a seed is the uniform(-2, 2) try of highest log density, with the fit's
-    own data (checked with PyMC's log density of the model, not nutpie's function). Sleepstudy's
+    """nutpie's start for a seed is climbed from the uniform(-2, 2) try of highest log density, with
+    the fit's own data (checked with PyMC's log density of the model, not nutpie's function). Sleepstudy's
     model, whose nutpie compilation the tree-depth test above made (kidney's Weibull model is the
     one whose chains got stuck from single draws: docs/differences.md)."""
     built = brmc.make_model(SLEEP, brmc.datasets.load("sleepstudy"))
@@ -220,5 +220,5 @@ def test_nutpie_chains_start_at_the_best_of_100_random_tries() -> None:
         tries = np.random.default_rng(seed).uniform(-2, 2, (100, compiled.n_dim))
         values = [density(row) for row in tries]
         chosen = start(seed)
-        assert density(chosen) == pytest.approx(max(values), rel=1e-9)
+        assert density(chosen) > max(values) + 1.0  # above every try: climbed from the best
         assert density(chosen) > np.median(values) + 1.0  # far from a typical single draw

@@ -170,6 +170,16 @@ def climbs(init: Any) -> bool:
     """Whether the random starts of ``init`` are moved uphill before warm-up (:func:`climb`): for
     ``"random"`` and a positive range, not for ``init=0`` nor for values the user gives.
 
+    Parameters
+    ----------
+    init : str, float, dict, list or callable
+        As :func:`check_init` accepts.
+
+    Returns
+    -------
+    bool
+        Whether the starts are climbed.
+
     Examples
     --------
     >>> climbs("random"), climbs(0.5), climbs(0), climbs({"Intercept": 1.0})

@@ -310,7 +310,8 @@ def _sample_nutpie(compiled, settings: SamplerSettings, cores: int, built: Built
 def _nutpie_start(compiled, built: BuiltModel, r: float) -> Callable[[int], np.ndarray]:
     """nutpie's start of a chain from nutpie's seed for it, chosen as the JAX backends choose
     theirs: the best of :data:`brmc.inits.INIT_TRIES` uniform(-r, r) draws on the unconstrained
-    scale (the first when none is finite: nutpie then reports the failure)."""
+    scale, climbed by :func:`brmc.inits.climb` (the first draw when none is finite: nutpie then
+    reports the failure)."""
     density = compiled.logp_func  # (flat vector) -> (log density, gradient), reading the data as shared values
     for shared in density.get_shared():
         if shared.name in built.values:
@@ -320,7 +321,9 @@ def _nutpie_start(compiled, built: BuiltModel, r: float) -> Callable[[int], np.n
     def start(seed: int) -> np.ndarray:
         candidates = np.random.default_rng(seed).uniform(-r, r, (tries, compiled.n_dim))
         best = inits.best_start(lambda flat: float(density(flat)[0]), candidates)
-        return candidates[0] if best is None else best
+        if best is None:
+            return candidates[0]
+        return inits.climb(density, best) if r > 0 else best
 
     return start
 
