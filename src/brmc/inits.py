@@ -15,7 +15,7 @@ cannot move (its energy error exceeds the divergence threshold by rounding
 alone).  When no start has a finite log density, :func:`why_not_finite` names
 the model terms, and the observations, that are not.
 
-Unlike Stan, the JAX backends then move each random start uphill (:func:`climb`,
+Unlike Stan, the JAX backends and nutpie then move each random start uphill (:func:`climb`,
 at most :data:`CLIMB_ITERATIONS` L-BFGS steps) before warm-up: in a Gamma GLM
 with the inverse link every uniform(-2, 2) start has a shape of 0.1-7 where the
 posterior's is ~300, a funnel mouth in which NUTS's warm-up of 200 iterations
