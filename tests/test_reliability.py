@@ -145,7 +145,7 @@ def _stuck_chains(fit: brmc.Fit) -> list[int]:
     fifth of the median chain's, or more than a tenth of the transitions divergent."""
     stats = fit.idata.sample_stats
     step = stats["step_size"].values[:, -1]
-    flat = stats["lp"].values.std(axis=1) < 1e-8
+    flat = stats["lp" if "lp" in stats else "logp"].values.std(axis=1) < 1e-8  # nutpie's name: logp
     collapsed = step < 0.2 * np.median(step)
     divergent = stats["diverging"].values.mean(axis=1) > 0.1
     return [int(c) for c in np.flatnonzero(flat | collapsed | divergent)]

@@ -175,7 +175,8 @@ class JaxModel:
         rows = self.initial_points(chains, seed, data, init, fallback)
         if not inits.climbs(init):
             return rows
-        return np.stack([inits.climb(lambda flat: self._logp_and_grad(flat, data), row) for row in rows])
+        free = inits.climbed_entries(self._model)
+        return np.stack([inits.climb(lambda flat: self._logp_and_grad(flat, data), row, free) for row in rows])
 
     def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """PyMC's initial point on the unconstrained scale (each prior's location or support

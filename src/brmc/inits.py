@@ -20,8 +20,13 @@ at most :data:`CLIMB_ITERATIONS` L-BFGS steps) before warm-up: in a Gamma GLM
 with the inverse link every uniform(-2, 2) start has a shape of 0.1-7 where the
 posterior's is ~300, a funnel mouth in which NUTS's warm-up of 200 iterations
 left 14 of 16 chains stuck (shape 0.1-8, most transitions divergent); from the
-climbed starts none.  Starts the user gives (``init=0``, a dict, a function)
-are left where they are.
+climbed starts none.  The group-level and smooth-term parameters (``sd``, ``z``,
+``L`` and their ``sds``/``zs``/``sdgp``/``zgp`` kin) stay at their random
+values (:func:`climbed_entries`): the joint mode of brms's non-centred
+parametrisation has every ``z`` near 0 and ``sd`` near its prior's scale (a
+sleepstudy chain climbed to ``sd_Subject__Intercept`` 340), far from the
+posterior.  Starts the user gives (``init=0``, a dict, a function) are left
+where they are.
 
 Example:
     >>> check_init("random"), init_range(0), init_range(0.5)
@@ -48,6 +53,9 @@ INIT_TRIES = 100
 RANDOM_RANGE = 2.0
 #: the most L-BFGS iterations :func:`climb` takes from a random start
 CLIMB_ITERATIONS = 200
+#: the parameters :func:`climb` leaves at their random start: brms's group-level and smooth-term
+#: standard deviations, standardised effects and correlation factors
+HELD_CLASSES = frozenset({"sd", "z", "L", "sds", "zs", "sdgp", "zgp"})
 #: prior names with an underscore (the potentials are named lprior_<param>_<prior>)
 _TWO_WORD_PRIORS = ("student_t", "inv_gamma")
 def remedy(init: Any, backend: str) -> str:
@@ -188,10 +196,37 @@ def climbs(init: Any) -> bool:
     return not _given(init) and init_range(init) > 0
 
 
+def climbed_entries(model: pm.Model) -> np.ndarray:
+    """Which entries of the model's unconstrained vector (its value variables in order) :func:`climb`
+    moves: all but those of :data:`HELD_CLASSES` (``z_1``, ``sd_1_log__``, ``L_1_raw``, ``zs_1_1``...).
+
+    Parameters
+    ----------
+    model : pymc.Model
+        A model built by :func:`brmc.model.build_model`.
+
+    Returns
+    -------
+    numpy.ndarray
+        One bool per entry.
+
+    Examples
+    --------
+    >>> import brmc
+    >>> built = brmc.make_model("Reaction ~ Days + (1 | Subject)", brmc.datasets.load("sleepstudy"))
+    >>> [v.name for v in built.model.value_vars], int(climbed_entries(built.model).sum())
+    (['b', 'Intercept', 'sd_1_log__', 'z_1', 'sigma_log__'], 3)
+    """
+    sizes = {name: int(np.size(value)) for name, value in model.initial_point().items()}
+    return np.concatenate([np.full(sizes[v.name], v.name.split("_")[0] not in HELD_CLASSES)
+                           for v in model.value_vars])
+
+
 def climb(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], start: np.ndarray,
-          iterations: int = CLIMB_ITERATIONS) -> np.ndarray:
-    """``start`` moved uphill on the log density by L-BFGS (SciPy's), where a non-finite density is
-    a wall the line search backs off from (a Gamma model's mean crossing zero under the inverse link).
+          free: np.ndarray | None = None, iterations: int = CLIMB_ITERATIONS) -> np.ndarray:
+    """``start`` moved uphill on the log density by L-BFGS (SciPy's) in its ``free`` entries, where a
+    non-finite density is a wall the line search backs off from (a Gamma model's mean crossing zero
+    under the inverse link).
 
     Parameters
     ----------
@@ -199,6 +234,8 @@ def climb(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], star
         The log density and its gradient at one unconstrained vector.
     start : numpy.ndarray
         A start with a finite log density.
+    free : numpy.ndarray, optional
+        The entries moved (bools, :func:`climbed_entries`); all when ``None``.
     iterations : int
         The most L-BFGS iterations.
 
@@ -209,22 +246,31 @@ def climb(value_and_grad: Callable[[np.ndarray], tuple[float, np.ndarray]], star
 
     Examples
     --------
-    >>> def density(x):  # a normal at 3, and nothing left of 1
-    ...     return (-0.5 * float((x - 3) @ (x - 3)), -(x - 3)) if x[0] > 1 else (-np.inf, np.zeros(1))
-    >>> climb(density, np.array([1.5])).round(6)
-    array([3.])
+    >>> def density(x):  # a normal at (3, 3), and nothing left of x = 1
+    ...     return (-0.5 * float((x - 3) @ (x - 3)), -(x - 3)) if x[0] > 1 else (-np.inf, np.zeros(2))
+    >>> climb(density, np.array([1.5, 0.0])).round(6), climb(density, np.array([1.5, 0.0]), np.array([True, False]))
+    (array([3., 3.]), array([3., 0.]))
     """
+    free = np.ones(start.shape, dtype=bool) if free is None else free
     first = float(value_and_grad(start)[0])
     wall = abs(first) * 10 + 1e6  # above any point of the climb, never an overflow
 
-    def objective(flat: np.ndarray) -> tuple[float, np.ndarray]:
-        value, grad = value_and_grad(flat)
-        value, grad = float(value), np.asarray(grad, dtype=float)
+    def full(moved: np.ndarray) -> np.ndarray:
+        point = start.copy()
+        point[free] = moved
+        return point
+
+    def objective(moved: np.ndarray) -> tuple[float, np.ndarray]:
+        value, grad = value_and_grad(full(moved))
+        value, grad = float(value), np.asarray(grad, dtype=float)[free]
         if not (np.isfinite(value) and np.isfinite(grad).all()):
             return wall, np.zeros_like(grad)
         return -value, -grad
 
-    end = optimize.minimize(objective, start, jac=True, method="L-BFGS-B", options={"maxiter": iterations}).x
+    if not free.any():
+        return start
+    end = full(optimize.minimize(objective, start[free], jac=True, method="L-BFGS-B",
+                                 options={"maxiter": iterations}).x)
     return end if float(value_and_grad(end)[0]) > first else start
 
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import sys
+import threading
 import time
 import warnings
 from collections import OrderedDict
@@ -317,13 +318,16 @@ def _nutpie_start(compiled, built: BuiltModel, r: float) -> Callable[[int], np.n
         if shared.name in built.values:
             shared.set_value(np.asarray(built.values[shared.name], dtype=shared.type.dtype))
     tries = 1 if r == 0 else inits.INIT_TRIES
+    free = inits.climbed_entries(built.model)
+    lock = threading.Lock()  # nutpie asks for the chains' starts from its threads; the function is not reentrant
 
     def start(seed: int) -> np.ndarray:
         candidates = np.random.default_rng(seed).uniform(-r, r, (tries, compiled.n_dim))
-        best = inits.best_start(lambda flat: float(density(flat)[0]), candidates)
-        if best is None:
-            return candidates[0]
-        return inits.climb(density, best) if r > 0 else best
+        with lock:
+            best = inits.best_start(lambda flat: float(density(flat)[0]), candidates)
+            if best is None:
+                return candidates[0]
+            return inits.climb(density, best, free) if r > 0 else best
 
     return start
 
