@@ -148,16 +148,21 @@ def test_sweep_plot_draws_one_interval_per_prior_set(sweep: sensitivity.SweepRes
 def test_vectorized_sweep_gives_each_sets_posterior_from_one_program(fit: brmc.Fit,
                                                                       sweep: sensitivity.SweepResult) -> None:
     """Sampled side by side, each set's posterior is the one of its separate fit (the sequential
-    sweep: means within 0.25 sd, sds within 25 %), and the sets share one compiled sampler: a
-    second sweep with other hyperparameters compiles no sampler."""
+    sweep: means within 4 Monte Carlo standard errors of the difference, sds within 25 %), and the
+    sets share one compiled sampler: a second sweep with other hyperparameters compiles no sampler.
+    (A fixed 0.25 sd for the means was about 3 standard errors for the correlation, whose chain
+    means differ by up to 0.15 from one seed to the next.)"""
     together = _quiet(sensitivity.prior_sweep, fit, {"tight": TIGHT, "wide": WIDE}, vectorize=True)
+    chains = SETTINGS["chains"]
     for name in ("tight", "wide"):
         ours, separate = together.draws[name], sweep.draws[name]
         assert ours.shape == separate.shape
         assert not ours.equals(separate)  # really another computation
         for variable in REPORTED:
             sd = separate[variable].std()
-            assert abs(ours[variable].mean() - separate[variable].mean()) < 0.25 * sd, (name, variable)
+            mcse = np.hypot(*(az.mcse(d[variable].to_numpy().reshape(chains, -1)).item()
+                              for d in (ours, separate)))
+            assert abs(ours[variable].mean() - separate[variable].mean()) < 4 * mcse, (name, variable)
             assert 0.75 < ours[variable].std() / sd < 1.33, (name, variable)
     other = [[brmc.prior("normal(4, 0.5)", class_="b", coef="Days")], [brmc.prior("normal(0, 100)", class_="b")]]
     with xla_compilations() as compiled:
