@@ -128,7 +128,8 @@ def _fit_quietly(*args, **kwargs) -> tuple[brmc.Fit, list[str]]:
 
 def _usable(fit: brmc.Fit, messages: list[str]) -> None:
     assert not any("not usable" in m for m in messages), messages
-    assert int(fit.idata.sample_stats["diverging"].sum()) <= 0.01 * fit.idata.posterior.sizes["draw"] * 2
+    sizes = fit.idata.posterior.sizes
+    assert int(fit.idata.sample_stats["diverging"].sum()) <= 0.01 * sizes["draw"] * sizes["chain"]
 
 
 def test_gamma_inverse_glm_of_clotting_fits_and_agrees_with_the_mle() -> None:
@@ -191,19 +192,21 @@ KIDNEY = {
 @pytest.mark.reference
 @pytest.mark.parametrize("family", list(KIDNEY))
 def test_censored_kidney_models_fit_on_the_default_backend_over_seeds(family: str) -> None:
-    """brms's censored survival examples on kidney: over 3 seeds (chains=2, iter=400) no chain fails
-    to start or gets stuck, and the mean over seeds agrees with nutpie's within 0.35 posterior sd."""
+    """brms's censored survival examples on kidney: over 10 seeds (chains=4, iter=400, one compilation)
+    no chain fails to start or gets stuck, and the mean over seeds agrees with nutpie's within 0.2
+    posterior sd (measured: within 0.07)."""
     formula, expected = KIDNEY[family]
     means = []
-    for seed in range(3):
-        fit, messages = _fit_quietly(formula, brmc.datasets.load("kidney"), family=family, chains=2, iter=400,
+    for seed in range(10):
+        fit, messages = _fit_quietly(formula, brmc.datasets.load("kidney"), family=family, chains=4, iter=400,
                                      seed=seed)
         _usable(fit, messages)
+        assert _stuck_chains(fit) == [], seed
         s = fit.summary()
         means.append(pd.concat([s.fixed, s.spec_pars, *s.random.values()])["Estimate"])
     mean = pd.concat(means, axis=1).mean(axis=1)
     for name, (value, sd) in expected.items():
-        assert abs(mean[name] - value) < 0.35 * sd, (name, mean[name], value)
+        assert abs(mean[name] - value) < 0.2 * sd, (name, mean[name], value)
 
 
 def test_nutpie_chains_start_at_the_best_of_100_random_tries() -> None:
