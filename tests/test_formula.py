@@ -73,7 +73,8 @@ def test_addition_terms() -> None:
         ("y ~ ( | g)", "effects before"),
         ("cbind(m, n - m) ~ 1 + (1 | batch)", "m | trials(n)"),
         ("y | foo(w) ~ x", "'foo'"),
-        ("y ~ x + (1 | id | g)", "IDs"),
+        ("y ~ x + (1 | a + b | g)", "The ID of a group term"),
+        ("y ~ x + (1 | a | b | g)", "Malformed group term"),
         ("y ~ x $ z", "Unexpected character '$' at position 7"),
     ],
 )

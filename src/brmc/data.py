@@ -28,7 +28,7 @@ from .contrasts import factor_codings
 from . import terms
 from .design import R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors  # noqa: F401
 from .formula import BrmsFormula, GroupTerm, PopulationTerm, Predictor, parse_formula  # noqa: F401
-from .naming import coef_label, suffix
+from .naming import coef_label, prefix, suffix
 from .nlterm import check_covariates, dpar_formulas, nested
 from .nonlinear import evaluate, parse_expression
 from .terms import GroupBlock
@@ -59,6 +59,7 @@ class LinearPredictor:
     formula: Predictor
     link: str
     parts: dict[str, Any] = field(default_factory=dict)
+    resp: str = ""  # the response of a multivariate model it belongs to
 
     @property
     def population(self) -> Population:
@@ -81,18 +82,18 @@ class LinearPredictor:
         return self.parts.get("offset")
 
     @property
-    def prefix(self) -> str:
-        """What brms puts in this predictor's parameter names: ``""`` for ``mu``, else the dpar."""
-        return "" if self.dpar == "mu" else self.dpar
+    def pname(self) -> str:
+        """Its dpar and response as brms combines them in names (:func:`brmc.naming.prefix`)."""
+        return prefix(self.dpar, self.resp)
 
     @property
     def suffix(self) -> str:
-        """The suffix of its model variables: ``Intercept_sigma``, ``b_sigma``, ``Xc_sigma``."""
-        return suffix(self.dpar)
+        """The suffix of its model variables: ``Intercept_sigma``, ``b_sigma``, ``Xc_sigma``, ``b_english``."""
+        return suffix(self.pname)
 
     def label(self, coef: str) -> str:
-        """brms's name of a coefficient of this predictor: ``Days`` or ``sigma_Days``."""
-        return coef_label(self.dpar, coef)
+        """brms's name of a coefficient of this predictor: ``Days``, ``sigma_Days`` or ``english_craven``."""
+        return coef_label(self.pname, coef)
 
 
 #: what a :class:`LinearPredictor` answers from its population part

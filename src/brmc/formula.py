@@ -22,6 +22,7 @@ from decimal import Decimal
 
 from .errors import FormulaError
 from .group_calls import GROUP_CALLS, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
+from .multivariate import MultivariateFormula, SetRescor, mvbf, split_mvbind
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
                     position_of, split_top, tokenize)
 from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, is_call, refuse_calls_inside,  # noqa: F401
@@ -98,6 +99,8 @@ class GroupTerm(Term):
     correlated: bool = True
     #: the members of a multi-membership term ``(1 | mm(g1, g2))`` (:mod:`brmc.group_calls`)
     members: Members | None = None
+    #: brms's ID of ``(1 | p | g)``: terms sharing it are correlated across predictors ("" : none)
+    id: str = ""
     kind = "re"
 
     @property
@@ -115,7 +118,7 @@ class GroupTerm(Term):
 
     def __str__(self) -> str:
         bar = "|" if self.correlated else "||"
-        return f"({self.expr} {bar} {self.group})"
+        return f"({self.expr} {bar} {f'{self.id} {bar} ' if self.id else ''}{self.group})"
 
 
 @dataclass(frozen=True)
@@ -220,6 +223,10 @@ class BrmsFormula(Predictor):
         """Every name written in the formulas (data columns, functions, ``env`` values)."""
         return {t.text for p in [self, *self.pforms.values()] for t in p.tokens if t.kind == "name"}
 
+    def __add__(self, other: object) -> MultivariateFormula:
+        """``bf("y1 ~ x") + bf("y2 ~ z")`` (or ``+ set_rescor(...)``): brms's multivariate formula."""
+        return NotImplemented if isinstance(other, SetRescor) else mvbf(self, other)  # SetRescor refuses
+
 
 _PREDICTORS = "on the right of '~'"
 
@@ -298,20 +305,12 @@ def _group_factors(spec: list[Token], text: str) -> list[str]:
 def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[GroupTerm]:
     parts = split_top(inner, "||")
     correlated = len(parts) == 1
-    if not correlated:
-        if len(parts) > 2:
-            raise FormulaError(f"Too many '||' in a group term {position_of(text, open_tok.pos)}")
-        expr_toks, group_toks = parts
-    else:
-        bars = split_top(inner, "|")
-        if len(bars) == 3:
-            raise FormulaError(
-                "Group-level IDs such as (1 | id | g) are not supported yet "
-                f"{position_of(text, open_tok.pos)}"
-            )
-        if len(bars) != 2:
-            raise FormulaError(f"Malformed group term {position_of(text, open_tok.pos)}")
-        expr_toks, group_toks = bars
+    parts = split_top(inner, "|") if correlated else parts
+    if len(parts) not in (2, 3):
+        raise FormulaError(f"Malformed group term (1 | g), (1 || g) or (1 | id | g) {position_of(text, open_tok.pos)}")
+    expr_toks, group_toks, id_toks = parts[0], parts[-1], parts[1] if len(parts) == 3 else []
+    if len(parts) == 3 and (len(id_toks) != 1 or id_toks[0].kind not in {"name", "number"}):
+        raise FormulaError(f"The ID of a group term (1 | id | g) must be a name or number {position_of(text, open_tok.pos)}")
     if not expr_toks:
         raise FormulaError(f"A group term needs effects before '|' {position_of(text, open_tok.pos)}")
     if not group_toks:
@@ -319,10 +318,11 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
     if any(t.text in {"|", "||", "~"} for t in expr_toks + group_toks):
         raise FormulaError(f"Stray '|' or '~' in a group term {position_of(text, open_tok.pos)}")
     expr = Expr(_translate(expr_toks))
+    gid = id_toks[0].text if id_toks else ""
     if is_call(group_toks, GROUP_CALLS):  # gr(g, cor = FALSE), mm(g1, g2, weights = ...)
         call = parse_group_call(group_toks, text)
-        return [GroupTerm(expr, call.group, correlated and call.correlated, call.members)]
-    return [GroupTerm(expr=expr, group=g, correlated=correlated) for g in _group_factors(group_toks, text)]
+        return [GroupTerm(expr, call.group, correlated and call.correlated, call.members, id=gid)]
+    return [GroupTerm(expr=expr, group=g, correlated=correlated, id=gid) for g in _group_factors(group_toks, text)]
 
 
 def _translate(tokens: list[Token]) -> list[Token]:
@@ -416,7 +416,7 @@ def _parse_one(text: str, env_names: frozenset[str] | None) -> tuple[str, dict[s
                                           source=text, tokens=tuple(tokens))
 
 
-def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
+def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula | MultivariateFormula:
     """brms's ``bf()``: the main formula plus a formula per distributional parameter.
 
     The parameters are checked against the family when the model is built;
@@ -452,6 +452,8 @@ def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula:
                 "fixing it to a constant is not supported yet."
             )
         texts.append(f"{dpar} {rhs}" if rhs.lstrip().startswith("~") else f"{dpar} ~ {rhs}")
+    if isinstance(formula, str) and re.match(r"\s*mvbind\s*\(", formula):  # brms's split_bf
+        return mvbf(*(parse_formula(form, env_names=None, pforms=texts) for form in split_mvbind(formula)))
     return parse_formula(formula, env_names=None, pforms=texts)
 
 

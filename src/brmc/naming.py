@@ -34,6 +34,17 @@ def coef_label(dpar: str, coef: str) -> str:
     return coef if dpar == "mu" else f"{dpar}_{coef}"
 
 
+def prefix(dpar: str, resp: str = "") -> str:
+    """brms's ``combine_prefix``: what stands for a predictor in names, its dpar and the response of a
+    multivariate model (``mu`` when neither is there, as :func:`coef_label` takes it).
+
+    Example:
+        >>> prefix("mu"), prefix("mu", "english"), prefix("sigma", "english")
+        ('mu', 'english', 'sigma_english')
+    """
+    return "_".join(p for p in (table_dpar(dpar), resp) if p) or "mu"
+
+
 def table_dpar(dpar: str) -> str:
     """The ``dpar`` column of a prior row: empty for ``mu``, as brms prints it.
 

@@ -82,6 +82,8 @@ class DataContext:
     thresholds: int = 0
     nlpar: bool = False
     predictor: Callable[[str, Any], LinearPredictor] | None = None
+    #: the group-level blocks made so far (blocks of one ID ``(1 | p | g)`` are joined across predictors)
+    blocks: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,9 @@ class GraphContext:
     value by name, from :meth:`TermKind.data_values`), ``params`` (the model's parameters
     by name, filled in as they are made, for the priors), ``bounds`` (a parameter's bounds
     from the priors), ``hyper`` (the ``pm.Data`` of a parameter's prior hyperparameters,
-    ``None`` when its prior is flat) and ``intercepts`` (by dpar, intercepts made outside the
-    predictors: a mixture's ordered ones)."""
+    ``None`` when its prior is flat), ``intercepts`` (by dpar, intercepts made outside the
+    predictors: a mixture's ordered ones) and ``joint`` (the group-level effects of each ID
+    ``(1 | p | g)`` by number, made with its first block and shared by the others)."""
 
     nobs: int
     values: dict[str, np.ndarray]
@@ -128,6 +131,7 @@ class GraphContext:
     bounds: Callable[[str], tuple[float | None, float | None]]
     hyper: Callable[[str, str], Any]
     intercepts: dict[str, Any] = field(default_factory=dict)
+    joint: dict[int, Any] = field(default_factory=dict)
 
 
 @dataclass

@@ -120,17 +120,17 @@ class PopulationEffects(TermKind):
         return rows
 
     def slots(self, lp: LinearPredictor, part: Population) -> list[ParamSlot]:
-        dp, sfx = naming.table_dpar(lp.dpar), naming.suffix(lp.dpar)
+        dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
         out = [ParamSlot(f"b{sfx}", k, "b", coef, "", dp, user_bounds=True) for k, coef in enumerate(part.b_names)]
         if part.has_intercept:
             out.append(ParamSlot(f"Intercept{sfx}", 0, "Intercept", "", "", dp))
         return out
 
     def data_values(self, lp: LinearPredictor, part: Population) -> dict[str, np.ndarray]:
-        return {f"Xc{naming.suffix(lp.dpar)}": part.Xc} if part.b_names else {}
+        return {f"Xc{lp.suffix}": part.Xc} if part.b_names else {}
 
     def graph(self, lp: LinearPredictor, part: Population, ctx: GraphContext) -> tuple:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         X, b, intercept = pt.zeros((ctx.nobs, 0)), pt.zeros(0), 0.0
         if part.b_names:
             ctx.params[f"b{sfx}"] = b = parameter(f"b{sfx}", (len(part.b_names),), *ctx.bounds(f"b{sfx}"))
@@ -145,21 +145,21 @@ class PopulationEffects(TermKind):
         return eta + (b @ X.T + intercept)
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Population) -> dict[str, dict[str, np.ndarray]]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         b = raw[f"b{sfx}"].values if part.b_names else None
         out: dict[str, dict[str, np.ndarray]] = {"intercepts": {}, "b": {}, "temporary": {}}
         if part.has_intercept:
             temporary = out["temporary"][f"Intercept{sfx}"] = raw[f"Intercept{sfx}"].values
             shift = b @ part.means_X if b is not None else 0.0
-            out["intercepts"][naming.b_name(lp.dpar, "Intercept")] = temporary - shift
+            out["intercepts"][naming.b_name(lp.pname, "Intercept")] = temporary - shift
         for k, coef in enumerate(part.b_names):
-            out["b"][naming.b_name(lp.dpar, coef)] = b[..., k]
+            out["b"][naming.b_name(lp.pname, coef)] = b[..., k]
         return out
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Population) -> dict[str, np.ndarray]:
-        sfx, out = naming.suffix(lp.dpar), {}
+        sfx, out = lp.suffix, {}
         if part.b_names:
-            out[f"b{sfx}"] = np.stack([posterior[naming.b_name(lp.dpar, n)].values for n in part.b_names], axis=-1)
+            out[f"b{sfx}"] = np.stack([posterior[naming.b_name(lp.pname, n)].values for n in part.b_names], axis=-1)
         if part.has_intercept:
             out[f"Intercept{sfx}"] = posterior[f"Intercept{sfx}"].values
         return out
@@ -175,14 +175,14 @@ class PopulationEffects(TermKind):
         return X[:, len(names) - len(part.population_names):]
 
     def draws(self, lp: LinearPredictor, part: Population, rows: np.ndarray, ctx: DrawsContext) -> tuple:
-        return rows, ctx.pick(population_effects(ctx.posterior, lp.dpar, part)), 0.0
+        return rows, ctx.pick(population_effects(ctx.posterior, lp.pname, part)), 0.0
 
 
-def population_effects(posterior: xr.Dataset, dpar: str, part: Population) -> np.ndarray:
+def population_effects(posterior: xr.Dataset, pname: str, part: Population) -> np.ndarray:
     """The draws of a predictor's ``b`` for the columns of its ``X`` (intercept first when
     there is one): (chain, draw, K)."""
     shape = (posterior.sizes["chain"], posterior.sizes["draw"], 0)
-    columns = [posterior[naming.b_name(dpar, n)].values for n in part.population_names]
+    columns = [posterior[naming.b_name(pname, n)].values for n in part.population_names]
     return np.stack(columns, axis=-1) if columns else np.zeros(shape)
 
 

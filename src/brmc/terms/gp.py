@@ -146,7 +146,7 @@ class GaussianProcesses(TermKind):
         return rows
 
     def slots(self, lp: LinearPredictor, part: list[GPTerm]) -> list[ParamSlot]:
-        dp, sfx = naming.table_dpar(lp.dpar), naming.suffix(lp.dpar)
+        dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
         out = []
         for t in part:
             for j, label in enumerate(t.labels):
@@ -155,7 +155,7 @@ class GaussianProcesses(TermKind):
         return out
 
     def data_values(self, lp: LinearPredictor, part: list[GPTerm]) -> dict[str, np.ndarray]:
-        sfx, values = naming.suffix(lp.dpar), {}
+        sfx, values = lp.suffix, {}
         n = len(lp.population.X)
         for t in part:
             for j, block in enumerate(t.basis.blocks):
@@ -166,7 +166,7 @@ class GaussianProcesses(TermKind):
 
     def graph(self, lp: LinearPredictor, part: list[GPTerm], ctx: GraphContext) -> list[tuple]:
         """Per GP ``(values at its unique points, each row's point, each row's weight)``."""
-        sfx, out = naming.suffix(lp.dpar), []
+        sfx, out = lp.suffix, []
         for t in part:
             K = len(t.basis.blocks)
             sdgp_name, lscale_name = f"sdgp{sfx}_{t.number}", f"lscale{sfx}_{t.number}"
@@ -192,7 +192,7 @@ class GaussianProcesses(TermKind):
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[GPTerm]) -> dict[str, dict[str, np.ndarray]]:
-        sfx, out = naming.suffix(lp.dpar), {"sdgp": {}, "lscale": {}, "zgp": {}}
+        sfx, out = lp.suffix, {"sdgp": {}, "lscale": {}, "zgp": {}}
         for t in part:
             sdgp, lscale = raw[f"sdgp{sfx}_{t.number}"].values, raw[f"lscale{sfx}_{t.number}"].values
             for j, label in enumerate(t.labels):
@@ -203,7 +203,7 @@ class GaussianProcesses(TermKind):
         return out
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[GPTerm]) -> dict[str, np.ndarray]:
-        sfx, out = naming.suffix(lp.dpar), {}
+        sfx, out = lp.suffix, {}
         for t in part:
             for cls in ("sdgp", "lscale"):
                 out[f"{cls}{sfx}_{t.number}"] = np.stack([posterior[f"{cls}{sfx}_{c}"].values for c in t.labels], -1)
@@ -225,7 +225,7 @@ class GaussianProcesses(TermKind):
         return out
 
     def draws(self, lp: LinearPredictor, part: list[GPTerm], rows: list, ctx: DrawsContext) -> list[tuple]:
-        sfx, out = naming.suffix(lp.dpar), []
+        sfx, out = lp.suffix, []
         for t, blocks in zip(part, rows):
             for j, (block, (X, index, weight, new)) in enumerate(zip(t.basis.blocks, blocks)):
                 label = t.labels[j]

@@ -45,10 +45,10 @@ class Offset(TermKind):
         return offset_values(terms[0].args[0], ctx.frame, ctx.env) if terms else None
 
     def data_values(self, lp: LinearPredictor, part: np.ndarray) -> dict[str, np.ndarray]:
-        return {f"offset{naming.suffix(lp.dpar)}": part}
+        return {f"offset{lp.suffix}": part}
 
     def graph(self, lp: LinearPredictor, part: np.ndarray, ctx: GraphContext) -> Any:
-        name = f"offset{naming.suffix(lp.dpar)}"
+        name = f"offset{lp.suffix}"
         return pm.Data(name, ctx.values[name])
 
     def add(self, eta: Any, contribution: Any) -> Any:

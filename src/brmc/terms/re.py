@@ -14,7 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -42,7 +42,10 @@ class GroupBlock:
 
     ``index`` maps each observation to its level (0-based), ``Z`` holds the
     block's N_obs × M predictor values (never a dense N_obs × N_levels matrix).
-    ``dpar`` is the distributional parameter whose linear predictor it enters.  A
+    ``dpar`` is the distributional parameter whose linear predictor it enters, ``resp`` the
+    response of a multivariate model (``""``: none); ``share`` joins the blocks of one ID
+    ``(1 | p | g)``, whose coefficients are one vector of ``sd``, ``z`` and one correlation
+    matrix, made with the block that comes first (the one that :attr:`leads`).  A
     multi-membership block (``mm()``, :mod:`brmc.terms.mm`) has an ``index`` and ``weights``
     of N_obs × members.
     """
@@ -55,16 +58,45 @@ class GroupBlock:
     Z: np.ndarray
     dpar: str = "mu"
     weights: np.ndarray | None = None
+    resp: str = ""
+    share: list[GroupBlock] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def labels(self) -> list[str]:
-        """The coefficients as brms names them in ``sd_``/``cor_`` names: ``Intercept``, ``sigma_Intercept``."""
-        return [naming.coef_label(self.dpar, c) for c in self.coefs]
+        """The coefficients as brms names them in ``sd_``/``cor_`` names: ``Intercept``, ``sigma_Intercept``,
+        ``english_Intercept``."""
+        return [naming.coef_label(naming.prefix(self.dpar, self.resp), c) for c in self.coefs]
 
     @property
     def r_name(self) -> str:
-        """brms's name of the block's group-level effects: ``r_Subject`` or ``r_Subject__sigma``."""
-        return naming.r_name(self.group, self.dpar)
+        """brms's name of the block's group-level effects: ``r_Subject``, ``r_Subject__sigma``, ``r_school__math``."""
+        return naming.r_name(self.group, naming.prefix(self.dpar, self.resp))
+
+    @property
+    def members(self) -> list[GroupBlock]:
+        """The blocks of its ID in order (itself alone when it has none)."""
+        return self.share or [self]
+
+    @property
+    def leads(self) -> bool:
+        """Whether the parameters of its ID are made (and named) with it."""
+        return self.members[0] is self
+
+    @property
+    def joint_id(self) -> int:
+        """The number of its ID's parameters (``sd_<id>``, ``z_<id>``, ``L_<id>``): its first block's."""
+        return self.members[0].id
+
+    @property
+    def joint_labels(self) -> list[str]:
+        """The labels of every coefficient of its ID, in order."""
+        return [label for b in self.members for label in b.labels]
+
+    @property
+    def columns(self) -> list[int]:
+        """Its coefficients' positions among its ID's."""
+        start = sum(len(b.coefs) for b in self.members[: self.members.index(self)])
+        return list(range(start, start + len(self.coefs)))
 
     @property
     def group(self) -> str:
@@ -72,7 +104,7 @@ class GroupBlock:
 
     @property
     def correlated(self) -> bool:
-        return self.term.correlated and len(self.coefs) > 1
+        return self.term.correlated and len(self.joint_labels) > 1
 
     @property
     def n_levels(self) -> int:
@@ -115,6 +147,39 @@ def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
     return posterior[block.r_name].sel({naming.r_coef_dim(block.r_name): block.coefs}).values
 
 
+def link_ids(blocks: list[GroupBlock]) -> None:
+    """Join the blocks that share an ID ``(1 | p | g)`` (across predictors and responses), as brms's
+    ``tidy_ranef``: their coefficients get one ``sd`` vector and one correlation matrix.
+
+    Parameters
+    ----------
+    blocks : list of GroupBlock
+        Every block of the model, in brms's order.
+
+    Raises
+    ------
+    FormulaError
+        Blocks of one ID on different grouping factors, or one ID both correlated and not.
+
+    Examples
+    --------
+    >>> from brmc.formula import parse_formula
+    >>> block = lambda t, c: GroupBlock(1, t, [c], ["a", "b"], np.zeros(2, int), np.ones((2, 1)))
+    >>> first, second = (block(t, c) for t, c in zip(parse_formula("y ~ (1 | p | g) + (x | p | g)").group_terms,
+    ...                                                ["Intercept", "x"]))
+    >>> link_ids([first, second]); second.joint_id, second.columns, first.joint_labels
+    (1, [1], ['Intercept', 'x'])
+    """
+    by_id: dict[str, list[GroupBlock]] = {}
+    for block in blocks:
+        block.share = by_id.setdefault(block.term.id, []) if block.term.id else []
+        block.share.append(block)
+    for gid, members in by_id.items():
+        if len({(b.group, b.term.correlated) for b in members}) > 1:
+            raise FormulaError(f"Group-level terms of the ID {gid!r} ({', '.join(str(b.term) for b in members)}) "
+                               "must have the same grouping factor and be all correlated ('|') or all not ('||').")
+
+
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     if any(t.kind == "name" and t.text in ("cs", "cse") for t in term.expr.tokens):
         raise FormulaError(f"Category-specific group-level effects such as {term} are not supported yet; "
@@ -142,10 +207,13 @@ class GroupEffects(TermKind):
     def data(self, terms: list[GroupTerm], ctx: DataContext) -> list[GroupBlock]:
         blocks = [_block(ctx.next_id + i, term, ctx) for i, term in enumerate(terms)]
         ctx.next_id += len(blocks)
+        ctx.blocks += blocks
+        link_ids(ctx.blocks)
         return blocks
 
     def structure(self, part: list[GroupBlock]) -> Any:
-        return [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated, b.ones, b.index.shape[1:])
+        return [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated, b.ones, b.joint_id, b.columns,
+                 b.index.shape[1:])
                 for b in part]
 
     def prior_rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: PriorContext) -> list[dict]:
@@ -165,9 +233,9 @@ class GroupEffects(TermKind):
         out = []
         for block in part:
             dp = naming.table_dpar(block.dpar)
-            out += [ParamSlot(f"sd_{block.id}", k, "sd", coef, block.group, dp, lb=0.0, user_bounds=True)
-                    for k, coef in enumerate(block.coefs)]
-            if block.correlated:
+            out += [ParamSlot(f"sd_{block.joint_id}", k, "sd", coef, block.group, dp, lb=0.0, user_bounds=True)
+                    for k, coef in zip(block.columns, block.coefs)]
+            if block.correlated and block.leads:
                 out.append(ParamSlot(f"L_{block.id}", 0, "cor", "", block.group, ""))
         return out
 
@@ -180,21 +248,16 @@ class GroupEffects(TermKind):
         return values
 
     def graph(self, lp: LinearPredictor, part: list[GroupBlock], ctx: GraphContext) -> list[tuple]:
-        """Each block's effects ``r`` (levels × M: ``sd`` times ``L z``, or ``z``) and its data (no dense Z)."""
+        """Each block's effects ``r`` (levels × M: ``sd`` times ``L z``, or ``z``) and its data (no dense Z);
+        the parameters of an ID are made with its first block, the others take their columns."""
         out = []
         for block in part:
             M, i = len(block.coefs), block.id
             J = pm.Data(f"J_{i}", ctx.values[f"J_{i}"])
             Z = pm.Data(f"Z_{i}", ctx.values[f"Z_{i}"]) if f"Z_{i}" in ctx.values else None
-            ctx.params[f"sd_{i}"] = sd = parameter(f"sd_{i}", (M,), *ctx.bounds(f"sd_{i}"))
-            z = pm.Normal(f"z_{i}", 0.0, 1.0, shape=(M, block.n_levels))
-            if block.correlated:
-                eta = ctx.hyper(f"L_{i}", "lkj")
-                L = cholesky_corr(f"L_{i}", M, eta[0, 0] if eta is not None else 1.0)
-                r = (sd[:, None] * pt.dot(L, z)).T
-            else:
-                r = (sd[:, None] * z).T
-            out.append((r, J, Z, range(M), block.ones))
+            if block.leads:
+                ctx.joint[i] = _joint_effects(block, ctx)
+            out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones))
         return out
 
     def add(self, eta: Any, contribution: list[tuple]) -> Any:
@@ -213,18 +276,19 @@ class GroupEffects(TermKind):
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, dict]:
         sds, cors, r_by_name = {}, {}, {}
         for block in part:
-            sd, z = raw[f"sd_{block.id}"].values, raw[f"z_{block.id}"].values  # z: chain, draw, M, N
-            for k, label in enumerate(block.labels):
+            i, labels = block.joint_id, block.joint_labels
+            sd, z = raw[f"sd_{i}"].values, raw[f"z_{i}"].values  # z: chain, draw, M, N (M of the whole ID)
+            for k, label in zip(block.columns, block.labels):
                 sds[naming.sd_name(block.group, label)] = sd[..., k]
             if block.correlated:
-                L = cholesky_from_raw(raw[f"L_{block.id}_raw"].values, len(block.coefs))
+                L = cholesky_from_raw(raw[f"L_{i}_raw"].values, len(labels))
                 cor = L @ np.swapaxes(L, -1, -2)
-                for k in range(len(block.coefs)):
+                for k in range(len(labels) if block.leads else 0):
                     for j in range(k):
-                        cors[naming.cor_name(block.group, block.labels[j], block.labels[k])] = cor[..., j, k]
+                        cors[naming.cor_name(block.group, labels[j], labels[k])] = cor[..., j, k]
                 z = L @ z
             scaled = sd[..., :, None] * z
-            for k, coef in enumerate(block.coefs):
+            for k, coef in zip(block.columns, block.coefs):
                 r_by_name.setdefault(block.r_name, (block, []))[1].append((coef, scaled[..., k, :]))
         r = {}
         for name, (block, parts) in r_by_name.items():
@@ -236,15 +300,16 @@ class GroupEffects(TermKind):
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, np.ndarray]:
         out = {}
-        for block in part:
-            sd = np.stack([posterior[naming.sd_name(block.group, c)].values for c in block.labels], axis=-1)
+        for block in filter(lambda b: b.leads, part):
+            labels = block.joint_labels
+            sd = np.stack([posterior[naming.sd_name(block.group, c)].values for c in labels], axis=-1)
             out[f"sd_{block.id}"] = sd
             if block.correlated:
-                M = len(block.coefs)
+                M = len(labels)
                 C = np.broadcast_to(np.eye(M), (*sd.shape[:-1], M, M)).copy()
                 for k in range(M):
                     for j in range(k):
-                        name = naming.cor_name(block.group, block.labels[j], block.labels[k])
+                        name = naming.cor_name(block.group, labels[j], labels[k])
                         C[..., j, k] = C[..., k, j] = posterior[name].values
                 out[f"L_{block.id}"] = np.linalg.cholesky(C)
         return out
@@ -272,6 +337,18 @@ class GroupEffects(TermKind):
                 r = np.concatenate([r, ctx.new_levels(nb, r)], axis=1)
             blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z)))
         return blocks
+
+
+def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
+    """The effects of ``block``'s ID (levels × the ID's coefficients): ``sd`` times ``L z``, or ``z``."""
+    M, i = len(block.joint_labels), block.id
+    ctx.params[f"sd_{i}"] = sd = parameter(f"sd_{i}", (M,), *ctx.bounds(f"sd_{i}"))
+    z = pm.Normal(f"z_{i}", 0.0, 1.0, shape=(M, block.n_levels))
+    if not block.correlated:
+        return (sd[:, None] * z).T
+    eta = ctx.hyper(f"L_{i}", "lkj")
+    L = cholesky_corr(f"L_{i}", M, eta[0, 0] if eta is not None else 1.0)
+    return (sd[:, None] * pt.dot(L, z)).T
 
 
 def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:

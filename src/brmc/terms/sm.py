@@ -195,7 +195,7 @@ class SmoothTerms(TermKind):
         return rows
 
     def slots(self, lp: LinearPredictor, part: Smooths) -> list[ParamSlot]:
-        dp, sfx = naming.table_dpar(lp.dpar), naming.suffix(lp.dpar)
+        dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
         out = [ParamSlot(f"bs{sfx}", k, "b", coef, "", dp) for k, coef in enumerate(part.xs_names)]
         for sm in part.smooths:
             out += [ParamSlot(f"sds{sfx}_{sm.number}", j, "sds", sm.spec.text, "", dp, lb=0.0)
@@ -203,7 +203,7 @@ class SmoothTerms(TermKind):
         return out
 
     def data_values(self, lp: LinearPredictor, part: Smooths) -> dict[str, np.ndarray]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         values = {f"Xs{sfx}": part.Xs} if part.xs_names else {}
         for sm in part.smooths:
             for j, Z in enumerate(sm.Zs):
@@ -212,7 +212,7 @@ class SmoothTerms(TermKind):
 
     def graph(self, lp: LinearPredictor, part: Smooths, ctx: GraphContext) -> list[tuple]:
         """``[(Xs, bs, False), (Zs_i_j, s_i_j, False) or (index, s_i_j, True), ...]``, ``s = sds * zs``."""
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out = []
         if part.xs_names:
             ctx.params[f"bs{sfx}"] = bs = parameter(f"bs{sfx}", (len(part.xs_names),), *ctx.bounds(f"bs{sfx}"))
@@ -236,7 +236,7 @@ class SmoothTerms(TermKind):
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, dict[str, np.ndarray]]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out: dict[str, dict[str, np.ndarray]] = {"bs": {}, "sds": {}, "s": {}}
         if part.xs_names:
             bs = raw[f"bs{sfx}"].values
@@ -252,7 +252,7 @@ class SmoothTerms(TermKind):
         return out
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Smooths) -> dict[str, np.ndarray]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out = {}
         if part.xs_names:
             out[f"bs{sfx}"] = np.stack([posterior[f"bs{sfx}_{n}"].values for n in part.xs_names], axis=-1)
@@ -312,7 +312,7 @@ class SmoothTerms(TermKind):
         [(133, 1), (133, 8)]
         """
         Xs, blocks = rows
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out = []
         columns = [c for c, owner in enumerate(part.xs_terms) if owner in terms]
         if columns:

@@ -100,19 +100,19 @@ class MonotonicEffects(TermKind):
         return rows + [prior_row("dirichlet(1)", "simo", coef=c, dpar=dp) for t in part for c in t.simo_labels]
 
     def slots(self, lp: LinearPredictor, part: list[MonotonicTerm]) -> list[ParamSlot]:
-        dp, sfx = naming.table_dpar(lp.dpar), naming.suffix(lp.dpar)
+        dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
         out = [ParamSlot(f"bsp{sfx}", k, "b", t.label, "", dp) for k, t in enumerate(part)]
         return out + [ParamSlot(p, 0, "simo", c, "", dp) for t in part for p, c in zip(t.simo_params(sfx), t.simo_labels)]
 
     def data_values(self, lp: LinearPredictor, part: list[MonotonicTerm]) -> dict[str, np.ndarray]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         values = {f"Xmo{sfx}_{t.first + j}": p.Xmo for t in part for j, p in enumerate(t.basis.parts)}
         return values | {f"Csp{sfx}_{k + 1}": t.basis.Csp for k, t in enumerate(part) if t.basis.Csp is not None}
 
     def graph(self, lp: LinearPredictor, part: list[MonotonicTerm], ctx: GraphContext) -> list[tuple]:
         """Per term ``(bsp_k, [(Xmo, Jmo * [0, cumsum(simo)]) per mo() call])``; each simplex's
         ``dirichlet`` prior is the model's, as a mixture's ``theta`` (:mod:`brmc.model`)."""
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         ctx.params[f"bsp{sfx}"] = bsp = parameter(f"bsp{sfx}", (len(part),), *ctx.bounds(f"bsp{sfx}"))
         out = []
         for k, t in enumerate(part):
@@ -136,7 +136,7 @@ class MonotonicEffects(TermKind):
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[MonotonicTerm]) -> dict[str, dict]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         bsp = raw[f"bsp{sfx}"].values
         out: dict[str, dict] = {"bsp": {f"bsp{sfx}_{t.label}": bsp[..., k] for k, t in enumerate(part)}, "simo": {}}
         for t in part:
@@ -146,7 +146,7 @@ class MonotonicEffects(TermKind):
         return out
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[MonotonicTerm]) -> dict[str, np.ndarray]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out = {f"bsp{sfx}": np.stack([posterior[f"bsp{sfx}_{t.label}"].values for t in part], axis=-1)}
         for t in part:
             for j, name in enumerate(t.simo_params(sfx)):
@@ -164,7 +164,7 @@ class MonotonicEffects(TermKind):
         return [([p.codes(ctx.new) for p in t.basis.parts], t.basis.covariate_product(ctx.new)) for t in part]
 
     def draws(self, lp: LinearPredictor, part: list[MonotonicTerm], rows: list, ctx: DrawsContext) -> list[tuple]:
-        sfx = naming.suffix(lp.dpar)
+        sfx = lp.suffix
         out = []
         for t, (codes, Csp) in zip(part, rows):
             bsp = ctx.pick(ctx.posterior[f"bsp{sfx}_{t.label}"].values)
