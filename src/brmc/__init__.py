@@ -42,6 +42,7 @@ from .marginal_frame import MarginalFrame, hypotheses
 from .marginal_plots import plot_comparisons, plot_predictions, plot_slopes
 from .plots import plot_ranef, plot_shrinkage
 from .formula import parse_formula
+from .multivariate import mvbf, set_rescor
 from .nlterm import bf, lf, nlf
 from .priors import pc_prior, prior
 from .sensitivity import SweepResult, prior_sweep
@@ -50,7 +51,7 @@ from .smooth_effects import conditional_smooths, posterior_smooths
 
 __all__ = [
     "BrmsError", "DataError", "Family", "FamilyError", "Fit", "FormulaError", "PriorError", "SamplingError",
-    "bf", "lf", "nlf", "brm", "datasets", "gaussian", "get_family", "get_prior", "mixture", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
+    "bf", "lf", "nlf", "mvbf", "set_rescor", "brm", "datasets", "gaussian", "get_family", "get_prior", "mixture", "make_model", "parse_formula", "prior", "update", "load", "loo", "waic", "loo_compare", "bayes_R2",
     "hypothesis", "pc_prior", "prior_sweep", "SweepResult", "plot_ranef", "plot_shrinkage", "pp_check",
     "conditional_effects", "conditional_smooths", "posterior_smooths", "sbc", "SBCResult", "kfold", "loo_R2", "model_weights", "add_criterion",
     "loo_moment_match", "reloo", "bridge_sampler", "bayes_factor", "post_prob", "pp_average", "make_conditions",

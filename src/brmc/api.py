@@ -21,6 +21,10 @@ from .families import Family, get_family
 from .fit import Fit
 from .formula import BrmsFormula, as_formula
 from .model import BuiltModel, build_model
+from .multivariate import MultivariateFormula
+from .mvdata import MvModelData, as_multivariate, build_mv_data, mv_prior_table, resolve_mv_priors
+from .mvfit import MvFit, mv_inference_data
+from .mvmodel import build_mv_model
 from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
 from .prior_sampling import add_prior_draws
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
@@ -29,9 +33,11 @@ from .summary import PriorTable
 from .userwarn import warn_user
 
 
-def _model_data(formula: str | BrmsFormula, data: Any, family: str | Family, data_name: str | None,
-                env: dict[str, Any] | None, contrasts: dict[str, str] | None) -> ModelData:
+def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, family: str | Family, data_name: str | None,
+                env: dict[str, Any] | None, contrasts: dict[str, str] | None) -> ModelData | MvModelData:
     env = dict(env or {})
+    if (multivariate := as_multivariate(formula)) is not None:
+        return build_mv_data(multivariate, data, family, data_name=data_name, env=env, contrasts=contrasts)
     parsed = as_formula(formula, env_names=frozenset(env))
     return build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
 
@@ -63,7 +69,7 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
     md = _model_data(formula, data, family, data_name, env, contrasts)
-    return PriorTable(default_prior_table(md))
+    return PriorTable(mv_prior_table(md) if isinstance(md, MvModelData) else default_prior_table(md))
 
 
 @shared
@@ -94,7 +100,15 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     True
     """
     md = _model_data(formula, data, family, data_name, env, contrasts)
-    return build_model(md, resolve_priors(md, _as_list(prior)))
+    return _build(md, _resolve(md, _as_list(prior)))
+
+
+def _resolve(md: ModelData | MvModelData, user: list[Prior]) -> PriorSpec:
+    return resolve_mv_priors(md, user) if isinstance(md, MvModelData) else resolve_priors(md, user)
+
+
+def _build(md: ModelData | MvModelData, spec: PriorSpec, prior_only: bool = False) -> BuiltModel:
+    return (build_mv_model if isinstance(md, MvModelData) else build_model)(md, spec, prior_only)
 
 
 def _as_list(prior: list[Prior] | Prior | None) -> list[Prior]:
@@ -202,7 +216,9 @@ def brm(
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts)
     user = _as_list(prior)
-    spec = resolve_priors(md, user)
+    spec = _resolve(md, user)
+    if isinstance(md, MvModelData) and (file is not None or sample_prior == "yes"):
+        raise PriorError("file= and sample_prior='yes' are not supported for multivariate models yet.")
     if file is None:
         return run_fit(md, spec, settings, t0)
     cached = io.cached_fields(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
@@ -246,7 +262,7 @@ def run_fit(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float
                 f"{flat.class_!r}{f' coef {flat.coef!r}' if flat.coef else ''} has a flat prior. "
                 "Set one with brmc.prior(...)."
             )
-    built = build_model(md, spec, prior_only=settings.sample_prior == "only")
+    built = _build(md, spec, prior_only=settings.sample_prior == "only")
     t1 = time.perf_counter()
     result = sample(built, settings) if algorithms.is_mcmc(settings) else algorithms.approximate(built, settings)
     return fit_from(md, spec, settings, result, t1 - t0)
@@ -286,8 +302,9 @@ def fit_from(md: ModelData, spec: PriorSpec, settings: SamplerSettings, result: 
     True
     """
     t2 = time.perf_counter()
-    idata = to_inference_data(result, md)
-    fit = Fit(
+    multivariate = isinstance(md, MvModelData)
+    idata = mv_inference_data(result, md) if multivariate else to_inference_data(result, md)
+    fit = (MvFit if multivariate else Fit)(
         model_data=md, priors=spec, settings=settings, idata=idata,
         timing={"build": build_seconds, "compile": result.compile_seconds, "sample": result.sample_seconds,
                 "postprocess": time.perf_counter() - t2},
@@ -331,10 +348,13 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     """
     t0 = time.perf_counter()
     md = fit.model_data
-    if newdata is not None:
+    if newdata is not None and isinstance(md, MvModelData):
+        md = build_mv_data(md.formula, newdata, md.family.families,
+                           data_name=getattr(newdata, "attrs", {}).get("data_name"), env=md.env)
+    elif newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
                         env=md.env, contrasts=md.contrasts)
-    spec = resolve_priors(md, replace_priors(fit.priors.user, _as_list(prior)))
+    spec = _resolve(md, replace_priors(fit.priors.user, _as_list(prior)))
     old = fit.settings.to_dict()
     if "iter" in settings and "warmup" not in settings:
         settings["warmup"] = settings["iter"] // 2

@@ -265,8 +265,9 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
                 )
 
 
-def _drop_incomplete(formula: BrmsFormula, frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    used = [v for v in formula.variables() if v in frame.columns]
+def drop_incomplete(names: list[str], frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """``frame`` without the rows missing a value of the columns ``names`` (a formula's variables), and their count."""
+    used = [v for v in names if v in frame.columns]
     empty = [v for v in used if frame[v].isna().all()]
     if empty:
         raise DataError(f"No rows are left: column {empty[0]!r} has only missing values.")
@@ -298,7 +299,7 @@ def build_data(
     frame = _as_frame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     _check_columns(formula, frame, env)
-    frame, n_dropped = _drop_incomplete(formula, frame)
+    frame, n_dropped = drop_incomplete(formula.variables(), frame)
     frame = terms.ac.order_frame(formula, frame)  # brms's order of the rows of a time-series term
     additions = _additions(formula, frame, family)
     levels: list[str] = []

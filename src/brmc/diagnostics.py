@@ -118,7 +118,7 @@ def diagnose(fit: Fit) -> Diagnostics:
         with arviz_numpy():
             low_bfmi = int((np.asarray(az.bfmi(fit.idata)) < 0.3).sum())
     tables = fit.summary_tables()
-    frames = [tables.autocor, tables.fixed, tables.spec_pars, tables.smooth, tables.gp, tables.simplex,
+    frames = [tables.autocor, tables.fixed, tables.spec_pars, tables.rescor, tables.smooth, tables.gp, tables.simplex,
               *tables.random.values()]
     allrows = pd.concat([f for f in frames if len(f)])
     n_chains = fit.idata.posterior.sizes["chain"]

@@ -22,7 +22,7 @@ from decimal import Decimal
 
 from .errors import FormulaError
 from .group_calls import GROUP_CALLS, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
-from .multivariate import MultivariateFormula, SetRescor, mvbf, split_mvbind
+from .multivariate import MultivariateFormula, SetRescor, has_mvbind, mvbf, split_mvbind
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
                     position_of, split_top, tokenize)
 from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, is_call, refuse_calls_inside,  # noqa: F401
@@ -452,7 +452,7 @@ def bf(formula: str, *pforms: str, **dpar_formulas: str) -> BrmsFormula | Multiv
                 "fixing it to a constant is not supported yet."
             )
         texts.append(f"{dpar} {rhs}" if rhs.lstrip().startswith("~") else f"{dpar} ~ {rhs}")
-    if isinstance(formula, str) and re.match(r"\s*mvbind\s*\(", formula):  # brms's split_bf
+    if isinstance(formula, str) and has_mvbind(formula):  # brms's split_bf
         return mvbf(*(parse_formula(form, env_names=None, pforms=texts) for form in split_mvbind(formula)))
     return parse_formula(formula, env_names=None, pforms=texts)
 

@@ -188,11 +188,8 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     with pm.Model() as model:
         Y = pm.Data("Y", values["Y"])
         ordered = _ordered_intercepts(md)
-        ctx = GraphContext(nobs=md.nobs, values=values, params=params, bounds=spec.bounds,
-                           hyper=lambda param, dist: pm.Data(f"hp_{param}_{dist}", values[f"hp_{param}_{dist}"])
-                           if f"hp_{param}_{dist}" in values else None, intercepts=ordered)
-        etas = {dpar: terms.linear_predictor({kind.name: kind.graph(lp, part, ctx) for kind, part in terms.parts(lp)})
-                for dpar, lp in md.predictors.items()}
+        ctx = graph_context(md.nobs, values, params, spec, intercepts=ordered)
+        etas = predictor_graphs(md, ctx)
         scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model
             ordered = pm.distributions.transforms.ordered if md.family.ordered else None  # brms: sratio's are free
@@ -217,6 +214,22 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
         values = {k: v for k, v in values.items() if model[k] in used}
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values,
                       start=fallback_start(md))
+
+
+def graph_context(nobs: int, values: dict[str, np.ndarray], params: dict[str, pt.TensorVariable], spec: PriorSpec,
+                  **extra) -> GraphContext:
+    """The kinds' :class:`~brmc.terms.base.GraphContext`: hyperparameters as ``pm.Data`` (``hp_<param>_<dist>``)."""
+    def hyper(param: str, dist: str) -> pt.TensorVariable | None:
+        name = f"hp_{param}_{dist}"
+        return pm.Data(name, values[name]) if name in values else None
+
+    return GraphContext(nobs=nobs, values=values, params=params, bounds=spec.bounds, hyper=hyper, **extra)
+
+
+def predictor_graphs(md: ModelData, ctx: GraphContext) -> dict[str, pt.TensorVariable]:
+    """Each predictor's linear predictor in the graph (its kinds' parts added up), by dpar."""
+    return {dpar: terms.linear_predictor({kind.name: kind.graph(lp, part, ctx) for kind, part in terms.parts(lp)})
+            for dpar, lp in md.predictors.items()}
 
 
 def _ordered_intercepts(md: ModelData) -> dict[str, pt.TensorVariable]:

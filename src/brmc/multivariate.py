@@ -94,6 +94,25 @@ def _lhs(text: str) -> tuple[list[Token], int]:
     return tokens[: tildes[0]], tokens[tildes[0]].pos
 
 
+def has_mvbind(formula: str) -> bool:
+    """Whether a formula's response is ``mvbind(...)`` (seen without tokenizing the formula).
+
+    Parameters
+    ----------
+    formula : str
+
+    Returns
+    -------
+    bool
+
+    Examples
+    --------
+    >>> has_mvbind("mvbind(y1, y2) ~ x"), has_mvbind("y ~ mvbind")
+    (True, False)
+    """
+    return bool(re.match(r"\s*mvbind\s*\(", formula))
+
+
 def split_mvbind(formula: str) -> list[str]:
     """One formula per response of ``mvbind(...)`` (brms's ``split_bf``); other formulas unchanged.
 
@@ -228,6 +247,15 @@ class MultivariateFormula:
     def responses(self) -> list[str]:
         """The responses' names, in order."""
         return list(self.forms)
+
+    def lines(self) -> list[str]:
+        """The formulas as brms's summary prints them: each response's (every main formula but the
+        first, which the summary's ``Formula:`` line ends, with brms's trailing space)."""
+        out = []
+        for form in self.forms.values():
+            own = form.lines() if hasattr(form, "lines") else [str(form)]
+            out += [f"{own[0]} " if out else own[0], *own[1:]]
+        return out
 
     def __add__(self, other: Any) -> MultivariateFormula:
         if isinstance(other, SetRescor):

@@ -102,7 +102,7 @@ class Prior:
 
     Example:
         >>> prior("normal(0, 10)", class_="b", coef="Days")
-        Prior(prior='normal(0, 10)', class_='b', coef='Days', group='', dpar='', lb=None, ub=None, nlpar='')
+        Prior(prior='normal(0, 10)', class_='b', coef='Days', group='', dpar='', lb=None, ub=None, nlpar='', resp='')
     """
 
     prior: str
@@ -113,6 +113,7 @@ class Prior:
     lb: float | None = None
     ub: float | None = None
     nlpar: str = ""
+    resp: str = ""
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -121,11 +122,13 @@ class Prior:
 
     def to_dict(self) -> dict:
         return {"prior": self.prior, "class": self.class_, "coef": self.coef, "group": self.group,
-                "dpar": self.dpar, "lb": self.lb, "ub": self.ub} | ({"nlpar": self.nlpar} if self.nlpar else {})
+                "dpar": self.dpar, "lb": self.lb, "ub": self.ub, "resp": self.resp} | (
+                    {"nlpar": self.nlpar} if self.nlpar else {})
 
     @classmethod
     def from_dict(cls, d: dict) -> Prior:
-        return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"], d.get("nlpar", ""))
+        return cls(d["prior"], d["class"], d["coef"], d["group"], d["dpar"], d["lb"], d["ub"], nlpar=d.get("nlpar", ""),
+                   resp=d.get("resp", ""))
 
 
 def row_key(row: dict | pd.Series) -> tuple[str, str, str, str]:
@@ -142,14 +145,14 @@ def replace_priors(old: Sequence[Prior], new: Sequence[Prior]) -> list[Prior]:
         ...                                  [prior("normal(0, 5)")])]
         ['exponential(1)', 'normal(0, 5)']
     """
-    replaced = {p.key for p in new}
-    return [p for p in old if p.key not in replaced] + list(new)
+    replaced = {(p.key, p.resp) for p in new}
+    return [p for p in old if (p.key, p.resp) not in replaced] + list(new)
 
 
 @shared
 def prior(
     prior: str, class_: str = "b", coef: str = "", group: str = "", dpar: str = "",
-    lb: float | None = None, ub: float | None = None, nlpar: str = "",
+    lb: float | None = None, ub: float | None = None, nlpar: str = "", resp: str = "",
 ) -> Prior:
     """Define a prior as brms's ``prior()`` / ``set_prior()`` (``class_`` for ``class``).
 
@@ -168,6 +171,8 @@ def prior(
         An upper bound of the whole class ``b`` (or ``sd``).
     nlpar : str, optional
         The non-linear parameter the prior's coefficients belong to (``"ult"``; see ``bf(nl=True)``).
+    resp : str, optional
+        The response of a multivariate model the prior is for (brms's ``resp``: ``"math"``).
 
     Returns
     -------
@@ -184,7 +189,7 @@ def prior(
     if dpar and nlpar:
         raise PriorError(f"A prior belongs to a dpar or to a non-linear parameter, not both (dpar={dpar!r}, "
                          f"nlpar={nlpar!r}).")
-    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub, nlpar)
+    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub, nlpar=nlpar, resp=resp)
 
 
 @shared
@@ -315,6 +320,9 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
     for p in user:
         if not isinstance(p, Prior):
             raise PriorError(f"Priors must be made with brmc.prior(...), got {p!r}.")
+        if p.resp:
+            raise PriorError(f"Prior {p.prior!r} has resp={p.resp!r}, but the model has one response; resp= is for "
+                             "multivariate models.")
         if (p.class_, p.coef, p.group, p.dpar, p.nlpar) not in keys:
             described = f"class={p.class_!r}" + (f", coef={p.coef!r}" if p.coef else "") + (
                 f", group={p.group!r}" if p.group else "") + (f", dpar={p.dpar!r}" if p.dpar else "") + (

@@ -118,6 +118,7 @@ class Summary:
     simplex: pd.DataFrame = field(default_factory=pd.DataFrame)
     gp: pd.DataFrame = field(default_factory=pd.DataFrame)
     autocor: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rescor: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def __str__(self) -> str:
         lines = [f"Warning: {w}" for w in self.warnings] + list(self.header)
@@ -142,6 +143,8 @@ class Summary:
             lines += ["", "Simplex Parameters: ", format_table(_format(self.simplex))]
         if len(self.spec_pars):
             lines += ["", "Family Specific Parameters: ", format_table(_format(self.spec_pars))]
+        if len(self.rescor):
+            lines += ["", "Residual Correlations: ", format_table(_format(self.rescor))]
         lines += ["", FOOTER.format(sampler=self.sampler) if self.mcmc else
                   f"Draws were sampled using {self.sampler}. "]
         return "\n".join(lines)
@@ -157,6 +160,7 @@ class Summary:
         sections += [("Population-Level Effects", self.fixed)]
         sections += [("Simplex Parameters", self.simplex)] if len(self.simplex) else []
         sections += [("Family Specific Parameters", self.spec_pars)]
+        sections += [("Residual Correlations", self.rescor)] if len(self.rescor) else []
         return html_report(["\n".join(f"Warning: {w}" for w in self.warnings), "\n".join(self.header),
                             *[(title, _format(frame)) for title, frame in sections]])
 
@@ -182,19 +186,21 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
         blocks = [b for b in md.blocks if b.group == group]
         rows = {f"sd({c})": post[sd_name(group, c)].values for b in blocks for c in b.labels}
         for b in blocks:
-            if b.correlated:
-                for k in range(len(b.coefs)):
+            if b.correlated and b.leads:  # the correlations of an ID (1 | p | g) are over all its blocks
+                labels = b.joint_labels
+                for k in range(len(labels)):
                     for j in range(k):
-                        c1, c2 = b.labels[j], b.labels[k]
-                        rows[f"cor({c1},{c2})"] = post[cor_name(group, c1, c2)].values
+                        rows[f"cor({labels[j]},{labels[k]})"] = post[cor_name(group, labels[j], labels[k])].values
         random[group] = _table(rows, probs)
     spec_draws = {n: post[n].values for d in md.dpars if not d.basis for n in d.names}
     if md.family.ordinal:  # brms prints the fixed discrimination, disc = 1, with NA diagnostics
         spec_draws["disc"] = np.ones_like(post["b_" + md.fixef_names[0]].values)
     spec = _table(spec_draws, probs)
+    rescor = _table({f"rescor({','.join(str(n).split('__')[1:])})": post[n].values for n in post.data_vars
+                     if str(n).startswith("rescor__")}, probs)
     mcmc = is_mcmc(fit.settings)
     if not mcmc:  # no Markov chains: brmc prints NA where Rhat and ESS have no meaning
-        for frame in (fixed, spec, smooth, gp, simplex, autocor, *random.values()):
+        for frame in (fixed, spec, smooth, gp, simplex, autocor, rescor, *random.values()):
             frame[["Rhat", "Bulk_ESS", "Tail_ESS"]] = np.nan
     return Summary(
         header=[],
@@ -205,6 +211,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
         gp=gp,
         autocor=autocor,
         simplex=simplex,
+        rescor=rescor,
         nlevels={g: next(b.n_levels for b in md.blocks if b.group == g) for g in md.groups()},
         sampler=f"{fit.settings.backend}(NUTS)" if mcmc else SAMPLERS[fit.settings.algorithm],
         mcmc=mcmc,

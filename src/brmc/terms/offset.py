@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import pymc as pm
 
-from .. import naming
 from ..design import design
 from ..errors import DataError
 from ..formula import CallTerm

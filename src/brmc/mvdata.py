@@ -1,0 +1,345 @@
+"""brms's multivariate models, data and priors: one :class:`~brmc.data.ModelData` per response on the
+same rows, joined into :class:`MvModelData`, and brms's prior table with its ``resp`` column.
+
+Each response's predictors (``mu`` and its dpars) are made by the term kinds as in a univariate model;
+their names carry the response (brms's ``combine_prefix``: ``b_english_craven``, ``sigma_math``,
+``sd_school__english_Intercept``, ``r_school__math``), and group-level terms sharing an ID
+``(1 | p | g)`` are one block across responses (:func:`brmc.terms.re.link_ids`).  With ``rescor``
+the residuals of gaussian or student responses are correlated (``rescor__english__math``,
+``lkj(1)``), student's ``nu`` then being one for all responses as in brms.
+
+Examples
+--------
+>>> import brmc
+>>> f = brmc.bf("mvbind(english, math) ~ craven + (1 | p | school)") + brmc.set_rescor(True)
+>>> mv = build_mv_data(f, brmc.datasets.load("jspr"), "gaussian")
+>>> mv.fixef_names, [d.name for d in mv.dpars]
+(['english_Intercept', 'math_Intercept', 'english_craven', 'math_craven'], ['sigma_english', 'sigma_math'])
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+
+from .data import LinearPredictor, ModelData, build_data, drop_incomplete
+from .errors import FamilyError, PriorError
+from .families import DistPar, Family, get_family
+from .formula import as_formula
+from .multivariate import MultivariateFormula, has_mvbind, mvbf
+from .priors import ParamPrior, Prior, PriorSpec, default_prior_table, parse_dist, resolve_priors
+from .rlang import r_collate_key
+from .terms import GroupBlock
+from .terms.base import prior_row
+from .terms.re import link_ids
+
+#: term kinds a multivariate model takes so far
+MV_KINDS = ("fe", "re", "offset")
+#: prior classes a prior without ``resp`` sets for every response (brms's global rows)
+GLOBAL_CLASSES = ("b", "Intercept")
+_KEY = ("class", "coef", "group", "resp", "dpar")
+
+
+@dataclass
+class MvFamily:
+    """The families of a multivariate model, printed as brms's ``MV(gaussian, gaussian)``."""
+
+    families: list[Family]
+    ordinal = categorical = polytomous = mixture = False
+
+    @property
+    def name(self) -> str:
+        return f"MV({', '.join(f.name for f in self.families)})"
+
+
+@dataclass
+class MvModelData:
+    """A multivariate model's data: ``responses`` (one :class:`~brmc.data.ModelData` per response,
+    by brms's ``resp`` name, on the same rows) and whether the residuals are correlated.
+
+    It answers what the summary, ``fixef`` and the renaming of the draws ask a ModelData:
+    ``predictors`` (every response's, in order), ``blocks``, ``dpars`` (the family parameters
+    under brms's names, ``sigma_english``), ``fixef_names`` and ``links_text``.
+    """
+
+    formula: MultivariateFormula
+    responses: dict[str, ModelData]
+    rescor: bool
+    frame: pd.DataFrame
+    data_name: str
+    n_dropped: int = 0
+    env: dict[str, Any] = field(default_factory=dict)
+    thresholds = 0
+
+    @property
+    def family(self) -> MvFamily:
+        return MvFamily([md.family for md in self.responses.values()])
+
+    @property
+    def nobs(self) -> int:
+        return len(self.frame)
+
+    @property
+    def shared_nu(self) -> bool:
+        """Whether student's ``nu`` is one parameter of all responses (brms's with ``rescor``)."""
+        return self.rescor and self.family.families[0].name == "student"
+
+    @property
+    def predictors(self) -> dict[str, LinearPredictor]:
+        """Every response's predictors by brms's prefix (``english``, ``sigma_math``), in order."""
+        return {lp.pname: lp for md in self.responses.values() for lp in md.predictors.values()}
+
+    @property
+    def blocks(self) -> list[GroupBlock]:
+        return [b for md in self.responses.values() for b in md.blocks]
+
+    def groups(self) -> list[str]:
+        """Grouping factors in order of first appearance."""
+        return list(dict.fromkeys(b.group for b in self.blocks))
+
+    def response_dpars(self, resp: str) -> list[tuple[str, DistPar]]:
+        """A response's family parameters estimated as one number: (its name in the likelihood,
+        the parameter under brms's name ``sigma_<resp>``); a shared ``nu`` is left out."""
+        md = self.responses[resp]
+        return [(d.name, replace(d, name=f"{d.name}_{resp}")) for d in md.dpars
+                if not (self.shared_nu and d.name == "nu")]
+
+    @property
+    def dpars(self) -> list[DistPar]:
+        """The family parameters under brms's names, in brms's order: each response's, then ``nu``."""
+        out = [d for resp in self.responses for _, d in self.response_dpars(resp)]
+        return out + [d for d in self.family.families[0].dpars if d.name == "nu"] if self.shared_nu else out
+
+    @property
+    def fixef_names(self) -> list[str]:
+        """brms's ``fixef`` rows: every response's intercept, then the other coefficients."""
+        lps = list(self.predictors.values())
+        return [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps for n in lp.b_names]
+
+    def links_text(self) -> str:
+        """brms's ``Links:`` lines, one per response."""
+        return "\n         ".join(md.links_text() for md in self.responses.values())
+
+
+def as_multivariate(formula: Any) -> MultivariateFormula | None:
+    """``formula`` as a multivariate formula when it is one (``mvbind()`` text included), else None.
+
+    Examples
+    --------
+    >>> as_multivariate("mvbind(y1, y2) ~ x").responses, as_multivariate("y ~ x")
+    (['y1', 'y2'], None)
+    """
+    if isinstance(formula, MultivariateFormula):
+        return formula
+    if isinstance(formula, str) and has_mvbind(formula):
+        return mvbf(formula)
+    return None
+
+
+def _families(family: Any, responses: list[str]) -> list[Family]:
+    """One family per response: the same for all, or a list / dict by response."""
+    if isinstance(family, dict):
+        missing = [r for r in responses if r not in family]
+        if missing or set(family) - set(responses):
+            raise FamilyError(f"family= by response must name each of {', '.join(responses)}; got "
+                              f"{', '.join(map(str, family))}.")
+        return [get_family(family[r]) for r in responses]
+    if isinstance(family, (list, tuple)):
+        if len(family) != len(responses):
+            raise FamilyError(f"family= has {len(family)} families for {len(responses)} responses "
+                              f"({', '.join(responses)}).")
+        return [get_family(f) for f in family]
+    return [get_family(family)] * len(responses)
+
+
+def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussian", data_name: str | None = None,
+                  env: dict[str, Any] | None = None, contrasts: dict[str, str] | None = None) -> MvModelData:
+    """A multivariate formula and a data frame → :class:`MvModelData`.
+
+    Parameters
+    ----------
+    formula : MultivariateFormula
+        From :func:`brmc.mvbf`, ``bf(...) + bf(...)`` or ``bf("mvbind(...) ~ ...")``.
+    data : pandas.DataFrame or dict
+        The data; rows missing a value of any response's variables are dropped (with a count).
+    family : str, Family, list or dict, default ``"gaussian"``
+        One family for all responses, or one per response (a list in order or a dict by response).
+    data_name, env, contrasts
+        As :func:`brmc.brm` takes them.
+
+    Returns
+    -------
+    MvModelData
+
+    Raises
+    ------
+    FamilyError
+        ``rescor`` for families other than one of gaussian or student, a family a multivariate
+        model cannot take yet, or the wrong number of families.
+    FormulaError
+        Terms a multivariate model does not take yet (``s()``, ``gp()``, ``mo()``).
+
+    Examples
+    --------
+    >>> import brmc
+    >>> mv = build_mv_data(brmc.bf("english ~ craven") + brmc.bf("math ~ social") + brmc.set_rescor(False),
+    ...                    brmc.datasets.load("jspr"))
+    >>> mv.rescor, list(mv.predictors)
+    (False, ['english', 'math'])
+    """
+    env = dict(env or {})
+    forms = {resp: as_formula(form, frozenset(env)) for resp, form in formula.forms.items()}
+    families = _families(family, list(forms))
+    rescor = formula.resolve_rescor([f.name for f in families])
+    for fam in families:
+        if fam.polytomous or fam.mixture:
+            raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
+    frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
+    name = data_name or frame.attrs.get("data_name") or "data"
+    frame, n_dropped = drop_incomplete([v for f in forms.values() for v in f.variables()], frame)
+    responses = {resp: build_data(form, frame, fam, data_name=name, env=env, contrasts=contrasts)
+                 for (resp, form), fam in zip(forms.items(), families)}
+    mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env)
+    for resp, md in responses.items():
+        _check_terms(resp, md, rescor)
+        for lp in md.predictors.values():
+            lp.resp = resp
+            for block in lp.blocks:
+                block.resp = resp
+    for k, block in enumerate(mv.blocks, start=1):  # brms numbers the blocks across responses
+        block.id = k
+    link_ids(mv.blocks)
+    return mv
+
+
+def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
+    """Refuse what a multivariate model does not take yet."""
+    for lp in md.predictors.values():
+        other = [k for k, part in lp.parts.items() if part and k not in MV_KINDS]
+        if other:
+            raise FamilyError(f"The {', '.join(other)} terms of response {resp!r} are not supported in multivariate "
+                              "models yet; they take population-level, group-level and offset() terms.")
+    if rescor and md.additions:
+        raise FamilyError(f"Addition terms ({', '.join(md.additions)}) of response {resp!r} are not supported "
+                          "with set_rescor(TRUE) yet.")
+    if rescor and set(md.predictors) - {"mu", "sigma"}:
+        raise FamilyError("With set_rescor(TRUE) only mu and sigma can be predicted.")
+
+
+def mv_prior_table(mv: MvModelData) -> pd.DataFrame:
+    """brms's ``get_prior`` table of a multivariate model: each response's rows with its ``resp``
+    (correlations of group-level effects have none), the global ``b`` and ``Intercept`` rows,
+    ``lkj(1)`` on ``rescor`` (and student's shared ``nu``), in brms's order (resp, dpar, class, group, coef).
+
+    Parameters
+    ----------
+    mv : MvModelData
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import brmc
+    >>> f = brmc.bf("mvbind(english, math) ~ craven") + brmc.set_rescor(True)
+    >>> mv_prior_table(build_mv_data(f, brmc.datasets.load("jspr")))[["prior", "class", "resp"]].head(3).values.tolist()
+    [['', 'b', ''], ['', 'Intercept', ''], ['lkj(1)', 'rescor', '']]
+    """
+    rows = []
+    for resp, md in mv.responses.items():
+        for row in default_prior_table(md).to_dict("records"):
+            if not (mv.shared_nu and row["class"] == "nu"):
+                rows.append(row if row["class"] == "cor" else {**row, "resp": resp})
+    rows += [prior_row("", cl) for cl in GLOBAL_CLASSES if any(r["class"] == cl and not r["coef"] for r in rows)]
+    if mv.rescor:
+        rows.append(prior_row("lkj(1)", "rescor"))
+    if mv.shared_nu:
+        rows.append(prior_row("gamma(2, 0.1)", "nu", lb="1"))
+    unique = {tuple(r[k] for k in _KEY): r for r in rows}
+    ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
+                                                          ("resp", "dpar", "class", "group", "coef")))
+    return pd.DataFrame(ordered, columns=list(rows[0])).reset_index(drop=True)
+
+
+def _check_user(user: list[Prior], table: pd.DataFrame, responses: list[str]) -> None:
+    keys = {tuple(r[k] for k in _KEY) for r in table.to_dict("records")}
+    for p in user:
+        if not isinstance(p, Prior):
+            raise PriorError(f"Priors must be made with brmc.prior(...), got {p!r}.")
+        if p.resp and p.resp not in responses:
+            raise PriorError(f"Prior {p.prior!r} has resp={p.resp!r}, not a response of the model; its responses "
+                             f"are {', '.join(responses)}.")
+        if (p.class_, p.coef, p.group, p.resp, p.dpar) not in keys:
+            options = sorted(f"class={k[0]!r}, coef={k[1]!r}, group={k[2]!r}, resp={k[3]!r}, dpar={k[4]!r}"
+                             for k in keys)
+            raise PriorError(f"Prior {p.prior!r} is set on a parameter the model does not have (class={p.class_!r}, "
+                             f"coef={p.coef!r}, group={p.group!r}, resp={p.resp!r}, dpar={p.dpar!r}).\n"
+                             "Parameters that take priors:\n  " + "\n  ".join(options))
+
+
+def resolve_mv_priors(mv: MvModelData, user: list[Prior] | None = None) -> PriorSpec:
+    """brms's defaults and the user's priors for every parameter of a multivariate model.
+
+    Each response's priors are resolved as in a univariate model from the priors with its
+    ``resp`` and the global ones (``b``, ``Intercept`` without ``resp``, ``cor``); the family
+    parameters take brms's names (``sigma_english``), and ``rescor`` its ``lkj`` prior.
+
+    Parameters
+    ----------
+    mv : MvModelData
+    user : list of Prior, optional
+
+    Returns
+    -------
+    PriorSpec
+
+    Raises
+    ------
+    PriorError
+        A prior on a parameter the model does not have, or on a response it does not have.
+
+    Examples
+    --------
+    >>> import brmc
+    >>> f = brmc.bf("mvbind(english, math) ~ craven") + brmc.set_rescor(True)
+    >>> spec = resolve_mv_priors(build_mv_data(f, brmc.datasets.load("jspr")), [brmc.prior("normal(0, 5)", resp="math")])
+    >>> [(p.param, str(p.dist)) for p in spec.params if p.class_ == "b"]
+    [('b_english', 'None'), ('b_math', 'normal(0, 5)')]
+    """
+    user = list(user or [])
+    table = mv_prior_table(mv)
+    _check_user(user, table, list(mv.responses))
+    params: list[ParamPrior] = []
+    for resp, md in mv.responses.items():
+        keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for r in default_prior_table(md).to_dict("records")}
+        own = [replace(p, resp="") for p in user if p.resp == resp]
+        taken = {(p.class_, p.coef, p.group, p.dpar) for p in own}
+        shared = [p for p in user if not p.resp and p.class_ in (*GLOBAL_CLASSES, "cor")
+                  and (p.class_, p.coef, p.group, p.dpar) in keys - taken]
+        renamed = {name: d.name for name, d in mv.response_dpars(resp)}
+        for p in resolve_priors(md, own + shared).params:
+            if p.param in renamed:  # a family parameter: brms's name (sigma_english)
+                params.append(replace(p, param=renamed[p.param]))
+            elif not (mv.shared_nu and p.param == "nu"):
+                params.append(p)
+    params += _global_params(mv, user)
+    return PriorSpec(params=params, user=user, table=table)
+
+
+def _global_params(mv: MvModelData, user: list[Prior]) -> list[ParamPrior]:
+    """The priors of ``rescor`` (its Cholesky factor ``Lrescor``) and of a shared ``nu``."""
+    out = []
+    chosen = {p.class_: p.prior for p in user if p.class_ in ("rescor", "nu") and not p.resp}
+    if mv.rescor:
+        dist = parse_dist(chosen.get("rescor", "lkj(1)"))
+        if dist is None or dist.name != "lkj":
+            raise PriorError(f"Residual correlations (class 'rescor') take an lkj(eta) prior, not {chosen['rescor']!r}.")
+        out.append(ParamPrior("Lrescor", 0, "rescor", "", "", "", dist, None, None,
+                              "user" if "rescor" in chosen else "default"))
+    if mv.shared_nu:
+        out.append(ParamPrior("nu", 0, "nu", "", "", "", parse_dist(chosen.get("nu", "gamma(2, 0.1)")), 1.0, None,
+                              "user" if "nu" in chosen else "default"))
+    return out
