@@ -25,7 +25,7 @@ from typing import Any
 import pandas as pd
 
 from .data import LinearPredictor, ModelData, build_data, drop_incomplete
-from .errors import FamilyError, PriorError
+from .errors import FamilyError, FormulaError, PriorError
 from .families import DistPar, Family, get_family
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
@@ -217,10 +217,10 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
 def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
     """Refuse what a multivariate model does not take yet."""
     for lp in md.predictors.values():
-        other = [k for k, part in lp.parts.items() if part and k not in MV_KINDS]
+        other = [str(t) for t in lp.formula.terms if t.kind not in MV_KINDS]
         if other:
-            raise FamilyError(f"The {', '.join(other)} terms of response {resp!r} are not supported in multivariate "
-                              "models yet; they take population-level, group-level and offset() terms.")
+            raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
+                               "models yet; they take population-level, group-level and offset() terms.")
     if rescor and md.additions:
         raise FamilyError(f"Addition terms ({', '.join(md.additions)}) of response {resp!r} are not supported "
                           "with set_rescor(TRUE) yet.")
