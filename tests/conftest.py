@@ -47,7 +47,13 @@ def reference_csv(*parts: str) -> pd.DataFrame:
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
 #: round-2 fits of families and term kinds (tests/reference/<name>/model_info.json): name → (formula, data set, family)
-FAMILY_FITS = brmc.datasets.ROUND2_MODELS
+FAMILY_FITS = {
+    **brmc.datasets.ROUND2_MODELS,
+    "mv_jsp": (brmc.bf("mvbind(english, math) ~ craven + (1 | p | school)") + brmc.set_rescor(True), "jspr",
+               "gaussian"),
+    "crossdpar_sleep": (brmc.bf("Reaction ~ Days + (1 | p | Subject)", "sigma ~ (1 | p | Subject)"), "sleepstudy",
+                        "gaussian"),
+}
 
 
 def without_warnings(text: str) -> str:

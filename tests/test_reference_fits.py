@@ -34,11 +34,11 @@ def fitted(name: str) -> brmc.Fit:
 
 
 def agreement(name: str, fit: brmc.Fit | None = None) -> list[str]:
-    """Every b_/sd_/cor_/sigma parameter (and a term kind's bs_/sds_/bsp_/simo_/sdgp_/lscale_/ar/ma/cosy) that disagrees with brms, with the numbers;
+    """Every b_/sd_/cor_/sigma parameter (and a term kind's bs_/sds_/bsp_/simo_/sdgp_/lscale_/ar/ma/cosy, rescor__) that disagrees with brms, with the numbers;
     ``fit`` is the reference model's fit where :func:`fitted` cannot make it (priors, bf() options)."""
     fit = fit or fitted(name)
     ref = reference_csv(name, "draws_summary.csv").set_index("variable")
-    wanted = [v for v in ref.index if re.match(r"^(b_|bs_|bsp_|sd_|sds_|simo_|sdgp_|lscale_|cor_|sigma$|phi$|ar\[|ma\[|cosy$)", v)]
+    wanted = [v for v in ref.index if re.match(r"^(b_|bs_|bsp_|sd_|sds_|simo_|sdgp_|lscale_|cor_|sigma$|sigma_|rescor__|phi$|ar\[|ma\[|cosy$)", v)]
     assert wanted, name
     post = fit.idata.posterior
     problems = []
