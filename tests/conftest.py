@@ -46,6 +46,9 @@ def reference_csv(*parts: str) -> pd.DataFrame:
     return pd.read_csv(reference_path(*parts), keep_default_na=False, dtype=str)
 
 SLEEP = "Reaction ~ Days + (Days | Subject)"
+#: the examples' multivariate fit (the docstrings of brmc.mvfit): brms's mv_jsp, draws at the initial values
+MV_JSP = "mvbind(english, math) ~ craven + (1 | p | school)"
+MV_SETTINGS = {"chains": 2, "iter": 200, "seed": 11, "progress": False, "algorithm": "fixed_param"}
 #: round-2 fits of families and term kinds (tests/reference/<name>/model_info.json): name → (formula, data set, family)
 FAMILY_FITS = {
     **brmc.datasets.ROUND2_MODELS,

@@ -19,7 +19,7 @@ from brmc.mvdata import build_mv_data, resolve_mv_priors
 from brmc.mvmodel import build_mv_model, mv_log_lik, mv_posterior
 from brmc.priors import PRIOR_COLUMNS
 
-from .conftest import reference_csv, reference_standata
+from .conftest import MV_SETTINGS, reference_csv, reference_standata, reference_text
 
 JSP = brmc.datasets.load("jspr")
 MV_JSP = brmc.bf("mvbind(english, math) ~ craven + (1 | p | school)") + brmc.set_rescor(True)
@@ -201,3 +201,23 @@ def test_resp_of_predictions_is_checked() -> None:
     fit = MvFit(model_data=build_mv_data(MV_JSP, JSP), priors=None, settings=None, idata=None)
     with pytest.raises(DataError, match="resp='sci' is not a response of the model"):
         fit.posterior_epred(resp="sci")
+
+
+def test_methods_of_a_multivariate_fit() -> None:
+    """prior_summary prints brms's text; ranef, fitted and predictions have brms's names and shapes; with
+    rescor, posterior_predict's residuals are correlated by the draws' rescor (its draws are the
+    initial values, each the same)."""
+    fit = brmc.brm(MV_JSP, JSP, **MV_SETTINGS)
+    assert str(fit.prior_summary()) == reference_text("mv_jsp", "prior_summary.txt")
+    assert fit.ranef()["school"].index.get_level_values("coef").unique().tolist() == ["english_Intercept",
+                                                                                      "math_Intercept"]
+    assert fit.fitted().columns.tolist() == reference_csv("mv_jsp", "fitted_head40.csv").columns.tolist()
+    epred = fit.posterior_epred()
+    assert epred.shape == (200, 953, 2)
+    np.testing.assert_array_equal(fit.posterior_epred(resp="math"), epred[..., 1])
+    predicted = fit.posterior_predict(seed=2)
+    sigma = fit.posterior_epred(dpar="sigma")
+    for chain in (0, 1):  # draws 0-99 are the first chain's
+        z = ((predicted - epred) / sigma)[100 * chain: 100 * (chain + 1)].reshape(-1, 2)
+        assert abs(np.corrcoef(z.T)[0, 1] - float(fit.idata.posterior["rescor__english__math"][chain, 0])) < 0.01
+    assert fit.predict(resp="english", seed=1).shape == (953, 4)

@@ -145,7 +145,7 @@ def _group_draws(fit: Fit, group: str) -> tuple[np.ndarray, list[str], list[str]
     for name, block in blocks.items():
         var = fit.idata.posterior[name]
         values.append(_flat(fit, name))
-        coefs += [coef_label(block.dpar, str(c)) for c in var[var.dims[3]].values]
+        coefs += [coef_label(block.pname, str(c)) for c in var[var.dims[3]].values]
     return np.concatenate(values, axis=2), next(iter(blocks.values())).levels, coefs
 
 

@@ -29,7 +29,8 @@ from .errors import FamilyError, FormulaError, PriorError
 from .families import DistPar, Family, get_family
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
-from .priors import ParamPrior, Prior, PriorSpec, default_prior_table, parse_dist, resolve_priors
+from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, parse_dist, prior_summary_table,
+                     resolve_priors)
 from .rlang import r_collate_key
 from .terms import GroupBlock
 from .terms.base import prior_row
@@ -314,19 +315,64 @@ def resolve_mv_priors(mv: MvModelData, user: list[Prior] | None = None) -> Prior
     _check_user(user, table, list(mv.responses))
     params: list[ParamPrior] = []
     for resp, md in mv.responses.items():
-        keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for r in default_prior_table(md).to_dict("records")}
-        own = [replace(p, resp="") for p in user if p.resp == resp]
-        taken = {(p.class_, p.coef, p.group, p.dpar) for p in own}
-        shared = [p for p in user if not p.resp and p.class_ in (*GLOBAL_CLASSES, "cor")
-                  and (p.class_, p.coef, p.group, p.dpar) in keys - taken]
         renamed = {name: d.name for name, d in mv.response_dpars(resp)}
-        for p in resolve_priors(md, own + shared).params:
+        for p in resolve_priors(md, response_priors(md, user, resp)).params:
             if p.param in renamed:  # a family parameter: brms's name (sigma_english)
                 params.append(replace(p, param=renamed[p.param]))
             elif not (mv.shared_nu and p.param == "nu"):
                 params.append(p)
     params += _global_params(mv, user)
     return PriorSpec(params=params, user=user, table=table)
+
+
+def response_priors(md: ModelData, user: list[Prior], resp: str) -> list[Prior]:
+    """The user priors one response's parameters take, without ``resp``: those with its ``resp`` and,
+    where it has none of its own, the global ones (``b``, ``Intercept``, ``cor``)."""
+    keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for r in default_prior_table(md).to_dict("records")}
+    own = [replace(p, resp="") for p in user if p.resp == resp]
+    taken = {(p.class_, p.coef, p.group, p.dpar) for p in own}
+    return own + [p for p in user if not p.resp and p.class_ in (*GLOBAL_CLASSES, "cor")
+                  and (p.class_, p.coef, p.group, p.dpar) in keys - taken]
+
+
+def mv_prior_summary(mv: MvModelData, user: list[Prior]) -> pd.DataFrame:
+    """brms's ``prior_summary`` of a multivariate model: each response's rows with its ``resp`` (the
+    Cholesky factors ``L`` without), ``Lrescor`` and a shared ``nu``, in brms's order.
+
+    Parameters
+    ----------
+    mv : MvModelData
+    user : list of Prior
+        The user's priors.
+
+    Returns
+    -------
+    pandas.DataFrame
+
+    Examples
+    --------
+    >>> import brmc
+    >>> f = brmc.bf("mvbind(english, math) ~ craven") + brmc.set_rescor(True)
+    >>> mv_prior_summary(build_mv_data(f, brmc.datasets.load("jspr")), [])["class"].tolist()[-3:]
+    ['Lrescor', 'sigma', 'sigma']
+    """
+    rows = []
+    for resp, md in mv.responses.items():
+        own = response_priors(md, user, resp)
+        spec = PriorSpec(params=resolve_priors(md, own).params, user=own, table=default_prior_table(md))
+        for row in prior_summary_table(md, spec).to_dict("records"):
+            if not (mv.shared_nu and row["class"] == "nu"):
+                rows.append(row if row["class"] == "L" else {**row, "resp": resp})
+    globals_ = {p.class_: p for p in _global_params(mv, user)}
+    if "rescor" in globals_:
+        p = globals_["rescor"]
+        rows.append(prior_row(str(p.dist).replace("lkj(", "lkj_corr_cholesky("), "Lrescor", source=p.source))
+    if "nu" in globals_:
+        rows.append(prior_row(str(globals_["nu"].dist), "nu", lb="1", source=globals_["nu"].source))
+    unique = {tuple(r[k] for k in _KEY): r for r in reversed(rows)}
+    ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
+                                                          ("dpar", "class", "group", "resp", "coef")))
+    return pd.DataFrame(ordered, columns=list(rows[0])).reset_index(drop=True)
 
 
 def _global_params(mv: MvModelData, user: list[Prior]) -> list[ParamPrior]:

@@ -25,10 +25,9 @@ import xarray as xr
 from .effects import summarise
 from .errors import DataError, close_matches
 from .fit import Fit
-from .mvdata import MvModelData
+from .mvdata import MvModelData, mv_prior_summary
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
 from .predict import _setup
-from .priors import prior_summary_table
 from .sampling import SamplingResult, flat_draws
 from .summary import PriorTable
 
@@ -115,8 +114,8 @@ class MvFit(Fit):
         return self.idata.log_likelihood["Y"]
 
     def prior_summary(self) -> PriorTable:
-        """The priors used, as brms's ``prior_summary``: each response's rows with its ``resp``, then
-        the residual correlations' (``L`` for correlations, as brms's Stan names).
+        """The priors used, as brms's ``prior_summary`` of a multivariate fit
+        (:func:`brmc.mvdata.mv_prior_summary`).
 
         Returns
         -------
@@ -124,13 +123,11 @@ class MvFit(Fit):
 
         Examples
         --------
-        >>> mvfit.prior_summary().query("class == 'sigma'")["resp"].tolist()
+        >>> table = mvfit.prior_summary()
+        >>> table.loc[table["class"] == "sigma", "resp"].tolist()
         ['english', 'math']
         """
-        frames = [prior_summary_table(md, self.priors).assign(resp=resp) for resp, md in self.model_data.responses.items()]
-        table = pd.concat(frames, ignore_index=True)
-        table.loc[table["class"] == "L", "resp"] = ""
-        return PriorTable(table.drop_duplicates(ignore_index=True))
+        return PriorTable(mv_prior_summary(self.model_data, self.priors.user))
 
     def _per_response(self, method: str, resp: str | list[str] | None, *args: Any, **kwargs: Any) -> np.ndarray:
         chosen = self._resps(resp)

@@ -62,15 +62,20 @@ class GroupBlock:
     share: list[GroupBlock] = field(default_factory=list, repr=False, compare=False)
 
     @property
+    def pname(self) -> str:
+        """Its dpar and response as brms combines them in names (:func:`brmc.naming.prefix`)."""
+        return naming.prefix(self.dpar, self.resp)
+
+    @property
     def labels(self) -> list[str]:
         """The coefficients as brms names them in ``sd_``/``cor_`` names: ``Intercept``, ``sigma_Intercept``,
         ``english_Intercept``."""
-        return [naming.coef_label(naming.prefix(self.dpar, self.resp), c) for c in self.coefs]
+        return [naming.coef_label(self.pname, c) for c in self.coefs]
 
     @property
     def r_name(self) -> str:
         """brms's name of the block's group-level effects: ``r_Subject``, ``r_Subject__sigma``, ``r_school__math``."""
-        return naming.r_name(self.group, naming.prefix(self.dpar, self.resp))
+        return naming.r_name(self.group, self.pname)
 
     @property
     def members(self) -> list[GroupBlock]:
