@@ -5,7 +5,13 @@
 
 on the stacked data (English / 100 and maths / 40 per pupil, Faraway's ``mjspr``), fitted under
 brms's default half-t prior on the standard deviations, a half-Cauchy scaled by the residual sd of
-the model without group effects, and a penalised-complexity (PC) prior, in one prior sweep.
+the model without group effects, and a penalised-complexity (PC) prior, in one prior sweep; then
+the same scores as two responses, brms's
+
+    bf(mvbind(english, math) ~ gender + craven + social + (1 | p | school) + (1 | q | school:class))
+        + set_rescor(TRUE)
+
+next to what the stacked model assumes.
 
 Run: python examples/jsp_bivariate.py        (BRMC_QUICK=1 for a quick run with few draws)
 """
@@ -14,6 +20,7 @@ Run: python examples/jsp_bivariate.py        (BRMC_QUICK=1 for a quick run with 
 from _common import SAMPLING, compare, heading, save  # draws, headings, figures (examples/_common.py)
 
 import numpy as np
+import pandas as pd
 
 import brmc
 
@@ -71,3 +78,36 @@ compare(fit.draws(), {  # brms: ../shared/reference/jsp_bivariate/adapt_delta_0.
 # --8<-- [start:plot]
 save(sweep.plot(variables=sds), "jsp_bivariate_sweep")
 # --8<-- [end:plot]
+
+# --8<-- [start:mv]
+heading("The same scores as two responses: mvbind() with residual correlations")
+jspr = brmc.datasets.load("jspr")
+scores = jspr.assign(english=jspr["english"] / 100, math=jspr["math"] / 40)  # the stacked model's scales
+bivariate = (brmc.bf("mvbind(english, math) ~ gender + craven + social + (1 | p | school) + (1 | q | school:class)")
+             + brmc.set_rescor(True))
+mv = brmc.brm(bivariate, data=scores, **SAMPLING)
+print(mv)
+# --8<-- [end:mv]
+
+# --8<-- [start:mvcompare]
+heading("What the stacked model assumes, next to what the bivariate model estimates")
+stacked, both = fit.draws(), mv.draws()
+pupil = stacked["sd_school:class:id__Intercept"]
+within = np.sqrt(pupil**2 + stacked["sigma"] ** 2)  # a pupil's sd around the class, the same for both subjects
+rows = {  # name: (the stacked model's value per draw, the bivariate model's)
+    "sd(school), English": (stacked["sd_school__Intercept"], both["sd_school__english_Intercept"]),
+    "sd(school), maths": (stacked["sd_school__Intercept"], both["sd_school__math_Intercept"]),
+    "cor(school), English-maths": (np.ones(len(stacked)), both["cor_school__english_Intercept__math_Intercept"]),
+    "sd(class), English": (stacked["sd_school:class__Intercept"], both["sd_school:class__english_Intercept"]),
+    "sd(class), maths": (stacked["sd_school:class__Intercept"], both["sd_school:class__math_Intercept"]),
+    "cor(class), English-maths": (np.ones(len(stacked)), both["cor_school:class__english_Intercept__math_Intercept"]),
+    "sd(pupil), English": (within, both["sigma_english"]),
+    "sd(pupil), maths": (within, both["sigma_math"]),
+    "cor(pupil), English-maths": (pupil**2 / within**2, both["rescor__english__math"]),
+    "girls' gain, maths - English": (stacked["b_subjectmath:gendergirl"],
+                                     both["b_math_gendergirl"] - both["b_english_gendergirl"]),
+}
+print(pd.DataFrame({name: {"stacked": np.mean(a), "bivariate": np.mean(b), "bivariate Q2.5": np.quantile(b, 0.025),
+                           "bivariate Q97.5": np.quantile(b, 0.975)} for name, (a, b) in rows.items()}).T
+      .to_string(float_format="{:.3f}".format))
+# --8<-- [end:mvcompare]

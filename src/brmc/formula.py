@@ -504,7 +504,7 @@ def _parse_lhs(lhs: list[Token], text: str) -> tuple[Expr, dict[str, list[Expr]]
     _refuse_addition_calls(resp_toks, text, "as the response")
     if len(split_top(resp_toks, "+")) > 1:
         raise FormulaError(
-            f"Only one response is allowed; multivariate models are not supported yet {position_of(text, resp_toks[0].pos)}"
+            f"Only one response is allowed; write several as mvbind(y1, y2) ~ x {position_of(text, resp_toks[0].pos)}"
         )
     additions: dict[str, list[str]] = {}
     if len(bars) == 2:
