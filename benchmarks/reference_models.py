@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/reference_models.py --models sleepstudy_slopes --repeat-warm --markdown
     python benchmarks/reference_models.py --models s_mcycle,s_jsp_re,mo_sleep,gp_mcycle --backend numpyro
     python benchmarks/reference_models.py --models gcse_m1 --compare-brms
+    python benchmarks/reference_models.py --models mv_jsp --backend numpyro   # a round-2 model (brmc.datasets.ROUND2_MODELS, EXTRA_MODELS)
 
 Each (model, backend) runs in a fresh Python subprocess, so import and
 compile costs are real.  The child imports brmc, fits the model with brms's
@@ -97,8 +98,14 @@ def _nl_loss(brmc: Any) -> dict[str, Any]:
             "family": "gaussian", "prior": priors, "control": {"adapt_delta": 0.9}}
 
 
+def _mv_jsp(brmc: Any) -> dict[str, Any]:
+    """brms's bivariate JSP model: ``bf(mvbind(english, math) ~ craven + (1 | p | school)) + set_rescor(TRUE)``."""
+    formula = brmc.bf("mvbind(english, math) ~ craven + (1 | p | school)") + brmc.set_rescor(True)
+    return {"formula": formula, "data": brmc.datasets.load("jspr"), "family": "gaussian"}
+
+
 #: reference models that need more than (formula, data set, family): name → brm()'s arguments, given brmc
-EXTRA_MODELS = {"nl_loss": _nl_loss}
+EXTRA_MODELS = {"nl_loss": _nl_loss, "mv_jsp": _mv_jsp}
 
 
 def child(name: str, backend: str) -> None:
@@ -116,7 +123,7 @@ def child(name: str, backend: str) -> None:
     print(fit, flush=True)
     printed = time.time()
     tables = fit.summary_tables()
-    frames = [f for f in (tables.autocor, tables.fixed, tables.spec_pars, tables.smooth, tables.gp, tables.simplex,
+    frames = [f for f in (tables.autocor, tables.fixed, tables.spec_pars, tables.rescor, tables.smooth, tables.gp, tables.simplex,
                           *tables.random.values()) if len(f)]
     peak_kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
     report = {
