@@ -613,7 +613,7 @@ def test_nl_formulas_run_no_code(small_df, tmp_path, payload: str) -> None:
 
 TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
                "Subject", "1", "2", "-1", "1.5", "TRUE", "F", "NA", "~", "|", "x", "y1", "y2", "log(", "'s'", " ",
-               "weights(w)", "+", ":", "$", "__import__(", ""]
+               "weights(w)", "+", ":", "$", "__import__(", "", "mvbind(y1, y2) ~ ", "(1 | p | Subject)", "||"]
 
 
 #: autocorrelation terms on small_df (x, z, w: distinct times; g, h: groups) and the class of their parameters
@@ -645,10 +645,34 @@ def test_grammar_formulas_with_an_autocorrelation_term(small_df, gen: Generated,
 @FUZZ
 @given(text=st.lists(st.sampled_from(TERM_TOKENS), max_size=16).map("".join))
 def test_autocor_and_mvbind_texts_parse_or_raise_formula_error(text: str) -> None:
-    """Random texts from the terms' tokens: parse_autocor() and mvbf() return or raise FormulaError."""
-    for read in (parse_autocor, mvbf):
+    """Random texts from the terms' tokens: parse_autocor(), mvbf() and bf() (mvbind() responses and
+    group-level IDs (1 | p | g) among them) return or raise FormulaError."""
+    for read in (parse_autocor, mvbf, brmc.bf):
         try:
             with no_hang():
                 read(text)
         except FormulaError:
             pass
+
+
+JSPR = brmc.datasets.load("jspr")
+MV_TERMS = ["craven", "social", "gender", "craven * gender", "0", "1", "(1 | p | school)", "(1 | q | school)",
+            "(craven | p | school)", "(1 || school)", "(1 | p | class)", "(1 | school:class)", "offset(craven)", "+"]
+
+
+@FUZZ
+@given(lhs=st.lists(st.sampled_from(["english", "math", "craven"]), min_size=1, max_size=3),
+       rhs=st.lists(st.sampled_from(MV_TERMS), min_size=1, max_size=5).map(" + ".join),
+       rescor=st.sampled_from([True, False, None]))
+def test_random_multivariate_formulas_give_brms_tables_or_errors(lhs: list[str], rhs: str, rescor) -> None:
+    """mvbind() of random responses on random right-hand sides (IDs across responses, the same ID on two
+    grouping factors, a response twice): get_prior() gives a table whose rows name only the model's
+    responses (or none), with a rescor row when rescor is set or defaults to TRUE; or a BrmsError."""
+    try:
+        with no_hang(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = brmc.get_prior(brmc.mvbf(f"mvbind({', '.join(lhs)}) ~ {rhs}", rescor=rescor), JSPR)
+    except BrmsError:
+        return
+    assert set(table["resp"]) <= {"", *lhs}
+    assert ("rescor" in set(table["class"])) == (rescor is not False)
