@@ -237,10 +237,12 @@ def mv_prior_table(mv: MvModelData) -> pd.DataFrame:
     Parameters
     ----------
     mv : MvModelData
+        The model's data (each response's default priors come from its own response).
 
     Returns
     -------
     pandas.DataFrame
+        brms's columns, the ``resp`` column filled.
 
     Examples
     --------
@@ -342,19 +344,20 @@ def mv_prior_summary(mv: MvModelData, user: list[Prior]) -> pd.DataFrame:
     Parameters
     ----------
     mv : MvModelData
+        The model's data.
     user : list of Prior
         The user's priors.
 
     Returns
     -------
     pandas.DataFrame
+        What each prior row resolved to, with brms's ``source``.
 
     Examples
     --------
-    >>> import brmc
-    >>> f = brmc.bf("mvbind(english, math) ~ craven") + brmc.set_rescor(True)
-    >>> mv_prior_summary(build_mv_data(f, brmc.datasets.load("jspr")), [])["class"].tolist()[-3:]
-    ['Lrescor', 'sigma', 'sigma']
+    >>> mv = build_mv_data(brmc.mvbf("english ~ craven", "math ~ craven", rescor=True), brmc.datasets.load("jspr"))
+    >>> mv_prior_summary(mv, [brmc.prior("normal(0, 2)", resp="math")])[["prior", "class", "resp"]].values[2].tolist()
+    ['normal(0, 2)', 'b', 'math']
     """
     rows = []
     for resp, md in mv.responses.items():

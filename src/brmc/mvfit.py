@@ -170,12 +170,12 @@ class MvFit(Fit):
         Returns
         -------
         numpy.ndarray
-            (draws, rows, responses), or (draws, rows) for one ``resp``.
+            Draws of the responses: (draws, rows, responses); one ``resp`` leaves out the last axis.
 
         Examples
         --------
-        >>> mvfit.posterior_predict(ndraws=5, seed=1).shape
-        (5, 953, 2)
+        >>> mvfit.posterior_predict(resp="math", ndraws=5, seed=1).shape
+        (5, 953)
         """
         if not self.model_data.rescor:
             return self._per_response("posterior_predict", resp, newdata, re_formula, ndraws=ndraws, seed=seed, **kwargs)
