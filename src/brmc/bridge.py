@@ -93,9 +93,9 @@ def log_normaliser(spec: PriorSpec, md: ModelData) -> float:
     with pytensor.config.change_flags(cxx=""):
         total = float(pt.sum(pt.stack(terms)).eval()) if terms else 0.0
     for block in md.blocks:
-        if block.correlated:
+        if block.correlated and block.leads:  # one correlation matrix per ID (1 | p | g)
             lkj = next(p for p in spec.params if p.param == f"L_{block.id}")
-            total -= lkj_log_normaliser(lkj.dist.args[0] if lkj.dist else 1.0, len(block.coefs))
+            total -= lkj_log_normaliser(lkj.dist.args[0] if lkj.dist else 1.0, len(block.joint_labels))
     return total
 
 

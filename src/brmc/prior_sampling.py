@@ -43,7 +43,7 @@ def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> Tens
     """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
     if p.dist.name == "lkj":
         block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
-        return lkj_correlation(p.dist.args[0], len(block.coefs), size)
+        return lkj_correlation(p.dist.args[0], len(block.joint_labels), size)
     if p.dist.name == "dirichlet":  # one element of the simplex: Beta(alpha, (K - 1) alpha)
         alpha, K = p.dist.args[0], next(d.size for d in md.dpars if d.name == p.param)
         return bounded_dist("beta", (alpha, (K - 1) * alpha), None, None, size)

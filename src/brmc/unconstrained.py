@@ -119,8 +119,9 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
     """
     post, md = fit.idata.posterior, fit.model_data
     values = {k: flat_draws(np.asarray(v)) for k, v in model_parameters(post, md).items()}
-    for block in md.blocks:
-        scaled = flat_draws(group_effects(post, block)) / values[f"sd_{block.id}"][:, None, :]  # L z, transposed
+    for block in filter(lambda b: b.leads, md.blocks):  # the blocks of an ID (1 | p | g) have one z and L
+        effects = np.concatenate([flat_draws(group_effects(post, b)) for b in block.members], axis=-1)
+        scaled = effects / values[f"sd_{block.id}"][:, None, :]  # L z, transposed
         scaled = np.swapaxes(scaled, -1, -2)  # draws, M, levels
         if block.correlated:
             L = values.pop(f"L_{block.id}")
