@@ -29,6 +29,7 @@ import xarray as xr
 from scipy.special import gammaln
 
 from . import naming, terms
+from .data import ModelData
 from .families import inverse_link
 from .graph import cholesky_corr, cholesky_from_raw, parameter
 from .model import (BuiltModel, _add_priors, data_values, fallback_start, graph_context, predictor_graphs,
@@ -81,14 +82,10 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             parts[resp] = (pm.Data(f"Y_{resp}", values[f"Y_{resp}"]), etas, scalars)
         _add_priors(spec, params, values)
         if not prior_only and mv.rescor:
-            pm.Potential("Y_loglik", _rescor_logp(mv, spec, values, parts))
-        for resp, (Y, etas, scalars) in parts.items() if not (prior_only or mv.rescor) else ():
-            md = mv.responses[resp]
-            additions = {k: pm.Data(f"{k}_{resp}", values[f"{k}_{resp}"]) if isinstance(v, np.ndarray) else v
-                         for k, v in md.additions.items()}
-            eta = md.eta_mu(etas)
-            dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
-            pm.Potential(f"Y_{resp}_loglik", md.family.pointwise_logp(Y, eta, dpars, additions).sum())
+            pm.Potential("Y_loglik", _rescor_logp(mv, values, parts))
+        elif not prior_only:
+            for resp, (Y, etas, scalars) in parts.items():
+                pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas, scalars))
     key = hashlib.sha256("|".join([str(mv.rescor), *mv.responses, *(structure_key(md, spec, prior_only)
                                                                       for md in mv.responses.values())]).encode())
     start = {f"Intercept{md.predictors['mu'].suffix}": v for md in mv.responses.values()
@@ -96,7 +93,17 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
     return BuiltModel(model=model, structure=key.hexdigest()[:16], values=values, start=start)
 
 
-def _rescor_logp(mv: MvModelData, spec: PriorSpec, values: dict[str, np.ndarray], parts: dict) -> pt.TensorVariable:
+def _response_logp(md: ModelData, resp: str, values: dict[str, np.ndarray], Y: pt.TensorVariable, etas: dict,
+                   scalars: dict) -> pt.TensorVariable:
+    """One response's log-likelihood under its own family (no residual correlations)."""
+    additions = {k: pm.Data(f"{k}_{resp}", values[f"{k}_{resp}"]) if isinstance(v, np.ndarray) else v
+                 for k, v in md.additions.items()}
+    eta = md.eta_mu(etas)
+    dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
+    return md.family.pointwise_logp(Y, eta, dpars, additions).sum()
+
+
+def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict) -> pt.TensorVariable:
     """brms's likelihood with residual correlations: the responses as the columns of one matrix."""
     eta = values.get("hp_Lrescor_lkj")
     lkj = pm.Data("hp_Lrescor_lkj", eta)[0, 0] if eta is not None else 1.0
