@@ -185,6 +185,10 @@ def test_families_per_response_without_rescor() -> None:
      FormulaError, "s(craven) of response 'english' are not supported in multivariate"),
     (lambda: brmc.get_prior(MV_JSP, JSP, family=["gaussian"]), FamilyError, "1 families for 2 responses"),
     (lambda: brmc.bf("y ~ x + (1 | a + b | g)"), FormulaError, "ID of a group term"),
+    (lambda: brmc.get_prior(brmc.bf("mvbind(english, math) ~ craven", "nu ~ craven") + brmc.set_rescor(True), JSP,
+                            family="student"), FamilyError, "only mu and sigma can be predicted"),
+    (lambda: brmc.bf("mvbind(english, math) ~ craven", "mvbind(sigma, nu) ~ craven"), FormulaError,
+     "must be the name of a distributional parameter"),
 ])
 def test_errors_name_the_culprit(build, error, message) -> None:
     with warnings.catch_warnings():
