@@ -2,7 +2,7 @@
 
 The examples may use ``brmc``, ``np``, ``pd``, ``df`` (sleepstudy), ``fit`` (the
 tests' small sleepstudy fit), ``mvfit`` (brms's mv_jsp model, draws at its initial values; the
-examples of :mod:`brmc.mvfit`) and ``tmp`` (a scratch folder), the names
+examples of :mod:`brmc.mvfit` and :mod:`brmc.mvmodel`) and ``tmp`` (a scratch folder), the names
 ``src/conftest.py`` gives them under ``pytest --doctest-modules src/brmc``.
 """
 

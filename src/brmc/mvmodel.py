@@ -65,6 +65,14 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
     Returns
     -------
     BuiltModel
+        One ``Y_<resp>`` data container per response; its likelihood ``Y_loglik`` (with ``rescor``) or
+        ``Y_<resp>_loglik`` per response.
+
+    Examples
+    --------
+    >>> built = build_mv_model(mvfit.model_data, mvfit.priors)
+    >>> [p.name for p in built.model.potentials if p.name.endswith("loglik")]
+    ['Y_loglik']
     """
     values = _values(mv, spec)
     params: dict[str, pt.TensorVariable] = {}
@@ -133,6 +141,15 @@ def mv_posterior(raw: xr.Dataset, mv: MvModelData) -> xr.Dataset:
     Returns
     -------
     xarray.Dataset
+
+    Examples
+    --------
+    >>> from brmc.algorithms import approximate
+    >>> from brmc.sampling import SamplerSettings
+    >>> settings = SamplerSettings(algorithm="fixed_param", chains=1, iter=4, warmup=2, seed=1)
+    >>> raw = approximate(build_mv_model(mvfit.model_data, mvfit.priors), settings).raw.posterior
+    >>> list(mv_posterior(raw, mvfit.model_data).data_vars)[6:10]
+    ['cor_school__english_Intercept__math_Intercept', 'sigma_english', 'sigma_math', 'rescor__english__math']
     """
     posterior = naming.brms_posterior(raw, mv, terms.parts)
     if not mv.rescor:
@@ -176,6 +193,11 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+
+    Examples
+    --------
+    >>> mv_log_lik(mvfit.idata.posterior, mvfit.model_data).shape
+    (2, 100, 953)
     """
     if not mv.rescor:
         total = 0.0
