@@ -104,10 +104,9 @@ _POPULATION = frozenset({"X", "b_names", "has_intercept", "Xc", "means_X", "popu
 class ModelData:
     """Everything the model stage needs, with brms names.
 
-    ``predictors`` holds one :class:`LinearPredictor` per predicted distributional parameter in brms's
-    order: ``mu`` (for ``categorical`` ``mu2``, ``mu3``, ... one per non-reference category), then the
-    parameters of ``bf()`` in the order given.  ``response_levels`` are the categories of an ordinal or
-    categorical response.  ``contrasts`` codes each factor among the predictors (``"treatment"``, ``"poly"``).
+    ``predictors``: one :class:`LinearPredictor` per predicted parameter in brms's order (``mu``, or
+    ``mu2``, ``mu3``, ... for ``categorical``; then ``bf()``'s); ``response_levels``: an ordinal or categorical
+    response's categories; ``contrasts``: each factor's coding (``"treatment"``, ``"poly"``).
     """
 
     formula: BrmsFormula
@@ -127,9 +126,7 @@ class ModelData:
         """The factor columns coded with ``contr.poly``."""
         return frozenset(name for name, coding in self.contrasts.items() if coding == "poly")
 
-    @property
-    def nobs(self) -> int:
-        return len(self.y)
+    nobs = property(lambda self: len(self.y), doc="The number of observations.")
 
     @property
     def thresholds(self) -> int:
