@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp', 'gp', 'nl', 'cs', 'ac']
+    ['fe', 're', 'offset', 'sm', 'sp', 'me', 'gp', 'nl', 'cs', 'ac']
 """
 
 from __future__ import annotations

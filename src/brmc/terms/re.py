@@ -189,6 +189,9 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     if any(t.kind == "name" and t.text in ("cs", "cse") for t in term.expr.tokens):
         raise FormulaError(f"Category-specific group-level effects such as {term} are not supported yet; "
                            "brmc takes cs() in the population part only.")
+    if any(t.kind == "name" and t.text == "me" for t in term.expr.tokens):
+        raise FormulaError(f"Measurement-error terms in a group-level term such as {term} are not supported; "
+                           "brmc takes me() in the population part only.")
     if term.members:  # mm(g1, g2): rows × members
         levels, index, weights = member_data(term, ctx.frame)
     else:
