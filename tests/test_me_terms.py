@@ -5,7 +5,7 @@ predictions at the training rows, and the refusals.
 brms's own numbers: the get_prior rows, standata and Stan code of me_nhanes (``bmi ~ me(chl, 10) +
 age``, gaussian, on nhanes without its incomplete rows; tests/reference/me_nhanes/).  brms ran no fit
 of it, so the fit is checked against the draws' own algebra (``Xme = meanme + sdme * zme``, the
-linear predictor from brms's design).
+linear predictor from brms's design, new rows' latent values a standard normal around x in sdx units).
 """
 
 from __future__ import annotations
@@ -124,9 +124,20 @@ def test_the_draws_go_back_to_the_model_parameters_and_return(fit: brmc.Fit) -> 
         np.testing.assert_allclose(values, post[name].values, rtol=1e-9, err_msg=name)
 
 
-def test_new_data_are_refused_naming_the_term(fit: brmc.Fit) -> None:
-    with pytest.raises(DataError, match=r"me\(chl, 10\).*training rows only"):
-        brmc.predict.posterior_epred(fit, newdata=NHANES2.iloc[:3])
+def test_new_rows_draw_the_latent_values_as_brms(fit: brmc.Fit) -> None:
+    """brms's ``prepare_predictions_sp`` with new data: ``Xme ~ normal(Xn, noise)`` afresh per draw."""
+    new = pd.DataFrame({"age": [1, 3], "chl": [150.0, 250.0], "bmi": [0.0, 0.0]})
+    epred = brmc.predict.posterior_epred(fit, newdata=new, seed=3)
+    post = fit.idata.posterior
+    flat = lambda name: post[name].values.reshape(-1)
+    mean = flat("b_Intercept")[:, None] + flat("b_age")[:, None] * new["age"].to_numpy()
+    Xme = (epred - mean) / flat("bsp_mechl10")[:, None]  # the latent values each draw used
+    z = (Xme - new["chl"].to_numpy()) / 10.0
+    assert abs(z.mean()) < 0.2 and abs(z.std() - 1) < 0.15  # 150 draws × 2 rows of a standard normal
+    assert scipy.stats.kstest(z.ravel(), "norm").pvalue > 0.01
+    np.testing.assert_array_equal(epred, brmc.predict.posterior_epred(fit, newdata=new, seed=3))
+    with pytest.raises(DataError, match="lacks the column.*'chl'"):
+        brmc.predict.posterior_epred(fit, newdata=new.drop(columns="chl"))
 
 
 @pytest.mark.parametrize("formula, error, message", [

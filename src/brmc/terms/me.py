@@ -9,8 +9,8 @@ lower bound 0), all flat by default.  The draws are ``bsp_mechl10``, ``meanme_me
 ``Xme_mechl[1]``, ... (brms's ``rename_Xme``); brms 2.18's summary prints the coefficient among the
 population-level effects and the rest in no section.
 
-The latent values exist for the training rows only, so predictions for new data are refused (as
-brms, which needs the latent values of every row).  brmc takes one ``me()`` term, ungrouped, in
+The latent values exist for the training rows only; at new rows they are drawn as brms does,
+``normal(x, sdx)`` afresh for every draw (``seed=`` makes it repeatable).  brmc takes one ``me()`` term, ungrouped, in
 ``mu`` of a univariate model (brms's ``gr`` argument and correlated latent values of several terms
 are not there yet).
 
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import pandas as pd
 import pymc as pm
 import pytensor.tensor as pt
 
@@ -61,26 +62,30 @@ class MeasurementErrorTerm:
     noise: np.ndarray
 
 
-def _column_or_number(expr: Expr, term: CallTerm, ctx: DataContext, what: str) -> np.ndarray:
-    """A bare column name's values, or (for ``sdx``) a number repeated."""
+def _column_or_number(expr: Expr, term: CallTerm, frame: pd.DataFrame, what: str) -> np.ndarray:
+    """A bare column name's values in ``frame``, or (for ``sdx``) a number repeated."""
     tokens = expr.tokens
     if len(tokens) == 1 and tokens[0].kind == "number" and what == "sdx":
-        return np.full(len(ctx.frame), float(tokens[0].text))
+        return np.full(len(frame), float(tokens[0].text))
     if len(tokens) != 1 or tokens[0].kind != "name":
         raise FormulaError(f"The term {term} takes a column name as {what} (or a number as sdx), not {expr!r}.")
-    name = tokens[0].text.strip("`")
-    values = np.asarray(ctx.frame[name], dtype=float)
-    return values
+    return np.asarray(frame[tokens[0].text.strip("`")], dtype=float)
+
+
+def _observed(term: CallTerm, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """``(Xn, noise)`` of the rows of ``frame``: the observed values and their measurement sd."""
+    Xn = _column_or_number(term.args[0], term, frame, "x")
+    noise = _column_or_number(term.args[1], term, frame, "sdx")
+    if np.any(noise < 0):
+        raise DataError(f"The measurement error sdx of {term} must be zero or more; it has {noise.min()}.")
+    return Xn, noise
 
 
 def _term(term: CallTerm, ctx: DataContext) -> MeasurementErrorTerm:
     if len(term.args) != 2 or term.covariates:
         raise FormulaError(f"{term} takes two arguments, me(x, sdx) (brmc reads no gr= argument and no "
                            "interactions of me() yet).")
-    Xn = _column_or_number(term.args[0], term, ctx, "x")
-    noise = _column_or_number(term.args[1], term, ctx, "sdx")
-    if np.any(noise < 0):
-        raise DataError(f"The measurement error sdx of {term} must be zero or more; it has {noise.min()}.")
+    Xn, noise = _observed(term, ctx.frame)
     coef = naming.brms_rename(f"me{term.args[0]}")
     return MeasurementErrorTerm(term, naming.brms_rename(str(term)), coef, Xn, noise)
 
@@ -163,15 +168,26 @@ class MeasurementError(TermKind):
                ) -> tuple[list[str], list[str]]:
         return list(dict.fromkeys(n for t in part for n in t.term.variables)), []
 
-    def rows(self, lp: LinearPredictor, part: list[MeasurementErrorTerm], ctx: RowsContext) -> None:
-        """Nothing for the training rows; new data are refused (the latent values are the training rows')."""
-        if ctx.newdata is not None:
-            raise DataError(f"The term {part[0].term} has latent values for the training rows only: brms "
-                            "and brmc cannot predict it for new data (leave newdata out).")
+    def rows(self, lp: LinearPredictor, part: list[MeasurementErrorTerm], ctx: RowsContext
+             ) -> list[tuple[np.ndarray, np.ndarray]] | None:
+        """Nothing for the training rows (their latent values are in the draws); ``(Xn, noise)`` of new rows."""
+        return None if ctx.newdata is None else [_observed(t.term, ctx.new) for t in part]
 
-    def draws(self, lp: LinearPredictor, part: list[MeasurementErrorTerm], rows: None, ctx: DrawsContext
+    def draws(self, lp: LinearPredictor, part: list[MeasurementErrorTerm], rows: list | None, ctx: DrawsContext
               ) -> list[tuple]:
-        return [(ctx.pick(ctx.posterior[f"bsp_{t.label}"].values), ctx.pick(_latent(ctx.posterior, t))) for t in part]
+        """``(bsp_k, Xme_k)``: the training rows' latent values, or for new rows brms's draws of them,
+        ``normal(Xn, noise)`` afresh per draw (brms's ``prepare_predictions_sp``)."""
+        out = []
+        for k, t in enumerate(part):
+            bsp = ctx.pick(ctx.posterior[f"bsp_{t.label}"].values)
+            if rows is None:
+                out.append((bsp, ctx.pick(_latent(ctx.posterior, t))))
+                continue
+            if ctx.rng is None:
+                raise DataError(f"The latent values of {t.term} are drawn at new rows: it needs random numbers (rng=).")
+            Xn, noise = rows[k]
+            out.append((bsp, ctx.rng.normal(Xn, noise, size=(len(bsp), len(Xn)))))
+        return out
 
 
 def _latent(posterior: xr.Dataset, t: MeasurementErrorTerm) -> np.ndarray:
