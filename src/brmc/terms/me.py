@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 import pymc as pm
-import pytensor.tensor as pt
 
 from .. import naming
 from ..errors import DataError, FormulaError
