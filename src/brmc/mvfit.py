@@ -27,7 +27,7 @@ from .errors import DataError, FormulaError, close_matches
 from .fit import Fit
 from .mvdata import MvModelData, mv_prior_summary
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
-from .predict import _setup
+from .predict import draw_setup
 from .sampling import SamplingResult, flat_draws
 from .summary import PriorTable
 
@@ -198,7 +198,7 @@ class MvFit(Fit):
         common = dict(ndraws=ndraws, seed=seed, **kwargs)
         mu = self._per_response("posterior_epred", None, newdata, re_formula, **common)
         sigma = self._per_response("posterior_epred", None, newdata, re_formula, dpar="sigma", **common)
-        draws, rng = _setup(self, ndraws, seed)
+        draws, rng = draw_setup(self, ndraws, seed)
         post, R = self.idata.posterior, len(self.responses)
         C = np.broadcast_to(np.eye(R), (len(draws), R, R)).copy()
         for k in range(R):

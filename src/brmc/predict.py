@@ -206,7 +206,29 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
             for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items()}
 
 
-def _setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
+def draw_setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
+    """The draws a prediction uses (``ndraws`` of them at random, sorted; all when None) and the
+    random numbers of everything else it draws, both from ``seed``.
+
+    Parameters
+    ----------
+    fit : Fit
+        The fit.
+    ndraws : int, optional
+        How many draws to use.
+    seed : int, optional
+        The seed.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.random.Generator)
+        Positions among chain × draw, and the generator.
+
+    Examples
+    --------
+    >>> draw_setup(fit, 3, seed=1)[0].shape
+    (3,)
+    """
     rng = np.random.default_rng(seed)
     n_total = fit.idata.posterior.sizes["chain"] * fit.idata.posterior.sizes["draw"]
     return _draw_subset(n_total, ndraws, rng), rng
@@ -280,7 +302,7 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     >>> posterior_linpred(fit).shape
     (400, 180)
     """
-    draws, rng = _setup(fit, ndraws, seed)
+    draws, rng = draw_setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
     if dpar is None and md.family.categorical and not transform:
@@ -315,7 +337,7 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
     >>> posterior_epred(fit, dpar="sigma").shape
     (400, 180)
     """
-    draws, rng = _setup(fit, ndraws, seed)
+    draws, rng = draw_setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     if dpar is not None:
         return _dpar_draws(fit, etas, dpar, draws, transform=True)
@@ -350,7 +372,7 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     >>> posterior_predict(fit, ndraws=10, seed=1).shape
     (10, 180)
     """
-    draws, rng = _setup(fit, ndraws, seed)
+    draws, rng = draw_setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
     dpars = md.dpar_values(etas, _scalars(fit, draws))

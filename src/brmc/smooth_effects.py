@@ -28,7 +28,7 @@ from .conditional import ConditionalEffects, summarise_effects
 from .contrasts import is_factor
 from .design import level_order
 from .errors import DataError, close_matches
-from .predict import rows_context
+from .predict import draw_setup, rows_context
 from .sampling import training_design
 from .terms import linear_predictor
 from .terms.base import DrawsContext
@@ -104,14 +104,11 @@ def posterior_smooths(fit: Fit, smooth: str, newdata: pd.DataFrame | None = None
         filled = newdata.assign(**{c: md.frame[c].iloc[0] for c in dict.fromkeys(others)})
         columns = list(dict.fromkeys(c for s in specs for c in s.term.variables))
         rows = SMOOTHS.rows(lp, part, rows_context(md, filled, columns))
-    n_total = post.sizes["chain"] * post.sizes["draw"]
-    draws = None
-    if ndraws is not None and ndraws < n_total:
-        draws = np.sort(np.random.default_rng(seed).choice(n_total, size=ndraws, replace=False))
-    ctx = DrawsContext(post, draws)
-    eta = linear_predictor({SMOOTHS.name: SMOOTHS.term_draws(lp, part, rows, ctx, [labels.index(wanted)])})
+    draws, _ = draw_setup(fit, ndraws, seed)
+    eta = linear_predictor({SMOOTHS.name: SMOOTHS.term_draws(lp, part, rows, DrawsContext(post, draws),
+                                                             [labels.index(wanted)])})
     n_rows = len(md.frame) if newdata is None else len(newdata)
-    return np.broadcast_to(eta, (n_total if draws is None else len(draws), n_rows)).copy()
+    return np.broadcast_to(eta, (len(draws), n_rows)).copy()
 
 
 def _grid_values(column: pd.Series, resolution: int, moderator: bool, given: Any) -> list[Any]:

@@ -117,8 +117,16 @@ def sqrt_spd(slambda: np.ndarray, sdgp: Any, lscale: Any, exp: Any) -> Any:
     return sdgp * (np.sqrt(2 * np.pi) * lscale) ** (D / 2) * exp(-0.25 * lscale**2 * (slambda**2).sum(axis=1))
 
 
-def _sq_distances(points: np.ndarray) -> np.ndarray:
-    return ((points[:, None, :] - points[None, :, :]) ** 2).sum(axis=2)
+def _sq_distances(points: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
+    """Squared distances between ``points`` and ``others`` (the points themselves when None)."""
+    others = points if others is None else others
+    return ((points[:, None, :] - others[None, :, :]) ** 2).sum(axis=2)
+
+
+def exp_quad(d2: Any, sdgp: Any, lscale: Any, exp: Any) -> Any:
+    """brms's exponentiated-quadratic covariance ``sdgp^2 exp(-d2 / (2 lscale^2))`` of squared
+    distances ``d2``, with ``exp`` NumPy's or PyTensor's (the model's and the draws' one formula)."""
+    return sdgp**2 * exp(-0.5 * d2 / lscale**2)
 
 
 class GaussianProcesses(TermKind):
@@ -177,7 +185,7 @@ class GaussianProcesses(TermKind):
                 X = pm.Data(f"Xgp{ij}", ctx.values[f"Xgp{ij}"])
                 zgp = pm.Normal(f"zgp{ij}", 0.0, 1.0, shape=(block.Xgp.shape[0 if t.exact else 1],))
                 if t.exact:
-                    cov = sdgp[j] ** 2 * pt.exp(-0.5 * X / lscale[j] ** 2) + 1e-12 * pt.eye(block.Xgp.shape[0])
+                    cov = exp_quad(X, sdgp[j], lscale[j], pt.exp) + 1e-12 * pt.eye(block.Xgp.shape[0])
                     values = pt.linalg.cholesky(cov) @ zgp
                 else:
                     values = X @ (sqrt_spd(block.slambda, sdgp[j], lscale[j], pt.exp) * zgp)
@@ -239,7 +247,7 @@ class GaussianProcesses(TermKind):
                                        for s, ls, z in zip(sdgp, lscale, zgp)])
                 elif t.exact:
                     d2, eye = _sq_distances(X), np.eye(len(X))
-                    values = np.stack([_cholesky(s**2 * np.exp(-0.5 * d2 / ls**2) + 1e-12 * eye) @ z
+                    values = np.stack([_cholesky(exp_quad(d2, s, ls, np.exp) + 1e-12 * eye) @ z
                                        for s, ls, z in zip(sdgp, lscale, zgp)])
                 else:
                     values = (sqrt_spd(block.slambda, sdgp[:, None], lscale[:, None], np.exp) * zgp) @ X.T
@@ -282,8 +290,7 @@ def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale
     array([ 0.3 , -0.95])
     """
     def cov(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        d2 = ((a[:, None, :] - b[None, :, :]) ** 2).sum(axis=-1)
-        return sdgp**2 * np.exp(-0.5 * d2 / lscale**2)
+        return exp_quad(_sq_distances(a, b), sdgp, lscale, np.exp)
 
     L = _cholesky(cov(old, old) + NEW_POINTS_NUGGET * np.eye(len(old)))
     k = cov(old, new)
