@@ -25,7 +25,7 @@ from brmc.errors import SamplingError
 
 from .conftest import SLEEP, Terminal
 
-SETTINGS = dict(chains=2, iter=1000, seed=7, progress=False)
+SETTINGS = dict(chains=2, iter=600, seed=7, progress=False)
 SCALARS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days",
            "sigma"]
 _NEEDS = {"pymc": ["pymc"], "numpyro": ["jax", "numpyro"], "blackjax": ["jax", "blackjax"]}
@@ -60,13 +60,13 @@ def other_fit(request) -> brmc.Fit:
 def test_same_layout_and_names_as_nutpie(other_fit: brmc.Fit, nutpie_fit: brmc.Fit) -> None:
     ours, ref = other_fit.idata.posterior, nutpie_fit.idata.posterior
     assert list(ours.data_vars) == list(ref.data_vars)
-    assert dict(ours.sizes) == dict(ref.sizes) == {"chain": 2, "draw": 500, "Subject__level": 18, "Subject__coef": 2}
+    assert dict(ours.sizes) == dict(ref.sizes) == {"chain": 2, "draw": 300, "Subject__level": 18, "Subject__coef": 2}
     assert list(ours["r_Subject"].coords["Subject__level"].values) == list(ref["r_Subject"].coords["Subject__level"].values)
     assert set(other_fit.idata.groups()) == set(nutpie_fit.idata.groups())
-    assert other_fit.log_likelihood().shape == (2, 500, 180)
+    assert other_fit.log_likelihood().shape == (2, 300, 180)
     stats = other_fit.idata.sample_stats
     assert {"diverging", "energy", "reached_max_treedepth"} <= set(stats.data_vars)
-    assert stats["diverging"].shape == (2, 500)
+    assert stats["diverging"].shape == (2, 300)
     assert list(other_fit.draws().columns) == list(nutpie_fit.draws().columns)
 
 
