@@ -25,7 +25,7 @@ from .multivariate import MultivariateFormula
 from .mvdata import MvModelData, as_multivariate, build_mv_data, mv_prior_table, resolve_mv_priors
 from .mvfit import MvFit, mv_inference_data
 from .mvmodel import build_mv_model
-from .priors import Prior, PriorSpec, default_prior_table, replace_priors, resolve_priors
+from .priors import Prior, PriorSpec, default_prior_table, printed, replace_priors, resolve_priors
 from .prior_sampling import add_prior_draws
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
 from .diagnostics import diagnose
@@ -69,7 +69,7 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
     md = _model_data(formula, data, family, data_name, env, contrasts)
-    return PriorTable(mv_prior_table(md) if isinstance(md, MvModelData) else default_prior_table(md))
+    return PriorTable(mv_prior_table(md) if isinstance(md, MvModelData) else printed(default_prior_table(md)))
 
 
 @shared

@@ -2,7 +2,7 @@
 
 :func:`prior_sweep <brmc.sensitivity.prior_sweep>` and :func:`sbc <brmc.sbc.sbc>`
 describe each fit as a *job*: plain, picklable data (formula, data frame,
-family, priors, sampler settings).  :func:`run_job` rebuilds the model data in
+family, user priors as the ``brmc.prior`` objects they are, sampler settings).  :func:`run_job` rebuilds the model data in
 whichever process runs it, fits, and returns plain data again (the draws of
 the reported parameters as a DataFrame, timings, warnings): no PyMC object
 crosses a process boundary.  Compiled models are cached per process by their
@@ -85,7 +85,7 @@ def fit_job(fit: Fit, data: pd.DataFrame | None = None, priors: Sequence[Prior] 
     md = fit.model_data
     return {"formula": md.formula, "data": md.frame if data is None else data, "family": md.family.to_dict(),
             "data_name": md.data_name, "env": md.env, "contrasts": md.contrasts,
-            "priors": [p.to_dict() for p in (fit.priors.user if priors is None else priors)],
+            "priors": list(fit.priors.user if priors is None else priors),
             "settings": {**fit.settings.to_dict(), **settings, "progress": False}}
 
 
@@ -112,7 +112,7 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     data = job["data"] if holdout is None else job["data"].drop(index=job["data"].index[holdout])
     md = build_data(job["formula"], data, family_from_dict(job["family"]), data_name=job["data_name"],
                     env=job["env"], contrasts=job["contrasts"])
-    spec = resolve_priors(md, [Prior.from_dict(d) for d in job["priors"]])
+    spec = resolve_priors(md, job["priors"])
     settings = SamplerSettings(**job["settings"])
     n_compiled = sampling._COMPILED.made
     with warnings.catch_warnings(record=True) as caught:

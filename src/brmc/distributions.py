@@ -1,8 +1,10 @@
-"""The prior distributions brms knows, in one table.
+"""The prior distributions brms knows, in one table, and a prior as an object (:class:`Dist`).
 
 Each entry names the distribution's arguments in Stan's order, its support,
-and the PyMC distribution with those arguments.  The prior parser checks
-priors against it (:mod:`brmc.priors`), the model stage writes each prior's
+and the PyMC distribution with those arguments.  A :class:`Dist` (a name and its
+arguments) is checked against it when it is made, from a rule's numbers or from brms's text
+by :func:`parse_dist`; text is parsed once, where a rule or ``brmc.prior`` is written, and
+a ``Dist`` is written back as text only when printed.  The model stage writes each prior's
 log density with it (:mod:`brmc.model`), and prior draws come from the same
 PyMC distributions (:func:`bounded_dist`, :func:`lkj_correlation`); the log
 prior of power-scaling is the model's own prior terms evaluated at the draws.  ``lkj`` is the one
@@ -14,6 +16,8 @@ and on a monotonic simplex by its kind (:mod:`brmc.terms.sp`).
 Example:
     >>> DISTRIBUTIONS["student_t"].args
     ('nu', 'mu', 'sigma')
+    >>> print(Dist("student_t", (3.0, 288.7, 59.3)))
+    student_t(3, 288.7, 59.3)
     >>> import pymc as pm
     >>> round(float(pm.logp(pymc_dist("exponential", (2.0,)), 0.5).eval()), 4)
     -0.3069
@@ -21,14 +25,18 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pymc as pm
 import pytensor.tensor as pt
 from pytensor.tensor import TensorVariable
+
+from .errors import PriorError, close_matches
+from .rlang import r_number
 
 
 @dataclass(frozen=True)
@@ -67,6 +75,107 @@ DISTRIBUTIONS: dict[str, Distribution] = {
     "dirichlet": Distribution(("alpha",), np.nan, np.nan, lambda a, size, **kw: pm.Dirichlet.dist(
         a=pt.full(size, a[0]), **kw)),
 }
+
+
+#: arguments that must be positive, wherever a distribution of the table has them
+POSITIVE_ARGS = frozenset({"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"})
+#: figures of the data a rule's prior may name until the data are known (shifted_lognormal's
+#: ``uniform(0, min_Y)``, as brms writes it); :meth:`Dist.bind` puts in their values
+DATA_FIGURES = ("min_Y",)
+#: the texts of a flat prior (brms's ``""``; brmc also reads ``"flat"`` and ``"(flat)"``)
+FLAT_TEXTS = frozenset({"", "(flat)", "flat"})
+
+
+@dataclass(frozen=True)
+class Dist:
+    """A prior distribution of the table: its name and its arguments in Stan's order.
+
+    An argument is a number, or the name of a figure of the data (:data:`DATA_FIGURES`) until
+    :meth:`bind` gives it its value.  ``text`` is how a rule or a user wrote it, printed back
+    as written (brms prints a user's ``normal(0,10)`` and its own ``normal(5.0, 0.8)`` so); a
+    ``Dist`` made from numbers prints them as R does.  Equality reads the name and arguments only.
+
+    Example:
+        >>> Dist("normal", (0.0, 10.0)) == parse_dist("normal(0,10)"), str(parse_dist("normal(0,10)"))
+        (True, 'normal(0,10)')
+    """
+
+    name: str
+    args: tuple[float | str, ...]
+    text: str = field(default="", compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        label = self.text or str(self)
+        if self.name not in DISTRIBUTIONS:
+            raise PriorError(f"Unknown prior distribution {self.name!r} in {label!r}.{close_matches(self.name, DISTRIBUTIONS)} "
+                             f"Available: {', '.join(DISTRIBUTIONS)}.")
+        names = DISTRIBUTIONS[self.name].args
+        if len(self.args) != len(names):
+            raise PriorError(f"Prior {label!r}: {self.name} takes {len(names)} argument(s) ({', '.join(names)}), "
+                             f"got {len(self.args)}.")
+        for arg_name, value in zip(names, self.args):
+            if isinstance(value, str):
+                if value not in DATA_FIGURES:
+                    raise PriorError(f"Prior {label!r}: arguments must be numbers.")
+                continue
+            if arg_name in POSITIVE_ARGS and not value > 0:
+                raise PriorError(f"Prior {label!r}: {arg_name} must be positive, got {r_number(value)}.")
+            if not np.isfinite(value):
+                raise PriorError(f"Prior {label!r}: {arg_name} must be finite.")
+        if self.name == "uniform" and self.numeric and not self.args[0] < self.args[1]:
+            raise PriorError(f"Prior {label!r}: the lower bound must be below the upper bound.")
+
+    def __str__(self) -> str:
+        return self.text or f"{self.name}({', '.join(a if isinstance(a, str) else r_number(a) for a in self.args)})"
+
+    @property
+    def numeric(self) -> bool:
+        """Whether every argument is a number (no figure of the data left to :meth:`bind`)."""
+        return not any(isinstance(a, str) for a in self.args)
+
+    @property
+    def support(self) -> tuple[float, float]:
+        """Where it has density: the table's support, a uniform's own bounds."""
+        if self.name == "uniform":
+            return self.args[0], self.args[1]
+        return DISTRIBUTIONS[self.name].lower, DISTRIBUTIONS[self.name].upper
+
+    def bind(self, figures: Mapping[str, float]) -> Dist:
+        """Itself with each figure of the data it names replaced by its value in ``figures``.
+
+        Example:
+            >>> Dist("uniform", (0.0, "min_Y")).bind({"min_Y": 192.5}).args
+            (0.0, 192.5)
+        """
+        if self.numeric:
+            return self
+        return Dist(self.name, tuple(float(figures[a]) if isinstance(a, str) else a for a in self.args))
+
+
+def parse_dist(text: str) -> Dist | None:
+    """A distribution written as Stan and brms write it; a flat prior (``""``) is ``None``.
+
+    Example:
+        >>> parse_dist("student_t(3, 0, 2.5)")
+        Dist(name='student_t', args=(3.0, 0.0, 2.5))
+    """
+    text = (text or "").strip()
+    if text in FLAT_TEXTS:
+        return None
+    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)", text)
+    if not m:
+        raise PriorError(f"Malformed prior {text!r}: write it as Stan does, e.g. 'normal(0, 10)'.")
+    name, inner = m.group(1), m.group(2)
+    if name == "lkj_corr_cholesky":
+        name = "lkj"
+    pieces = [p.strip() for p in inner.split(",")] if inner.strip() else []
+    try:
+        args = tuple(p if p in DATA_FIGURES else float(p) for p in pieces)
+    except ValueError:
+        if name in DISTRIBUTIONS and len(pieces) == len(DISTRIBUTIONS[name].args):
+            raise PriorError(f"Prior {text!r}: arguments must be numbers.") from None
+        args = tuple(pieces)  # the wrong name or number of arguments is the error to report
+    return Dist(name, args, text)
 
 
 def pymc_dist(name: str, args: Sequence[Any], **kwargs: Any) -> TensorVariable:

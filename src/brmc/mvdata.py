@@ -27,13 +27,14 @@ import pandas as pd
 from .data import LinearPredictor, ModelData, build_data, drop_incomplete
 from .errors import FamilyError, FormulaError, PriorError
 from .families import DistPar, Family, get_family
+from .families.core import NU
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
-from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, parse_dist, prior_summary_table,
+from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, printed, prior_summary_table, prior_text,
                      resolve_priors)
 from .rlang import r_collate_key
 from .terms import GroupBlock
-from .terms.base import prior_row
+from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
@@ -230,8 +231,8 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
 
 
 def mv_prior_table(mv: MvModelData) -> pd.DataFrame:
-    """brms's ``get_prior`` table of a multivariate model: each response's rows with its ``resp``
-    (correlations of group-level effects have none), the global ``b`` and ``Intercept`` rows,
+    """brms's ``get_prior`` table of a multivariate model, :func:`~brmc.priors.printed`: each response's rows
+    with its ``resp`` (correlations of group-level effects have none), the global ``b`` and ``Intercept`` rows,
     ``lkj(1)`` on ``rescor`` (and student's shared ``nu``), in brms's order (resp, dpar, class, group, coef).
 
     Parameters
@@ -251,6 +252,11 @@ def mv_prior_table(mv: MvModelData) -> pd.DataFrame:
     >>> mv_prior_table(build_mv_data(f, brmc.datasets.load("jspr")))[["prior", "class", "resp"]].head(3).values.tolist()
     [['', 'b', ''], ['', 'Intercept', ''], ['lkj(1)', 'rescor', '']]
     """
+    return printed(_mv_table(mv))
+
+
+def _mv_table(mv: MvModelData) -> pd.DataFrame:
+    """The rows of :func:`mv_prior_table`, each prior an object."""
     rows = []
     for resp, md in mv.responses.items():
         for row in default_prior_table(md).to_dict("records"):
@@ -258,9 +264,9 @@ def mv_prior_table(mv: MvModelData) -> pd.DataFrame:
                 rows.append(row if row["class"] == "cor" else {**row, "resp": resp})
     rows += [prior_row("", cl) for cl in GLOBAL_CLASSES if any(r["class"] == cl and not r["coef"] for r in rows)]
     if mv.rescor:
-        rows.append(prior_row("lkj(1)", "rescor"))
+        rows.append(prior_row(LKJ_1, "rescor"))
     if mv.shared_nu:
-        rows.append(prior_row("gamma(2, 0.1)", "nu", lb="1"))
+        rows.append(prior_row(NU.default_prior, "nu", lb="1"))
     unique = {tuple(r[k] for k in _KEY): r for r in rows}
     ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
                                                           ("resp", "dpar", "class", "group", "coef")))
@@ -313,7 +319,7 @@ def resolve_mv_priors(mv: MvModelData, user: list[Prior] | None = None) -> Prior
     [('b_english', 'None'), ('b_math', 'normal(0, 5)')]
     """
     user = list(user or [])
-    table = mv_prior_table(mv)
+    table = _mv_table(mv)
     _check_user(user, table, list(mv.responses))
     params: list[ParamPrior] = []
     for resp, md in mv.responses.items():
@@ -369,9 +375,10 @@ def mv_prior_summary(mv: MvModelData, user: list[Prior]) -> pd.DataFrame:
     globals_ = {p.class_: p for p in _global_params(mv, user)}
     if "rescor" in globals_:
         p = globals_["rescor"]
-        rows.append(prior_row(str(p.dist).replace("lkj(", "lkj_corr_cholesky("), "Lrescor", source=p.source))
+        rows.append({**prior_row(None, "Lrescor", source=p.source), "prior": prior_text(p.dist, "Lrescor")})
     if "nu" in globals_:
-        rows.append(prior_row(str(globals_["nu"].dist), "nu", lb="1", source=globals_["nu"].source))
+        p = globals_["nu"]
+        rows.append({**prior_row(None, "nu", lb="1", source=p.source), "prior": prior_text(p.dist)})
     unique = {tuple(r[k] for k in _KEY): r for r in reversed(rows)}
     ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
                                                           ("dpar", "class", "group", "resp", "coef")))
@@ -381,14 +388,15 @@ def mv_prior_summary(mv: MvModelData, user: list[Prior]) -> pd.DataFrame:
 def _global_params(mv: MvModelData, user: list[Prior]) -> list[ParamPrior]:
     """The priors of ``rescor`` (its Cholesky factor ``Lrescor``) and of a shared ``nu``."""
     out = []
-    chosen = {p.class_: p.prior for p in user if p.class_ in ("rescor", "nu") and not p.resp}
+    chosen = {p.class_: p for p in user if p.class_ in ("rescor", "nu") and not p.resp}
     if mv.rescor:
-        dist = parse_dist(chosen.get("rescor", "lkj(1)"))
+        dist = chosen["rescor"].dist if "rescor" in chosen else LKJ_1
         if dist is None or dist.name != "lkj":
-            raise PriorError(f"Residual correlations (class 'rescor') take an lkj(eta) prior, not {chosen['rescor']!r}.")
+            raise PriorError(f"Residual correlations (class 'rescor') take an lkj(eta) prior, not "
+                             f"{chosen['rescor'].prior!r}.")
         out.append(ParamPrior("Lrescor", 0, "rescor", "", "", "", dist, None, None,
                               "user" if "rescor" in chosen else "default"))
     if mv.shared_nu:
-        out.append(ParamPrior("nu", 0, "nu", "", "", "", parse_dist(chosen.get("nu", "gamma(2, 0.1)")), 1.0, None,
-                              "user" if "nu" in chosen else "default"))
+        dist = chosen["nu"].dist if "nu" in chosen else NU.default_prior
+        out.append(ParamPrior("nu", 0, "nu", "", "", "", dist, 1.0, None, "user" if "nu" in chosen else "default"))
     return out

@@ -15,7 +15,6 @@ Example:
 
 from __future__ import annotations
 
-import re
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -26,74 +25,15 @@ import pandas as pd
 from . import terms
 from .data import ModelData
 from ._docs import shared
-from .distributions import DISTRIBUTIONS
+from .distributions import DATA_FIGURES, FLAT_TEXTS, Dist, parse_dist
 from .errors import PriorError, close_matches
 from .naming import table_dpar  # noqa: F401  (re-exported: the prior table's dpar column)
 from .nlterm import nonlinear_terms
-from .rlang import r_collate_key, r_number
+from .rlang import r_collate_key, r_number, r_signif
 from .terms.base import ParamSlot, PriorContext, default_scale, prior_row, student_t
 from .terms.fe import intercept_prior  # noqa: F401  (re-exported)
 
-_POSITIVE_ARGS = {"sigma", "nu", "rate", "shape", "scale", "a", "b", "eta"}
 PRIOR_COLUMNS = ["prior", "class", "coef", "group", "resp", "dpar", "nlpar", "lb", "ub", "source"]
-
-
-@dataclass(frozen=True)
-class Dist:
-    """A parsed prior distribution such as ``student_t(3, 0, 2.5)``."""
-
-    name: str
-    args: tuple[float, ...]
-
-    def __str__(self) -> str:
-        return f"{self.name}({', '.join(r_number(a) for a in self.args)})"
-
-    @property
-    def support(self) -> tuple[float, float]:
-        if self.name == "uniform":
-            return self.args[0], self.args[1]
-        return DISTRIBUTIONS[self.name].lower, DISTRIBUTIONS[self.name].upper
-
-
-def parse_dist(text: str) -> Dist | None:
-    """Parse a Stan-style distribution string; ``""`` is the flat prior (``None``).
-
-    Example:
-        >>> parse_dist("student_t(3, 0, 2.5)")
-        Dist(name='student_t', args=(3.0, 0.0, 2.5))
-    """
-    text = (text or "").strip()
-    if text in {"", "(flat)", "flat"}:
-        return None
-    m = re.fullmatch(r"([A-Za-z_][A-Za-z0-9_]*)\s*\((.*)\)", text)
-    if not m:
-        raise PriorError(f"Malformed prior {text!r}: write it as Stan does, e.g. 'normal(0, 10)'.")
-    name, inner = m.group(1), m.group(2)
-    if name == "lkj_corr_cholesky":
-        name = "lkj"
-    if name not in DISTRIBUTIONS:
-        raise PriorError(
-            f"Unknown prior distribution {name!r} in {text!r}.{close_matches(name, DISTRIBUTIONS)} "
-            f"Available: {', '.join(DISTRIBUTIONS)}."
-        )
-    names = DISTRIBUTIONS[name].args
-    pieces = [p.strip() for p in inner.split(",")] if inner.strip() else []
-    if len(pieces) != len(names):
-        raise PriorError(
-            f"Prior {text!r}: {name} takes {len(names)} argument(s) ({', '.join(names)}), got {len(pieces)}."
-        )
-    try:
-        args = tuple(float(p) for p in pieces)
-    except ValueError:
-        raise PriorError(f"Prior {text!r}: arguments must be numbers.") from None
-    for arg_name, value in zip(names, args):
-        if arg_name in _POSITIVE_ARGS and not value > 0:
-            raise PriorError(f"Prior {text!r}: {arg_name} must be positive, got {r_number(value)}.")
-        if not np.isfinite(value):
-            raise PriorError(f"Prior {text!r}: {arg_name} must be finite.")
-    if name == "uniform" and not args[0] < args[1]:
-        raise PriorError(f"Prior {text!r}: the lower bound must be below the upper bound.")
-    return Dist(name, args)
 
 
 @dataclass(frozen=True)
@@ -114,6 +54,13 @@ class Prior:
     ub: float | None = None
     nlpar: str = ""
     resp: str = ""
+    #: the distribution ``prior`` says, parsed once when the prior is made (``None``: flat); ``prior``
+    #: stays the text the user wrote, which ``prior_summary`` prints and a saved fit stores
+    dist: Dist | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.dist is None and self.prior.strip() not in FLAT_TEXTS:
+            object.__setattr__(self, "dist", parse_dist(self.prior))
 
     @property
     def key(self) -> tuple[str, str, str, str]:
@@ -185,11 +132,11 @@ def prior(
     >>> prior("normal(5000, 1000)", nlpar="ult", lb=0).key
     ('b', '', '', 'ult')
     """
-    parse_dist(prior)
+    dist = parse_dist(prior)
     if dpar and nlpar:
         raise PriorError(f"A prior belongs to a dpar or to a non-linear parameter, not both (dpar={dpar!r}, "
                          f"nlpar={nlpar!r}).")
-    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub, nlpar=nlpar, resp=resp)
+    return Prior(prior.strip(), class_, coef, group, dpar, lb, ub, nlpar=nlpar, resp=resp, dist=dist)
 
 
 @shared
@@ -198,7 +145,8 @@ def pc_prior(U: float, alpha: float, class_: str = "sd", coef: str = "", group: 
 
     It is ``exponential(-log(alpha) / U)``, INLA's ``pc.prec(U, alpha)``
     expressed on the SD scale (Simpson et al. 2017); see ``docs/priors.md``
-    for the JSP example.
+    for the JSP example.  The rate is R's ``signif(rate, 15)``, the number its text says, so that
+    a saved fit (which stores the text) loads with the same prior.
 
     Parameters
     ----------
@@ -226,7 +174,8 @@ def pc_prior(U: float, alpha: float, class_: str = "sd", coef: str = "", group: 
         raise PriorError(f"pc_prior: U must be a positive number, got {U!r}.")
     if not 0 < alpha < 1:
         raise PriorError(f"pc_prior: alpha is the probability P(sd > U) and must lie in (0, 1), got {alpha!r}.")
-    return prior(f"exponential({r_number(-np.log(alpha) / U)})", class_=class_, coef=coef, group=group, dpar=dpar)
+    dist = Dist("exponential", (r_signif(-np.log(alpha) / U, 15),))
+    return Prior(str(dist), class_=class_, coef=coef, group=group, dpar=dpar, dist=dist)
 
 
 def parse_prior_spec(text: str) -> Prior:
@@ -286,7 +235,8 @@ def _sort_rows(rows: list[dict], by: tuple[str, ...] = ("dpar", "nlpar", "class"
 
 
 def default_prior_table(md: ModelData) -> pd.DataFrame:
-    """brms's ``get_prior`` table for the model, rows in brms's order."""
+    """brms's ``get_prior`` table for the model, rows in brms's order; each ``prior`` a
+    :class:`~brmc.distributions.Dist` or ``None`` (flat), text once :func:`printed`."""
     location, scale, _ = default_scale(md)
     ctx = PriorContext(md=md, scale=scale)
     rows = [row for lp in md.predictors.values() for kind, part in terms.parts(lp)
@@ -336,7 +286,7 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
                 f"Prior {p.prior!r} is set on a parameter the model does not have ({described}).{hint}\n"
                 "Parameters that take priors:\n  " + "\n  ".join(options)
             )
-        dist = parse_dist(p.prior)
+        dist = p.dist
         if p.class_ == "cor" and (dist is None or dist.name != "lkj"):
             raise PriorError(f"Correlations (class 'cor') take an lkj(eta) prior, not {p.prior!r}.")
         if p.class_ != "cor" and dist is not None and dist.name == "lkj":
@@ -359,14 +309,14 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
     user = list(user or [])
     table = default_prior_table(md)
     _validate_user(user, table)
-    defaults = {row_key(r): r["prior"] for _, r in table.iterrows()}
+    defaults = {row_key(r): r["prior"] for r in table.to_dict("records")}
     params: list[ParamPrior] = []
 
     expanded = _expand_shared(md, user, warn=True)
 
     def effective(class_: str, coef: str = "", group: str = "", dpar: str = "") -> tuple[Dist | None, str]:
-        text, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
-        return parse_dist(_data_text(md, text)), source
+        dist, source = _resolve(expanded, defaults, class_, _chain(coef, group, dpar))
+        return (dist if dist is None or dist.numeric else dist.bind(_data_figures(md))), source
 
     def resolved(slot: ParamSlot) -> ParamPrior:
         dist, source = effective(slot.class_, slot.coef, slot.group, slot.dpar)
@@ -382,7 +332,7 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
         params.append(ParamPrior("Intercept", k, "Intercept", str(k + 1), "", "", dist, None, None, source))
     for dpar in md.dpars:
         dist, source = effective(dpar.name)
-        lb, ub = (_data_bound(md, bound) for bound in (dpar.lb, dpar.ub))
+        lb, ub = (_data_figures(md)[b] if b in DATA_FIGURES else b for b in (dpar.lb, dpar.ub))
         params.append(ParamPrior(dpar.name, 0, dpar.name, "", "", "", dist, lb, ub, source))
     spec = PriorSpec(params=params, user=user, table=table)
     _check_support(spec)
@@ -401,14 +351,10 @@ def _require_nlpar_priors(md: ModelData, spec: PriorSpec) -> None:
                 f"In brmc: prior=[brmc.prior('normal(0, 1)', nlpar={nlpar!r}), ...] with a scale of your own.")
 
 
-def _data_bound(md: ModelData, bound: float | str | None) -> float | None:
-    """A bound as a number: brms's ``min_Y`` (shifted_lognormal's ``ndt``) is the smallest response."""
-    return float(np.min(md.y)) if bound == "min_Y" else bound
-
-
-def _data_text(md: ModelData, text: str) -> str:
-    """A prior's text with brms's ``min_Y`` written as the number it stands for."""
-    return text.replace("min_Y", repr(float(np.min(md.y)))) if "min_Y" in text else text
+def _data_figures(md: ModelData) -> dict[str, float]:
+    """The figures of the data a rule's prior or bound may name (:data:`~brmc.distributions.DATA_FIGURES`):
+    brms's ``min_Y`` (shifted_lognormal's ``ndt``) is the smallest response."""
+    return {"min_Y": float(np.min(md.y))}
 
 
 def _chain(coef: str, group: str, dpar: str) -> list[tuple[str, str, str]]:
@@ -433,18 +379,19 @@ def _expand_shared(md: ModelData, user: list[Prior], warn: bool = False) -> list
     return out
 
 
-def _resolve(user: list[Prior], defaults: dict, class_: str, chain: list[tuple[str, str, str]]) -> tuple[str, str]:
-    """The prior text along ``chain``: the first user prior, else the first non-empty default;
+def _resolve(user: list[Prior], defaults: dict, class_: str, chain: list[tuple[str, str, str]]
+             ) -> tuple[Dist | None, str]:
+    """The prior along ``chain``: the first user prior, else the first default that is not flat;
     ``source`` is brms's (``user``/``default`` on the row itself, else ``(vectorized)``)."""
     for i, key in enumerate(chain):
         p = _match(user, class_, *key)
         if p is not None:
-            return p.prior, "user" if i == 0 else "(vectorized)"
+            return p.dist, "user" if i == 0 else "(vectorized)"
     for i, key in enumerate(chain):
-        text = defaults.get((class_, *key), "")
-        if text:
-            return text, "default" if i == 0 else "(vectorized)"
-    return "", "default" if len(chain) == 1 else "(vectorized)"
+        dist = defaults.get((class_, *key))
+        if dist is not None:
+            return dist, "default" if i == 0 else "(vectorized)"
+    return None, "default" if len(chain) == 1 else "(vectorized)"
 
 
 def _class_bounds(user: list[Prior], class_: str, dpar: str = "") -> tuple[float | None, float | None]:
@@ -470,15 +417,15 @@ def _check_support(spec: PriorSpec) -> None:
 
 
 def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
-    """brms's ``prior_summary``: every prior row with what it resolved to."""
-    defaults = {row_key(r): r["prior"] for _, r in spec.table.iterrows()}
+    """brms's ``prior_summary``: every prior row with what it resolved to, :func:`printed`."""
+    defaults = {row_key(r): r["prior"] for r in spec.table.to_dict("records")}
     user = _expand_shared(md, spec.user)
     rows = []
-    for _, r in spec.table.iterrows():
+    for r in spec.table.to_dict("records"):
         class_, coef, group, dpar = row_key(r)
         if md.family.categorical and class_ in {"b", "Intercept"} and not (coef or dpar):
             continue  # brms removes the rows shared by all categories once it has copied them
-        text, source = _resolve(user, defaults, class_, _chain(coef, group, dpar))
+        dist, source = _resolve(user, defaults, class_, _chain(coef, group, dpar))
         lb, ub = r["lb"], r["ub"]
         suffix = f"_{dpar}" if dpar else ""
         if class_ == "sd":
@@ -489,6 +436,23 @@ def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
             lb, ub = _bound_text(b_lb), _bound_text(b_ub)
         if class_ == "cor":
             class_ = "L"
-            text = text.replace("lkj(", "lkj_corr_cholesky(")
-        rows.append({**prior_row(text, class_, coef, group, r["dpar"], lb, ub, source), "nlpar": r["nlpar"]})
-    return _sort_rows(rows, by=("class", "group", "dpar", "nlpar", "coef"))  # brms's validate_prior
+        rows.append({**prior_row(dist, class_, coef, group, r["dpar"], lb, ub, source), "nlpar": r["nlpar"]})
+    return printed(_sort_rows(rows, by=("class", "group", "dpar", "nlpar", "coef")))  # brms's validate_prior
+
+
+def prior_text(dist: Dist | None, class_: str = "") -> str:
+    """A prior as brms prints it: ``""`` when flat, ``lkj_corr_cholesky(...)`` on a Cholesky factor
+    (class ``L``, ``Lrescor``) where brms's ``get_prior`` says ``lkj(...)``.
+
+    Example:
+        >>> prior_text(parse_dist("lkj(2)"), "L"), prior_text(None)
+        ('lkj_corr_cholesky(2)', '')
+    """
+    text = "" if dist is None else str(dist)
+    return text.replace("lkj(", "lkj_corr_cholesky(", 1) if class_ in {"L", "Lrescor"} else text
+
+
+def printed(table: pd.DataFrame) -> pd.DataFrame:
+    """A table of priors (objects in its ``prior`` column) as brms prints it: each prior its
+    :func:`prior_text`.  The one place prior tables become text (``get_prior``, ``prior_summary``)."""
+    return table.assign(prior=[prior_text(d, c) for d, c in zip(table["prior"], table["class"])])

@@ -68,3 +68,16 @@ def r_mad(x: np.ndarray) -> float:
 def r_round(x: float, digits: int = 0) -> float:
     """R's ``round`` to ``digits`` decimals (half to even on the decimal value)."""
     return float(round(float(x), digits)) + 0.0
+
+
+def r_signif(x: float, digits: int = 6) -> float:
+    """R's ``signif``: ``x`` rounded to ``digits`` significant digits.
+
+    Example:
+        >>> r_signif(0.46051701859880917, 15), r_signif(123456.0, 2)
+        (0.460517018598809, 120000.0)
+    """
+    x = float(x)
+    if x == 0 or not math.isfinite(x):
+        return x
+    return r_round(x, digits - 1 - math.floor(math.log10(abs(x))))

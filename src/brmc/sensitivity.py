@@ -252,7 +252,7 @@ def _together(fit: Fit, jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]] 
     """The jobs' results from one program sampling every set (:func:`brmc.vectorized.fits`), or
     ``None`` when the sets cannot be sampled together."""
     md = fit.model_data
-    specs = [resolve_priors(md, [Prior.from_dict(d) for d in job["priors"]]) for job in jobs]
+    specs = [resolve_priors(md, job["priors"]) for job in jobs]
     made, caught = sampling._COMPILED.made, []
     fits = vectorized.fits(md, specs, SamplerSettings(**jobs[0]["settings"]), caught)
     if fits is None:

@@ -42,8 +42,9 @@ import pytensor.tensor as pt
 from scipy import optimize, special
 
 from brmc.bases._columns import column, is_factor, labels, levels
+from brmc.distributions import Dist
 from brmc.errors import DataError, FormulaError
-from brmc.rlang import r_number, r_round
+from brmc.rlang import r_round
 
 __all__ = ["GPBlock", "GaussianProcess", "eigenfunctions", "lscale_prior", "spd_exp_quad"]
 
@@ -163,7 +164,11 @@ def spd_exp_quad(slambda, sdgp, lscale):
     return sdgp**2 * np.sqrt(2 * np.pi) ** D * prod * exp(-0.5 * ((lscale[None, :] ** 2) * slambda**2).sum(axis=1))
 
 
-def lscale_prior(points: np.ndarray, plb: float = 0.01, pub: float = 0.01) -> str:
+#: brms's ``lscale`` prior where its ``def_lscale_prior`` finds no inverse gamma
+_LSCALE_FALLBACK = Dist("normal", (0.0, 0.5))
+
+
+def lscale_prior(points: np.ndarray, plb: float = 0.01, pub: float = 0.01) -> Dist:
     """brms's default prior for a GP's ``lscale``, tuned to the (scaled) points.
 
     The inverse-gamma ``(a, b)`` with ``P(lscale < lb) = plb`` and
@@ -183,14 +188,14 @@ def lscale_prior(points: np.ndarray, plb: float = 0.01, pub: float = 0.01) -> st
 
     Returns
     -------
-    str
-        e.g. ``"inv_gamma(1.494197, 0.056607)"``.
+    Dist
+        e.g. ``inv_gamma(1.494197, 0.056607)``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> lscale_prior(np.linspace(0, 1, 11)[:, None])
-    'inv_gamma(4.62909, 1.103366)'
+    >>> print(lscale_prior(np.linspace(0, 1, 11)[:, None]))
+    inv_gamma(4.62909, 1.103366)
     """
     points = np.asarray(points, dtype=float)
     if points.ndim == 1:
@@ -210,9 +215,9 @@ def lscale_prior(points: np.ndarray, plb: float = 0.01, pub: float = 0.01) -> st
 
     sol = optimize.root(equations, np.zeros(2), method="lm", options={"xtol": 1e-14, "ftol": 1e-14})
     if not sol.success or not np.all(np.isfinite(sol.x)) or np.abs(equations(sol.x)).max() > 1e-8:
-        return "normal(0, 0.5)"
+        return _LSCALE_FALLBACK
     a, b = np.exp(sol.x)
-    return f"inv_gamma({r_number(r_round(a, 6))}, {r_number(r_round(b, 6))})"
+    return Dist("inv_gamma", (r_round(a, 6), r_round(b, 6)))
 
 
 def _first_appearance(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -341,17 +346,27 @@ class GaussianProcess:
             Xgp, slambda = eigenfunctions(centred, L, self.k)
         return GPBlock(level, rows, weights, groups, Xgp, slambda, X, dmax, np.asarray(cmeans), L)
 
-    def lscale_priors(self) -> list[str]:
+    def lscale_dists(self) -> list[Dist]:
         """brms's default ``lscale`` prior per GP (and per dimension if not ``iso``), in brms's order.
 
         Returns
         -------
-        list of str
-            One string per ``lscale`` coefficient, ``by`` levels varying last.
+        list of Dist
+            One per ``lscale`` coefficient, ``by`` levels varying last.
         """
         if self.iso:
             return [lscale_prior(b.points) for b in self.blocks]
         return [lscale_prior(b.points[:, [d]]) for b in self.blocks for d in range(len(self.terms))]
+
+    def lscale_priors(self) -> list[str]:
+        """:meth:`lscale_dists` as ``get_prior`` prints them (``inv_gamma(4.62909, 1.103366)``).
+
+        Returns
+        -------
+        list of str
+            One text per ``lscale`` coefficient.
+        """
+        return [str(d) for d in self.lscale_dists()]
 
     def predict(self, newdata: Mapping) -> list[GPBlock]:
         """The GP data at new rows, scaled and centred as in training, with the training ``L``.

@@ -10,8 +10,8 @@ gen_extreme_value's ``xi``, when not predicted, is sampled as ``tmp_xi`` and sca
 into the interval where every training observation has a positive density (brms's ``scale_xi``).
 
 Example:
-    >>> exgaussian().dpar("beta").default_prior
-    'gamma(1, 0.1)'
+    >>> print(exgaussian().dpar("beta").default_prior)
+    gamma(1, 0.1)
 """
 
 from __future__ import annotations

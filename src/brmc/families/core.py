@@ -24,6 +24,7 @@ import pytensor.tensor as pt
 from scipy import special, stats
 
 from ..censoring import censored_logp, truncated_log_mass
+from ..distributions import Dist, parse_dist
 from ..errors import FamilyError
 
 #: link name → (inverse link on tensors, link on numpy arrays, inverse link on numpy arrays)
@@ -63,7 +64,9 @@ class DistPar:
     """A distributional parameter other than ``mu`` (``sigma``, ``nu``, ``shape``...).
 
     ``default_prior`` is its prior when estimated as one number, ``None`` for
-    brms's data-based ``student_t(3, 0, scale)``.  An upper bound of ``"min_Y"``
+    brms's data-based ``student_t(3, 0, scale)``; it and ``link_prior`` are
+    :class:`~brmc.distributions.Dist` objects, which may be written as brms's text
+    (``"gamma(2, 0.1)"``), parsed once when the record is made.  An upper bound of ``"min_Y"``
     (shifted_lognormal's ``ndt``) is the smallest response value, as brms's.  When it is predicted
     (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
     ``links``, the first being brms's default) and its intercept takes
@@ -77,9 +80,9 @@ class DistPar:
     name: str
     lb: float | None = None
     ub: float | str | None = None
-    default_prior: str | None = None
+    default_prior: Dist | str | None = None
     links: tuple[str, ...] = ("identity",)
-    link_prior: str | None = None
+    link_prior: Dist | str | None = None
     link: str = ""
     scale: Callable | None = field(default=None, compare=False, repr=False)
     size: int = 0
@@ -88,6 +91,10 @@ class DistPar:
     def __post_init__(self) -> None:
         if not self.link:
             object.__setattr__(self, "link", self.links[0])
+        for name in ("default_prior", "link_prior"):  # "" stays: brms's flat prior, not "data-based"
+            text = getattr(self, name)
+            if isinstance(text, str) and text:
+                object.__setattr__(self, name, parse_dist(text))
 
     @property
     def names(self) -> list[str]:
@@ -103,8 +110,8 @@ class DistPar:
         return f"tmp_{self.name}" if self.scale is not None else self.name
 
     @property
-    def intercept_prior(self) -> str | None:
-        """The default prior of its intercept when predicted (``None``: data-based)."""
+    def intercept_prior(self) -> Dist | str | None:
+        """The default prior of its intercept when predicted (``None``: data-based; ``""``: flat)."""
         return self.default_prior if self.link == "identity" else self.link_prior
 
 

@@ -48,9 +48,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from ..distributions import FLAT_TEXTS, Dist, parse_dist
 from ..families import DATA_PRIOR_LINKS, LINKS
 from ..formula import Term
-from ..rlang import r_mad, r_number, r_round
+from ..rlang import r_mad, r_round
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -234,14 +235,21 @@ class TermKind:
         raise NotImplementedError
 
 
-def prior_row(prior: str, class_: str, coef: str = "", group: str = "", dpar: str = "",
+def prior_row(prior: Dist | str | None, class_: str, coef: str = "", group: str = "", dpar: str = "",
               lb: str = "", ub: str = "", source: str = "default") -> dict:
-    """One row of brms's prior table.
+    """One row of brms's prior table: its ``prior`` a :class:`~brmc.distributions.Dist`, or ``None``
+    for a row without a prior of its own (flat, or inherited from its class).
+
+    ``prior`` may be given as brms's text (``"lkj(1)"``; ``""``: none): it is parsed here, once.
+    The table becomes text only when printed (:func:`brmc.priors.printed`).
 
     Example:
-        >>> prior_row("lkj(1)", "cor")["class"]
-        'cor'
+        >>> row = prior_row("lkj(1)", "cor")
+        >>> row["class"], row["prior"]
+        ('cor', Dist(name='lkj', args=(1.0,)))
     """
+    if isinstance(prior, str):
+        prior = None if prior.strip() in FLAT_TEXTS else parse_dist(prior)
     return {"prior": prior, "class": class_, "coef": coef, "group": group, "resp": "", "dpar": dpar,
             "nlpar": "", "lb": lb, "ub": ub, "source": source}
 
@@ -270,5 +278,17 @@ def default_scale(md: ModelData, link: str | None = None, offset: np.ndarray | N
     return location, scale, True
 
 
-def student_t(location: float, scale: float) -> str:
-    return f"student_t(3, {r_number(location)}, {r_number(scale)})"
+def student_t(location: float, scale: float) -> Dist:
+    """brms's data-based default ``student_t(3, location, scale)`` (:func:`default_scale`).
+
+    Example:
+        >>> print(student_t(288.7, 59.3))
+        student_t(3, 288.7, 59.3)
+    """
+    return Dist("student_t", (3.0, float(location), float(scale)))
+
+
+#: brms's default prior of correlations (``cor``, ``rescor``)
+LKJ_1 = Dist("lkj", (1.0,))
+#: brms's default prior of a simplex (a monotonic effect's ``simo``)
+DIRICHLET_1 = Dist("dirichlet", (1.0,))

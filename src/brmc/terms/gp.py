@@ -149,7 +149,7 @@ class GaussianProcesses(TermKind):
         dp = naming.table_dpar(lp.dpar)
         rows = [prior_row("", "lscale", dpar=dp, lb="0"), prior_row(student_t(0, ctx.scale), "sdgp", dpar=dp, lb="0")]
         for t in part:
-            rows += [prior_row(p, "lscale", coef=c, dpar=dp) for c, p in zip(t.labels, t.basis.lscale_priors())]
+            rows += [prior_row(p, "lscale", coef=c, dpar=dp) for c, p in zip(t.labels, t.basis.lscale_dists())]
             rows += [prior_row("", "sdgp", coef=c, dpar=dp) for c in t.labels]
         return rows
 

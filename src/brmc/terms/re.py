@@ -28,7 +28,7 @@ from ..design import design, design_new, group_levels, labels_of, warn_constant_
 from ..errors import DataError, FormulaError
 from ..formula import GroupTerm
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
-from .base import (DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
+from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
                    prior_row, student_t)
 from .mm import member_data, member_index, member_weights
 
@@ -233,7 +233,7 @@ class GroupEffects(TermKind):
             rows += [prior_row("", "sd", coef=c, group=group, dpar=dp) for c in dict.fromkeys(coefs)]
         correlated = list(dict.fromkeys(b.group for b in part if b.correlated))
         if correlated:  # correlations have no dpar: the pipeline keeps one of each row
-            rows.append(prior_row("lkj(1)", "cor"))
+            rows.append(prior_row(LKJ_1, "cor"))
             rows += [prior_row("", "cor", group=g) for g in correlated]
         return rows
 

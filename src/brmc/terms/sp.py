@@ -29,7 +29,8 @@ from ..errors import FormulaError
 from ..formula import CallTerm
 from ..lexer import Expr
 from ..graph import parameter
-from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row
+from .base import (DIRICHLET_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext,
+                   TermKind, prior_row)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -97,7 +98,7 @@ class MonotonicEffects(TermKind):
     def prior_rows(self, lp: LinearPredictor, part: list[MonotonicTerm], ctx: PriorContext) -> list[dict]:
         dp = naming.table_dpar(lp.dpar)
         rows = [prior_row("", "b", dpar=dp)] + [prior_row("", "b", coef=t.label, dpar=dp) for t in part]
-        return rows + [prior_row("dirichlet(1)", "simo", coef=c, dpar=dp) for t in part for c in t.simo_labels]
+        return rows + [prior_row(DIRICHLET_1, "simo", coef=c, dpar=dp) for t in part for c in t.simo_labels]
 
     def slots(self, lp: LinearPredictor, part: list[MonotonicTerm]) -> list[ParamSlot]:
         dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
