@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import sys
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,23 @@ def xla_compilations() -> Iterator[list[str]]:
         yield names
     finally:
         names.extend(_XLA_COMPILATIONS[start:])
+
+
+@contextmanager
+def calls_of(monkeypatch: pytest.MonkeyPatch, function) -> Iterator[list]:
+    """The first argument of every call of one of brmc's functions inside the block, wherever a
+    brmc module imports it by name (counted, not timed)."""
+    calls = []
+
+    def counting(first, *args, **kwargs):
+        calls.append(first)
+        return function(first, *args, **kwargs)
+
+    with monkeypatch.context() as m:
+        for name, module in list(sys.modules.items()):
+            if name.startswith("brmc") and getattr(module, function.__name__, None) is function:
+                m.setattr(module, function.__name__, counting)
+        yield calls
 
 
 def quiet(function, *args, **kwargs):

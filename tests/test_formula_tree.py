@@ -7,10 +7,7 @@ during what follows it: printing, predictions for new data, ``re_formula``).
 from __future__ import annotations
 
 import pickle
-import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import pytest
 
@@ -18,23 +15,12 @@ import brmc
 import brmc.lexer
 from brmc.formula import CallTerm, GroupTerm, PopulationTerm, bf, parse_formula
 
-from .conftest import SLEEP
+from .conftest import SLEEP, calls_of
 
 
-@contextmanager
-def tokenizer_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def tokenizer_calls(monkeypatch: pytest.MonkeyPatch):
     """The texts brmc's tokenizer is called on inside the block, wherever it is imported."""
-    original, texts = brmc.lexer.tokenize, []
-
-    def counting(text: str):
-        texts.append(text)
-        return original(text)
-
-    with monkeypatch.context() as m:
-        for name, module in list(sys.modules.items()):
-            if name.startswith("brmc") and getattr(module, "tokenize", None) is original:
-                m.setattr(module, "tokenize", counting)
-        yield texts
+    return calls_of(monkeypatch, brmc.lexer.tokenize)
 
 
 def test_the_tree_holds_each_kind_of_term() -> None:

@@ -7,10 +7,7 @@ default priors (each default was written as text and parsed back) and 8 with one
 
 from __future__ import annotations
 
-import sys
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -26,25 +23,14 @@ from brmc.model import prior_values
 from brmc.priors import default_prior_table, pc_prior, resolve_priors
 from brmc.terms.base import prior_row, student_t
 
-from .conftest import SLEEP
+from .conftest import SLEEP, calls_of
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-@contextmanager
-def parser_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+def parser_calls(monkeypatch: pytest.MonkeyPatch):
     """The texts the prior parser is called on inside the block, wherever it is imported."""
-    original, texts = brmc.distributions.parse_dist, []
-
-    def counting(text: str) -> Dist | None:
-        texts.append(text)
-        return original(text)
-
-    with monkeypatch.context() as m:
-        for name, module in list(sys.modules.items()):
-            if name.startswith("brmc") and getattr(module, "parse_dist", None) is original:
-                m.setattr(module, "parse_dist", counting)
-        yield texts
+    return calls_of(monkeypatch, brmc.distributions.parse_dist)
 
 
 def test_brm_parses_only_the_users_priors(fit: brmc.Fit, monkeypatch: pytest.MonkeyPatch) -> None:
