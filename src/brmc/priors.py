@@ -6,6 +6,12 @@ parameter's effective prior is resolved here into :class:`ParamPrior` records;
 the model stage turns them into log-density terms whose hyperparameters are
 shared data, so a sweep over hyperparameters never recompiles.
 
+A prior is a :class:`~brmc.distributions.Dist` throughout: the default rules build them, a
+user's :class:`Prior` parses its text once when made, the table's ``prior`` column and every
+``ParamPrior.dist`` hold them (``None``: flat).  They become text only in :func:`printed`
+(``get_prior``, ``prior_summary``); a user prior also keeps the text it was written as, which
+``prior_summary`` prints back and a saved fit stores.
+
 Example:
     >>> import brmc
     >>> tab = brmc.get_prior("Reaction ~ Days + (Days | Subject)", data=brmc.datasets.load("sleepstudy"))
