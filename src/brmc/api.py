@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from ._docs import shared
-from . import algorithms, io, pipeline
+from . import algorithms, io, pipeline, terms
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
@@ -39,7 +39,9 @@ def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, fam
     if (multivariate := as_multivariate(formula)) is not None:
         return build_mv_data(multivariate, data, family, data_name=data_name, env=env, contrasts=contrasts)
     parsed = as_formula(formula, env_names=frozenset(env))
-    return build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
+    md = build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
+    terms.mi.check_univariate(md)  # mi(x) reads another response
+    return md
 
 
 @shared

@@ -296,14 +296,14 @@ def build_data(
     frame = _as_frame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     _check_columns(formula, frame, env)
-    frame, n_dropped = drop_incomplete(formula.variables(), frame)
+    frame, n_dropped = drop_incomplete(terms.mi.complete_variables(formula, formula.variables()), frame)
     frame = terms.ac.order_frame(formula, frame)  # brms's order of the rows of a time-series term
     additions = _additions(formula, frame, family)
     levels: list[str] = []
     if family.polytomous:
         y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
     else:
-        y = _response(formula, frame, family, env, additions)
+        y = terms.mi.with_missing(formula, frame, lambda rows: _response(formula, rows, family, env, additions))
         check_truncation(y, additions)
         if family.response_additions is not None:
             additions |= family.response_additions(y, additions)
@@ -315,7 +315,7 @@ def build_data(
     poly = frozenset(name for name, coding in codings.items() if coding == "poly")
     prepared = prepare_factors(frame, used)
     predictors: dict[str, LinearPredictor] = {}
-    ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly,
+    ctx = DataContext(dpar="", family=family, frame=frame, prepared=prepared, env=env, poly=poly, formula=formula,
                       thresholds=max(len(levels) - 1, 0) if family.ordinal else 0)
     ctx.predictor = lambda dpar, form: _linear_predictor(dpar, form, family, ctx)  # a nlpar's
     for dpar, form in forms.items():
@@ -536,7 +536,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
                "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
     names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
-    for term, args in formula.additions.items():
+    for term, args in ((t, a) for t, a in formula.additions.items() if t != "mi"):  # mi(): terms.mi
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
         families = allowed[term]

@@ -235,8 +235,8 @@ def _refuse_addition_calls(tokens: list[Token], text: str, place: str) -> None:
     """Addition terms (``trials(n)``, ``weights(w)``) belong after '|' in the response."""
     for tok, nxt in zip(tokens, tokens[1:]):
         if tok.kind == "name" and tok.text in ADDITION_TERMS and nxt.text == "(":
-            if tok.text == "mi" and place == _PREDICTORS:
-                raise FormulaError(f"The brms term mi() is not supported yet {position_of(text, tok.pos)}")
+            if tok.text in TERM_CALLS and place == _PREDICTORS:
+                continue  # mi(x) on the right of '~' is a term (brmc.terms.mi), 'y | mi()' an addition
             raise FormulaError(
                 f"The addition term {tok.text}() cannot be used {place}; write it after '|' "
                 f"in the response, e.g. 'y | {tok.text}(...) ~ x' {position_of(text, tok.pos)}"

@@ -186,9 +186,9 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     values = {**data_values(md), **prior_values(spec)}
     params: dict[str, pt.TensorVariable] = {}
     with pm.Model() as model:
-        Y = pm.Data("Y", values["Y"])
         ordered = _ordered_intercepts(md)
         ctx = graph_context(md.nobs, values, params, spec, intercepts=ordered)
+        Y = terms.mi.response_values(md, "", ctx)  # missing values under mi() imputed (brms's Yl)
         etas = predictor_graphs(md, ctx)
         scalars = {}
         if md.thresholds:  # ordered cut points of an ordinal model

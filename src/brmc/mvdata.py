@@ -33,12 +33,12 @@ from .multivariate import MultivariateFormula, has_mvbind, mvbf
 from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, printed, prior_summary_table, prior_text,
                      resolve_priors)
 from .rlang import r_collate_key
-from .terms import GroupBlock
+from .terms import GroupBlock, mi
 from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
-MV_KINDS = ("fe", "re", "offset")
+MV_KINDS = ("fe", "re", "offset", "mi")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
 GLOBAL_CLASSES = ("b", "Intercept")
 _KEY = ("class", "coef", "group", "resp", "dpar")
@@ -194,13 +194,14 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     env = dict(env or {})
     forms = {resp: as_formula(form, frozenset(env)) for resp, form in formula.forms.items()}
     families = _families(family, list(forms))
-    rescor = formula.resolve_rescor([f.name for f in families])
+    rescor = formula.resolve_rescor([f.name for f in families], any("mi" in f.additions for f in forms.values()))
     for fam in families:
         if fam.polytomous or fam.mixture:
             raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
-    frame, n_dropped = drop_incomplete([v for f in forms.values() for v in f.variables()], frame)
+    frame, n_dropped = drop_incomplete([v for f in forms.values() for v in mi.complete_variables(f, f.variables())
+                                        if not any(v == mi.response_column(g) for g in forms.values())], frame)
     responses = {resp: build_data(form, frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
     mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env)
@@ -210,6 +211,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
             lp.resp = resp
             for block in lp.blocks:
                 block.resp = resp
+    mi.link(responses)
     for k, block in enumerate(mv.blocks, start=1):  # brms numbers the blocks across responses
         block.id = k
     link_ids(mv.blocks)
@@ -222,9 +224,9 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
         other = [str(t) for t in lp.formula.terms if t.kind not in MV_KINDS]
         if other:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
-                               "models yet; they take population-level, group-level and offset() terms.")
-    if rescor and md.additions:
-        raise FamilyError(f"Addition terms ({', '.join(md.additions)}) of response {resp!r} are not supported "
+                               "models yet; they take population-level, group-level, offset() and mi() terms.")
+    if rescor and (md.additions or "mi" in md.formula.additions):
+        raise FamilyError(f"Addition terms ({', '.join(md.formula.additions)}) of response {resp!r} are not supported "
                           "with set_rescor(TRUE) yet.")
     if rescor and set(md.predictors) - {"mu", "sigma"}:
         raise FamilyError("With set_rescor(TRUE) only mu and sigma can be predicted.")

@@ -87,7 +87,7 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             scalars = dict(shared)
             for name, d in mv.response_dpars(resp):
                 params[d.name] = scalars[name] = parameter(d.parameter, (), *spec.bounds(d.name))
-            parts[resp] = (pm.Data(f"Y_{resp}", values[f"Y_{resp}"]), etas, scalars)
+            parts[resp] = (terms.mi.response_values(md, f"_{resp}", ctx), etas, scalars)  # Yl under mi()
         _add_priors(spec, params, values)
         if not prior_only and mv.rescor:
             pm.Potential("Y_loglik", _rescor_logp(mv, values, parts))

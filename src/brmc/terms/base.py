@@ -36,7 +36,7 @@ kind") walks through a kind end to end.
 Example:
     >>> from brmc import terms
     >>> [kind.name for kind in terms.kinds()]
-    ['fe', 're', 'offset', 'sm', 'sp', 'me', 'gp', 'nl', 'cs', 'ac']
+    ['fe', 're', 'offset', 'sm', 'sp', 'me', 'mi', 'gp', 'nl', 'cs', 'ac']
 """
 
 from __future__ import annotations
@@ -85,6 +85,8 @@ class DataContext:
     predictor: Callable[[str, Any], LinearPredictor] | None = None
     #: the group-level blocks made so far (blocks of one ID ``(1 | p | g)`` are joined across predictors)
     blocks: list = field(default_factory=list)
+    #: the model's formula (its response and addition terms: a response under ``mi()``)
+    formula: Any = None
 
 
 @dataclass(frozen=True)
@@ -266,6 +268,7 @@ def default_scale(md: ModelData, link: str | None = None, offset: np.ndarray | N
     if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal", "categorical"}:
         return 0.0, 2.5, False
     y = np.asarray(md.y, dtype=float)
+    y = y[np.isfinite(y)] if y.ndim == 1 else y  # a response's missing values under mi() are brms's Inf
     if link in {"log", "inverse", "1/mu^2"}:
         y = np.where(y == 0, y + 0.1, y)
     with np.errstate(all="ignore"):
