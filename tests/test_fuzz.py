@@ -141,7 +141,8 @@ def group_terms(draw) -> tuple[str, tuple[tuple[str, bool], ...]]:
 
 @st.composite
 def formulas(draw) -> Generated:
-    additions = draw(st.lists(st.sampled_from(["trials(n)", "weights(w)"]), unique=True, max_size=2))
+    additions = draw(st.one_of(st.lists(st.sampled_from(["trials(n)", "weights(w)"]), unique=True, max_size=2),
+                               st.just(["mi()"])))  # brms's missing response (terms/mi.py), alone
     response = "k" if "trials(n)" in additions else "y"
     lhs = response + (" | " + " + ".join(additions) if additions else "")
     pop = [(term, ()) for term in draw(st.lists(population_terms(), max_size=4))]
@@ -166,14 +167,14 @@ def formulas(draw) -> Generated:
 
 POOL = list("()|~+*:^$@!\"'.,[]{}\\`%=<>-/0123456789 xyzgh_") + [
     "é", "λ", "٣", "𝑥", "\u00a0", "\u200b", "\u2028", "\x00", "\n", "\t", "||", "~~", "__", "((", "))",
-    "(1|g)", "(x||h)", "trials(", "I(", "log(", "lambda", "import", "0", "-1", "1e5", ".5",
+    "(1|g)", "(x||h)", "trials(", "mi(", "I(", "log(", "lambda", "import", "0", "-1", "1e5", ".5",
 ]
 #: whole pieces swapped for others: keeps the syntax valid more often, so the data stage is reached.
 SWAP_FROM = ["x", "z", "w", "g", "h", "y", "k", "n", "1", "0", "+", "*", ":", "|", "||", "/", "(", "log", "I"]
 SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2)", "scale(g)", "x/g", "y",
                        "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
-                       "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
+                       "mi(x)", "mi()", "mi(x):z", "mi(x, z)", "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)"]
 
 
@@ -676,3 +677,29 @@ def test_random_multivariate_formulas_give_brms_tables_or_errors(lhs: list[str],
         return
     assert set(table["resp"]) <= {"", *lhs}
     assert ("rescor" in set(table["class"])) == (rescor is not False)
+
+
+NHANES = brmc.datasets.load("nhanes")
+MI_TERMS = ["age", "hyp", "mi(chl)", "mi(bmi)", "mi(hyp)", "age * mi(chl)", "mi(chl):age", "mi(bmi):hyp", "chl",
+            "mi(log(chl))", "mi(chl, age)", "(1 | hyp)", "0", "1"]
+
+
+@FUZZ
+@given(lhs=st.lists(st.sampled_from(["bmi", "bmi | mi()", "chl", "chl | mi()", "hyp | mi()"]), min_size=1,
+                    max_size=3),
+       rhs=st.lists(st.lists(st.sampled_from(MI_TERMS), min_size=1, max_size=4).map(" + ".join), min_size=3,
+                    max_size=3))
+def test_random_mi_models_give_brms_tables_or_errors(lhs: list[str], rhs: list[str]) -> None:
+    """bf() + bf() of random responses with or without mi() (nhanes keeps its missing values) on random
+    right-hand sides with mi() terms: get_prior() gives a table with a b row of each response's mi()
+    terms, or a BrmsError (a mi(x) of a variable that is no response with mi(), say)."""
+    forms = [brmc.bf(f"{y} ~ {x}") for y, x in zip(lhs, rhs)]
+    try:
+        with no_hang(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = brmc.get_prior(mvbf(*forms, rescor=False) if len(forms) > 1 else forms[0], NHANES)
+    except BrmsError:
+        return
+    rows = set(zip(table["class"], table["coef"]))
+    assert all(("b", t.replace("(", "").replace(")", "")) in rows for x in rhs[:len(lhs)] for t in x.split(" + ")
+               if t.startswith("mi(") and ":" not in t)

@@ -8,6 +8,7 @@ the new-row predictions are checked against the draws' own algebra (brms ran no 
 
 from __future__ import annotations
 
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,7 +20,7 @@ from brmc.errors import DataError, FamilyError, FormulaError
 from brmc.mvdata import build_mv_data
 from brmc.terms import mi
 
-from .conftest import quiet, reference_csv, reference_standata
+from .conftest import quiet, reference_csv, reference_path, reference_standata
 from .test_reference_priors import _compare
 
 NHANES = brmc.datasets.load("nhanes")
@@ -145,11 +146,8 @@ def _flat(post: xr.Dataset, name: str) -> np.ndarray:
 
 @pytest.mark.reference
 def test_posterior_agrees_with_brms(fit: brmc.Fit) -> None:
-    import arviz as az
-
-    ref = pd.concat([pd.read_csv(p)[["variable", "mean", "sd"]] for p in
-                     (reference_csv.__globals__["reference_path"]("mi_nhanes", f) for f in
-                      ("draws_summary.csv", "ranef_summary.csv"))])
+    ref = pd.concat([pd.read_csv(reference_path("mi_nhanes", f))[["variable", "mean", "sd"]]
+                     for f in ("draws_summary.csv", "ranef_summary.csv")])
     post = fit.idata.posterior
     checked = []
     for _, row in ref[~ref["variable"].isin(["lprior", "lp__"])].iterrows():

@@ -200,8 +200,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
             raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
-    frame, n_dropped = drop_incomplete([v for f in forms.values() for v in mi.complete_variables(f, f.variables())
-                                        if not any(v == mi.response_column(g) for g in forms.values())], frame)
+    frame, n_dropped = drop_incomplete(mi.complete_mv_variables(forms, frame), frame)
     responses = {resp: build_data(form, frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
     mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env)

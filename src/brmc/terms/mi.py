@@ -111,12 +111,48 @@ def response_column(formula: BrmsFormula) -> str | None:
     return str(formula.response).strip("`")
 
 
+def _mi_arguments(formula: BrmsFormula) -> set[str]:
+    """The variables of the formula's ``mi(x)`` calls (``x``)."""
+    return {n for p in [formula, *formula.pforms.values()] for t in p.terms if t.kind == "mi"
+            for n in t.args[0].variables}
+
+
+def plain_variables(formula: BrmsFormula) -> set[str]:
+    """The variables the formula reads outside ``mi()``: a response without ``mi()``, the terms (a
+    ``mi(x):z`` term's ``z``), grouping factors and addition terms."""
+    out = set() if "mi" in formula.additions else set(formula.response.variables)
+    out |= {n for args in formula.additions.values() for a in args for n in a.variables}
+    for p in [formula, *formula.pforms.values()]:
+        for t in p.terms:
+            inside = set(t.args[0].variables) if t.kind == "mi" else set()
+            out |= (set(t.variables) - inside) | set(getattr(t, "factors", ()))
+    return out
+
+
 def complete_variables(formula: BrmsFormula, names: list[str]) -> list[str]:
     """Of ``names``, those whose missing values drop a row: all but a response under ``mi()`` and the
-    variables of ``mi(x)`` terms (brms's ``vars_keep_na``)."""
-    kept = {response_column(formula)} | {n for p in [formula, *formula.pforms.values()]
-                                         for t in p.terms if t.kind == "mi" for n in t.args[0].variables}
+    variables of ``mi(x)`` terms, unless the formula also reads them elsewhere (brms's ``vars_keep_na``)."""
+    kept = ({response_column(formula)} | _mi_arguments(formula)) - plain_variables(formula)
     return [n for n in names if n not in kept]
+
+
+def complete_mv_variables(forms: dict[str, BrmsFormula], frame: pd.DataFrame) -> list[str]:
+    """The variables of a multivariate model whose missing values drop a row: all but its responses
+    under ``mi()`` (and the variables of ``mi(x)`` terms, which must be such responses: :func:`link`).
+
+    Raises
+    ------
+    FormulaError
+        A response under ``mi()`` with missing values that a formula reads outside ``mi()`` (brms would
+        pass them to Stan as ``NA``).
+    """
+    responses = {c for f in forms.values() if (c := response_column(f)) is not None}
+    for resp, form in forms.items():
+        used = sorted(v for v in plain_variables(form) & responses if v in frame and frame[v].isna().any())
+        if used:
+            raise FormulaError(f"The response {used[0]!r} has missing values and is used outside mi() in the "
+                               f"formula of {resp!r}; write mi({used[0]}) there.")
+    return [v for f in forms.values() for v in complete_variables(f, f.variables()) if v not in responses]
 
 
 def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[pd.DataFrame], np.ndarray]
@@ -163,12 +199,11 @@ def link(responses: dict[str, ModelData]) -> None:
     Raises
     ------
     FormulaError
-        brms's errors: ``x`` is not a response, or its response has no ``mi()``; and a response's
-        missing values used outside ``mi()`` (brms would pass them to Stan as ``NA``).
+        brms's errors: ``x`` is not a response, or its response has no ``mi()``.
     """
     missing = {resp: md.predictors["mu"].parts["mi"].response for resp, md in responses.items()
                if md.predictors["mu"].parts.get("mi") and md.predictors["mu"].parts["mi"].response is not None}
-    for resp, md in responses.items():
+    for md in responses.values():
         for lp in md.predictors.values():
             part = lp.parts.get("mi")
             for t in part.terms if part else []:
@@ -179,10 +214,6 @@ def link(responses: dict[str, ModelData]) -> None:
                     raise FormulaError("Response models of variables in 'mi' terms require specification of the "
                                        f"addition argument 'mi'. See ?mi. Error occurred for {t.variable}.")
                 t.target, t.y, t.missing = f"_{t.variable}", responses[t.variable].y, missing[t.variable]
-            used = {n for t in lp.formula.terms if t.kind != "mi" for n in t.variables}
-            if bad := sorted(v for v in used & set(missing) if len(missing[v].Jmi)):
-                raise FormulaError(f"The response {bad[0]!r} has missing values and is used outside mi() in the "
-                                   f"formula of {resp!r}; write mi({bad[0]}) there.")
 
 
 def check_univariate(md: ModelData) -> None:
