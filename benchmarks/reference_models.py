@@ -104,8 +104,14 @@ def _mv_jsp(brmc: Any) -> dict[str, Any]:
     return {"formula": formula, "data": brmc.datasets.load("jspr"), "family": "gaussian"}
 
 
+def _mi_nhanes(brmc: Any) -> dict[str, Any]:
+    """brms's missing-value model on nhanes as is: ``bf(bmi | mi() ~ age * mi(chl)) + bf(chl | mi() ~ age)``."""
+    formula = brmc.bf("bmi | mi() ~ age * mi(chl)") + brmc.bf("chl | mi() ~ age") + brmc.set_rescor(False)
+    return {"formula": formula, "data": brmc.datasets.load("nhanes"), "family": "gaussian"}
+
+
 #: reference models that need more than (formula, data set, family): name → brm()'s arguments, given brmc
-EXTRA_MODELS = {"nl_loss": _nl_loss, "mv_jsp": _mv_jsp}
+EXTRA_MODELS = {"nl_loss": _nl_loss, "mv_jsp": _mv_jsp, "mi_nhanes": _mi_nhanes}
 
 
 def child(name: str, backend: str) -> None:
