@@ -176,8 +176,9 @@ def test_summary_and_fitted_agree_with_brms(fit: brmc.Fit) -> None:
 
 @pytest.mark.reference
 def test_log_lik_and_new_rows_follow_brms(fit: brmc.Fit) -> None:
-    """brms's log_lik sums the responses' densities at their data Y (Inf where missing: -Inf there), bmi's
-    mean reading chl's observed-or-imputed values; at new rows mi(chl) reads the new chl."""
+    """brms's log_lik sums the responses' densities at their data Y (NA where missing: NaN there, and
+    loo() is refused), bmi's mean reading chl's observed-or-imputed values; at new rows mi(chl) reads
+    the new chl."""
     post = fit.idata.posterior
     Yl = NHANES["chl"].to_numpy(float)[None, :].repeat(len(_flat(post, "sigma_chl")), axis=0)
     for j in reference_standata("mi_nhanes")["Jmi_chl"]:
@@ -192,7 +193,9 @@ def test_log_lik_and_new_rows_follow_brms(fit: brmc.Fit) -> None:
     ll = fit.log_likelihood().values.reshape(len(mu_chl), -1)
     observed = NHANES[["bmi", "chl"]].notna().all(axis=1).to_numpy()
     np.testing.assert_allclose(ll[:, observed], expected[:, observed], rtol=1e-9)
-    assert np.isneginf(ll[:, ~observed]).all()
+    assert np.isnan(ll[:, ~observed]).all()
+    with pytest.raises(DataError, match=r"NaN at some rows .*mi\(\)"):
+        fit.loo()
     np.testing.assert_allclose(fit.posterior_epred(resp="bmi").reshape(mu_bmi.shape), mu_bmi, rtol=1e-9)
     new = pd.DataFrame({"age": [1, 3], "chl": [150.0, 250.0], "bmi": [0.0, 0.0]})
     at_new = fit.posterior_epred(newdata=new, resp="bmi").reshape(len(mu_chl), 2)

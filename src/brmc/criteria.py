@@ -68,13 +68,13 @@ def _fr(values: Sequence[float], digits: int) -> list[str]:
 # ---------------------------------------------------------------- log-likelihood and PSIS
 
 def _log_lik(x: Fit | np.ndarray) -> np.ndarray:
-    """Pointwise log-likelihood as a (chain, draw, observation) array."""
-    if isinstance(x, np.ndarray):
-        if x.ndim != 3:
-            raise DataError("A log-likelihood array must have (chain, draw, observation) dimensions, "
-                            f"got shape {x.shape}.")
-        return x.astype(float)
-    return np.asarray(x.log_likelihood().values, dtype=float)
+    """Pointwise log-likelihood as a (chain, draw, observation) array, without NaN (brms's NA under mi())."""
+    ll = np.asarray(x if isinstance(x, np.ndarray) else x.log_likelihood().values, dtype=float)
+    if ll.ndim != 3 or np.isnan(ll).any():
+        raise DataError(f"A log-likelihood array must have (chain, draw, observation) dimensions, got shape {ll.shape}."
+                        if ll.ndim != 3 else "The log-likelihood is NaN at some rows (where a response under mi() "
+                        "is missing, as brms's log_lik); brms computes loo() on the complete rows instead.")
+    return ll
 
 
 def relative_eff(ll: np.ndarray) -> np.ndarray:

@@ -203,7 +203,7 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
         total = 0.0
         for resp, md in mv.responses.items():
             eta, dpars = response_parts(posterior, mv, resp)
-            total = total + md.family.log_lik(md.y, eta, dpars, md.additions)
+            total = total + md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
         return np.asarray(total)
     Y, Mu, sigma, L, nu = rescor_draws(posterior, mv)
     return _mv_rows_logp(Y, Mu, sigma, L, nu)

@@ -544,7 +544,8 @@ def log_likelihood(posterior: xr.Dataset, md: ModelData) -> xr.Dataset:
     etas = linear_predictors(posterior, md)
     dpars = md.dpar_values(etas, family_dpars(posterior, md))
     values = terms.ac.time_log_lik(md, etas["mu"], dpars, posterior) if "mu" in etas else None
-    values = md.family.log_lik(md.y, md.eta_mu(etas), dpars, md.additions) if values is None else values
+    y = terms.mi.observed(md)  # NaN where a response under mi() is missing, as brms's log_lik
+    values = md.family.log_lik(y, md.eta_mu(etas), dpars, md.additions) if values is None else values
     return xr.Dataset({"Y": xr.DataArray(values, dims=("chain", "draw", "obs"))},
                       coords={"chain": posterior["chain"].values, "draw": posterior["draw"].values})
 

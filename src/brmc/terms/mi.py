@@ -250,6 +250,17 @@ def response_values(md: ModelData, sfx: str, ctx: GraphContext) -> Any:
     return _imputed(sfx, part.response, ctx)
 
 
+def observed(md: ModelData) -> np.ndarray:
+    """The response as brms's ``log_lik`` reads it (its internal standata): missing values under
+    ``mi()`` are ``NA`` (NaN), so their rows' log-likelihood is too."""
+    part = md.predictors["mu"].parts.get("mi")
+    if part is None or part.response is None:
+        return md.y
+    y = np.array(md.y, dtype=float)
+    y[part.response.Jmi] = np.nan
+    return y
+
+
 class MissingValues(TermKind):
     """The kind ``mi``: a response's missing values and a predictor's ``mi(x)`` terms."""
 
