@@ -96,6 +96,38 @@ def test_univariate_missing_response() -> None:
     assert fit.model_data.nobs == 25
     model = brmc.make_model("bmi | mi() ~ age", NHANES, family="lognormal").model
     assert "Ymi_log__" in {v.name for v in model.value_vars}
+    noisy = quiet(brmc.brm, "bmi | mi(2) ~ age", NHANES, chains=1, iter=40, seed=2, progress=False,
+                  algorithm="fixed_param")  # mi(sdy): brms's latent Yl of every row
+    assert [n for n in noisy.idata.posterior.data_vars if str(n).startswith("Y")] == [f"Yl[{i}]" for i in range(1, 26)]
+
+
+def test_measurement_error_response_density_is_brms_stan_model() -> None:
+    """``chl | mi(se)`` (brms's second nhanes example): every row's chl is latent, ``Yl_chl``, with
+    brms's ``normal_lpdf(Y[Jme] | Yl[Jme], noise[Jme])`` over the observed rows (stan-response.R),
+    the likelihood and bmi's mi(chl) reading ``Yl_chl``; here in SciPy."""
+    data = NHANES.assign(se=np.linspace(2.0, 10.0, len(NHANES)))
+    f = brmc.bf("bmi | mi() ~ age * mi(chl)") + brmc.bf("chl | mi(se) ~ age") + brmc.set_rescor(False)
+    model = brmc.make_model(f, data).model
+    rng = np.random.default_rng(4)
+    p = {"b_bmi": np.array([1.5]), "Intercept_bmi": np.array(26.0), "bspmi_bmi": np.array([0.08, -0.02]),
+         "b_chl": np.array([25.0]), "Intercept_chl": np.array(190.0), "Ymi_bmi": rng.normal(27, 3, 9),
+         "Yl_chl": rng.normal(190, 30, 25), "sigma_bmi": 3.2, "sigma_chl": 38.0}
+    point = {k: v for k, v in p.items() if not k.startswith("sigma")}
+    point |= {f"{k}_log__": np.log(v) for k, v in p.items() if k.startswith("sigma")}
+    assert set(point) == {v.name for v in model.value_vars}
+    age, chl, bmi = (data[c].to_numpy(float) for c in ("age", "chl", "bmi"))
+    Yl_bmi = bmi.copy()
+    Yl_bmi[np.isnan(bmi)] = p["Ymi_bmi"]
+    Yl, b = p["Yl_chl"], p["bspmi_bmi"]
+    mu_bmi = p["Intercept_bmi"] + (age - age.mean()) * p["b_bmi"][0] + b[0] * Yl + b[1] * Yl * age
+    mu_chl = p["Intercept_chl"] + (age - age.mean()) * p["b_chl"][0]
+    seen = ~np.isnan(chl)
+    target = (scipy.stats.norm.logpdf(Yl_bmi, mu_bmi, p["sigma_bmi"]).sum()
+              + scipy.stats.norm.logpdf(Yl, mu_chl, p["sigma_chl"]).sum()
+              + scipy.stats.norm.logpdf(chl[seen], Yl[seen], data["se"].to_numpy()[seen]).sum())
+    for r, m, s in (("bmi", 26.8, 4.6), ("chl", 187, 28.2)):
+        target += scipy.stats.t.logpdf(p[f"Intercept_{r}"], 3, m, s) + scipy.stats.t.logpdf(p[f"sigma_{r}"], 3, 0, s)
+    np.testing.assert_allclose(model.compile_logp(jacobian=False)(point), target, rtol=1e-10)
 
 
 @pytest.mark.parametrize("formula, error, message", [
@@ -108,7 +140,7 @@ def test_univariate_missing_response() -> None:
      r"single untransformed variables: mi\(log\(chl\)\)"),
     (brmc.bf("bmi | mi() ~ chl") + brmc.bf("chl | mi() ~ age"), FormulaError,
      r"'chl' has missing values and is used outside mi\(\).*write mi\(chl\)"),
-    (brmc.bf("bmi | mi(hyp) ~ age") + brmc.bf("chl ~ age"), FormulaError, r"mi\(\)'s measurement error"),
+    (brmc.bf("bmi | mi(log(hyp)) ~ age") + brmc.bf("chl ~ age"), FormulaError, r"number or a column as its measurement sd"),
     (brmc.bf("bmi | mi() + weights(age) ~ age") + brmc.bf("chl ~ age"), FormulaError, r"also has weights\(\)"),
     (brmc.bf("bmi | mi() ~ age", sigma="~ mi(chl)") + brmc.bf("chl | mi() ~ age"), FormulaError,
      r"mu only, not sigma: mi\(chl\)"),
@@ -125,6 +157,8 @@ def test_refusals_name_the_term(formula, error: type, message: str) -> None:
 def test_mi_on_a_family_that_cannot_impute_is_refused() -> None:
     with pytest.raises(FamilyError, match=r"Argument 'mi' is not supported for family 'poisson'"):
         brmc.get_prior("hyp | mi() ~ age", NHANES, family="poisson")
+    with pytest.raises(DataError, match=r"measurement sd neg of mi\(\) must be zero or more"):
+        brmc.get_prior("bmi | mi(neg) ~ age", NHANES.assign(neg=-1.0))
 
 
 def test_rows_missing_other_variables_are_dropped_as_brms() -> None:

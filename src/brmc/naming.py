@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from .data import LinearPredictor, ModelData
 
 #: the sections of brms's posterior, in its order; a kind's own sections come after ``b``
-SECTIONS = ("intercepts", "b", "sd", "cor", "dpars", "temporary", "r", "Ymi")
+SECTIONS = ("intercepts", "b", "sd", "cor", "dpars", "temporary", "r", "Ymi", "Yl")
 
 
 def coef_label(dpar: str, coef: str) -> str:

@@ -11,10 +11,12 @@ by the family's support), put in place in ``Yl = Y; Yl[Jmi] = Ymi`` before the l
 row of each missing value (brms's ``Jmi``).  brmc keeps the coefficients of ``mi()`` apart from
 ``mo()``'s (brms joins them in one ``bsp`` vector), as :mod:`brmc.terms.me` does; the names are the same.
 
-A ``mi(x)`` term needs ``x`` to be a response of a multivariate model with ``mi()``
-(:func:`link`); brmc takes ``mi()`` in ``mu`` only, without ``mi(sdy)`` (a known measurement
-error), ``mi(x, idx)``, ``rescor`` or other addition terms beside it.  At new rows ``mi(x)`` reads
-``x`` from the new data (brms's ``prepare_predictions_sp``), which must then have it.
+With ``y | mi(sdy)`` (a known measurement sd, a number or a column) every row's value is latent,
+``vector[N] Yl`` (draws ``Yl_<resp>[i]``, which brms keeps with ``save_pars(latent = TRUE)``), the
+observed ones adding ``normal_lpdf(Y[Jme] | Yl[Jme], noise[Jme])``.  A ``mi(x)`` term needs ``x`` to
+be a response of a multivariate model with ``mi()`` (:func:`link`); brmc takes ``mi()`` in ``mu``
+only, without ``mi(x, idx)``, ``rescor`` or other addition terms beside it.  At new rows ``mi(x)``
+reads ``x`` from the new data (brms's ``prepare_predictions_sp``), which must then have it.
 
 Example:
     >>> import brmc
@@ -61,11 +63,18 @@ COEF = "bspmi"
 @dataclass
 class MissingResponse:
     """A response under ``mi()``: the (0-based) rows of its missing values (brms's ``Jmi`` minus
-    one) and the bounds of their parameters."""
+    one), the bounds of their parameters, and with ``mi(sdy)`` the known measurement sd of every
+    row (brms's ``noise``; ``inf`` where the response is missing): then every row's value is latent."""
 
     Jmi: np.ndarray
     lb: float | None = None
     ub: float | None = None
+    noise: np.ndarray | None = None
+
+    @property
+    def Jme(self) -> np.ndarray:
+        """The rows whose observed value measures the latent one (brms's ``Jme`` minus one)."""
+        return np.flatnonzero(np.isfinite(self.noise))
 
 
 @dataclass
@@ -98,17 +107,29 @@ def response_column(formula: BrmsFormula) -> str | None:
     Raises
     ------
     FormulaError
-        ``mi(sdy)`` (not supported yet), or other addition terms beside ``mi()``.
+        Other addition terms beside ``mi()``.
     """
     if "mi" not in formula.additions:
         return None
-    if formula.additions["mi"]:
-        raise FormulaError(f"brmc does not take mi()'s measurement error yet: {formula.response} | "
-                           f"mi({', '.join(formula.additions['mi'])}); write {formula.response} | mi().")
     if other := [a for a in formula.additions if a != "mi"]:
         raise FormulaError(f"brmc takes mi() without other addition terms yet; the response {formula.response} "
                            f"also has {', '.join(f'{a}()' for a in other)}.")
     return str(formula.response).strip("`")
+
+
+def _noise(formula: BrmsFormula, frame: pd.DataFrame, missing: np.ndarray) -> np.ndarray | None:
+    """``mi(sdy)``'s measurement sd of each row (a number or a column; ``inf`` where the response is
+    missing, as brms's ``noise``), or ``None`` for ``mi()``."""
+    if not (args := formula.additions["mi"]):
+        return None
+    tokens = args[0].tokens
+    if len(args) != 1 or len(tokens) != 1 or tokens[0].kind not in ("number", "name"):
+        raise FormulaError(f"mi() takes a number or a column as its measurement sd sdy, not {', '.join(args)}.")
+    text = tokens[0].text.strip("`")
+    noise = np.full(len(frame), float(text)) if tokens[0].kind == "number" else frame[text].to_numpy(dtype=float)
+    if (noise < 0).any() or np.isnan(noise).any():
+        raise DataError(f"The measurement sd {text} of mi() must be zero or more, and known.")
+    return np.where(missing, np.inf, noise)
 
 
 def _mi_arguments(formula: BrmsFormula) -> set[str]:
@@ -231,9 +252,26 @@ def _named(name: str, make: Callable[[], Any]) -> Any:
     return model[name] if name in model.named_vars else make()
 
 
+def _latent(sfx: str, missing: MissingResponse, Y: Any, ctx: GraphContext) -> Any:
+    """``mi(sdy)``'s latent values ``Yl<sfx>`` of every row, the observed ones adding brms's
+    ``normal_lpdf(Y[Jme] | Yl[Jme], noise[Jme])`` to the density."""
+    y = ctx.values[f"Y{sfx}"]
+    start = np.where(np.isfinite(y), y, np.median(y[np.isfinite(y)]))
+    bounded = missing.lb is not None or missing.ub is not None
+    Yl = parameter(f"Yl{sfx}", (len(y),), missing.lb, missing.ub) if bounded else pm.Flat(f"Yl{sfx}", shape=len(y),
+                                                                                           initval=start)
+    noise, Jme = pm.Data(f"noise{sfx}", ctx.values[f"noise{sfx}"]), missing.Jme
+    pm.Potential(f"Yl{sfx}_lpdf", pm.logp(pm.Normal.dist(Yl[Jme], noise[Jme]), Y[Jme]).sum())
+    ctx.params[f"Yl{sfx}"] = Yl
+    return Yl
+
+
 def _imputed(sfx: str, missing: MissingResponse, ctx: GraphContext) -> Any:
-    """``Yl``: the response's data ``Y<sfx>`` with its missing values the parameters ``Ymi<sfx>``."""
+    """``Yl``: the response's data ``Y<sfx>`` with its missing values the parameters ``Ymi<sfx>``, or
+    with ``mi(sdy)`` the latent values of every row."""
     Y = _named(f"Y{sfx}", lambda: pm.Data(f"Y{sfx}", ctx.values[f"Y{sfx}"]))
+    if missing.noise is not None:
+        return _named(f"Yl{sfx}", lambda: _latent(sfx, missing, Y, ctx))
     if not len(missing.Jmi):
         return Y
     Ymi = _named(f"Ymi{sfx}", lambda: parameter(f"Ymi{sfx}", (len(missing.Jmi),), missing.lb, missing.ub))
@@ -279,12 +317,17 @@ class MissingValues(TermKind):
             if ctx.family.name not in SUPPORT:
                 raise FamilyError(f"Argument 'mi' is not supported for family '{ctx.family.name}'; brmc takes it "
                                   f"with {', '.join(SUPPORT)}.")
-            response = MissingResponse(np.flatnonzero(ctx.frame[column].isna().to_numpy()), *SUPPORT[ctx.family.name])
+            missing = ctx.frame[column].isna().to_numpy()
+            noise = _noise(ctx.formula, ctx.frame, missing)
+            response = MissingResponse(np.flatnonzero(missing), *SUPPORT[ctx.family.name], noise)
         return MissingPart(response, [_term(t, ctx) for t in terms])
 
     def structure(self, part: MissingPart) -> Any:
-        jmi = tuple(part.response.Jmi) if part.response is not None else None
-        return jmi, [(t.label, t.target, t.basis.Csp is not None, tuple(t.missing.Jmi)) for t in part.terms]
+        def key(m: MissingResponse) -> tuple:
+            return tuple(m.Jmi), None if m.noise is None else tuple(m.Jme)
+
+        own = key(part.response) if part.response is not None else None
+        return own, [(t.label, t.target, t.basis.Csp is not None, key(t.missing)) for t in part.terms]
 
     def prior_rows(self, lp: LinearPredictor, part: MissingPart, ctx: PriorContext) -> list[dict]:
         if not part.terms:
@@ -297,7 +340,9 @@ class MissingValues(TermKind):
                 for k, t in enumerate(part.terms)]
 
     def data_values(self, lp: LinearPredictor, part: MissingPart) -> dict[str, np.ndarray]:
-        return {f"Cspmi{lp.suffix}_{k + 1}": t.basis.Csp for k, t in enumerate(part.terms) if t.basis.Csp is not None}
+        out = {f"Cspmi{lp.suffix}_{k + 1}": t.basis.Csp for k, t in enumerate(part.terms) if t.basis.Csp is not None}
+        noise = part.response.noise if part.response is not None else None
+        return out if noise is None else out | {f"noise{lp.suffix}": noise}
 
     def graph(self, lp: LinearPredictor, part: MissingPart, ctx: GraphContext) -> list[tuple]:
         """Per term ``(bsp_k, Yl of its response, Csp_k)``; the response's own ``Ymi`` is made here too
@@ -326,7 +371,10 @@ class MissingValues(TermKind):
         if part.terms:
             bsp = raw[COEF + sfx].values
             out["bsp"] = {f"bsp{sfx}_{t.label}": bsp[..., k] for k, t in enumerate(part.terms)}
-        if part.response is not None and len(part.response.Jmi):
+        if part.response is not None and part.response.noise is not None:
+            Yl = raw[f"Yl{sfx}"].values
+            out["Yl"] = {f"Yl{sfx}[{i + 1}]": Yl[..., i] for i in range(Yl.shape[-1])}
+        elif part.response is not None and len(part.response.Jmi):
             Ymi = raw[f"Ymi{sfx}"].values
             out["Ymi"] = {f"Ymi{sfx}[{j + 1}]": Ymi[..., i] for i, j in enumerate(part.response.Jmi)}
         return out
@@ -336,7 +384,9 @@ class MissingValues(TermKind):
         out = {}
         if part.terms:
             out[COEF + sfx] = np.stack([posterior[f"bsp{sfx}_{t.label}"].values for t in part.terms], axis=-1)
-        if part.response is not None and len(part.response.Jmi):
+        if part.response is not None and part.response.noise is not None:
+            out[f"Yl{sfx}"] = _draws_of(posterior, sfx, part.response)
+        elif part.response is not None and len(part.response.Jmi):
             out[f"Ymi{sfx}"] = _draws_of(posterior, sfx, part.response)
         return out
 
@@ -362,7 +412,10 @@ class MissingValues(TermKind):
         out = []
         for k, t in enumerate(part.terms):
             bsp = ctx.pick(ctx.posterior[f"bsp{lp.suffix}_{t.label}"].values)
-            if rows is None:
+            if rows is None and t.missing.noise is not None:  # mi(sdy): every row's latent value
+                out.append((bsp, ctx.pick(_draws_of(ctx.posterior, t.target, t.missing)), 1.0 if t.basis.Csp is None
+                            else t.basis.Csp))
+            elif rows is None:
                 Yl = np.repeat(t.y[None, :], len(bsp), axis=0)
                 if len(t.missing.Jmi):
                     Yl[:, t.missing.Jmi] = ctx.pick(_draws_of(ctx.posterior, t.target, t.missing))
@@ -374,7 +427,10 @@ class MissingValues(TermKind):
 
 
 def _draws_of(posterior: xr.Dataset, sfx: str, missing: MissingResponse) -> np.ndarray:
-    """The draws of a response's missing values: (chain, draw, Nmi)."""
+    """The draws of a response's missing values, (chain, draw, Nmi), or with ``mi(sdy)`` of all its
+    latent values, (chain, draw, N)."""
+    if missing.noise is not None:
+        return np.stack([posterior[f"Yl{sfx}[{i + 1}]"].values for i in range(len(missing.noise))], axis=-1)
     return np.stack([posterior[f"Ymi{sfx}[{j + 1}]"].values for j in missing.Jmi], axis=-1)
 
 
