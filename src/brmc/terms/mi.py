@@ -101,7 +101,7 @@ class MissingPart:
     terms: list[MiTerm] = field(default_factory=list)
 
 
-def response_column(formula: BrmsFormula) -> str | None:
+def _response_column(formula: BrmsFormula) -> str | None:
     """The column of a response under ``mi()`` (``None`` without ``mi()``).
 
     Raises
@@ -138,7 +138,7 @@ def _mi_arguments(formula: BrmsFormula) -> set[str]:
             for n in t.args[0].variables}
 
 
-def plain_variables(formula: BrmsFormula) -> set[str]:
+def _plain_variables(formula: BrmsFormula) -> set[str]:
     """The variables the formula reads outside ``mi()``: a response without ``mi()``, the terms (a
     ``mi(x):z`` term's ``z``), grouping factors and addition terms."""
     out = set() if "mi" in formula.additions else set(formula.response.variables)
@@ -152,8 +152,26 @@ def plain_variables(formula: BrmsFormula) -> set[str]:
 
 def complete_variables(formula: BrmsFormula, names: list[str]) -> list[str]:
     """Of ``names``, those whose missing values drop a row: all but a response under ``mi()`` and the
-    variables of ``mi(x)`` terms, unless the formula also reads them elsewhere (brms's ``vars_keep_na``)."""
-    kept = ({response_column(formula)} | _mi_arguments(formula)) - plain_variables(formula)
+    variables of ``mi(x)`` terms, unless the formula also reads them elsewhere (brms's ``vars_keep_na``).
+
+    Parameters
+    ----------
+    formula : BrmsFormula
+        One response's formula.
+    names : list of str
+        Its variables.
+
+    Returns
+    -------
+    list of str
+
+    Examples
+    --------
+    >>> import brmc
+    >>> complete_variables(brmc.parse_formula("bmi | mi() ~ age * mi(chl)"), ["bmi", "age", "chl"])
+    ['age']
+    """
+    kept = ({_response_column(formula)} | _mi_arguments(formula)) - _plain_variables(formula)
     return [n for n in names if n not in kept]
 
 
@@ -161,19 +179,38 @@ def complete_mv_variables(forms: dict[str, BrmsFormula], frame: pd.DataFrame) ->
     """The variables of a multivariate model whose missing values drop a row: all but its responses
     under ``mi()`` (and the variables of ``mi(x)`` terms, which must be such responses: :func:`link`).
 
+    Parameters
+    ----------
+    forms : dict
+        Each response's formula, by response.
+    frame : pandas.DataFrame
+        The data.
+
+    Returns
+    -------
+    list of str
+
     Raises
     ------
     FormulaError
         A response under ``mi()`` with missing values that a formula reads outside ``mi()`` (brms would
         pass them to Stan as ``NA``).
+
+    Examples
+    --------
+    >>> import brmc
+    >>> f = brmc.bf("bmi | mi() ~ age * mi(chl)") + brmc.bf("chl | mi() ~ age") + brmc.set_rescor(False)
+    >>> complete_mv_variables(f.forms, brmc.datasets.load("nhanes"))
+    ['age']
     """
-    responses = {c for f in forms.values() if (c := response_column(f)) is not None}
+    responses = {c for f in forms.values() if (c := _response_column(f)) is not None}
     for resp, form in forms.items():
-        used = sorted(v for v in plain_variables(form) & responses if v in frame and frame[v].isna().any())
+        used = sorted(v for v in _plain_variables(form) & responses if v in frame and frame[v].isna().any())
         if used:
             raise FormulaError(f"The response {used[0]!r} has missing values and is used outside mi() in the "
                                f"formula of {resp!r}; write mi({used[0]}) there.")
-    return [v for f in forms.values() for v in complete_variables(f, f.variables()) if v not in responses]
+    return list(dict.fromkeys(v for f in forms.values() for v in complete_variables(f, f.variables())
+                              if v not in responses))
 
 
 def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[pd.DataFrame], np.ndarray]
@@ -181,13 +218,27 @@ def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[
     """The response values from ``response(frame)``, missing values of a response under ``mi()``
     as brms's ``Inf`` (the family checks the others: the missing ones are given an observed value).
 
+    Parameters
+    ----------
+    formula : BrmsFormula
+        The response's formula.
+    frame : pandas.DataFrame
+        The rows of the model.
+    response : callable
+        The response's values of a frame (``data._response``, with the family's checks).
+
+    Returns
+    -------
+    numpy.ndarray
+
     Examples
     --------
+    >>> import brmc
     >>> f = brmc.parse_formula("y | mi() ~ 1")
     >>> with_missing(f, pd.DataFrame({"y": [1.0, None, 3.0]}), lambda d: d["y"].to_numpy())
     array([ 1., inf,  3.])
     """
-    column = response_column(formula)
+    column = _response_column(formula)
     if column is None:
         return response(frame)
     if column not in frame.columns:
@@ -217,10 +268,24 @@ def _term(term: CallTerm, ctx: DataContext) -> MiTerm:
 def link(responses: dict[str, ModelData]) -> None:
     """Join each ``mi(x)`` term of a multivariate model to the response ``x`` it reads.
 
+    Parameters
+    ----------
+    responses : dict of ModelData
+        The responses' data, by response (``build_mv_data`` calls it).
+
     Raises
     ------
     FormulaError
         brms's errors: ``x`` is not a response, or its response has no ``mi()``.
+
+    Examples
+    --------
+    >>> import brmc
+    >>> f = brmc.bf("bmi | mi() ~ mi(chl)") + brmc.bf("chl ~ age") + brmc.set_rescor(False)
+    >>> brmc.get_prior(f, brmc.datasets.load("nhanes").dropna())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    brmc.errors.FormulaError: Response models of variables in 'mi' terms require specification of the addition argument 'mi'. See ?mi. Error occurred for chl.
     """
     missing = {resp: md.predictors["mu"].parts["mi"].response for resp, md in responses.items()
                if md.predictors["mu"].parts.get("mi") and md.predictors["mu"].parts["mi"].response is not None}
@@ -238,7 +303,21 @@ def link(responses: dict[str, ModelData]) -> None:
 
 
 def check_univariate(md: ModelData) -> None:
-    """Refuse ``mi(x)`` terms in a univariate model: ``x`` must be another response (brms's error)."""
+    """Refuse ``mi(x)`` terms in a univariate model: ``x`` must be another response (brms's error).
+
+    Parameters
+    ----------
+    md : ModelData
+        A univariate model's data.
+
+    Examples
+    --------
+    >>> import brmc
+    >>> brmc.get_prior("bmi ~ mi(chl)", brmc.datasets.load("nhanes").dropna())  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    brmc.errors.FormulaError: Variables in 'mi' terms should also be specified as response variables in the model. ...
+    """
     for lp in md.predictors.values():
         if (part := lp.parts.get("mi")) and part.terms:
             raise FormulaError("Variables in 'mi' terms should also be specified as response variables in the "
@@ -281,7 +360,27 @@ def _imputed(sfx: str, missing: MissingResponse, ctx: GraphContext) -> Any:
 
 def response_values(md: ModelData, sfx: str, ctx: GraphContext) -> Any:
     """The values a response's likelihood takes: its data ``Y<sfx>``, missing values imputed
-    (brms's ``Yl``) when it is under ``mi()``."""
+    (brms's ``Yl``) when it is under ``mi()``; made in the model of the current ``pm.Model()``.
+
+    Parameters
+    ----------
+    md : ModelData
+        The response's data.
+    sfx : str
+        The suffix of its model variables: ``""`` in a univariate model, ``"_bmi"``.
+    ctx : GraphContext
+        The graph's values and parameters.
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> import brmc
+    >>> [v.name for v in brmc.make_model("bmi | mi() ~ age", brmc.datasets.load("nhanes")).model.free_RVs][:1]
+    ['Ymi']
+    """
     part = md.predictors["mu"].parts.get("mi")
     if part is None or part.response is None:
         return _named(f"Y{sfx}", lambda: pm.Data(f"Y{sfx}", ctx.values[f"Y{sfx}"]))
@@ -290,7 +389,25 @@ def response_values(md: ModelData, sfx: str, ctx: GraphContext) -> Any:
 
 def observed(md: ModelData) -> np.ndarray:
     """The response as brms's ``log_lik`` reads it (its internal standata): missing values under
-    ``mi()`` are ``NA`` (NaN), so their rows' log-likelihood is too."""
+    ``mi()`` are ``NA`` (NaN), so their rows' log-likelihood is too.
+
+    Parameters
+    ----------
+    md : ModelData
+        A response's data.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.parse_formula("bmi | mi() ~ age"), brmc.datasets.load("nhanes"),
+    ...                           brmc.get_family("gaussian"))
+    >>> observed(md)[:2]
+    array([ nan, 22.7])
+    """
     part = md.predictors["mu"].parts.get("mi")
     if part is None or part.response is None:
         return md.y
@@ -307,7 +424,7 @@ class MissingValues(TermKind):
     interacts = True
 
     def data(self, terms: list[CallTerm], ctx: DataContext) -> MissingPart | None:
-        column = response_column(ctx.formula) if ctx.formula is not None and ctx.dpar == "mu" else None
+        column = _response_column(ctx.formula) if ctx.formula is not None and ctx.dpar == "mu" else None
         if terms and (ctx.dpar != "mu" or ctx.nlpar):
             raise FormulaError(f"brmc takes mi() terms in the formula of mu only, not {ctx.dpar}: {terms[0]}.")
         if column is None and not terms:
