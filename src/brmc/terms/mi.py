@@ -230,6 +230,7 @@ def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[
     Returns
     -------
     numpy.ndarray
+        One value per row, ``inf`` where missing.
 
     Examples
     --------
@@ -399,6 +400,7 @@ def observed(md: ModelData) -> np.ndarray:
     Returns
     -------
     numpy.ndarray
+        Its response, ``nan`` where missing.
 
     Examples
     --------
