@@ -219,13 +219,13 @@ def brm(
     md = _model_data(formula, data, family, data_name, env, contrasts)
     user = _as_list(prior)
     spec = _resolve(md, user)
-    if isinstance(md, MvModelData) and (file is not None or sample_prior == "yes"):
-        raise PriorError("file= and sample_prior='yes' are not supported for multivariate models yet.")
+    if isinstance(md, MvModelData) and sample_prior == "yes":
+        raise PriorError("sample_prior='yes' is not supported for multivariate models yet.")
     if file is None:
         return run_fit(md, spec, settings, t0)
     cached = io.cached_fields(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
     if cached is not None:
-        return Fit(**cached)
+        return _fit_of(cached)
     fit = run_fit(md, spec, settings, t0)
     io.save(fit, file)
     return fit
@@ -352,7 +352,7 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     md = fit.model_data
     if newdata is not None and isinstance(md, MvModelData):
         md = build_mv_data(md.formula, newdata, md.family.families,
-                           data_name=getattr(newdata, "attrs", {}).get("data_name"), env=md.env)
+                           data_name=getattr(newdata, "attrs", {}).get("data_name"), env=md.env, contrasts=md.contrasts)
     elif newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
                         env=md.env, contrasts=md.contrasts)
@@ -384,4 +384,9 @@ def load(path: str | os.PathLike, env: dict[str, Any] | None = None) -> Fit:
     >>> same.fixef().equals(fit.fixef())
     True
     """
-    return Fit(**io.read_fields(path, env))
+    return _fit_of(io.read_fields(path, env))
+
+
+def _fit_of(fields: dict[str, Any]) -> Fit:
+    """The fit of :func:`brmc.io.read_fields`' fields: an :class:`~brmc.mvfit.MvFit` of a multivariate model."""
+    return (MvFit if isinstance(fields["model_data"], MvModelData) else Fit)(**fields)

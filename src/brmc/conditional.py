@@ -178,7 +178,7 @@ def _types(md: ModelData, variables: Sequence[str]) -> list[str]:
     return ["factor" if v in groups or is_factor(md.frame[v]) else "numeric" for v in variables]
 
 
-def _requested_effects(md: ModelData, effects: str | Sequence[str] | None) -> list[list[str]]:
+def requested_effects(md: ModelData, effects: str | Sequence[str] | None) -> list[list[str]]:
     """Effects as variable lists: brms's defaults (main effects and two-way
     interactions, numeric variables first) or the requested ones, checked."""
     if effects is None:
@@ -490,6 +490,22 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None,
     >>> len(ce.data["Days"])
     10
     """
+    opts = effect_options(fit, conditions, int_conditions, re_formula, probs, resolution, robust, method, spaghetti,
+                          surface, categorical, kwargs)
+    wanted = requested_effects(fit.model_data, effects)
+    if categorical and any(len(e) == 2 for e in wanted):
+        warnings.warn("Interactions cannot be plotted directly if 'categorical' is True.", UserWarning, stacklevel=2)
+        wanted = [e for e in wanted if len(e) == 1]
+    out = ConditionalEffects({}, fit.model_data.formula.response)
+    for names in wanted:
+        add_effect(out, ":".join(names), fit, names, opts)
+    return out
+
+
+def effect_options(fit: Fit, conditions: pd.DataFrame | None, int_conditions: dict[str, Any] | None, re_formula: Any,
+                   probs: Sequence[float], resolution: int, robust: bool, method: str, spaghetti: bool,
+                   surface: bool, categorical: bool, pred_args: dict[str, Any]) -> _Options:
+    """:func:`conditional_effects`' arguments, checked, as the options of :func:`add_effect`."""
     if method not in METHODS:
         raise DataError(f"method must be one of {', '.join(METHODS)}, not {method!r}.")
     if len(probs) != 2 or not 0 <= probs[0] < probs[1] <= 1:
@@ -508,18 +524,14 @@ def conditional_effects(fit: Fit, effects: str | Sequence[str] | None = None,
     unknown = [v for v in (int_conditions or {}) if v not in md.frame.columns]
     if unknown:
         raise DataError(f"int_conditions names variable(s) {', '.join(map(repr, unknown))} not in the data.")
-    opts = _Options(resolution, re_formula, (probs[0], probs[1]), robust, method, categorical,
-                    _condition_rows(md, conditions), dict(int_conditions or {}), surface, spaghetti, kwargs)
-    wanted = _requested_effects(md, effects)
-    if categorical and any(len(e) == 2 for e in wanted):
-        warnings.warn("Interactions cannot be plotted directly if 'categorical' is True.", UserWarning, stacklevel=2)
-        wanted = [e for e in wanted if len(e) == 1]
-    out = ConditionalEffects({}, md.formula.response)
-    for names in wanted:
-        frame, used, types, curves = _one_effect(fit, names, opts)
-        key = ":".join(names)
-        out.data[key], out.effects[key], out.types[key] = frame, used, types
-        out.points[key] = _point_frame(fit, names)
-        if curves is not None:
-            out.spaghetti[key] = curves
-    return out
+    return _Options(resolution, re_formula, (probs[0], probs[1]), robust, method, categorical,
+                    _condition_rows(md, conditions), dict(int_conditions or {}), surface, spaghetti, pred_args)
+
+
+def add_effect(out: ConditionalEffects, key: str, fit: Fit, names: list[str], opts: _Options) -> None:
+    """Predict one effect (its variables ``names``) and add it to ``out`` under ``key``."""
+    frame, used, types, curves = _one_effect(fit, names, opts)
+    out.data[key], out.effects[key], out.types[key] = frame, used, types
+    out.points[key] = _point_frame(fit, names)
+    if curves is not None:
+        out.spaghetti[key] = curves

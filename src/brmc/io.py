@@ -38,7 +38,9 @@ from ._version import __version__
 from .data import ModelData, build_data
 from .errors import BrmsError, IOError_
 from .families import family_from_dict
-from .formula import parse_formula
+from .formula import BrmsFormula, parse_formula
+from .multivariate import MultivariateFormula
+from .mvdata import MvModelData, build_mv_data, resolve_mv_priors
 from .nlterm import bf, nlf
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
@@ -162,8 +164,11 @@ def _decode_frame(group: xr.Dataset, description: dict) -> pd.DataFrame:
 
 # ----------------------------------------------------------------------------- spec
 
-def _model_data_digest(md: ModelData) -> str:
-    """A hash of the arrays the model was sampled on (response, designs, group indices)."""
+def _model_data_digest(md: ModelData | MvModelData) -> str:
+    """A hash of the arrays the model was sampled on (response, designs, group indices); of a
+    multivariate model, of each response's."""
+    if isinstance(md, MvModelData):
+        return _sha([_model_data_digest(r) for r in md.responses.values()])
     h = hashlib.sha256()
     arrays = [md.y] + [lp.X for lp in md.predictors.values()] + [a for b in md.blocks for a in (b.index, b.Z)]
     for array in arrays:
@@ -202,9 +207,15 @@ def fingerprint(md: ModelData, priors: list[Prior], settings: SamplerSettings) -
     data = hashlib.sha256(pd.util.hash_pandas_object(frame, index=False).to_numpy().tobytes())
     data.update(json.dumps([[str(c), str(t)] for c, t in frame.dtypes.items()]).encode())
     kept = {k: v for k, v in settings.to_dict().items() if k not in {"seed", "progress", "cores"}}
-    return {"formula": _sha([md.formula.text, [p.text for p in md.formula.pforms.values()], md.contrasts]),
-            "data": data.hexdigest()[:16], "priors": _sha([p.to_dict() for p in priors]),
-            "family": _sha(md.family.to_dict()), "settings": _sha(kept), "seed": _sha(settings.seed)}
+    if isinstance(md, MvModelData):  # each response's formula and family, and rescor
+        forms = [[r.formula.text, [p.text for p in r.formula.pforms.values()], r.contrasts]
+                 for r in md.responses.values()]
+        formula, family = _sha([forms, md.rescor]), _sha([r.family.to_dict() for r in md.responses.values()])
+    else:
+        formula = _sha([md.formula.text, [p.text for p in md.formula.pforms.values()], md.contrasts])
+        family = _sha(md.family.to_dict())
+    return {"formula": formula, "data": data.hexdigest()[:16], "priors": _sha([p.to_dict() for p in priors]),
+            "family": family, "settings": _sha(kept), "seed": _sha(settings.seed)}
 
 
 def cached_fields(path: str | os.PathLike, file_refit: str, current: dict[str, str], compare_seed: bool,
@@ -238,9 +249,10 @@ def cached_fields(path: str | os.PathLike, file_refit: str, current: dict[str, s
     return None
 
 
-def _env_names(md: ModelData) -> list[str]:
+def _env_names(md: ModelData | MvModelData) -> list[str]:
     """Names the formula takes from ``env`` (functions or vectors passed at fit time)."""
-    used = md.formula.names()
+    forms = [r.formula for r in md.responses.values()] if isinstance(md, MvModelData) else [md.formula]
+    used = set().union(*(f.names() for f in forms))
     return sorted(n for n in md.env if n in used)
 
 
@@ -250,17 +262,33 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+def _formula_spec(md: ModelData) -> dict[str, Any]:
+    """A (univariate) model's formula and family as the spec stores them."""
+    return {"formula": md.formula.text, "pforms": [p.text for p in md.formula.pforms.values()],
+            "nl": bool(md.formula.of_kind("nl")), "nlf": [p.text for p in md.formula.pforms.values() if p.of_kind("nl")],
+            "family": md.family.to_dict()}
+
+
+def _formula_from(spec: dict[str, Any], env: dict[str, Any]) -> BrmsFormula:
+    """The inverse of :func:`_formula_spec`'s formula."""
+    if spec.get("nl") or spec.get("nlf"):
+        return bf(spec["formula"], *[nlf(p) if p in spec["nlf"] else p for p in spec["pforms"]], nl=spec["nl"])
+    return parse_formula(spec["formula"], env_names=frozenset(env), pforms=spec.get("pforms", []))
+
+
 def _spec(fit: Fit, data: dict) -> str:
     md = fit.model_data
+    if isinstance(md, MvModelData):  # each response's formula and family (``responses``), and rescor
+        responses = {resp: _formula_spec(r) for resp, r in md.responses.items()}
+        model = {"formula": " + ".join(r["formula"] for r in responses.values()), "responses": responses,
+                 "rescor": md.rescor}
+    else:
+        model = _formula_spec(md)
     spec = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "brmc_version": __version__,
-        "formula": md.formula.text,
-        "pforms": [p.text for p in md.formula.pforms.values()],
-        "nl": bool(md.formula.of_kind("nl")),
-        "nlf": [p.text for p in md.formula.pforms.values() if p.of_kind("nl")],
-        "family": md.family.to_dict(),
+        **model,
         "priors": [p.to_dict() for p in fit.priors.user],
         "settings": fit.settings.storable(),
         "timing": dict(fit.timing),
@@ -453,15 +481,18 @@ def read_fields(path: str | os.PathLike, env: dict[str, Any] | None = None) -> d
         _check_env(path, spec, env)
         data = _read_groups(path, groups)
         frame = _decode_frame(data.pop(DATA_GROUP), spec["data"])
-        nonlinear = spec.get("nl") or spec.get("nlf")
-        formula = bf(spec["formula"], *[nlf(p) if p in spec["nlf"] else p for p in spec["pforms"]],
-                     nl=spec["nl"]) if nonlinear else \
-            parse_formula(spec["formula"], env_names=frozenset(env), pforms=spec.get("pforms", []))
-        family = family_from_dict(spec["family"])
-        md = build_data(formula, frame, family, data_name=spec["data_name"], env=env,
-                        contrasts=spec.get("contrasts"))
+        user = [Prior.from_dict(d) for d in spec["priors"]]
+        if "responses" in spec:  # a multivariate model
+            responses = spec["responses"]
+            formula = MultivariateFormula({r: _formula_from(s, env) for r, s in responses.items()}, spec["rescor"])
+            md = build_mv_data(formula, frame, [family_from_dict(s["family"]) for s in responses.values()],
+                               data_name=spec["data_name"], env=env, contrasts=spec.get("contrasts"))
+            priors = resolve_mv_priors(md, user)
+        else:
+            md = build_data(_formula_from(spec, env), frame, family_from_dict(spec["family"]),
+                            data_name=spec["data_name"], env=env, contrasts=spec.get("contrasts"))
+            priors = resolve_priors(md, user)
         md.n_dropped = spec["n_dropped"]
-        priors = resolve_priors(md, [Prior.from_dict(d) for d in spec["priors"]])
         settings = SamplerSettings(**spec["settings"])
         digest = spec["model_data_digest"]
         timing = spec["timing"]

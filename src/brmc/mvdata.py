@@ -84,6 +84,11 @@ class MvModelData:
         return len(self.frame)
 
     @property
+    def contrasts(self) -> dict[str, str] | None:
+        """The ``contrasts=`` the responses' data were built with (the same for all)."""
+        return next(iter(self.responses.values())).contrasts
+
+    @property
     def shared_nu(self) -> bool:
         """Whether student's ``nu`` is one parameter of all responses (brms's with ``rescor``)."""
         return self.rescor and self.family.families[0].name == "student"

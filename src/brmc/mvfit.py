@@ -26,6 +26,7 @@ from .effects import summarise
 from .errors import DataError, FormulaError, close_matches
 from .fit import Fit
 from .mvdata import MvModelData, mv_prior_summary
+from .mvmethods import mv_bayes_R2, mv_conditional_effects, mv_loo_R2, mv_pp_check
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
 from .predict import draw_setup
 from .sampling import SamplingResult, flat_draws
@@ -41,8 +42,7 @@ def mv_inference_data(result: SamplingResult, mv: MvModelData) -> az.InferenceDa
 
 
 #: functions of a fit that do not take a multivariate fit yet (each raises, pointing at ``response_fit``)
-UNSUPPORTED = ("save", "bayes_R2", "loo_R2", "kfold", "reloo", "loo_moment_match", "bridge_sampler",
-               "conditional_effects", "pp_check", "powerscale_sensitivity")
+UNSUPPORTED = ("kfold", "reloo", "loo_moment_match", "bridge_sampler", "powerscale_sensitivity")
 
 
 def _unsupported(name: str) -> Any:
@@ -69,13 +69,32 @@ class MvFit(Fit):
     model_data: MvModelData
 
     __repr__ = Fit.__str__
+    bayes_R2 = mv_bayes_R2
+    loo_R2 = mv_loo_R2
+    pp_check = mv_pp_check
+    conditional_effects = mv_conditional_effects
 
     @property
     def responses(self) -> list[str]:
         """The responses (brms's ``resp`` names), in order."""
         return list(self.model_data.responses)
 
-    def _resps(self, resp: str | list[str] | None) -> list[str]:
+    def chosen(self, resp: str | list[str] | None) -> list[str]:
+        """The responses ``resp=`` names (all when None), checked.
+
+        Parameters
+        ----------
+        resp : str, list of str or None
+
+        Returns
+        -------
+        list of str
+
+        Examples
+        --------
+        >>> mvfit.chosen("math"), mvfit.chosen(None)
+        (['math'], ['english', 'math'])
+        """
         chosen = self.responses if resp is None else [resp] if isinstance(resp, str) else list(resp)
         for r in chosen:
             if r not in self.model_data.responses:
@@ -100,7 +119,7 @@ class MvFit(Fit):
         >>> mvfit.response_fit("math").fixef().index.tolist()
         ['math_Intercept', 'math_craven']
         """
-        self._resps(resp)
+        self.chosen(resp)
         md = self.model_data.responses[resp]
         idata = az.InferenceData(posterior=response_posterior(self.idata.posterior, self.model_data, resp),
                                  observed_data=xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs",))}))
@@ -145,7 +164,7 @@ class MvFit(Fit):
         return PriorTable(mv_prior_summary(self.model_data, self.priors.user))
 
     def _per_response(self, method: str, resp: str | list[str] | None, *args: Any, **kwargs: Any) -> np.ndarray:
-        chosen = self._resps(resp)
+        chosen = self.chosen(resp)
         out = [getattr(self.response_fit(r), method)(*args, **kwargs) for r in chosen]
         return out[0] if isinstance(resp, str) else np.stack(out, axis=-1)
 
@@ -194,7 +213,7 @@ class MvFit(Fit):
         """
         if not self.model_data.rescor:
             return self._per_response("posterior_predict", resp, newdata, re_formula, ndraws=ndraws, seed=seed, **kwargs)
-        chosen = self._resps(resp)
+        chosen = self.chosen(resp)
         common = dict(ndraws=ndraws, seed=seed, **kwargs)
         mu = self._per_response("posterior_epred", None, newdata, re_formula, **common)
         sigma = self._per_response("posterior_epred", None, newdata, re_formula, dpar="sigma", **common)
@@ -216,7 +235,7 @@ class MvFit(Fit):
         """brms's ``fitted``/``predict`` of a multivariate fit as a frame: ``Estimate.english``, ..."""
         if isinstance(resp, str):
             return summarise(draws, probs)
-        frames = [summarise(draws[..., k], probs).add_suffix(f".{r}") for k, r in enumerate(self._resps(resp))]
+        frames = [summarise(draws[..., k], probs).add_suffix(f".{r}") for k, r in enumerate(self.chosen(resp))]
         return pd.concat(frames, axis=1)
 
     def fitted(self, newdata: pd.DataFrame | None = None, re_formula: Any = None, summary: bool = True,
