@@ -38,7 +38,7 @@ from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
-MV_KINDS = ("fe", "re", "offset", "mi")
+MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
 GLOBAL_CLASSES = ("b", "Intercept")
 _KEY = ("class", "coef", "group", "resp", "dpar")
@@ -186,7 +186,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
         ``rescor`` for families other than one of gaussian or student, a family a multivariate
         model cannot take yet, or the wrong number of families.
     FormulaError
-        Terms a multivariate model does not take yet (``s()``, ``gp()``, ``mo()``).
+        Terms a multivariate model does not take yet (``me()``, ``cs()``, autocorrelation, non-linear).
 
     Examples
     --------
@@ -228,7 +228,8 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
         other = [str(t) for t in lp.formula.terms if t.kind not in MV_KINDS]
         if other:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
-                               "models yet; they take population-level, group-level, offset() and mi() terms.")
+                               "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
+                               "mo() and mi() terms.")
     if rescor and (md.additions or "mi" in md.formula.additions):
         raise FamilyError(f"Addition terms ({', '.join(md.formula.additions)}) of response {resp!r} are not supported "
                           "with set_rescor(TRUE) yet.")
