@@ -140,3 +140,22 @@ def test_update_with_priors_by_resp_and_new_data(mv) -> None:
     table = again.prior_summary()
     row = table[(table["class"] == "b") & (table["resp"] == "math") & (table["coef"] == "")]
     assert row["prior"].tolist() == ["normal(0, 0.5)"]
+
+
+def test_sample_prior_yes_draws_brms_names_and_priors(mv) -> None:
+    """sample_prior = "yes": brms's names after the Stan parameters (prior_b_english, per coefficient
+    for the response with a coefficient prior), each from its prior (KS tests against SciPy)."""
+    priors = [brmc.prior("normal(0, 2)", class_="b"), brmc.prior("normal(1, 0.5)", class_="b", coef="craven", resp="math")]
+    again = quiet(mv.update, prior=priors, sample_prior="yes", iter=2000, warmup=1000, chains=1,
+                  algorithm="fixed_param")
+    post = again.idata.posterior
+    names = sorted(v for v in post.data_vars if str(v).startswith("prior_"))
+    assert names == ["prior_Intercept_english", "prior_Intercept_math", "prior_b_english", "prior_b_math_craven",
+                     "prior_cor_school", "prior_rescor", "prior_sd_school", "prior_sigma_english", "prior_sigma_math"]
+    scale = next(p for p in again.priors.params if p.param == "sigma_math").dist.args[2]
+    half_t = lambda x: 2 * scipy.stats.t(3, 0, scale).cdf(x) - 1  # noqa: E731  (student_t(3, 0, scale) cut at 0)
+    for name, cdf in (("prior_b_english", scipy.stats.norm(0, 2).cdf), ("prior_b_math_craven", scipy.stats.norm(1, 0.5).cdf),
+                      ("prior_rescor", scipy.stats.uniform(-1, 2).cdf), ("prior_sigma_math", half_t)):
+        assert scipy.stats.kstest(post[name].values.ravel(), cdf).pvalue > 0.01, name
+    evid = again.hypothesis("math_craven = 0").hypothesis.loc[1, "Evid.Ratio"]
+    assert np.isfinite(evid) and evid >= 0

@@ -26,7 +26,8 @@ from .mvdata import MvModelData, as_multivariate, build_mv_data, mv_prior_table,
 from .mvfit import MvFit, mv_inference_data
 from .mvmodel import build_mv_model
 from .priors import Prior, PriorSpec, default_prior_table, printed, replace_priors, resolve_priors
-from .prior_sampling import add_prior_draws
+from .mvprior import mv_prior_draws
+from .prior_sampling import add_prior_draws, prior_draws
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
 from .diagnostics import diagnose
 from .summary import PriorTable
@@ -219,8 +220,6 @@ def brm(
     md = _model_data(formula, data, family, data_name, env, contrasts)
     user = _as_list(prior)
     spec = _resolve(md, user)
-    if isinstance(md, MvModelData) and sample_prior == "yes":
-        raise PriorError("sample_prior='yes' is not supported for multivariate models yet.")
     if file is None:
         return run_fit(md, spec, settings, t0)
     cached = io.cached_fields(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
@@ -312,7 +311,7 @@ def fit_from(md: ModelData, spec: PriorSpec, settings: SamplerSettings, result: 
                 "postprocess": time.perf_counter() - t2},
     )
     if settings.sample_prior == "yes":  # brms's prior_* draws beside the posterior
-        fit.idata = add_prior_draws(fit)
+        fit.idata = add_prior_draws(fit, mv_prior_draws if multivariate else prior_draws)
     for message in diagnose(fit).messages():
         warn_user(message)
     return fit

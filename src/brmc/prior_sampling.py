@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import arviz as az
@@ -34,12 +35,12 @@ def _draw_name(p: ParamPrior, coef_level: set[tuple[str, str]]) -> str:
     return prior_name(p.class_, p.coef, p.group, p.dpar, per_coef=(p.class_, p.group) in coef_level)
 
 
-def _lprior_order(p: ParamPrior) -> int:
+def lprior_order(p: ParamPrior) -> int:
     """brms's order of the ``lprior`` lines: b, Intercept, family parameters, then sd and cor by block."""
     return {"b": 0, "Intercept": 1, "sd": 3, "cor": 3}.get(p.class_, 2)
 
 
-def _prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
+def prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
     """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
     if p.dist.name == "lkj":
         block = next(b for b in md.blocks if f"L_{b.id}" == p.param)
@@ -66,19 +67,20 @@ def prior_draws(fit: Fit, n_chains: int, n_draws: int, seed: int | None = None) 
     """
     coef_level = {(u.class_, u.group) for u in fit.priors.user if u.coef}
     variables: dict[str, TensorVariable] = {}
-    for p in sorted(fit.priors.params, key=_lprior_order):
+    for p in sorted(fit.priors.params, key=lprior_order):
         name = _draw_name(p, coef_level)
         if p.dist is not None and name not in variables:
-            variables[name] = _prior_variable(p, fit.model_data, (n_chains, n_draws))
+            variables[name] = prior_variable(p, fit.model_data, (n_chains, n_draws))
     if not variables:
         return {}
     values = pm.draw(list(variables.values()), random_seed=np.random.default_rng(seed))
     return dict(zip(variables, (np.asarray(v) for v in values)))
 
 
-def add_prior_draws(fit: Fit) -> az.InferenceData:
-    """The fit's InferenceData with :func:`prior_draws` added to the posterior
-    (one prior draw per posterior draw, seeded by the fit's seed).
+def add_prior_draws(fit: Fit, draws_of: Callable[..., dict[str, np.ndarray]] = prior_draws) -> az.InferenceData:
+    """The fit's InferenceData with :func:`prior_draws` (or ``draws_of``, a function of the same
+    arguments: :func:`brmc.mvprior.mv_prior_draws`) added to the posterior (one prior draw per
+    posterior draw, seeded by the fit's seed).
 
     Example:
         >>> import dataclasses
@@ -87,7 +89,7 @@ def add_prior_draws(fit: Fit) -> az.InferenceData:
         ['prior_Intercept', 'prior_cor_Subject', 'prior_sd_Subject', 'prior_sigma']
     """
     post = fit.idata.posterior
-    draws = prior_draws(fit, post.sizes["chain"], post.sizes["draw"], fit.settings.seed)
+    draws = draws_of(fit, post.sizes["chain"], post.sizes["draw"], fit.settings.seed)
     groups = {g: fit.idata[g] for g in fit.idata.groups()}
     groups["posterior"] = post.assign({name: (("chain", "draw"), values) for name, values in draws.items()})
     return az.InferenceData(**groups)
