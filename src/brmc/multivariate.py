@@ -460,11 +460,29 @@ def _standardise(y: Any, mu: Any, sigma: Any) -> tuple[pt.TensorVariable, pt.Ten
     return (y - mu) / sigma_all, pt.sum(pt.log(sigma_all))
 
 
+#: the largest static size whose triangular solve is written out row by row
+UNROLLED_SOLVE = 4
+
+
 def _squared_norms(z: Any, chol: Any) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """Per column of ``z``: ``|chol^-1 z|^2``; and ``log det chol``."""
+    """Per column of ``z``: ``|chol^-1 z|^2``; and ``log det chol``.
+
+    Up to :data:`UNROLLED_SOLVE` rows (the responses of a ``rescor`` model) the forward
+    substitution is written out as elementwise operations: XLA's triangular solve and its
+    gradient on CPU cost 26 times the rest of mv_jsp's density (8.0 ms against 0.3 ms per
+    gradient at 953 rows), the written-out one next to nothing.
+    """
     z, chol = real_tensor(z), real_tensor(chol)
-    solved = solve_triangular(chol, z, lower=True)
-    return pt.sum(solved**2, axis=0), pt.sum(pt.log(pt.diagonal(chol)))
+    size = chol.type.shape[0]
+    if size is not None and size <= UNROLLED_SOLVE:
+        rows: list[pt.TensorVariable] = []
+        for i in range(size):
+            rest = z[i] - sum((chol[i, j] * rows[j] for j in range(i)), pt.zeros_like(z[i]))
+            rows.append(rest / chol[i, i])
+        norms = sum((r**2 for r in rows[1:]), rows[0] ** 2)
+    else:
+        norms = pt.sum(solve_triangular(chol, z, lower=True) ** 2, axis=0)
+    return norms, pt.sum(pt.log(pt.diagonal(chol)))
 
 
 def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
