@@ -42,6 +42,9 @@ from . import criteria, pipeline, sampling
 from ._startup import COMPILEDIR_ENV
 from .data import build_data
 from .families import family_from_dict
+from .multivariate import MultivariateFormula
+from .mvdata import MvModelData, build_mv_data, resolve_mv_priors
+from .mvcriteria import mv_heldout_log_lik
 from .priors import Prior, resolve_priors
 from .sampling import SamplerSettings
 from .progress import FitProgress
@@ -83,7 +86,9 @@ def fit_job(fit: Fit, data: pd.DataFrame | None = None, priors: Sequence[Prior] 
         3
     """
     md = fit.model_data
-    return {"formula": md.formula, "data": md.frame if data is None else data, "family": md.family.to_dict(),
+    family = [r.family.to_dict() for r in md.responses.values()] if isinstance(md, MvModelData) else \
+        md.family.to_dict()
+    return {"formula": md.formula, "data": md.frame if data is None else data, "family": family,
             "data_name": md.data_name, "env": md.env, "contrasts": md.contrasts,
             "priors": list(fit.priors.user if priors is None else priors),
             "settings": {**fit.settings.to_dict(), **settings, "progress": False}}
@@ -110,9 +115,11 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
     t0 = time.perf_counter()
     holdout = job.get("holdout")
     data = job["data"] if holdout is None else job["data"].drop(index=job["data"].index[holdout])
-    md = build_data(job["formula"], data, family_from_dict(job["family"]), data_name=job["data_name"],
-                    env=job["env"], contrasts=job["contrasts"])
-    spec = resolve_priors(md, job["priors"])
+    multivariate = isinstance(job["formula"], MultivariateFormula)
+    build, resolve = (build_mv_data, resolve_mv_priors) if multivariate else (build_data, resolve_priors)
+    family = [family_from_dict(d) for d in job["family"]] if multivariate else family_from_dict(job["family"])
+    md = build(job["formula"], data, family, data_name=job["data_name"], env=job["env"], contrasts=job["contrasts"])
+    spec = resolve(md, job["priors"])
     settings = SamplerSettings(**job["settings"])
     n_compiled = sampling._COMPILED.made
     with warnings.catch_warnings(record=True) as caught:
@@ -120,8 +127,9 @@ def run_job(job: dict[str, Any]) -> dict[str, Any]:
         fit = pipeline.entry("run_fit")(md, spec, settings, t0)
     extra = {}
     if holdout is not None:
-        full = build_data(job["formula"], job["data"], md.family, env=job["env"], contrasts=job["contrasts"])
-        extra["log_lik"] = criteria.heldout_log_lik(fit, full, np.asarray(holdout), seed=settings.seed)
+        full = build(job["formula"], job["data"], family, env=job["env"], contrasts=job["contrasts"])
+        held_out = mv_heldout_log_lik if multivariate else criteria.heldout_log_lik
+        extra["log_lik"] = held_out(fit, full, np.asarray(holdout), seed=settings.seed)
     return {**job_result(fit, caught, time.perf_counter() - t0, sampling._COMPILED.made > n_compiled), **extra}
 
 

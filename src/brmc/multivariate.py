@@ -369,6 +369,36 @@ def rescor_names(responses: Sequence[str]) -> list[str]:
     return [f"rescor__{responses[j]}__{responses[k]}" for k in range(len(responses)) for j in range(k)]
 
 
+def rescor_matrices(posterior: Any, responses: Sequence[str]) -> np.ndarray:
+    """The residual correlation matrix of each draw, from its ``rescor__<j>__<k>`` draws.
+
+    Parameters
+    ----------
+    posterior : xarray.Dataset
+        brms's draws (chain, draw).
+    responses : sequence of str
+        The responses, in order.
+
+    Returns
+    -------
+    numpy.ndarray
+        (chain, draw, R, R).
+
+    Examples
+    --------
+    >>> import xarray as xr
+    >>> post = xr.Dataset({"rescor__a__b": (("chain", "draw"), np.full((1, 2), 0.3))})
+    >>> rescor_matrices(post, ["a", "b"])[0, 0].tolist()
+    [[1.0, 0.3], [0.3, 1.0]]
+    """
+    R = len(responses)
+    first = posterior[rescor_names(responses)[0]].values
+    C = np.broadcast_to(np.eye(R), (*first.shape, R, R)).copy()
+    for name, (j, k) in zip(rescor_names(responses), [(j, k) for k in range(R) for j in range(k)]):
+        C[..., j, k] = C[..., k, j] = posterior[name].values
+    return C
+
+
 def rescor_values(l_rescor: Any, nresp: int | None = None) -> pt.TensorVariable:
     """brms's generated ``rescor``: the correlations ``Rescor[j, k]`` of ``Lrescor Lrescor'`` in
     :func:`rescor_names`'s order.

@@ -25,6 +25,7 @@ import xarray as xr
 from .effects import summarise
 from .errors import DataError, FormulaError, close_matches
 from .fit import Fit
+from .multivariate import rescor_matrices
 from .mvdata import MvModelData, mv_prior_summary
 from .mvmethods import mv_bayes_R2, mv_conditional_effects, mv_loo_R2, mv_pp_check
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
@@ -42,7 +43,7 @@ def mv_inference_data(result: SamplingResult, mv: MvModelData) -> az.InferenceDa
 
 
 #: functions of a fit that do not take a multivariate fit yet (each raises, pointing at ``response_fit``)
-UNSUPPORTED = ("kfold", "reloo", "loo_moment_match", "bridge_sampler", "powerscale_sensitivity")
+UNSUPPORTED = ("loo_moment_match", "bridge_sampler", "powerscale_sensitivity")
 
 
 def _unsupported(name: str) -> Any:
@@ -219,11 +220,7 @@ class MvFit(Fit):
         sigma = self._per_response("posterior_epred", None, newdata, re_formula, dpar="sigma", **common)
         draws, rng = draw_setup(self, ndraws, seed)
         post, R = self.idata.posterior, len(self.responses)
-        C = np.broadcast_to(np.eye(R), (len(draws), R, R)).copy()
-        for k in range(R):
-            for j in range(k):
-                name = f"rescor__{self.responses[j]}__{self.responses[k]}"
-                C[:, j, k] = C[:, k, j] = flat_draws(post[name].values)[draws]
+        C = rescor_matrices(post, self.responses).reshape(-1, R, R)[draws]
         eps = np.einsum("dij,dnj->dni", np.linalg.cholesky(C), rng.standard_normal(mu.shape))
         if self.model_data.shared_nu:
             nu = flat_draws(post["nu"].values)[draws][:, None, None]

@@ -34,7 +34,7 @@ from .families import inverse_link
 from .graph import cholesky_corr, cholesky_from_raw, parameter
 from .model import (BuiltModel, _add_priors, data_values, fallback_start, graph_context, predictor_graphs,
                     prior_values, structure_key)
-from .multivariate import multi_normal_rescor_lpdf, multi_student_rescor_lpdf, rescor_names
+from .multivariate import multi_normal_rescor_lpdf, multi_student_rescor_lpdf, rescor_matrices, rescor_names
 from .mvdata import MvModelData
 from .priors import PriorSpec
 from .sampling import family_dpars, linear_predictors
@@ -206,7 +206,7 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
             total = total + md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
         return np.asarray(total)
     Y, Mu, sigma, L, nu = rescor_draws(posterior, mv)
-    return _mv_rows_logp(Y, Mu, sigma, L, nu)
+    return mv_rows_logp(Y, Mu, sigma, L, nu)
 
 
 def rescor_draws(posterior: xr.Dataset, mv: MvModelData) -> tuple:
@@ -217,17 +217,13 @@ def rescor_draws(posterior: xr.Dataset, mv: MvModelData) -> tuple:
         eta, dpars = response_parts(posterior, mv, resp)
         mus.append(inverse_link(md.predictors["mu"].link, eta))
         sigmas.append(np.broadcast_to(dpars["sigma"], eta.shape))
-    responses = list(mv.responses)
-    R = len(responses)
-    C = np.broadcast_to(np.eye(R), (*mus[0].shape[:2], R, R)).copy()
-    for name, (j, k) in zip(rescor_names(responses), [(j, k) for k in range(R) for j in range(k)]):
-        C[..., j, k] = C[..., k, j] = posterior[name].values
+    C = rescor_matrices(posterior, list(mv.responses))
     Y = np.stack([md.y for md in mv.responses.values()], axis=-1)
     nu = posterior["nu"].values if mv.shared_nu else None
     return Y, np.stack(mus, axis=-1), np.stack(sigmas, axis=-1), np.linalg.cholesky(C), nu
 
 
-def _mv_rows_logp(Y: np.ndarray, Mu: np.ndarray, sigma: np.ndarray, L: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
+def mv_rows_logp(Y: np.ndarray, Mu: np.ndarray, sigma: np.ndarray, L: np.ndarray, nu: np.ndarray | None) -> np.ndarray:
     """Each row's ``multi_normal_cholesky_lpdf(y | mu, diag(sigma) L)`` (or the student one), per draw."""
     z = (Y - Mu) / sigma  # chain, draw, obs, R
     w = np.einsum("cdij,cdnj->cdni", np.linalg.inv(L), z)
