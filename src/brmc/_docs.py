@@ -70,6 +70,10 @@ PARAMETERS: dict[str, str] = {
                 "    Summaries (``Estimate``, ``Est.Error``, quantile columns); False gives the draws."),
     "probs": ("probs : tuple of float, default (0.025, 0.975)\n"
               "    The quantiles of the summary, named ``Q2.5``, ``Q97.5``, ..."),
+    "mv_r2": ("fit : MvFit\n    A multivariate fit (:class:`brmc.mvfit.MvFit`).\n"
+              "resp : str or sequence of str, optional\n    The responses (brms's ``resp``); all when None.\n"
+              "summary : bool, default True\n    Summaries (one row per response); False gives the draws (a column each).\n"
+              "probs : tuple of float, default (0.025, 0.975)\n    The quantiles of the summary."),
     # marginal effects (brmc.marginal, brmc.marginal_plots), in marginaleffects' words
     "me_newdata": ("newdata : pandas.DataFrame or str, optional\n"
                    "    The rows to evaluate at: None (the default) the rows the model was fitted to, a frame\n"

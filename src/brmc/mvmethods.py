@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from matplotlib.figure import Figure
 
+from ._docs import shared
 from .checks import pp_check
 from .comparison import loo_R2
 from .conditional import ConditionalEffects, add_effect, effect_options, requested_effects
@@ -38,6 +39,7 @@ def _by_response(tables: dict[str, pd.DataFrame], summary: bool) -> pd.DataFrame
     return pd.concat([t.rename(columns={"R2": f"R2{r}"}) for r, t in tables.items()], axis=1)
 
 
+@shared
 def mv_bayes_R2(fit: MvFit, resp: str | Sequence[str] | None = None, summary: bool = True,
                 probs: Sequence[float] = (0.025, 0.975)) -> pd.DataFrame:
     """brms's ``bayes_R2`` of a multivariate fit: :func:`brmc.criteria.bayes_R2` of each response
@@ -45,14 +47,7 @@ def mv_bayes_R2(fit: MvFit, resp: str | Sequence[str] | None = None, summary: bo
 
     Parameters
     ----------
-    fit : MvFit
-        A multivariate fit.
-    resp : str or sequence of str, optional
-        The responses; all when None.
-    summary : bool, default True
-        Summarise the draws (else one column of draws per response).
-    probs : sequence of float, default (0.025, 0.975)
-        The quantiles of the summary.
+    {mv_r2}
 
     Returns
     -------
@@ -67,6 +62,7 @@ def mv_bayes_R2(fit: MvFit, resp: str | Sequence[str] | None = None, summary: bo
     return _by_response({r: bayes_R2(fit.response_fit(r), summary, probs) for r in fit.chosen(resp)}, summary)
 
 
+@shared
 def mv_loo_R2(fit: MvFit, resp: str | Sequence[str] | None = None, summary: bool = True,
               probs: Sequence[float] = (0.025, 0.975), seed: int | None = None) -> pd.DataFrame:
     """brms's ``loo_R2`` of a multivariate fit: :func:`brmc.comparison.loo_R2` of each response,
@@ -74,14 +70,7 @@ def mv_loo_R2(fit: MvFit, resp: str | Sequence[str] | None = None, summary: bool
 
     Parameters
     ----------
-    fit : MvFit
-        A multivariate fit.
-    resp : str or sequence of str, optional
-        The responses; all when None.
-    summary : bool, default True
-        Summarise the draws (else one column of draws per response).
-    probs : sequence of float, default (0.025, 0.975)
-        The quantiles of the summary.
+    {mv_r2}
     seed : int, optional
         Seed of the Bayesian bootstrap weights (response k, counted from 0, takes ``seed + k``).
 
