@@ -100,11 +100,16 @@ def _brms_mu(standata: dict, resp: str, point: dict, r: np.ndarray, column: int,
     return point[f"Intercept_{resp}"] + Xc @ point[f"b_{resp}"] + r[J, column]
 
 
-def test_rescor_likelihood_equals_scipy_on_brms_data() -> None:
+WEIGHTED = (brmc.bf("mvbind(english, math) | weights(w) ~ craven + (1 | p | school)") + brmc.set_rescor(True),
+            JSP.assign(w=np.random.default_rng(2).uniform(0.5, 2, len(JSP))))
+
+
+@pytest.mark.parametrize("formula, data", [(MV_JSP, JSP), WEIGHTED], ids=["unweighted", "weights"])
+def test_rescor_likelihood_equals_scipy_on_brms_data(formula, data) -> None:
     """multi_normal_cholesky(Y | Mu, diag(sigma) Lrescor) at a random point: the model's, log_lik's per row
-    (brms's joint density of both responses) and SciPy's from brms's standata agree; the draws take
-    brms's names in brms's order."""
-    mv = build_mv_data(MV_JSP, JSP)
+    (brms's joint density of both responses, times weights[n] with weights()) and SciPy's from brms's
+    standata agree; the draws take brms's names in brms's order."""
+    mv = build_mv_data(formula, data)
     built, point = _point(mv, np.random.default_rng(3))
     standata = reference_standata("mv_jsp")
     L = cholesky_from_raw(point["L_1_raw"], 2)
@@ -115,6 +120,7 @@ def test_rescor_likelihood_equals_scipy_on_brms_data() -> None:
     cov = np.outer(sigma, sigma) * (C @ C.T)
     Y = np.stack([standata["Y_english"], standata["Y_math"]], axis=1)
     expected = np.array([scipy.stats.multivariate_normal(mu[i], cov).logpdf(Y[i]) for i in range(len(Y))])
+    expected = expected * data.get("w", 1.0)
     np.testing.assert_allclose(_model_loglik(built, point), expected.sum(), rtol=1e-9)
     raw = xr.Dataset({k: xr.DataArray(np.asarray(v)[None, None], dims=("chain", "draw", *[f"{k}_{i}" for i in range(np.ndim(v))]))
                       for k, v in point.items()}, coords={"chain": [0], "draw": [0]})
@@ -185,6 +191,8 @@ def test_families_per_response_without_rescor() -> None:
                             + brmc.set_rescor(False), JSP),
      FormulaError, "ar(time = year, gr = id) of response 'english' are not supported in multivariate"),
     (lambda: brmc.get_prior(MV_JSP, JSP, family=["gaussian"]), FamilyError, "1 families for 2 responses"),
+    (lambda: brmc.get_prior(brmc.bf("english | weights(w) ~ craven") + brmc.bf("math ~ craven") + brmc.set_rescor(True),
+                            JSP.assign(w=2.0)), FamilyError, "every response takes the same weights"),
     (lambda: brmc.bf("y ~ x + (1 | a + b | g)"), FormulaError, "ID of a group term"),
     (lambda: brmc.get_prior(brmc.bf("mvbind(english, math) ~ craven", "nu ~ craven") + brmc.set_rescor(True), JSP,
                             family="student"), FamilyError, "only mu and sigma can be predicted"),

@@ -427,8 +427,9 @@ def rescor_values(l_rescor: Any, nresp: int | None = None) -> pt.TensorVariable:
     return pt.dot(l_rescor, l_rescor.T)[rows, cols]
 
 
-def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.TensorVariable:
-    """``multi_normal_cholesky_lpdf(Y | Mu, diag_pre_multiply(sigma, Lrescor))`` summed over rows.
+def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any, weights: Any = None) -> pt.TensorVariable:
+    """``multi_normal_cholesky_lpdf(Y | Mu, diag_pre_multiply(sigma, Lrescor))`` summed over rows
+    (each row's times its weight with ``weights()``: brms's ``weights[n] * multi_normal_cholesky_lpdf(Y[n] | ...)``).
 
     Parameters
     ----------
@@ -438,6 +439,8 @@ def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.T
         Residual standard deviations (per row when ``sigma`` is predicted).
     l_rescor : tensor, shape (R, R)
         Cholesky factor of the residual correlation matrix.
+    weights : array or tensor, shape (N,), optional
+        A weight per row.
 
     Returns
     -------
@@ -450,11 +453,12 @@ def multi_normal_rescor_lpdf(y: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.T
     >>> round(float(multi_normal_rescor_lpdf(np.zeros((1, 2)), np.zeros((1, 2)), np.ones(2), np.eye(2)).eval()), 4)
     -1.8379
     """
-    z, log_sigma = _standardise(y, mu, sigma)
-    return std_mvn_cholesky_lpdf(z.T, real_tensor(l_rescor)) - log_sigma
+    z, log_sigma = _standardise(y, mu, sigma, weights)
+    return std_mvn_cholesky_lpdf(z.T, real_tensor(l_rescor), weights) - log_sigma
 
 
-def multi_student_rescor_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, l_rescor: Any) -> pt.TensorVariable:
+def multi_student_rescor_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, l_rescor: Any,
+                              weights: Any = None) -> pt.TensorVariable:
     """brms's student ``rescor`` likelihood: ``multi_student_t_lpdf(Y | nu, Mu, Sigma)`` summed over rows,
     ``Sigma = diag(sigma) Lrescor Lrescor' diag(sigma)``.
 
@@ -479,15 +483,16 @@ def multi_student_rescor_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, l_rescor: An
     >>> round(float(multi_student_rescor_lpdf(np.zeros((1, 2)), 1e8, np.zeros((1, 2)), np.ones(2), np.eye(2)).eval()), 4)
     -1.8379
     """
-    z, log_sigma = _standardise(y, mu, sigma)
-    return std_mvt_cholesky_lpdf(z.T, nu, real_tensor(l_rescor)) - log_sigma
+    z, log_sigma = _standardise(y, mu, sigma, weights)
+    return std_mvt_cholesky_lpdf(z.T, nu, real_tensor(l_rescor), weights) - log_sigma
 
 
-def _standardise(y: Any, mu: Any, sigma: Any) -> tuple[pt.TensorVariable, pt.TensorVariable]:
-    """``(y - mu) / sigma`` and the sum of ``log(sigma)`` over all its entries."""
+def _standardise(y: Any, mu: Any, sigma: Any, weights: Any = None) -> tuple[pt.TensorVariable, pt.TensorVariable]:
+    """``(y - mu) / sigma`` and the sum of ``log(sigma)`` over all its entries (each row's times its weight)."""
     y, mu = real_tensor(y), real_tensor(mu)
     sigma_all = real_tensor(sigma) * pt.ones_like(y)
-    return (y - mu) / sigma_all, pt.sum(pt.log(sigma_all))
+    log_sigma = pt.log(sigma_all) if weights is None else pt.log(sigma_all) * real_tensor(weights)[:, None]
+    return (y - mu) / sigma_all, pt.sum(log_sigma)
 
 
 #: the largest static size whose triangular solve is written out row by row
@@ -515,7 +520,11 @@ def _squared_norms(z: Any, chol: Any) -> tuple[pt.TensorVariable, pt.TensorVaria
     return norms, pt.sum(pt.log(pt.diagonal(chol)))
 
 
-def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
+def _weighted_sum(terms: pt.TensorVariable, weights: Any) -> pt.TensorVariable:
+    return pt.sum(terms if weights is None else terms * real_tensor(weights))
+
+
+def std_mvn_cholesky_lpdf(z: Any, chol: Any, weights: Any = None) -> pt.TensorVariable:
     """Sum of ``multi_normal_cholesky_lpdf(z[:, i] | 0, chol)`` over the columns of ``z``.
 
     The building block of the correlated-residual likelihoods (``rescor``, ``cosy()``, ARMA with
@@ -527,6 +536,8 @@ def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
         M standardised residual vectors as columns.
     chol : tensor, shape (R, R)
         Lower Cholesky factor of their correlation (or covariance) matrix.
+    weights : array or tensor, shape (M,), optional
+        A weight per column.
 
     Returns
     -------
@@ -540,10 +551,10 @@ def std_mvn_cholesky_lpdf(z: Any, chol: Any) -> pt.TensorVariable:
     """
     norms, log_det = _squared_norms(z, chol)
     dim = real_tensor(z).shape[0]
-    return pt.sum(-0.5 * norms - log_det - 0.5 * _LOG_2PI * dim)
+    return _weighted_sum(-0.5 * norms - log_det - 0.5 * _LOG_2PI * dim, weights)
 
 
-def std_mvt_cholesky_lpdf(z: Any, nu: Any, chol: Any) -> pt.TensorVariable:
+def std_mvt_cholesky_lpdf(z: Any, nu: Any, chol: Any, weights: Any = None) -> pt.TensorVariable:
     """Sum of ``multi_student_t_lpdf(z[:, i] | nu, 0, chol chol')`` over the columns of ``z``.
 
     Parameters
@@ -554,6 +565,8 @@ def std_mvt_cholesky_lpdf(z: Any, nu: Any, chol: Any) -> pt.TensorVariable:
         Degrees of freedom.
     chol : tensor, shape (R, R)
         Lower Cholesky factor of the scale matrix.
+    weights : array or tensor, shape (M,), optional
+        A weight per column.
 
     Returns
     -------
@@ -569,4 +582,4 @@ def std_mvt_cholesky_lpdf(z: Any, nu: Any, chol: Any) -> pt.TensorVariable:
     dim = real_tensor(z).shape[0]
     nu = real_tensor(nu)
     const = pt.gammaln((nu + dim) / 2) - pt.gammaln(nu / 2) - 0.5 * dim * pt.log(nu * np.pi)
-    return pt.sum(const - log_det - (nu + dim) / 2 * pt.log1p(norms / nu))
+    return _weighted_sum(const - log_det - (nu + dim) / 2 * pt.log1p(norms / nu), weights)

@@ -65,4 +65,6 @@ def mv_heldout_log_lik(fit: MvFit, full: MvModelData, rows: np.ndarray, seed: in
     L = np.linalg.cholesky(rescor_matrices(post, fit.responses).reshape(1, -1, R, R))
     nu = post["nu"].values.reshape(1, -1) if fit.model_data.shared_nu else None
     Y = np.stack([full.responses[r].y[rows] for r in fit.responses], axis=-1)
-    return mv_rows_logp(Y, np.stack(mus, axis=-1)[None], np.stack(sigmas, axis=-1)[None], L, nu)[0]
+    weights = next(iter(full.responses.values())).additions.get("weights")  # one per row, as brms's weights[n]
+    ll = mv_rows_logp(Y, np.stack(mus, axis=-1)[None], np.stack(sigmas, axis=-1)[None], L, nu)[0]
+    return ll if weights is None else ll * weights[rows]

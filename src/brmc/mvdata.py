@@ -22,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .data import LinearPredictor, ModelData, build_data, drop_incomplete
@@ -216,10 +217,20 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
             for block in lp.blocks:
                 block.resp = resp
     mi.link(responses)
+    _check_rescor_weights(responses, rescor)
     for k, block in enumerate(mv.blocks, start=1):  # brms numbers the blocks across responses
         block.id = k
     link_ids(mv.blocks)
     return mv
+
+
+def _check_rescor_weights(responses: dict[str, ModelData], rescor: bool) -> None:
+    """With ``rescor`` each row's joint density has one weight (brms's ``weights[n]``): every response's the same."""
+    weights = [md.additions.get("weights") for md in responses.values()]
+    if rescor and any(w is not None for w in weights) and not all(
+            w is not None and np.array_equal(w, weights[0]) for w in weights):
+        raise FamilyError("With set_rescor(TRUE) every response takes the same weights() (brms weighs each row's "
+                          "joint density once); give them all, e.g. mvbind(y1, y2) | weights(w) ~ x.")
 
 
 def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
@@ -230,9 +241,10 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
                                "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
                                "mo() and mi() terms.")
-    if rescor and (md.additions or "mi" in md.formula.additions):
-        raise FamilyError(f"Addition terms ({', '.join(md.formula.additions)}) of response {resp!r} are not supported "
-                          "with set_rescor(TRUE) yet.")
+    unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {"weights"})
+    if rescor and unsupported:
+        raise FamilyError(f"Addition terms ({', '.join(unsupported)}) of response {resp!r} are "
+                          "not supported with set_rescor(TRUE) yet (weights() is).")
     if rescor and set(md.predictors) - {"mu", "sigma"}:
         raise FamilyError("With set_rescor(TRUE) only mu and sigma can be predicted.")
 

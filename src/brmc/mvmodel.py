@@ -123,9 +123,11 @@ def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict) ->
         mus.append(inverse_link(md.predictors["mu"].link, etas["mu"]))
         sigmas.append(md.dpar_values(etas, scalars)["sigma"] * pt.ones(mv.nobs))
     Mu, sigma = pt.stack(mus, axis=1), pt.stack(sigmas, axis=1)
+    first = next(iter(parts))
+    weights = pm.Data(f"weights_{first}", values[f"weights_{first}"]) if f"weights_{first}" in values else None
     if mv.shared_nu:
-        return multi_student_rescor_lpdf(Y, parts[next(iter(parts))][2]["nu"], Mu, sigma, L)
-    return multi_normal_rescor_lpdf(Y, Mu, sigma, L)
+        return multi_student_rescor_lpdf(Y, parts[first][2]["nu"], Mu, sigma, L, weights)
+    return multi_normal_rescor_lpdf(Y, Mu, sigma, L, weights)
 
 
 def mv_posterior(raw: xr.Dataset, mv: MvModelData) -> xr.Dataset:
@@ -206,7 +208,8 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
             total = total + md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
         return np.asarray(total)
     Y, Mu, sigma, L, nu = rescor_draws(posterior, mv)
-    return mv_rows_logp(Y, Mu, sigma, L, nu)
+    weights = next(iter(mv.responses.values())).additions.get("weights")  # the same for all (brms's weights[n])
+    return mv_rows_logp(Y, Mu, sigma, L, nu) * (1.0 if weights is None else weights)
 
 
 def rescor_draws(posterior: xr.Dataset, mv: MvModelData) -> tuple:
