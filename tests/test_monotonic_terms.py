@@ -7,6 +7,7 @@ The agreement of the fitted posterior with brms's (mo_sleep) is in ``tests/test_
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import brmc
@@ -73,3 +74,14 @@ def test_summary_has_brms_sections(fit: brmc.Fit) -> None:
     assert "\nmoDays " in text and "Simplex Parameters: \n" in text and "\nmoDays1[9] " in text
     assert text.index("Population-Level Effects:") < text.index("Simplex Parameters:") < text.index(
         "Family Specific Parameters:")
+
+
+def test_an_ordered_factor_with_number_levels_predicts_new_rows() -> None:
+    """New rows reach ``mo()`` as R's labels ("1"), the training factor has the numbers (1): they must match."""
+    rng = np.random.default_rng(3)
+    x = pd.Categorical(rng.integers(1, 4, 40), categories=[1, 2, 3], ordered=True)
+    data = pd.DataFrame({"y": rng.normal(size=40) + np.asarray(x, dtype=float), "x": x})
+    fit = quiet(brmc.brm, "y ~ mo(x)", data, chains=1, iter=200, seed=2, progress=False)
+    rows = [0, 5, 17]
+    np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=data.iloc[rows]),
+                               brmc.predict.posterior_epred(fit)[:, rows], rtol=1e-12)

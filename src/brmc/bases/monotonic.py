@@ -30,6 +30,7 @@ import pytensor.tensor as pt
 
 from brmc.bases._columns import as_categorical, column, is_factor
 from brmc.errors import DataError
+from brmc.rlang import r_number
 
 __all__ = ["Monotonic", "SpecialTerm", "mo"]
 
@@ -131,7 +132,9 @@ class Monotonic:
         """
         values = column(data, self.variable, f"mo({self.variable})")
         if self.levels is not None:
-            codes = pd.Categorical(np.asarray(as_categorical(values).astype(object)), categories=self.levels).codes
+            # by R's labels: predictions hand new rows' factors over as labels ("1", not 1)
+            labels = [_label(v) for v in np.asarray(as_categorical(values).astype(object))]
+            codes = pd.Categorical(labels, categories=[_label(v) for v in self.levels]).codes
             if (codes < 0).any():
                 raise DataError(f"mo({self.variable}) has values outside its levels {self.levels}.")
             return codes.astype(int)
@@ -230,3 +233,10 @@ class SpecialTerm:
             out = out * mo(simplex, codes)
         csp = self.Csp if data is None else self.covariate_product(data)
         return out if csp is None else out * csp
+
+
+def _label(value: object) -> str:
+    """A factor level as R prints it (``1`` and ``1.0`` → ``"1"``)."""
+    if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+        return r_number(float(value))
+    return str(value)
