@@ -67,14 +67,15 @@ FACTORS = ("g", "h")
 
 @pytest.fixture(scope="module")
 def small_df() -> pd.DataFrame:
-    """Twelve rows: numeric y, x, z, w (positive); k successes of n trials; factors g (3 levels), h (2)."""
+    """Twelve rows: numeric y, x, z, w (positive); k successes of n trials; factors g (3 levels), h (2), and gb, hb
+    constant within g and h (for ``gr(g, by = gb)``)."""
     rng = np.random.default_rng(20240601)
     frame = pd.DataFrame({
         "y": rng.normal(size=12), "x": rng.normal(size=12), "z": rng.normal(size=12),
         "g": list("abc") * 4, "h": list("uv") * 6, "n": np.full(12, 10), "k": rng.integers(0, 11, 12),
         "w": rng.uniform(1, 2, 12),
     })
-    return frame
+    return frame.assign(gb=frame["g"].map({"a": "p", "b": "p", "c": "r"}), hb=frame["h"].map({"u": "p", "v": "r"}))
 
 
 # --------------------------------------------------------------------------- grammar
@@ -130,8 +131,12 @@ def group_terms(draw) -> tuple[str, tuple[tuple[str, bool], ...]]:
     bar = draw(st.sampled_from(["|", "||"]))
     a, b = draw(st.permutations(FACTORS))
     # brms's grouping calls (group_calls.py): gr() is the factor itself, mm() one factor named mm<members>
+    # gr()'s by (a column constant within the groups), dist and, on correlated bars, id
+    ids = [f"gr({a}, id = {a}id)"] if bar == "|" else []
     spec = draw(st.sampled_from([a, f"{a}/{b}", f"{a}:{b}", f"gr({a})", f"gr({a}, cor = FALSE)", f"mm({a}, {b})",
-                                 f"mm({a}, {b}, weights = cbind(w, x), scale = FALSE)"]))
+                                 f"mm({a}, {b}, weights = cbind(w, x), scale = FALSE)", f"gr({a}, by = {a}b)",
+                                 f'gr({a}, dist = "student")', f'gr({a}, by = {a}b, dist = "student", cor = FALSE)',
+                                 *ids]))
     factors = ([a, f"{a}:{b}"] if "/" in spec else [f"mm{a}{b}"] if spec.startswith("mm") else
                [a] if spec.startswith("gr") else [spec])
     wraps = draw(st.sampled_from([1, 1, 1, 2]))  # lme4 and brms accept ((1 | g))
@@ -175,7 +180,8 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
                        "mi(x)", "mi()", "mi(x):z", "mi(x, z)", "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
-                       "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)"]
+                       "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
+                       "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)"]
 
 
 MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")

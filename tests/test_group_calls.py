@@ -121,8 +121,6 @@ def test_gr_is_the_grouping_factor_itself() -> None:
      "expects 'weights' to be a matrix with as many columns as grouping factors"),
     ("y ~ x + (1 | mm(c1))", FormulaError, "require at least two grouping variables"),
     ("y ~ x + (1 | gr(c1, c2))", FormulaError, "expects only a single grouping term"),
-    ("y ~ x + (1 | gr(c1, by = c2))", FormulaError, r"by of gr\(c1, by = c2\) is not supported yet"),
-    ("y ~ x + (1 | gr(c1, id = 2))", FormulaError, "id of .* is not supported yet"),
     ("y ~ x + (1 | mm(c1, c2, wieghts = t1))", FormulaError, "Unknown argument 'wieghts'"),
     ("y ~ x + mm(c1, c2)", FormulaError, r"belongs after its bar"),
     ("y ~ x + (1 | mm(c1, c2, weights = cbind(x, t1)))", DataError, "Cannot scale negative weights"),

@@ -46,6 +46,9 @@ PARAMETERS: dict[str, str] = {
                   "    The name on the summary's ``Data:`` line (shipped data sets carry their own)."),
     "env": ("env : dict, optional\n"
             "    Functions (or vectors) a formula may use by name beyond brmc's own, as R's environment."),
+    "data2": ("data2 : dict, optional\n"
+              "    brms's ``data2``: objects a formula names that are not columns, such as the known covariance\n"
+              "    matrix ``A`` of ``gr(g, cov = A)`` (a pandas DataFrame whose index names the levels)."),
     "contrasts": ("contrasts : dict of str to str, optional\n"
                   "    Codings of factor columns other than R's defaults (treatment contrasts, and\n"
                   "    ``contr.poly`` for ordered Categoricals: ``b_x.L``, ``b_x.Q``, ...):\n"

@@ -35,8 +35,9 @@ from .userwarn import warn_user
 
 
 def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, family: str | Family, data_name: str | None,
-                env: dict[str, Any] | None, contrasts: dict[str, str] | None) -> ModelData | MvModelData:
-    env = dict(env or {})
+                env: dict[str, Any] | None, contrasts: dict[str, str] | None,
+                data2: dict[str, Any] | None = None) -> ModelData | MvModelData:
+    env = {**dict(env or {}), **dict(data2 or {})}  # brms's data2 (gr(g, cov = A)): read by name, as env
     if (multivariate := as_multivariate(formula)) is not None:
         return build_mv_data(multivariate, data, family, data_name=data_name, env=env, contrasts=contrasts)
     parsed = as_formula(formula, env_names=frozenset(env))
@@ -48,7 +49,7 @@ def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, fam
 @shared
 def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", *,
               data_name: str | None = None, env: dict[str, Any] | None = None,
-              contrasts: dict[str, str] | None = None) -> PriorTable:
+              contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None) -> PriorTable:
     """brms's ``get_prior``: the default priors and every parameter that takes one.
 
     Parameters
@@ -59,6 +60,7 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     {data_name}
     {env}
     {contrasts}
+    {data2}
 
     Returns
     -------
@@ -71,14 +73,14 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     >>> list(tab["class"].unique())
     ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
-    md = _model_data(formula, data, family, data_name, env, contrasts)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
     return PriorTable(mv_prior_table(md) if isinstance(md, MvModelData) else printed(default_prior_table(md)))
 
 
 @shared
 def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
                *, data_name: str | None = None, env: dict[str, Any] | None = None,
-               contrasts: dict[str, str] | None = None) -> BuiltModel:
+               contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None) -> BuiltModel:
     """Build (but do not sample) the PyMC model brms would write.
 
     Parameters
@@ -90,6 +92,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     {data_name}
     {env}
     {contrasts}
+    {data2}
 
     Returns
     -------
@@ -102,7 +105,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     >>> "sigma" in built.model.named_vars
     True
     """
-    md = _model_data(formula, data, family, data_name, env, contrasts)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
     return _build(md, _resolve(md, _as_list(prior)))
 
 
@@ -144,6 +147,7 @@ def brm(
     file: str | os.PathLike | None = None,
     file_refit: str = "never",
     algorithm: str = "sampling",
+    data2: dict[str, Any] | None = None,
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
 
@@ -197,6 +201,7 @@ def brm(
         ``"fullrank"`` (ADVI), ``"pathfinder"``, ``"laplace"``
         (1,000 approximate draws in one chain each), or ``"fixed_param"`` (every draw of a
         chain is its initial values, ``init``); see :mod:`brmc.algorithms`.
+    {data2}
 
     Returns
     -------
@@ -217,7 +222,7 @@ def brm(
         init=init, algorithm=algorithm,
     )
     t0 = time.perf_counter()
-    md = _model_data(formula, data, family, data_name, env, contrasts)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
     user = _as_list(prior)
     spec = _resolve(md, user)
     if file is None:

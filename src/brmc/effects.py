@@ -213,7 +213,7 @@ def VarCorr(fit: Fit, summary: bool = True, probs: Probs = (0.025, 0.975)) -> di
     md = fit.model_data
     out: dict[str, dict[str, pd.DataFrame]] = {}
     for g in md.groups():
-        coefs = [c for b in md.blocks if b.group == g for c in b.labels]
+        coefs = [c for b in md.blocks if b.group == g for c in b.sd_labels]  # gr(g, by = x): in each level of x
         sd = np.stack([_flat(fit, sd_name(g, c)) for c in coefs], axis=1)
         M = len(coefs)
         cor = np.tile(np.eye(M), (sd.shape[0], 1, 1))

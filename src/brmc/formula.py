@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .errors import FormulaError
-from .group_calls import GROUP_CALLS, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
+from .group_calls import GROUP_CALLS, GroupOptions, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
 from .multivariate import MultivariateFormula, SetRescor, has_mvbind, mvbf, split_mvbind
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
                     position_of, split_top, tokenize)
@@ -101,6 +101,7 @@ class GroupTerm(Term):
     members: Members | None = None
     #: brms's ID of ``(1 | p | g)``: terms sharing it are correlated across predictors ("" : none)
     id: str = ""
+    options: GroupOptions = GroupOptions()  #: ``gr(g, by = , cov = , dist = )``
     kind = "re"
 
     @property
@@ -110,7 +111,7 @@ class GroupTerm(Term):
 
     @property
     def variables(self) -> list[str]:
-        return self.expr.variables + list(self.members.weights if self.members else ())
+        return self.expr.variables + list(self.members.weights if self.members else ()) + self.options.variables
 
     @property
     def role(self) -> str:
@@ -250,7 +251,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
     for i, tok in enumerate(tokens):
         if tok.kind == "name" and "__" in tok.text:
             raise FormulaError(f"Names with '__' are not allowed in formulas {position_of(text, tok.pos)}")
-        if tok.kind == "string" and i not in quoted:
+        if tok.kind == "string" and i not in quoted | grouped:
             raise FormulaError(f"Strings are not allowed in formulas {position_of(text, tok.pos)}")
         follows_call = i + 1 < len(tokens) and tokens[i + 1].text == "("
         if tok.kind == "name" and "." in tok.text.strip("`") and tok.text not in SAFE_FUNCTIONS:
@@ -321,7 +322,7 @@ def _parse_group_term(inner: list[Token], text: str, open_tok: Token) -> list[Gr
     gid = id_toks[0].text if id_toks else ""
     if is_call(group_toks, GROUP_CALLS):  # gr(g, cor = FALSE), mm(g1, g2, weights = ...)
         call = parse_group_call(group_toks, text)
-        return [GroupTerm(expr, call.group, correlated and call.correlated, call.members, id=gid)]
+        return [GroupTerm(expr, call.group, correlated and call.correlated, call.members, gid or call.id, call.options)]
     return [GroupTerm(expr=expr, group=g, correlated=correlated, id=gid) for g in _group_factors(group_toks, text)]
 
 

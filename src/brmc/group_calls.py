@@ -2,7 +2,10 @@
 multi-membership ``mm(g1, g2, weights = cbind(w1, w2), scale = TRUE)`` (brms's ``gr()`` and
 ``mm()``, R/formula-re.R), read from the tokens without evaluating anything.
 
-``gr(g)`` is the grouping factor ``g`` itself, ``cor = FALSE`` the ``||`` of ``(1 || g)``.  ``mm()``
+``gr(g)`` is the grouping factor ``g`` itself, ``cor = FALSE`` the ``||`` of ``(1 || g)``, ``id = p``
+the ``p`` of ``(1 | p | g)``; ``by = x`` gives each level of the factor ``x`` its own standard
+deviations and correlations, ``cov = A`` correlates the levels by the known matrix ``data2$A``
+and ``dist = "student"`` makes the effects Student-t (:class:`GroupOptions`).  ``mm()``
 makes one grouping factor over the union of its members' levels, named as brms names it
 (``mmschoolclass``): each row belongs to every member with a weight (``1 / members`` by default;
 ``weights`` rescaled to sum to one per row unless ``scale = FALSE``).
@@ -28,8 +31,24 @@ GROUP_CALLS: dict[str, tuple[str, ...]] = {
     "gr": ("by", "cor", "id", "cov", "dist"),
     "mm": ("weights", "scale", "by", "cor", "id", "cov", "dist"),
 }
-#: arguments brms takes that brmc does not build yet
-_NOT_YET = ("by", "id", "cov", "dist")
+#: brms's distributions of group-level effects (``gr(g, dist = "student")``)
+DISTS = ("gaussian", "student")
+
+
+@dataclass(frozen=True)
+class GroupOptions:
+    """What ``gr()`` and ``mm()`` say beyond the groups: the column ``by`` whose levels each get their
+    own standard deviations and correlations (``""``: none), the name ``cov`` of a known covariance
+    matrix of the levels in ``data2`` (``""``: none) and the distribution ``dist`` of the effects."""
+
+    by: str = ""
+    cov: str = ""
+    dist: str = "gaussian"
+
+    @property
+    def variables(self) -> list[str]:
+        """The data columns it reads (``by``)."""
+        return [self.by] if self.by else []
 
 
 @dataclass(frozen=True)
@@ -44,12 +63,14 @@ class Members:
 
 @dataclass(frozen=True)
 class GroupCall:
-    """What a grouping call says: the group's name, whether its effects are correlated, and
-    the members of an ``mm()`` (``None`` for ``gr()``)."""
+    """What a grouping call says: the group's name, whether its effects are correlated, the
+    members of an ``mm()`` (``None`` for ``gr()``), its ``by``/``cov``/``dist`` and its ``id``."""
 
     group: str
     correlated: bool = True
     members: Members | None = None
+    options: GroupOptions = GroupOptions()
+    id: str = ""
 
 
 def _name(tokens: list[Token], label: str, what: str) -> str:
@@ -72,6 +93,29 @@ def _weights(tokens: list[Token], label: str) -> tuple[str, ...]:
     return (_name(tokens, label, "weights"),)
 
 
+def _id(tokens: list[Token], label: str) -> str:
+    """``id = p``, ``id = 2`` or ``id = "p"``: the ID of ``(1 | p | g)``."""
+    if len(tokens) != 1 or tokens[0].kind not in {"name", "number", "string"}:
+        raise FormulaError(f"In {label}: id must be a name or number, not {join_tokens(tokens)!r}.")
+    return tokens[0].text.strip("`'\"")
+
+
+def _options(options: dict[str, list[Token]], func: str, label: str) -> GroupOptions:
+    """``by``, ``cov`` and ``dist`` of a grouping call."""
+    by = _name(options["by"], label, "by") if "by" in options else ""
+    if by and func == "mm":
+        raise FormulaError(f"The argument by of {label} is not supported yet: brmc takes by = in gr() only.")
+    cov = _name(options["cov"], label, "cov (the name of a matrix in data2)") if "cov" in options else ""
+    dist = "gaussian"
+    if "dist" in options:
+        tokens = options["dist"]
+        dist = tokens[0].text.strip("'\"") if len(tokens) == 1 and tokens[0].kind == "string" else ""
+        if dist not in DISTS:
+            raise FormulaError(f"In {label}: dist must be one of {', '.join(map(repr, DISTS))}, "
+                               f"not {join_tokens(tokens)!r}.")
+    return GroupOptions(by, cov, dist)
+
+
 def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
     """Read a ``gr()`` or ``mm()`` call (the tokens after the bar of a group term).
 
@@ -89,8 +133,10 @@ def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
     Examples
     --------
     >>> from brmc.lexer import tokenize
-    >>> parse_group_call(tokenize("gr(Subject, cor = FALSE)"), "")
-    GroupCall(group='Subject', correlated=False, members=None)
+    >>> parse_group_call(tokenize("gr(Subject, cor = FALSE)"), "").correlated
+    False
+    >>> parse_group_call(tokenize('gr(g, by = x, dist = "student")'), "").options
+    GroupOptions(by='x', cov='', dist='student')
     """
     func, label = tokens[0].text, join_tokens(tokens)
     groups: list[str] = []
@@ -103,14 +149,12 @@ def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
             options[arg[0].text] = arg[2:]
         else:
             groups.append(_name(arg, label, "a grouping factor"))
-    for key in _NOT_YET:
-        if key in options:
-            raise FormulaError(f"The argument {key} of {label} is not supported yet.")
     correlated = _logical(options["cor"], label, "cor") if "cor" in options else True
+    extra = {"options": _options(options, func, label), "id": _id(options["id"], label) if "id" in options else ""}
     if func == "gr":
         if len(groups) != 1:
             raise FormulaError(f"Grouping structure 'gr' expects only a single grouping term: {label}")
-        return GroupCall(groups[0], correlated)
+        return GroupCall(groups[0], correlated, **extra)
     if len(groups) < 2:
         raise FormulaError(f"Multi-membership terms require at least two grouping variables: {label}")
     weights = _weights(options["weights"], label) if "weights" in options else ()
@@ -119,7 +163,7 @@ def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
                            f"grouping factors: {label} has {len(groups)} grouping factors and {len(weights)} "
                            "weight columns.")
     scale = _logical(options["scale"], label, "scale") if "scale" in options else True
-    return GroupCall("mm" + "".join(groups), correlated, Members(tuple(groups), weights, scale))
+    return GroupCall("mm" + "".join(groups), correlated, Members(tuple(groups), weights, scale), **extra)
 
 
 def group_call_arguments(tokens: list[Token]) -> set[int]:

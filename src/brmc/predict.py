@@ -22,9 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from . import terms
 from ._docs import shared
 from .contrasts import is_factor
-from . import terms
 from .data import ModelData, addition_values, truncation_bounds
 from .design import design, labels_of, level_order, prepare_factors
 from .effects import summarise
@@ -34,6 +34,7 @@ from .formula import parse_formula
 from .naming import cor_name, sd_name
 from .sampling import Rows, family_dpars, flat_draws, linear_predictor, training_design
 from .terms.base import RowsContext
+from .terms.gr import by_label
 from .terms.re import NewBlock
 
 if TYPE_CHECKING:
@@ -166,28 +167,54 @@ def _new_level_effects(fit: Fit, nb: NewBlock, r: np.ndarray, draws: np.ndarray,
     """Group-level effects of each new level, shared by its rows: (S, n_new_levels, M).
 
     ``picks`` keeps the old levels drawn per grouping factor, so that, as in brms, every
-    block on that factor (of any distributional parameter) borrows the same old level.
+    block on that factor (of any distributional parameter) borrows the same old level.  With
+    ``gr(g, by = x)`` a new level borrows from (or is drawn with the sds and correlations of) the
+    old levels of its own level of ``x``, as brms's ``get_new_rdraws``.
     """
     S, n_levels, M = r.shape
     n_new = int(nb.new_codes.max()) + 1
     if method in {"uncertainty", "old_levels"}:
         if nb.block.group not in picks:
-            picks[nb.block.group] = (
-                rng.integers(0, n_levels, size=(S, n_new)) if method == "uncertainty"  # per draw and new level
-                else np.broadcast_to(rng.integers(0, n_levels, size=n_new), (S, n_new)))  # per new level
+            picks[nb.block.group] = _old_levels(nb, S, n_levels, n_new, method, rng)
         return r[np.arange(S)[:, None], picks[nb.block.group], :]
+    if nb.block.student:
+        raise DataError(f"Option sample_new_levels = 'gaussian' is not available for non-gaussian group-level "
+                        f"effects: {nb.block.term} has dist = 'student'.")
     # "gaussian": r ~ N(0, Sigma) with each draw's sds and correlations
-    group, coefs = nb.block.group, nb.block.labels
-    post = fit.idata.posterior
-    sd = np.stack([flat_draws(post[sd_name(group, c)].values)[draws] for c in coefs], axis=-1)
-    cor = np.tile(np.eye(M), (S, 1, 1))
-    for j in range(M):
-        for k in range(j + 1, M):
-            name = cor_name(group, coefs[j], coefs[k])
-            if name in post:
-                cor[:, j, k] = cor[:, k, j] = flat_draws(post[name].values)[draws]
-    chol = np.linalg.cholesky(cor * sd[:, :, None] * sd[:, None, :] + 1e-12 * np.eye(M))
-    return np.einsum("smk,snk->snm", chol, rng.standard_normal((S, n_new, M)))
+    group, post = nb.block.group, fit.idata.posterior
+    out = np.empty((S, n_new, M))
+    for labels, codes in _labels_of_new(nb, n_new):
+        sd = np.stack([flat_draws(post[sd_name(group, c)].values)[draws] for c in labels], axis=-1)
+        cor = np.tile(np.eye(M), (S, 1, 1))
+        for j in range(M):
+            for k in range(j + 1, M):
+                name = cor_name(group, labels[j], labels[k])
+                if name in post:
+                    cor[:, j, k] = cor[:, k, j] = flat_draws(post[name].values)[draws]
+        chol = np.linalg.cholesky(cor * sd[:, :, None] * sd[:, None, :] + 1e-12 * np.eye(M))
+        out[:, codes] = np.einsum("smk,snk->snm", chol, rng.standard_normal((S, len(codes), M)))
+    return out
+
+
+def _old_levels(nb: NewBlock, S: int, n_levels: int, n_new: int, method: str, rng: np.random.Generator) -> np.ndarray:
+    """The old level each new level borrows its effects from, per draw (``uncertainty``) or once
+    (``old_levels``): (S, n_new); with ``by``, among the old levels of the new level's ``by`` level."""
+    if nb.new_by is None:
+        return (rng.integers(0, n_levels, size=(S, n_new)) if method == "uncertainty"  # per draw and new level
+                else np.broadcast_to(rng.integers(0, n_levels, size=n_new), (S, n_new)))  # per new level
+    candidates = [np.flatnonzero(nb.block.by_index == b) for b in nb.new_by]
+    return np.stack([rng.choice(c, size=S) if method == "uncertainty" else np.full(S, rng.choice(c))
+                     for c in candidates], axis=1)
+
+
+def _labels_of_new(nb: NewBlock, n_new: int) -> list[tuple[list[str], np.ndarray]]:
+    """The sd/cor labels of the new levels (:attr:`~brmc.terms.re.GroupBlock.labels`, or in a level of ``by``)
+    and the new levels that take them."""
+    if nb.new_by is None:
+        return [(nb.block.labels, np.arange(n_new))]
+    by = nb.block.term.options.by
+    return [([by_label(c, by, nb.block.by_levels[b]) for c in nb.block.labels], np.flatnonzero(nb.new_by == b))
+            for b in np.unique(nb.new_by)]
 
 
 def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_levels: bool,

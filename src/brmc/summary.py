@@ -184,10 +184,11 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
-        rows = {f"sd({c})": post[sd_name(group, c)].values for b in blocks for c in b.labels}
+        rows = {"df": post[f"df_{group}"].values} if f"df_{group}" in post else {}  # gr(g, dist = "student")
+        rows |= {f"sd({c})": post[sd_name(group, c)].values for b in blocks for c in b.sd_labels}
         for b in blocks:
-            if b.correlated and b.leads:  # the correlations of an ID (1 | p | g) are over all its blocks
-                labels = b.joint_labels
+            # the correlations of an ID (1 | p | g) are over all its blocks; gr(g, by = x): in each level of x
+            for labels in b.cor_sets if b.correlated and b.leads else []:
                 for k in range(len(labels)):
                     for j in range(k):
                         rows[f"cor({labels[j]},{labels[k]})"] = post[cor_name(group, labels[j], labels[k])].values

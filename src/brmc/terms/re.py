@@ -30,10 +30,14 @@ from ..formula import GroupTerm
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
 from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
                    prior_row, student_t)
+from .gr import by_label, by_levels, cov_cholesky, group_labels, scale_effects
 from .mm import member_data, member_index, member_weights
 
 if TYPE_CHECKING:
     from ..data import LinearPredictor
+
+#: brms's prior of the degrees of freedom ``df`` of Student-t group-level effects (lb = 1)
+DF_PRIOR = "gamma(2, 0.1)"
 
 
 @dataclass
@@ -47,7 +51,10 @@ class GroupBlock:
     ``(1 | p | g)``, whose coefficients are one vector of ``sd``, ``z`` and one correlation
     matrix, made with the block that comes first (the one that :attr:`leads`).  A
     multi-membership block (``mm()``, :mod:`brmc.terms.mm`) has an ``index`` and ``weights``
-    of N_obs × members.
+    of N_obs × members.  ``gr(g, by = x)`` gives it ``by_levels`` and each level's ``by_index``;
+    ``gr(g, cov = A)`` the Cholesky factor ``Lcov`` of ``A`` (:mod:`brmc.terms.gr`); ``ggn`` is brms's
+    number of its grouping factor (``df_<ggn>`` of ``gr(g, dist = "student")``, made with the factor's first
+    Student-t block, which ``df_leads``).
     """
 
     id: int
@@ -60,6 +67,11 @@ class GroupBlock:
     weights: np.ndarray | None = None
     resp: str = ""
     share: list[GroupBlock] = field(default_factory=list, repr=False, compare=False)
+    by_levels: list[str] = field(default_factory=list)
+    by_index: np.ndarray | None = None
+    Lcov: np.ndarray | None = None
+    ggn: int = 0
+    df_leads: bool = False
 
     @property
     def pname(self) -> str:
@@ -104,6 +116,37 @@ class GroupBlock:
         return list(range(start, start + len(self.coefs)))
 
     @property
+    def sd_labels(self) -> list[str]:
+        """The labels of its ``sd_`` names: :attr:`labels`, in each level of ``by`` (``Intercept:xa``) with one."""
+        return self._by(self.labels)
+
+    @property
+    def joint_sd_labels(self) -> list[str]:
+        """The labels of its ID's ``sd`` vector, in order (:attr:`joint_labels` in each level of ``by``)."""
+        return self._by(self.joint_labels)
+
+    @property
+    def sd_positions(self) -> list[int]:
+        """Where the :attr:`sd_labels` are in its ID's ``sd`` vector (brms's ``sd`` matrix by column)."""
+        M = len(self.joint_labels)
+        return [j * M + k for j in range(max(len(self.by_levels), 1)) for k in self.columns]
+
+    @property
+    def cor_sets(self) -> list[list[str]]:
+        """The labels its ID's correlations are named by: all of them, once per level of ``by``."""
+        return [self.joint_labels] if not self.by_levels else [
+            [by_label(c, self.term.options.by, lv) for c in self.joint_labels] for lv in self.by_levels]
+
+    def _by(self, labels: list[str]) -> list[str]:
+        return labels if not self.by_levels else [by_label(c, self.term.options.by, lv)
+                                                  for lv in self.by_levels for c in labels]
+
+    @property
+    def student(self) -> bool:
+        """Whether its effects are Student-t (``gr(g, dist = "student")``)."""
+        return self.term.options.dist == "student"
+
+    @property
     def group(self) -> str:
         return self.term.group
 
@@ -137,14 +180,17 @@ def _ones(Z: np.ndarray) -> list[bool]:
 
 @dataclass
 class NewBlock:
-    """A group-level block evaluated on some rows: level index (-1 = new level), Z,
-    the kept coefficient positions and, for rows of new levels, a code per new level."""
+    """A group-level block evaluated on some rows: level index (-1 = new level; rows × members for
+    ``mm()``), Z, the kept coefficient positions and, for rows of new levels, a code per new level
+    (shared by a new level's entries in every member) and, with ``gr(g, by = x)``, each new level's
+    level of ``x``."""
 
     block: GroupBlock
     index: np.ndarray
     Z: np.ndarray
     coefs: list[int]
     new_codes: np.ndarray | None = None
+    new_by: np.ndarray | None = None
 
 
 def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
@@ -161,10 +207,13 @@ def link_ids(blocks: list[GroupBlock]) -> None:
     blocks : list of GroupBlock
         Every block of the model, in brms's order.
 
+    Each block also gets brms's number ``ggn`` of its grouping factor.
+
     Raises
     ------
     FormulaError
-        Blocks of one ID on different grouping factors, or one ID both correlated and not.
+        Blocks of one ID on different grouping factors, or one ID both correlated and not, or with
+        different ``by``, ``cov`` or ``dist``; a grouping factor with two ``by`` variables.
 
     Examples
     --------
@@ -180,9 +229,19 @@ def link_ids(blocks: list[GroupBlock]) -> None:
         block.share = by_id.setdefault(block.term.id, []) if block.term.id else []
         block.share.append(block)
     for gid, members in by_id.items():
-        if len({(b.group, b.term.correlated) for b in members}) > 1:
+        if len({(b.group, b.term.correlated, b.term.options) for b in members}) > 1:
             raise FormulaError(f"Group-level terms of the ID {gid!r} ({', '.join(str(b.term) for b in members)}) "
-                               "must have the same grouping factor and be all correlated ('|') or all not ('||').")
+                               "must have the same grouping factor, the same by, cov and dist, and be all "
+                               "correlated ('|') or all not ('||').")
+    groups = list(dict.fromkeys(b.group for b in blocks))
+    for block in blocks:
+        block.ggn = groups.index(block.group) + 1
+        block.df_leads = block.student and next(b for b in blocks if b.group == block.group and b.student) is block
+    for group in groups:
+        bys = {b.term.options.by for b in blocks if b.group == group} - {""}
+        if len(bys) > 1:
+            raise FormulaError(f"Each grouping factor can only be associated with one 'by' variable: {group!r} has "
+                               f"{', '.join(map(repr, sorted(bys)))}.")
 
 
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
@@ -204,7 +263,11 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     Z, coefs = design(term.expr, ctx.prepared, ctx.env, ctx.poly)
     if weights is None:
         warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
-    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights)
+    options = term.options
+    bylevels, by_index = by_levels(ctx.frame, options.by, levels, term) if options.by else ([], None)
+    return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights,
+                      by_levels=bylevels, by_index=by_index,
+                      Lcov=cov_cholesky(ctx.env, options.cov, levels, term) if options.cov else None)
 
 
 class GroupEffects(TermKind):
@@ -221,7 +284,7 @@ class GroupEffects(TermKind):
 
     def structure(self, part: list[GroupBlock]) -> Any:
         return [(b.n_levels, b.coefs == ["Intercept"], len(b.coefs), b.correlated, b.ones, b.joint_id, b.columns,
-                 b.index.shape[1:])
+                 b.index.shape[1:], len(b.by_levels), b.Lcov is not None, b.student, b.ggn)
                 for b in part]
 
     def prior_rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: PriorContext) -> list[dict]:
@@ -235,6 +298,7 @@ class GroupEffects(TermKind):
         if correlated:  # correlations have no dpar: the pipeline keeps one of each row
             rows.append(prior_row(LKJ_1, "cor"))
             rows += [prior_row("", "cor", group=g) for g in correlated]
+        rows += [prior_row(DF_PRIOR, "df", group=g, lb="1") for g in dict.fromkeys(b.group for b in part if b.student)]
         return rows
 
     def slots(self, lp: LinearPredictor, part: list[GroupBlock]) -> list[ParamSlot]:
@@ -242,9 +306,11 @@ class GroupEffects(TermKind):
         for block in part:
             dp = naming.table_dpar(block.dpar)
             out += [ParamSlot(f"sd_{block.joint_id}", k, "sd", coef, block.group, dp, lb=0.0, user_bounds=True)
-                    for k, coef in zip(block.columns, block.coefs)]
+                    for k, coef in zip(block.sd_positions, block.coefs * max(len(block.by_levels), 1))]
             if block.correlated and block.leads:
                 out.append(ParamSlot(f"L_{block.id}", 0, "cor", "", block.group, ""))
+            if block.df_leads:
+                out.append(ParamSlot(f"df_{block.ggn}", 0, "df", "", block.group, "", lb=1.0))
         return out
 
     def data_values(self, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, np.ndarray]:
@@ -253,6 +319,10 @@ class GroupEffects(TermKind):
             values[f"J_{block.id}"] = block.index
             if not all(block.ones):
                 values[f"Z_{block.id}"] = block.Zw
+            if block.leads and block.by_index is not None:
+                values[f"Jby_{block.id}"] = block.by_index
+            if block.leads and block.Lcov is not None:
+                values[f"Lcov_{block.id}"] = block.Lcov
         return values
 
     def graph(self, lp: LinearPredictor, part: list[GroupBlock], ctx: GraphContext) -> list[tuple]:
@@ -284,20 +354,25 @@ class GroupEffects(TermKind):
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, dict]:
         sds, cors, r_by_name = {}, {}, {}
         for block in part:
-            i, labels = block.joint_id, block.joint_labels
-            sd, z = raw[f"sd_{i}"].values, raw[f"z_{i}"].values  # z: chain, draw, M, N (M of the whole ID)
-            for k, label in zip(block.columns, block.labels):
-                sds[naming.sd_name(block.group, label)] = sd[..., k]
-            if block.correlated:
-                L = cholesky_from_raw(raw[f"L_{i}_raw"].values, len(labels))
+            i, M = block.joint_id, len(block.joint_labels)
+            if block.df_leads:  # brms's df_<group>, before the group's sds
+                sds[f"df_{block.group}"] = raw[f"df_{block.ggn}"].values
+            sd = raw[f"sd_{i}"].values
+            for position, label in zip(block.sd_positions, block.sd_labels):
+                sds[naming.sd_name(block.group, label)] = sd[..., position]
+            L = None
+            if block.correlated:  # (chain, draw, by levels, M, M)
+                L = np.stack([cholesky_from_raw(raw[f"{n}_raw"].values, M) for n in _L_names(block)], axis=-3)
                 cor = L @ np.swapaxes(L, -1, -2)
-                for k in range(len(labels) if block.leads else 0):
-                    for j in range(k):
-                        cors[naming.cor_name(block.group, labels[j], labels[k])] = cor[..., j, k]
-                z = L @ z
-            scaled = sd[..., :, None] * z
+                for j, labels in enumerate(block.cor_sets if block.leads else []):
+                    for a in range(M):
+                        for b in range(a):
+                            cors[naming.cor_name(block.group, labels[b], labels[a])] = cor[..., j, b, a]
+            dfm = (np.sqrt(raw[f"df_{block.ggn}"].values[..., None] * raw[f"udf_{block.ggn}"].values)
+                   if block.student else None)
+            scaled = scale_effects(raw[f"z_{i}"].values, sd, L, block.by_index, block.Lcov, dfm)  # chain, draw, N, M
             for k, coef in zip(block.columns, block.coefs):
-                r_by_name.setdefault(block.r_name, (block, []))[1].append((coef, scaled[..., k, :]))
+                r_by_name.setdefault(block.r_name, (block, []))[1].append((coef, scaled[..., k]))
         r = {}
         for name, (block, parts) in r_by_name.items():
             level_dim, coef_dim = naming.r_level_dim(block.group), naming.r_coef_dim(name)
@@ -309,17 +384,17 @@ class GroupEffects(TermKind):
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, np.ndarray]:
         out = {}
         for block in filter(lambda b: b.leads, part):
-            labels = block.joint_labels
-            sd = np.stack([posterior[naming.sd_name(block.group, c)].values for c in labels], axis=-1)
+            sd = np.stack([posterior[naming.sd_name(block.group, c)].values for c in block.joint_sd_labels], axis=-1)
             out[f"sd_{block.id}"] = sd
-            if block.correlated:
+            if block.df_leads:
+                out[f"df_{block.ggn}"] = posterior[f"df_{block.group}"].values
+            for name, labels in zip(_L_names(block) if block.correlated else [], block.cor_sets):
                 M = len(labels)
                 C = np.broadcast_to(np.eye(M), (*sd.shape[:-1], M, M)).copy()
                 for k in range(M):
                     for j in range(k):
-                        name = naming.cor_name(block.group, labels[j], labels[k])
-                        C[..., j, k] = C[..., k, j] = posterior[name].values
-                out[f"L_{block.id}"] = np.linalg.cholesky(C)
+                        C[..., j, k] = C[..., k, j] = posterior[naming.cor_name(block.group, labels[j], labels[k])].values
+                out[name] = np.linalg.cholesky(C)
         return out
 
     def needed(self, lp: LinearPredictor, part: list[GroupBlock], kept: dict[int, list[int]]
@@ -348,44 +423,71 @@ class GroupEffects(TermKind):
 
 
 def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
-    """The effects of ``block``'s ID (levels × the ID's coefficients): ``sd`` times ``L z``, or ``z``."""
+    """The effects of ``block``'s ID (levels × the ID's coefficients): ``sd`` times ``L z``, or ``z``, in each
+    level of ``by``, times ``Lcov`` and a Student-t block's scale (:func:`brmc.terms.gr.scale_effects`)."""
     M, i = len(block.joint_labels), block.id
-    ctx.params[f"sd_{i}"] = sd = parameter(f"sd_{i}", (M,), *ctx.bounds(f"sd_{i}"))
+    ctx.params[f"sd_{i}"] = sd = parameter(f"sd_{i}", (M * max(len(block.by_levels), 1),), *ctx.bounds(f"sd_{i}"))
     z = pm.Normal(f"z_{i}", 0.0, 1.0, shape=(M, block.n_levels))
-    if not block.correlated:
-        return (sd[:, None] * z).T
-    eta = ctx.hyper(f"L_{i}", "lkj")
-    L = cholesky_corr(f"L_{i}", M, eta[0, 0] if eta is not None else 1.0)
-    return (sd[:, None] * pt.dot(L, z)).T
+    by = pm.Data(f"Jby_{i}", ctx.values[f"Jby_{i}"]) if block.by_index is not None else None
+    Lcov = pm.Data(f"Lcov_{i}", ctx.values[f"Lcov_{i}"]) if block.Lcov is not None else None
+    L = None
+    if block.correlated:
+        eta = ctx.hyper(f"L_{i}", "lkj")
+        L = pt.stack([cholesky_corr(name, M, eta[0, 0] if eta is not None else 1.0) for name in _L_names(block)])
+    return scale_effects(z, sd, L, by, Lcov, _student_scale(block, ctx) if block.student else None)
+
+
+def _L_names(block: GroupBlock) -> list[str]:
+    """The model's Cholesky factors of an ID's correlations: ``L_<id>``, or ``L_<id>_<j>`` per level of ``by``."""
+    i = block.joint_id
+    return [f"L_{i}_{j + 1}" for j in range(len(block.by_levels))] if block.by_levels else [f"L_{i}"]
+
+
+def _student_scale(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
+    """brms's ``dfm = sqrt(df * udf)`` of a Student-t grouping factor, ``udf ~ inv_chi_square(df)`` per level
+    (made with the factor's first Student-t block, shared by the others)."""
+    name = f"df_{block.ggn}"
+    if name not in ctx.params:
+        ctx.params[name] = df = parameter(name, (), *ctx.bounds(name))
+        ctx.params[f"udf_{block.ggn}"] = pm.InverseGamma(f"udf_{block.ggn}", alpha=df / 2, beta=0.5,
+                                                          shape=block.n_levels)
+    return pt.sqrt(ctx.params[name] * ctx.params[f"udf_{block.ggn}"])
 
 
 def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
     """A group-level block on new rows (``ctx.train``, ``ctx.new``: the training and new rows, coded)."""
-    md, newdata = ctx.md, ctx.newdata
+    md, rows = ctx.md, ctx.newdata.reset_index(drop=True)
     Z, _ = design_new(b.term.expr, ctx.train, ctx.new, md.env, md.poly)
-    if b.weights is not None:
-        return _new_members(b, Z, ctx)
-    labels = labels_of(newdata[b.term.factors[0]].reset_index(drop=True))
-    for name in b.term.factors[1:]:
-        labels = labels + "_" + labels_of(newdata[name].reset_index(drop=True))
-    lookup = {lv: i for i, lv in enumerate(b.levels)}
-    index = labels.map(lambda lv: lookup.get(lv, -1)).to_numpy(dtype=np.int64)
-    if (index < 0).any() and not ctx.allow_new_levels:
-        unseen = sorted(set(labels[index < 0]))
+    if b.weights is not None:  # mm(g1, g2): rows × members
+        labels = np.stack([labels_of(rows[g]).to_numpy(dtype=object) for g in b.term.members.groups], axis=1)
+        index, Z = member_index(b.term, rows, b.levels), _weighted(Z, member_weights(b.term, rows))
+    else:
+        labels = group_labels(rows, b.term.factors).to_numpy(dtype=object)
+        lookup = {lv: i for i, lv in enumerate(b.levels)}
+        index = np.array([lookup.get(lv, -1) for lv in labels], dtype=np.int64)
+    new = index < 0
+    if new.any() and not ctx.allow_new_levels:
+        unseen = sorted(set(labels[new]))
         raise DataError(f"newdata has level(s) {', '.join(map(repr, unseen[:5]))} of the grouping factor "
                         f"{b.group!r} that the model has not seen; pass allow_new_levels=True to predict "
                         "for new groups.")
-    return NewBlock(b, index, Z, ctx.kept[b.id], pd.factorize(labels[index < 0])[0])
+    codes, uniques = pd.factorize(labels[new])
+    new_by = _new_by(b, rows, new, codes, uniques) if b.by_index is not None and new.any() else None
+    return NewBlock(b, index, Z, ctx.kept[b.id], codes, new_by)
 
 
-def _new_members(b: GroupBlock, Z: np.ndarray, ctx: RowsContext) -> NewBlock:
-    """A multi-membership block on new rows: each member's level and weight from ``ctx.newdata``."""
-    rows = ctx.newdata.reset_index(drop=True)
-    index = member_index(b.term, rows, b.levels)
-    if (index < 0).any():
-        raise DataError(f"newdata has level(s) of {b.term} that the model has not seen; brmc does not yet "
-                        "predict for new levels of multi-membership terms.")
-    return NewBlock(b, index, _weighted(Z, member_weights(b.term, rows)), ctx.kept[b.id])
+def _new_by(b: GroupBlock, rows: pd.DataFrame, new: np.ndarray, codes: np.ndarray, uniques: Any) -> np.ndarray:
+    """The ``by`` level (0-based) of each new level of a ``gr(g, by = x)`` block, from its rows."""
+    by = b.term.options.by
+    values = labels_of(rows[by]).to_numpy(dtype=object)[new]
+    out = np.empty(len(uniques), dtype=np.int64)
+    for code, level in enumerate(uniques):
+        seen = set(values[codes == code])
+        if len(seen) > 1 or not seen <= set(b.by_levels):
+            raise DataError(f"The new level {level!r} of {b.group!r} in newdata must lie in one level of {by!r} that "
+                            f"the model has seen ({', '.join(map(repr, b.by_levels))}), not {sorted(seen)}.")
+        out[code] = b.by_levels.index(seen.pop())
+    return out
 
 
 KIND = GroupEffects()
