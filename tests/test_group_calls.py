@@ -129,3 +129,21 @@ def test_gr_is_the_grouping_factor_itself() -> None:
 def test_bad_grouping_calls_are_refused(formula: str, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
         brmc.get_prior(formula, _members())
+
+
+def test_new_levels_of_members_are_drawn_once_per_level(fit: brmc.Fit) -> None:
+    """A new level takes one old level's effects (``sample_new_levels = "old_levels"``), the same in every
+    member it appears in, as brms's ``get_new_rdraws`` for the levels of an ``mm()`` term."""
+    post = fit.idata.posterior
+    levels = [str(v) for v in post["r_mmschoolclass"].coords["mmschoolclass__level"].values]
+    r = post["r_mmschoolclass"].values[..., 0].reshape(-1, len(levels))
+    rows = pd.DataFrame({"school": ["new", "new", "1"], "class": ["1", "new", "other"], "craven": [0.0, 0.0, 0.0]})
+    with pytest.raises(DataError, match="allow_new_levels=True"):
+        fit.posterior_epred(newdata=rows)
+    epred = fit.posterior_epred(newdata=rows, allow_new_levels=True, sample_new_levels="old_levels", seed=4)
+    effect = epred - post["b_Intercept"].values.reshape(-1, 1)
+    borrowed = (effect[:, 0] - 0.5 * r[:, levels.index("1")]) / 0.5  # row 1: school "new", class "1"
+    np.testing.assert_allclose(effect[:, 1], borrowed, rtol=1e-10)  # row 2: "new" in both members
+    assert sum(np.allclose(borrowed, r[:, k]) for k in range(len(levels))) == 1
+    other = (effect[:, 2] - 0.5 * r[:, levels.index("1")]) / 0.5  # "other": a second new level, its own
+    assert not np.allclose(other, borrowed)
