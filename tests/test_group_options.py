@@ -141,6 +141,7 @@ def test_gr_id_is_the_id_of_the_bars() -> None:
     ("y ~ (1 | gr(g, dist = student))", None, FormulaError, "dist must be one of"),
     ("y ~ (1 | mm(g, h, by = x))", None, FormulaError, "by = in gr"),
     ("y ~ (1 | gr(g, cov = A + B))", None, FormulaError, "cov"),
+    ("y ~ (mo(x) | g)", None, FormulaError, r"Monotonic effects in a group-level term such as \(mo\(x\) \| g\)"),
 ])
 def test_bad_options_are_refused(formula: str | brmc.formula.BrmsFormula, data2: dict | None, error: type, message: str) -> None:
     with pytest.raises(error, match=message):

@@ -244,13 +244,16 @@ def link_ids(blocks: list[GroupBlock]) -> None:
                                f"{', '.join(map(repr, sorted(bys)))}.")
 
 
+#: special terms brmc does not take in group terms yet (brms does): their calls, their name, whether "yet"
+_REFUSED = ((("cs", "cse"), "Category-specific effects", " yet"), (("mo",), "Monotonic effects", " yet"),
+            (("me",), "Measurement-error terms", ""))
+
+
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
-    if any(t.kind == "name" and t.text in ("cs", "cse") for t in term.expr.tokens):
-        raise FormulaError(f"Category-specific group-level effects such as {term} are not supported yet; "
-                           "brmc takes cs() in the population part only.")
-    if any(t.kind == "name" and t.text == "me" for t in term.expr.tokens):
-        raise FormulaError(f"Measurement-error terms in a group-level term such as {term} are not supported; "
-                           "brmc takes me() in the population part only.")
+    for calls, what, status in _REFUSED:
+        if any(t.kind == "name" and t.text in calls for t in term.expr.tokens):
+            raise FormulaError(f"{what} in a group-level term such as {term} are not supported{status}; "
+                               f"brmc takes {calls[0]}() in the population part only.")
     if term.members:  # mm(g1, g2): rows × members
         levels, index, weights = member_data(term, ctx.frame)
     else:
