@@ -141,7 +141,9 @@ def test_gr_id_is_the_id_of_the_bars() -> None:
     ("y ~ (1 | gr(g, dist = student))", None, FormulaError, "dist must be one of"),
     ("y ~ (1 | mm(g, h, by = x))", None, FormulaError, "by = in gr"),
     ("y ~ (1 | gr(g, cov = A + B))", None, FormulaError, "cov"),
-    ("y ~ (mo(x) | g)", None, FormulaError, r"Monotonic effects in a group-level term such as \(mo\(x\) \| g\)"),
+    ("y ~ (mo(x) | g)", None, FormulaError, "require corresponding population-level terms"),
+    ("y ~ mo(x) + (mo(x):x | g)", None, FormulaError, "only as a summand"),
+    ("y ~ mo(x) + (mo(x) | mm(g, h))", None, FormulaError, "multi-membership"),
 ])
 def test_bad_options_are_refused(formula: str | brmc.formula.BrmsFormula, data2: dict | None, error: type, message: str) -> None:
     with pytest.raises(error, match=message):
@@ -215,3 +217,60 @@ def test_cov_fit_recovers_the_sd() -> None:
     assert np.quantile(sd, 0.025) < 1.5 < np.quantile(sd, 0.975)
     r = fit.idata.posterior["r_g"].values[..., 0].reshape(len(sd), -1).mean(axis=0)
     assert np.corrcoef(r, u)[0, 1] > 0.9
+
+
+# ------------------------------------------------------------------------------ (mo(x) | g)
+
+def _monotonic_data(seed: int = 6) -> tuple[pd.DataFrame, np.ndarray]:
+    """15 groups of 10 rows, x in 0..4 with simplex (0.1, 0.2, 0.3, 0.4), bsp 2; the groups' effects on the
+    monotonic term drawn with sd 1 and their intercepts with sd 0.5.  Returns the data and the drawn sds."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(15), 10)
+    x = rng.integers(0, 5, g.size)
+    mo = 4 * np.concatenate([[0.0], np.cumsum([0.1, 0.2, 0.3, 0.4])])[x]
+    u0, u1 = rng.normal(scale=0.5, size=15), rng.normal(scale=1.0, size=15)
+    y = 1 + (2 + u1[g]) * mo + u0[g] + rng.normal(scale=0.5, size=g.size)
+    return pd.DataFrame({"y": y, "x": x, "g": [f"g{i:02d}" for i in g]}), np.array([u0.std(ddof=1), u1.std(ddof=1)])
+
+
+MONOTONIC = "y ~ mo(x) + (1 + mo(x) | g)"
+
+
+def test_monotonic_group_effects_are_brms_at_a_parameter_point() -> None:
+    """brms's ``mu[n] += (bsp[1] + r_1_2[J_1[n]]) * mo(simo_1, Xmo_1[n])`` (stan_sp) and ``r_1_1[J_1[n]]``."""
+    data = _monotonic_data()[0].iloc[:60]
+    md = _block(MONOTONIC, data)
+    assert md.blocks[0].coefs == ["Intercept", "mox"]  # brms: the basic coefficients, then the special ones
+    model = brmc.model.build_model(md, brmc.priors.resolve_priors(md)).model
+    point = _point(model, np.random.default_rng(3))
+    loglik = model.replace_rvs_by_values([model["Y_loglik"]])[0]
+    ours = model.compile_fn(loglik, inputs=model.value_vars, on_unused_input="ignore")(point)
+    simo = model.compile_fn(model.replace_rvs_by_values([model["simo_1"]])[0], inputs=model.value_vars,
+                            on_unused_input="ignore")(point)  # the model's own simplex transform
+    mo = 4 * np.concatenate([[0.0], np.cumsum(simo)])[data["x"].to_numpy()]
+    sd, z = np.exp(point["sd_1_log__"]), point["z_1"]
+    r = (sd[:, None] * (_cholesky2(point["L_1_raw"][0]) @ z)).T
+    j = data["g"].map({f"g{i:02d}": i for i in range(15)}).to_numpy()
+    mu = point["Intercept"] + r[j, 0] + (point["bsp"][0] + r[j, 1]) * mo
+    np.testing.assert_allclose(ours, norm.logpdf(data["y"], mu, np.exp(point["sigma_log__"])).sum(), rtol=1e-10)
+
+
+def test_monotonic_group_fit_names_predictions_and_recovered_sds() -> None:
+    data, drawn = _monotonic_data()
+    fit = quiet(brmc.brm, MONOTONIC, data, chains=2, iter=500, seed=4, progress=False)
+    post = fit.idata.posterior
+    assert {"sd_g__Intercept", "sd_g__mox", "cor_g__Intercept__mox"} <= set(post.data_vars)
+    assert list(post["r_g"].coords["g__coef"].values) == ["Intercept", "mox"]
+    for name, value in zip(["sd_g__Intercept", "sd_g__mox"], drawn):  # drawn: 0.50, 1.08
+        draws = post[name].values.ravel()
+        assert np.quantile(draws, 0.025) < value < np.quantile(draws, 0.975)
+    S = post.sizes["chain"] * post.sizes["draw"]
+    simo = np.stack([post[f"simo_mox1[{i}]"].values.ravel() for i in range(1, 5)], axis=1)
+    mo = 4 * np.concatenate([np.zeros((S, 1)), np.cumsum(simo, axis=1)], axis=1)[:, data["x"].to_numpy()]
+    r = post["r_g"].values.reshape(S, 15, 2)
+    j = data["g"].map({f"g{i:02d}": i for i in range(15)}).to_numpy()
+    mu = post["b_Intercept"].values.reshape(-1, 1) + r[:, j, 0] + (post["bsp_mox"].values.reshape(-1, 1) + r[:, j, 1]) * mo
+    np.testing.assert_allclose(fit.posterior_epred(), mu, rtol=1e-10)
+    np.testing.assert_allclose(fit.posterior_epred(newdata=data.iloc[::7]), mu[:, ::7], rtol=1e-10)
+    new = fit.posterior_epred(newdata=data.iloc[:2].assign(g="new"), allow_new_levels=True, seed=1)
+    assert new.shape == (S, 2) and np.isfinite(new).all()

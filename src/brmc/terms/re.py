@@ -27,11 +27,13 @@ from .. import naming
 from ..design import design, design_new, group_levels, labels_of, warn_constant_within
 from ..errors import DataError, FormulaError
 from ..formula import GroupTerm
+from ..lexer import Expr
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
 from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
                    prior_row, student_t)
 from .gr import by_label, by_levels, cov_cholesky, group_labels, scale_effects
 from .mm import member_data, member_index, member_weights
+from .sp import MonotonicTerm, cumulative, group_summands, simplex_draws
 
 if TYPE_CHECKING:
     from ..data import LinearPredictor
@@ -54,7 +56,9 @@ class GroupBlock:
     of N_obs × members.  ``gr(g, by = x)`` gives it ``by_levels`` and each level's ``by_index``;
     ``gr(g, cov = A)`` the Cholesky factor ``Lcov`` of ``A`` (:mod:`brmc.terms.gr`); ``ggn`` is brms's
     number of its grouping factor (``df_<ggn>`` of ``gr(g, dist = "student")``, made with the factor's first
-    Student-t block, which ``df_leads``).
+    Student-t block, which ``df_leads``).  ``sp_labels`` are its last coefficients when it has ``mo(x)``
+    summands (``(1 + mo(x) | g)``): each multiplies the monotonic transform of the population term of its
+    label, brms's ``(bsp + r) * mo(simo, Xmo)``; their ``Z`` columns are placeholders.
     """
 
     id: int
@@ -72,6 +76,17 @@ class GroupBlock:
     Lcov: np.ndarray | None = None
     ggn: int = 0
     df_leads: bool = False
+    sp_labels: list[str] = field(default_factory=list)
+
+    @property
+    def design_expr(self) -> Expr:
+        """The effects its ``Z`` is the design of: the term's, without its ``mo(x)`` summands."""
+        return group_summands(self.term)[0] if self.sp_labels else self.term.expr
+
+    @property
+    def sp_columns(self) -> dict[int, str]:
+        """The positions of its monotonic coefficients, and their labels."""
+        return dict(zip(range(len(self.coefs) - len(self.sp_labels), len(self.coefs)), self.sp_labels))
 
     @property
     def pname(self) -> str:
@@ -191,6 +206,7 @@ class NewBlock:
     coefs: list[int]
     new_codes: np.ndarray | None = None
     new_by: np.ndarray | None = None
+    sp_codes: dict[int, np.ndarray] = field(default_factory=dict)
 
 
 def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
@@ -245,8 +261,7 @@ def link_ids(blocks: list[GroupBlock]) -> None:
 
 
 #: special terms brmc does not take in group terms yet (brms does): their calls, their name, whether "yet"
-_REFUSED = ((("cs", "cse"), "Category-specific effects", " yet"), (("mo",), "Monotonic effects", " yet"),
-            (("me",), "Measurement-error terms", ""))
+_REFUSED = ((("cs", "cse"), "Category-specific effects", " yet"), (("me",), "Measurement-error terms", ""))
 
 
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
@@ -263,13 +278,17 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
             f"The grouping factor {term.group!r} of {term} has only one level ({levels[0]!r}) "
             "in the data used; group-level effects need at least two levels."
         )
-    Z, coefs = design(term.expr, ctx.prepared, ctx.env, ctx.poly)
+    expr, sp_labels = group_summands(term) if any(t.text == "mo" for t in term.expr.tokens) else (term.expr, [])
+    if sp_labels and term.members:
+        raise FormulaError(f"Monotonic effects in a multi-membership term such as {term} are not supported yet.")
+    Z, coefs = design(expr, ctx.prepared, ctx.env, ctx.poly)
     if weights is None:
         warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
+    Z, coefs = np.hstack([Z, np.ones((len(Z), len(sp_labels)))]), coefs + sp_labels  # placeholders: mo(simo, Xmo)
     options = term.options
     bylevels, by_index = by_levels(ctx.frame, options.by, levels, term) if options.by else ([], None)
     return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights,
-                      by_levels=bylevels, by_index=by_index,
+                      by_levels=bylevels, by_index=by_index, sp_labels=sp_labels,
                       Lcov=cov_cholesky(ctx.env, options.cov, levels, term) if options.cov else None)
 
 
@@ -291,6 +310,9 @@ class GroupEffects(TermKind):
                 for b in part]
 
     def prior_rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: PriorContext) -> list[dict]:
+        for block in part:
+            for label in block.sp_labels:
+                _monotonic(lp, label, block)
         dp = naming.table_dpar(lp.dpar)
         rows = [prior_row(student_t(0, ctx.scale), "sd", dpar=dp, lb="0")] if part else []
         for group in dict.fromkeys(b.group for b in part):
@@ -338,19 +360,25 @@ class GroupEffects(TermKind):
             Z = pm.Data(f"Z_{i}", ctx.values[f"Z_{i}"]) if f"Z_{i}" in ctx.values else None
             if block.leads:
                 ctx.joint[i] = _joint_effects(block, ctx)
-            out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones))
+            sp = {k: _graph_monotonic(_monotonic(lp, label, block), lp.suffix, ctx)
+                  for k, label in block.sp_columns.items()}
+            out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones, sp))
         return out
 
     def add(self, eta: Any, contribution: list[tuple]) -> Any:
-        """``eta + Σ r[..., J, k] Z[:, k]`` over each block ``(r, J, Z, coefs, ones)``: its effects
+        """``eta + Σ r[..., J, k] Z[:, k]`` over each block ``(r, J, Z, coefs, ones, sp)``: its effects
         ``r`` (..., levels, M), each row's level ``J``, its predictor values ``Z`` (rows × M), the
-        coefficient positions to add and, per coefficient, whether its ``Z`` column is all ones.
+        coefficient positions to add and, per coefficient, whether its ``Z`` column is all ones; ``sp`` the
+        monotonic factor of each ``mo(x)`` coefficient by position (values, or in the graph a function).
         A multi-membership block's ``J`` and ``Z`` have an axis of members (rows × members [× M]),
         summed over: brms's ``W_1 r[J_1] Z + W_2 r[J_2] Z + ...`` (``Z`` weighted)."""
-        for r, J, Z, coefs, ones in contribution:
+        for r, J, Z, coefs, ones, sp in contribution:
             for k in coefs:
                 gathered = r[..., J, k]
-                term = gathered if ones[k] else gathered * Z[..., k]
+                if k in sp:  # mo(simo, Xmo) of the population term (in the graph: made once its simplex is)
+                    term = gathered * (sp[k]() if callable(sp[k]) else sp[k])
+                else:
+                    term = gathered if ones[k] else gathered * Z[..., k]
                 eta = eta + (term.sum(axis=-1) if J.ndim == 2 else term)
         return eta
 
@@ -406,9 +434,13 @@ class GroupEffects(TermKind):
         return [n for b in blocks for n in b.term.variables], [f for b in blocks for f in b.term.factors]
 
     def rows(self, lp: LinearPredictor, part: list[GroupBlock], ctx: RowsContext) -> list[NewBlock]:
-        if ctx.newdata is None:
-            return [NewBlock(b, b.index, b.Zw, ctx.kept[b.id]) for b in part if b.id in ctx.kept]
-        return [_new_block(b, ctx) for b in part if b.id in ctx.kept]
+        blocks = [(NewBlock(b, b.index, b.Zw, ctx.kept[b.id]) if ctx.newdata is None else _new_block(b, ctx))
+                  for b in part if b.id in ctx.kept]
+        for nb in blocks:  # each row's code of the population term's mo(x)
+            for k, label in nb.block.sp_columns.items():
+                mo = _monotonic(lp, label, nb.block).basis.parts[0]
+                nb.sp_codes[k] = mo.Xmo if ctx.newdata is None else mo.codes(ctx.new)
+        return blocks
 
     def draws(self, lp: LinearPredictor, part: list[GroupBlock], rows: list[NewBlock], ctx: DrawsContext) -> list:
         """Each block as :meth:`add` takes it, from the draws; the effects of new levels (rows with
@@ -421,7 +453,9 @@ class GroupEffects(TermKind):
                 index = index.copy()
                 index[new] = r.shape[1] + nb.new_codes
                 r = np.concatenate([r, ctx.new_levels(nb, r)], axis=1)
-            blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z)))
+            sp = {k: cumulative(ctx.pick(simplex_draws(ctx.posterior, lp.suffix, _monotonic(lp, label, nb.block), 0)),
+                                np)[..., nb.sp_codes[k]] for k, label in nb.block.sp_columns.items()}
+            blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z), sp))
         return blocks
 
 
@@ -438,6 +472,22 @@ def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
         eta = ctx.hyper(f"L_{i}", "lkj")
         L = pt.stack([cholesky_corr(name, M, eta[0, 0] if eta is not None else 1.0) for name in _L_names(block)])
     return scale_effects(z, sd, L, by, Lcov, _student_scale(block, ctx) if block.student else None)
+
+
+def _monotonic(lp: LinearPredictor, label: str, block: GroupBlock) -> MonotonicTerm:
+    """The population term ``mo(x)`` of the predictor that a group term's ``mo(x)`` varies."""
+    for t in lp.parts.get("sp") or []:
+        if t.label == label and len(t.basis.parts) == 1 and t.basis.Csp is None:
+            return t
+    raise FormulaError(f"Special group-level terms require corresponding population-level terms: {block.term} has "
+                       f"mo() coefficient {label!r}, so the formula needs {label[:2]}({label[2:]}) outside the "
+                       "group term too (brms's rule).")
+
+
+def _graph_monotonic(t: MonotonicTerm, sfx: str, ctx: GraphContext) -> Any:
+    """``mo(simo, Xmo)`` of a population term in the graph, as a function: its simplex and codes are made
+    by the ``sp`` kind, after the group terms."""
+    return lambda: cumulative(ctx.params[t.simo_params(sfx)[0]], pt)[pm.modelcontext(None)[f"Xmo{sfx}_{t.first}"]]
 
 
 def _L_names(block: GroupBlock) -> list[str]:
@@ -460,7 +510,8 @@ def _student_scale(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
 def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
     """A group-level block on new rows (``ctx.train``, ``ctx.new``: the training and new rows, coded)."""
     md, rows = ctx.md, ctx.newdata.reset_index(drop=True)
-    Z, _ = design_new(b.term.expr, ctx.train, ctx.new, md.env, md.poly)
+    Z, _ = design_new(b.design_expr, ctx.train, ctx.new, md.env, md.poly)
+    Z = np.hstack([Z, np.ones((len(Z), len(b.sp_labels)))])
     if b.weights is not None:  # mm(g1, g2): rows × members
         labels = np.stack([labels_of(rows[g]).to_numpy(dtype=object) for g in b.term.members.groups], axis=1)
         index, Z = member_index(b.term, rows, b.levels), _weighted(Z, member_weights(b.term, rows))

@@ -27,7 +27,8 @@ from .. import naming
 from ..bases import SpecialTerm
 from ..errors import FormulaError
 from ..formula import CallTerm
-from ..lexer import Expr
+from ..lexer import Expr, Token, split_top
+from ..term_calls import is_call
 from ..graph import parameter
 from .base import (DIRICHLET_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext,
                    TermKind, prior_row)
@@ -70,6 +71,26 @@ def _term(term: CallTerm, first: int, ctx: DataContext) -> MonotonicTerm:
     covariates = [_name(c, term) for c in term.covariates]
     basis = SpecialTerm(ctx.frame, [_name(term.args[0], term)], covariates)
     return MonotonicTerm(term, naming.brms_rename(str(term)), basis, first)
+
+
+def group_summands(term: Any) -> tuple[Expr, list[str]]:
+    """A group term's effects without its ``mo(x)`` summands, and their brms labels (``moDays``): brms
+    makes each a group-level coefficient of the population term of that label (``(bsp + r) * mo(simo,
+    Xmo)``), after the term's other coefficients.  ``(mo(x) | g)`` keeps R's intercept, as brms does.
+
+    Examples
+    --------
+    >>> from brmc.formula import parse_formula
+    >>> group_summands(parse_formula("y ~ mo(Days) + (mo(Days) | Subject)").group_terms[0])
+    ('1', ['moDays'])
+    """
+    summands = split_top(term.expr.tokens, "+")
+    monotonic = [s for s in summands if is_call(s, ["mo"])]
+    rest = [s for s in summands if not is_call(s, ["mo"])]
+    if any(t.kind == "name" and t.text == "mo" for s in rest for t in s):
+        raise FormulaError(f"mo() enters a group-level term such as {term} only as a summand, mo(x), in brmc.")
+    tokens = [t for k, s in enumerate(rest) for t in ([Token("op", "+", s[0].pos)] if k else []) + s]
+    return Expr(tokens or [Token("number", "1", 0)]), [naming.brms_rename(Expr(s)) for s in monotonic]
 
 
 def cumulative(simo: Any, lib: Any) -> Any:
@@ -151,7 +172,7 @@ class MonotonicEffects(TermKind):
         out = {f"bsp{sfx}": np.stack([posterior[f"bsp{sfx}_{t.label}"].values for t in part], axis=-1)}
         for t in part:
             for j, name in enumerate(t.simo_params(sfx)):
-                out[name] = _simplex(posterior, sfx, t, j)
+                out[name] = simplex_draws(posterior, sfx, t, j)
         return out
 
     def needed(self, lp: LinearPredictor, part: list[MonotonicTerm], kept: dict[int, list[int]]
@@ -169,13 +190,13 @@ class MonotonicEffects(TermKind):
         out = []
         for t, (codes, Csp) in zip(part, rows):
             bsp = ctx.pick(ctx.posterior[f"bsp{sfx}_{t.label}"].values)
-            factors = [(x, cumulative(ctx.pick(_simplex(ctx.posterior, sfx, t, j)), np)) for j, x in enumerate(codes)]
+            factors = [(x, cumulative(ctx.pick(simplex_draws(ctx.posterior, sfx, t, j)), np)) for j, x in enumerate(codes)]
             out.append((bsp, factors, 1.0 if Csp is None else Csp))
         return out
 
 
 
-def _simplex(posterior: xr.Dataset, sfx: str, t: MonotonicTerm, j: int) -> np.ndarray:
+def simplex_draws(posterior: xr.Dataset, sfx: str, t: MonotonicTerm, j: int) -> np.ndarray:
     """The draws of a term's ``j``-th simplex: (chain, draw, Jmo)."""
     name = f"simo{sfx}_{t.simo_labels[j]}"
     return np.stack([posterior[f"{name}[{i + 1}]"].values for i in range(t.basis.parts[j].Jmo)], axis=-1)
