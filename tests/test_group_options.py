@@ -18,6 +18,9 @@ from scipy.stats import invgamma, norm
 import brmc
 from brmc.errors import DataError, FormulaError
 
+from brmc.terms.gr import scale_effects, standardised_effects
+from brmc.unconstrained import model_values
+
 from .conftest import quiet
 
 LEVELS = [f"s{i}" for i in range(6)]
@@ -215,8 +218,21 @@ def test_cov_fit_recovers_the_sd() -> None:
                 progress=False)
     sd = fit.idata.posterior["sd_g__Intercept"].values.ravel()
     assert np.quantile(sd, 0.025) < 1.5 < np.quantile(sd, 0.975)
-    r = fit.idata.posterior["r_g"].values[..., 0].reshape(len(sd), -1).mean(axis=0)
-    assert np.corrcoef(r, u)[0, 1] > 0.9
+    r = fit.idata.posterior["r_g"].values[..., 0].reshape(len(sd), -1)
+    assert np.corrcoef(r.mean(axis=0), u)[0, 1] > 0.9
+    z = model_values(fit)["z_1"]  # the standardised effects moment matching and bridge sampling start from
+    np.testing.assert_allclose(sd[:, None] * (np.linalg.cholesky(A.to_numpy()) @ z[:, 0, :, None])[..., 0], r,
+                               rtol=1e-8, atol=1e-10)
+
+
+def test_standardised_effects_invert_brms_scaling_with_by_and_cov() -> None:
+    rng = np.random.default_rng(1)
+    z, sd = rng.normal(size=(3, 2, 6)), rng.uniform(0.5, 2, size=(3, 4))
+    L = np.broadcast_to([_cholesky2(0.3), _cholesky2(-0.8)], (3, 2, 2, 2))  # draws, by levels, M, M
+    by, Lcov = np.array([1, 1, 0, 0, 1, 0]), np.linalg.cholesky(_small()[1].to_numpy())
+    for corr in (None, L):
+        r = scale_effects(z, sd, corr, by, Lcov, None)
+        np.testing.assert_allclose(standardised_effects(r, sd, corr, by, Lcov), z, rtol=1e-10)
 
 
 # ------------------------------------------------------------------------------ (mo(x) | g)

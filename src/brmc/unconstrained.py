@@ -46,6 +46,7 @@ from .sampling import (
     model_parameters,
     training_design,
 )
+from .terms.gr import standardised_effects
 from .terms.re import group_effects
 
 if TYPE_CHECKING:
@@ -111,7 +112,8 @@ def _rows_of(values: Any, rows: np.ndarray, nobs: int) -> Any:
 def model_values(fit: Fit) -> dict[str, np.ndarray]:
     """The model's free parameters (PyMC names, constrained scale) at each draw of the fit,
     (draws, ...): :func:`brmc.sampling.model_parameters` plus the standardised group-level
-    effects ``z_<id>`` = ``L⁻¹ (r / sd)`` and each Cholesky factor's unconstrained ``L_<id>_raw``.
+    effects ``z_<id>`` = ``L⁻¹ (r / sd)`` (:func:`brmc.terms.gr.standardised_effects`: with ``gr()``'s ``by``
+    and ``cov``) and each Cholesky factor's unconstrained ``L_<id>_raw``.
 
     Example:
         >>> sorted(model_values(fit))
@@ -120,14 +122,15 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
     post, md = fit.idata.posterior, fit.model_data
     values = {k: flat_draws(np.asarray(v)) for k, v in model_parameters(post, md).items()}
     for block in filter(lambda b: b.leads, md.blocks):  # the blocks of an ID (1 | p | g) have one z and L
+        if block.student:
+            raise DataError(f"The draws do not determine the scales udf_{block.ggn} of the Student-t effects of "
+                            f"{block.term}: moment matching and bridge sampling cannot evaluate this model's density.")
         effects = np.concatenate([flat_draws(group_effects(post, b)) for b in block.members], axis=-1)
-        scaled = effects / values[f"sd_{block.id}"][:, None, :]  # L z, transposed
-        scaled = np.swapaxes(scaled, -1, -2)  # draws, M, levels
-        if block.correlated:
-            L = values.pop(f"L_{block.id}")
-            values[f"L_{block.id}_raw"] = np.stack([cholesky_raw(l) for l in L])
-            scaled = np.linalg.solve(L, scaled)
-        values[f"z_{block.id}"] = scaled
+        L = None
+        if block.correlated:  # L_<id>, or L_<id>_<j> per level of gr(g, by = x)
+            L = np.stack([values[n] for n in block.L_names], axis=1)
+            values |= {f"{n}_raw": np.stack([cholesky_raw(l) for l in values.pop(n)]) for n in block.L_names}
+        values[f"z_{block.id}"] = standardised_effects(effects, values[f"sd_{block.id}"], L, block.by_index, block.Lcov)
     return values
 
 

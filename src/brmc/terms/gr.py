@@ -192,3 +192,29 @@ def scale_effects(z: Any, sd: Any, L: Any, by: Any, Lcov: Any, dfm: Any) -> Any:
         Lz = zt @ L[..., 0, :, :].swapaxes(-1, -2) if by is None else (L[..., by, :, :] * zt[..., None, :]).sum(axis=-1)
         r = sd_level * Lz if Lcov is None else Lcov @ (sd_level * Lz)
     return r if dfm is None else dfm[..., :, None] * r
+
+
+def standardised_effects(r: np.ndarray, sd: np.ndarray, L: np.ndarray | None, by: np.ndarray | None,
+                         Lcov: np.ndarray | None) -> np.ndarray:
+    """The inverse of :func:`scale_effects` (normal effects): the standard normal ``z`` (draws, M, levels)
+    from the effects ``r`` (draws, levels, M), ``sd`` (draws, M × by levels), the Cholesky factors ``L``
+    (draws, by levels, M, M; ``None``: uncorrelated), ``by`` and ``Lcov``.
+
+    Examples
+    --------
+    >>> z = np.arange(6.0).reshape(1, 2, 3)
+    >>> r = scale_effects(z, np.array([[2.0, 3.0]]), None, None, np.array([[1.0, 0, 0], [0.5, 1, 0], [0, 0, 2]]), None)
+    >>> np.allclose(standardised_effects(r, np.array([[2.0, 3.0]]), None, None,
+    ...                                  np.array([[1.0, 0, 0], [0.5, 1, 0], [0, 0, 2]])), z)
+    True
+    """
+    M = r.shape[-1]
+    sd_level = sd[:, None, :] if by is None else sd[:, by[:, None] * M + np.arange(M)]
+    if L is None:  # r = sd .* (Lcov z)
+        zt = r / sd_level
+        zt = zt if Lcov is None else np.linalg.solve(Lcov, zt)
+    else:  # r = Lcov (diag(sd) L z)
+        Lz = (r if Lcov is None else np.linalg.solve(Lcov, r)) / sd_level
+        Ls = L[:, np.zeros(r.shape[-2], dtype=int) if by is None else by]  # draws, levels, M, M
+        zt = np.linalg.solve(Ls, Lz[..., None])[..., 0]
+    return np.swapaxes(zt, -1, -2)

@@ -157,6 +157,12 @@ class GroupBlock:
                                                   for lv in self.by_levels for c in labels]
 
     @property
+    def L_names(self) -> list[str]:
+        """The model's Cholesky factors of its ID's correlations: ``L_<id>``, or ``L_<id>_<j>`` per level of ``by``."""
+        i = self.joint_id
+        return [f"L_{i}_{j + 1}" for j in range(len(self.by_levels))] if self.by_levels else [f"L_{i}"]
+
+    @property
     def student(self) -> bool:
         """Whether its effects are Student-t (``gr(g, dist = "student")``)."""
         return self.term.options.dist == "student"
@@ -393,7 +399,7 @@ class GroupEffects(TermKind):
                 sds[naming.sd_name(block.group, label)] = sd[..., position]
             L = None
             if block.correlated:  # (chain, draw, by levels, M, M)
-                L = np.stack([cholesky_from_raw(raw[f"{n}_raw"].values, M) for n in _L_names(block)], axis=-3)
+                L = np.stack([cholesky_from_raw(raw[f"{n}_raw"].values, M) for n in block.L_names], axis=-3)
                 cor = L @ np.swapaxes(L, -1, -2)
                 for j, labels in enumerate(block.cor_sets if block.leads else []):
                     for a in range(M):
@@ -419,7 +425,7 @@ class GroupEffects(TermKind):
             out[f"sd_{block.id}"] = sd
             if block.df_leads:
                 out[f"df_{block.ggn}"] = posterior[f"df_{block.group}"].values
-            for name, labels in zip(_L_names(block) if block.correlated else [], block.cor_sets):
+            for name, labels in zip(block.L_names if block.correlated else [], block.cor_sets):
                 M = len(labels)
                 C = np.broadcast_to(np.eye(M), (*sd.shape[:-1], M, M)).copy()
                 for k in range(M):
@@ -470,7 +476,7 @@ def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
     L = None
     if block.correlated:
         eta = ctx.hyper(f"L_{i}", "lkj")
-        L = pt.stack([cholesky_corr(name, M, eta[0, 0] if eta is not None else 1.0) for name in _L_names(block)])
+        L = pt.stack([cholesky_corr(name, M, eta[0, 0] if eta is not None else 1.0) for name in block.L_names])
     return scale_effects(z, sd, L, by, Lcov, _student_scale(block, ctx) if block.student else None)
 
 
@@ -488,12 +494,6 @@ def _graph_monotonic(t: MonotonicTerm, sfx: str, ctx: GraphContext) -> Any:
     """``mo(simo, Xmo)`` of a population term in the graph, as a function: its simplex and codes are made
     by the ``sp`` kind, after the group terms."""
     return lambda: cumulative(ctx.params[t.simo_params(sfx)[0]], pt)[pm.modelcontext(None)[f"Xmo{sfx}_{t.first}"]]
-
-
-def _L_names(block: GroupBlock) -> list[str]:
-    """The model's Cholesky factors of an ID's correlations: ``L_<id>``, or ``L_<id>_<j>`` per level of ``by``."""
-    i = block.joint_id
-    return [f"L_{i}_{j + 1}" for j in range(len(block.by_levels))] if block.by_levels else [f"L_{i}"]
 
 
 def _student_scale(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
