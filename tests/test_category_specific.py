@@ -151,7 +151,8 @@ def test_epred_on_new_data_is_brms_category_probabilities(fit: brmc.Fit) -> None
     ("Reaction ~ cs(Days)", "gaussian", "not supported for family 'gaussian'"),
     ("rating ~ cs(treat):period", "sratio", "must be added as a term of its own"),
     ("rating ~ cs(treat, period)", "sratio", "takes one formula part"),
-    ("rating ~ treat + (cs(1) | subject)", "sratio", r"\(cs\(1\) \| subject\).*not supported yet"),
+    ("rating ~ treat + (1 + cs(1) | subject)", "sratio", "category specific effects in separate group-level terms"),
+    ("Reaction ~ Days + (cs(1) | Subject)", "gaussian", "not supported for family 'gaussian'"),
 ])
 def test_bad_category_specific_terms_are_refused(formula: str, family: str, message: str) -> None:
     data = brmc.datasets.load("sleepstudy") if family == "gaussian" else INHALER

@@ -290,3 +290,64 @@ def test_monotonic_group_fit_names_predictions_and_recovered_sds() -> None:
     np.testing.assert_allclose(fit.posterior_epred(newdata=data.iloc[::7]), mu[:, ::7], rtol=1e-10)
     new = fit.posterior_epred(newdata=data.iloc[:2].assign(g="new"), allow_new_levels=True, seed=1)
     assert new.shape == (S, 2) and np.isfinite(new).all()
+
+
+# ------------------------------------------------------------------------------ (cs(1) | g)
+
+def _ordinal(seed: int = 9) -> pd.DataFrame:
+    """40 subjects of 6 rows with ratings 1..4 from sratio whose thresholds each subject shifts (sds 1, 0.3, 0.3)."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(40), 6)
+    x = rng.normal(size=g.size)
+    shift = rng.normal(size=(40, 3)) * np.array([1.0, 0.3, 0.3])
+    eta = 0.8 * x[:, None] + shift[g]  # the thresholds' own shifts
+    stop = 1 / (1 + np.exp(-(np.array([-0.5, 0.0, 0.5]) - eta)))
+    u = rng.uniform(size=(g.size, 3))  # sratio: stop at category k with probability stop[:, k] once there
+    rating = np.where(u[:, 0] < stop[:, 0], 1, np.where(u[:, 1] < stop[:, 1], 2, np.where(u[:, 2] < stop[:, 2], 3, 4)))
+    return pd.DataFrame({"rating": rating, "x": x, "g": [f"s{i:02d}" for i in g]})
+
+
+def test_category_specific_group_effects_are_brms_at_a_parameter_point() -> None:
+    """brms's ``mucs[n, k] = mucs[n, k] + r_1_k[J_1[n]] * Z_1_k[n]`` (stan_cs) in ``sratio_logit_lpmf``."""
+    data = _ordinal().iloc[:60]
+    md = brmc.api._model_data("rating ~ x + (cs(1) | g)", data, "sratio", None, None, None)
+    assert md.blocks[0].coefs == ["Intercept[1]", "Intercept[2]", "Intercept[3]"]  # brms's tidy_ranef
+    model = brmc.model.build_model(md, brmc.priors.resolve_priors(md)).model
+    point = _point(model, np.random.default_rng(5))
+    point["Intercept"] = np.array([-0.4, 0.1, 0.7])
+    loglik = model.replace_rvs_by_values([model["Y_loglik"]])[0]
+    ours = model.compile_fn(loglik, inputs=model.value_vars, on_unused_input="ignore")(point)
+    L = brmc.graph.cholesky_from_raw(point["L_1_raw"], 3)
+    r = (np.exp(point["sd_1_log__"])[:, None] * (L @ point["z_1"])).T  # levels x thresholds
+    j = data["g"].map({f"s{i:02d}": i for i in range(40)}).to_numpy()
+    x = data["x"].to_numpy()
+    eta = point["b"][0] * (x - x.mean())[:, None] + r[j]  # mu + mucs[n, k]
+    stop = 1 / (1 + np.exp(-(point["Intercept"] - eta)))  # sratio: P(y = k | y >= k) = F(thres_k - eta_k)
+    y = data["rating"].to_numpy()
+    survive = np.cumprod(np.hstack([np.ones((len(y), 1)), 1 - stop]), axis=1)  # P(y >= k)
+    p = np.where(y <= 3, survive[np.arange(len(y)), y - 1] * stop[np.arange(len(y)), np.minimum(y, 3) - 1],
+                 survive[:, 3])
+    np.testing.assert_allclose(ours, np.log(p).sum(), rtol=1e-10)
+
+
+def test_category_specific_group_fit_names_and_predictions() -> None:
+    data = _ordinal()
+    fit = quiet(brmc.brm, "rating ~ x + (cs(1) | g)", data, family="sratio", chains=2, iter=400, seed=2,
+                progress=False)
+    post = fit.idata.posterior
+    names = ["sd_g__Intercept[1]", "sd_g__Intercept[2]", "sd_g__Intercept[3]", "cor_g__Intercept[1]__Intercept[2]"]
+    assert set(names) <= set(post.data_vars)
+    assert "sd(Intercept[1])" in str(fit.summary())
+    S = post.sizes["chain"] * post.sizes["draw"]
+    first = post["sd_g__Intercept[1]"].values.ravel()
+    assert np.mean(first > post["sd_g__Intercept[2]"].values.ravel()) > 0.8  # drawn with sds 1 and 0.3
+    r = post["r_g"].values.reshape(S, 40, 3)
+    j = data["g"].map({f"s{i:02d}": i for i in range(40)}).to_numpy()
+    thres = np.stack([post[f"b_Intercept[{k}]"].values.ravel() for k in (1, 2, 3)], axis=1)
+    eta = post["b_x"].values.reshape(-1, 1, 1) * data["x"].to_numpy()[None, :, None] + r[:, j]
+    stop = 1 / (1 + np.exp(-(thres[:, None, :] - eta)))
+    survive = np.cumprod(np.concatenate([np.ones((S, len(j), 1)), 1 - stop], axis=2), axis=2)
+    expected = survive[..., :3] * stop @ np.arange(1, 4) + survive[..., 3] * 4
+    np.testing.assert_allclose(fit.posterior_epred().reshape(S, len(j), 4) @ np.arange(1, 5), expected, rtol=1e-8)
+    new = fit.posterior_epred(newdata=data.iloc[:3].assign(g="new"), allow_new_levels=True, seed=1)
+    assert new.shape == (S, 3, 4) and np.allclose(new.sum(axis=-1), 1)

@@ -36,7 +36,8 @@ from ..design import design, design_new, factor_names, prepare_factors
 from ..errors import FormulaError
 from ..formula import CallTerm
 from ..graph import parameter
-from ..lexer import Expr, Token
+from ..lexer import Expr, Token, split_top
+from ..term_calls import is_call
 from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row
 
 if TYPE_CHECKING:
@@ -76,7 +77,28 @@ def _formula(terms: list[CallTerm]) -> Expr:
     return Expr(tokens)
 
 
-def _check_family(ctx: DataContext) -> None:
+def group_arguments(term: Any) -> Expr | None:
+    """The effects of a group term of ``cs()`` calls (``(cs(1) | g)``, ``(cs(x) | g)``): their arguments as
+    one formula, whose intercept brms keeps (``None``: the term has no ``cs()``).
+
+    Examples
+    --------
+    >>> from brmc.formula import parse_formula
+    >>> group_arguments(parse_formula("y ~ (cs(x) | g)").group_terms[0])
+    'x'
+    """
+    summands = split_top(term.expr.tokens, "+")
+    calls = [s for s in summands if is_call(s, ["cs", "cse"])]
+    if not calls:
+        return None
+    if len(calls) < len(summands):
+        raise FormulaError(f"Please specify category specific effects in separate group-level terms: {term}.")
+    tokens = [t for k, s in enumerate(calls) for t in ([Token("op", "+", s[0].pos)] if k else []) + s[2:-1]]
+    return Expr(tokens)
+
+
+def check_family(ctx: DataContext) -> None:
+    """brms's rule: category-specific effects in the ``mu`` formula of a family of :data:`CS_FAMILIES`."""
     if ctx.dpar != "mu":
         raise FormulaError("Category specific effects are only supported for the main parameter 'mu'.")
     if ctx.family.name not in CS_FAMILIES:
@@ -88,14 +110,14 @@ def _check_family(ctx: DataContext) -> None:
 
 
 def category_specific(eta: Any, mucs: Any) -> Any:
-    """``eta`` with a last axis of thresholds: ``eta[..., None] + mucs`` (``eta`` a number, or one
-    value per row, NumPy or tensors alike).
+    """``eta`` with a last axis of thresholds: ``eta[..., None] + mucs`` (``eta`` a number, one value per
+    row, or already with the axis (``(cs(1) | g)`` adds first), NumPy or tensors alike).
 
     Example:
         >>> category_specific(np.array([1.0, 2.0]), np.array([[0.0, 10.0], [0.0, 20.0]])).tolist()
         [[1.0, 11.0], [2.0, 22.0]]
     """
-    return eta + mucs if getattr(eta, "ndim", 0) == 0 else eta[..., None] + mucs
+    return eta + mucs if getattr(eta, "ndim", 0) in (0, mucs.ndim) else eta[..., None] + mucs
 
 
 class CategorySpecificEffects(TermKind):
@@ -107,7 +129,7 @@ class CategorySpecificEffects(TermKind):
     def data(self, terms: list[CallTerm], ctx: DataContext) -> CategorySpecific | None:
         if not terms:
             return None
-        _check_family(ctx)
+        check_family(ctx)
         expr = _formula(terms)
         factors = factor_names(expr, ctx.frame)
         codings = factor_codings(ctx.frame, factors, None)

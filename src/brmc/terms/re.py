@@ -33,6 +33,7 @@ from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, Pr
                    prior_row, student_t)
 from .gr import by_label, by_levels, cov_cholesky, group_labels, scale_effects
 from .mm import member_data, member_index, member_weights
+from .cs import category_specific, check_family, group_arguments
 from .sp import MonotonicTerm, cumulative, group_summands, simplex_draws
 
 if TYPE_CHECKING:
@@ -77,10 +78,14 @@ class GroupBlock:
     ggn: int = 0
     df_leads: bool = False
     sp_labels: list[str] = field(default_factory=list)
+    thresholds: int = 0
 
     @property
     def design_expr(self) -> Expr:
-        """The effects its ``Z`` is the design of: the term's, without its ``mo(x)`` summands."""
+        """The effects its ``Z`` is the design of: the term's, without its ``mo(x)`` summands (or the arguments
+        of its ``cs()`` calls)."""
+        if self.thresholds:
+            return group_arguments(self.term)
         return group_summands(self.term)[0] if self.sp_labels else self.term.expr
 
     @property
@@ -266,15 +271,10 @@ def link_ids(blocks: list[GroupBlock]) -> None:
                                f"{', '.join(map(repr, sorted(bys)))}.")
 
 
-#: special terms brmc does not take in group terms yet (brms does): their calls, their name, whether "yet"
-_REFUSED = ((("cs", "cse"), "Category-specific effects", " yet"), (("me",), "Measurement-error terms", ""))
-
-
 def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
-    for calls, what, status in _REFUSED:
-        if any(t.kind == "name" and t.text in calls for t in term.expr.tokens):
-            raise FormulaError(f"{what} in a group-level term such as {term} are not supported{status}; "
-                               f"brmc takes {calls[0]}() in the population part only.")
+    if any(t.kind == "name" and t.text == "me" for t in term.expr.tokens):
+        raise FormulaError(f"Measurement-error terms in a group-level term such as {term} are not supported; "
+                           "brmc takes me() in the population part only.")
     if term.members:  # mm(g1, g2): rows × members
         levels, index, weights = member_data(term, ctx.frame)
     else:
@@ -285,16 +285,23 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
             "in the data used; group-level effects need at least two levels."
         )
     expr, sp_labels = group_summands(term) if any(t.text == "mo" for t in term.expr.tokens) else (term.expr, [])
+    cs_expr = group_arguments(term)
+    thresholds = 0
+    if cs_expr is not None:  # (cs(1) | g): group-level category-specific effects
+        check_family(ctx)
+        expr, thresholds = cs_expr, ctx.thresholds
     if sp_labels and term.members:
         raise FormulaError(f"Monotonic effects in a multi-membership term such as {term} are not supported yet.")
     Z, coefs = design(expr, ctx.prepared, ctx.env, ctx.poly)
     if weights is None:
         warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
     Z, coefs = np.hstack([Z, np.ones((len(Z), len(sp_labels)))]), coefs + sp_labels  # placeholders: mo(simo, Xmo)
+    if thresholds:  # brms's Intercept[1], Intercept[2], ..., x[1], ...: a coefficient per threshold
+        Z, coefs = np.repeat(Z, thresholds, axis=1), [f"{c}[{k + 1}]" for c in coefs for k in range(thresholds)]
     options = term.options
     bylevels, by_index = by_levels(ctx.frame, options.by, levels, term) if options.by else ([], None)
     return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights,
-                      by_levels=bylevels, by_index=by_index, sp_labels=sp_labels,
+                      by_levels=bylevels, by_index=by_index, sp_labels=sp_labels, thresholds=thresholds,
                       Lcov=cov_cholesky(ctx.env, options.cov, levels, term) if options.cov else None)
 
 
@@ -368,24 +375,34 @@ class GroupEffects(TermKind):
                 ctx.joint[i] = _joint_effects(block, ctx)
             sp = {k: _graph_monotonic(_monotonic(lp, label, block), lp.suffix, ctx)
                   for k, label in block.sp_columns.items()}
-            out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones, sp))
+            out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones, sp, block.thresholds))
         return out
 
     def add(self, eta: Any, contribution: list[tuple]) -> Any:
         """``eta + Σ r[..., J, k] Z[:, k]`` over each block ``(r, J, Z, coefs, ones, sp)``: its effects
         ``r`` (..., levels, M), each row's level ``J``, its predictor values ``Z`` (rows × M), the
         coefficient positions to add and, per coefficient, whether its ``Z`` column is all ones; ``sp`` the
-        monotonic factor of each ``mo(x)`` coefficient by position (values, or in the graph a function).
+        monotonic factor of each ``mo(x)`` coefficient by position (values, or in the graph a function), and
+        ``thresholds`` those of a ``(cs(1) | g)`` block (0: none), whose coefficient ``k`` shifts threshold
+        ``k % thresholds`` (:func:`brmc.terms.cs.category_specific`).
         A multi-membership block's ``J`` and ``Z`` have an axis of members (rows × members [× M]),
         summed over: brms's ``W_1 r[J_1] Z + W_2 r[J_2] Z + ...`` (``Z`` weighted)."""
-        for r, J, Z, coefs, ones, sp in contribution:
+        for r, J, Z, coefs, ones, sp, thresholds in contribution:
+            by_threshold: dict[int, Any] = {}
             for k in coefs:
                 gathered = r[..., J, k]
                 if k in sp:  # mo(simo, Xmo) of the population term (in the graph: made once its simplex is)
                     term = gathered * (sp[k]() if callable(sp[k]) else sp[k])
                 else:
                     term = gathered if ones[k] else gathered * Z[..., k]
-                eta = eta + (term.sum(axis=-1) if J.ndim == 2 else term)
+                term = term.sum(axis=-1) if J.ndim == 2 else term
+                if thresholds:  # (cs(1) | g): brms's mucs[n, k] += r_k[J[n]] * Z[n]
+                    by_threshold[k % thresholds] = by_threshold.get(k % thresholds, 0.0) + term
+                else:
+                    eta = eta + term
+            if by_threshold:
+                zero = 0.0 * next(iter(by_threshold.values()))
+                eta = category_specific(eta, _stack([by_threshold.get(j, zero) for j in range(thresholds)]))
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[GroupBlock]) -> dict[str, dict]:
@@ -461,7 +478,7 @@ class GroupEffects(TermKind):
                 r = np.concatenate([r, ctx.new_levels(nb, r)], axis=1)
             sp = {k: cumulative(ctx.pick(simplex_draws(ctx.posterior, lp.suffix, _monotonic(lp, label, nb.block), 0)),
                                 np)[..., nb.sp_codes[k]] for k, label in nb.block.sp_columns.items()}
-            blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z), sp))
+            blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z), sp, nb.block.thresholds))
         return blocks
 
 
@@ -478,6 +495,11 @@ def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
         eta = ctx.hyper(f"L_{i}", "lkj")
         L = pt.stack([cholesky_corr(name, M, eta[0, 0] if eta is not None else 1.0) for name in block.L_names])
     return scale_effects(z, sd, L, by, Lcov, _student_scale(block, ctx) if block.student else None)
+
+
+def _stack(terms: list[Any]) -> Any:
+    """Terms (..., rows) → (..., rows, thresholds), NumPy or tensors."""
+    return np.stack(terms, axis=-1) if isinstance(terms[0], np.ndarray) else pt.stack(terms, axis=-1)
 
 
 def _monotonic(lp: LinearPredictor, label: str, block: GroupBlock) -> MonotonicTerm:
@@ -512,6 +534,7 @@ def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
     md, rows = ctx.md, ctx.newdata.reset_index(drop=True)
     Z, _ = design_new(b.design_expr, ctx.train, ctx.new, md.env, md.poly)
     Z = np.hstack([Z, np.ones((len(Z), len(b.sp_labels)))])
+    Z = np.repeat(Z, b.thresholds, axis=1) if b.thresholds else Z
     if b.weights is not None:  # mm(g1, g2): rows × members
         labels = np.stack([labels_of(rows[g]).to_numpy(dtype=object) for g in b.term.members.groups], axis=1)
         index, Z = member_index(b.term, rows, b.levels), _weighted(Z, member_weights(b.term, rows))
