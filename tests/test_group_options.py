@@ -17,7 +17,6 @@ from scipy.stats import invgamma, norm
 
 import brmc
 from brmc.errors import DataError, FormulaError
-
 from brmc.terms.gr import scale_effects, standardised_effects
 from brmc.unconstrained import model_values
 

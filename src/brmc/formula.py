@@ -101,7 +101,7 @@ class GroupTerm(Term):
     members: Members | None = None
     #: brms's ID of ``(1 | p | g)``: terms sharing it are correlated across predictors ("" : none)
     id: str = ""
-    options: GroupOptions = GroupOptions()  #: ``gr(g, by = , cov = , dist = )``
+    options: GroupOptions = field(default_factory=GroupOptions)  #: ``gr(g, by = , cov = , dist = )``
     kind = "re"
 
     @property

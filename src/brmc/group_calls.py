@@ -19,7 +19,7 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import pairwise
 
 from .errors import FormulaError
@@ -69,7 +69,7 @@ class GroupCall:
     group: str
     correlated: bool = True
     members: Members | None = None
-    options: GroupOptions = GroupOptions()
+    options: GroupOptions = field(default_factory=GroupOptions)
     id: str = ""
 
 
