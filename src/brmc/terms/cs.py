@@ -93,6 +93,8 @@ def group_arguments(term: Any) -> Expr | None:
         return None
     if len(calls) < len(summands):
         raise FormulaError(f"Please specify category specific effects in separate group-level terms: {term}.")
+    if any(len(split_top(s[2:-1], ",")) != 1 or len(s) < 4 for s in calls):
+        raise FormulaError(f"cs() takes one formula part, as in cs(1) or cs(x + z): {term}.")
     tokens = [t for k, s in enumerate(calls) for t in ([Token("op", "+", s[0].pos)] if k else []) + s[2:-1]]
     return Expr(tokens)
 

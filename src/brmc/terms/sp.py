@@ -90,7 +90,8 @@ def group_summands(term: Any) -> tuple[Expr, list[str]]:
     if any(t.kind == "name" and t.text == "mo" for s in rest for t in s):
         raise FormulaError(f"mo() enters a group-level term such as {term} only as a summand, mo(x), in brmc.")
     tokens = [t for k, s in enumerate(rest) for t in ([Token("op", "+", s[0].pos)] if k else []) + s]
-    return Expr(tokens or [Token("number", "1", 0)]), [naming.brms_rename(Expr(s)) for s in monotonic]
+    labels = list(dict.fromkeys(naming.brms_rename(Expr(s)) for s in monotonic))  # R's terms(): once each
+    return Expr(tokens or [Token("number", "1", 0)]), labels
 
 
 def cumulative(simo: Any, lib: Any) -> Any:
