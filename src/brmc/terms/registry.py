@@ -85,7 +85,7 @@ def linear_predictor(contributions: dict[str, Any]) -> Any:
         >>> import numpy as np
         >>> X, b = np.array([[1.0, 2.0], [1.0, 3.0]]), np.array([[0.5, 1.0]])  # one draw
         >>> r = np.array([[[10.0], [20.0]]])  # one draw, 2 levels, 1 coefficient
-        >>> linear_predictor({"fe": (X, b, 0.0), "re": [(r, np.array([1, 0]), np.ones((2, 1)), [0], [True], {})]})
+        >>> linear_predictor({"fe": (X, b, 0.0), "re": [(r, np.array([1, 0]), np.ones((2, 1)), [0], [True], {}, 0)]})
         array([[22.5, 13.5]])
     """
     eta: Any = 0.0
