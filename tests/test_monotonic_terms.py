@@ -85,3 +85,16 @@ def test_an_ordered_factor_with_number_levels_predicts_new_rows() -> None:
     rows = [0, 5, 17]
     np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=data.iloc[rows]),
                                brmc.predict.posterior_epred(fit)[:, rows], rtol=1e-12)
+
+
+def test_conditional_effects_of_a_monotonic_variable_run_over_whole_numbers(fit: brmc.Fit) -> None:
+    """brms's ``get_int_vars``: a ``mo()`` variable's effect grid is min..max by 1; each value's estimate
+    is the median of ``Intercept + bsp * mo(simo, k)``, computed here from the draws."""
+    effect = fit.conditional_effects("Days")["Days"]
+    np.testing.assert_array_equal(effect["Days"].to_numpy(), np.arange(10.0))
+    post = fit.idata.posterior
+    flat = lambda name: post[name].values.reshape(-1)
+    simo = np.stack([flat(f"simo_moDays1[{k}]") for k in range(1, 10)], axis=-1)
+    mo = 9 * np.concatenate([np.zeros((len(simo), 1)), np.cumsum(simo, axis=1)], axis=1)
+    expected = np.median(flat("b_Intercept")[:, None] + flat("bsp_moDays")[:, None] * mo, axis=0)
+    np.testing.assert_allclose(effect["estimate__"].to_numpy(), expected, rtol=1e-10)

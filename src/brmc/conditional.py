@@ -173,6 +173,15 @@ def _term_variables(md: ModelData) -> list[list[str]]:
     return sorted(terms, key=len)
 
 
+def _integer_variables(md: ModelData) -> list[str]:
+    """brms's ``get_int_vars``: the variables of ``trials()`` and of ``mo()`` terms, which
+    conditional effects keep at whole numbers."""
+    names = list(md.formula.additions.get("trials", []))
+    names += [n for lp in md.linear_predictors for t in lp.formula.terms
+              if getattr(t, "name", "") == "mo" for a in t.args for n in a.variables]
+    return list(dict.fromkeys(names))
+
+
 def _types(md: ModelData, variables: Sequence[str]) -> list[str]:
     groups = _group_variables(md)
     return ["factor" if v in groups or is_factor(md.frame[v]) else "numeric" for v in variables]
@@ -231,6 +240,10 @@ def _effect_values(md: ModelData, name: str, type_: str, resolution: int, modera
     if type_ == "factor":
         return _first_rows(col, level_order(col))
     x = col.to_numpy(dtype=float)
+    if name in _integer_variables(md):  # brms: whole numbers, min to max by 1, or median + (-1:1) * mad
+        if moderator:
+            return pd.Series(np.unique(np.round(np.median(x) + np.array([-1.0, 0.0, 1.0]) * r_mad(x))))
+        return pd.Series(np.arange(x.min(), x.max() + 1.0))
     if moderator:
         return pd.Series(x.mean() + np.array([-1.0, 0.0, 1.0]) * x.std(ddof=1))
     return pd.Series(np.linspace(x.min(), x.max(), resolution))
@@ -261,6 +274,8 @@ def _condition_columns(md: ModelData, exclude: Sequence[str], n: int, condition:
             missing.append(name)
         elif is_factor(col):
             columns[name] = _first_rows(col, level_order(col)[:1]).iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
+        elif name in _integer_variables(md):  # brms: a valid whole number
+            columns[name] = np.full(n, float(np.round(np.median(col.to_numpy(dtype=float)))))
         else:
             columns[name] = np.full(n, col.to_numpy(dtype=float).mean())
     return columns, missing
