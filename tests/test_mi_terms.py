@@ -136,6 +136,7 @@ def test_measurement_error_response_density_is_brms_stan_model() -> None:
     (brmc.bf("bmi | mi() ~ mi(chl)") + brmc.bf("chl ~ age"), FormulaError,
      r"require specification of the addition argument 'mi'.*chl"),
     (brmc.bf("bmi | mi() ~ mi(chl, age)") + brmc.bf("chl | mi() ~ age"), FormulaError, r"idx argument"),
+    (brmc.bf("bmi | mi() ~ mi()") + brmc.bf("chl | mi() ~ age"), FormulaError, r"names no variable"),
     (brmc.bf("bmi | mi() ~ mi(log(chl))") + brmc.bf("chl | mi() ~ age"), FormulaError,
      r"single untransformed variables: mi\(log\(chl\)\)"),
     (brmc.bf("bmi | mi() ~ chl") + brmc.bf("chl | mi() ~ age"), FormulaError,

@@ -135,7 +135,7 @@ def _noise(formula: BrmsFormula, frame: pd.DataFrame, missing: np.ndarray) -> np
 def _mi_arguments(formula: BrmsFormula) -> set[str]:
     """The variables of the formula's ``mi(x)`` calls (``x``)."""
     return {n for p in [formula, *formula.pforms.values()] for t in p.terms if t.kind == "mi"
-            for n in t.args[0].variables}
+            for a in t.args[:1] for n in a.variables}
 
 
 def _plain_variables(formula: BrmsFormula) -> set[str]:
@@ -145,7 +145,7 @@ def _plain_variables(formula: BrmsFormula) -> set[str]:
     out |= {n for args in formula.additions.values() for a in args for n in a.variables}
     for p in [formula, *formula.pforms.values()]:
         for t in p.terms:
-            inside = set(t.args[0].variables) if t.kind == "mi" else set()
+            inside = {n for a in t.args[:1] for n in a.variables} if t.kind == "mi" else set()
             out |= (set(t.variables) - inside) | set(getattr(t, "factors", ()))
     return out
 
@@ -254,6 +254,8 @@ def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[
 
 
 def _term(term: CallTerm, ctx: DataContext) -> MiTerm:
+    if not term.args:
+        raise FormulaError(f"{term} names no variable: a predictor is written mi(x), x a response with mi().")
     if len(term.args) != 1:
         raise FormulaError(f"brmc takes mi(x) with one variable; {term} has mi()'s idx argument, not supported yet.")
     tokens = term.args[0].tokens
