@@ -187,8 +187,8 @@ def test_family_response_errors(sleep) -> None:
         brmc.get_prior("Days ~ 1", sleep, family="beta")
     with raises(FamilyError, "cumulative", "at least 3"):
         brmc.get_prior("y ~ 1", pd.DataFrame({"y": [1, 2, 1, 2]}), family="cumulative")
-    with raises(FamilyError, "multinomial", "not support yet"):
-        brmc.get_family("multinomial")
+    with raises(FamilyError, "dirichlet_multinomial", "not support yet"):
+        brmc.get_family("dirichlet_multinomial")
     rats = brmc.datasets.load("rats")
     with raises(FamilyError, "successes no larger than trials"):
         brmc.get_prior("n | trials(m) ~ 1", rats.assign(m=rats["m"]), family="binomial")

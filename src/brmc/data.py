@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .categories import category_dpars, cbind_columns, matrix_response
 from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, FormulaError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
@@ -148,7 +149,7 @@ class ModelData:
         """The predictors of the response's location: ``["mu"]``, or ``mu2``, ``mu3``, ... for categorical,
         ``mu1``, ``mu2``, ... for a mixture."""
         mixed = [f"mu{k}" for k in range(1, len(self.family.components) + 1)]
-        return [d for d in self.predictors if d == "mu" or self.family.categorical or d in mixed]
+        return [d for d in self.predictors if d == "mu" or self.family.cats_dpars or d in mixed]
 
     @property
     def ref_index(self) -> int:
@@ -202,7 +203,7 @@ class ModelData:
         """The linear predictor the likelihood takes from the ``mu`` predictors' ``etas``:
         ``mu``'s, or for categorical all categories on a last axis with the reference
         category's fixed at 0, for a mixture the components' on a last axis (NumPy arrays or tensors)."""
-        if not self.family.categorical and not self.family.mixture:
+        if not self.family.cats_dpars and not self.family.mixture:
             return etas["mu"]
         parts = [etas[d] for d in self.mu_dpars]
         if isinstance(parts[0], np.ndarray):
@@ -300,7 +301,9 @@ def build_data(
     frame = terms.ac.order_frame(formula, frame)  # brms's order of the rows of a time-series term
     additions = _additions(formula, frame, family)
     levels: list[str] = []
-    if family.polytomous:
+    if family.multicol or cbind_columns(formula.response.tokens) is not None:
+        y, levels = matrix_response(formula.response, frame, family, additions)
+    elif family.polytomous:
         y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
     else:
         y = terms.mi.with_missing(formula, frame, lambda rows: _response(formula, rows, family, env, additions))
@@ -340,7 +343,7 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
                         additions: dict[str, Any]) -> dict[str, Predictor]:
     """The formula of each predicted distributional parameter, in brms's order: the ``mu``
     parameters (the main formula unless ``bf()`` gave their own), then the others as given."""
-    mu = (category_dpars(levels, family) if family.categorical
+    mu = (category_dpars(levels, family) if family.cats_dpars
           else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
     valid = mu + [d.name for d in family.dpars if not d.size]
     pforms = dpar_formulas(formula, family)  # without a non-linear formula's parameters
@@ -363,33 +366,9 @@ def _linear_predictor(dpar: str, form: Predictor, family: Family, ctx: DataConte
     """One predictor's data, a part per registered kind of term (:mod:`brmc.terms`)."""
     parts = {kind.name: kind.data(form.of_kind(kind.name), ctx) for kind in terms.kinds()}
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
-    link = ("identity" if family.categorical or ctx.nlpar else family.mu_link(dpar) if dpar == "mu" or family.mixture
+    link = ("identity" if family.cats_dpars or ctx.nlpar else family.mu_link(dpar) if dpar == "mu" or family.mixture
             and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
     return LinearPredictor(dpar=dpar, formula=form, link=link, parts=parts)
-
-
-def category_dpars(levels: list[str], family: Family) -> list[str]:
-    """brms's names of the ``mu`` parameters of a categorical model: ``mu`` + each
-    non-reference category, made a valid Stan name (``make_stan_names``).
-
-    Example:
-        >>> category_dpars(["1", "2", "very good"], get_family("categorical"))
-        ['mu2', 'muverygood']
-    """
-    ref = family.refcat if family.refcat is not None else levels[0]
-    # R's make.names (invalid characters become '.', duplicates get '.1', '.2'), then '.' and '_' dropped
-    names = [re.sub(r"[^\w.]", ".", f"mu{lv}") for lv in levels if lv != ref]
-    seen: dict[str, int] = {}
-    unique = []
-    for n in names:
-        unique.append(f"{n}.{seen[n]}" if n in seen else n)
-        seen[n] = seen.get(n, 0) + 1
-    out = [re.sub(r"[._]", "", n) for n in unique]
-    if len(set(out)) < len(out):
-        raise FamilyError("Invalid response category names for family 'categorical': "
-                          f"{', '.join(map(repr, levels))} give the same parameter names. "
-                          "Please avoid special characters in the category names.")
-    return out
 
 
 def _response_series(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any],
@@ -533,7 +512,7 @@ def addition_values(frame: pd.DataFrame, term: str, arg: str) -> np.ndarray:
 def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dict[str, np.ndarray]:
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
-    allowed = {"trials": set(_TRIALS_FAMILIES), "weights": None, "se": {"gaussian", "student"},
+    allowed = {"trials": {*_TRIALS_FAMILIES, "multinomial"}, "weights": None, "se": {"gaussian", "student"},
                "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
     names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
     for term, args in ((t, a) for t, a in formula.additions.items() if t != "mi"):  # mi(): terms.mi

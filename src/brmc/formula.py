@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .categories import cbind_columns  # mm()'s weights and a matrix response are cbind()
 from .errors import FormulaError
 from .group_calls import GROUP_CALLS, GroupOptions, Members, group_call_arguments, parse_group_call, refuse_group_calls_outside
 from .multivariate import MultivariateFormula, SetRescor, has_mvbind, mvbf, split_mvbind
@@ -264,7 +265,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
         if tok.kind == "name" and follows_call:
             name = tok.text
             known = name in SAFE_FUNCTIONS or name in ADDITION_TERMS or name in TERM_CALLS or name in GROUP_CALLS
-            known = known or name == "cbind" and i in grouped  # mm()'s weights
+            known = known or name == "cbind" and (i in grouped or i == 0 and cbind_columns(tokens) is not None)
             if not known and name not in (env_names or frozenset()):
                 if name in {"s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(

@@ -112,8 +112,8 @@ def structure_key(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> s
         "dpars": [d.name for d in md.dpars],
         "additions": sorted(k for k in md.additions if k != "se_sigma"),
         "N": md.nobs,
-        "categories": len(md.response_levels) if md.family.categorical else 0,
-        "ref": md.ref_index if md.family.categorical else 0,
+        "categories": len(md.response_levels) if md.family.cats_dpars else 0,
+        "ref": md.ref_index if md.family.cats_dpars else 0,
         "predictors": [(lp.dpar, lp.link, [(kind.name, kind.structure(part)) for kind, part in terms.parts(lp)])
                        for lp in md.predictors.values()],
         "thresholds": md.thresholds,

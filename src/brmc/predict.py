@@ -475,5 +475,8 @@ def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = Non
     if fit.family.polytomous:  # brms: the share of draws in each category
         levels = fit.model_data.response_levels
         return pd.DataFrame({f"P(Y = {lv})": (draws == k + 1).mean(axis=0) for k, lv in enumerate(levels)})
+    if draws.ndim == 3:  # a cbind() response: a summary per column, as brms's 3-D array
+        return pd.concat({lv: summarise(draws[..., k], probs) for k, lv in enumerate(fit.model_data.response_levels)},
+                         axis=1)
     return summarise(draws, probs)
 

@@ -247,7 +247,7 @@ def default_prior_table(md: ModelData) -> pd.DataFrame:
     ctx = PriorContext(md=md, scale=scale)
     rows = [row for lp in md.predictors.values() for kind, part in terms.parts(lp)
             for row in kind.prior_rows(lp, part, ctx)]
-    if md.family.categorical:  # class-level rows shared by all categories (brms's conv_cats_dpars)
+    if md.family.cats_dpars:  # class-level rows shared by all categories (brms's conv_cats_dpars)
         for class_ in ("b", "Intercept"):
             if any(r["class"] == class_ for r in rows):
                 rows.append(prior_row("", class_))
@@ -371,7 +371,7 @@ def _chain(coef: str, group: str, dpar: str) -> list[tuple[str, str, str]]:
 def _expand_shared(md: ModelData, user: list[Prior], warn: bool = False) -> list[Prior]:
     """brms 2.18 on a categorical model: a prior on class ``b`` or ``Intercept`` without
     ``dpar`` is copied to every category that has none of its own (``warn``: with brms's warning)."""
-    if not md.family.categorical:
+    if not md.family.cats_dpars:
         return user
     out = list(user)
     for p in user:
@@ -429,7 +429,7 @@ def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
     rows = []
     for r in spec.table.to_dict("records"):
         class_, coef, group, dpar = row_key(r)
-        if md.family.categorical and class_ in {"b", "Intercept"} and not (coef or dpar):
+        if md.family.cats_dpars and class_ in {"b", "Intercept"} and not (coef or dpar):
             continue  # brms removes the rows shared by all categories once it has copied them
         dist, source = _resolve(user, defaults, class_, _chain(coef, group, dpar))
         lb, ub = r["lb"], r["ub"]

@@ -557,5 +557,5 @@ def to_inference_data(result: SamplingResult, md: ModelData) -> az.InferenceData
     return az.InferenceData(
         posterior=brms_posterior(result.raw.posterior, md),
         sample_stats=result.raw.sample_stats,
-        observed_data=xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs",))}),
+        observed_data=xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs", "cat")[:md.y.ndim])}),  # cbind(): categories
     )

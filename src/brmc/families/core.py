@@ -141,8 +141,9 @@ class Family:
     ``epred(mu, dpars, additions)`` the expected response given ``mu`` (the
     inverse-linked ``eta``); ``response(y, additions)`` checks and codes the
     response.  ``kind`` is ``"continuous"``, ``"count"``, ``"binary"``,
-    ``"ordinal"`` or ``"categorical"``; ``log_scale`` families (lognormal) take
-    brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical``
+    ``"ordinal"``, ``"categorical"``, ``"multinomial"`` or ``"simplex"`` (a ``cbind()`` matrix of counts
+    or of proportions); ``log_scale`` families (lognormal) take
+    brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical`` and the matrix families
     (``None``: the first); ``response_additions(y, additions)`` the data a family computes from its
     response (cox's baseline-hazard bases).
 
@@ -177,6 +178,18 @@ class Family:
     @property
     def categorical(self) -> bool:
         return self.kind == "categorical"
+
+    @property
+    def multicol(self) -> bool:
+        """Whether the response is a matrix of columns, ``cbind(y1, y2, y3)`` (brms's ``has_multicol``):
+        counts for ``multinomial``, rows on the simplex for ``dirichlet``."""
+        return self.kind in {"multinomial", "simplex"}
+
+    @property
+    def cats_dpars(self) -> bool:
+        """Whether ``mu`` is one predictor per non-reference category, ``mu<cat>`` (brms's
+        ``conv_cats_dpars``): categorical and the matrix-response families."""
+        return self.categorical or self.multicol
 
     @property
     def mixture(self) -> bool:
@@ -294,6 +307,8 @@ class Family:
             return self.probabilities(self, eta, dpars["thres"])
         if self.categorical:
             return special.softmax(eta, axis=-1)
+        if self.multicol:  # a joint link over the categories: epred takes the linear predictors
+            return self.epred(eta, dpars, additions)
         if "lb" in additions:
             return _truncated_mean(self, self.inverse_link_np(eta), dpars, additions)
         return self.epred(self.inverse_link_np(eta), dpars, additions)
@@ -458,7 +473,7 @@ def _with_link(family: Family, link: str) -> Family:
 
 def _with_options(family: Family, options: dict[str, str]) -> Family:
     """Apply brms's family options: ``link_<dpar>`` (the link of a predicted dpar) and ``refcat``."""
-    allowed = [f"link_{d.name}" for d in family.dpars] + (["refcat"] if family.categorical else [])
+    allowed = [f"link_{d.name}" for d in family.dpars] + (["refcat"] if family.cats_dpars else [])
     for key, value in options.items():
         if key not in allowed:
             raise FamilyError(f"Family '{family.name}' has no option {key!r}; it takes: "

@@ -265,7 +265,7 @@ def default_scale(md: ModelData, link: str | None = None, offset: np.ndarray | N
     location by minus its mean.  Returns ``(location, scale, data_based)``.
     """
     link = "log" if md.family.log_scale else (link or md.family.link)
-    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal", "categorical"}:
+    if link not in DATA_PRIOR_LINKS or md.family.kind in {"binary", "ordinal"} or md.family.cats_dpars:
         return 0.0, 2.5, False
     y = np.asarray(md.y, dtype=float)
     y = y[np.isfinite(y)] if y.ndim == 1 else y  # a response's missing values under mi() are brms's Inf
