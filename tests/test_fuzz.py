@@ -181,7 +181,8 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
                        "mi(x)", "mi()", "mi(x):z", "mi(x, z)", "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
-                       "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)"]
+                       "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
+                       "cbind(k, n)", "cbind(y, x, z)"]
 
 
 MUTATIONS = ("insert", "delete", "replace", "run", "cut", "swap")
@@ -459,7 +460,7 @@ LINK_NAMES = sorted(brmc.families.LINKS)
 @FUZZ
 @given(family=st.sampled_from(FAMILY_NAMES) | st.text(min_size=1, max_size=12),
        link=st.sampled_from(LINK_NAMES) | st.none() | st.text(max_size=8),
-       response=st.sampled_from(["y", "k | trials(n)", "w", "k", "g"]))
+       response=st.sampled_from(["y", "k | trials(n)", "w", "k", "g", "cbind(k, n) | trials(n)", "cbind(x, w)"]))
 def test_any_family_link_and_response_fits_or_raises_a_brms_error(small_df, family: str, link, response: str) -> None:
     """Every family with every link on every kind of response: a prior table or a BrmsError; a link
     the family lacks is a FamilyError naming the family's links."""
@@ -475,6 +476,57 @@ def test_any_family_link_and_response_fits_or_raises_a_brms_error(small_df, fami
             brmc.get_prior(f"{response} ~ x + (1 | g)", small_df, family=fam)
         except BrmsError:
             pass
+
+
+MATRIX_COLUMNS = {"multinomial": ("c1", "c2", "c3", "c4"), "dirichlet": ("p1", "p2", "p3", "p4")}
+
+
+@pytest.fixture(scope="module")
+def matrix_df(small_df) -> pd.DataFrame:
+    """small_df with counts c1..c4 (row totals ``tot``) and proportions p1..p4 (rows on the simplex)."""
+    rng = np.random.default_rng(7)
+    counts = rng.multinomial(12, [0.1, 0.2, 0.3, 0.4], size=len(small_df))
+    shares = rng.dirichlet(np.ones(4), size=len(small_df))
+    return small_df.assign(tot=12, **{f"c{k + 1}": counts[:, k] for k in range(4)},
+                           **{f"p{k + 1}": shares[:, k] for k in range(4)})
+
+
+@st.composite
+def matrix_formulas(draw) -> tuple[str, str, list[str], str | None]:
+    """A cbind() response of two to four columns (of counts or proportions, or a mix) for a matrix family
+    or another one, with the grammar's right-hand sides."""
+    family = draw(st.sampled_from(["multinomial", "dirichlet", "gaussian", "categorical", "binomial"]))
+    pool = MATRIX_COLUMNS.get(family, MATRIX_COLUMNS["multinomial"])
+    mixed = draw(st.booleans()) and draw(st.booleans())
+    columns = draw(st.lists(st.sampled_from(pool + (("y", "x") if mixed else ())), min_size=2, max_size=4,
+                            unique=True))
+    refcat = draw(st.none() | st.sampled_from(columns + ["nope"]))
+    trials = " | trials(tot)" if family in {"multinomial", "binomial"} and draw(st.integers(0, 4)) else ""
+    gen = draw(formulas())
+    rhs = gen.text.split("~", 1)[1]
+    return f"cbind({', '.join(columns)}){trials} ~{rhs}", family, columns, refcat
+
+
+@settings(FUZZ, max_examples=100)
+@given(case=matrix_formulas())
+def test_cbind_responses_name_their_categories_or_raise_a_brms_error(matrix_df, case) -> None:
+    """cbind() responses: a matrix family on valid columns gives mu<column> rows for every column but the
+    reference (the first, or refcat); anything else a BrmsError."""
+    text, family, columns, refcat = case
+    # only all four columns add up (to the trials, to 1); refcat is an option of categorical-like families
+    valid = (set(columns) <= set(MATRIX_COLUMNS.get(family, ())) and len(columns) == 4 and refcat in (None, *columns)
+             and (family != "multinomial" or "trials" in text))
+    with warnings.catch_warnings(), no_hang():
+        warnings.simplefilter("ignore")
+        try:
+            fam = brmc.get_family(family, **({"refcat": refcat} if refcat else {}))
+            table = brmc.get_prior(text, matrix_df, family=fam)
+        except BrmsError:
+            assert not valid, text
+            return
+    assert valid, text
+    ref = refcat or columns[0]
+    assert sorted(set(table["dpar"]) - {"", "phi"}) == sorted(f"mu{c}" for c in columns if c != ref)
 
 
 # --------------------------------------------------------------------------- non-linear expressions

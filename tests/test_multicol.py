@@ -1,0 +1,201 @@
+"""multinomial and dirichlet: brms's families of a ``cbind(y1, y2, y3)`` response matrix.
+
+No brms fits of these families exist here (R is not available), so the checks are against
+independent computations: SciPy's multinomial and dirichlet densities at the posterior draws,
+the softmax written in the test, and recovery of the coefficients of data simulated with NumPy.
+The default priors are derived from brms 2.18's code (``def_dprior`` and ``def_scale_prior``: with
+``conv_cats_dpars`` the intercepts take ``student_t(3, 0, 2.5)``, the dirichlet's ``phi``
+``gamma(0.01, 0.01)``; the class rows shared by all categories stay flat).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import special, stats
+
+import brmc
+from brmc.errors import BrmsError, DataError, FamilyError
+
+N = 150
+TRUE = {"mu2": (0.5, 1.0), "mu3": (-0.5, -0.5)}  # (intercept, slope on x) of categories 2 and 3
+
+
+def _eta(x: np.ndarray) -> np.ndarray:
+    return np.stack([np.zeros_like(x)] + [a + b * x for a, b in TRUE.values()], axis=-1)
+
+
+@pytest.fixture(scope="module")
+def counts() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    x = rng.normal(size=N)
+    size = rng.integers(5, 20, size=N)
+    y = np.array([rng.multinomial(n, p) for n, p in zip(size, special.softmax(_eta(x), axis=-1))])
+    return pd.DataFrame({"y1": y[:, 0], "y2": y[:, 1], "y3": y[:, 2], "size": size, "x": x})
+
+
+@pytest.fixture(scope="module")
+def shares() -> pd.DataFrame:
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=N)
+    y = np.array([rng.dirichlet(a) for a in special.softmax(_eta(x), axis=-1) * 20.0])
+    return pd.DataFrame({"p1": y[:, 0], "p2": y[:, 1], "p3": y[:, 2], "x": x})
+
+
+@pytest.fixture(scope="module")
+def multinomial_fit(counts):
+    return brmc.brm("cbind(y1, y2, y3) | trials(size) ~ x", counts, family="multinomial", chains=2, iter=500, seed=3)
+
+
+@pytest.fixture(scope="module")
+def dirichlet_fit(shares):
+    return brmc.brm("cbind(p1, p2, p3) ~ x", shares, family="dirichlet", chains=2, iter=500, seed=3)
+
+
+def _draws_eta(fit, cats: list[str], x: np.ndarray) -> np.ndarray:
+    """(draws, rows, categories) linear predictors from the posterior's brms-named coefficients."""
+    post = fit.idata.posterior
+    flat = lambda name: post[name].values.reshape(-1)  # noqa: E731
+    parts = [np.zeros((flat(f"b_mu{cats[1]}_x").size, x.size))]
+    parts += [flat(f"b_mu{c}_Intercept")[:, None] + flat(f"b_mu{c}_x")[:, None] * x for c in cats[1:]]
+    return np.stack(parts, axis=-1)
+
+
+def _recovered(fit, cats: list[str]) -> None:
+    post = fit.idata.posterior
+    for cat, (a, b) in zip(cats[1:], TRUE.values()):
+        for name, truth in [(f"b_mu{cat}_Intercept", a), (f"b_mu{cat}_x", b)]:
+            draws = post[name].values
+            assert abs(draws.mean() - truth) < 3.5 * draws.std(), (name, draws.mean(), draws.std())
+
+
+def test_multinomial_recovers_the_simulated_coefficients(multinomial_fit) -> None:
+    _recovered(multinomial_fit, ["y1", "y2", "y3"])
+    text = str(multinomial_fit.summary())
+    assert "Links: muy2 = logit; muy3 = logit" in text and "muy2_Intercept" in text and "muy3_x" in text
+
+
+def test_multinomial_log_lik_and_epred_are_scipys_and_the_softmax(multinomial_fit, counts) -> None:
+    eta = _draws_eta(multinomial_fit, ["y1", "y2", "y3"], counts["x"].to_numpy())
+    p = np.exp(eta - eta.max(axis=-1, keepdims=True))
+    p /= p.sum(axis=-1, keepdims=True)
+    y = counts[["y1", "y2", "y3"]].to_numpy()
+    ll = multinomial_fit.log_likelihood().values.reshape(eta.shape[:2])
+    rows = [0, 7, N - 1]
+    expect = np.array([[stats.multinomial.logpmf(y[i], counts["size"][i], p[s, i]) for i in rows] for s in range(5)])
+    np.testing.assert_allclose(ll[:5, rows], expect, rtol=1e-8)
+    epred = multinomial_fit.posterior_epred()
+    np.testing.assert_allclose(epred, p * counts["size"].to_numpy()[None, :, None], rtol=1e-8)
+    assert list(multinomial_fit.fitted().columns.get_level_values(0).unique()) == [
+        "P(Y = y1)", "P(Y = y2)", "P(Y = y3)"]
+
+
+def test_multinomial_draws_add_up_to_the_trials(multinomial_fit, counts) -> None:
+    draws = multinomial_fit.posterior_predict(ndraws=20, seed=1)
+    assert draws.shape == (20, N, 3)
+    np.testing.assert_array_equal(draws.sum(axis=-1), np.broadcast_to(counts["size"].to_numpy(), (20, N)))
+    table = multinomial_fit.predict(ndraws=50, seed=1)
+    assert list(table.columns.get_level_values(0).unique()) == ["y1", "y2", "y3"]
+
+
+def test_dirichlet_recovers_and_matches_scipy(dirichlet_fit, shares) -> None:
+    _recovered(dirichlet_fit, ["p1", "p2", "p3"])
+    phi = dirichlet_fit.idata.posterior["phi"].values.reshape(-1)
+    assert abs(phi.mean() - 20.0) < 3.5 * phi.std()
+    eta = _draws_eta(dirichlet_fit, ["p1", "p2", "p3"], shares["x"].to_numpy())
+    p = special.softmax(eta, axis=-1)
+    y = shares[["p1", "p2", "p3"]].to_numpy()
+    ll = dirichlet_fit.log_likelihood().values.reshape(eta.shape[:2])
+    rows = [0, 3, N - 1]
+    expect = np.array([[stats.dirichlet.logpdf(y[i], p[s, i] * phi[s]) for i in rows] for s in range(5)])
+    np.testing.assert_allclose(ll[:5, rows], expect, rtol=1e-8)
+    np.testing.assert_allclose(dirichlet_fit.posterior_epred(), p, rtol=1e-8)
+    draws = dirichlet_fit.posterior_predict(ndraws=10, seed=2)
+    assert draws.shape == (10, N, 3) and np.allclose(draws.sum(axis=-1), 1.0) and (draws > 0).all()
+    assert "Links: mup2 = logit; mup3 = logit; phi = identity" in str(dirichlet_fit.summary())
+
+
+def test_default_priors_follow_brms_code(counts, shares) -> None:
+    """brms 2.18's rules (see the module docstring); no brms grid rows exist for these families."""
+    table = brmc.get_prior("cbind(p1, p2, p3) ~ x", shares, family="dirichlet")
+    rows = [tuple(r) for r in table[["prior", "class", "coef", "dpar", "lb"]].itertuples(index=False)]
+    assert rows == [
+        ("", "b", "", "", ""), ("", "Intercept", "", "", ""),
+        ("gamma(0.01, 0.01)", "phi", "", "", "0"),
+        ("", "b", "", "mup2", ""), ("", "b", "x", "mup2", ""),
+        ("student_t(3, 0, 2.5)", "Intercept", "", "mup2", ""),
+        ("", "b", "", "mup3", ""), ("", "b", "x", "mup3", ""),
+        ("student_t(3, 0, 2.5)", "Intercept", "", "mup3", ""),
+    ]
+    table = brmc.get_prior("cbind(y1, y2, y3) | trials(size) ~ x", counts,
+                           family=brmc.get_family("multinomial", refcat="y2"))
+    assert sorted(set(table["dpar"]) - {""}) == ["muy1", "muy3"]
+
+
+def test_family_log_lik_at_fixed_values() -> None:
+    """The records themselves, at fixed linear predictors (two draws, two rows)."""
+    eta = np.array([[[0.0, 0.3, -1.2], [0.0, 2.0, 0.5]], [[0.0, -0.4, 0.1], [0.0, 0.0, 0.0]]])
+    p = special.softmax(eta, axis=-1)
+    y = np.array([[2.0, 3.0, 0.0], [1.0, 1.0, 4.0]])
+    trials = np.array([5.0, 6.0])
+    ll = brmc.get_family("multinomial").log_lik(y, eta, {}, {"trials": trials})
+    expect = [[stats.multinomial.logpmf(y[i], int(trials[i]), p[s, i]) for i in range(2)] for s in range(2)]
+    np.testing.assert_allclose(ll, expect, rtol=1e-10)
+    shares = np.array([[0.2, 0.5, 0.3], [0.6, 0.1, 0.3]])
+    phi = np.array([[4.0], [9.0]])
+    ll = brmc.get_family("dirichlet").log_lik(shares, eta, {"phi": phi}, {})
+    expect = [[stats.dirichlet.logpdf(shares[i], p[s, i] * phi[s, 0]) for i in range(2)] for s in range(2)]
+    np.testing.assert_allclose(ll, expect, rtol=1e-10)
+
+
+@pytest.mark.parametrize("formula, family, change, error, words", [
+    ("cbind(y1, y2, y4) | trials(size) ~ x", "multinomial", None, DataError, ["'y4'", "not in the data"]),
+    ("cbind(y1, y2, y3) | trials(size) ~ x", "multinomial", ("y2", 0, 1.5), DataError,
+     ["whole numbers", "column 'y2' in row 1", "1.5"]),
+    ("cbind(y1, y2, y3) | trials(size) ~ x", "multinomial", ("y3", 4, -1.0), DataError,
+     ["non-negative", "row 5"]),
+    ("cbind(y1, y2, y3) ~ x", "multinomial", None, DataError, ["needs the number of trials", "brms 2.18"]),
+    ("cbind(y1, y2, y3) | trials(size) ~ x", "multinomial", ("size", 2, 100), DataError,
+     ["add up to trials()", "row 3"]),
+    ("cbind(y1, y2, y3) ~ x", "gaussian", None, FamilyError,
+     ["family 'gaussian'", "multinomial, dirichlet"]),
+    ("cbind(y1, y2) | trials(size) ~ x", "binomial", None, FamilyError,
+     ["family 'binomial'", "successes | trials(n)"]),
+    ("y1 | trials(size) ~ x", "multinomial", None, FamilyError, ["needs a response matrix", "cbind("]),
+    ("cbind(y1, y1, y2) | trials(size) ~ x", "multinomial", None, DataError, ["two different columns"]),
+    ("cbind(p1, p2, p3) ~ x", "dirichlet", ("p2", 9, 0.9), DataError, ["sum to 1", "row 10"]),
+    ("cbind(p1, p2, p3) ~ x", "dirichlet", ("p1", 1, 0.0), DataError, ["strictly between 0 and 1", "row 2"]),
+    ("cbind(p1, p2, g) ~ x", "dirichlet", None, DataError, ["numeric", "'g'"]),
+])
+def test_bad_matrix_responses_are_named(counts, shares, formula, family, change, error, words) -> None:
+    data = (counts if "y1" in formula else shares).assign(g="a").copy()
+    if change is not None:
+        column, row, value = change
+        data[column] = data[column].astype(float)
+        data.loc[row, column] = value
+    with pytest.raises(error) as err:
+        brmc.get_prior(formula, data, family=family)
+    assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_an_unknown_refcat_is_named(shares) -> None:
+    with pytest.raises(DataError, match="refcat='p9' is not a column"):
+        brmc.get_prior("cbind(p1, p2, p3) ~ x", shares, family=brmc.get_family("dirichlet", refcat="p9"))
+
+
+def test_cbind_of_expressions_keeps_lme4s_hint() -> None:
+    with pytest.raises(BrmsError, match=r"m \| trials\(n\)"):
+        brmc.parse_formula("cbind(m, n - m) ~ 1")
+    assert brmc.parse_formula("cbind(a, b) | trials(n) ~ x").response == "cbind(a, b)"
+
+
+def test_group_level_terms_and_predicted_phi(shares) -> None:
+    data = shares.assign(g=np.repeat(list("abcde"), N // 5))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        table = brmc.get_prior(brmc.bf("cbind(p1, p2, p3) ~ x + (1 | g)", phi="~ x"), data, family="dirichlet")
+    assert {"mup2", "mup3", "phi"} <= set(table["dpar"])
+    assert ("sd", "g", "mup3") in {(r["class"], r["group"], r["dpar"]) for _, r in table.iterrows()}
