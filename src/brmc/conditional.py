@@ -291,7 +291,8 @@ def _point_frame(fit: Fit, names: list[str]) -> pd.DataFrame:
         if v not in names and is_factor(frame[v]):
             keep &= (labels_of(frame[v]) == level_order(frame[v])[0]).to_numpy()
     points = frame.loc[keep, names].reset_index(drop=True)
-    points["resp__"] = observed_response(fit)[keep]
+    if not md.family.multicol:  # a cbind() response has no one value to plot as a point
+        points["resp__"] = observed_response(fit)[keep]
     for k, name in enumerate(names, start=1):
         points[f"effect{k}__"] = points[name]
     return points
@@ -528,12 +529,12 @@ def effect_options(fit: Fit, conditions: pd.DataFrame | None, int_conditions: di
     if isinstance(resolution, bool) or not isinstance(resolution, (int, np.integer)) or resolution < 2:
         raise DataError(f"resolution must be an integer of at least 2, got {resolution!r}.")
     md = fit.model_data
-    if categorical and not md.family.polytomous:
+    if categorical and not (md.family.polytomous or md.family.multicol):
         raise DataError("Argument 'categorical' may only be used for categorical or ordinal models.")
     if categorical and method != "posterior_epred":
         raise DataError("Can only use 'categorical' with method = 'posterior_epred'.")
-    if md.family.categorical and not categorical:
-        raise DataError("Please set 'categorical' to True: a categorical model predicts a probability per category.")
+    if md.family.cats_dpars and not categorical:
+        raise DataError("Please set 'categorical' to True: a categorical-like model predicts a value per category.")
     if spaghetti and surface:
         raise DataError("Cannot use 'spaghetti' and 'surface' at the same time.")
     unknown = [v for v in (int_conditions or {}) if v not in md.frame.columns]

@@ -587,7 +587,7 @@ def bayes_R2(fit: Fit, summary: bool = True, probs: Sequence[float] = (0.025, 0.
     ['Estimate', 'Est.Error', 'Q2.5', 'Q97.5']
     """
     md = fit.model_data
-    if md.family.categorical:
+    if md.family.cats_dpars:  # brms: conv_cats_dpars (categorical, multinomial, dirichlet)
         raise DataError("'bayes_R2' is not defined for unordered categorical models.")
     ypred = posterior_epred(fit)
     if ypred.ndim == 3:  # ordinal: brms's bayes_R2 needs a scalar expected response
