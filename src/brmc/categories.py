@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -162,6 +163,45 @@ def _check_simplex(y: np.ndarray, columns: list[str], resp: Expr, family: Family
         i = off[0]
         raise DataError(f"Family '{family.name}' needs each row of {resp} to sum to 1 (brms's simplex); "
                         f"row {i + 1} sums to {y[i].sum():.10g}.")
+
+
+def with_categories(family: Family, levels: list[str]) -> Family:
+    """The family of a matrix response with its categories, each ``per_category`` dpar one per non-reference
+    category (logistic_normal's ``sigmap2``, ``sigmap3``, of class ``sigma``) and its ``corr`` dpar the
+    correlations of those categories (``lncor__p2__p3``, in brms's order: ``get_cornames``).
+
+    Parameters
+    ----------
+    family : Family
+        A family whose response is a matrix.
+    levels : list of str
+        The categories (the response's columns).
+
+    Returns
+    -------
+    Family
+
+    Examples
+    --------
+    >>> from brmc.families import get_family
+    >>> fam = with_categories(get_family("logistic_normal"), ["p1", "p2", "p3"])
+    >>> [n for d in fam.dpars for n in d.names]
+    ['sigmap2', 'sigmap3', 'lncor__p2__p3']
+    """
+    ref = family.refcat if family.refcat is not None else levels[0]
+    predicted = [lv for lv in levels if lv != ref]
+    suffixes = [name[len("mu"):] for name in category_dpars(levels, family)]
+    dpars = []
+    for d in family.dpars:
+        if d.per_category:
+            dpars += [replace(d, name=f"{d.name}{s}", per_category=False, cls=d.name) for s in suffixes]
+        elif d.corr:
+            pairs = [(j, k) for k in range(len(predicted)) for j in range(k)]
+            dpars.append(replace(d, corr=len(predicted),
+                                 labels=tuple(f"{d.name}__{predicted[j]}__{predicted[k]}" for j, k in pairs)))
+        else:
+            dpars.append(d)
+    return replace(family, dpars=tuple(dpars), categories=tuple(levels))
 
 
 def category_dpars(levels: list[str], family: Family) -> list[str]:

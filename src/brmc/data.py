@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .categories import category_dpars, cbind_columns, matrix_response
+from .categories import category_dpars, cbind_columns, matrix_response, with_categories
 from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, FormulaError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
@@ -190,7 +190,7 @@ class ModelData:
             'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
-        names = [n for d in self.family.dpars if not d.basis for n in d.names] + list(self.family.extra_links)
+        names = [n for d in self.family.dpars if not (d.basis or d.corr) for n in d.names] + list(self.family.extra_links)
         if self.family.mixture:  # brms's order: each component's mu and dpars, then the proportions
             links = {}
             names = [n for k, c in enumerate(self.family.components, 1)
@@ -303,6 +303,7 @@ def build_data(
     levels: list[str] = []
     if family.multicol or cbind_columns(formula.response.tokens) is not None:
         y, levels = matrix_response(formula.response, frame, family, additions)
+        family = with_categories(family, levels)
     elif family.polytomous:
         y, levels = _category_codes(_response_series(formula, frame, family, env, additions), family)
     else:
@@ -345,7 +346,7 @@ def _predictor_formulas(formula: BrmsFormula, family: Family, levels: list[str],
     parameters (the main formula unless ``bf()`` gave their own), then the others as given."""
     mu = (category_dpars(levels, family) if family.cats_dpars
           else [f"mu{k}" for k in range(1, len(family.components) + 1)] if family.mixture else ["mu"])
-    valid = mu + [d.name for d in family.dpars if not d.size]
+    valid = mu + [d.name for d in family.dpars if not (d.size or d.corr)]
     pforms = dpar_formulas(formula, family)  # without a non-linear formula's parameters
     for dpar in pforms:
         if dpar in family.extra_links or family.mixture and re.fullmatch(r"theta\d+", dpar):

@@ -34,6 +34,7 @@ from . import terms
 from .data import ModelData
 from .distributions import pymc_dist
 from .errors import FamilyError
+from .families import DistPar
 from .graph import cholesky_corr, corr_cholesky, parameter  # noqa: F401  (re-exported)
 from .priors import ParamPrior, PriorSpec
 from .terms.base import GraphContext
@@ -197,6 +198,9 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
                                           initval=np.linspace(-1.0, 1.0, md.thresholds))
             scalars["thres"] = params["Intercept"][None, :]  # an axis of rows, as after sampling
         for dpar in md.dpars:
+            if dpar.corr:  # a correlation matrix (logistic_normal's lncor) as its Cholesky factor
+                scalars[dpar.name] = _cholesky_factor(dpar, ctx)
+                continue
             lb, ub = spec.bounds(dpar.name)
             shape = (dpar.size,) if dpar.size else ()
             params[dpar.name] = scalars[dpar.name] = parameter(dpar.parameter, shape, lb, ub, bool(dpar.size))
@@ -214,6 +218,15 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
         values = {k: v for k, v in values.items() if model[k] in used}
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values,
                       start=fallback_start(md))
+
+
+def _cholesky_factor(dpar: DistPar, ctx: GraphContext) -> pt.TensorVariable:
+    """The Cholesky factor ``L<name>`` of a correlation-matrix dpar with its ``lkj`` prior (brms's
+    ``cholesky_factor_corr`` with ``lkj_corr_cholesky``); of dimension 1, the constant 1."""
+    if dpar.corr < 2:
+        return pt.eye(1)
+    eta = ctx.hyper(dpar.name, "lkj")
+    return cholesky_corr(dpar.parameter, dpar.corr, eta[0, 0] if eta is not None else 1.0)
 
 
 def graph_context(nobs: int, values: dict[str, np.ndarray], params: dict[str, pt.TensorVariable], spec: PriorSpec,

@@ -22,6 +22,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import xarray as xr
 
+from .families import DistPar
+from .graph import cholesky_from_raw
+
 if TYPE_CHECKING:
     from .data import LinearPredictor, ModelData
 
@@ -162,6 +165,17 @@ def prior_name(class_: str, coef: str = "", group: str = "", dpar: str = "", per
     return f"prior_{class_}"
 
 
+def cor_names(raw: xr.Dataset, d: DistPar) -> dict[str, np.ndarray]:
+    """The correlations of a correlation-matrix dpar (logistic_normal's ``lncor``) by their brms names
+    (``lncor__p2__p3``, :attr:`DistPar.labels`), from the raw draws of its Cholesky factor's ``L<name>_raw``."""
+    if d.corr < 2:
+        return {}
+    L = cholesky_from_raw(np.asarray(raw[f"{d.parameter}_raw"].values), d.corr)
+    cor = L @ np.swapaxes(L, -1, -2)
+    pairs = [(j, k) for k in range(d.corr) for j in range(k)]
+    return {label: cor[..., j, k] for label, (j, k) in zip(d.labels, pairs)}
+
+
 def brms_posterior(raw: xr.Dataset, md: ModelData, parts: Callable[[LinearPredictor], list[tuple[Any, Any]]]
                    ) -> xr.Dataset:
     """Turn raw model draws into brms's parameters, names and order.
@@ -183,7 +197,10 @@ def brms_posterior(raw: xr.Dataset, md: ModelData, parts: Callable[[LinearPredic
         for kind, part in parts(lp):
             for section, named in kind.rename(raw, lp, part).items():
                 sections.setdefault(section, {}).update(named)
-    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...
+    for d in md.dpars:  # a simplex (a mixture's theta) as theta1, theta2, ...; correlations: cor_names()
+        if d.corr:
+            sections["dpars"] |= cor_names(raw, d)
+            continue
         values = np.asarray(raw[d.parameter].values)
         sections["dpars"] |= {n: values[..., k] for k, n in enumerate(d.names)} if d.size else {d.parameter: values}
     order = sorted(sections, key=lambda s: SECTIONS.index(s) if s in SECTIONS else SECTIONS.index("b") + 0.5)

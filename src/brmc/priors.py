@@ -293,10 +293,10 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
                 "Parameters that take priors:\n  " + "\n  ".join(options)
             )
         dist = p.dist
-        if p.class_ == "cor" and (dist is None or dist.name != "lkj"):
-            raise PriorError(f"Correlations (class 'cor') take an lkj(eta) prior, not {p.prior!r}.")
-        if p.class_ != "cor" and dist is not None and dist.name == "lkj":
-            raise PriorError(f"lkj() is a prior for class 'cor', not for class {p.class_!r}.")
+        if p.class_ in {"cor", "lncor"} and (dist is None or dist.name != "lkj"):
+            raise PriorError(f"Correlations (class {p.class_!r}) take an lkj(eta) prior, not {p.prior!r}.")
+        if p.class_ not in {"cor", "lncor"} and dist is not None and dist.name == "lkj":
+            raise PriorError(f"lkj() is a prior for class 'cor' (or 'lncor'), not for class {p.class_!r}.")
         if (p.class_ in {"theta", "sbhaz"}) != (dist is not None and dist.name == "dirichlet"):
             raise PriorError(f"A simplex (a mixture's proportions, class 'theta'; cox's baseline hazard, class "
                              f"'sbhaz') and only it takes a dirichlet(alpha) prior; got {p.prior!r} on class "

@@ -459,7 +459,13 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
 
 def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
     """The draws (chain, draw) of family parameter ``d`` by ``name`` (its own, or its sampled
-    ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..."""
+    ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..., a correlation matrix's Cholesky
+    factor (chain, draw, M, M) from its correlations (logistic_normal's ``lncor__p2__p3``)."""
+    if d.corr:
+        cor = np.broadcast_to(np.eye(d.corr), (*posterior[list(posterior.data_vars)[0]].shape[:2], d.corr, d.corr)).copy()
+        for label, (j, k) in zip(d.labels, [(j, k) for k in range(d.corr) for j in range(k)]):
+            cor[..., j, k] = cor[..., k, j] = posterior[label].values
+        return np.linalg.cholesky(cor)
     if d.size:
         return np.stack([posterior[n].values for n in d.names], axis=-1)
     return posterior[name].values

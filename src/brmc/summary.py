@@ -193,7 +193,9 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                     for j in range(k):
                         rows[f"cor({labels[j]},{labels[k]})"] = post[cor_name(group, labels[j], labels[k])].values
         random[group] = _table(rows, probs)
-    spec_draws = {n: post[n].values for d in md.dpars if not d.basis for n in d.names}
+    spec_draws = {n: post[n].values for d in md.dpars if not (d.basis or d.corr) for n in d.names}
+    spec_draws |= {f"{n.replace('__', '(', 1).replace('__', ',', 1)})": post[n].values  # brms's lncor(p2,p3)
+                   for d in md.dpars if d.corr for n in d.names}
     if md.family.ordinal:  # brms prints the fixed discrimination, disc = 1, with NA diagnostics
         spec_draws["disc"] = np.ones_like(post["b_" + md.fixef_names[0]].values)
     spec = _table(spec_draws, probs)

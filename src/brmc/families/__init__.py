@@ -7,7 +7,7 @@ data, prior and model stages read nothing else about it.  The records live in
 :mod:`~brmc.families.continuous` (response times, inverse Gaussian, quantile,
 Frechet, generalised extreme value, von Mises), :mod:`~brmc.families.survival` (cox, discrete Weibull),
 :mod:`~brmc.families.inflated` (beta-binomial, zero-(one-)inflated and hurdle families) and
-:mod:`~brmc.families.multicol` (multinomial, dirichlet: a ``cbind()`` matrix response);
+:mod:`~brmc.families.multicol` (multinomial, dirichlet, logistic_normal: a ``cbind()`` matrix response);
 :mod:`~brmc.families.core` holds what they share.
 
 Example:
@@ -52,7 +52,7 @@ from .inflated import (
     zero_one_inflated_beta,
 )
 from .mixture import mixture_of, parse_mixture
-from .multicol import dirichlet, multinomial
+from .multicol import dirichlet, logistic_normal, multinomial
 from .ordinal import acat, category_probabilities, cratio, cumulative, sratio
 from .standard import (
     Gamma,
@@ -86,12 +86,13 @@ FAMILIES: dict[str, Callable[..., Family]] = {
         inverse_gaussian, frechet, gen_extreme_value, asym_laplace, zero_inflated_asym_laplace, von_mises,
         bernoulli, binomial, beta_binomial, zero_inflated_binomial, zero_inflated_beta_binomial, poisson, negbinomial, geometric, beta, zero_inflated_beta, zero_one_inflated_beta,
         zero_inflated_poisson, zero_inflated_negbinomial, hurdle_poisson, hurdle_negbinomial, hurdle_gamma,
-        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, multinomial, dirichlet, cox, discrete_weibull)
+        hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, multinomial, dirichlet, logistic_normal,
+        cox, discrete_weibull)
 }
 FAMILIES["Gamma"] = Gamma
 #: brms families not implemented yet: refused by name rather than confused with others.
 NOT_YET = frozenset({"dirichlet_multinomial", "wiener", "com_poisson",
-                     "logistic_normal", "negbinomial2", "dirichlet2", "custom"})
+                     "negbinomial2", "dirichlet2", "custom"})
 
 
 def get_family(family: str | Family, link: str | None = None, **options: str) -> Family:

@@ -71,7 +71,10 @@ class DistPar:
     (``bf(..., sigma ~ x)``) its linear predictor uses ``link`` (one of
     ``links``, the first being brms's default) and its intercept takes
     ``default_prior`` under the identity link, else ``link_prior`` (``None``:
-    data-based, ``""``: flat), as brms's ``def_dprior``.  A dpar with a ``scale`` (gen_extreme_value's
+    data-based, ``""``: flat), as brms's ``def_dprior``.  A ``per_category`` dpar (logistic_normal's
+    ``sigma``) is one per non-reference category once the categories are known (``sigmap2``, ``sigmap3``,
+    each of class ``cls``); a ``corr`` dpar is a correlation matrix of that dimension (``lncor``), sampled
+    as its Cholesky factor ``L<name>`` and named by its ``labels`` (``lncor__p2__p3``).  A dpar with a ``scale`` (gen_extreme_value's
     ``xi``) is sampled unbounded as ``tmp_<name>`` (its prior is the class's) and, when not
     predicted, mapped by ``scale(tmp, y, mu, dpars)`` to where the likelihood of the training
     response is positive, as brms's ``scale_xi``.
@@ -87,6 +90,10 @@ class DistPar:
     scale: Callable | None = field(default=None, compare=False, repr=False)
     size: int = 0
     basis: bool = False
+    per_category: bool = False
+    corr: int = 0
+    labels: tuple[str, ...] = ()
+    cls: str = ""
 
     def __post_init__(self) -> None:
         if not self.link:
@@ -100,14 +107,17 @@ class DistPar:
     def names(self) -> list[str]:
         """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K (a ``basis``'s
         coefficients as ``sbhaz[1]``, ``sbhaz[2]``, ...), else its name."""
+        if self.corr:
+            return list(self.labels)
         if self.basis:
             return [f"{self.name}[{k}]" for k in range(1, self.size + 1)]
         return [f"{self.name}{k}" for k in range(1, self.size + 1)] if self.size else [self.name]
 
     @property
     def parameter(self) -> str:
-        """The name of the model parameter sampled for it: ``tmp_xi`` for a scaled dpar."""
-        return f"tmp_{self.name}" if self.scale is not None else self.name
+        """The name of the model parameter sampled for it: ``tmp_xi`` for a scaled dpar, ``Llncor`` for a
+        correlation matrix."""
+        return f"tmp_{self.name}" if self.scale is not None else f"L{self.name}" if self.corr else self.name
 
     @property
     def intercept_prior(self) -> Dist | str | None:
@@ -144,7 +154,8 @@ class Family:
     ``"ordinal"``, ``"categorical"``, ``"multinomial"`` or ``"simplex"`` (a ``cbind()`` matrix of counts
     or of proportions); ``log_scale`` families (lognormal) take
     brms's data-based priors on log(y); ``refcat`` the reference category of ``categorical`` and the matrix families
-    (``None``: the first); ``response_additions(y, additions)`` the data a family computes from its
+    (``None``: the first); ``categories`` those of a matrix response once the data are read;
+    ``response_additions(y, additions)`` the data a family computes from its
     response (cox's baseline-hazard bases).
 
     Example:
@@ -170,6 +181,7 @@ class Family:
     components: tuple[Family, ...] = ()
     order: str = "none"
     response_additions: Callable | None = field(default=None, compare=False, repr=False)
+    categories: tuple[str, ...] = ()
 
     @property
     def ordinal(self) -> bool:
@@ -315,7 +327,7 @@ class Family:
 
     def options(self) -> dict[str, str]:
         """The choices made beyond the link: non-default dpar links (``link_sigma``), ``refcat``."""
-        out = {f"link_{d.name}": d.link for d in self.dpars if d.link != d.links[0]}
+        out = {f"link_{d.cls or d.name}": d.link for d in self.dpars if d.link != d.links[0]}
         if self.mixture:
             out = {**out, "order": self.order}
         return out | ({"refcat": self.refcat} if self.refcat is not None else {})

@@ -1,10 +1,13 @@
 """brms's families of a matrix response, ``cbind(y1, y2, y3) ~ x``: ``multinomial`` (counts out of
-``trials()``) and ``dirichlet`` (rows on the simplex).
+``trials()``), ``dirichlet`` and ``logistic_normal`` (rows on the simplex).
 
 Like ``categorical``, ``mu`` is one linear predictor per category but the reference (brms's
 ``mu<cat>``, the reference's fixed at 0), joined by the softmax (brms's joint ``logit`` link,
 ``multinomial_logit2`` and ``dirichlet_logit`` in Stan); the dirichlet's concentrations are the
-softmax times ``phi``.  ``eta`` has the categories on its last axis.
+softmax times ``phi``.  ``eta`` has the categories on its last axis.  The logistic normal is brms's
+``logistic_normal_cholesky_cor``: the log ratios ``log(y_k / y_ref)`` of the non-reference categories
+are multivariate normal with means ``mu<cat>`` (identity link), sds ``sigma<cat>`` and correlations
+``lncor`` (brms's ``dlogistic_normal``: that density minus the sum of ``log(y)``).
 
 Example:
     >>> import numpy as np
@@ -22,7 +25,8 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from .core import PHI, Family, _family
+from ..errors import FamilyError
+from .core import _POSITIVE_LINKS, PHI, DistPar, Family, _family
 
 
 def softmax(eta):
@@ -58,6 +62,65 @@ def _as_matrix(y, add: dict) -> np.ndarray:
     return np.asarray(y, dtype=float)
 
 
+def _reference(f: Family) -> tuple[int, list[int]]:
+    """The position of the reference category and those of the others."""
+    ref = f.categories.index(f.refcat if f.refcat is not None else f.categories[0])
+    return ref, [k for k in range(len(f.categories)) if k != ref]
+
+
+def _forward_solve(L, r, m: int):
+    """``L⁻¹ r`` over the last axis of ``r`` (length ``m``; ``L`` lower triangular) by forward substitution,
+    its few rows written out (this compiles faster than a batched triangular solve)."""
+    z: list = []
+    for i in range(m):
+        known = sum((L[..., i, j] * z[j] for j in range(i)), start=pt.zeros_like(r[..., i]))
+        z.append((r[..., i] - known) / L[..., i, i])
+    return pt.stack(z, axis=-1)
+
+
+def _logistic_normal_logp(ref: int, keep: list[int]):
+    def logp(value, eta, sigma, L):
+        ratios = pt.log(value[..., keep]) - pt.log(value[..., ref:ref + 1])
+        z = _forward_solve(L, (ratios - eta[..., keep]) / sigma, len(keep))
+        log_det = pt.sum(pt.log(sigma), axis=-1) + pt.sum(pt.log(pt.diagonal(L, axis1=-2, axis2=-1)), axis=-1)
+        return (-0.5 * pt.sum(pt.sqr(z), axis=-1) - log_det - 0.5 * len(keep) * np.log(2 * np.pi)
+                - pt.sum(pt.log(value), axis=-1))
+    return logp
+
+
+def _logistic_normal_random(ref: int, keep: list[int]):
+    def random(eta, sigma, L, rng=None, size=None):
+        shape = tuple(size) if size is not None else np.broadcast_shapes(eta.shape[:-1], sigma.shape[:-1],
+                                                                          L.shape[:-2])
+        normal = rng.standard_normal(shape + (len(keep),))
+        ratios = eta[..., keep] + sigma * np.einsum("...ij,...j->...i", L, normal)
+        return softmax(np.insert(ratios, ref, 0.0, axis=-1))
+    return random
+
+
+def _logistic_normal(f: Family, eta, d: dict, add: dict):
+    ref, keep = _reference(f)
+    numpy = isinstance(eta, np.ndarray)
+    rows = eta.shape[:-1] if numpy else eta[..., 0].shape
+    sds = [d[p.name] for p in f.dpars if p.cls == "sigma"]
+    sigma = (np.stack([np.broadcast_to(s, rows) for s in sds], axis=-1) if numpy
+             else pt.stack([s + pt.zeros(rows) for s in sds], axis=-1))
+    L = d.get("lncor")
+    L = (np.eye(len(keep)) if numpy else pt.eye(len(keep))) if L is None else L
+    return pm.CustomDist.dist(eta, sigma, L, logp=_logistic_normal_logp(ref, keep),
+                              random=_logistic_normal_random(ref, keep), signature="(k),(m),(m,m)->(k)")
+
+
+def _no_epred(eta, d: dict, add: dict):
+    raise FamilyError("Cannot compute expected values of the posterior predictive distribution for family "
+                      "'logistic_normal' (brms neither: the mean of a logistic normal has no closed form); "
+                      "average posterior_predict() draws instead.")
+
+
+#: logistic_normal's sds, one per non-reference category, and their correlations (brms's ``lncor``)
+SIGMA_CAT = DistPar("sigma", lb=0.0, links=_POSITIVE_LINKS, per_category=True)
+LNCOR = DistPar("lncor", default_prior="lkj(1)", corr=1)
+
 multinomial = _family(
     "multinomial", "logit", ("logit",), (),
     lambda f, eta, d, add: pm.Multinomial.dist(n=add["trials"], p=softmax(eta)),
@@ -66,3 +129,5 @@ dirichlet = _family(
     "dirichlet", "logit", ("logit",), (PHI,),
     lambda f, eta, d, add: pm.Dirichlet.dist(a=_concentration(eta, d["phi"])),
     _as_matrix, epred=lambda eta, d, add: softmax(eta), kind="simplex")
+logistic_normal = _family("logistic_normal", "identity", ("identity",), (SIGMA_CAT, LNCOR), _logistic_normal,
+                          _as_matrix, epred=_no_epred, kind="simplex")
