@@ -199,3 +199,83 @@ def test_group_level_terms_and_predicted_phi(shares) -> None:
         table = brmc.get_prior(brmc.bf("cbind(p1, p2, p3) ~ x + (1 | g)", phi="~ x"), data, family="dirichlet")
     assert {"mup2", "mup3", "phi"} <= set(table["dpar"])
     assert ("sd", "g", "mup3") in {(r["class"], r["group"], r["dpar"]) for _, r in table.iterrows()}
+
+
+# --------------------------------------------------------------------------- logistic_normal
+SIGMA, RHO = np.array([0.6, 0.9]), 0.5
+
+
+@pytest.fixture(scope="module")
+def ratios() -> pd.DataFrame:
+    """Rows on the simplex whose log ratios to p1 are bivariate normal (means TRUE's, sds SIGMA, correlation RHO)."""
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=N)
+    cov = np.diag(SIGMA) @ np.array([[1.0, RHO], [RHO, 1.0]]) @ np.diag(SIGMA)
+    z = _eta(x)[:, 1:] + rng.multivariate_normal(np.zeros(2), cov, size=N)
+    y = special.softmax(np.column_stack([np.zeros(N), z]), axis=1)
+    return pd.DataFrame({"p1": y[:, 0], "p2": y[:, 1], "p3": y[:, 2], "x": x})
+
+
+@pytest.fixture(scope="module")
+def logistic_normal_fit(ratios):
+    return brmc.brm("cbind(p1, p2, p3) ~ x", ratios, family="logistic_normal", chains=2, iter=400, seed=3)
+
+
+def _logistic_normal_logpdf(y: np.ndarray, mu: np.ndarray, sigma: np.ndarray, rho: float) -> float:
+    """brms's dlogistic_normal, written out: the normal density of log(y[1:] / y[0]) minus sum(log(y))."""
+    cov = np.diag(sigma) @ np.array([[1.0, rho], [rho, 1.0]]) @ np.diag(sigma)
+    return stats.multivariate_normal.logpdf(np.log(y[1:] / y[0]), mu, cov) - np.log(y).sum()
+
+
+def test_logistic_normal_recovers_means_sds_and_the_correlation(logistic_normal_fit) -> None:
+    _recovered(logistic_normal_fit, ["p1", "p2", "p3"])
+    post = logistic_normal_fit.idata.posterior
+    for name, truth in [("sigmap2", SIGMA[0]), ("sigmap3", SIGMA[1]), ("lncor__p2__p3", RHO)]:
+        draws = post[name].values
+        assert abs(draws.mean() - truth) < 3.5 * draws.std(), (name, draws.mean(), draws.std())
+    text = str(logistic_normal_fit.summary())
+    assert "Links: mup2 = identity; mup3 = identity; sigmap2 = identity; sigmap3 = identity" in text
+    assert "lncor(p2,p3)" in text
+
+
+def test_logistic_normal_log_lik_is_the_written_density(logistic_normal_fit, ratios) -> None:
+    eta = _draws_eta(logistic_normal_fit, ["p1", "p2", "p3"], ratios["x"].to_numpy())
+    post = logistic_normal_fit.idata.posterior
+    flat = {n: post[n].values.reshape(-1) for n in ("sigmap2", "sigmap3", "lncor__p2__p3")}
+    y = ratios[["p1", "p2", "p3"]].to_numpy()
+    ll = logistic_normal_fit.log_likelihood().values.reshape(eta.shape[:2])
+    rows = [0, 5, N - 1]
+    expect = [[_logistic_normal_logpdf(y[i], eta[s, i, 1:], np.array([flat["sigmap2"][s], flat["sigmap3"][s]]),
+                                       flat["lncor__p2__p3"][s]) for i in rows] for s in range(5)]
+    np.testing.assert_allclose(ll[:5, rows], expect, rtol=1e-8)
+    draws = logistic_normal_fit.posterior_predict(ndraws=10, seed=4)
+    assert draws.shape == (10, N, 3) and np.allclose(draws.sum(axis=-1), 1.0) and (draws > 0).all()
+    with pytest.raises(FamilyError, match="Cannot compute expected values"):
+        logistic_normal_fit.posterior_epred()
+
+
+def test_logistic_normal_draws_have_the_simulated_log_ratios() -> None:
+    """posterior_predict's random draws: the log ratios' means, sds and correlation are the parameters'."""
+    fam = brmc.categories.with_categories(brmc.get_family("logistic_normal", refcat="p2"), ["p1", "p2", "p3"])
+    eta = np.array([0.3, 0.0, -1.0])  # p2 the reference
+    dpars = {"sigmap1": np.array(0.5), "sigmap3": np.array(1.5), "lncor": np.array([[1.0, 0.0], [-0.6, 0.8]])}
+    y = fam.rng(np.broadcast_to(eta, (20000, 3)), dpars, np.random.default_rng(5))
+    z = np.log(y[:, [0, 2]] / y[:, [1]])
+    np.testing.assert_allclose(z.mean(axis=0), [0.3, -1.0], atol=0.03)
+    np.testing.assert_allclose(z.std(axis=0), [0.5, 1.5], rtol=0.03)
+    assert np.corrcoef(z.T)[0, 1] == pytest.approx(-0.6, abs=0.02)
+
+
+def test_logistic_normal_priors_and_options(ratios) -> None:
+    table = brmc.get_prior("cbind(p1, p2, p3) ~ x", ratios, family=brmc.get_family("logistic_normal", refcat="p2"))
+    rows = {(r["prior"], r["class"], r["dpar"], r["lb"]) for _, r in table.iterrows()}
+    assert {("lkj(1)", "lncor", "", ""), ("student_t(3, 0, 2.5)", "sigmap1", "", "0"),
+            ("student_t(3, 0, 2.5)", "sigmap3", "", "0"), ("student_t(3, 0, 2.5)", "Intercept", "mup3", "")} <= rows
+    table = brmc.get_prior(brmc.bf("cbind(p1, p2, p3) ~ x", sigmap3="~ x"), ratios, family="logistic_normal")
+    assert ("student_t(3, 0, 2.5)", "Intercept", "sigmap3", "") in {
+        (r["prior"], r["class"], r["dpar"], r["lb"]) for _, r in table.iterrows()}
+    with pytest.raises(brmc.errors.PriorError, match="lncor"):
+        brmc.make_model("cbind(p1, p2, p3) ~ x", ratios, family="logistic_normal",
+                        prior=brmc.prior("normal(0, 1)", class_="lncor"))
+    two = brmc.make_model("cbind(p1, p2) ~ x", ratios.assign(p2=1 - ratios["p1"]), family="logistic_normal")
+    assert sorted(v.name for v in two.model.free_RVs) == ["Intercept_mup2", "b_mup2", "sigmap2"]
