@@ -289,5 +289,5 @@ def test_responses_outside_the_support_are_refused() -> None:
         brmc.get_prior("y ~ 1", pd.DataFrame({"y": [0.0, 4.0]}), family="von_mises")
     with pytest.raises(brmc.errors.DataError, match="'beta_binomial' needs the number of trials"):
         brmc.get_prior("m ~ 1", rats, family="beta_binomial")
-    with pytest.raises(FamilyError, match="wiener' is a brms family that brmc does not support yet"):
-        brmc.get_family("wiener")
+    with pytest.raises(FamilyError, match="com_poisson' is a brms family that brmc does not support yet"):
+        brmc.get_family("com_poisson")

@@ -514,7 +514,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     """Response addition terms (``trials``, ``weights``, ``cens``, ``se``) as arrays."""
     out: dict[str, Any] = {}
     allowed = {"trials": {*_TRIALS_FAMILIES, "multinomial"}, "weights": None, "se": {"gaussian", "student"},
-               "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES}
+               "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES, "dec": {"wiener"}}
     names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
     for term, args in ((t, a) for t, a in formula.additions.items() if t != "mi"):  # mi(): terms.mi
         if term not in allowed:
@@ -537,6 +537,8 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
             out["trials"] = trials
         elif term == "weights":
             out["weights"] = _non_negative(values, "weights")
+        elif term == "dec":
+            out["dec"] = _decisions(values)
         elif term == "se":
             out["se"] = _non_negative(values, "se")
             flags = [a.replace(" ", "") for a in args if "=" in a]
@@ -551,6 +553,9 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
                 if len(positional) < 2:
                     raise DataError("Interval censoring needs the upper bounds: cens(censored, y2).")
                 out["y2"] = np.asarray(addition_values(frame, term, positional[1]), dtype=float)
+    if "wiener" in names and "dec" not in out:
+        raise DataError("Family 'wiener' needs the boundary each response reached: write the response as "
+                        "'rt | dec(d) ~ ...', d 1/TRUE/'upper' or 0/FALSE/'lower'.")
     if names & set(_TRIALS_FAMILIES) and "trials" not in out:
         raise DataError(f"Family '{family.name}' needs the number of trials: write the response as "
                         "'successes | trials(n)' (n a column or a number).")
@@ -569,6 +574,16 @@ def truncation_bounds(args: list[str], frame: pd.DataFrame) -> tuple[np.ndarray,
     if (lb >= ub).any():
         raise DataError("trunc(): every lower bound lb must be smaller than its upper bound ub.")
     return lb, ub
+
+
+def _decisions(values: np.ndarray) -> np.ndarray:
+    """``dec()`` as brms reads it: 'lower'/'upper' (text or factor) as 0/1, else R's as.logical (0 is FALSE)."""
+    series = pd.Series(values)
+    if not pd.api.types.is_numeric_dtype(series) and series.dtype != bool:  # text or a factor
+        if not series.astype(str).isin(["lower", "upper"]).all():
+            raise DataError("dec() values given as text must be 'lower' or 'upper'.")
+        return (series.astype(str) == "upper").to_numpy(dtype=float)
+    return (pd.to_numeric(series) != 0).to_numpy(dtype=float)
 
 
 def _non_negative(values: np.ndarray, term: str) -> np.ndarray:

@@ -6,8 +6,9 @@ data, prior and model stages read nothing else about it.  The records live in
 :mod:`~brmc.families.ordinal` (cumulative, sratio, cratio, acat),
 :mod:`~brmc.families.continuous` (response times, inverse Gaussian, quantile,
 Frechet, generalised extreme value, von Mises), :mod:`~brmc.families.survival` (cox, discrete Weibull),
-:mod:`~brmc.families.inflated` (beta-binomial, zero-(one-)inflated and hurdle families) and
-:mod:`~brmc.families.multicol` (multinomial, dirichlet, logistic_normal: a ``cbind()`` matrix response);
+:mod:`~brmc.families.inflated` (beta-binomial, zero-(one-)inflated and hurdle families),
+:mod:`~brmc.families.multicol` (multinomial, dirichlet, logistic_normal: a ``cbind()`` matrix response) and
+:mod:`~brmc.families.wiener` (the Wiener diffusion's first-passage times);
 :mod:`~brmc.families.core` holds what they share.
 
 Example:
@@ -75,6 +76,7 @@ from .standard import (
     zero_inflated_poisson,
 )
 from .survival import cox, discrete_weibull
+from .wiener import wiener
 
 __all__ = ["DATA_PRIOR_LINKS", "FAMILIES", "LINKS", "NOT_YET", "DistPar", "Family", "category_probabilities",
            "family_from_dict", "get_family", "inverse_link", "mixture"]
@@ -87,11 +89,11 @@ FAMILIES: dict[str, Callable[..., Family]] = {
         bernoulli, binomial, beta_binomial, zero_inflated_binomial, zero_inflated_beta_binomial, poisson, negbinomial, geometric, beta, zero_inflated_beta, zero_one_inflated_beta,
         zero_inflated_poisson, zero_inflated_negbinomial, hurdle_poisson, hurdle_negbinomial, hurdle_gamma,
         hurdle_lognormal, cumulative, sratio, cratio, acat, categorical, multinomial, dirichlet, logistic_normal,
-        cox, discrete_weibull)
+        wiener, cox, discrete_weibull)
 }
 FAMILIES["Gamma"] = Gamma
 #: brms families not implemented yet: refused by name rather than confused with others.
-NOT_YET = frozenset({"dirichlet_multinomial", "wiener", "com_poisson",
+NOT_YET = frozenset({"dirichlet_multinomial", "com_poisson",
                      "negbinomial2", "dirichlet2", "custom"})
 
 
