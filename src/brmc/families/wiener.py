@@ -2,7 +2,8 @@
 
 ``mu`` is the drift rate, ``bs`` the boundary separation, ``ndt`` the non-decision time and ``bias``
 the relative starting point; ``dec()`` says which boundary each response reached (1 or "upper", 0 or
-"lower").  The density is Stan's ``wiener_lpdf`` (brms's ``wiener_diffusion``: at the upper boundary
+"lower").  Random draws are response times (either boundary) from the numerically inverted cdf
+(:func:`wiener_draws`), as brms's from RWiener's quantile function.  The density is Stan's ``wiener_lpdf`` (brms's ``wiener_diffusion``: at the upper boundary
 with ``(bs, ndt, bias, mu)``, at the lower one with ``(bs, ndt, 1 - bias, -mu)``): Navarro & Fuss's
 (2009) small-time or large-time series, whichever needs fewer terms, with Stan's bound on the number
 of terms for an error of 1e-6.  Terms are computed up to :data:`MAX_TERMS` and those past Stan's count
@@ -18,13 +19,16 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import cache
+
 import numpy as np
 import pymc as pm
+import pytensor
 import pytensor.tensor as pt
 
-from ..errors import FamilyError
 from .continuous import NDT
-from .core import _POSITIVE_LINKS, DistPar, Family, _family, _positive
+from .core import _POSITIVE_LINKS, DistPar, Family, _family, _positive, draw_size
 
 #: the most series terms computed (Stan's count is at most this below normalised times of ~987)
 MAX_TERMS = 10
@@ -87,16 +91,73 @@ def wiener_logp(y, dec, bs, ndt, bias, mu):
     return pt.switch(positive, lp, -np.inf)
 
 
-def _no_draws(*args, **kwargs):
-    raise FamilyError("posterior_predict of family 'wiener' is not implemented in brmc: brms draws the "
-                      "first-passage times with RWiener's rwiener, for which brmc has no sampler yet; "
-                      "log_lik, loo and posterior_epred work.")
+#: points of the time grid on which :func:`wiener_draws` inverts the cdf, and elements per batch
+GRID, BATCH = 128, 8000
+
+
+@cache
+def _density_function() -> Callable:
+    """The density of :func:`wiener_logp`, compiled once, on flat arrays."""
+    inputs = [pt.dvector(name) for name in ("t", "dec", "bs", "ndt", "bias", "mu")]
+    return pytensor.function(inputs, pt.exp(wiener_logp(*inputs)))
+
+
+def wiener_draws(mu, bs, ndt, bias, rng: np.random.Generator, size=None) -> np.ndarray:
+    """Response times of the diffusion (either boundary), as brms's ``posterior_predict_wiener`` gives them
+    (``rcontinuous`` of RWiener's quantile function): the joint cdf of boundary and time, computed from
+    :func:`wiener_logp` on a grid of :data:`GRID` normalised times up to where the density has fallen by
+    e^-25 (closer together near 0) and inverted at uniform draws, linearly between grid points.
+
+    Parameters
+    ----------
+    mu, bs, ndt, bias : array_like
+        Drift rates, boundary separations, non-decision times and relative biases (broadcast together).
+    rng : numpy.random.Generator
+        The random numbers.
+    size : tuple of int, optional
+        The shape of the draws; the parameters' broadcast shape when None.
+
+    Returns
+    -------
+    numpy.ndarray
+
+    Examples
+    --------
+    >>> rt = wiener_draws(np.zeros(3), 1.0, 0.3, 0.5, np.random.default_rng(1))
+    >>> rt.shape, bool((rt > 0.3).all())
+    ((3,), True)
+    """
+    shape = draw_size(size, mu, bs, ndt, bias)
+    mu, bs, ndt, bias = (np.broadcast_to(np.asarray(v, dtype=float), shape).ravel() for v in (mu, bs, ndt, bias))
+    out = np.empty(mu.size)
+    density = _density_function()
+    for start in range(0, mu.size, BATCH):
+        part = slice(start, start + BATCH)
+        n = len(out[part])
+        u_max = 25.0 / (np.pi**2 / 2 + np.square(mu[part] * bs[part]) / 2)  # normalised times (t - ndt) / bs²
+        u = np.linspace(0.0, 1.0, GRID)[None, :] ** 1.5 * u_max[:, None]  # closer where the density rises
+        t = ndt[part, None] + np.square(bs[part, None]) * u
+        args = [np.repeat(v[part], GRID) for v in (bs, ndt, bias, mu)]
+        dens = [density(t.ravel(), np.full(n * GRID, d), *args).reshape(n, GRID) for d in (1.0, 0.0)]
+        steps = np.diff(t, axis=1)
+        mass = [np.concatenate([np.zeros((n, 1)), np.cumsum((f[:, 1:] + f[:, :-1]) / 2 * steps, axis=1)], axis=1)
+                for f in dens]
+        cdf = np.concatenate([mass[0], mass[1] + mass[0][:, -1:]], axis=1)  # the upper boundary's, then the lower's
+        times = np.concatenate([t, t], axis=1)
+        target = rng.uniform(size=n) * cdf[:, -1]
+        j = np.clip((cdf < target[:, None]).sum(axis=1), 1, 2 * GRID - 1)
+        rows = np.arange(n)
+        lo, hi = cdf[rows, j - 1], cdf[rows, j]
+        frac = np.where(hi > lo, (target - lo) / np.where(hi > lo, hi - lo, 1.0), 0.5)
+        out[part] = times[rows, j - 1] + frac * (times[rows, j] - times[rows, j - 1])
+    return out.reshape(shape)
 
 
 def _wiener(f: Family, eta, d: dict, add: dict):
     return pm.CustomDist.dist(f.mu(eta), d["bs"], d["ndt"], d["bias"], add["dec"],
                               logp=lambda y, mu, bs, ndt, bias, dec: wiener_logp(y, dec, bs, ndt, bias, mu),
-                              random=_no_draws)
+                              random=lambda mu, bs, ndt, bias, dec, rng=None, size=None: wiener_draws(
+                                  mu, bs, ndt, bias, rng, size))
 
 
 def _epred(mu, d: dict, add: dict):
