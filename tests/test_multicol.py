@@ -58,7 +58,7 @@ def dirichlet_fit(shares):
 def _draws_eta(fit, cats: list[str], x: np.ndarray) -> np.ndarray:
     """(draws, rows, categories) linear predictors from the posterior's brms-named coefficients."""
     post = fit.idata.posterior
-    flat = lambda name: post[name].values.reshape(-1)  # noqa: E731
+    flat = lambda name: post[name].values.reshape(-1)
     parts = [np.zeros((flat(f"b_mu{cats[1]}_x").size, x.size))]
     parts += [flat(f"b_mu{c}_Intercept")[:, None] + flat(f"b_mu{c}_x")[:, None] * x for c in cats[1:]]
     return np.stack(parts, axis=-1)

@@ -1,11 +1,11 @@
 """wiener: the first-passage time density of a Wiener diffusion, ``rt | dec(d) ~ x``.
 
-No brms fits of wiener exist here; the density is checked against Navarro & Fuss's two series
-written in the test and summed to 200 (large-time) or 2 x 50 + 1 (small-time) terms, and by
-integrating it over time to the probability of each boundary, which has a closed form; the fit
-recovers the parameters of data simulated with NumPy (an Euler scheme of the diffusion, steps of
-1e-4 s), and the random draws follow the cdf integrated from the series.  The default priors are derived from brms 2.18's ``def_dprior`` (``bs`` gamma(1, 1),
-``ndt`` uniform(0, min_Y), ``bias`` beta(1, 1)), there being no brms grid rows for wiener.
+No brms fits of wiener exist here; the density is checked against Navarro & Fuss's two series written in the
+test and summed to 200 (large-time) or 2 x 50 + 1 (small-time) terms, and by integrating it over time to the
+probability of each boundary, which has a closed form; the fit recovers the parameters of data simulated with
+NumPy (an Euler scheme of the diffusion, steps of 1e-4 s), and the random draws follow the cdf integrated from
+the series. The default priors are derived from brms 2.18's ``def_dprior`` (``bs`` gamma(1, 1), ``ndt``
+uniform(0, min_Y), ``bias`` beta(1, 1)), there being no brms grid rows for wiener.
 """
 
 from __future__ import annotations

@@ -100,10 +100,11 @@ def matrix_response(resp: Expr, frame: pd.DataFrame, family: Family,
     >>> from brmc.families import get_family
     >>> from brmc.lexer import tokenize
     >>> frame = pd.DataFrame({"p1": [0.2, 0.5], "p2": [0.7, 0.5], "p3": [0.1, 0.2]})
-    >>> matrix_response(Expr(tokenize("cbind(p1, p2, p3)")), frame, get_family("dirichlet"), {})
-    Traceback (most recent call last):
-    ...
-    brmc.errors.DataError: Family 'dirichlet' needs each row of cbind(p1, p2, p3) to sum to 1 (brms's simplex); row 2 sums to 1.2.
+    >>> try:
+    ...     matrix_response(Expr(tokenize("cbind(p1, p2, p3)")), frame, get_family("dirichlet"), {})
+    ... except DataError as err:
+    ...     print(str(err).split("; ")[1])
+    row 2 sums to 1.2.
     """
     columns = cbind_columns(resp.tokens)
     if columns is not None and not family.multicol:

@@ -190,7 +190,8 @@ class ModelData:
             'mu = identity; sigma = log; nu = identity'
         """
         links = {d: self.family.link for d in self.mu_dpars}
-        names = [n for d in self.family.dpars if not (d.basis or d.corr) for n in d.names] + list(self.family.extra_links)
+        names = [n for d in self.family.dpars if not (d.basis or d.corr) for n in d.names]
+        names += list(self.family.extra_links)
         if self.family.mixture:  # brms's order: each component's mu and dpars, then the proportions
             links = {}
             names = [n for k, c in enumerate(self.family.components, 1)

@@ -462,9 +462,9 @@ def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
     ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..., a correlation matrix's Cholesky
     factor (chain, draw, M, M) from its correlations (logistic_normal's ``lncor__p2__p3``)."""
     if d.corr:
-        cor = np.broadcast_to(np.eye(d.corr), (*posterior[list(posterior.data_vars)[0]].shape[:2], d.corr, d.corr)).copy()
-        for label, (j, k) in zip(d.labels, [(j, k) for k in range(d.corr) for j in range(k)]):
-            cor[..., j, k] = cor[..., k, j] = posterior[label].values
+        cor = np.tile(np.eye(d.corr), (posterior.sizes["chain"], posterior.sizes["draw"], 1, 1))
+        for label, (row, col) in zip(d.labels, [(i, j) for j in range(d.corr) for i in range(j)]):
+            cor[..., row, col] = cor[..., col, row] = posterior[label].values
         return np.linalg.cholesky(cor)
     if d.size:
         return np.stack([posterior[n].values for n in d.names], axis=-1)

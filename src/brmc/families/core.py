@@ -74,7 +74,8 @@ class DistPar:
     data-based, ``""``: flat), as brms's ``def_dprior``.  A ``per_category`` dpar (logistic_normal's
     ``sigma``) is one per non-reference category once the categories are known (``sigmap2``, ``sigmap3``,
     each of class ``cls``); a ``corr`` dpar is a correlation matrix of that dimension (``lncor``), sampled
-    as its Cholesky factor ``L<name>`` and named by its ``labels`` (``lncor__p2__p3``).  A dpar with a ``scale`` (gen_extreme_value's
+    as its Cholesky factor ``L<name>`` and named by its ``labels`` (``lncor__p2__p3``).
+    A dpar with a ``scale`` (gen_extreme_value's
     ``xi``) is sampled unbounded as ``tmp_<name>`` (its prior is the class's) and, when not
     predicted, mapped by ``scale(tmp, y, mu, dpars)`` to where the likelihood of the training
     response is positive, as brms's ``scale_xi``.

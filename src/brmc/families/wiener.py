@@ -1,14 +1,14 @@
 """brms's ``wiener`` family: the first-passage times of a Wiener diffusion, ``rt | dec(resp) ~ x``.
 
-``mu`` is the drift rate, ``bs`` the boundary separation, ``ndt`` the non-decision time and ``bias``
-the relative starting point; ``dec()`` says which boundary each response reached (1 or "upper", 0 or
-"lower").  Random draws are response times (either boundary) from the numerically inverted cdf
-(:func:`wiener_draws`), as brms's from RWiener's quantile function.  The density is Stan's ``wiener_lpdf`` (brms's ``wiener_diffusion``: at the upper boundary
-with ``(bs, ndt, bias, mu)``, at the lower one with ``(bs, ndt, 1 - bias, -mu)``): Navarro & Fuss's
-(2009) small-time or large-time series, whichever needs fewer terms, with Stan's bound on the number
-of terms for an error of 1e-6.  Terms are computed up to :data:`MAX_TERMS` and those past Stan's count
-masked out; more than that many are needed only for normalised times (t - ndt) / bs² past
-(MAX_TERMS π)², where every large-time term past the first is below 1e-300.
+``mu`` is the drift rate, ``bs`` the boundary separation, ``ndt`` the non-decision time and ``bias`` the
+relative starting point; ``dec()`` says which boundary each response reached (1 or "upper", 0 or "lower").
+Random draws are response times (either boundary) from the numerically inverted cdf (:func:`wiener_draws`), as
+brms's from RWiener's quantile function. The density is Stan's ``wiener_lpdf`` (brms's ``wiener_diffusion``:
+at the upper boundary with ``(bs, ndt, bias, mu)``, at the lower one with ``(bs, ndt, 1 - bias, -mu)``):
+Navarro & Fuss's (2009) small-time or large-time series, whichever needs fewer terms, with Stan's bound on the
+number of terms for an error of 1e-6. Terms are computed up to :data:`MAX_TERMS` and those past Stan's count
+masked out; more than that many are needed only for normalised times (t - ndt) / bs² past (MAX_TERMS π)²,
+where every large-time term past the first is below 1e-300.
 
 Example:
     >>> import numpy as np
