@@ -181,6 +181,11 @@ def test_bad_matrix_responses_are_named(counts, shares, formula, family, change,
     assert all(w in str(err.value) for w in words), str(err.value)
 
 
+def test_matrix_families_are_no_mixture_components() -> None:
+    with pytest.raises(FamilyError, match="dirichlet"):
+        brmc.mixture("dirichlet", "dirichlet")
+
+
 def test_an_unknown_refcat_is_named(shares) -> None:
     with pytest.raises(DataError, match="refcat='p9' is not a column"):
         brmc.get_prior("cbind(p1, p2, p3) ~ x", shares, family=brmc.get_family("dirichlet", refcat="p9"))

@@ -62,9 +62,10 @@ def mixture_of(components: tuple[Family, ...], order: str | bool | None = None) 
     if len(components) < 2:
         raise FamilyError("A mixture needs at least 2 component families, e.g. mixture(gaussian, gaussian).")
     for c in components:
-        if c.polytomous or c.components or any(p.scale is not None for p in c.dpars):
+        if c.polytomous or c.multicol or c.components or any(p.scale is not None for p in c.dpars):
             raise FamilyError(f"Family '{c.name}' cannot be a mixture component in brmc (ordinal, categorical, "
-                              "gen_extreme_value and nested mixtures are not supported).")
+                              "gen_extreme_value and nested mixtures are not supported; multinomial, dirichlet "
+                              "and logistic_normal neither, as in brms).")
     if len({c.kind == "count" for c in components}) > 1:
         raise FamilyError("Cannot mix families with real and integer support (brms's rule).")
     if order is None:
