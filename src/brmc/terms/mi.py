@@ -290,8 +290,9 @@ def link(responses: dict[str, ModelData]) -> None:
     ...
     brmc.errors.FormulaError: Response models of variables in 'mi' terms require specification of the addition argument 'mi'. See ?mi. Error occurred for chl.
     """
-    missing = {resp: md.predictors["mu"].parts["mi"].response for resp, md in responses.items()
-               if md.predictors["mu"].parts.get("mi") and md.predictors["mu"].parts["mi"].response is not None}
+    parts = {resp: md.predictors["mu"].parts.get("mi") if "mu" in md.predictors else None
+             for resp, md in responses.items()}
+    missing = {resp: part.response for resp, part in parts.items() if part and part.response is not None}
     for md in responses.values():
         for lp in md.predictors.values():
             part = lp.parts.get("mi")
@@ -384,7 +385,8 @@ def response_values(md: ModelData, sfx: str, ctx: GraphContext) -> Any:
     >>> [v.name for v in brmc.make_model("bmi | mi() ~ age", brmc.datasets.load("nhanes")).model.free_RVs][:1]
     ['Ymi']
     """
-    part = md.predictors["mu"].parts.get("mi")
+    mu = md.predictors.get("mu")  # categorical families have mu<cat>, and no mi()
+    part = None if mu is None else mu.parts.get("mi")
     if part is None or part.response is None:
         return _named(f"Y{sfx}", lambda: pm.Data(f"Y{sfx}", ctx.values[f"Y{sfx}"]))
     return _imputed(sfx, part.response, ctx)
@@ -412,7 +414,8 @@ def observed(md: ModelData) -> np.ndarray:
     >>> observed(md)[:2]
     array([ nan, 22.7])
     """
-    part = md.predictors["mu"].parts.get("mi")
+    mu = md.predictors.get("mu")  # categorical families have mu<cat>, and no mi()
+    part = None if mu is None else mu.parts.get("mi")
     if part is None or part.response is None:
         return md.y
     y = np.array(md.y, dtype=float)
