@@ -8,16 +8,18 @@ NUTS draws.
 
 * ``"laplace"``: the mode by optax's L-BFGS, a normal with the inverse Hessian
   (JAX's) there, as Stan's ``laplace`` (with the Jacobian, its default);
-* ``"meanfield"`` / ``"fullrank"``: ADVI with NumPyro's ``AutoNormal`` /
-  ``AutoMultivariateNormal`` (:data:`ADVI_STEPS` Adam steps of a one-draw ELBO
-  gradient; brms's ``iter`` does not set them);
+* ``"meanfield"`` / ``"fullrank"``: ADVI (:mod:`brmc.advi`: mean-field on fixed draws
+  by L-BFGS, full-rank by Adam from the mean-field fit; brms's ``iter`` does not set
+  their iterations);
 * ``"pathfinder"``: Stan's multi-path Pathfinder from BlackJAX's single paths;
 * ``"fixed_param"``: Stan's ``Fixed_param``: every draw of a chain is its initial values.
 
 The approximate algorithms give :data:`APPROX_DRAWS` draws in one "chain", as
 rstan's ``vb`` (``output_samples = 1000``).  With ``init="random"`` (the default)
 the optimisations start at the priors' locations (PyMC's initial point), not at
-Stan's random uniform(-2, 2) start, which puts e.g. an intercept of 300 at 0.  Why these implementations: docs/performance.md.
+Stan's random uniform(-2, 2) start, which puts e.g. an intercept of 300 at 0.
+Each program (optimiser, Hessian, paths) is jitted once per model structure and
+process, the data being its arguments.  Why these implementations: docs/performance.md.
 
 Example:
     >>> SAMPLERS["meanfield"]
@@ -27,10 +29,13 @@ Example:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 
 import arviz as az
 import numpy as np
 
+from . import advi
 from .model import BuiltModel
 from .sampling import SamplerSettings, SamplingResult, jax_model
 
@@ -39,14 +44,12 @@ APPROX_DRAWS = 1000
 #: the summary footer's ``Draws were sampled using ...`` (rstan's ``method(algorithm)``)
 SAMPLERS = {"meanfield": "variational(meanfield)", "fullrank": "variational(fullrank)",
             "pathfinder": "pathfinder", "laplace": "laplace", "fixed_param": "sampling(Fixed_param)"}
-#: ADVI: Adam's step size and steps (sleepstudy's b_ settle within 0.15 sd of NUTS's means by 30,000)
-ADVI_STEP = 0.05
-ADVI_STEPS = 30000
-#: L-BFGS steps to the mode (Laplace)
-MODE_STEPS = 1000
-#: Pathfinder: paths (Stan's default) and most L-BFGS steps per path
+#: Pathfinder (Stan's defaults but the iterations): paths, most L-BFGS iterations per path, L-BFGS's
+#: history, draws per ELBO estimate (BlackJAX estimates the ELBO at every possible iteration)
 PATHFINDER_PATHS = 4
 PATHFINDER_STEPS = 200
+PATHFINDER_HISTORY = 5
+PATHFINDER_ELBO_DRAWS = 25
 
 
 def is_mcmc(settings: SamplerSettings) -> bool:
@@ -98,11 +101,9 @@ def approximate(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
     t1 = time.perf_counter()
     if settings.algorithm == "fixed_param":
         positions = np.repeat(starts[:, None, :], settings.draws, axis=1)
-    elif settings.algorithm == "pathfinder":
-        positions = _pathfinder(model.logp, data, starts[0], key)[None]
     else:
-        positions = _mode_based(model.logp, data, starts[0], key, settings)[None]
-    logp = jax.jit(jax.vmap(model.logp, in_axes=(0, None)))
+        positions = _APPROXIMATIONS[settings.algorithm](model.logp, data, starts[0], key)[None]
+    logp = _program(model.logp, starts.shape[-1], "lp")
     lp = np.asarray(logp(positions.reshape(-1, positions.shape[-1]), data)).reshape(positions.shape[:2])
     raw = az.from_dict(posterior=model.constrained(positions), sample_stats={"lp": lp})
     return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=time.perf_counter() - t1)
@@ -112,21 +113,13 @@ def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
     """Multi-path Pathfinder as Stan's: BlackJAX's single-path Pathfinder from
     :data:`PATHFINDER_PATHS` starts (``start`` jittered by uniform(-1, 1)), their draws pooled
     and resampled (with replacement) by Pareto-smoothed importance weights."""
-    import blackjax
     import jax
 
     jitter_key, path_key, draw_key = jax.random.split(key, 3)
     starts = start + jax.random.uniform(jitter_key, (PATHFINDER_PATHS, start.size), minval=-1.0, maxval=1.0)
-
-    def one_path(k, x):
-        fit_key, sample_key = jax.random.split(k)
-        state, _ = blackjax.vi.pathfinder.approximate(fit_key, lambda z: logp(z, data), x,
-                                                      maxiter=PATHFINDER_STEPS)
-        draws, logq = blackjax.vi.pathfinder.sample(sample_key, state, APPROX_DRAWS)
-        return draws, logq - jax.vmap(logp, in_axes=(0, None))(draws, data)
-
-    draws, neg_log_ratio = jax.jit(jax.vmap(one_path))(jax.random.split(path_key, PATHFINDER_PATHS), starts)
-    draws, log_ratio = np.asarray(draws).reshape(-1, start.size), -np.asarray(neg_log_ratio).reshape(-1)
+    paths = _program(logp, start.size, "pathfinder")
+    draws, log_ratio = paths(data, starts, jax.random.split(path_key, PATHFINDER_PATHS))
+    draws, log_ratio = np.asarray(draws).reshape(-1, start.size), np.asarray(log_ratio).reshape(-1)
     finite = np.isfinite(log_ratio)
     smoothed, _ = az.psislw(np.where(finite, log_ratio, log_ratio[finite].min()))
     weights = np.where(finite, np.exp(smoothed), 0.0)
@@ -134,62 +127,82 @@ def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
     return draws[rng.choice(len(draws), APPROX_DRAWS, p=weights / weights.sum())]
 
 
-def posterior_mode(logp, data: tuple, start: np.ndarray) -> np.ndarray:
-    """The mode of ``logp(x, data)`` on the unconstrained scale (Jacobian included, as Stan's
-    ``laplace``): :data:`MODE_STEPS` steps of optax's L-BFGS from ``start``.
+def _laplace(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
+    """Stan's ``laplace``: draws of the normal at the mode (:func:`brmc.advi.minimise`, Jacobian
+    included) with the inverse of the negative Hessian there as its covariance."""
+    mode, hessian = (np.asarray(a) for a in _program(logp, start.size, "laplace")(data, start))
+    cov = np.linalg.inv(0.5 * (hessian + hessian.T))
+    rng = np.random.default_rng(np.asarray(key))
+    return rng.multivariate_normal(mode, cov, size=APPROX_DRAWS, method="cholesky")
 
-    Example:
-        >>> import jax.numpy as jnp
-        >>> float(posterior_mode(lambda x, d: -jnp.sum((x - d[0]) ** 2), (jnp.ones(2),), np.zeros(2))[0])
-        1.0
-    """
+
+def _advi(algorithm: str, logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
+    """ADVI (:mod:`brmc.advi`): the fixed-draw mean-field fit, then stochastic-gradient ADVI
+    (mean-field or full-rank) from it: (draws, D) unconstrained draws."""
+    fit_seed, stochastic_seed, draw_seed = np.random.SeedSequence(np.asarray(key).tolist()).generate_state(3)
+    mean, log_sd = _program(logp, start.size, "fixed")(data, start, fit_seed)
+    run = _program(logp, start.size, algorithm)
+    mean, factor, _ = (np.asarray(a) for a in run(data, mean, log_sd, stochastic_seed))
+    return mean + np.random.default_rng(draw_seed).standard_normal((APPROX_DRAWS, start.size)) @ factor.T
+
+
+#: the approximations by ``algorithm``: (log density, data, start, JAX key) -> (draws, D)
+_APPROXIMATIONS = {"pathfinder": _pathfinder, "laplace": _laplace, "meanfield": partial(_advi, "meanfield"),
+                   "fullrank": partial(_advi, "fullrank")}
+
+
+def _pathfinder_program(logp, size: int):
+    """BlackJAX's single-path Pathfinder with Stan's settings, jitted and mapped over paths:
+    ``(data, starts (paths, D), keys) -> (draws, log p - log q)``, :data:`APPROX_DRAWS` per path."""
+    import blackjax
     import jax
-    import optax
 
-    negative = lambda x: -logp(x, data)  # noqa: E731
-    solver = optax.lbfgs()
-    value_and_grad = optax.value_and_grad_from_state(negative)
+    def one_path(data, key, x):
+        fit_key, sample_key = jax.random.split(key)
+        state, _ = blackjax.vi.pathfinder.approximate(
+            fit_key, lambda z: logp(z, data), x, num_samples=PATHFINDER_ELBO_DRAWS, maxiter=PATHFINDER_STEPS,
+            maxcor=PATHFINDER_HISTORY)
+        draws, logq = blackjax.vi.pathfinder.sample(sample_key, state, APPROX_DRAWS)
+        return draws, jax.vmap(logp, in_axes=(0, None))(draws, data) - logq
 
-    def step(carry, _):
-        x, state = carry
-        value, grad = value_and_grad(x, state=state)
-        updates, state = solver.update(grad, state, x, value=value, grad=grad, value_fn=negative)
-        return (optax.apply_updates(x, updates), state), None
-
-    x0 = jax.numpy.asarray(start)
-    (x, _), _ = jax.jit(lambda x: jax.lax.scan(step, (x, solver.init(x)), None, length=MODE_STEPS))(x0)
-    return np.asarray(x)
+    return jax.jit(lambda data, starts, keys: jax.vmap(one_path, in_axes=(None, 0, 0))(data, keys, starts))
 
 
-def _numpyro_model(logp, size: int):
-    """The log density as a NumPyro model of one unconstrained vector ``x``."""
-    import numpyro
-    import numpyro.distributions as dist
-
-    def model(data):
-        x = numpyro.sample("x", dist.ImproperUniform(dist.constraints.real, (), (size,)))
-        numpyro.factor("logp", logp(x, data))
-
-    return model
-
-
-def _mode_based(logp, data: tuple, start: np.ndarray, key, settings: SamplerSettings) -> np.ndarray:
-    """Laplace (a normal at the mode with the inverse Hessian) or ADVI from ``start``
-    (NumPyro's autoguides): (draws, D) unconstrained draws."""
+def _laplace_program(logp, size: int):
+    """The mode of ``logp`` by L-BFGS and the Hessian of ``-logp`` there (one Hessian-vector
+    product per parameter, in batches), jitted: ``(data, start) -> (mode, Hessian)``."""
     import jax
-    from numpyro import optim
-    from numpyro.infer import SVI, Trace_ELBO, autoguide, init_to_value
+    import jax.numpy as jnp
 
-    advi_key, draw_key = jax.random.split(key)
-    if settings.algorithm == "laplace":
-        mode = posterior_mode(logp, data, start)
-        hessian = np.asarray(jax.hessian(lambda x: -logp(x, data))(mode))
-        cov = np.linalg.inv(0.5 * (hessian + hessian.T))
-        rng = np.random.default_rng(np.asarray(draw_key))
-        return rng.multivariate_normal(mode, cov, size=APPROX_DRAWS, method="cholesky")
-    model = _numpyro_model(logp, start.size)
-    kind = autoguide.AutoNormal if settings.algorithm == "meanfield" else autoguide.AutoMultivariateNormal
-    guide = kind(model, init_loc_fn=init_to_value(values={"x": start}), init_scale=0.1)
-    svi = SVI(model, guide, optim.Adam(ADVI_STEP), Trace_ELBO())
-    params = svi.run(advi_key, ADVI_STEPS, data, progress_bar=False).params
-    return np.asarray(guide.sample_posterior(draw_key, params, sample_shape=(APPROX_DRAWS,))["x"])
+    def run(data, start):
+        negative = lambda x, data: -logp(x, data)  # noqa: E731
+        mode = advi.minimise(negative, jnp.asarray(start), data)
+        gradient = jax.grad(negative)
+        hvp = lambda v: jax.jvp(lambda x: gradient(x, data), (mode,), (v,))[1]  # noqa: E731
+        return mode, jax.lax.map(hvp, jnp.eye(size, dtype=mode.dtype), batch_size=64)
+
+    return jax.jit(run)
+
+
+def _lp_program(logp, size: int):
+    """``logp`` of each row of (draws, D), jitted."""
+    import jax
+
+    return jax.jit(jax.vmap(logp, in_axes=(0, None)))
+
+
+#: what :func:`_program` makes, by name: (log density, size) -> jitted program
+_MAKERS = {"fixed": advi.meanfield_program, "meanfield": partial(advi.stochastic_program, full=False),
+           "fullrank": partial(advi.stochastic_program, full=True),
+           "pathfinder": _pathfinder_program, "laplace": _laplace_program, "lp": _lp_program}
+#: the programs made so far, by (log density, size, name): each is compiled once per model structure
+_PROGRAMS: dict[tuple, Callable] = {}
+
+
+def _program(logp, size: int, name: str) -> Callable:
+    """The jitted program ``name`` of the density ``logp`` (one per model structure, kept for
+    the process, so a new fit of the same structure reuses the compiled code)."""
+    key = (logp, size, name)
+    if key not in _PROGRAMS:
+        _PROGRAMS[key] = _MAKERS[name](logp, size)
+    return _PROGRAMS[key]
