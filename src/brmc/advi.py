@@ -180,7 +180,8 @@ def stochastic_program(logp: Callable, size: int, full: bool) -> Callable:
         return params[2] * below + jnp.diag(jnp.exp(params[1]))
 
     def negative_elbo(params, key, data):
-        x = params[0] + factor(params) @ jax.random.normal(key, (size,))
+        eps = jax.random.normal(key, (size,))
+        x = params[0] + (factor(params) @ eps if full else jnp.exp(params[1]) * eps)
         return -(logp(x, data) + jnp.sum(params[1]))  # entropy up to a constant: sum log diag(L)
 
     grad = jax.value_and_grad(negative_elbo)
