@@ -9,6 +9,8 @@ import pytest
 
 import brmc
 from brmc.errors import SamplingError
+from brmc.model import build_model
+from brmc.sampling import jax_model
 
 from .conftest import SLEEP, quiet, reference_path
 
@@ -83,3 +85,15 @@ def test_fixed_param_keeps_the_initial_values(sleep):
 def test_unknown_algorithm_names_the_choices(sleep):
     with pytest.raises(SamplingError, match="Unknown algorithm 'vb'.*meanfield, fullrank"):
         brmc.brm(SLEEP, sleep, algorithm="vb", progress=False)
+
+
+def test_a_second_fit_of_the_structure_reuses_the_compiled_program(sleep):
+    """Laplace's program is made once per model structure and XLA compiles it once: new data
+    values are its arguments."""
+    first = quiet(brmc.brm, SLEEP, sleep, algorithm="laplace", seed=3, progress=False)
+    model, _ = jax_model(build_model(first.model_data, first.priors))
+    program = model.programs["laplace"]
+    quiet(brmc.brm, SLEEP, sleep.assign(Reaction=sleep["Reaction"] + 10.0), algorithm="laplace", seed=3,
+          progress=False)
+    assert model.programs["laplace"] is program
+    assert program._cache_size() == 1

@@ -36,6 +36,7 @@ import arviz as az
 import numpy as np
 
 from . import advi
+from .backends import JaxModel
 from .model import BuiltModel
 from .sampling import SamplerSettings, SamplingResult, jax_model
 
@@ -102,14 +103,14 @@ def approximate(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
     if settings.algorithm == "fixed_param":
         positions = np.repeat(starts[:, None, :], settings.draws, axis=1)
     else:
-        positions = _APPROXIMATIONS[settings.algorithm](model.logp, data, starts[0], key)[None]
-    logp = _program(model.logp, starts.shape[-1], "lp")
+        positions = _APPROXIMATIONS[settings.algorithm](model, data, starts[0], key)[None]
+    logp = _program(model, "lp", starts.shape[-1])
     lp = np.asarray(logp(positions.reshape(-1, positions.shape[-1]), data)).reshape(positions.shape[:2])
     raw = az.from_dict(posterior=model.constrained(positions), sample_stats={"lp": lp})
     return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=time.perf_counter() - t1)
 
 
-def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def _pathfinder(model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
     """Multi-path Pathfinder as Stan's: BlackJAX's single-path Pathfinder from
     :data:`PATHFINDER_PATHS` starts (``start`` jittered by uniform(-1, 1)), their draws pooled
     and resampled (with replacement) by Pareto-smoothed importance weights."""
@@ -117,7 +118,7 @@ def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
 
     jitter_key, path_key, draw_key = jax.random.split(key, 3)
     starts = start + jax.random.uniform(jitter_key, (PATHFINDER_PATHS, start.size), minval=-1.0, maxval=1.0)
-    paths = _program(logp, start.size, "pathfinder")
+    paths = _program(model, "pathfinder", start.size)
     draws, log_ratio = paths(data, starts, jax.random.split(path_key, PATHFINDER_PATHS))
     draws, log_ratio = np.asarray(draws).reshape(-1, start.size), np.asarray(log_ratio).reshape(-1)
     finite = np.isfinite(log_ratio)
@@ -127,26 +128,26 @@ def _pathfinder(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
     return draws[rng.choice(len(draws), APPROX_DRAWS, p=weights / weights.sum())]
 
 
-def _laplace(logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def _laplace(model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
     """Stan's ``laplace``: draws of the normal at the mode (:func:`brmc.advi.minimise`, Jacobian
     included) with the inverse of the negative Hessian there as its covariance."""
-    mode, hessian = (np.asarray(a) for a in _program(logp, start.size, "laplace")(data, start))
+    mode, hessian = (np.asarray(a) for a in _program(model, "laplace", start.size)(data, start))
     cov = np.linalg.inv(0.5 * (hessian + hessian.T))
     rng = np.random.default_rng(np.asarray(key))
     return rng.multivariate_normal(mode, cov, size=APPROX_DRAWS, method="cholesky")
 
 
-def _advi(algorithm: str, logp, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def _advi(algorithm: str, model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
     """ADVI (:mod:`brmc.advi`): the fixed-draw mean-field fit, then stochastic-gradient ADVI
     (mean-field or full-rank) from it: (draws, D) unconstrained draws."""
     fit_seed, stochastic_seed, draw_seed = np.random.SeedSequence(np.asarray(key).tolist()).generate_state(3)
-    mean, log_sd = _program(logp, start.size, "fixed")(data, start, fit_seed)
-    run = _program(logp, start.size, algorithm)
+    mean, log_sd = _program(model, "fixed", start.size)(data, start, fit_seed)
+    run = _program(model, algorithm, start.size)
     mean, factor, _ = (np.asarray(a) for a in run(data, mean, log_sd, stochastic_seed))
     return mean + np.random.default_rng(draw_seed).standard_normal((APPROX_DRAWS, start.size)) @ factor.T
 
 
-#: the approximations by ``algorithm``: (log density, data, start, JAX key) -> (draws, D)
+#: the approximations by ``algorithm``: (JAX model, data, start, JAX key) -> (draws, D)
 _APPROXIMATIONS = {"pathfinder": _pathfinder, "laplace": _laplace, "meanfield": partial(_advi, "meanfield"),
                    "fullrank": partial(_advi, "fullrank")}
 
@@ -195,14 +196,11 @@ def _lp_program(logp, size: int):
 _MAKERS = {"fixed": advi.meanfield_program, "meanfield": partial(advi.stochastic_program, full=False),
            "fullrank": partial(advi.stochastic_program, full=True),
            "pathfinder": _pathfinder_program, "laplace": _laplace_program, "lp": _lp_program}
-#: the programs made so far, by (log density, size, name): each is compiled once per model structure
-_PROGRAMS: dict[tuple, Callable] = {}
 
 
-def _program(logp, size: int, name: str) -> Callable:
-    """The jitted program ``name`` of the density ``logp`` (one per model structure, kept for
-    the process, so a new fit of the same structure reuses the compiled code)."""
-    key = (logp, size, name)
-    if key not in _PROGRAMS:
-        _PROGRAMS[key] = _MAKERS[name](logp, size)
-    return _PROGRAMS[key]
+def _program(model: JaxModel, name: str, size: int) -> Callable:
+    """The jitted program ``name`` of ``model``'s density, kept with the model (one per model
+    structure, so a new fit of the same structure reuses the compiled code)."""
+    if name not in model.programs:
+        model.programs[name] = _MAKERS[name](model.logp, size)
+    return model.programs[name]

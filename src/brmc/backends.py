@@ -127,6 +127,8 @@ class JaxModel:
         self._constrain: Callable | None = None
         self._constrainers: dict[int, Callable] = {}
         self._samplers: dict[tuple, CompiledSampler] = {}
+        #: the approximate algorithms' jitted programs by name (:mod:`brmc.algorithms`), dropped with the model
+        self.programs: dict[str, Callable] = {}
 
     def logp(self, flat, data: tuple):
         """Log density at the unconstrained parameter vector ``flat``."""
