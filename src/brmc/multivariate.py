@@ -394,7 +394,8 @@ def rescor_matrices(posterior: Any, responses: Sequence[str]) -> np.ndarray:
     R = len(responses)
     first = posterior[rescor_names(responses)[0]].values
     C = np.broadcast_to(np.eye(R), (*first.shape, R, R)).copy()
-    for name, (j, k) in zip(rescor_names(responses), [(j, k) for k in range(R) for j in range(k)]):
+    pairs = [(row, col) for col in range(R) for row in range(col)]  # brms's order of rescor__a__b
+    for name, (j, k) in zip(rescor_names(responses), pairs):
         C[..., j, k] = C[..., k, j] = posterior[name].values
     return C
 
