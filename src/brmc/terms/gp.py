@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
@@ -39,14 +40,14 @@ if TYPE_CHECKING:
 
     from ..data import LinearPredictor
 
-_OPTIONS = ("k", "c", "by", "scale", "gr")
+_OPTIONS = ("k", "c", "by", "scale", "gr", "iso")
 
 
 def _option(term: CallTerm, name: str, tokens: list) -> Any:
     text = "".join(t.text for t in tokens)
     if name == "by" and len(tokens) == 1 and tokens[0].kind == "name":
         return tokens[0].text.strip("`")
-    if name in {"scale", "gr"} and text in {"TRUE", "FALSE", "T", "F"}:
+    if name in {"scale", "gr", "iso"} and text in {"TRUE", "FALSE", "T", "F"}:
         return text.startswith("T")
     try:
         value = float(Fraction(text))  # 5/4 as brms's users write it
@@ -69,6 +70,19 @@ class GPTerm:
         by = [self.basis.by] if self.basis.by else []
         label = "gp" + naming.brms_rename("".join(self.basis.terms + by))
         return [label + ("" if b.level is None else naming.brms_rename(str(b.level))) for b in self.basis.blocks]
+
+    @property
+    def lscale_labels(self) -> list[str]:
+        """The ``lscale`` coefficients in brms's prior order: one per GP, or with ``iso = FALSE`` one
+        per GP and covariate (``gpx1x2x1``, ``gpx1x2x2``: brms's ``sfx2``), ``by`` levels varying last."""
+        if self.basis.iso:
+            return self.labels
+        return [label + x for label in self.labels for x in self.basis.terms]
+
+    @property
+    def dims(self) -> int:
+        """The number of ``lscale`` per GP: 1, or the covariates' number with ``iso = FALSE``."""
+        return 1 if self.basis.iso else len(self.basis.terms)
 
     @property
     def exact(self) -> bool:
@@ -103,29 +117,52 @@ def _gather(block: GPBlock, n: int) -> tuple[np.ndarray, np.ndarray]:
     return index, weight
 
 
-def sqrt_spd(slambda: np.ndarray, sdgp: Any, lscale: Any, exp: Any) -> Any:
-    """``sqrt(spd_exp_quad(slambda, sdgp, lscale))`` of an isotropic GP, on the log scale: where the
-    density underflows (a long ``lscale``), its root and gradient stay finite (``exp``: ``np.exp``
-    for draws with ``sdgp``, ``lscale`` of shape (draws, 1), ``pt.exp`` in the graph).
+def sqrt_spd(slambda: np.ndarray, sdgp: Any, lscale: Any, exp: Any, per_dimension: bool = False) -> Any:
+    """``sqrt(spd_exp_quad(slambda, sdgp, lscale))`` on the log scale: where the density underflows
+    (a long ``lscale``), its root and gradient stay finite (``exp``: ``np.exp`` for draws, ``pt.exp``
+    in the graph).  Isotropic: ``sdgp``, ``lscale`` scalars or of shape (draws, 1).  With
+    ``per_dimension`` (``iso = FALSE``, brms's ``spd_cov_exp_quad`` with a vector ``lscale``):
+    ``sdgp^2 sqrt(2 pi)^D prod(lscale) exp(-1/2 sum_d lscale_d^2 slambda_d^2)``, ``lscale`` of
+    shape (..., D) and ``sdgp`` of shape (...).
 
     Example:
         >>> s = np.array([[0.5], [30.0]])
         >>> np.allclose(sqrt_spd(s, 2.0, 0.5, np.exp), np.sqrt(spd_exp_quad(s, 2.0, 0.5)))
         True
+        >>> s2 = np.array([[0.5, 1.0], [3.0, 2.0]])
+        >>> np.allclose(sqrt_spd(s2, 2.0, np.array([0.5, 0.2]), np.exp, per_dimension=True),
+        ...             np.sqrt(spd_exp_quad(s2, 2.0, np.array([0.5, 0.2]))))
+        True
     """
     D = slambda.shape[1]
+    if per_dimension:
+        constant = sdgp * np.sqrt(2 * np.pi) ** (D / 2) * lscale.prod(axis=-1) ** 0.5
+        return constant[..., None] * exp(-0.25 * (lscale[..., None, :] ** 2 * slambda**2).sum(axis=-1))
     return sdgp * (np.sqrt(2 * np.pi) * lscale) ** (D / 2) * exp(-0.25 * lscale**2 * (slambda**2).sum(axis=1))
 
 
-def _sq_distances(points: np.ndarray, others: np.ndarray | None = None) -> np.ndarray:
-    """Squared distances between ``points`` and ``others`` (the points themselves when None)."""
+def _sq_distances(points: np.ndarray, others: np.ndarray | None = None, per_dimension: bool = False) -> np.ndarray:
+    """Squared distances between ``points`` and ``others`` (the points themselves when None):
+    summed over the dimensions, (points, others), or ``per_dimension``, (dimensions, points, others)."""
     others = points if others is None else others
-    return ((points[:, None, :] - others[None, :, :]) ** 2).sum(axis=2)
+    d2 = (points[:, None, :] - others[None, :, :]) ** 2
+    return np.moveaxis(d2, 2, 0) if per_dimension else d2.sum(axis=2)
 
 
 def exp_quad(d2: Any, sdgp: Any, lscale: Any, exp: Any) -> Any:
     """brms's exponentiated-quadratic covariance ``sdgp^2 exp(-d2 / (2 lscale^2))`` of squared
-    distances ``d2``, with ``exp`` NumPy's or PyTensor's (the model's and the draws' one formula)."""
+    distances ``d2``, with ``exp`` NumPy's or PyTensor's (the model's and the draws' one formula).
+    With ``d2`` per dimension, (D, points, others), and ``lscale`` of shape (D,) (``iso = FALSE``,
+    brms's ``cov_exp_quad``): ``sdgp^2 exp(-sum_d d2_d / (2 lscale_d^2))``, each dimension scaled by
+    its own length-scale.
+
+    Example:
+        >>> x = np.array([[0.0, 0.0], [1.0, 2.0]])
+        >>> float(exp_quad(_sq_distances(x, per_dimension=True), 1.0, np.array([1.0, 2.0]), np.exp)[0, 1])
+        0.367879...
+    """
+    if d2.ndim == 3:
+        return sdgp**2 * exp(-0.5 * (d2 / lscale[:, None, None] ** 2).sum(axis=0))
     return sdgp**2 * exp(-0.5 * d2 / lscale**2)
 
 
@@ -136,11 +173,7 @@ class GaussianProcesses(TermKind):
     calls = ("gp",)
 
     def data(self, terms: list[CallTerm], ctx: DataContext) -> list[GPTerm] | None:
-        out = [_term(t, i + 1, ctx) for i, t in enumerate(terms)]
-        for t in out:
-            if not t.basis.iso:
-                raise FormulaError(f"{t.term}: non-isotropic GPs (iso = FALSE) are not supported yet.")
-        return out or None
+        return [_term(t, i + 1, ctx) for i, t in enumerate(terms)] or None
 
     def structure(self, part: list[GPTerm]) -> Any:
         return [(t.exact, [b.Xgp.shape for b in t.basis.blocks]) for t in part]
@@ -149,7 +182,7 @@ class GaussianProcesses(TermKind):
         dp = naming.table_dpar(lp.dpar)
         rows = [prior_row("", "lscale", dpar=dp, lb="0"), prior_row(student_t(0, ctx.scale), "sdgp", dpar=dp, lb="0")]
         for t in part:
-            rows += [prior_row(p, "lscale", coef=c, dpar=dp) for c, p in zip(t.labels, t.basis.lscale_dists())]
+            rows += [prior_row(p, "lscale", coef=c, dpar=dp) for c, p in zip(t.lscale_labels, t.basis.lscale_dists())]
             rows += [prior_row("", "sdgp", coef=c, dpar=dp) for c in t.labels]
         return rows
 
@@ -157,9 +190,11 @@ class GaussianProcesses(TermKind):
         dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
         out = []
         for t in part:
+            lscales = iter(enumerate(t.lscale_labels))  # (by level, covariate) at position j * dims + d
             for j, label in enumerate(t.labels):
                 out.append(ParamSlot(f"sdgp{sfx}_{t.number}", j, "sdgp", label, "", dp, lb=0.0))
-                out.append(ParamSlot(f"lscale{sfx}_{t.number}", j, "lscale", label, "", dp, lb=0.0))
+                out += [ParamSlot(f"lscale{sfx}_{t.number}", i, "lscale", c, "", dp, lb=0.0)
+                        for i, c in itertools.islice(lscales, t.dims)]
         return out
 
     def data_values(self, lp: LinearPredictor, part: list[GPTerm]) -> dict[str, np.ndarray]:
@@ -169,26 +204,31 @@ class GaussianProcesses(TermKind):
             for j, block in enumerate(t.basis.blocks):
                 ij = f"{sfx}_{t.number}_{j + 1}"
                 values[f"Jgp{ij}"], values[f"Cgp{ij}"] = _gather(block, n)
-                values[f"Xgp{ij}"] = _sq_distances(block.Xgp) if t.exact else block.Xgp
+                values[f"Xgp{ij}"] = _sq_distances(block.Xgp, per_dimension=not t.basis.iso) if t.exact else block.Xgp
         return values
 
     def graph(self, lp: LinearPredictor, part: list[GPTerm], ctx: GraphContext) -> list[tuple]:
-        """Per GP ``(values at its unique points, each row's point, each row's weight)``."""
+        """Per GP ``(values at its unique points, each row's point, each row's weight)``.
+
+        ``lscale`` is one vector of the ``K`` GPs' (``by`` levels') length-scales, with ``iso = FALSE``
+        of their ``K * D`` ones (GP ``j``'s dimension ``d`` at ``j * D + d``; brms's ``lscale[K]``
+        of ``vector[D]``)."""
         sfx, out = lp.suffix, []
         for t in part:
-            K = len(t.basis.blocks)
+            K, D = len(t.basis.blocks), t.dims
             sdgp_name, lscale_name = f"sdgp{sfx}_{t.number}", f"lscale{sfx}_{t.number}"
             ctx.params[sdgp_name] = sdgp = parameter(sdgp_name, (K,), *ctx.bounds(sdgp_name))
-            ctx.params[lscale_name] = lscale = parameter(lscale_name, (K,), *ctx.bounds(lscale_name))
+            ctx.params[lscale_name] = lscale = parameter(lscale_name, (K * D,), *ctx.bounds(lscale_name))
             for j, block in enumerate(t.basis.blocks):
                 ij = f"{sfx}_{t.number}_{j + 1}"
                 X = pm.Data(f"Xgp{ij}", ctx.values[f"Xgp{ij}"])
                 zgp = pm.Normal(f"zgp{ij}", 0.0, 1.0, shape=(block.Xgp.shape[0 if t.exact else 1],))
+                ls = lscale[j] if t.basis.iso else lscale[j * D:(j + 1) * D]
                 if t.exact:
-                    cov = exp_quad(X, sdgp[j], lscale[j], pt.exp) + 1e-12 * pt.eye(block.Xgp.shape[0])
+                    cov = exp_quad(X, sdgp[j], ls, pt.exp) + 1e-12 * pt.eye(block.Xgp.shape[0])
                     values = pt.linalg.cholesky(cov) @ zgp
                 else:
-                    values = X @ (sqrt_spd(block.slambda, sdgp[j], lscale[j], pt.exp) * zgp)
+                    values = X @ (sqrt_spd(block.slambda, sdgp[j], ls, pt.exp, not t.basis.iso) * zgp)
                 out.append((values, pm.Data(f"Jgp{ij}", ctx.values[f"Jgp{ij}"]),
                             pm.Data(f"Cgp{ij}", ctx.values[f"Cgp{ij}"])))
         return out
@@ -203,9 +243,11 @@ class GaussianProcesses(TermKind):
         sfx, out = lp.suffix, {"sdgp": {}, "lscale": {}, "zgp": {}}
         for t in part:
             sdgp, lscale = raw[f"sdgp{sfx}_{t.number}"].values, raw[f"lscale{sfx}_{t.number}"].values
+            # brms's draws: lscale_1[j, d] with the GP (by level) j varying fastest
+            for d, j in itertools.product(range(t.dims), range(len(t.labels))):
+                out["lscale"][f"lscale{sfx}_{t.lscale_labels[j * t.dims + d]}"] = lscale[..., j * t.dims + d]
             for j, label in enumerate(t.labels):
                 out["sdgp"][f"sdgp{sfx}_{label}"] = sdgp[..., j]
-                out["lscale"][f"lscale{sfx}_{label}"] = lscale[..., j]
                 zgp = raw[f"zgp{sfx}_{t.number}_{j + 1}"].values
                 out["zgp"] |= {f"zgp{sfx}_{label}[{k + 1}]": zgp[..., k] for k in range(zgp.shape[-1])}
         return out
@@ -213,14 +255,15 @@ class GaussianProcesses(TermKind):
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[GPTerm]) -> dict[str, np.ndarray]:
         sfx, out = lp.suffix, {}
         for t in part:
-            for cls in ("sdgp", "lscale"):
-                out[f"{cls}{sfx}_{t.number}"] = np.stack([posterior[f"{cls}{sfx}_{c}"].values for c in t.labels], -1)
+            for cls, labels in (("sdgp", t.labels), ("lscale", t.lscale_labels)):
+                out[f"{cls}{sfx}_{t.number}"] = np.stack([posterior[f"{cls}{sfx}_{c}"].values for c in labels], -1)
             for j in range(len(t.labels)):
                 out[f"zgp{sfx}_{t.number}_{j + 1}"] = _zgp(posterior, sfx, t, j)
         return out
 
     def needed(self, lp: LinearPredictor, part: list[GPTerm], kept: dict[int, list[int]]) -> tuple[list[str], list[str]]:
-        return list(dict.fromkeys(n for t in part for n in t.term.variables)), []
+        # the GPs' columns (not ``t.term.variables``: those read ``iso = FALSE``'s ``FALSE`` as a name)
+        return list(dict.fromkeys(n for t in part for n in [*t.basis.terms, *([t.basis.by] if t.basis.by else [])])), []
 
     def rows(self, lp: LinearPredictor, part: list[GPTerm], ctx: RowsContext) -> list[list[tuple]]:
         """Per GP ``(its data at the rows' unique points, point index, weight, new)``; ``new`` says
@@ -238,7 +281,7 @@ class GaussianProcesses(TermKind):
             for j, (block, (X, index, weight, new)) in enumerate(zip(t.basis.blocks, blocks)):
                 label = t.labels[j]
                 sdgp = ctx.pick(ctx.posterior[f"sdgp{sfx}_{label}"].values)
-                lscale = ctx.pick(ctx.posterior[f"lscale{sfx}_{label}"].values)
+                lscale = ctx.pick(_lscale(ctx.posterior, sfx, t, j))
                 zgp = ctx.pick(_zgp(ctx.posterior, sfx, t, j))
                 if t.exact and new:
                     if ctx.rng is None:
@@ -246,11 +289,13 @@ class GaussianProcesses(TermKind):
                     values = np.stack([exact_gp_at_new_points(block.Xgp, X, s, ls, z, ctx.rng)
                                        for s, ls, z in zip(sdgp, lscale, zgp)])
                 elif t.exact:
-                    d2, eye = _sq_distances(X), np.eye(len(X))
+                    d2, eye = _sq_distances(X, per_dimension=not t.basis.iso), np.eye(len(X))
                     values = np.stack([_cholesky(exp_quad(d2, s, ls, np.exp) + 1e-12 * eye) @ z
                                        for s, ls, z in zip(sdgp, lscale, zgp)])
                 else:
-                    values = (sqrt_spd(block.slambda, sdgp[:, None], lscale[:, None], np.exp) * zgp) @ X.T
+                    values = (sqrt_spd(block.slambda, sdgp[:, None], lscale[:, None], np.exp) if t.basis.iso
+                              else sqrt_spd(block.slambda, sdgp, lscale, np.exp, per_dimension=True))
+                    values = (values * zgp) @ X.T
                 out.append((values, index, weight))
         return out
 
@@ -259,7 +304,7 @@ class GaussianProcesses(TermKind):
 NEW_POINTS_NUGGET = 1e-8
 
 
-def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale: float, zgp: np.ndarray,
+def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale: float | np.ndarray, zgp: np.ndarray,
                            rng: np.random.Generator) -> np.ndarray:
     """One draw of an exact GP at ``new`` points given its values ``L zgp`` at the training points
     ``old``, as brms's ``.predictor_gp_new``: from the normal with mean ``k' K^-1 f`` and covariance
@@ -270,8 +315,10 @@ def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale
     ----------
     old, new : numpy.ndarray
         The training and the new points (scaled as the GP's data), (points, dimensions).
-    sdgp, lscale : float
-        The draw's GP standard deviation and length-scale.
+    sdgp : float
+        The draw's GP standard deviation.
+    lscale : float or numpy.ndarray
+        The draw's length-scale, or one per dimension (``iso = FALSE``).
     zgp : numpy.ndarray
         The draw's standard-normal weights of the training points.
     rng : numpy.random.Generator
@@ -290,7 +337,7 @@ def exact_gp_at_new_points(old: np.ndarray, new: np.ndarray, sdgp: float, lscale
     array([ 0.3 , -0.95])
     """
     def cov(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return exp_quad(_sq_distances(a, b), sdgp, lscale, np.exp)
+        return exp_quad(_sq_distances(a, b, per_dimension=np.ndim(lscale) > 0), sdgp, lscale, np.exp)
 
     L = _cholesky(cov(old, old) + NEW_POINTS_NUGGET * np.eye(len(old)))
     k = cov(old, new)
@@ -315,6 +362,14 @@ def _cholesky(K: np.ndarray) -> np.ndarray:
         except np.linalg.LinAlgError:
             continue
     return np.full_like(K, np.nan)
+
+
+def _lscale(posterior: xr.Dataset, sfx: str, t: GPTerm, j: int) -> np.ndarray:
+    """The draws of GP ``j``'s ``lscale``: (chain, draw), with ``iso = FALSE`` (chain, draw, D)."""
+    if t.basis.iso:
+        return posterior[f"lscale{sfx}_{t.labels[j]}"].values
+    labels = t.lscale_labels[j * t.dims:(j + 1) * t.dims]
+    return np.stack([posterior[f"lscale{sfx}_{c}"].values for c in labels], axis=-1)
 
 
 def _zgp(posterior: xr.Dataset, sfx: str, t: GPTerm, j: int) -> np.ndarray:
