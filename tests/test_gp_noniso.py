@@ -102,23 +102,38 @@ def test_exact_gp_at_a_new_point_with_one_lscale_per_dimension() -> None:
 
 @pytest.fixture(scope="module")
 def fit() -> brmc.Fit:
-    return quiet(brmc.brm, APPROX, DATA, chains=1, iter=300, seed=3, progress=False)
+    return quiet(brmc.brm, "y ~ gp(x1, x2, by = g, k = 4, c = 5/4, iso = FALSE)", DATA, chains=1, iter=300, seed=3,
+                 progress=False)
+
+
+def _by_the_draws(fit: brmc.Fit, new: pd.DataFrame) -> np.ndarray:
+    """``Intercept + Cgp * Xgp_new (sqrt(spd(slambda, sdgp, lscale)) .* zgp)`` per level, draw by draw."""
+    post = fit.idata.posterior
+    out = np.repeat(post["b_Intercept"].values.ravel()[:, None], len(new), 1)
+    blocks = fit.model_data.predictors["mu"].parts["gp"][0].basis.predict(new)
+    for level, block in zip("ab", blocks):
+        if not len(block.rows):
+            continue
+        sd = post[f"sdgp_gpx1x2g{level}"].values.ravel()[:, None]
+        ls = np.stack([post[f"lscale_gpx1x2g{level}x{d}"].values.ravel() for d in (1, 2)], -1)
+        z = np.stack([post[f"zgp_gpx1x2g{level}[{m + 1}]"].values.ravel() for m in range(16)], -1)
+        spd = sd**2 * 2 * np.pi * ls.prod(1)[:, None] * np.exp(-0.5 * (ls[:, None] ** 2 * block.slambda**2).sum(-1))
+        out[:, block.rows] += ((np.sqrt(spd) * z) @ block.Xgp.T)[:, block.groups]
+    return out
 
 
 def test_names_summary_and_new_rows(fit: brmc.Fit) -> None:
     post = fit.idata.posterior
     gp_vars = [str(n) for n in post.data_vars if str(n).startswith(("sdgp_", "lscale_"))]
-    assert gp_vars == ["sdgp_gpx1x2", "lscale_gpx1x2x1", "lscale_gpx1x2x2"]
-    assert "zgp_gpx1x2[16]" in post
-    assert list(fit.summary().gp.index) == ["sdgp(gpx1x2)", "lscale(gpx1x2x1)", "lscale(gpx1x2x2)"]
+    # brms's draws: lscale_1[j, d] in column-major order, the by level varying fastest
+    assert gp_vars == ["sdgp_gpx1x2ga", "sdgp_gpx1x2gb", "lscale_gpx1x2gax1", "lscale_gpx1x2gbx1",
+                       "lscale_gpx1x2gax2", "lscale_gpx1x2gbx2"]
+    assert {"zgp_gpx1x2ga[16]", "zgp_gpx1x2gb[16]"} <= set(post.data_vars)
+    assert list(fit.summary().gp.index) == [f"{n.split('_')[0]}({n.split('_')[1]})" for n in gp_vars]
     prior = fit.prior_summary()
-    assert prior[prior["class"] == "lscale"]["coef"].tolist() == ["", "gpx1x2x1", "gpx1x2x2"]
-    # at new rows: Intercept + Xgp_new (sqrt(spd(slambda, sdgp, lscale)) .* zgp), draw by draw
-    new = pd.DataFrame({"x1": [0.1, 0.5, 0.1], "x2": [2.9, 0.2, 2.9]})
-    block = fit.model_data.predictors["mu"].parts["gp"][0].basis.predict(new)[0]
-    sd, b = post["sdgp_gpx1x2"].values.ravel(), post["b_Intercept"].values.ravel()
-    ls = np.stack([post[f"lscale_gpx1x2x{d}"].values.ravel() for d in (1, 2)], -1)
-    z = np.stack([post[f"zgp_gpx1x2[{m + 1}]"].values.ravel() for m in range(16)], -1)
-    spd = sd[:, None] ** 2 * 2 * np.pi * ls.prod(1)[:, None] * np.exp(-0.5 * (ls[:, None] ** 2 * block.slambda**2).sum(-1))
-    expected = b[:, None] + (np.sqrt(spd) * z) @ block.Xgp.T
-    np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=new), expected[:, block.groups], rtol=1e-8)
+    assert prior[prior["class"] == "lscale"]["coef"].tolist() == ["", "gpx1x2gax1", "gpx1x2gax2", "gpx1x2gbx1",
+                                                                 "gpx1x2gbx2"]
+    new = pd.DataFrame({"x1": [0.1, 0.5, 0.1], "x2": [2.9, 0.2, 2.9], "g": ["a", "b", "a"]})
+    np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=new), _by_the_draws(fit, new), rtol=1e-8)
+    only_b = new.iloc[[1]]  # no row of level a: its GP adds nothing
+    np.testing.assert_allclose(brmc.predict.posterior_epred(fit, newdata=only_b), _by_the_draws(fit, only_b), rtol=1e-8)

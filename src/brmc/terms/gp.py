@@ -283,7 +283,9 @@ class GaussianProcesses(TermKind):
                 sdgp = ctx.pick(ctx.posterior[f"sdgp{sfx}_{label}"].values)
                 lscale = ctx.pick(_lscale(ctx.posterior, sfx, t, j))
                 zgp = ctx.pick(_zgp(ctx.posterior, sfx, t, j))
-                if t.exact and new:
+                if not len(X):  # no new row in this by level: one zero point that no row weighs
+                    values = np.zeros((len(sdgp), 1))
+                elif t.exact and new:
                     if ctx.rng is None:
                         raise DataError(f"The exact Gaussian process {t.term} is drawn at new rows: it needs random numbers (rng=).")
                     values = np.stack([exact_gp_at_new_points(block.Xgp, X, s, ls, z, ctx.rng)
