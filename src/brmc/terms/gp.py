@@ -7,6 +7,9 @@ approximate GP adds ``Xgp @ (sqrt(spd(slambda, sdgp, lscale)) * zgp)`` (:func:`s
 ``cholesky(K) @ zgp`` with ``K`` brms's exponentiated-quadratic covariance (``+ 1e-12`` on the
 diagonal), at the unique points, gathered to the rows (``Jgp``) and weighted by a ``by``
 variable (``Cgp``).  The draws are ``sdgp_gptimes``, ``lscale_gptimes`` and ``zgp_gptimes[k]``.
+With ``iso = FALSE`` each covariate has its own ``lscale`` (``lscale_gpx1x2x1``, ``lscale_gpx1x2x2``):
+the spectral density and the covariance scale each dimension by it, as brms's ``spd_cov_exp_quad``
+and ``gp`` with a vector ``lscale``.
 
 Example:
     >>> import brmc
