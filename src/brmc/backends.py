@@ -177,7 +177,7 @@ class JaxModel:
         rows = self.initial_points(chains, seed, data, init, fallback)
         if not inits.climbs(init):
             return rows
-        free = inits.climbed_entries(self._model)
+        free = inits.climbed_entries(self._model, [np.size(z) for z in self._unravel(np.zeros(self._size))])
         return np.stack([inits.climb(lambda flat: self._logp_and_grad(flat, data), row, free) for row in rows])
 
     def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:

@@ -16,6 +16,7 @@ import numpy as np
 import pymc as pm
 import pytensor
 import pytensor.tensor as pt
+from pytensor.compile.mode import Mode
 
 
 def parameter(name: str, shape: tuple[int, ...], lb: float | None, ub: float | None, simplex: bool = False):
@@ -78,9 +79,10 @@ def cholesky_corr(name: str, M: int, eta) -> pt.TensorVariable:
 @cache
 def _compiled_cholesky(M: int, ndim: int):
     raw = pt.tensor("raw", shape=(None,) * ndim)
-    # NumPy's kernels, not C: compiling C code took 5.7 s of a cold fit's renaming (gcse_m3), running
-    # NumPy 4 ms on 4,000 draws
-    return pytensor.function([raw], corr_cholesky(raw, M)[0], mode="FAST_COMPILE")
+    # NumPy's kernels on the Python linker, no C: compiling C code (and PyTensor's C virtual machine,
+    # in a fresh compile directory) took 5.7 s of a cold fit's renaming (gcse_m3); NumPy runs 4,000
+    # draws in 4 ms
+    return pytensor.function([raw], corr_cholesky(raw, M)[0], mode=Mode(linker="py", optimizer="fast_compile"))
 
 
 def cholesky_from_raw(raw: np.ndarray, M: int) -> np.ndarray:
