@@ -284,3 +284,8 @@ def test_logistic_normal_priors_and_options(ratios) -> None:
                         prior=brmc.prior("normal(0, 1)", class_="lncor"))
     two = brmc.make_model("cbind(p1, p2) ~ x", ratios.assign(p2=1 - ratios["p1"]), family="logistic_normal")
     assert sorted(v.name for v in two.model.free_RVs) == ["Intercept_mup2", "b_mup2", "sigmap2"]
+
+
+def test_pp_check_of_a_matrix_response_is_refused_as_brms(multinomial_fit) -> None:
+    with pytest.raises(DataError, match="'pp_check' is not implemented for family 'multinomial'"):
+        multinomial_fit.pp_check()

@@ -94,8 +94,9 @@ def pp_check(fit: Fit, type: str = "dens_overlay", ndraws: int | None = None, st
     >>> fig = pp_check(fit, type="stat", stat="sd")
     >>> fig = pp_check(fit, type="stat_2d")
     """
-    if fit.family.multicol:
-        raise DataError(f"'pp_check' is not implemented for family '{fit.family.name}' (a cbind() response "
+    family = fit.model_data.family
+    if family.multicol:
+        raise DataError(f"'pp_check' is not implemented for family '{family.name}' (a cbind() response "
                         "matrix), as in brms; compare posterior_predict() with the data column by column.")
     if type not in PANELS:
         raise DataError(f"Type {type!r} is not a valid ppc type.{close_matches(str(type), PPC_TYPES)} "
