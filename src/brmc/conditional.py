@@ -176,7 +176,7 @@ def _term_variables(md: ModelData) -> list[list[str]]:
 def _integer_variables(md: ModelData) -> list[str]:
     """brms's ``get_int_vars``: the variables of ``trials()`` and of ``mo()`` terms, which
     conditional effects keep at whole numbers."""
-    names = list(md.formula.additions.get("trials", []))
+    names = [n for a in md.formula.additions.get("trials", []) for n in a.variables]  # trials(n1 + n2): n1, n2
     names += [n for lp in md.linear_predictors for t in lp.formula.terms
               if getattr(t, "name", "") == "mo" for a in t.args for n in a.variables]
     return list(dict.fromkeys(names))
@@ -255,6 +255,7 @@ def _condition_columns(md: ModelData, exclude: Sequence[str], n: int, condition:
     ``conditions``) or its default (numeric: mean; factor: reference level; ``trials``: 1; grouping
     factor: NA).  Returns the columns and the names of the grouping factors set to NA."""
     trials = md.formula.additions.get("trials", [])
+    integers = _integer_variables(md)
     groups = [g for g in _group_variables(md) if g not in _population_variables(md)]
     columns: dict[str, Any] = {}
     missing: list[str] = []
@@ -274,7 +275,7 @@ def _condition_columns(md: ModelData, exclude: Sequence[str], n: int, condition:
             missing.append(name)
         elif is_factor(col):
             columns[name] = _first_rows(col, level_order(col)[:1]).iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
-        elif name in _integer_variables(md):  # brms: a valid whole number
+        elif name in integers:  # brms: a valid whole number
             columns[name] = np.full(n, float(np.round(np.median(col.to_numpy(dtype=float)))))
         else:
             columns[name] = np.full(n, col.to_numpy(dtype=float).mean())
