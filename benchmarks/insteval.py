@@ -5,6 +5,12 @@ Run from the repository root::
     python benchmarks/insteval.py                         # InstEval, default backend
     python benchmarks/insteval.py --backend numpyro
     python benchmarks/insteval.py --model verbagg         # the Bernoulli model on VerbAgg
+    python benchmarks/insteval.py --platforms cpu,gpu     # CPU vs GPU, each in a fresh process
+
+With ``--platforms``, each platform's fit runs in its own process with
+``JAX_PLATFORMS`` set (``cuda`` for ``gpu``), and a table of their wall times
+follows; the GPU row is skipped, with the reason, where JAX sees no GPU (a CUDA
+build of JAX is needed: ``pip install "jax[cuda12]"``).
 
 Fits brms's default priors with 4 chains x 1,000 draws after 1,000 warm-up
 (seed 1234) and prints the summary, then wall time (import to summary), the
@@ -22,7 +28,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import resource
+import subprocess
 import sys
 import time
 import warnings
@@ -40,7 +48,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--iter", type=int, default=2000, help="iterations per chain, warm-up included")
     parser.add_argument("--cores", type=int, default=None)
+    parser.add_argument("--platforms", default=None, help="comma-separated: cpu, gpu (each in its own process)")
     args = parser.parse_args(argv)
+    if args.platforms:
+        own = ["--model", args.model, "--chains", str(args.chains), "--iter", str(args.iter)]
+        own += ["--backend", args.backend] if args.backend else []
+        own += ["--cores", str(args.cores)] if args.cores else []
+        return compare_platforms(args.platforms.split(","), own)
 
     started = time.perf_counter()
     import arviz as az
@@ -73,6 +87,28 @@ def main(argv: list[str] | None = None) -> int:
           f"min tail ESS: {min(float(tail[v]) for v in scalars):.0f}")
     print(f"divergences: {int(fit.idata.sample_stats['diverging'].sum())}")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    return 0
+
+
+def compare_platforms(platforms: list[str], argv: list[str]) -> int:
+    """Run the fit once per platform, each in a fresh process with ``JAX_PLATFORMS`` set, and
+    print their wall times side by side; a platform JAX cannot see is reported, not run."""
+    jax_name = {"cpu": "cpu", "gpu": "cuda"}
+    rows = []
+    for platform in platforms:
+        env = {**os.environ, "JAX_PLATFORMS": jax_name[platform]}
+        probe = subprocess.run([sys.executable, "-c", "import jax; print(jax.devices()[0].platform)"],
+                               env=env, capture_output=True, text=True)
+        if probe.returncode != 0:
+            rows.append((platform, "skipped: JAX sees no such device (a GPU needs pip install \"jax[cuda12]\")"))
+            continue
+        run = subprocess.run([sys.executable, __file__, *argv], env=env, capture_output=True, text=True)
+        print(run.stdout)
+        found = re.search(r"wall time \(import to summary\): ([0-9.]+) s", run.stdout)
+        rows.append((platform, f"{found.group(1)} s" if found else f"failed: {run.stderr.strip()[-300:]}"))
+    print("| platform | wall time (import to summary) |\n|---|---|")
+    for platform, result in rows:
+        print(f"| {platform} | {result} |")
     return 0
 
 

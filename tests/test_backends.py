@@ -20,7 +20,7 @@ import pandas as pd
 import pytest
 
 import brmc
-from brmc import sampling
+from brmc import backends, sampling
 from brmc.errors import SamplingError
 
 from .conftest import SLEEP, Terminal
@@ -392,3 +392,24 @@ def test_metric_choices_are_checked() -> None:
         brmc.brm("y ~ x1", d, backend="nutpie", control={"metric": "dense_e"})
     with pytest.raises(SamplingError, match="always adapts its metric"):
         brmc.brm("y ~ x1", d, backend="blackjax", control={"metric": "unit_e"})
+
+
+def test_chains_in_lockstep_on_an_accelerator_sample_the_posterior(monkeypatch: pytest.MonkeyPatch) -> None:
+    """On a GPU the chains of a device run side by side (``jax.vmap``); forced here on the CPU,
+    two chains on one device recover the least-squares fit (flat priors on ``b``)."""
+    asked = []
+    monkeypatch.setattr(backends, "chains_in_lockstep", lambda: asked.append(True) or True)
+    rng = np.random.default_rng(3)
+    d = pd.DataFrame({"x": rng.normal(size=60)})
+    d["y"] = 1 + 0.5 * d["x"] + rng.normal(size=60)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit = brmc.brm("y ~ x", d, backend="numpyro", chains=2, cores=1, iter=1000, seed=5, progress=False)
+    assert asked
+    X = np.column_stack([np.ones(60), d["x"]])
+    beta, rss = np.linalg.lstsq(X, d["y"], rcond=None)[:2]
+    se = np.sqrt(np.diag(np.linalg.inv(X.T @ X)) * rss[0] / (60 - 2))
+    post = fit.idata.posterior["b_x"]
+    assert abs(float(post.mean()) - beta[1]) < 0.2 * se[1], (float(post.mean()), beta[1])
+    assert 0.8 < float(post.std()) / se[1] < 1.25
+    assert not np.allclose(post[0], post[1])  # two chains, not one twice

@@ -19,6 +19,10 @@ iteration (InstEval: 6.8 GB peak; 1.45 GB with the spare thread).  When
 not above ``cores`` is used; each device runs its share of chains one after
 another.
 
+With a CUDA build of JAX installed (``pip install "jax[cuda12]"``), JAX's default
+backend is the GPU and everything runs there unchanged: the chains then share
+the one device side by side (:func:`chains_in_lockstep`), as one batch.
+
 XLA compiles the sampler in a background thread while brmc finds the initial
 points and compiles the small functions around it (``CompiledSampler.arguments``),
 so on two or more cores their cost hides behind XLA's.
@@ -203,8 +207,8 @@ class JaxModel:
         import jax
 
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
-        key = (backend, devices, settings.chains, settings.warmup, settings.draws,
-               settings.adapt_delta, settings.max_treedepth, settings.progress, varying, settings.metric)
+        key = (backend, devices, settings.chains, settings.warmup, settings.draws, settings.adapt_delta,
+               settings.max_treedepth, settings.progress, varying, settings.metric, chains_in_lockstep())
         if key not in self._samplers:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
                                      settings.max_treedepth, settings.progress, settings.metric)
@@ -212,9 +216,14 @@ class JaxModel:
             ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
             inits = np.zeros((*shape, self._size))
-            if varying is None:
+            if varying is None and not chains_in_lockstep():
                 def run(ids, keys, inits, data):
                     return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
+
+                lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
+            elif varying is None:  # an accelerator: its chains side by side, as one batch
+                def run(ids, keys, inits, data):
+                    return jax.vmap(lambda i, k, x: chain(i, k, x, data))(ids, keys, inits)
 
                 lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
             else:
@@ -317,6 +326,27 @@ def merge_data(shared: tuple, own: tuple, varying: tuple[int, ...]) -> tuple:
     n = len(shared) + len(own)
     shared, own = iter(shared), iter(own)
     return tuple(next(own) if i in varying else next(shared) for i in range(n))
+
+
+def chains_in_lockstep() -> bool:
+    """Whether a device runs its chains side by side (``jax.vmap``, one batch) rather than one
+    after another: on an accelerator (JAX's default backend is not the CPU), where a batch of
+    chains costs about what one costs; on a CPU a batch costs what its chains cost one by one,
+    and chains that end their trees early would wait for the longest.
+
+    Returns
+    -------
+    bool
+        True when JAX's default backend is a GPU or TPU.
+
+    Examples
+    --------
+    >>> chains_in_lockstep()  # this machine has no GPU
+    False
+    """
+    import jax
+
+    return jax.default_backend() != "cpu"
 
 
 def _devices(chains: int, available: int) -> int:
