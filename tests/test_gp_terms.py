@@ -77,9 +77,35 @@ def test_a_factor_by_gives_one_gp_per_level() -> None:
         np.testing.assert_allclose(built.values[f"Xgp_1_{j}"], ref[f"Xgp_1_{j}"], atol=1e-12)
 
 
+def test_cmc_false_gives_a_gp_for_all_rows_and_one_per_other_level() -> None:
+    """brms's ``cmc = FALSE``: the by-factor's treatment contrasts (``~ 1 + byval``), so the first
+    GP (``Intercept``) is the GP of every row, as without ``by`` (brms's ``Xgp_1``/``Jgp_1`` of
+    ``gp_mcycle``), and the second covers the second level's rows, as that level's GP of
+    ``cmc = TRUE`` does (brms's ``Igp_1_2``/``Xgp_1_2`` of ``gp_by_jsp``)."""
+    mcycle = MCYCLE.assign(g=pd.Categorical(np.where(np.arange(len(MCYCLE)) % 3 == 0, "a", "b")))
+    built = brmc.make_model("accel ~ gp(times, by = g, k = 20, c = 5/4, cmc = FALSE)", mcycle)
+    ref = reference_standata("gp_mcycle")
+    assert np.all(built.values["Cgp_1_1"] == 1)
+    np.testing.assert_allclose(built.values["Xgp_1_1"], ref["Xgp_1"], atol=1e-12)
+    np.testing.assert_array_equal(built.values["Jgp_1_1"], ref["Jgp_1"] - 1)
+    jspr = brmc.datasets.load("jspr")
+    formula = "math ~ gp(craven, by = gender, k = 10, c = 5/4, cmc = FALSE)"
+    built = brmc.make_model(formula, jspr)
+    ref = reference_standata("gp_by_jsp")
+    rows = ref["Igp_1_2"] - 1
+    np.testing.assert_array_equal(np.flatnonzero(built.values["Cgp_1_2"]), rows)
+    np.testing.assert_allclose(built.values["Xgp_1_2"], ref["Xgp_1_2"], atol=1e-12)
+    second = jspr["gender"].cat.categories[1]
+    coefs = brmc.get_prior(formula, jspr).query("`class` == 'sdgp'")["coef"].tolist()
+    assert sorted(coefs) == sorted(["", "gpcravengenderIntercept", f"gpcravengender{second}"])
+
+
 def test_options_are_checked() -> None:
-    with pytest.raises(FormulaError, match="takes the arguments k, c, by, scale, gr"):
+    brmc.get_prior("accel ~ gp(times, cov = 'exp_quad')", MCYCLE)  # brms 2.18's one kernel
+    with pytest.raises(FormulaError, match="not a kernel of brms 2.18; the only one is 'exp_quad'"):
         brmc.get_prior("accel ~ gp(times, cov = 'matern32')", MCYCLE)
+    with pytest.raises(FormulaError, match="takes the arguments k, c, by, cov, scale, gr, cmc, iso"):
+        brmc.get_prior("accel ~ gp(times, kernel = 'matern32')", MCYCLE)
     with pytest.raises(FormulaError, match="'c' must be specified"):
         brmc.get_prior("accel ~ gp(times, k = 10)", MCYCLE)
 

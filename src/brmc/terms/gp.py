@@ -43,15 +43,17 @@ if TYPE_CHECKING:
 
     from ..data import LinearPredictor
 
-_OPTIONS = ("k", "c", "by", "scale", "gr", "iso")
+_OPTIONS = ("k", "c", "by", "cov", "scale", "gr", "cmc", "iso")
 
 
 def _option(term: CallTerm, name: str, tokens: list) -> Any:
     text = "".join(t.text for t in tokens)
     if name == "by" and len(tokens) == 1 and tokens[0].kind == "name":
         return tokens[0].text.strip("`")
-    if name in {"scale", "gr", "iso"} and text in {"TRUE", "FALSE", "T", "F"}:
+    if name in {"scale", "gr", "cmc", "iso"} and text in {"TRUE", "FALSE", "T", "F"}:
         return text.startswith("T")
+    if name == "cov" and len(tokens) == 1 and tokens[0].kind == "string":
+        return tokens[0].text[1:-1]
     try:
         value = float(Fraction(text))  # 5/4 as brms's users write it
     except (ValueError, ZeroDivisionError):
