@@ -61,6 +61,7 @@ class LinearPredictor:
     link: str
     parts: dict[str, Any] = field(default_factory=dict)
     resp: str = ""  # the response of a multivariate model it belongs to
+    nlpar: bool = False  # a non-linear parameter (its name in ``dpar``), named after the response
 
     @property
     def population(self) -> Population:
@@ -85,7 +86,7 @@ class LinearPredictor:
     @property
     def pname(self) -> str:
         """Its dpar and response as brms combines them in names (:func:`brmc.naming.prefix`)."""
-        return prefix(self.dpar, self.resp)
+        return prefix("mu", self.resp, self.dpar) if self.nlpar else prefix(self.dpar, self.resp)
 
     @property
     def suffix(self) -> str:
@@ -370,7 +371,7 @@ def _linear_predictor(dpar: str, form: Predictor, family: Family, ctx: DataConte
     # a categorical model's link joins all categories in the likelihood; each category's own is the identity
     link = ("identity" if family.cats_dpars or ctx.nlpar else family.mu_link(dpar) if dpar == "mu" or family.mixture
             and re.fullmatch(r"mu\d+", dpar) else family.dpar(dpar).link)
-    return LinearPredictor(dpar=dpar, formula=form, link=link, parts=parts)
+    return LinearPredictor(dpar=dpar, formula=form, link=link, parts=parts, nlpar=ctx.nlpar)
 
 
 def _response_series(formula: BrmsFormula, frame: pd.DataFrame, family: Family, env: dict[str, Any],

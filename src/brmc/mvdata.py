@@ -39,10 +39,11 @@ from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
-MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi")
+MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
 GLOBAL_CLASSES = ("b", "Intercept")
-_KEY = ("class", "coef", "group", "resp", "dpar")
+_KEY = ("class", "coef", "group", "resp", "dpar", "nlpar")
+_NAMES = ("class", "coef", "group", "resp", "dpar", "nlpar")  # as a Prior's keywords name them
 
 
 @dataclass
@@ -123,7 +124,7 @@ class MvModelData:
     @property
     def fixef_names(self) -> list[str]:
         """brms's ``fixef`` rows: every response's intercept, then the other coefficients."""
-        lps = list(self.predictors.values())
+        lps = [lp for md in self.responses.values() for lp in md.linear_predictors]  # nlpars' too
         return [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps for n in lp.b_names]
 
     def links_text(self) -> str:
@@ -212,7 +213,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env)
     for resp, md in responses.items():
         _check_terms(resp, md, rescor)
-        for lp in md.predictors.values():
+        for lp in md.linear_predictors:  # nlpars' too
             lp.resp = resp
             for block in lp.blocks:
                 block.resp = resp
@@ -288,7 +289,7 @@ def _mv_table(mv: MvModelData) -> pd.DataFrame:
         rows.append(prior_row(NU.default_prior, "nu", lb="1"))
     unique = {tuple(r[k] for k in _KEY): r for r in rows}
     ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
-                                                          ("resp", "dpar", "class", "group", "coef")))
+                                                          ("resp", "dpar", "nlpar", "class", "group", "coef")))
     return pd.DataFrame(ordered, columns=list(rows[0])).reset_index(drop=True)
 
 
@@ -300,11 +301,11 @@ def _check_user(user: list[Prior], table: pd.DataFrame, responses: list[str]) ->
         if p.resp and p.resp not in responses:
             raise PriorError(f"Prior {p.prior!r} has resp={p.resp!r}, not a response of the model; its responses "
                              f"are {', '.join(responses)}.")
-        if (p.class_, p.coef, p.group, p.resp, p.dpar) not in keys:
-            options = sorted(f"class={k[0]!r}, coef={k[1]!r}, group={k[2]!r}, resp={k[3]!r}, dpar={k[4]!r}"
-                             for k in keys)
-            raise PriorError(f"Prior {p.prior!r} is set on a parameter the model does not have (class={p.class_!r}, "
-                             f"coef={p.coef!r}, group={p.group!r}, resp={p.resp!r}, dpar={p.dpar!r}).\n"
+        if (p.class_, p.coef, p.group, p.resp, p.dpar, p.nlpar) not in keys:
+            options = sorted(", ".join(f"{n}={v!r}" for n, v in zip(_NAMES, k) if n != "nlpar" or v) for k in keys)
+            given = ", ".join(f"{n}={v!r}" for n, v in zip(_NAMES, (p.class_, p.coef, p.group, p.resp, p.dpar,
+                                                                     p.nlpar)) if n != "nlpar" or v)
+            raise PriorError(f"Prior {p.prior!r} is set on a parameter the model does not have ({given}).\n"
                              "Parameters that take priors:\n  " + "\n  ".join(options))
 
 

@@ -37,15 +37,16 @@ def coef_label(dpar: str, coef: str) -> str:
     return coef if dpar == "mu" else f"{dpar}_{coef}"
 
 
-def prefix(dpar: str, resp: str = "") -> str:
-    """brms's ``combine_prefix``: what stands for a predictor in names, its dpar and the response of a
-    multivariate model (``mu`` when neither is there, as :func:`coef_label` takes it).
+def prefix(dpar: str, resp: str = "", nlpar: str = "") -> str:
+    """brms's ``combine_prefix``: what stands for a predictor in names, its dpar, the response of a
+    multivariate model and its non-linear parameter, in that order (``mu`` when none is there, as
+    :func:`coef_label` takes it).
 
     Example:
-        >>> prefix("mu"), prefix("mu", "english"), prefix("sigma", "english")
-        ('mu', 'english', 'sigma_english')
+        >>> prefix("mu"), prefix("mu", "english"), prefix("sigma", "english"), prefix("mu", "cum", "ult")
+        ('mu', 'english', 'sigma_english', 'cum_ult')
     """
-    return "_".join(p for p in (table_dpar(dpar), resp) if p) or "mu"
+    return "_".join(p for p in (table_dpar(dpar), resp, nlpar) if p) or "mu"
 
 
 def table_dpar(dpar: str) -> str:

@@ -349,12 +349,14 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
 def _require_nlpar_priors(md: ModelData, spec: PriorSpec) -> None:
     """brms 2.18's ``validate_prior_special``: a non-linear parameter none of whose priors is proper
     (its ``b`` flat by default, and no group-level ``sd``) is refused, with brms's words."""
+    resp = md.predictors["mu"].resp if "mu" in md.predictors else ""  # a response of a multivariate model
     for nlpar in (n for term in nonlinear_terms(md.formula) for n in term.nlpars):
         if all(p.dist is None for p in spec.params if p.dpar == nlpar):
             raise PriorError(
                 "Priors on population-level coefficients are required in non-linear models, but none were "
                 f"found for parameter '{nlpar}'. See help(set_prior) for more details.\n"
-                f"In brmc: prior=[brmc.prior('normal(0, 1)', nlpar={nlpar!r}), ...] with a scale of your own.")
+                f"In brmc: prior=[brmc.prior('normal(0, 1)', nlpar={nlpar!r}{f', resp={resp!r}' if resp else ''}), "
+                "...] with a scale of your own.")
 
 
 def _data_figures(md: ModelData) -> dict[str, float]:

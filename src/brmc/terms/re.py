@@ -79,6 +79,7 @@ class GroupBlock:
     df_leads: bool = False
     sp_labels: list[str] = field(default_factory=list)
     thresholds: int = 0
+    nlpar: bool = False  # of a non-linear parameter (named in ``dpar``)
 
     @property
     def design_expr(self) -> Expr:
@@ -96,7 +97,7 @@ class GroupBlock:
     @property
     def pname(self) -> str:
         """Its dpar and response as brms combines them in names (:func:`brmc.naming.prefix`)."""
-        return naming.prefix(self.dpar, self.resp)
+        return naming.prefix("mu", self.resp, self.dpar) if self.nlpar else naming.prefix(self.dpar, self.resp)
 
     @property
     def labels(self) -> list[str]:
@@ -301,7 +302,7 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     options = term.options
     bylevels, by_index = by_levels(ctx.frame, options.by, levels, term) if options.by else ([], None)
     return GroupBlock(id=id, term=term, coefs=coefs, levels=levels, index=index, Z=Z, dpar=ctx.dpar, weights=weights,
-                      by_levels=bylevels, by_index=by_index, sp_labels=sp_labels, thresholds=thresholds,
+                      nlpar=ctx.nlpar, by_levels=bylevels, by_index=by_index, sp_labels=sp_labels, thresholds=thresholds,
                       Lcov=cov_cholesky(ctx.env, options.cov, levels, term) if options.cov else None)
 
 
