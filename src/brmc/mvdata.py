@@ -241,7 +241,7 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
         if other:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
                                "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
-                               "mo() and mi() terms.")
+                               "mo() and mi() terms, and non-linear formulas.")
     unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {"weights"})
     if rescor and unsupported:
         raise FamilyError(f"Addition terms ({', '.join(unsupported)}) of response {resp!r} are "
