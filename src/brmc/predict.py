@@ -376,7 +376,7 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
 @shared
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
-                      ndraws: int | None = None, seed: int | None = None) -> np.ndarray:
+                      ndraws: int | None = None, seed: int | None = None, negative_rt: bool = False) -> np.ndarray:
     """New responses drawn from the posterior predictive distribution, as brms's ``posterior_predict``.
 
     Parameters
@@ -388,6 +388,8 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     {sample_new_levels}
     {ndraws}
     {seed}
+    negative_rt : bool, default False
+        brms's ``negative_rt`` of family ``wiener``: the times of responses at the lower boundary negated.
 
     Returns
     -------
@@ -399,13 +401,16 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     >>> posterior_predict(fit, ndraws=10, seed=1).shape
     (10, 180)
     """
+    if negative_rt and fit.model_data.family.name != "wiener":
+        raise DataError(f"negative_rt applies to family 'wiener' only, not '{fit.model_data.family.name}'.")
     draws, rng = draw_setup(fit, ndraws, seed)
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
     dpars = md.dpar_values(etas, _scalars(fit, draws))
     post = fit.idata.posterior  # cosy(): each series drawn jointly
     out = terms.ac.time_predict(md, etas["mu"], dpars, flat_draws(post["cosy"].values)[draws], rng) if "cosy" in post else None
-    out = md.family.rng(md.eta_mu(etas), dpars, rng, _additions(fit, newdata)) if out is None else out
+    additions = {**_additions(fit, newdata), **({"negative_rt": True} if negative_rt else {})}
+    out = md.family.rng(md.eta_mu(etas), dpars, rng, additions) if out is None else out
     out = np.asarray(out, dtype=float)
     return out + 1 if md.family.polytomous else out
 
@@ -457,7 +462,8 @@ def predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = Non
     {summary}
     {probs}
     **kwargs
-        ``allow_new_levels``, ``sample_new_levels``, ``ndraws``, ``seed`` of :func:`posterior_predict`.
+        ``allow_new_levels``, ``sample_new_levels``, ``ndraws``, ``seed``, ``negative_rt`` of
+        :func:`posterior_predict`.
 
     Returns
     -------
