@@ -286,6 +286,79 @@ def test_logistic_normal_priors_and_options(ratios) -> None:
     assert sorted(v.name for v in two.model.free_RVs) == ["Intercept_mup2", "b_mup2", "sigmap2"]
 
 
-def test_pp_check_of_a_matrix_response_is_refused_as_brms(multinomial_fit) -> None:
-    with pytest.raises(DataError, match="'pp_check' is not implemented for family 'multinomial'"):
-        multinomial_fit.pp_check()
+# --------------------------------------------------------------------------- downstream, as brms 2.18's
+FITS = {"multinomial": ("multinomial_fit", "counts", ["y1", "y2", "y3"]),
+        "dirichlet": ("dirichlet_fit", "shares", ["p1", "p2", "p3"]),
+        "logistic_normal": ("logistic_normal_fit", "ratios", ["p1", "p2", "p3"])}
+
+
+@pytest.mark.parametrize("family", list(FITS))
+def test_pp_check_of_a_matrix_response_is_refused_as_brms(request, family) -> None:
+    """brms's pp_check: ``if (has_multicol(family)) stop2("'pp_check' is not implemented for this family.")``."""
+    fit = request.getfixturevalue(FITS[family][0])
+    with pytest.raises(DataError, match=f"'pp_check' is not implemented for family '{family}'"):
+        fit.pp_check()
+
+
+def _log_lik(family: str, fit, data: pd.DataFrame, cats: list[str]) -> np.ndarray:
+    """Every draw's pointwise log-likelihood, written in the test: SciPy's multinomial, the dirichlet density
+    and the bivariate normal of the log ratios (brms's dlogistic_normal), each over all draws at once."""
+    eta = _draws_eta(fit, cats, data["x"].to_numpy())
+    y = data[cats].to_numpy()
+    if family == "multinomial":
+        return stats.multinomial.logpmf(y, data["size"].to_numpy(), special.softmax(eta, axis=-1))
+    post = fit.idata.posterior
+    if family == "dirichlet":
+        a = special.softmax(eta, axis=-1) * post["phi"].values.reshape(-1)[:, None, None]
+        return (special.gammaln(a.sum(axis=-1)) - special.gammaln(a).sum(axis=-1)
+                + ((a - 1) * np.log(y)).sum(axis=-1))
+    s1, s2, rho = (post[n].values.reshape(-1)[:, None] for n in ("sigmap2", "sigmap3", "lncor__p2__p3"))
+    z1, z2 = ((np.log(y[:, k] / y[:, 0]) - eta[..., k]) / s for k, s in ((1, s1), (2, s2)))
+    q = (z1**2 - 2 * rho * z1 * z2 + z2**2) / (1 - rho**2)
+    return -q / 2 - np.log(2 * np.pi * s1 * s2 * np.sqrt(1 - rho**2)) - np.log(y).sum(axis=-1)
+
+
+@pytest.mark.parametrize("family", list(FITS))
+def test_loo_is_that_of_the_written_log_lik(request, family) -> None:
+    name, data, cats = FITS[family]
+    fit = request.getfixturevalue(name)
+    ll = _log_lik(family, fit, request.getfixturevalue(data), cats)
+    np.testing.assert_allclose(fit.log_likelihood().values.reshape(ll.shape), ll, rtol=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a high Pareto k warns alike in both
+        assert fit.loo().elpd == pytest.approx(brmc.loo(ll.reshape(2, -1, N)).elpd, rel=1e-10)
+
+
+@pytest.mark.parametrize("family, scale", [("multinomial", "Count"), ("dirichlet", "Probability")])
+def test_conditional_effects_are_the_softmax_curves(request, family, scale) -> None:
+    """brms's conditional_effects(categorical = TRUE): per category (``cats__``) the median and 95 % interval
+    of posterior_epred over the draws, trials() set to 1 (brms's message: "Setting all 'trials' variables to 1
+    by default"), on brms's catscale axis ("Count" for multinomial, else "Probability")."""
+    name, _, cats = FITS[family]
+    fit = request.getfixturevalue(name)
+    ce = fit.conditional_effects("x", categorical=True, resolution=7)
+    frame = ce["x"]
+    assert list(frame["cats__"].cat.categories) == cats and len(frame) == 21
+    p = special.softmax(_draws_eta(fit, cats, frame["x"].to_numpy()[:7]), axis=-1)
+    for k, cat in enumerate(cats):
+        rows = frame[frame["cats__"] == cat]
+        np.testing.assert_allclose(rows["estimate__"], np.median(p[..., k], axis=0), rtol=1e-10)
+        np.testing.assert_allclose(rows["lower__"], np.quantile(p[..., k], 0.025, axis=0), rtol=1e-10)
+    if family == "multinomial":
+        assert (frame["size"] == 1).all()
+    assert ce.plot()[0].axes[0].get_ylabel() == scale
+    with pytest.raises(DataError, match="Please set 'categorical' to True"):
+        fit.conditional_effects("x")
+
+
+def test_logistic_normal_has_no_conditional_effects_as_brms(logistic_normal_fit) -> None:
+    """brms's posterior_epred_logistic_normal stops, so its conditional_effects(categorical = TRUE) does."""
+    with pytest.raises(FamilyError, match="Cannot compute expected values of the posterior predictive distribution"):
+        logistic_normal_fit.conditional_effects("x", categorical=True)
+
+
+def test_multinomial_epred_of_new_data_takes_their_trials(multinomial_fit) -> None:
+    newdata = pd.DataFrame({"x": [-1.0, 0.5], "size": [3, 40]})
+    eta = _draws_eta(multinomial_fit, ["y1", "y2", "y3"], newdata["x"].to_numpy())
+    np.testing.assert_allclose(multinomial_fit.posterior_epred(newdata),
+                               special.softmax(eta, axis=-1) * np.array([3.0, 40.0])[:, None], rtol=1e-10)

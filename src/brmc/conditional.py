@@ -549,6 +549,8 @@ def add_effect(out: ConditionalEffects, key: str, fit: Fit, names: list[str], op
     """Predict one effect (its variables ``names``) and add it to ``out`` under ``key``."""
     frame, used, types, curves = _one_effect(fit, names, opts)
     out.data[key], out.effects[key], out.types[key] = frame, used, types
+    if opts.categorical:  # brms's catscale: the y axis of the category curves
+        out.labels[key] = "Count" if fit.model_data.family.kind == "multinomial" else "Probability"
     out.points[key] = _point_frame(fit, names)
     if curves is not None:
         out.spaghetti[key] = curves

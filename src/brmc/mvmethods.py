@@ -186,5 +186,5 @@ def mv_conditional_effects(fit: MvFit, effects: str | Sequence[str] | None = Non
         for r, view in views.items():
             key = f"{r}.{r}_{':'.join(names)}"
             add_effect(out, key, view, names, options[r])
-            out.labels[key] = r
+            out.labels.setdefault(key, r)  # a categorical effect keeps its catscale
     return out
