@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+import xarray as xr
 
 import brmc
 from brmc.autocor import TimeSeries
@@ -231,8 +232,9 @@ def test_cosy_fit_post_processing() -> None:
 def test_cosy_predictions_are_correlated_within_series() -> None:
     md = brmc.data.build_data(brmc.parse_formula(COSY), SLEEP, brmc.get_family("gaussian"))
     draws = 4000
-    out = time_predict(md, np.zeros((draws, 180)), {"sigma": np.full((draws, 1), 2.0)}, np.full(draws, 0.7),
-                       np.random.default_rng(1))
+    post = xr.Dataset({"cosy": (("chain", "draw"), np.full((1, draws), 0.7))})
+    out = time_predict(md, None, np.zeros((draws, 180)), {"sigma": np.full((draws, 1), 2.0)}, post,
+                       np.arange(draws), np.random.default_rng(1))
     within = np.corrcoef(out[:, 0], out[:, 5])[0, 1]
     between = np.corrcoef(out[:, 0], out[:, 15])[0, 1]
     assert abs(within - 0.7) < 0.04 and abs(between) < 0.05 and abs(out.std() - 2.0) < 0.05

@@ -8,10 +8,11 @@ Two formulations, as brms's Stan code has them for families with natural residua
   the lags within the group only, zero before a group's first row), and the likelihood is then
   the family's own (``normal_lpdf(Y | mu, sigma)``, :func:`normal_arma_lpdf`).  This conditions on
   zero pre-sample residuals; it is not the stationary density.
-- **covariance** (``cosy()``, and ``cov = TRUE`` with orders up to one): each group's series is
-  multivariate normal with covariance ``sigma^2 * C``, ``C``'s Cholesky factor from
+- **covariance** (``cosy()``, ``unstr()``, and ``cov = TRUE`` with orders up to one): each group's series
+  is multivariate normal with covariance ``sigma^2 * C``, ``C``'s Cholesky factor from
   :func:`cholesky_cor_ar1`, :func:`cholesky_cor_ma1`, :func:`cholesky_cor_arma1` or
-  :func:`cholesky_cor_cosy` (brms's Stan functions of the same names), summed by
+  :func:`cholesky_cor_cosy` (brms's Stan functions of the same names), or ``unstr()``'s ``Lcortime``
+  (a group with time points missing: the sub-matrix of those it has, brms 2.19's ``_flex`` functions), summed by
   :func:`normal_time_lpdf` (brms's ``normal_time_hom_lpdf``/``normal_time_het_lpdf``, no ``se``)
   or :func:`student_time_lpdf` (``student_t_time_hom_lpdf``/``_het_lpdf``).
 
@@ -250,7 +251,9 @@ def normal_time_lpdf(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSer
     """Sum over groups of ``multi_normal_cholesky(y_g | mu_g, diag(sigma_g) * chol_cor[1:n_g, 1:n_g])``.
 
     brms's ``normal_time_hom_lpdf`` (scalar ``sigma``) and ``normal_time_het_lpdf`` (one ``sigma``
-    per row), without user ``se``.  Groups of equal length share one batched triangular solve.
+    per row), without user ``se``; with ``series.times`` (``unstr()``) their ``_flex`` forms, a group's
+    block of ``chol_cor`` that of its time points.  Groups of the same time points share one batched
+    triangular solve.
 
     Parameters
     ----------
@@ -259,7 +262,7 @@ def normal_time_lpdf(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSer
     sigma : scalar or (N,) array or tensor
         Residual standard deviation.
     chol_cor : tensor, shape (longest, longest)
-        From one of the ``cholesky_cor_*`` functions.
+        From one of the ``cholesky_cor_*`` functions, or ``unstr()``'s over all time points.
     series : TimeSeries
         The groups' rows.
 
@@ -312,13 +315,22 @@ def student_time_lpdf(y: Any, nu: Any, mu: Any, sigma: Any, chol_cor: Any, serie
 
 def _by_group_length(y: Any, mu: Any, sigma: Any, chol_cor: Any, series: TimeSeries,
                      density: Callable[[Any, Any], pt.TensorVariable]) -> pt.TensorVariable:
-    """``density(z, chol)`` of each group's standardised residuals, groups of one length batched."""
+    """``density(z, chol)`` of each group's standardised residuals, the groups of one set of time points
+    batched: the leading block of ``chol_cor`` for the points ``0, 1, ..., n - 1`` (every group of a
+    ``cosy()`` term), else the Cholesky factor of the points' sub-matrix of the correlation matrix
+    (``unstr()`` with time points missing: brms's ``_flex`` likelihoods)."""
     y, mu = real_tensor(y), real_tensor(mu)
     chol_cor = real_tensor(chol_cor)
     sigma_rows = real_tensor(sigma) * pt.ones_like(y)
     z = (y - mu) / sigma_rows
     total = -pt.sum(pt.log(sigma_rows))
-    for size in np.unique(series.nobs):
-        rows = series.index[series.nobs == size, :size]  # (groups of this length, size)
-        total = total + density(z[rows].T, chol_cor[:size, :size])
+    cor = None
+    for points, rows in series.patterns():
+        size = len(points)
+        if np.array_equal(points, np.arange(size)):
+            chol = chol_cor[:size, :size]
+        else:
+            cor = pt.dot(chol_cor, chol_cor.T) if cor is None else cor
+            chol = pt.linalg.cholesky(cor[points][:, points])
+        total = total + density(z[rows].T, chol)
     return total

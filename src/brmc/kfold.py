@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 from scipy.special import logsumexp
 
+from . import terms
 from ._docs import shared
 from .cluster import fit_job, run_jobs
 from .criteria import K_THRESHOLD, KfoldResult, LooResult, _estimates, stored_loo
@@ -154,6 +155,12 @@ def _heldout_elpd(fit: Fit, holdouts: Sequence[np.ndarray], executor: Any, progr
     """Refit ``fit`` without each set of rows in ``holdouts`` (refit k with the fit's seed plus k,
     1-based) and score the held-out rows: their ``elpd`` (NaN for rows in no holdout)."""
     frame = fit.data
+    cov = terms.ac.covariance_term(fit.model_data)
+    if cov is not None:
+        raise DataError(f"Refitting without some rows (kfold, reloo) is not supported for models with the "
+                        f"autocorrelation term {cov.term.label}: the held-out rows' densities do not factor into "
+                        "one per row. Use loo(), whose pointwise values are brms's leave-one-out densities of "
+                        "each row given the other rows of its series.")
     jobs = [fit_job(fit, data=frame, seed=fit.settings.seed + k) | {"holdout": rows}
             for k, rows in enumerate(holdouts, start=1)]
     results = run_jobs(jobs, executor=executor, progress=progress, desc=desc)

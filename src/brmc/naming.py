@@ -169,12 +169,51 @@ def prior_name(class_: str, coef: str = "", group: str = "", dpar: str = "", per
 def cor_names(raw: xr.Dataset, d: DistPar) -> dict[str, np.ndarray]:
     """The correlations of a correlation-matrix dpar (logistic_normal's ``lncor``) by their brms names
     (``lncor__p2__p3``, :attr:`DistPar.labels`), from the raw draws of its Cholesky factor's ``L<name>_raw``."""
-    if d.corr < 2:
-        return {}
-    L = cholesky_from_raw(np.asarray(raw[f"{d.parameter}_raw"].values), d.corr)
+    return correlations(raw, d.parameter, d.corr, d.labels) if d.corr >= 2 else {}
+
+
+def correlations(raw: xr.Dataset, parameter: str, M: int, labels: list[str]) -> dict[str, np.ndarray]:
+    """The correlations of an ``M`` x ``M`` correlation matrix sampled as its Cholesky factor ``parameter``
+    (raw draws ``<parameter>_raw``), named ``labels`` in brms's order (``get_cornames``: (1, 2), (1, 3),
+    (2, 3), (1, 4), ...); :func:`cholesky_of_correlations` is the way back.
+
+    Example:
+        >>> raw = xr.Dataset({"L_raw": (("chain", "draw", "k"), np.zeros((1, 2, 1)))})
+        >>> correlations(raw, "L", 2, ["cor__a__b"])["cor__a__b"].shape
+        (1, 2)
+    """
+    L = cholesky_from_raw(np.asarray(raw[f"{parameter}_raw"].values), M)
     cor = L @ np.swapaxes(L, -1, -2)
-    pairs = [(j, k) for k in range(d.corr) for j in range(k)]
-    return {label: cor[..., j, k] for label, (j, k) in zip(d.labels, pairs)}
+    pairs = [(j, k) for k in range(M) for j in range(k)]
+    return {label: cor[..., j, k] for label, (j, k) in zip(labels, pairs)}
+
+
+def correlation_matrices(posterior: xr.Dataset, M: int, labels: list[str]) -> np.ndarray:
+    """The correlation matrices (chain, draw, M, M) whose correlations are the draws ``labels`` (in
+    :func:`correlations`'s order).
+
+    Example:
+        >>> post = xr.Dataset({"c": (("chain", "draw"), np.full((1, 1), 0.6))})
+        >>> correlation_matrices(post, 2, ["c"])[0, 0]
+        array([[1. , 0.6],
+               [0.6, 1. ]])
+    """
+    cor = np.tile(np.eye(M), (posterior.sizes["chain"], posterior.sizes["draw"], 1, 1))
+    for label, (j, k) in zip(labels, [(j, k) for k in range(M) for j in range(k)]):
+        cor[..., j, k] = cor[..., k, j] = posterior[label].values
+    return cor
+
+
+def cholesky_of_correlations(posterior: xr.Dataset, M: int, labels: list[str]) -> np.ndarray:
+    """The Cholesky factors (chain, draw, M, M) of :func:`correlation_matrices`.
+
+    Example:
+        >>> post = xr.Dataset({"c": (("chain", "draw"), np.full((1, 1), 0.6))})
+        >>> np.round(cholesky_of_correlations(post, 2, ["c"])[0, 0], 2)
+        array([[1. , 0. ],
+               [0.6, 0.8]])
+    """
+    return np.linalg.cholesky(correlation_matrices(posterior, M, labels))
 
 
 def brms_posterior(raw: xr.Dataset, md: ModelData, parts: Callable[[LinearPredictor], list[tuple[Any, Any]]]

@@ -407,8 +407,7 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
     md = fit.model_data
     dpars = md.dpar_values(etas, _scalars(fit, draws))
-    post = fit.idata.posterior  # cosy(): each series drawn jointly
-    out = terms.ac.time_predict(md, etas["mu"], dpars, flat_draws(post["cosy"].values)[draws], rng) if "cosy" in post else None
+    out = terms.ac.time_predict(md, newdata, etas["mu"], dpars, fit.idata.posterior, draws, rng)  # cosy(), unstr()
     additions = {**_additions(fit, newdata), **({"negative_rt": True} if negative_rt else {})}
     out = md.family.rng(md.eta_mu(etas), dpars, rng, additions) if out is None else out
     out = np.asarray(out, dtype=float)

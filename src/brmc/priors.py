@@ -293,10 +293,10 @@ def _validate_user(user: list[Prior], table: pd.DataFrame) -> None:
                 "Parameters that take priors:\n  " + "\n  ".join(options)
             )
         dist = p.dist
-        if p.class_ in {"cor", "lncor"} and (dist is None or dist.name != "lkj"):
+        if p.class_ in {"cor", "lncor", "cortime"} and (dist is None or dist.name != "lkj"):
             raise PriorError(f"Correlations (class {p.class_!r}) take an lkj(eta) prior, not {p.prior!r}.")
-        if p.class_ not in {"cor", "lncor"} and dist is not None and dist.name == "lkj":
-            raise PriorError(f"lkj() is a prior for class 'cor' (or 'lncor'), not for class {p.class_!r}.")
+        if p.class_ not in {"cor", "lncor", "cortime"} and dist is not None and dist.name == "lkj":
+            raise PriorError(f"lkj() is a prior for class 'cor' (or 'lncor', 'cortime'), not for class {p.class_!r}.")
         if (p.class_ in {"theta", "sbhaz"}) != (dist is not None and dist.name == "dirichlet"):
             raise PriorError(f"A simplex (a mixture's proportions, class 'theta'; cox's baseline hazard, class "
                              f"'sbhaz') and only it takes a dirichlet(alpha) prior; got {p.prior!r} on class "
@@ -442,22 +442,21 @@ def prior_summary_table(md: ModelData, spec: PriorSpec) -> pd.DataFrame:
         if class_ == "b":
             b_lb, b_ub = spec.bounds(f"b{suffix}")
             lb, ub = _bound_text(b_lb), _bound_text(b_ub)
-        if class_ == "cor":
-            class_ = "L"
+        class_ = {"cor": "L", "cortime": "Lcortime"}.get(class_, class_)  # brms's Cholesky factors
         rows.append({**prior_row(dist, class_, coef, group, r["dpar"], lb, ub, source), "nlpar": r["nlpar"]})
     return printed(_sort_rows(rows, by=("class", "group", "dpar", "nlpar", "coef")))  # brms's validate_prior
 
 
 def prior_text(dist: Dist | None, class_: str = "") -> str:
     """A prior as brms prints it: ``""`` when flat, ``lkj_corr_cholesky(...)`` on a Cholesky factor
-    (class ``L``, ``Lrescor``) where brms's ``get_prior`` says ``lkj(...)``.
+    (class ``L``, ``Lrescor``, ``Lcortime``) where brms's ``get_prior`` says ``lkj(...)``.
 
     Example:
         >>> prior_text(parse_dist("lkj(2)"), "L"), prior_text(None)
         ('lkj_corr_cholesky(2)', '')
     """
     text = "" if dist is None else str(dist)
-    return text.replace("lkj(", "lkj_corr_cholesky(", 1) if class_ in {"L", "Lrescor"} else text
+    return text.replace("lkj(", "lkj_corr_cholesky(", 1) if class_ in {"L", "Lrescor", "Lcortime"} else text
 
 
 def printed(table: pd.DataFrame) -> pd.DataFrame:

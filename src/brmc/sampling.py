@@ -462,10 +462,7 @@ def _dpar_draws(posterior: xr.Dataset, d: DistPar, name: str) -> np.ndarray:
     ``tmp_`` one), a simplex's (chain, draw, K) from theta1, theta2, ..., a correlation matrix's Cholesky
     factor (chain, draw, M, M) from its correlations (logistic_normal's ``lncor__p2__p3``)."""
     if d.corr:
-        cor = np.tile(np.eye(d.corr), (posterior.sizes["chain"], posterior.sizes["draw"], 1, 1))
-        for label, (row, col) in zip(d.labels, [(i, j) for j in range(d.corr) for i in range(j)]):
-            cor[..., row, col] = cor[..., col, row] = posterior[label].values
-        return np.linalg.cholesky(cor)
+        return naming.cholesky_of_correlations(posterior, d.corr, d.labels)
     if d.size:
         return np.stack([posterior[n].values for n in d.names], axis=-1)
     return posterior[name].values

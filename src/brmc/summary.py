@@ -171,6 +171,11 @@ def _prefixed(post: xr.Dataset, prefixes: tuple[str, ...]) -> dict[str, np.ndarr
             for p in prefixes for n in post.data_vars if str(n).startswith(p)}
 
 
+def _cor_label(name: str) -> str:
+    """brms's summary row of a correlation ``lncor__p2__p3`` / ``cortime__1__2``: ``lncor(p2,p3)``, ``cortime(1,2)``."""
+    return f"{name.replace('__', '(', 1).replace('__', ',', 1)})"
+
+
 def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Summary:
     """Compute brms's summary tables of a fit (without the header)."""
     post = fit.idata.posterior
@@ -180,7 +185,8 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                       if str(n).startswith("simo_")}, probs)
     smooth = _table(_prefixed(post, ("sds_",)), probs)
     gp = _table(_prefixed(post, ("sdgp_", "lscale_")), probs)
-    autocor = _table({n: post[n].values for n in post.data_vars if re.fullmatch(r"(ar|ma)\[\d+\]|cosy", str(n))}, probs)
+    autocor = _table({n: post[n].values for n in post.data_vars if re.fullmatch(r"(ar|ma)\[\d+\]|cosy", str(n))}
+                     | {_cor_label(n): post[n].values for n in post.data_vars if str(n).startswith("cortime__")}, probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]
@@ -194,8 +200,7 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                         rows[f"cor({labels[j]},{labels[k]})"] = post[cor_name(group, labels[j], labels[k])].values
         random[group] = _table(rows, probs)
     spec_draws = {n: post[n].values for d in md.dpars if not (d.basis or d.corr) for n in d.names}
-    spec_draws |= {f"{n.replace('__', '(', 1).replace('__', ',', 1)})": post[n].values  # brms's lncor(p2,p3)
-                   for d in md.dpars if d.corr for n in d.names}
+    spec_draws |= {_cor_label(n): post[n].values for d in md.dpars if d.corr for n in d.names}
     if md.family.ordinal:  # brms prints the fixed discrimination, disc = 1, with NA diagnostics
         spec_draws["disc"] = np.ones_like(post["b_" + md.fixef_names[0]].values)
     spec = _table(spec_draws, probs)

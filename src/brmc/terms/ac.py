@@ -1,5 +1,5 @@
-"""Autocorrelation terms (brms's ``ac``): ``ar()``, ``ma()``, ``arma()`` and ``cosy()`` on ``mu``
-of a gaussian or student model, as brms 2.18 fits them.
+"""Autocorrelation terms (brms's ``ac``): ``ar()``, ``ma()``, ``arma()``, ``cosy()`` and ``unstr()`` on ``mu``
+of a gaussian or student model, as brms fits them (``unstr()``: brms 2.19).
 
 - ``ar(time, gr, p)``, ``ma(time, gr, q)``, ``arma(time, gr, p, q)``: brms's regression ARMA.
   The residuals of earlier rows of the same series (``gr``, ordered by ``time``) enter ``mu``
@@ -11,10 +11,14 @@ of a gaussian or student model, as brms 2.18 fits them.
   multivariate normal (or Student-t) with correlation ``cosy`` (class ``cosy``, in [0, 1]) between
   any two of its rows (:func:`likelihood`); the pointwise log-likelihood is brms's leave-one-out
   conditional density of each row given the others of its series (:func:`time_log_lik`).
+- ``unstr(time, gr)``: likewise, with one unstructured correlation matrix over the time points (class
+  ``cortime``, sampled as its Cholesky factor ``Lcortime`` with ``lkj_corr_cholesky(1)``); a group with
+  time points missing takes the sub-matrix of those it has.  Draws ``cortime__<t1>__<t2>``.
 
 The rows are put in brms's order (by group, then time: :func:`order_frame`) before anything
 else is built from them, so the fit's data, draws and predictions follow that order, as brms's.
-The draws are ``ar[1]``, ``ma[1]``, ``cosy``.
+The draws are ``ar[1]``, ``ma[1]``, ``cosy``, ``cortime__1__2``.  The covariance terms (``cosy()``,
+``unstr()``) take new data (their series drawn jointly, ``unstr()``'s at time points it was fitted to).
 
 Example:
     >>> import brmc
@@ -36,12 +40,15 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from ..autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor
+from ..autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor, time_levels
 from ..autocor_lik import arma_mu, cholesky_cor_cosy, normal_time_lpdf, student_time_lpdf
+from ..design import labels_of
 from ..errors import DataError, FamilyError, FormulaError
 from ..formula import BrmsFormula, CallTerm
-from ..graph import parameter
-from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row
+from ..graph import cholesky_corr, parameter
+from ..naming import cholesky_of_correlations, correlation_matrices, correlations
+from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
+                   prior_row)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -55,24 +62,35 @@ FAMILIES = ("gaussian", "student")
 @dataclass
 class Autocor:
     """The autocorrelation term of ``mu``: the term, the call it was written as, its series
-    (rows already in brms's order) and brms's Stan data (:func:`brmc.autocor.autocor_data`)."""
+    (rows already in brms's order), brms's Stan data (:func:`brmc.autocor.autocor_data`) and
+    ``unstr()``'s time points (brms's labels, :func:`brmc.autocor.time_levels`)."""
 
     term: AutocorTerm
     call: CallTerm
     series: TimeSeries
     data: dict[str, np.ndarray]
+    times: list[str] | None = None
 
     @property
     def cov(self) -> bool:
-        """Whether the term is a residual covariance (``cosy``) rather than part of ``mu``."""
+        """Whether the term is a residual covariance (``cosy``, ``unstr``) rather than part of ``mu``."""
         return self.term.cov
 
     @property
     def classes(self) -> list[tuple[str, int]]:
-        """Its parameter classes with their sizes: ``[("ar", p), ("ma", q)]`` or ``[("cosy", 1)]``."""
+        """Its parameter classes with their sizes: ``[("ar", p), ("ma", q)]``, ``[("cosy", 1)]`` or
+        ``[("cortime", T (T - 1) / 2)]``."""
         if self.term.cls == "cosy":
             return [("cosy", 1)]
+        if self.times is not None:
+            return [("cortime", len(self.cortime_names))]
         return [(c, k) for c, k in (("ar", self.term.p), ("ma", self.term.q)) if k]
+
+    @property
+    def cortime_names(self) -> list[str]:
+        """``unstr()``'s correlations as brms names them (``get_cornames``): ``cortime__<t1>__<t2>``."""
+        times = self.times or []
+        return [f"cortime__{times[j]}__{times[k]}" for k in range(len(times)) for j in range(k)]
 
 
 def _terms(formula: BrmsFormula) -> list[AutocorTerm]:
@@ -138,7 +156,7 @@ class Autocorrelation(TermKind):
     """The kind ``ac``: the one autocorrelation term of ``mu``."""
 
     name = "ac"
-    calls = ("ar", "ma", "arma", "cosy")
+    calls = ("ar", "ma", "arma", "cosy", "unstr")
 
     def data(self, terms: list[CallTerm], ctx: DataContext) -> Autocor | None:
         if not terms:
@@ -146,21 +164,33 @@ class Autocorrelation(TermKind):
         term = parse_autocor(str(terms[0]))
         _check(term, terms, ctx)
         data = autocor_data(term, ctx.frame)  # refuses rows not in brms's order
-        return Autocor(term, terms[0], TimeSeries.from_groups(group_codes(term, ctx.frame)), data)
+        levels, codes = time_levels(term, ctx.frame) if term.cls == "unstr" else (None, None)
+        if levels is not None and len(levels) < 2:
+            raise DataError(f"{term.label} needs at least two time points; {term.time!r} has one: {levels[0]}.")
+        return Autocor(term, terms[0], TimeSeries.from_groups(group_codes(term, ctx.frame), codes), data, levels)
 
     def structure(self, part: Autocor) -> Any:
-        return (part.term.cls, part.term.p, part.term.q, part.series.nobs.tolist())
+        times = None if part.series.times is None else part.series.times.tolist()
+        return (part.term.cls, part.term.p, part.term.q, part.series.nobs.tolist(), times)
 
     def prior_rows(self, lp: LinearPredictor, part: Autocor, ctx: PriorContext) -> list[dict]:
-        return [prior_row("", c, lb="0", ub="1") if c == "cosy" else prior_row("", c) for c, _ in part.classes]
+        bounds = {"cosy": {"lb": "0", "ub": "1"}}
+        return [prior_row(LKJ_1 if c == "cortime" else "", c, **bounds.get(c, {})) for c, _ in part.classes]
 
     def slots(self, lp: LinearPredictor, part: Autocor) -> list[ParamSlot]:
+        if part.times is not None:  # one lkj prior on the whole matrix, as brms's Lcortime
+            return [ParamSlot("Lcortime", 0, "cortime")]
         return [ParamSlot(c, k, c, lb=0.0, ub=1.0) if c == "cosy" else ParamSlot(c, k, c)
                 for c, size in part.classes for k in range(size)]
 
     def graph(self, lp: LinearPredictor, part: Autocor, ctx: GraphContext) -> Any:
-        """ARMA: ``(Y, ar, ma, series)`` for :meth:`add`; ``cosy``: the parameter (in ``ctx.params``)
-        and ``None``, its likelihood being :func:`likelihood`'s."""
+        """ARMA: ``(Y, ar, ma, series)`` for :meth:`add`; ``cosy``/``unstr``: the parameter (in ``ctx.params``:
+        ``cosy``, or the Cholesky factor ``Lcortime`` with its lkj prior) and ``None``, its likelihood being
+        :func:`likelihood`'s."""
+        if part.times is not None:
+            eta = ctx.hyper("Lcortime", "lkj")
+            ctx.params["Lcortime"] = cholesky_corr("Lcortime", len(part.times), eta[0, 0] if eta is not None else 1.0)
+            return None
         if part.cov:
             ctx.params["cosy"] = parameter("cosy", (), 0.0, 1.0)
             return None
@@ -180,11 +210,15 @@ class Autocorrelation(TermKind):
         return arma_mu(y, eta * pt.ones_like(y), ar, ma, series)
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Autocor) -> dict[str, dict[str, np.ndarray]]:
+        if part.times is not None:
+            return {"ac": correlations(raw, "Lcortime", len(part.times), part.cortime_names)}
         if part.cov:
             return {"ac": {"cosy": raw["cosy"].values}}
         return {"ac": {f"{c}[{k + 1}]": raw[c].values[..., k] for c, size in part.classes for k in range(size)}}
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Autocor) -> dict[str, np.ndarray]:
+        if part.times is not None:
+            return {"Lcortime": cholesky_of_correlations(posterior, len(part.times), part.cortime_names)}
         if part.cov:
             return {"cosy": posterior["cosy"].values}
         return {c: _coefficients(posterior, c, size) for c, size in part.classes}
@@ -192,8 +226,13 @@ class Autocorrelation(TermKind):
     def needed(self, lp: LinearPredictor, part: Autocor, kept: dict[int, list[int]]) -> tuple[list[str], list[str]]:
         return [v for v in (part.term.time, part.term.gr) if v is not None], []
 
-    def rows(self, lp: LinearPredictor, part: Autocor, ctx: RowsContext) -> np.ndarray:
-        """The training response (the ARMA terms' residuals are of the observed rows); new rows are refused."""
+    def rows(self, lp: LinearPredictor, part: Autocor, ctx: RowsContext) -> np.ndarray | None:
+        """The training response (the ARMA terms' residuals are of the observed rows); new rows are refused
+        for ARMA, and checked for a covariance term (their series, :func:`new_series`), which adds nothing to
+        ``mu``."""
+        if ctx.newdata is not None and part.cov:
+            new_series(part, ctx.newdata)
+            return None
         if ctx.newdata is not None:
             raise DataError(f"Predictions for new data are not supported for models with the autocorrelation "
                             f"term {part.term.label} (brms needs their responses to continue the series); "
@@ -257,16 +296,89 @@ def arma_mu_draws(y: np.ndarray, eta: np.ndarray, ar: np.ndarray | None, ma: np.
     return mu
 
 
-def _part(md: ModelData) -> Autocor | None:
+def covariance_term(md: ModelData) -> Autocor | None:
+    """The model's ``cosy()`` or ``unstr()`` term (a residual covariance, whose rows' densities do not factor
+    into one per row), or ``None``.
+
+    Parameters
+    ----------
+    md : ModelData
+        The model's data (a multivariate model's has none).
+
+    Returns
+    -------
+    Autocor or None
+
+    Examples
+    --------
+    >>> import brmc
+    >>> md = brmc.data.build_data(brmc.parse_formula("Reaction ~ cosy(Days, Subject)"), brmc.datasets.load("sleepstudy"),
+    ...                           brmc.get_family("gaussian"))
+    >>> covariance_term(md).term.cls
+    'cosy'
+    """
     lp = md.predictors.get("mu")
     part = lp.parts.get(KIND.name) if lp is not None else None
     return part if part is not None and part.cov else None
 
 
+def new_series(part: Autocor, newdata: pd.DataFrame) -> TimeSeries:
+    """The series of new rows for a covariance term: each group's rows by time (brms's ``order_data``),
+    ``unstr()``'s at the time points it was fitted to.
+
+    Parameters
+    ----------
+    part : Autocor
+        The model's ``cosy()`` or ``unstr()`` term.
+    newdata : pandas.DataFrame
+        The new rows.
+
+    Returns
+    -------
+    TimeSeries
+        ``index`` the positions of the rows in ``newdata``.
+
+    Raises
+    ------
+    DataError
+        A time point twice in a group; for ``unstr()`` a time point the model has no correlations of
+        (brms 2.19: "Cannot handle new time points in UNSTR models").
+
+    Examples
+    --------
+    >>> import brmc
+    >>> frame = pd.DataFrame({"y": [1.0, 2, 3, 4], "t": [1, 2, 1, 2], "g": [1, 1, 2, 2]})
+    >>> md = brmc.data.build_data(brmc.parse_formula("y ~ unstr(t, g)"), frame, brmc.get_family("gaussian"))
+    >>> new_series(md.predictors["mu"].parts["ac"], frame.iloc[[3, 0]]).times.tolist()
+    [[0], [1]]
+    """
+    term, codes = part.term, None
+    if part.times is not None:
+        time_levels(term, newdata)  # the column is there, without missing values
+        labels = labels_of(newdata[term.time])
+        mapped = labels.map({lv: i for i, lv in enumerate(part.times)})
+        if mapped.isna().any():
+            unknown = ", ".join(dict.fromkeys(labels[mapped.isna()]))
+            raise DataError(f"Cannot handle new time points in UNSTR models ({term.label}): {term.time!r} "
+                            f"has {unknown} in newdata; the model has the time points {', '.join(part.times)}.")
+        codes = mapped.to_numpy(dtype=np.int64)
+    return TimeSeries.of_rows(term, newdata, codes)
+
+
+def _correlations(part: Autocor, posterior: xr.Dataset, size: int) -> np.ndarray:
+    """The term's correlation matrix per draw, (chain, draw, T, T): ``unstr()``'s over its time points, or
+    ``cosy()``'s of ``size`` rows (each series takes the block of its time points)."""
+    if part.times is not None:
+        return correlation_matrices(posterior, len(part.times), part.cortime_names)
+    cosy = np.asarray(posterior["cosy"].values)[..., None, None]
+    return cosy + (1 - cosy) * np.eye(size)
+
+
 def likelihood(md: ModelData, y: Any, eta: Any, dpars: dict[str, Any], params: dict[str, Any]) -> Any:
-    """The log-likelihood of a model with ``cosy()``: each series multivariate normal (student:
-    multivariate Student-t) with scale ``sigma`` and compound-symmetry correlation (brms's
-    ``normal_time_hom_lpdf``/``_het_lpdf``, ``student_t_time_*``); ``None`` for any other model.
+    """The log-likelihood of a model with ``cosy()`` or ``unstr()``: each series multivariate normal (student:
+    multivariate Student-t) with scale ``sigma`` and the term's correlation matrix (brms's
+    ``normal_time_hom_lpdf``/``_het_lpdf``, ``student_t_time_*``, for ``unstr()`` their ``_flex`` forms);
+    ``None`` for any other model.
 
     Parameters
     ----------
@@ -277,7 +389,7 @@ def likelihood(md: ModelData, y: Any, eta: Any, dpars: dict[str, Any], params: d
     dpars : dict
         The family parameters (``sigma``, ``nu``).
     params : dict
-        The model's parameters (``cosy``).
+        The model's parameters (``cosy``, or ``unstr()``'s Cholesky factor ``Lcortime``).
 
     Returns
     -------
@@ -292,13 +404,14 @@ def likelihood(md: ModelData, y: Any, eta: Any, dpars: dict[str, Any], params: d
     >>> likelihood(md, None, None, {}, {}) is None
     True
     """
-    part = _part(md)
+    part = covariance_term(md)
     if part is None:
         return None
     if set(md.additions) & {"weights", "cens", "trunc", "lb", "ub", "se"}:
         raise DataError(f"Addition terms (weights, cens, trunc, se) cannot be used with {part.term.label}: "
-                        "brms 2.18 says 'Invalid addition arguments for this model'.")
-    chol = cholesky_cor_cosy(params["cosy"], int(part.series.nobs.max()))
+                        "brms says 'Invalid addition arguments for this model'.")
+    chol = (params["Lcortime"] if part.times is not None
+            else cholesky_cor_cosy(params["cosy"], int(part.series.nobs.max())))
     if md.family.name == "student":
         return student_time_lpdf(y, dpars["nu"], eta, dpars["sigma"], chol, part.series)
     return normal_time_lpdf(y, eta, dpars["sigma"], chol, part.series)
@@ -306,7 +419,7 @@ def likelihood(md: ModelData, y: Any, eta: Any, dpars: dict[str, Any], params: d
 
 def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
                  posterior: xr.Dataset) -> np.ndarray | None:
-    """brms's pointwise log-likelihood of a ``cosy()`` model (``log_lik_gaussian_time``,
+    """brms's pointwise log-likelihood of a ``cosy()`` or ``unstr()`` model (``log_lik_gaussian_time``,
     ``log_lik_student_time``): each row's density given the other rows of its series (Bürkner,
     Gabry and Vehtari's leave-one-out form for non-factorized models); ``None`` for any other model.
 
@@ -319,7 +432,7 @@ def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
     dpars : dict
         ``sigma`` (and ``nu``), broadcasting against ``eta``.
     posterior : xarray.Dataset
-        The draws (``cosy``).
+        The draws (``cosy``, ``cortime__<t1>__<t2>``).
 
     Returns
     -------
@@ -334,39 +447,42 @@ def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
     >>> time_log_lik(md, np.zeros((1, 1, 180)), {}, None) is None
     True
     """
-    part = _part(md)
+    part = covariance_term(md)
     if part is None:
         return None
     y, shape = np.asarray(md.y, dtype=float), eta.shape
     sigma = np.broadcast_to(dpars["sigma"], shape)
     nu = np.broadcast_to(dpars["nu"], shape) if md.family.name == "student" else None
-    cosy = np.asarray(posterior["cosy"].values)[..., None, None, None]
+    cor = _correlations(part, posterior, int(part.series.nobs.max()))[..., None, :, :]  # a groups axis
     out = np.empty(shape)
-    for size in np.unique(part.series.nobs):
-        rows = part.series.index[part.series.nobs == size, :size]  # (groups, size)
-        corr = cosy + (1 - cosy) * np.eye(size)
+    for points, rows in part.series.patterns():  # rows: (groups, points)
         sd = sigma[..., rows]
-        cov = corr * sd[..., :, None] * sd[..., None, :]  # (chain, draw, groups, size, size)
+        cov = cor[..., points][..., points, :] * sd[..., :, None] * sd[..., None, :]  # (chain, draw, groups, n, n)
         e = y[rows] - eta[..., rows]
         out[..., rows] = _loo_density(e, np.linalg.inv(cov), None if nu is None else nu[..., rows])
     return out
 
 
-def time_predict(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray], cosy: np.ndarray,
-                 rng: np.random.Generator) -> np.ndarray | None:
-    """Responses of a ``cosy()`` model drawn jointly per series (brms's ``posterior_predict`` draws each
-    series from its multivariate normal or Student-t); ``None`` for any other model.
+def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray, dpars: dict[str, np.ndarray],
+                 posterior: xr.Dataset, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
+    """Responses of a ``cosy()`` or ``unstr()`` model drawn jointly per series (brms's ``posterior_predict``
+    draws each series from its multivariate normal or Student-t; new data's series by :func:`new_series`);
+    ``None`` for any other model.
 
     Parameters
     ----------
     md : ModelData
         The model's data.
+    newdata : pandas.DataFrame or None
+        The new rows (``None``: the training rows).
     eta : numpy.ndarray, shape (draws, N)
         ``mu``.
     dpars : dict
         ``sigma`` (and ``nu``), broadcasting against ``eta``.
-    cosy : numpy.ndarray, shape (draws,)
-        The draws of ``cosy``.
+    posterior : xarray.Dataset
+        The draws (``cosy``, ``cortime__<t1>__<t2>``).
+    draws : numpy.ndarray of int
+        The draws used, positions among chain × draw.
     rng : numpy.random.Generator
         The random numbers.
 
@@ -380,20 +496,21 @@ def time_predict(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray], c
     >>> import brmc
     >>> md = brmc.data.build_data(brmc.parse_formula("Reaction ~ Days"), brmc.datasets.load("sleepstudy"),
     ...                           brmc.get_family("gaussian"))
-    >>> time_predict(md, np.zeros((1, 180)), {}, np.zeros(1), np.random.default_rng(1)) is None
+    >>> time_predict(md, None, np.zeros((1, 180)), {}, None, np.zeros(1, int), np.random.default_rng(1)) is None
     True
     """
-    part = _part(md)
+    part = covariance_term(md)
     if part is None:
         return None
+    series = part.series if newdata is None else new_series(part, newdata)
     shape = eta.shape
     sigma = np.broadcast_to(dpars["sigma"], shape)
+    cor = _correlations(part, posterior, int(series.nobs.max()))
+    cor = cor.reshape(-1, *cor.shape[2:])[draws]  # (draws, T, T)
     out = np.empty(shape)
-    for size in np.unique(part.series.nobs):
-        rows = part.series.index[part.series.nobs == size, :size]
-        corr = cosy[:, None, None, None] + (1 - cosy[:, None, None, None]) * np.eye(size)
-        z = np.einsum("sgij,sgj->sgi", np.linalg.cholesky(corr * np.ones((1, len(rows), 1, 1))),
-                      rng.standard_normal((shape[0], *rows.shape)))
+    for points, rows in series.patterns():
+        chol = np.linalg.cholesky(cor[:, points][:, :, points])
+        z = np.einsum("sij,sgj->sgi", chol, rng.standard_normal((shape[0], *rows.shape)))
         if md.family.name == "student":  # a multivariate t: one chi-square scale per series
             nu = np.broadcast_to(dpars["nu"], shape)[:, rows[:, 0]]
             z = z / np.sqrt(rng.chisquare(nu) / nu)[..., None]
