@@ -180,6 +180,7 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "%in%", "0 +", "- 1", "1e-3", "(1|y)", "(g|h)", "(1|x)", "(1|n)", "trials(n)",
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
                        "gp(x, cmc = FALSE)", "gp(x, cov = 'matern32')", "mi(x)", "mi()", "mi(x):z", "mi(x, z)", "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
+                       "unstr(x, g)", "unstr(gr = h)",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
                        "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
                        "cbind(k, n)", "cbind(y, x, z)"]
@@ -670,7 +671,7 @@ def test_nl_formulas_run_no_code(small_df, tmp_path, payload: str) -> None:
 
 # --------------------------------------------------------------------------- autocorrelation and mvbind terms
 
-TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
+TERM_TOKENS = ["ar", "ma", "arma", "cosy", "unstr", "mvbind", "(", ")", ",", "=", "time", "gr", "p", "q", "cov", "Days",
                "Subject", "1", "2", "-1", "1.5", "TRUE", "F", "NA", "~", "|", "x", "y1", "y2", "log(", "'s'", " ",
                "weights(w)", "+", ":", "$", "__import__(", "", "mvbind(y1, y2) ~ ", "(1 | p | Subject)", "||"]
 
@@ -678,13 +679,14 @@ TERM_TOKENS = ["ar", "ma", "arma", "cosy", "mvbind", "(", ")", ",", "=", "time",
 #: autocorrelation terms on small_df (x, z, w: distinct times; g, h: groups) and the class of their parameters
 AC_TERMS = {"ar(time = x, gr = g)": {"ar"}, "ar(x, g, 2)": {"ar"}, "ma(time = z, gr = h, q = 2)": {"ma"},
             "arma(time = w, gr = g, p = 1, q = 1)": {"ar", "ma"}, "arma(x, p = 2, q = 0)": {"ar"},
-            "cosy(time = x, gr = h)": {"cosy"}, "cosy(z)": {"cosy"}}
+            "cosy(time = x, gr = h)": {"cosy"}, "cosy(z)": {"cosy"},
+            "unstr(time = x, gr = h)": {"cortime"}, "unstr(z, g)": {"cortime"}}
 
 
 @FUZZ
 @given(gen=formulas(), ac=st.sampled_from(sorted(AC_TERMS)), where=st.integers(0, 1))
 def test_grammar_formulas_with_an_autocorrelation_term(small_df, gen: Generated, ac: str, where: int) -> None:
-    """A grammar formula plus one ar()/ma()/arma()/cosy() term, first or last on the right: it parses into
+    """A grammar formula plus one ar()/ma()/arma()/cosy()/unstr() term, first or last on the right: it parses into
     one term of kind ac, and get_prior gives the term's classes (binomial: refused naming the family)."""
     lhs, rhs = gen.text.split("~", 1)
     text = f"{lhs}~ {ac} + {rhs}" if where == 0 else f"{gen.text} + {ac}"
@@ -698,7 +700,7 @@ def test_grammar_formulas_with_an_autocorrelation_term(small_df, gen: Generated,
                 brmc.get_prior(text, small_df, family="binomial")
             return
         table = brmc.get_prior(text, small_df)
-    assert {"ar", "ma", "cosy"} & set(table["class"]) == AC_TERMS[ac]
+    assert {"ar", "ma", "cosy", "cortime"} & set(table["class"]) == AC_TERMS[ac]
 
 
 @FUZZ
