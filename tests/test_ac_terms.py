@@ -272,6 +272,17 @@ def test_refusals_of_link_dpar_and_additions() -> None:
         brmc.make_model("Reaction | weights(Days) ~ cosy(time = Days, gr = Subject)", SLEEP)
 
 
+def test_incl_autocor_false_leaves_the_arma_part_out(ar_fit: brmc.Fit) -> None:
+    """brms's incl_autocor = FALSE (what conditional_effects uses): mu is the predictor without the ARMA terms."""
+    post = ar_fit.idata.posterior
+    days = ar_fit.model_data.frame["Days"].to_numpy(float)
+    eta = post["b_Intercept"].values.reshape(-1, 1) + post["b_Days"].values.reshape(-1, 1) * days
+    np.testing.assert_allclose(ar_fit.posterior_epred(re_formula=False, incl_autocor=False), eta, rtol=1e-10)
+    effects = brmc.conditional_effects(ar_fit, "Days", re_formula=False)["Days"]
+    grid = post["b_Intercept"].values.reshape(-1, 1) + post["b_Days"].values.reshape(-1, 1) * effects["Days"].to_numpy()
+    np.testing.assert_allclose(effects["estimate__"], np.median(grid, axis=0), rtol=1e-10)
+
+
 def test_new_data_is_refused_naming_the_term(ar_fit: brmc.Fit) -> None:
     with pytest.raises(DataError, match=r"new data are not supported .* ar\(time = Days, gr = Subject, p = 1\)"):
         ar_fit.fitted(newdata=SLEEP.head(3))

@@ -185,6 +185,15 @@ def test_fitted_and_predict_on_new_data(fit: brmc.Fit) -> None:
     assert fit.predict(newdata=new.head(4)).shape == (4, 4)
 
 
+def test_conditional_effects_leave_the_term_out(fit: brmc.Fit) -> None:
+    """brms's conditional_effects(..., incl_autocor = FALSE): mu without the term, whatever the grid's time
+    and group (here not a time point of the model)."""
+    effects = brmc.conditional_effects(fit, "x")["x"]
+    post = fit.idata.posterior
+    mu = post["b_Intercept"].values.reshape(-1, 1) + post["b_x"].values.reshape(-1, 1) * effects["x"].to_numpy()
+    np.testing.assert_allclose(effects["estimate__"], np.median(mu, axis=0), rtol=1e-10)
+
+
 def test_series_are_drawn_from_the_sub_matrix_of_their_time_points() -> None:
     frame = pd.DataFrame({"y": 0.0, "x": np.arange(5.0), "t": [0.5, 1.0, 2.0, 0.5, 2.0], "g": [1, 1, 1, 2, 2]})
     md = brmc.data.build_data(brmc.parse_formula(FORMULA), frame, brmc.get_family("gaussian"))

@@ -67,6 +67,9 @@ PARAMETERS: dict[str, str] = {
                           "    group-level normal distribution) or ``\"old_levels\"`` (one fitted level per new level)."),
     "ndraws": "ndraws : int, optional\n    Use this many posterior draws, drawn at random with ``seed``; all when None.",
     "seed": "seed : int, optional\n    Seed of the random numbers (draw subset, new levels, predictive draws).",
+    "incl_autocor": ("incl_autocor : bool, default True\n"
+                     "    brms's ``incl_autocor``: whether autocorrelation terms take part (False: ``mu`` without an\n"
+                     "    ARMA part, rows drawn one by one; what ``conditional_effects`` uses, as brms)."),
     "dpar": ("dpar : str, optional\n"
              "    A distributional parameter (``\"sigma\"``) to give instead of the response's ``mu``."),
     "summary": ("summary : bool, default True\n"

@@ -343,7 +343,8 @@ def _one_effect(fit: Fit, names: list[str], opts: _Options
     frame = pd.concat([f for f, _ in frames], ignore_index=True)
     frame["cond__"] = pd.Categorical(frame["cond__"], categories=[label for label, _ in opts.conditions])
     newdata = frame.drop(columns="cond__").assign(**{g: NEW_LEVEL for g in frames[0][1]})
-    draws = METHODS[opts.method](fit, newdata, opts.re_formula, allow_new_levels=True, **opts.pred_args)
+    draws = METHODS[opts.method](fit, newdata, opts.re_formula, allow_new_levels=True, incl_autocor=False,  # as brms
+                                 **opts.pred_args)
     if draws.ndim == 3:  # category probabilities (draws, rows, categories)
         if opts.categorical:
             cats = md.response_levels

@@ -199,7 +199,7 @@ def correlation_matrices(posterior: xr.Dataset, M: int, labels: list[str]) -> np
                [0.6, 1. ]])
     """
     cor = np.tile(np.eye(M), (posterior.sizes["chain"], posterior.sizes["draw"], 1, 1))
-    for label, (j, k) in zip(labels, [(j, k) for k in range(M) for j in range(k)]):
+    for label, (j, k) in zip(labels, [(row, col) for col in range(M) for row in range(col)]):
         cor[..., j, k] = cor[..., k, j] = posterior[label].values
     return cor
 

@@ -17,6 +17,7 @@ Examples
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -139,11 +140,11 @@ def rows_context(md: ModelData, newdata: pd.DataFrame, predictors: list[str], fa
 
 
 def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = None,
-               allow_new_levels: bool = False) -> dict[str, Rows]:
+               allow_new_levels: bool = False, incl_autocor: bool = True) -> dict[str, Rows]:
     """Each predictor's values for ``newdata`` (or the training rows) by kind of term, by dpar."""
     kept = _kept_blocks(md, re_formula)
     if newdata is None:
-        return training_design(md, kept)
+        return training_design(md, kept, incl_autocor)
     if not isinstance(newdata, pd.DataFrame) or len(newdata) == 0:
         raise DataError("newdata must be a non-empty pandas DataFrame.")
     # the population parts' columns first, then the others (as brms asks for them)
@@ -151,7 +152,7 @@ def new_design(md: ModelData, newdata: pd.DataFrame | None, re_formula: Any = No
               if (part := lp.parts.get(kind.name)) is not None]
     predictors = list(dict.fromkeys(n for names, _ in needed for n in names if n not in md.env))
     factors = list(dict.fromkeys(f for _, groups in needed for f in groups))
-    ctx = rows_context(md, newdata, predictors, factors, kept, allow_new_levels)
+    ctx = replace(rows_context(md, newdata, predictors, factors, kept, allow_new_levels), incl_autocor=incl_autocor)
     return {dpar: Rows({kind.name: kind.rows(lp, part, ctx) for kind, part in terms.parts(lp)})
             for dpar, lp in md.predictors.items()}
 
@@ -218,7 +219,8 @@ def _labels_of_new(nb: NewBlock, n_new: int) -> list[tuple[list[str], np.ndarray
 
 
 def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_levels: bool,
-          sample_new_levels: str, draws: np.ndarray, rng: np.random.Generator) -> dict[str, np.ndarray]:
+          sample_new_levels: str, draws: np.ndarray, rng: np.random.Generator,
+          incl_autocor: bool = True) -> dict[str, np.ndarray]:
     """Each predictor's linear predictor for the chosen draws and rows: (draws, rows) by dpar."""
     if sample_new_levels not in NEW_LEVEL_METHODS:
         raise DataError(f"sample_new_levels must be one of {', '.join(NEW_LEVEL_METHODS)}, "
@@ -230,7 +232,7 @@ def _etas(fit: Fit, newdata: pd.DataFrame | None, re_formula: Any, allow_new_lev
         return _new_level_effects(fit, nb, r, draws, sample_new_levels, rng, picks)
 
     return {dpar: linear_predictor(post, md.predictors[dpar], nd, draws, new_levels, rng)
-            for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels).items()}
+            for dpar, nd in new_design(md, newdata, re_formula, allow_new_levels, incl_autocor).items()}
 
 
 def draw_setup(fit: Fit, ndraws: int | None, seed: int | None) -> tuple[np.ndarray, np.random.Generator]:
@@ -303,7 +305,7 @@ def _dpar_draws(fit: Fit, etas: dict[str, np.ndarray], dpar: str, draws: np.ndar
 def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       transform: bool = False, allow_new_levels: bool = False,
                       sample_new_levels: str = "uncertainty", ndraws: int | None = None,
-                      seed: int | None = None, dpar: str | None = None) -> np.ndarray:
+                      seed: int | None = None, dpar: str | None = None, incl_autocor: bool = True) -> np.ndarray:
     """The linear predictor for every draw and row, as brms's ``posterior_linpred``.
 
     Parameters
@@ -318,6 +320,7 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     {ndraws}
     {seed}
     {dpar}
+    {incl_autocor}
 
     Returns
     -------
@@ -330,7 +333,7 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     (400, 180)
     """
     draws, rng = draw_setup(fit, ndraws, seed)
-    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng, incl_autocor)
     md = fit.model_data
     if dpar is None and md.family.categorical and not transform:
         return np.stack([etas[d] for d in md.mu_dpars], axis=-1)
@@ -340,7 +343,8 @@ def posterior_linpred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
 @shared
 def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                     allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
-                    ndraws: int | None = None, seed: int | None = None, dpar: str | None = None) -> np.ndarray:
+                    ndraws: int | None = None, seed: int | None = None, dpar: str | None = None,
+                    incl_autocor: bool = True) -> np.ndarray:
     """Expected value of the response per draw and row, as brms's ``posterior_epred``.
 
     Parameters
@@ -353,6 +357,7 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
     {ndraws}
     {seed}
     {dpar}
+    {incl_autocor}
 
     Returns
     -------
@@ -365,7 +370,7 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
     (400, 180)
     """
     draws, rng = draw_setup(fit, ndraws, seed)
-    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng, incl_autocor)
     if dpar is not None:
         return _dpar_draws(fit, etas, dpar, draws, transform=True)
     md = fit.model_data
@@ -376,7 +381,8 @@ def posterior_epred(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: A
 @shared
 def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula: Any = None,
                       allow_new_levels: bool = False, sample_new_levels: str = "uncertainty",
-                      ndraws: int | None = None, seed: int | None = None, negative_rt: bool = False) -> np.ndarray:
+                      ndraws: int | None = None, seed: int | None = None, incl_autocor: bool = True,
+                      negative_rt: bool = False) -> np.ndarray:
     """New responses drawn from the posterior predictive distribution, as brms's ``posterior_predict``.
 
     Parameters
@@ -388,6 +394,7 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     {sample_new_levels}
     {ndraws}
     {seed}
+    {incl_autocor}
     negative_rt : bool, default False
         brms's ``negative_rt`` of family ``wiener``: the times of responses at the lower boundary negated.
 
@@ -404,10 +411,11 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     if negative_rt and fit.model_data.family.name != "wiener":
         raise DataError(f"negative_rt applies to family 'wiener' only, not '{fit.model_data.family.name}'.")
     draws, rng = draw_setup(fit, ndraws, seed)
-    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng)
+    etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng, incl_autocor)
     md = fit.model_data
     dpars = md.dpar_values(etas, _scalars(fit, draws))
-    out = terms.ac.time_predict(md, newdata, etas["mu"], dpars, fit.idata.posterior, draws, rng)  # cosy(), unstr()
+    out = terms.ac.time_predict(md, newdata, etas["mu"], dpars, fit.idata.posterior, draws, rng) \
+        if incl_autocor else None  # cosy(), unstr(): each series drawn jointly
     additions = {**_additions(fit, newdata), **({"negative_rt": True} if negative_rt else {})}
     out = md.family.rng(md.eta_mu(etas), dpars, rng, additions) if out is None else out
     out = np.asarray(out, dtype=float)

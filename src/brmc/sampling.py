@@ -495,12 +495,14 @@ class Rows(dict):
         return self.get("offset")
 
 
-def training_design(md: ModelData, kept: dict[int, list[int]] | None = None) -> dict[str, Rows]:
+def training_design(md: ModelData, kept: dict[int, list[int]] | None = None,
+                    incl_autocor: bool = True) -> dict[str, Rows]:
     """Each predictor's values on the training rows, by dpar, with the group-level blocks
-    and coefficient positions in ``kept`` (by block id; default all of them)."""
+    and coefficient positions in ``kept`` (by block id; default all of them), the autocorrelation
+    terms left out unless ``incl_autocor``."""
     if kept is None:
         kept = {b.id: list(range(len(b.coefs))) for b in md.blocks}
-    ctx = RowsContext(md=md, kept=kept)
+    ctx = RowsContext(md=md, kept=kept, incl_autocor=incl_autocor)
     return {dpar: Rows({kind.name: kind.rows(lp, part, ctx) for kind, part in terms.parts(lp)})
             for dpar, lp in md.predictors.items()}
 

@@ -40,15 +40,37 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from ..autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor, time_levels
-from ..autocor_lik import arma_mu, cholesky_cor_cosy, normal_time_lpdf, student_time_lpdf
+from ..autocor import (
+    AutocorTerm,
+    TimeSeries,
+    autocor_data,
+    group_codes,
+    order_rows,
+    parse_autocor,
+    time_levels,
+)
+from ..autocor_lik import (
+    arma_mu,
+    cholesky_cor_cosy,
+    normal_time_lpdf,
+    student_time_lpdf,
+)
 from ..design import labels_of
 from ..errors import DataError, FamilyError, FormulaError
 from ..formula import BrmsFormula, CallTerm
 from ..graph import cholesky_corr, parameter
 from ..naming import cholesky_of_correlations, correlation_matrices, correlations
-from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
-                   prior_row)
+from .base import (
+    LKJ_1,
+    DataContext,
+    DrawsContext,
+    GraphContext,
+    ParamSlot,
+    PriorContext,
+    RowsContext,
+    TermKind,
+    prior_row,
+)
 
 if TYPE_CHECKING:
     import xarray as xr
@@ -229,7 +251,9 @@ class Autocorrelation(TermKind):
     def rows(self, lp: LinearPredictor, part: Autocor, ctx: RowsContext) -> np.ndarray | None:
         """The training response (the ARMA terms' residuals are of the observed rows); new rows are refused
         for ARMA, and checked for a covariance term (their series, :func:`new_series`), which adds nothing to
-        ``mu``."""
+        ``mu``; nothing with ``incl_autocor = False`` (brms's: ``mu`` without the term)."""
+        if not ctx.incl_autocor:
+            return None
         if ctx.newdata is not None and part.cov:
             new_series(part, ctx.newdata)
             return None
@@ -239,8 +263,8 @@ class Autocorrelation(TermKind):
                             "predict the training rows (newdata=None).")
         return np.asarray(ctx.md.y, dtype=float)
 
-    def draws(self, lp: LinearPredictor, part: Autocor, rows: np.ndarray, ctx: DrawsContext) -> Any:
-        if part.cov:
+    def draws(self, lp: LinearPredictor, part: Autocor, rows: np.ndarray | None, ctx: DrawsContext) -> Any:
+        if part.cov or rows is None:
             return None
         ar, ma = (ctx.pick(_coefficients(ctx.posterior, c, dict(part.classes)[c]))
                   if c in dict(part.classes) else None for c in ("ar", "ma"))

@@ -142,7 +142,8 @@ class RowsContext:
     """The rows predictions are made for: ``newdata`` (``None`` for the training rows) as the
     user gave it, and ``train``/``new`` with factors coded as the training data were;
     ``kept`` the group-level blocks (by id) and coefficient positions ``re_formula`` keeps;
-    ``allow_new_levels`` as :func:`brmc.predict.posterior_epred` takes it."""
+    ``allow_new_levels`` and ``incl_autocor`` (brms's: whether the autocorrelation terms take part) as
+    :func:`brmc.predict.posterior_epred` takes them."""
 
     md: ModelData
     newdata: pd.DataFrame | None = None
@@ -150,6 +151,7 @@ class RowsContext:
     new: pd.DataFrame | None = None
     kept: dict[int, list[int]] = field(default_factory=dict)
     allow_new_levels: bool = False
+    incl_autocor: bool = True
 
 
 @dataclass
