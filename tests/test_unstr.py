@@ -21,6 +21,8 @@ import xarray as xr
 import brmc
 from brmc.errors import DataError, FamilyError, FormulaError, PriorError
 from brmc.graph import cholesky_from_raw
+from brmc.prior_sampling import prior_draws
+from brmc.unconstrained import model_values
 from brmc.terms.ac import time_predict
 
 from .conftest import reference_csv
@@ -183,6 +185,22 @@ def test_fitted_and_predict_on_new_data(fit: brmc.Fit) -> None:
     np.testing.assert_allclose(fit.posterior_predict(newdata=new, seed=3),
                                fit.posterior_predict(seed=3)[:, new.index.to_numpy()], rtol=1e-12)
     assert fit.predict(newdata=new.head(4)).shape == (4, 4)
+
+
+def test_prior_draws_of_cortime_are_lkj_margins(fit: brmc.Fit) -> None:
+    """sample_prior = "yes": one correlation of an lkj(1) 3 x 3 matrix, (1 + r) / 2 ~ Beta(1.5, 1.5)."""
+    draws = prior_draws(fit, 1, 4000, seed=1)["prior_cortime"].ravel()
+    assert scipy.stats.kstest((1 + draws) / 2, scipy.stats.beta(1.5, 1.5).cdf).pvalue > 0.01
+
+
+def test_unconstrained_values_give_back_the_draws(fit: brmc.Fit) -> None:
+    """Moment matching and bridge sampling read Lcortime_raw from the draws: the model's transform of it
+    gives back each draw's correlations."""
+    L = cholesky_from_raw(model_values(fit)["Lcortime_raw"], 3)
+    cor = L @ np.swapaxes(L, -1, -2)
+    post = fit.idata.posterior
+    for name, (j, k) in zip(NAMES, [(0, 1), (0, 2), (1, 2)]):
+        np.testing.assert_allclose(cor[:, j, k], post[name].values.ravel(), atol=1e-10)
 
 
 def test_conditional_effects_leave_the_term_out(fit: brmc.Fit) -> None:

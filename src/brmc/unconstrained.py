@@ -113,7 +113,7 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
     """The model's free parameters (PyMC names, constrained scale) at each draw of the fit,
     (draws, ...): :func:`brmc.sampling.model_parameters` plus the standardised group-level
     effects ``z_<id>`` = ``L⁻¹ (r / sd)`` (:func:`brmc.terms.gr.standardised_effects`: with ``gr()``'s ``by``
-    and ``cov``) and each Cholesky factor's unconstrained ``L_<id>_raw``.
+    and ``cov``) and each Cholesky factor's unconstrained ``L_<id>_raw`` (``unstr()``'s ``Lcortime_raw``).
 
     Example:
         >>> sorted(model_values(fit))
@@ -131,6 +131,8 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
             L = np.stack([values[n] for n in block.L_names], axis=1)
             values |= {f"{n}_raw": np.stack([cholesky_raw(l) for l in values.pop(n)]) for n in block.L_names}
         values[f"z_{block.id}"] = standardised_effects(effects, values[f"sd_{block.id}"], L, block.by_index, block.Lcov)
+    if "Lcortime" in values:  # unstr()'s correlation matrix
+        values["Lcortime_raw"] = np.stack([cholesky_raw(l) for l in values.pop("Lcortime")])
     return values
 
 
