@@ -227,6 +227,9 @@ def test_cosy_fit_post_processing() -> None:
     np.testing.assert_allclose(ll[s, rows[0]], full - rest, rtol=1e-9)
     assert fit.loo().estimates.shape[0] == 3
     np.testing.assert_allclose(fit.fitted(summary=False), eta)  # mu without a residual part
+    new = fit.data.sample(frac=1.0, random_state=2)  # new data in any order: each series drawn jointly, as brms
+    np.testing.assert_allclose(fit.posterior_predict(newdata=new, seed=4),
+                               fit.posterior_predict(seed=4)[:, new.index.to_numpy()], rtol=1e-12)
 
 
 def test_cosy_predictions_are_correlated_within_series() -> None:

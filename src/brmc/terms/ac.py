@@ -40,37 +40,15 @@ import pymc as pm
 import pytensor.tensor as pt
 from scipy import special
 
-from ..autocor import (
-    AutocorTerm,
-    TimeSeries,
-    autocor_data,
-    group_codes,
-    order_rows,
-    parse_autocor,
-    time_levels,
-)
-from ..autocor_lik import (
-    arma_mu,
-    cholesky_cor_cosy,
-    normal_time_lpdf,
-    student_time_lpdf,
-)
+from ..autocor import AutocorTerm, TimeSeries, autocor_data, group_codes, order_rows, parse_autocor, time_levels
+from ..autocor_lik import arma_mu, cholesky_cor_cosy, normal_time_lpdf, student_time_lpdf
 from ..design import labels_of
 from ..errors import DataError, FamilyError, FormulaError
 from ..formula import BrmsFormula, CallTerm
 from ..graph import cholesky_corr, parameter
 from ..naming import cholesky_of_correlations, correlation_matrices, correlations
-from .base import (
-    LKJ_1,
-    DataContext,
-    DrawsContext,
-    GraphContext,
-    ParamSlot,
-    PriorContext,
-    RowsContext,
-    TermKind,
-    prior_row,
-)
+from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
+                   prior_row)
 
 if TYPE_CHECKING:
     import xarray as xr
