@@ -414,7 +414,7 @@ def posterior_predict(fit: Fit, newdata: pd.DataFrame | None = None, re_formula:
     etas = _etas(fit, newdata, re_formula, allow_new_levels, sample_new_levels, draws, rng, incl_autocor)
     md = fit.model_data
     dpars = md.dpar_values(etas, _scalars(fit, draws))
-    out = terms.ac.time_predict(md, newdata, etas["mu"], dpars, fit.idata.posterior, draws, rng) \
+    out = terms.ac.time_predict(md, newdata, etas.get("mu"), dpars, fit.idata.posterior, draws, rng) \
         if incl_autocor else None  # cosy(), unstr(): each series drawn jointly
     additions = {**_additions(fit, newdata), **({"negative_rt": True} if negative_rt else {})}
     out = md.family.rng(md.eta_mu(etas), dpars, rng, additions) if out is None else out

@@ -465,7 +465,7 @@ def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
     return out
 
 
-def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray, dpars: dict[str, np.ndarray],
+def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray | None, dpars: dict[str, np.ndarray],
                  posterior: xr.Dataset, draws: np.ndarray, rng: np.random.Generator) -> np.ndarray | None:
     """Responses of a ``cosy()`` or ``unstr()`` model drawn jointly per series (brms's ``posterior_predict``
     draws each series from its multivariate normal or Student-t; new data's series by :func:`new_series`);
@@ -477,8 +477,8 @@ def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray, d
         The model's data.
     newdata : pandas.DataFrame or None
         The new rows (``None``: the training rows).
-    eta : numpy.ndarray, shape (draws, N)
-        ``mu``.
+    eta : numpy.ndarray, shape (draws, N), or None
+        ``mu`` (``None``: the model has none, a mixture's).
     dpars : dict
         ``sigma`` (and ``nu``), broadcasting against ``eta``.
     posterior : xarray.Dataset
@@ -502,7 +502,7 @@ def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray, d
     True
     """
     part = covariance_term(md)
-    if part is None:
+    if part is None or eta is None:
         return None
     series = part.series if newdata is None else new_series(part, newdata)
     shape = eta.shape
