@@ -148,7 +148,8 @@ def test_names_and_summary_section(fit: brmc.Fit) -> None:
     assert list(fit.idata.posterior.data_vars)[:6] == ["b_Intercept", "b_x", *NAMES, "sigma"]
     text = str(fit.summary()).splitlines()
     start = text.index("Correlation Structures:")
-    assert [line.split()[0] for line in text[start + 2:start + 5]] == ["cortime(0.5,1)", "cortime(0.5,2)", "cortime(1,2)"]
+    rows = [line.split()[0] for line in text[start + 2:start + 5]]
+    assert rows == ["cortime(0.5,1)", "cortime(0.5,2)", "cortime(1,2)"]
     assert text[start + 6] == "Population-Level Effects: "
 
 

@@ -459,6 +459,7 @@ def autocor_data(term: AutocorTerm, data: pd.DataFrame) -> dict[str, np.ndarray]
     if term.cls == "unstr":
         levels, codes = time_levels(term, data)
         series = TimeSeries.from_groups(tgroup, codes)
-        out.update(n_unique_t=np.asarray(len(levels)), n_unique_cortime=np.asarray(len(levels) * (len(levels) - 1) // 2),
+        n = len(levels)
+        out.update(n_unique_t=np.asarray(n), n_unique_cortime=np.asarray(n * (n - 1) // 2),
                    Jtime_tg=np.where(series.valid, series.times + 1, 0))
     return out

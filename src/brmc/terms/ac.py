@@ -314,8 +314,8 @@ def covariance_term(md: ModelData) -> Autocor | None:
     Examples
     --------
     >>> import brmc
-    >>> md = brmc.data.build_data(brmc.parse_formula("Reaction ~ cosy(Days, Subject)"), brmc.datasets.load("sleepstudy"),
-    ...                           brmc.get_family("gaussian"))
+    >>> md = brmc.data.build_data(brmc.parse_formula("Reaction ~ cosy(Days, Subject)"),
+    ...                           brmc.datasets.load("sleepstudy"), brmc.get_family("gaussian"))
     >>> covariance_term(md).term.cls
     'cosy'
     """
