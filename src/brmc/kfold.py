@@ -137,8 +137,8 @@ def kfold(fit: Fit, K: int = 10, folds: str | Sequence[int] | None = None, group
     if group is not None and group not in frame.columns:
         raise DataError(f"group={group!r} is not a column of the data; columns: {', '.join(map(str, frame.columns))}.")
     ids = fold_ids(len(frame), K, folds, None if group is None else frame[group], seed)
+    full = np.asarray(fit.log_likelihood().values).reshape(-1, len(frame))  # before the refits: it may be refused
     elpd = _heldout_elpd(fit, [np.flatnonzero(ids == k) for k in range(1, K + 1)], executor, progress, "Folds")
-    full = np.asarray(fit.log_likelihood().values).reshape(-1, len(frame))
     lpd = _log_mean_exp(full)
     pointwise = pd.DataFrame({"elpd_kfold": elpd, "p_kfold": lpd - elpd, "kfoldic": -2 * elpd, "fold": ids})
     return KfoldResult(estimates=_estimates(pointwise, ["elpd_kfold", "p_kfold", "kfoldic"]),

@@ -14,10 +14,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .criteria import heldout_log_lik
+from .errors import DataError
 from .families import inverse_link
 from .multivariate import rescor_matrices
 from .mvdata import MvModelData
 from .mvmodel import mv_rows_logp
+from .mvsubset import ONE_RESP
 from .predict import posterior_linpred
 from .sampling import family_dpars
 
@@ -52,6 +54,8 @@ def mv_heldout_log_lik(fit: MvFit, full: MvModelData, rows: np.ndarray, seed: in
     >>> mv_heldout_log_lik(mvfit, mvfit.model_data, np.arange(3)).shape
     (200, 3)
     """
+    if fit.model_data.subsets:
+        raise DataError(ONE_RESP)
     if not fit.model_data.rescor:
         return sum(heldout_log_lik(fit.response_fit(r), full.responses[r], rows, seed) for r in fit.responses)
     newdata, mus, sigmas = full.frame.iloc[rows], [], []

@@ -1,5 +1,5 @@
 """brms's multivariate models, data and priors: one :class:`~brmc.data.ModelData` per response on the
-same rows, joined into :class:`MvModelData`, and brms's prior table with its ``resp`` column.
+same rows (or its ``subset()``'s), joined into :class:`MvModelData`, and brms's prior table with its ``resp`` column.
 
 Each response's predictors (``mu`` and its dpars) are made by the term kinds as in a univariate model;
 their names carry the response (brms's ``combine_prefix``: ``b_english_craven``, ``sigma_math``,
@@ -31,6 +31,7 @@ from .families import DistPar, Family, get_family
 from .families.core import NU
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
+from .mvsubset import check_subset, global_levels, incomplete_rows, subset_masks, without_subset
 from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, printed, prior_summary_table, prior_text,
                      resolve_priors)
 from .rlang import r_collate_key
@@ -61,7 +62,8 @@ class MvFamily:
 @dataclass
 class MvModelData:
     """A multivariate model's data: ``responses`` (one :class:`~brmc.data.ModelData` per response,
-    by brms's ``resp`` name, on the same rows) and whether the residuals are correlated.
+    by brms's ``resp`` name, on the same rows, or with ``subset()`` on the rows of ``frame`` its mask in
+    ``subsets`` keeps: :mod:`brmc.mvsubset`) and whether the residuals are correlated.
 
     It answers what the summary, ``fixef`` and the renaming of the draws ask a ModelData:
     ``predictors`` (every response's, in order), ``blocks``, ``dpars`` (the family parameters
@@ -75,6 +77,7 @@ class MvModelData:
     data_name: str
     n_dropped: int = 0
     env: dict[str, Any] = field(default_factory=dict)
+    subsets: dict[str, np.ndarray] = field(default_factory=dict)
     thresholds = 0
 
     @property
@@ -172,7 +175,8 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     formula : MultivariateFormula
         From :func:`brmc.mvbf`, ``bf(...) + bf(...)`` or ``bf("mvbind(...) ~ ...")``.
     data : pandas.DataFrame or dict
-        The data; rows missing a value of any response's variables are dropped (with a count).
+        The data; rows missing a value of any response's variables are dropped (with a count), unless
+        the responses that read the variable leave the row out by their ``subset()``.
     family : str, Family, list or dict, default ``"gaussian"``
         One family for all responses, or one per response (a list in order or a dict by response).
     data_name, env, contrasts
@@ -207,11 +211,19 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
             raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
-    frame, n_dropped = drop_incomplete(mi.complete_mv_variables(forms, frame), frame)
-    responses = {resp: build_data(form, frame, fam, data_name=name, env=env, contrasts=contrasts)
+    if any("subset" in form.additions for form in forms.values()):  # each response on its own rows
+        frame = incomplete_rows(forms, frame)
+        n_dropped, subsets = frame.attrs.pop("n_dropped"), subset_masks(forms, frame)
+        check_subset(forms, subsets, rescor)
+    else:
+        (frame, n_dropped), subsets = drop_incomplete(mi.complete_mv_variables(forms, frame), frame), {}
+    responses = {resp: build_data(without_subset(form), frame.loc[subsets[resp]].reset_index(drop=True)
+                                  if resp in subsets else frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
-    mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env)
+    mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env, subsets)
     for resp, md in responses.items():
+        if resp in subsets:
+            global_levels(md, frame, env)
         _check_terms(resp, md, rescor)
         for lp in md.linear_predictors:  # nlpars' too
             lp.resp = resp

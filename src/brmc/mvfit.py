@@ -29,6 +29,7 @@ from .multivariate import rescor_matrices
 from .mvdata import MvModelData, mv_prior_summary
 from .mvmethods import mv_bayes_R2, mv_conditional_effects, mv_loo_R2, mv_pp_check
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
+from .mvsubset import ONE_RESP
 from .predict import draw_setup
 from .sampling import SamplingResult, flat_draws
 from .summary import PriorTable
@@ -36,8 +37,9 @@ from .summary import PriorTable
 
 def mv_inference_data(result: SamplingResult, mv: MvModelData) -> az.InferenceData:
     """Raw draws of a multivariate model → InferenceData with brms's names, and each response as
-    observed data (``Y_<resp>``)."""
-    observed = {f"Y_{resp}": xr.DataArray(md.y, dims=("obs",)) for resp, md in mv.responses.items()}
+    observed data (``Y_<resp>``; on its own dimension ``obs_<resp>`` when it has ``subset()``)."""
+    observed = {f"Y_{resp}": xr.DataArray(md.y, dims=(f"obs_{resp}" if mv.subsets else "obs",))
+                for resp, md in mv.responses.items()}
     return az.InferenceData(posterior=mv_posterior(result.raw.posterior, mv), sample_stats=result.raw.sample_stats,
                             observed_data=xr.Dataset(observed))
 
@@ -140,6 +142,8 @@ class MvFit(Fit):
         >>> mvfit.log_likelihood().shape
         (2, 100, 953)
         """
+        if self.model_data.subsets:
+            raise DataError(f"{ONE_RESP} Use fit.response_fit(resp).log_likelihood().")
         if "log_likelihood" not in self.idata.groups():
             values = mv_log_lik(self.idata.posterior, self.model_data)
             post = self.idata.posterior
@@ -166,6 +170,8 @@ class MvFit(Fit):
 
     def _per_response(self, method: str, resp: str | list[str] | None, *args: Any, **kwargs: Any) -> np.ndarray:
         chosen = self.chosen(resp)
+        if len(chosen) > 1 and self.model_data.subsets:  # the responses' rows differ
+            raise DataError(ONE_RESP)
         out = [getattr(self.response_fit(r), method)(*args, **kwargs) for r in chosen]
         return out[0] if isinstance(resp, str) else np.stack(out, axis=-1)
 

@@ -83,6 +83,7 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             params["nu"] = shared["nu"] = parameter("nu", (), *spec.bounds("nu"))
         parts = {}
         for resp, md in mv.responses.items():
+            ctx.nobs = md.nobs  # its subset()'s rows
             etas = predictor_graphs(md, ctx)
             scalars = dict(shared)
             for name, d in mv.response_dpars(resp):
