@@ -120,4 +120,8 @@ def test_post_processing_takes_one_response(subset_fit: brmc.Fit) -> None:
         with pytest.raises(DataError, match=message):
             call()
     assert subset_fit.bayes_R2().index.tolist() == ["R2y1", "R2y2"]  # brms's: response by response
+    ll = subset_fit.response_fit("y2").log_likelihood().values
+    np.testing.assert_allclose(subset_fit.loo(resp="y2").estimates.to_numpy(), brmc.loo(ll).estimates.to_numpy())
+    with pytest.raises(DataError, match=message):
+        subset_fit.waic(resp=["y1", "y2"])
     assert "y2 | subset(s2) ~ x" in str(subset_fit.summary())

@@ -132,6 +132,11 @@ PARAMETERS: dict[str, str] = {
     "loo_result": ("loo : LooResult, optional\n"
                    "    The PSIS-LOO result to improve; the one :func:`brmc.add_criterion` stored on the fit\n"
                    "    when None."),
+    "scored_rows": ("newdata : pandas.DataFrame, optional\n"
+                    "    Rows to score instead of the training rows (brms's ``newdata``: a ``mi()`` fit's complete\n"
+                    "    rows, ``loo(fit, newdata = na.omit(data))``); see :func:`brmc.loglik.log_lik`.\n"
+                    "resp : str or list of str, optional\n"
+                    "    The responses of a multivariate fit to score (all when None), as brms's ``resp``."),
     "LooResult": ("LooResult\n"
                   "    ``estimates`` (``elpd_loo``, ``p_loo``, ``looic``), ``pointwise`` and Pareto k;\n"
                   "    ``print()`` gives loo's text."),

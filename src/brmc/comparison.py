@@ -50,7 +50,8 @@ WEIGHT_METHODS = {"stacking": "stacking", "pseudobma": "BB-pseudo-BMA"}
 @shared
 def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
         k_threshold: float = K_THRESHOLD, moment_match_args: dict[str, Any] | None = None,
-        reloo_args: dict[str, Any] | None = None) -> LooResult:
+        reloo_args: dict[str, Any] | None = None, newdata: pd.DataFrame | None = None,
+        resp: str | list[str] | None = None) -> LooResult:
     """PSIS leave-one-out cross-validation, as brms's ``loo(fit)``.
 
     PSIS-LOO (:func:`brmc.criteria.psis_loo`), then with ``moment_match=True`` moment matching
@@ -71,6 +72,7 @@ def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
         More arguments of :func:`brmc.loo_moment_match` (``max_iters``, ``split``, ``cov``).
     reloo_args : dict, optional
         More arguments of :func:`brmc.reloo` (``executor``, ``progress``).
+    {scored_rows}
 
     Returns
     -------
@@ -89,9 +91,10 @@ def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
     Computed from 400 by 180 log-likelihood matrix
     ...
     """
-    if (moment_match or reloo) and isinstance(fit, np.ndarray):
-        raise DataError("moment_match and reloo need the fit itself, not a log-likelihood array.")
-    result = psis_loo(fit)
+    if (moment_match or reloo) and (isinstance(fit, np.ndarray) or newdata is not None or resp is not None):
+        raise DataError("moment_match and reloo need the fit itself (its training rows and all its responses), "
+                        "not a log-likelihood array, newdata or resp.")
+    result = psis_loo(fit if newdata is None and resp is None else fit.log_lik(newdata, resp=resp))
     if moment_match:
         result = loo_moment_match(fit, result, k_threshold=k_threshold, **(moment_match_args or {}))
     if reloo:

@@ -40,6 +40,7 @@ from .predict import posterior_epred, posterior_linpred
 from .rprint import format_table, html_report
 from .sampling import family_dpars
 from .summary import arviz_numpy
+from .terms.mi import NA_MESSAGE
 from .unconstrained import row_additions
 from .userwarn import warn_user
 
@@ -72,8 +73,7 @@ def _log_lik(x: Fit | np.ndarray) -> np.ndarray:
     ll = np.asarray(x if isinstance(x, np.ndarray) else x.log_likelihood().values, dtype=float)
     if ll.ndim != 3 or np.isnan(ll).any():
         raise DataError(f"A log-likelihood array must have (chain, draw, observation) dimensions, got shape {ll.shape}."
-                        if ll.ndim != 3 else "The log-likelihood is NaN at some rows (where a response under mi() "
-                        "is missing, as brms's log_lik); brms computes loo() on the complete rows instead.")
+                        if ll.ndim != 3 else f"NAs not allowed in input: {NA_MESSAGE}")
     return ll
 
 
@@ -350,7 +350,7 @@ def recommend_loo_options(result: LooResult, k_threshold: float = K_THRESHOLD, m
 
 
 @shared
-def waic(fit: Fit | np.ndarray) -> WaicResult:
+def waic(fit: Fit | np.ndarray, newdata: pd.DataFrame | None = None, resp: str | list[str] | None = None) -> WaicResult:
     """The widely applicable information criterion, as brms's ``waic(fit)``.
 
     Warns (``UserWarning``) as loo does when some ``p_waic`` exceed 0.4.
@@ -358,6 +358,7 @@ def waic(fit: Fit | np.ndarray) -> WaicResult:
     Parameters
     ----------
     {fit_or_log_lik}
+    {scored_rows}
 
     Returns
     -------
@@ -369,7 +370,7 @@ def waic(fit: Fit | np.ndarray) -> WaicResult:
     >>> waic(fit).estimates.index.tolist()
     ['elpd_waic', 'p_waic', 'waic']
     """
-    ll3 = _log_lik(fit)
+    ll3 = _log_lik(fit if newdata is None and resp is None else fit.log_lik(newdata, resp=resp))
     ll = ll3.reshape(-1, ll3.shape[-1])
     lpd = logsumexp(ll, axis=0) - np.log(ll.shape[0])
     p_waic = ll.var(axis=0, ddof=1)

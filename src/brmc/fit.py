@@ -18,8 +18,8 @@ import arviz as az
 import pandas as pd
 import xarray as xr
 
-from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, moment_match, pipeline,
-               plots, predict, sensitivity)
+from . import (bridge, checks, comparison, conditional, effects, hypothesis_testing, io, kfold, loglik, moment_match,
+               pipeline, plots, predict, sensitivity)
 from . import criteria as crit  # ``criteria`` is also the field that add_criterion fills
 from ._docs import method_of
 from .data import ModelData
@@ -172,6 +172,7 @@ class Fit:
     # brms's functions of a fit, as methods: each takes the function's arguments after ``fit``
     # and shows the function's documentation (``help(fit.fitted)``).
     save = method_of(io.save)
+    log_lik = method_of(loglik.log_lik)
     loo = method_of(comparison.loo)
     loo_moment_match = method_of(moment_match.loo_moment_match)
     reloo = method_of(kfold.reloo)

@@ -1,10 +1,12 @@
 """The held-out rows' log-likelihood of a multivariate fit, for ``kfold`` and ``reloo``
-(:mod:`brmc.cluster`'s refits).
+(:mod:`brmc.cluster`'s refits), and brms's ``log_lik(fit, newdata, resp)`` of one for ``loo``/``waic``.
 
 Examples
 --------
 >>> mv_heldout_log_lik(mvfit, mvfit.model_data, np.arange(3)).shape
 (200, 3)
+>>> mv_log_lik_of(mvfit, resp="math").shape
+(2, 100, 953)
 """
 
 from __future__ import annotations
@@ -12,12 +14,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 import numpy as np
+import pandas as pd
 
 from .criteria import heldout_log_lik
 from .errors import DataError
 from .families import inverse_link
+from .loglik import by_chain, na_where_missing, with_new_rows
 from .multivariate import rescor_matrices
-from .mvdata import MvModelData
+from .mvdata import MvModelData, build_mv_data
 from .mvmodel import mv_rows_logp
 from .mvsubset import ONE_RESP
 from .predict import posterior_linpred
@@ -72,3 +76,56 @@ def mv_heldout_log_lik(fit: MvFit, full: MvModelData, rows: np.ndarray, seed: in
     weights = next(iter(full.responses.values())).additions.get("weights")  # one per row, as brms's weights[n]
     ll = mv_rows_logp(Y, np.stack(mus, axis=-1)[None], np.stack(sigmas, axis=-1)[None], L, nu)[0]
     return ll if weights is None else ll * weights[rows]
+
+
+def mv_log_lik_of(fit: MvFit, newdata: pd.DataFrame | None = None, resp: str | list[str] | None = None) -> np.ndarray:
+    """brms's ``log_lik(fit, newdata, resp)`` of a multivariate fit, (chain, draw, obs): of the chosen
+    responses (their sum, or with ``rescor`` and all responses their joint density; one response alone
+    with ``rescor`` its marginal density, as brms's univariate view) at the training rows or ``newdata``'s.
+
+    Parameters
+    ----------
+    fit : MvFit
+    newdata : pandas.DataFrame, optional
+        Rows with every chosen response and the model's variables; the training rows when None.
+    resp : str or list of str, optional
+        The responses; all when None.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``NaN`` where a chosen response under ``mi()`` is missing (brms's ``NA``, which ``loo`` refuses).
+
+    Raises
+    ------
+    DataError
+        Several responses of a ``subset()`` model; some but not all responses of a ``rescor`` model
+        with more than one.
+
+    Examples
+    --------
+    >>> mv_log_lik_of(mvfit, mvfit.data.iloc[::200]).shape  # rows of several schools
+    (2, 100, 5)
+    """
+    mv, chosen = fit.model_data, fit.chosen(resp)
+    if len(chosen) > 1 and mv.subsets:
+        raise DataError(ONE_RESP)
+    if mv.rescor and 1 < len(chosen) < len(mv.responses):
+        raise DataError("With set_rescor(TRUE) resp= takes one response (its marginal density) or all of them "
+                        f"(their joint density); got {', '.join(chosen)}.")
+    joint = mv.rescor and len(chosen) > 1
+    if newdata is None:  # the training rows: a mi(x) predictor reads the imputed values
+        return np.asarray(fit.log_likelihood().values) if joint else sum(
+            np.asarray(fit.response_fit(r).log_likelihood().values) for r in chosen)
+    full = with_new_rows(mv, newdata, lambda frame: build_mv_data(mv.formula, frame, mv.family.families, env=mv.env,
+                                                                  contrasts=mv.contrasts))
+    if joint:
+        rows = np.arange(mv.nobs, full.nobs)
+        ll = by_chain(fit, mv_heldout_log_lik(fit, full, rows))
+        return sum(na_where_missing(ll, full.responses[r], rows) for r in chosen)
+    out = 0.0
+    for r in chosen:
+        md = full.responses[r]
+        rows = np.arange(mv.responses[r].nobs, md.nobs)
+        out = out + na_where_missing(by_chain(fit, heldout_log_lik(fit.response_fit(r), md, rows)), md, rows)
+    return np.asarray(out)

@@ -27,6 +27,7 @@ from .errors import DataError, FormulaError, close_matches
 from .fit import Fit
 from .multivariate import rescor_matrices
 from .mvdata import MvModelData, mv_prior_summary
+from .mvcriteria import mv_log_lik_of
 from .mvmethods import mv_bayes_R2, mv_conditional_effects, mv_loo_R2, mv_pp_check
 from .mvmodel import mv_log_lik, mv_posterior, response_posterior
 from .mvsubset import ONE_RESP
@@ -72,6 +73,7 @@ class MvFit(Fit):
     model_data: MvModelData
 
     __repr__ = Fit.__str__
+    log_lik = mv_log_lik_of
     bayes_R2 = mv_bayes_R2
     loo_R2 = mv_loo_R2
     pp_check = mv_pp_check

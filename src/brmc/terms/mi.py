@@ -58,6 +58,10 @@ SUPPORT = {"gaussian": (None, None), "student": (None, None), "skew_normal": (No
            "beta": (0.0, 1.0)}
 #: the model's name of the terms' coefficients (``bspmi_bmi``); the draws are ``bsp_bmi_michl``
 COEF = "bspmi"
+#: brms's warning when a log-likelihood has NAs (R/log_lik.R: a missing response under mi()), which loo refuses
+NA_MESSAGE = ("NAs were found in the log-likelihood. Possibly this is because some of your responses contain NAs. "
+              "If you use 'mi' terms, try setting 'resp' to those response variables without missing values. "
+              "Alternatively, use 'newdata' to predict only complete cases.")
 
 
 @dataclass
