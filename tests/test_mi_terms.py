@@ -145,8 +145,6 @@ def test_measurement_error_response_density_is_brms_stan_model() -> None:
     (brmc.bf("bmi | mi() + weights(age) ~ age") + brmc.bf("chl ~ age"), FormulaError, r"also has weights\(\)"),
     (brmc.bf("bmi | mi() ~ age", sigma="~ mi(chl)") + brmc.bf("chl | mi() ~ age"), FormulaError,
      r"mu only, not sigma: mi\(chl\)"),
-    (brmc.bf("bmi | mi() ~ age") + brmc.bf("chl | mi() ~ age") + brmc.set_rescor(True), FamilyError,
-     r"Addition terms \(mi\) of response 'bmi'.*set_rescor\(TRUE\)"),
     ("bmi ~ mi(chl)", FormulaError, r"'mi' terms should also be specified as response variables.*'chl'"),
 ])
 @pytest.mark.filterwarnings("ignore:Rows containing NAs", "ignore:Setting .rescor.")

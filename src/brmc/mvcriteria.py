@@ -18,7 +18,9 @@ import pandas as pd
 
 from .criteria import heldout_log_lik
 from .errors import DataError
+from . import terms
 from .families import inverse_link
+from .families.core import with_se
 from .loglik import by_chain, na_where_missing, with_new_rows
 from .multivariate import rescor_matrices
 from .mvdata import MvModelData, build_mv_data
@@ -26,6 +28,7 @@ from .mvmodel import mv_rows_logp
 from .mvsubset import ONE_RESP
 from .predict import posterior_linpred
 from .sampling import family_dpars
+from .unconstrained import row_additions
 
 if TYPE_CHECKING:
     from .mvfit import MvFit
@@ -68,11 +71,12 @@ def mv_heldout_log_lik(fit: MvFit, full: MvModelData, rows: np.ndarray, seed: in
         etas = {d: posterior_linpred(view, newdata, dpar=d, allow_new_levels=True, seed=seed) for d in md.predictors}
         scalars = {k: v.reshape(-1, *v.shape[2:]) for k, v in family_dpars(view.idata.posterior, md).items()}
         mus.append(inverse_link(md.predictors["mu"].link, md.eta_mu(etas)))
-        sigmas.append(np.broadcast_to(md.dpar_values(etas, scalars)["sigma"], mus[-1].shape))
+        additions = row_additions(full.responses[r].additions, rows, full.responses[r].nobs)
+        sigmas.append(np.broadcast_to(with_se(md.dpar_values(etas, scalars), additions)["sigma"], mus[-1].shape))
     post, R = fit.idata.posterior, len(fit.responses)
     L = np.linalg.cholesky(rescor_matrices(post, fit.responses).reshape(1, -1, R, R))
     nu = post["nu"].values.reshape(1, -1) if fit.model_data.shared_nu else None
-    Y = np.stack([full.responses[r].y[rows] for r in fit.responses], axis=-1)
+    Y = np.stack([terms.mi.observed(full.responses[r])[rows] for r in fit.responses], axis=-1)
     weights = next(iter(full.responses.values())).additions.get("weights")  # one per row, as brms's weights[n]
     ll = mv_rows_logp(Y, np.stack(mus, axis=-1)[None], np.stack(sigmas, axis=-1)[None], L, nu)[0]
     return ll if weights is None else ll * weights[rows]

@@ -41,6 +41,8 @@ from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
 MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl")
+#: the addition terms a response takes with ``rescor`` (brms's ``stan_predictor.mvbrmsterms``)
+RESCOR_ADDITIONS = ("se", "weights", "mi")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
 GLOBAL_CLASSES = ("b", "Intercept")
 _KEY = ("class", "coef", "group", "resp", "dpar", "nlpar")
@@ -254,10 +256,10 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
                                "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
                                "mo() and mi() terms, and non-linear formulas.")
-    unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {"weights"})
+    unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {*RESCOR_ADDITIONS, "se_sigma"})
     if rescor and unsupported:
-        raise FamilyError(f"Addition terms ({', '.join(unsupported)}) of response {resp!r} are "
-                          "not supported with set_rescor(TRUE) yet (weights() is).")
+        raise FamilyError(f"Only {', '.join(RESCOR_ADDITIONS)} are supported addition arguments when 'rescor' is "
+                          f"estimated; response {resp!r} has {', '.join(unsupported)}.")
     if rescor and set(md.predictors) - {"mu", "sigma"}:
         raise FamilyError("With set_rescor(TRUE) only mu and sigma can be predicted.")
 

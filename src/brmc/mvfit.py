@@ -22,8 +22,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from .data import addition_values
 from .effects import summarise
 from .errors import DataError, FormulaError, close_matches
+from .families.core import with_se
 from .fit import Fit
 from .multivariate import rescor_matrices
 from .mvdata import MvModelData, mv_prior_summary
@@ -225,7 +227,8 @@ class MvFit(Fit):
         chosen = self.chosen(resp)
         common = dict(ndraws=ndraws, seed=seed, **kwargs)
         mu = self._per_response("posterior_epred", None, newdata, re_formula, **common)
-        sigma = self._per_response("posterior_epred", None, newdata, re_formula, dpar="sigma", **common)
+        sigma = np.stack([self._residual_sd(r, mu.shape[:2], newdata, re_formula, **common) for r in self.responses],
+                         axis=-1)
         draws, rng = draw_setup(self, ndraws, seed)
         post, R = self.idata.posterior, len(self.responses)
         C = rescor_matrices(post, self.responses).reshape(-1, R, R)[draws]
@@ -234,7 +237,21 @@ class MvFit(Fit):
             nu = flat_draws(post["nu"].values)[draws][:, None, None]
             eps = eps * np.sqrt(nu / rng.chisquare(nu, size=(*mu.shape[:2], 1)))
         out = mu + sigma * eps
-        return out[..., chosen.index(resp)] if isinstance(resp, str) else out[..., [self.responses.index(r) for r in chosen]]
+        return out[..., self.responses.index(resp)] if isinstance(resp, str) else out[..., [self.responses.index(r)
+                                                                                             for r in chosen]]
+
+    def _residual_sd(self, resp: str, shape: tuple[int, int], newdata: pd.DataFrame | None, re_formula: Any,
+                     **common: Any) -> np.ndarray:
+        """A response's residual sd per draw and row, its known ``se()`` folded in (brms's ``get_Sigma``)."""
+        md = self.model_data.responses[resp]
+        se: dict[str, Any] = {}
+        if "se" in md.additions:
+            arg = next(str(a) for a in md.formula.additions["se"] if "=" not in str(a))
+            se = {"se": md.additions["se"] if newdata is None else addition_values(newdata, "se", arg).astype(float),
+                  "se_sigma": md.additions["se_sigma"]}
+        sigma = {} if se and not se["se_sigma"] else {
+            "sigma": self._per_response("posterior_epred", resp, newdata, re_formula, dpar="sigma", **common)}
+        return np.broadcast_to(with_se(sigma, se)["sigma"], shape)
 
     def _summarised(self, draws: np.ndarray, resp: str | list[str] | None, probs: tuple[float, ...]) -> pd.DataFrame:
         """brms's ``fitted``/``predict`` of a multivariate fit as a frame: ``Estimate.english``, ..."""

@@ -31,6 +31,7 @@ from scipy.special import gammaln
 from . import naming, terms
 from .data import ModelData
 from .families import inverse_link
+from .families.core import with_se
 from .graph import cholesky_corr, cholesky_from_raw, parameter
 from .model import (BuiltModel, _add_priors, data_values, fallback_start, graph_context, predictor_graphs,
                     prior_values, structure_key)
@@ -102,30 +103,38 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
     return BuiltModel(model=model, structure=key.hexdigest()[:16], values=values, start=start)
 
 
+def _additions(md: ModelData, resp: str, values: dict[str, np.ndarray]) -> dict:
+    """A response's addition terms in the graph (``pm.Data`` ``<term>_<resp>``)."""
+    return {k: pm.Data(f"{k}_{resp}", values[f"{k}_{resp}"]) if isinstance(v, np.ndarray) else v
+            for k, v in md.additions.items()}
+
+
 def _response_logp(md: ModelData, resp: str, values: dict[str, np.ndarray], Y: pt.TensorVariable, etas: dict,
                    scalars: dict) -> pt.TensorVariable:
     """One response's log-likelihood under its own family (no residual correlations)."""
-    additions = {k: pm.Data(f"{k}_{resp}", values[f"{k}_{resp}"]) if isinstance(v, np.ndarray) else v
-                 for k, v in md.additions.items()}
+    additions = _additions(md, resp, values)
     eta = md.eta_mu(etas)
     dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
     return md.family.pointwise_logp(Y, eta, dpars, additions).sum()
 
 
 def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict) -> pt.TensorVariable:
-    """brms's likelihood with residual correlations: the responses as the columns of one matrix."""
+    """brms's likelihood with residual correlations: the responses as the columns of one matrix, each
+    response's residual sd its ``sigma`` with its known ``se()`` folded in (brms's ``stan_sigma_transform``:
+    ``sqrt(square(sigma) + se2[n])``, or ``se[n]``), the imputed values of a response under ``mi()`` in ``Y``."""
     eta = values.get("hp_Lrescor_lkj")
     lkj = pm.Data("hp_Lrescor_lkj", eta)[0, 0] if eta is not None else 1.0
     L = cholesky_corr("Lrescor", len(parts), lkj)
     Y = pt.stack([p[0] for p in parts.values()], axis=1)
-    mus, sigmas = [], []
+    mus, sigmas, additions = [], [], {}
     for resp, (_, etas, scalars) in parts.items():
         md = mv.responses[resp]
+        additions[resp] = _additions(md, resp, values)
         mus.append(inverse_link(md.predictors["mu"].link, etas["mu"]))
-        sigmas.append(md.dpar_values(etas, scalars)["sigma"] * pt.ones(mv.nobs))
+        sigmas.append(with_se(md.dpar_values(etas, scalars), additions[resp])["sigma"] * pt.ones(mv.nobs))
     Mu, sigma = pt.stack(mus, axis=1), pt.stack(sigmas, axis=1)
     first = next(iter(parts))
-    weights = pm.Data(f"weights_{first}", values[f"weights_{first}"]) if f"weights_{first}" in values else None
+    weights = additions[first].get("weights")  # the same for all responses
     if mv.shared_nu:
         return multi_student_rescor_lpdf(Y, parts[first][2]["nu"], Mu, sigma, L, weights)
     return multi_normal_rescor_lpdf(Y, Mu, sigma, L, weights)
@@ -214,15 +223,16 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
 
 
 def rescor_draws(posterior: xr.Dataset, mv: MvModelData) -> tuple:
-    """The pieces of the ``rescor`` likelihood per draw: Y (obs, R), Mu and sigma (chain, draw, obs, R),
+    """The pieces of the ``rescor`` likelihood per draw: Y (obs, R), Mu and the residual sds with
+    ``se()`` folded in (chain, draw, obs, R),
     ``Lrescor`` (chain, draw, R, R) and student's ``nu`` (chain, draw) or None."""
     mus, sigmas = [], []
     for resp, md in mv.responses.items():
         eta, dpars = response_parts(posterior, mv, resp)
         mus.append(inverse_link(md.predictors["mu"].link, eta))
-        sigmas.append(np.broadcast_to(dpars["sigma"], eta.shape))
+        sigmas.append(np.broadcast_to(with_se(dpars, md.additions)["sigma"], eta.shape))
     C = rescor_matrices(posterior, list(mv.responses))
-    Y = np.stack([md.y for md in mv.responses.values()], axis=-1)
+    Y = np.stack([terms.mi.observed(md) for md in mv.responses.values()], axis=-1)  # NaN where missing: brms's NA
     nu = posterior["nu"].values if mv.shared_nu else None
     return Y, np.stack(mus, axis=-1), np.stack(sigmas, axis=-1), np.linalg.cholesky(C), nu
 

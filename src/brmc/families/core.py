@@ -49,6 +49,23 @@ LINKS: dict[str, tuple[Callable, Callable, Callable]] = {
 DATA_PRIOR_LINKS = ("identity", "log", "inverse", "sqrt", "1/mu^2")
 
 
+def with_se(dpars: dict, additions: dict) -> dict:
+    """``dpars`` with known standard errors ``se()`` folded into ``sigma`` (brms's ``add_sigma_se``):
+    ``sqrt(sigma^2 + se^2)`` with ``se(s, sigma = TRUE)``, else ``se`` alone (tensors or NumPy arrays).
+
+    Example:
+        >>> with_se({"sigma": np.array([4.0])}, {"se": np.array([3.0]), "se_sigma": True})["sigma"]
+        array([5.])
+    """
+    if "se" not in additions:
+        return dpars
+    se = additions["se"]
+    if not additions.get("se_sigma"):
+        return {**dpars, "sigma": se}
+    root = np.sqrt if isinstance(dpars["sigma"], np.ndarray) else pt.sqrt
+    return {**dpars, "sigma": root(se**2 + dpars["sigma"] ** 2)}
+
+
 def inverse_link(link: str, eta):
     """Apply the inverse of ``link`` to a NumPy array or a tensor.
 
@@ -244,14 +261,7 @@ class Family:
 
     def response_dist(self, eta, dpars: dict, additions: dict):
         """The response distribution, with known standard errors (``se()``) folded into sigma."""
-        if "se" in additions:
-            se = additions["se"]
-            if additions.get("se_sigma"):
-                root = np.sqrt if isinstance(dpars["sigma"], np.ndarray) else pt.sqrt
-                dpars = {**dpars, "sigma": root(se**2 + dpars["sigma"] ** 2)}
-            else:
-                dpars = {**dpars, "sigma": se}
-        return self.dist(self, eta, dpars, additions)
+        return self.dist(self, eta, with_se(dpars, additions), additions)
 
     def scale_dpars(self, y, eta, dpars: dict, estimated: list[str]) -> dict:
         """``dpars`` with each estimated (not predicted) dpar that has a ``scale`` mapped from its
