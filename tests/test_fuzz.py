@@ -763,3 +763,29 @@ def test_random_mi_models_give_brms_tables_or_errors(lhs: list[str], rhs: list[s
     rows = set(zip(table["class"], table["coef"]))
     assert all(("b", t.replace("(", "").replace(")", "")) in rows for x in rhs[:len(lhs)] for t in x.split(" + ")
                if t.startswith("mi(") and ":" not in t)
+
+
+JSPR_AD = JSPR.assign(s=np.arange(len(JSPR)) % 3 > 0, sd=1.0 + (np.arange(len(JSPR)) % 5) / 10, w=1.0)
+MV_ADDITIONS = ["subset(s)", "se(sd)", "se(sd, sigma = TRUE)", "weights(w)", "mi()", "cens(s)", "trunc(lb = -100)"]
+
+
+@settings(FUZZ, max_examples=60)  # each example builds two responses' data on jspr's 953 rows
+@given(additions=st.lists(st.lists(st.sampled_from(MV_ADDITIONS), max_size=3, unique=True), min_size=2, max_size=2),
+       rhs=st.lists(st.sampled_from(MV_TERMS[:7]), min_size=1, max_size=3).map(" + ".join),
+       rescor=st.sampled_from([True, False]))
+def test_random_multivariate_addition_terms_give_brms_tables_or_errors(additions: list[list[str]], rhs: str,
+                                                                       rescor: bool) -> None:
+    """bf(english | ...) + bf(math | ...) with random addition terms (subset(), se(), weights(), mi(), and
+    ones rescor refuses) and rescor on or off: a prior table naming only the responses, or a BrmsError;
+    subset() (or cens()/trunc()) with rescor is always refused, the rescor refusal in brms's words."""
+    forms = [brmc.bf(f"{y}{' | ' + ' + '.join(ad) if ad else ''} ~ {rhs}") for y, ad in zip(["english", "math"], additions)]
+    refused = rescor and any(a.split("(")[0] in ("subset", "cens", "trunc") for ad in additions for a in ad)
+    try:
+        with no_hang(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            table = brmc.get_prior(mvbf(*forms, rescor=rescor), JSPR_AD)
+    except BrmsError as err:
+        assert "addition arguments when 'rescor'" not in str(err) or "Only se, weights, mi are supported" in str(err)
+        return
+    assert not refused
+    assert set(table["resp"]) <= {"", "english", "math"}

@@ -304,7 +304,7 @@ def _mv_table(mv: MvModelData) -> pd.DataFrame:
     unique = {tuple(r[k] for k in _KEY): r for r in rows}
     ordered = sorted(unique.values(), key=lambda r: tuple(r_collate_key(r[k]) for k in
                                                           ("resp", "dpar", "nlpar", "class", "group", "coef")))
-    return pd.DataFrame(ordered, columns=list(rows[0])).reset_index(drop=True)
+    return pd.DataFrame(ordered, columns=list(rows[0] if rows else prior_row("", "b"))).reset_index(drop=True)
 
 
 def _check_user(user: list[Prior], table: pd.DataFrame, responses: list[str]) -> None:
