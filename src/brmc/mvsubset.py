@@ -54,9 +54,9 @@ def subset_masks(forms: dict[str, BrmsFormula], frame: pd.DataFrame) -> dict[str
     Parameters
     ----------
     forms : dict
-        Each response's formula, by response.
+        Response → its formula (``subset()`` among its addition terms or not).
     frame : pandas.DataFrame
-        The data.
+        The model's rows.
 
     Returns
     -------
@@ -107,9 +107,9 @@ def incomplete_rows(forms: dict[str, BrmsFormula], frame: pd.DataFrame) -> pd.Da
     Parameters
     ----------
     forms : dict
-        Each response's formula, by response.
+        Response → its formula.
     frame : pandas.DataFrame
-        The data.
+        The data as the user gave them.
 
     Returns
     -------
