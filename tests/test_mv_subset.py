@@ -125,3 +125,5 @@ def test_post_processing_takes_one_response(subset_fit: brmc.Fit) -> None:
     with pytest.raises(DataError, match=message):
         subset_fit.waic(resp=["y1", "y2"])
     assert "y2 | subset(s2) ~ x" in str(subset_fit.summary())
+    effects = subset_fit.conditional_effects(resolution=5).data  # each response on its own rows' conditions
+    assert list(effects) == ["y1.y1_x", "y2.y2_x"] and len(effects["y2.y2_x"]) == 5
