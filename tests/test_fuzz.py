@@ -110,7 +110,11 @@ def population_terms(draw) -> str:
         v = draw(var)
         return draw(st.sampled_from([f"s({v})", f"s({v}, k = 5)", f's({v}, bs = "cr", k = 5)', "s(g, bs = 're')",
                                      f"s({v}, by = h)", f"t2({v}, z)", f"gp({v}, k = 5, c = 5/4)", f"gp({v})",
-                                     f"gp({v}, by = h, cmc = FALSE)", f"gp({v}, cov = 'exp_quad')", "mo(k)", "mo(k) * x", "mo(k):w"]))
+                                     f"gp({v}, by = h, cmc = FALSE)", f"gp({v}, cov = 'exp_quad')",
+                                     f"s({v}, fx = TRUE)", f"s({v}, pc = 0)", f's({v}, bs = "cr", k = 5, pc = -1)',
+                                     f"s({v}, z, pc = list(z = 0, {v} = 1), k = 5)" if v != "z" else "s(z, pc = 1)",
+                                     f"s({v}, xt = list(max.knots = 50, seed = 2))",
+                                     "mo(k)", "mo(k) * x", "mo(k):w"]))
     if kind == "factor":
         name = draw(st.sampled_from(FACTORS))
         return draw(st.sampled_from([name, f"factor({name})"]))
@@ -181,6 +185,8 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "s(x)", "s(g, bs = 're')", "t2(x, z)", "mo(k)", "mo(x)", "gp(x, k = 3, c = 1)", "s(x, by = g)",
                        "gp(x, cmc = FALSE)", "gp(x, cov = 'matern32')", "mi(x)", "mi()", "mi(x):z", "mi(x, z)", "ar(x, g)", "ma(time = z, q = 2)", "arma(x, h, 2, 1)", "cosy(w, g)", "ar(gr = g)", "ar(p = 0)",
                        "unstr(x, g)", "unstr(gr = h)",
+                       "s(x, id = 1)", "s(x, sp = 2)", "s(x, pc = c(0, 1))", "s(x, z, pc = c(1, 0))", "s(x, xt = 2)",
+                       "s(x, xt = list(max.knots = 5))", 's(x, bs = "cr", xt = list(max.knots = 50))', "list(", "c(",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
                        "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
                        "cbind(k, n)", "cbind(y, x, z)"]

@@ -27,7 +27,7 @@ from .multivariate import MultivariateFormula, SetRescor, has_mvbind, mvbf, spli
 from .lexer import (Expr, Token, check_operands, check_parentheses, check_structure, depth0, join_tokens, matching,
                     position_of, split_top, tokenize)
 from .term_calls import (INTERACTING_CALLS, TERM_CALLS, call_piece, is_call, refuse_calls_inside,  # noqa: F401
-                         term_call_arguments, term_pieces)
+                         option_literal, term_call_arguments, term_pieces)
 
 #: functions a formula may call; anything else is refused before evaluation.
 SAFE_FUNCTIONS: frozenset[str] = frozenset(
@@ -265,7 +265,8 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
         if tok.kind == "name" and follows_call:
             name = tok.text
             known = name in SAFE_FUNCTIONS or name in ADDITION_TERMS or name in TERM_CALLS or name in GROUP_CALLS
-            known = known or name == "cbind" and (i in grouped or i == 0 and cbind_columns(tokens) is not None)
+            known = known or option_literal(tokens, i) or name == "cbind" and (  # s(x, pc = c(1, 2)), mm()'s weights
+                i in grouped or i == 0 and cbind_columns(tokens) is not None)
             if not known and name not in (env_names or frozenset()):
                 if name in {"s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
                     raise FormulaError(

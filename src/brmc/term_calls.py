@@ -37,6 +37,31 @@ def term_call_arguments(tokens: list[Token]) -> set[int]:
     return inside
 
 
+#: the calls whose options may hold R's literal vectors and lists (``s(x, pc = c(1, 2))``,
+#: ``s(x, xt = list(max.knots = 3000))``), read by :mod:`brmc.terms.sm_options`, never evaluated
+LITERAL_OPTIONS = {"s": ("c", "list"), "t2": ("c", "list")}
+
+
+def option_literal(tokens: list[Token], i: int) -> bool:
+    """Whether the call ``tokens[i]`` is a literal ``c()`` or ``list()`` inside the arguments of a
+    :data:`LITERAL_OPTIONS` call (an option's value, never code).
+
+    Example:
+        >>> from brmc.lexer import tokenize
+        >>> toks = tokenize("y ~ s(x, pc = c(1)) + c(x)")
+        >>> [option_literal(toks, i) for i, t in enumerate(toks) if t.text == "c"]
+        [True, False]
+    """
+    if tokens[i].text not in {name for names in LITERAL_OPTIONS.values() for name in names}:
+        return False
+    for j, tok in enumerate(tokens[:i]):
+        if tok.kind == "name" and tok.text in LITERAL_OPTIONS and tokens[j + 1].text == "(":
+            end = j + 1 + matching(tokens[j + 1:], 0)
+            if i < end and tokens[i].text in LITERAL_OPTIONS[tok.text]:
+                return True
+    return False
+
+
 def minus_split(piece: list[Token]) -> list[list[Token]]:
     """``s(x) - 1`` → ``s(x)``, ``- 1``: what follows a top-level '-' is a piece of its own."""
     out: list[list[Token]] = [[]]

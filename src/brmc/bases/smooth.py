@@ -46,7 +46,7 @@ from brmc.bases.splines import (
     RawSmooth,
     r_eigen,
 )
-from brmc.bases.thinplate import ThinPlate
+from brmc.bases.thinplate import MAX_KNOTS, ThinPlate
 from brmc.errors import DataError, FormulaError, close_matches
 
 __all__ = ["Smooth", "SmoothBlock", "construct", "to_random"]
@@ -92,7 +92,8 @@ class _Reparam:
     n_penalised: tuple[int, ...]
 
 
-def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None) -> RawSmooth:
+def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None,
+              xt: Mapping[str, float] | None = None) -> RawSmooth:
     """Build one mgcv basis from its covariates (mgcv's ``smooth.construct``).
 
     Parameters
@@ -107,6 +108,9 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
         Basis dimension, ``-1`` for mgcv's default.
     m : int or tuple, optional
         Penalty order (``tp``) or ``(basis order, penalty order)`` (``ps``).
+    xt : mapping, optional
+        mgcv's ``xt`` for the thin plate bases: ``max.knots`` (and ``seed``, which only
+        matters when mgcv subsamples knots, which brmc refuses).
 
     Returns
     -------
@@ -125,7 +129,9 @@ def construct(bs: str, columns: list, names: Sequence[str], k: int = -1, m=None)
             raise DataError(f"The smooth s({', '.join(names)}) needs numeric covariates; '{name}' is a factor.")
     x = np.column_stack([np.asarray(v, dtype=float) for v in columns])
     if bs in ("tp", "ts"):
-        return ThinPlate(x, k=k, m=0 if m is None else int(m), shrink=0.1 if bs == "ts" else None)
+        max_knots = int((xt or {}).get("max.knots", MAX_KNOTS))
+        return ThinPlate(x, k=k, m=0 if m is None else int(m), shrink=0.1 if bs == "ts" else None,
+                         max_knots=max_knots)
     if len(names) != 1 and bs in ("cr", "cs", "cc", "ps"):
         raise FormulaError(f"The basis bs = '{bs}' takes one covariate, not {len(names)}: {', '.join(names)}.")
     if bs in ("cr", "cs"):
@@ -273,6 +279,12 @@ class Smooth:
     fx : bool
         mgcv's fixed regression spline (``s(x, fx = TRUE)``): no penalty,
         every constrained column in ``Xs`` and no ``Zs``.
+    pc : mapping, optional
+        mgcv's point constraint (``s(x, pc = 0)``): covariate -> value; the
+        smooth is constrained to be zero there (the basis at that point, instead
+        of ``colMeans(X)``, is the constraint, kept even with a numeric ``by``).
+    xt : mapping, optional
+        mgcv's ``xt`` for the constructor (see :func:`construct`).
     raw : RawSmooth, optional
         A basis built elsewhere (``t2()``); ``bs``, ``k`` and ``m`` are then unused.
 
@@ -304,12 +316,14 @@ class Smooth:
         by: str | None = None,
         label: str | None = None,
         fx: bool = False,
+        pc: Mapping[str, float] | None = None,
+        xt: Mapping[str, float] | None = None,
         raw: RawSmooth | None = None,
     ) -> None:
         self.terms, self.bs, self.by = list(terms), bs, by
         self.label = label or f"s({','.join(self.terms)})"
         if raw is None:
-            raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m)
+            raw = construct(bs, [column(data, t, self.label) for t in self.terms], self.terms, k=k, m=m, xt=xt)
         self.raw = raw
         self.by_levels: list[str | None] = [None]
         self._reparam: list[_Reparam] = []
@@ -319,6 +333,8 @@ class Smooth:
             return
         X, S = raw.X, [] if fx else [s.copy() for s in raw.S]
         C = raw.constraint if raw.constraint is not None else X.mean(axis=0)[None, :]
+        if pc is not None:  # smooth.construct3: the basis at the point, "always.apply"
+            C = raw.design(np.array([[pc[t] for t in self.terms]], dtype=float))
         if raw.rescale and S:
             max_row = np.abs(X).sum(axis=1).max() ** 2
             S = [s / (np.abs(s).sum(axis=0).max() / max_row) for s in S]
@@ -330,7 +346,7 @@ class Smooth:
                 self.by_levels = used[1:] if ordered and len(used) > 1 else used
             else:
                 b = np.asarray(by_values, dtype=float)
-                if np.std(b, ddof=1) > np.mean(b) * _EPS * 1000:
+                if pc is None and np.std(b, ddof=1) > np.mean(b) * _EPS * 1000:
                     C = np.zeros((0, X.shape[1]))
         Xl = [self._apply_by(X, data, level) for level in self.by_levels]
         Zc = _constraint_null_space(C) if C.shape[0] else None

@@ -120,6 +120,9 @@ class ThinPlate(RawSmooth):
     shrink : float or None
         ``bs = "ts"`` (mgcv: 0.1): the null space gets this fraction of the
         smallest positive penalty eigenvalue, so the whole smooth can shrink to zero.
+    max_knots : int
+        mgcv's ``xt$max.knots`` (default 2000): more unique covariate points than this
+        are refused, as mgcv would draw a random subset of them as knots.
 
     Examples
     --------
@@ -129,7 +132,8 @@ class ThinPlate(RawSmooth):
     ((20, 6), 4, 2)
     """
 
-    def __init__(self, x: np.ndarray, k: int = -1, m: int = 0, shrink: float | None = None) -> None:
+    def __init__(self, x: np.ndarray, k: int = -1, m: int = 0, shrink: float | None = None,
+                 max_knots: int = MAX_KNOTS) -> None:
         x = np.asarray(x, dtype=float)
         if x.ndim == 1:
             x = x[:, None]
@@ -148,11 +152,12 @@ class ThinPlate(RawSmooth):
         xs = x - self.shift
         self.knots, inverse = np.unique(xs, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
-        if len(self.knots) > MAX_KNOTS:
+        if len(self.knots) > max_knots:
             raise DataError(
                 f"A thin plate smooth has {len(self.knots)} unique covariate values; above "
-                f"{MAX_KNOTS} mgcv subsamples the knots with R's random numbers, which brmc does "
-                "not reproduce: use bs = 'cr' or fewer unique values."
+                f"{max_knots} (xt = list(max.knots = {max_knots})) mgcv subsamples the knots with R's "
+                "random numbers, which brmc does not reproduce: use bs = 'cr', fewer unique values or "
+                f"a max.knots of at least {len(self.knots)} (every unique value a knot, as mgcv then does)."
             )
         if len(self.knots) < k:
             raise DataError(

@@ -33,16 +33,14 @@ from ..bases import Smooth, t2
 from ..errors import FormulaError
 from ..formula import CallTerm
 from ..graph import parameter
-from ..lexer import Expr
 from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row, student_t
+from .sm_options import check_basis_options, read_option
 
 if TYPE_CHECKING:
     import xarray as xr
 
     from ..data import LinearPredictor
 
-#: the arguments of s() and t2() brmc takes, with the values they may have
-_OPTIONS = {"s": ("k", "bs", "by", "m", "fx"), "t2": ("k", "bs", "by")}
 @dataclass
 class SmoothSpec:
     """A smooth term as written: its function (``s``, ``t2``), covariates and options."""
@@ -61,22 +59,7 @@ class SmoothSpec:
         if self.term.name == "t2":
             return t2(frame, self.covariates, k=opts.get("k", 5), bs=opts.get("bs", "cr"), by=opts.get("by"))
         return Smooth(frame, self.covariates, bs=opts.get("bs", "tp"), k=opts.get("k", -1), m=opts.get("m"),
-                      by=opts.get("by"), fx=opts.get("fx", False))
-
-
-def _value(expr: Expr, term: CallTerm, name: str) -> Any:
-    """An option's value: a number, a string, TRUE/FALSE or a column name."""
-    toks = expr.tokens
-    if len(toks) == 1 and toks[0].kind == "string":
-        return toks[0].text[1:-1]
-    if len(toks) == 1 and toks[0].text in {"TRUE", "FALSE", "T", "F"}:
-        return toks[0].text.startswith("T")
-    if len(toks) == 1 and toks[0].kind == "name" and name == "by":
-        return toks[0].text.strip("`")
-    if len(toks) == 1 and toks[0].kind == "number" and name in {"k", "m"}:
-        return int(float(toks[0].text))
-    raise FormulaError(f"The argument {name} = {expr} of {term} is not one brmc can read: write a number, "
-                       f"a quoted basis name or a column name (vectors such as c(...) are not supported yet).")
+                      by=opts.get("by"), fx=opts.get("fx", False), pc=opts.get("pc"), xt=opts.get("xt"))
 
 
 def parse_smooth(term: CallTerm) -> SmoothSpec:
@@ -88,16 +71,13 @@ def parse_smooth(term: CallTerm) -> SmoothSpec:
         >>> spec.covariates, spec.options, spec.text
         (['x'], {'k': 8, 'bs': 'cr'}, 's(x, k = 8, bs = "cr")')
     """
-    covariates, options = [], {}
-    allowed = _OPTIONS[term.name]
+    covariates: list[str] = []
+    options: dict[str, Any] = {}
     for arg in term.args:
         toks = arg.tokens
         if len(toks) >= 3 and toks[0].kind == "name" and toks[1].text == "=":
-            name = toks[0].text
-            if name not in allowed:
-                raise FormulaError(f"{term.name}() takes the arguments {', '.join(allowed)} in brmc, not "
-                                   f"{name!r} (in {term}).")
-            options[name] = _value(Expr(toks[2:]), term, name)
+            name, value = read_option(arg, term, covariates)
+            options[name] = value
         elif len(toks) == 1 and toks[0].kind == "name" and not options:
             covariates.append(toks[0].text.strip("`"))
         else:
@@ -105,6 +85,7 @@ def parse_smooth(term: CallTerm) -> SmoothSpec:
                                f"not {arg!r}.")
     if not covariates:
         raise FormulaError(f"{term} has no covariate.")
+    check_basis_options(term, options)
     return SmoothSpec(term, covariates, options)
 
 
@@ -188,11 +169,9 @@ class SmoothTerms(TermKind):
     def prior_rows(self, lp: LinearPredictor, part: Smooths, ctx: PriorContext) -> list[dict]:
         dp = naming.table_dpar(lp.dpar)
         rows = [prior_row("", "b", dpar=dp)] + [prior_row("", "b", coef=c, dpar=dp) for c in part.xs_names]
-        if any(sm.Zs for sm in part.smooths):
-            rows.append(prior_row(student_t(0, ctx.scale), "sds", dpar=dp, lb="0"))
-            rows += [prior_row("", "sds", coef=text, dpar=dp)
-                     for text in dict.fromkeys(sm.spec.text for sm in part.smooths if sm.Zs)]
-        return rows
+        # brms 2.18's prior_sm lists sds for every smooth term, an unpenalised s(x, fx = TRUE) too
+        rows.append(prior_row(student_t(0, ctx.scale), "sds", dpar=dp, lb="0"))
+        return rows + [prior_row("", "sds", coef=text, dpar=dp) for text in dict.fromkeys(s.text for s in part.specs)]
 
     def slots(self, lp: LinearPredictor, part: Smooths) -> list[ParamSlot]:
         dp, sfx = naming.table_dpar(lp.dpar), lp.suffix
