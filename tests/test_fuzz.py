@@ -139,7 +139,7 @@ def group_terms(draw) -> tuple[str, tuple[tuple[str, bool], ...]]:
     ids = [f"gr({a}, id = {a}id)"] if bar == "|" else []
     spec = draw(st.sampled_from([a, f"{a}/{b}", f"{a}:{b}", f"gr({a})", f"gr({a}, cor = FALSE)", f"mm({a}, {b})",
                                  f"mm({a}, {b}, weights = cbind(w, x), scale = FALSE)", f"gr({a}, by = {a}b)",
-                                 f'gr({a}, dist = "student")', f'gr({a}, by = {a}b, dist = "student", cor = FALSE)',
+                                 f'gr({a}, dist = "student")', f"mm({a}, {b}, by = cbind({a}b, {b}b))", f'gr({a}, by = {a}b, dist = "student", cor = FALSE)',
                                  *ids]))
     factors = ([a, f"{a}:{b}"] if "/" in spec else [f"mm{a}{b}"] if spec.startswith("mm") else
                [a] if spec.startswith("gr") else [spec])
@@ -188,7 +188,7 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "s(x, id = 1)", "s(x, sp = 2)", "s(x, pc = c(0, 1))", "s(x, z, pc = c(1, 0))", "s(x, xt = 2)",
                        "s(x, xt = list(max.knots = 5))", 's(x, bs = "cr", xt = list(max.knots = 50))', "list(", "c(",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
-                       "gr(g, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
+                       "gr(g, by = gb)", "mm(g, h, by = cbind(gb, hb))", "mm(g, h, by = gb)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
                        "cbind(k, n)", "cbind(y, x, z)"]
 
 

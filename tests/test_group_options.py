@@ -141,7 +141,7 @@ def test_gr_id_is_the_id_of_the_bars() -> None:
      "the same by, cov"),
     ('y ~ (1 | gr(g, dist = "t"))', None, FormulaError, "dist must be one of 'gaussian', 'student'"),
     ("y ~ (1 | gr(g, dist = student))", None, FormulaError, "dist must be one of"),
-    ("y ~ (1 | mm(g, h, by = x))", None, FormulaError, "by = in gr"),
+    ("y ~ (1 | mm(g, h, by = x))", None, FormulaError, "expects .by. to be a matrix with as many columns"),
     ("y ~ (1 | gr(g, cov = A + B))", None, FormulaError, "cov"),
     ("y ~ (mo(x) | g)", None, FormulaError, "require corresponding population-level terms"),
     ("y ~ mo(x) + (mo(x):x | g)", None, FormulaError, "only as a summand"),

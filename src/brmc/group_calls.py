@@ -44,11 +44,13 @@ class GroupOptions:
     by: str = ""
     cov: str = ""
     dist: str = "gaussian"
+    #: ``mm(g1, g2, by = cbind(b1, b2))``: the by column of each member (``by`` is then the matrix's text)
+    by_columns: tuple[str, ...] = ()
 
     @property
     def variables(self) -> list[str]:
         """The data columns it reads (``by``)."""
-        return [self.by] if self.by else []
+        return list(self.by_columns) if self.by_columns else [self.by] if self.by else []
 
 
 @dataclass(frozen=True)
@@ -86,11 +88,12 @@ def _logical(tokens: list[Token], label: str, key: str) -> bool:
     return text in {"TRUE", "T"}
 
 
-def _weights(tokens: list[Token], label: str) -> tuple[str, ...]:
-    """``cbind(w1, w2)`` → ``("w1", "w2")``; one column name is a one-column matrix."""
+def _weights(tokens: list[Token], label: str, what: str = "weights") -> tuple[str, ...]:
+    """``cbind(w1, w2)`` → ``("w1", "w2")``; one column name is a one-column matrix (``weights``
+    or ``by`` of ``mm()``)."""
     if is_call(tokens, ["cbind"]):
-        return tuple(_name(a, label, "each column of weights") for a in split_top(tokens[2:-1], ","))
-    return (_name(tokens, label, "weights"),)
+        return tuple(_name(a, label, f"each column of {what}") for a in split_top(tokens[2:-1], ","))
+    return (_name(tokens, label, what),)
 
 
 def _id(tokens: list[Token], label: str) -> str:
@@ -102,9 +105,11 @@ def _id(tokens: list[Token], label: str) -> str:
 
 def _options(options: dict[str, list[Token]], func: str, label: str) -> GroupOptions:
     """``by``, ``cov`` and ``dist`` of a grouping call."""
-    by = _name(options["by"], label, "by") if "by" in options else ""
-    if by and func == "mm":
-        raise FormulaError(f"The argument by of {label} is not supported yet: brmc takes by = in gr() only.")
+    by, by_columns = "", ()
+    if "by" in options and func == "mm":  # brms's mm(): a matrix, one column per member
+        by, by_columns = join_tokens(options["by"]), _weights(options["by"], label, "by")
+    elif "by" in options:
+        by = _name(options["by"], label, "by")
     cov = _name(options["cov"], label, "cov (the name of a matrix in data2)") if "cov" in options else ""
     dist = "gaussian"
     if "dist" in options:
@@ -113,7 +118,7 @@ def _options(options: dict[str, list[Token]], func: str, label: str) -> GroupOpt
         if dist not in DISTS:
             raise FormulaError(f"In {label}: dist must be one of {', '.join(map(repr, DISTS))}, "
                                f"not {join_tokens(tokens)!r}.")
-    return GroupOptions(by, cov, dist)
+    return GroupOptions(by, cov, dist, by_columns)
 
 
 def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
@@ -136,7 +141,7 @@ def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
     >>> parse_group_call(tokenize("gr(Subject, cor = FALSE)"), "").correlated
     False
     >>> parse_group_call(tokenize('gr(g, by = x, dist = "student")'), "").options
-    GroupOptions(by='x', cov='', dist='student')
+    GroupOptions(by='x', cov='', dist='student', by_columns=())
     """
     func, label = tokens[0].text, join_tokens(tokens)
     groups: list[str] = []
@@ -162,6 +167,11 @@ def parse_group_call(tokens: list[Token], text: str) -> GroupCall:
         raise FormulaError(f"Grouping structure 'mm' expects 'weights' to be a matrix with as many columns as "
                            f"grouping factors: {label} has {len(groups)} grouping factors and {len(weights)} "
                            "weight columns.")
+    n_by = len(extra["options"].by_columns)
+    if n_by and n_by != len(groups):
+        raise FormulaError(f"Grouping structure 'mm' expects 'by' to be a matrix with as many columns as grouping "
+                           f"factors: {label} has {len(groups)} grouping factors and {n_by} by columns "
+                           f"(write by = cbind(...), one column per member).")
     scale = _logical(options["scale"], label, "scale") if "scale" in options else True
     return GroupCall("mm" + "".join(groups), correlated, Members(tuple(groups), weights, scale), **extra)
 

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -37,7 +38,7 @@ def by_levels(frame: pd.DataFrame, by: str, levels: list[str], term: GroupTerm) 
     frame : pandas.DataFrame
         The rows used.
     by : str
-        The ``by`` column.
+        The ``by`` column (for ``mm()``, the matrix's text; its columns are ``term.options.by_columns``).
     levels : list of str
         The grouping factor's levels, in the block's order.
     term : GroupTerm
@@ -58,16 +59,31 @@ def by_levels(frame: pd.DataFrame, by: str, levels: list[str], term: GroupTerm) 
     >>> by_levels(pd.DataFrame({"g": ["a", "b"], "x": [2, 1]}), "x", ["a", "b"], term)
     (['1', '2'], array([1, 0]))
     """
-    by_values = labels_of(frame[by].reset_index(drop=True))
-    pairs = pd.DataFrame({"level": group_labels(frame, term.factors), "by": by_values}).drop_duplicates()
+    columns = term.options.by_columns
+    if columns:  # mm(g1, g2, by = cbind(b1, b2)): each member's level with its own by column
+        pairs = pd.concat([pd.DataFrame({"level": labels_of(frame[g].reset_index(drop=True)),
+                                         "by": labels_of(frame[b].reset_index(drop=True))})
+                           for g, b in zip(term.members.groups, columns)]).drop_duplicates()
+    else:
+        pairs = pd.DataFrame({"level": group_labels(frame, term.factors),
+                              "by": labels_of(frame[by].reset_index(drop=True))}).drop_duplicates()
+    pairs["by"] = pairs["by"].map(rm_wsp)
+    pairs = pairs.drop_duplicates()
     if pairs["level"].duplicated().any():
         several = pairs.loc[pairs["level"].duplicated(keep=False), "level"].unique()
         raise DataError(f"Some levels of {term.group!r} correspond to multiple levels of {by!r} in {term}: "
                         f"{', '.join(map(repr, several[:5]))}; each level of the grouping factor must lie in one "
                         f"level of the by variable.")
-    bylevels = level_order(frame[by])
+    # brms: the levels of factor(matrix), all members' by values together
+    bylevels = [rm_wsp(lv) for lv in level_order(pd.concat([frame[b] for b in columns], ignore_index=True)
+                                                 if columns else frame[by])]
     by_of = dict(zip(pairs["level"], pairs["by"]))
     return bylevels, np.array([bylevels.index(by_of[lv]) for lv in levels], dtype=np.int64)
+
+
+def rm_wsp(text: str) -> str:
+    """brms's ``rm_wsp``: the text without white space (a ``by`` level ``"x 1"`` is ``"x1"``)."""
+    return re.sub(r"\s+", "", text)
 
 
 def by_label(label: str, by: str, level: str) -> str:

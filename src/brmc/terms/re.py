@@ -31,7 +31,7 @@ from ..lexer import Expr
 from ..graph import cholesky_corr, cholesky_from_raw, parameter
 from .base import (LKJ_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind,
                    prior_row, student_t)
-from .gr import by_label, by_levels, cov_cholesky, group_labels, scale_effects
+from .gr import by_label, by_levels, cov_cholesky, group_labels, rm_wsp, scale_effects
 from .mm import member_data, member_index, member_weights
 from .cs import category_specific, check_family, group_arguments
 from .sp import MonotonicTerm, cumulative, group_summands, simplex_draws
@@ -557,7 +557,9 @@ def _new_block(b: GroupBlock, ctx: RowsContext) -> NewBlock:
 def _new_by(b: GroupBlock, rows: pd.DataFrame, new: np.ndarray, codes: np.ndarray, uniques: Any) -> np.ndarray:
     """The ``by`` level (0-based) of each new level of a ``gr(g, by = x)`` block, from its rows."""
     by = b.term.options.by
-    values = labels_of(rows[by]).to_numpy(dtype=object)[new]
+    if b.term.options.by_columns:
+        raise DataError(f"New levels of {b.group!r} in newdata are not supported with mm(by = {by}) in brmc.")
+    values = labels_of(rows[by]).map(rm_wsp).to_numpy(dtype=object)[new]
     out = np.empty(len(uniques), dtype=np.int64)
     for code, level in enumerate(uniques):
         seen = set(values[codes == code])
