@@ -144,7 +144,7 @@ def test_gr_id_is_the_id_of_the_bars() -> None:
     ("y ~ (1 | mm(g, h, by = x))", None, FormulaError, "expects .by. to be a matrix with as many columns"),
     ("y ~ (1 | gr(g, cov = A + B))", None, FormulaError, "cov"),
     ("y ~ (mo(x) | g)", None, FormulaError, "require corresponding population-level terms"),
-    ("y ~ mo(x) + (mo(x):x | g)", None, FormulaError, "only as a summand"),
+    ("y ~ mo(x) + (x:mo(x) | g)", None, FormulaError, "only as a summand"),
     ("y ~ mo(x) + (mo(x) | mm(g, h))", None, FormulaError, "multi-membership"),
 ])
 def test_bad_options_are_refused(formula: str | brmc.formula.BrmsFormula, data2: dict | None, error: type, message: str) -> None:

@@ -218,7 +218,7 @@ class NewBlock:
     coefs: list[int]
     new_codes: np.ndarray | None = None
     new_by: np.ndarray | None = None
-    sp_codes: dict[int, np.ndarray] = field(default_factory=dict)
+    sp_codes: dict[int, tuple[np.ndarray, np.ndarray | None]] = field(default_factory=dict)  # (Xmo, Csp)
 
 
 def group_effects(posterior: xr.Dataset, block: GroupBlock) -> np.ndarray:
@@ -374,7 +374,7 @@ class GroupEffects(TermKind):
             Z = pm.Data(f"Z_{i}", ctx.values[f"Z_{i}"]) if f"Z_{i}" in ctx.values else None
             if block.leads:
                 ctx.joint[i] = _joint_effects(block, ctx)
-            sp = {k: _graph_monotonic(_monotonic(lp, label, block), lp.suffix, ctx)
+            sp = {k: _graph_monotonic(lp, _monotonic(lp, label, block), ctx)
                   for k, label in block.sp_columns.items()}
             out.append((ctx.joint[block.joint_id][:, block.columns], J, Z, range(M), block.ones, sp, block.thresholds))
         return out
@@ -462,8 +462,9 @@ class GroupEffects(TermKind):
                   for b in part if b.id in ctx.kept]
         for nb in blocks:  # each row's code of the population term's mo(x)
             for k, label in nb.block.sp_columns.items():
-                mo = _monotonic(lp, label, nb.block).basis.parts[0]
-                nb.sp_codes[k] = mo.Xmo if ctx.newdata is None else mo.codes(ctx.new)
+                basis = _monotonic(lp, label, nb.block).basis
+                nb.sp_codes[k] = ((basis.parts[0].Xmo, basis.Csp) if ctx.newdata is None else
+                                  (basis.parts[0].codes(ctx.new), basis.covariate_product(ctx.new)))
         return blocks
 
     def draws(self, lp: LinearPredictor, part: list[GroupBlock], rows: list[NewBlock], ctx: DrawsContext) -> list:
@@ -478,9 +479,15 @@ class GroupEffects(TermKind):
                 index[new] = r.shape[1] + nb.new_codes
                 r = np.concatenate([r, ctx.new_levels(nb, r)], axis=1)
             sp = {k: cumulative(ctx.pick(simplex_draws(ctx.posterior, lp.suffix, _monotonic(lp, label, nb.block), 0)),
-                                np)[..., nb.sp_codes[k]] for k, label in nb.block.sp_columns.items()}
+                                np)[..., nb.sp_codes[k][0]] * _csp(nb.sp_codes[k][1])
+                  for k, label in nb.block.sp_columns.items()}
             blocks.append((r, index, nb.Z, nb.coefs, _ones(nb.Z), sp, nb.block.thresholds))
         return blocks
+
+
+def _csp(values: np.ndarray | None) -> np.ndarray | float:
+    """A monotonic term's product of its other covariates (brms's ``Csp``), 1 without any."""
+    return 1.0 if values is None else values
 
 
 def _joint_effects(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:
@@ -506,17 +513,23 @@ def _stack(terms: list[Any]) -> Any:
 def _monotonic(lp: LinearPredictor, label: str, block: GroupBlock) -> MonotonicTerm:
     """The population term ``mo(x)`` of the predictor that a group term's ``mo(x)`` varies."""
     for t in lp.parts.get("sp") or []:
-        if t.label == label and len(t.basis.parts) == 1 and t.basis.Csp is None:
+        if t.label == label and len(t.basis.parts) == 1:
             return t
     raise FormulaError(f"Special group-level terms require corresponding population-level terms: {block.term} has "
-                       f"mo() coefficient {label!r}, so the formula needs {label[:2]}({label[2:]}) outside the "
-                       "group term too (brms's rule).")
+                       f"mo() coefficient {label!r}, so the formula needs the same mo() term outside the group "
+                       "term too (brms's rule).")
 
 
-def _graph_monotonic(t: MonotonicTerm, sfx: str, ctx: GraphContext) -> Any:
-    """``mo(simo, Xmo)`` of a population term in the graph, as a function: its simplex and codes are made
-    by the ``sp`` kind, after the group terms."""
-    return lambda: cumulative(ctx.params[t.simo_params(sfx)[0]], pt)[pm.modelcontext(None)[f"Xmo{sfx}_{t.first}"]]
+def _graph_monotonic(lp: LinearPredictor, t: MonotonicTerm, ctx: GraphContext) -> Any:
+    """``mo(simo, Xmo) * Csp`` of a population term in the graph (brms's ``(bsp + r) * mo(simo, Xmo) * Csp``),
+    as a function: its simplex, codes and ``Csp`` are made by the ``sp`` kind, after the group terms."""
+    sfx, k = lp.suffix, lp.parts["sp"].index(t)
+
+    def factor() -> Any:
+        model = pm.modelcontext(None)
+        mo = cumulative(ctx.params[t.simo_params(sfx)[0]], pt)[model[f"Xmo{sfx}_{t.first}"]]
+        return mo if t.basis.Csp is None else mo * model[f"Csp{sfx}_{k + 1}"]
+    return factor
 
 
 def _student_scale(block: GroupBlock, ctx: GraphContext) -> pt.TensorVariable:

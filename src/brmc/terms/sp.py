@@ -27,8 +27,7 @@ from .. import naming
 from ..bases import SpecialTerm
 from ..errors import FormulaError
 from ..formula import CallTerm
-from ..lexer import Expr, Token, split_top
-from ..term_calls import is_call
+from ..lexer import Expr, Token, matching, split_top
 from ..graph import parameter
 from .base import (DIRICHLET_1, DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext,
                    TermKind, prior_row)
@@ -83,15 +82,26 @@ def group_summands(term: Any) -> tuple[Expr, list[str]]:
     >>> from brmc.formula import parse_formula
     >>> group_summands(parse_formula("y ~ mo(Days) + (mo(Days) | Subject)").group_terms[0])
     ('1', ['moDays'])
+    >>> group_summands(parse_formula("y ~ mo(Days):z + (x + mo(Days):z | Subject)").group_terms[0])
+    ('x', ['moDays:z'])
     """
     summands = split_top(term.expr.tokens, "+")
-    monotonic = [s for s in summands if is_call(s, ["mo"])]
-    rest = [s for s in summands if not is_call(s, ["mo"])]
+    monotonic = [s for s in summands if _monotonic_summand(s)]
+    rest = [s for s in summands if not _monotonic_summand(s)]
     if any(t.kind == "name" and t.text == "mo" for s in rest for t in s):
-        raise FormulaError(f"mo() enters a group-level term such as {term} only as a summand, mo(x), in brmc.")
+        raise FormulaError(f"mo() enters a group-level term such as {term} only as a summand, mo(x) or "
+                           f"mo(x):z with z numeric columns, in brmc.")
     tokens = [t for k, s in enumerate(rest) for t in ([Token("op", "+", s[0].pos)] if k else []) + s]
     labels = list(dict.fromkeys(naming.brms_rename(Expr(s)) for s in monotonic))  # R's terms(): once each
     return Expr(tokens or [Token("number", "1", 0)]), labels
+
+
+def _monotonic_summand(tokens: list[Token]) -> bool:
+    """``mo(x)`` or ``mo(x):z:w`` (one ``mo()`` call times columns), as brms's special group-level terms."""
+    if len(tokens) < 4 or tokens[0].text != "mo" or tokens[1].text != "(":
+        return False
+    after = tokens[matching(tokens, 1) + 1:]
+    return all(t.text == ":" if k % 2 == 0 else t.kind == "name" for k, t in enumerate(after)) and len(after) % 2 == 0
 
 
 def cumulative(simo: Any, lib: Any) -> Any:
