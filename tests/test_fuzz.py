@@ -189,7 +189,7 @@ SWAP_TO = SWAP_FROM + ["q", "G", "xx", "I(g)", "log(x)", "factor(x)", "poly(x, 2
                        "s(x, xt = list(max.knots = 5))", 's(x, bs = "cr", xt = list(max.knots = 50))', "list(", "c(",
                        "cs(x)", "gr(g)", "mm(g, h)", "mm(g, h, weights = cbind(w, x))", "gr(g, by = h)",
                        "gr(g, by = gb)", "mm(g, h, by = cbind(gb, hb))", "mm(g, h, by = gb)",
-                       "mo(k):w + (mo(k):w | g)", "(1 + mo(k):w | h)", "(w:mo(k) | g)", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
+                       "mo(k):w + (mo(k):w | g)", "(1 + mo(k):w | h)", "(w:mo(k) | g)", "mo(k) + (mo(k) | mm(g, h))", 'gr(g, dist = "student")', "gr(g, id = p)", "gr(g, cov = A)", "gr(h, by = x)",
                        "cbind(k, n)", "cbind(y, x, z)"]
 
 

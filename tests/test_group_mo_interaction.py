@@ -58,3 +58,25 @@ def test_monotonic_interaction_predictions_use_the_new_rows_covariate() -> None:
 def test_the_population_term_is_required() -> None:
     with pytest.raises(FormulaError, match="require corresponding population-level terms: .* 'mox:w'"):
         brmc.get_prior("y ~ mo(x) + (1 + mo(x):w | g)", _data())
+
+
+def test_monotonic_effects_in_a_multi_membership_term_are_brms_at_a_parameter_point() -> None:
+    """``(1 + mo(x) | mm(g, g2))``: brms's ``(bsp[1] + W_1_1[n] * r_1_2[J_1_1[n]] + W_1_2[n] * r_1_2[J_1_2[n]])
+    * mo(simo_1, Xmo_1[n])`` (stan_sp with stan_eta_rsp) and the intercepts ``W_1_i[n] * r_1_1[J_1_i[n]]``."""
+    data = _data()
+    data = data.assign(g2=np.roll(data["g"].to_numpy(), 7), u=np.linspace(1, 3, len(data)))
+    md = _block("y ~ mo(x) + (1 + mo(x) | mm(g, g2, weights = cbind(u, w)))", data)
+    model = brmc.model.build_model(md, brmc.priors.resolve_priors(md)).model
+    point = _point(model, np.random.default_rng(8))
+    loglik = model.replace_rvs_by_values([model["Y_loglik"]])[0]
+    ours = model.compile_fn(loglik, inputs=model.value_vars, on_unused_input="ignore")(point)
+    simo = model.compile_fn(model.replace_rvs_by_values([model["simo_1"]])[0], inputs=model.value_vars,
+                            on_unused_input="ignore")(point)
+    mo = 4 * np.concatenate([[0.0], np.cumsum(simo)])[data["x"].to_numpy()]
+    r = (np.exp(point["sd_1_log__"])[:, None] * (_cholesky2(point["L_1_raw"][0]) @ point["z_1"])).T
+    levels = {lv: i for i, lv in enumerate(md.blocks[0].levels)}
+    w = data[["u", "w"]].to_numpy() / data[["u", "w"]].to_numpy().sum(axis=1, keepdims=True)
+    J = np.column_stack([data["g"].map(levels), data["g2"].map(levels)])
+    mu = (point["Intercept"] + (w * r[J, 0]).sum(axis=1)
+          + (point["bsp"][0] + (w * r[J, 1]).sum(axis=1)) * mo)
+    np.testing.assert_allclose(ours, norm.logpdf(data["y"], mu, np.exp(point["sigma_log__"])).sum(), rtol=1e-10)

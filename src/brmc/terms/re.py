@@ -291,8 +291,6 @@ def _block(id: int, term: GroupTerm, ctx: DataContext) -> GroupBlock:
     if cs_expr is not None:  # (cs(1) | g): group-level category-specific effects
         check_family(ctx)
         expr, thresholds = cs_expr, ctx.thresholds
-    if sp_labels and term.members:
-        raise FormulaError(f"Monotonic effects in a multi-membership term such as {term} are not supported yet.")
     Z, coefs = design(expr, ctx.prepared, ctx.env, ctx.poly)
     if weights is None:
         warn_constant_within(term, coefs, Z, index, len(levels), ctx.dpar)
@@ -393,7 +391,10 @@ class GroupEffects(TermKind):
             for k in coefs:
                 gathered = r[..., J, k]
                 if k in sp:  # mo(simo, Xmo) of the population term (in the graph: made once its simplex is)
-                    term = gathered * (sp[k]() if callable(sp[k]) else sp[k])
+                    factor = sp[k]() if callable(sp[k]) else sp[k]
+                    if J.ndim == 2:  # mm(): brms's Σ_i W_i r[J_i] (stan_eta_rsp), the weights in Z
+                        factor = factor[..., None] * (1.0 if ones[k] else Z[..., k])
+                    term = gathered * factor
                 else:
                     term = gathered if ones[k] else gathered * Z[..., k]
                 term = term.sum(axis=-1) if J.ndim == 2 else term
