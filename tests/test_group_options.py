@@ -145,7 +145,7 @@ def test_gr_id_is_the_id_of_the_bars() -> None:
     ("y ~ (1 | gr(g, cov = A + B))", None, FormulaError, "cov"),
     ("y ~ (mo(x) | g)", None, FormulaError, "require corresponding population-level terms"),
     ("y ~ mo(x) + (x:mo(x) | g)", None, FormulaError, "only as a summand"),
-    ("y ~ (1 + mmc(x, z) | mm(g, h))", None, FormulaError, "mmc"),
+    ("y ~ (1 + mmc(x, z) | mm(g, h))", None, FormulaError, r"The brms term mmc\(\) is not supported yet"),
 ])
 def test_bad_options_are_refused(formula: str | brmc.formula.BrmsFormula, data2: dict | None, error: type, message: str) -> None:
     with pytest.raises(error, match=message):

@@ -268,7 +268,7 @@ def _check_code(text: str, tokens: list[Token], env_names: frozenset[str] | None
             known = known or option_literal(tokens, i) or name == "cbind" and (  # s(x, pc = c(1, 2)), mm()'s weights
                 i in grouped or i == 0 and cbind_columns(tokens) is not None)
             if not known and name not in (env_names or frozenset()):
-                if name in {"s", "t2", "mo", "me", "gp", "car", "ar", "arma"}:
+                if name in {"s", "t2", "mo", "me", "gp", "car", "ar", "arma", "mmc"}:
                     raise FormulaError(
                         f"The brms term {name}() is not supported yet {position_of(text, tok.pos)}"
                     )
