@@ -3,6 +3,9 @@ its definition (every draw is the chain's initial values), and brms's summary fo
 
 from __future__ import annotations
 
+import warnings
+
+import arviz as az
 import numpy as np
 import pandas as pd
 import pytest
@@ -17,19 +20,30 @@ from .conftest import SLEEP, quiet, reference_path
 #: brms 2.18's NUTS posteriors (tests/reference/<case>/draws_summary.csv)
 REF = {case: pd.read_csv(reference_path(case, "draws_summary.csv"), index_col=0)
        for case in ("sleepstudy_slopes", "gcse_m1", "gcse_m3", "jsp_nested")}
-#: the fits checked (each compiles its programs once: a few seconds), and those known to miss
-#: (docs/performance.md): the joint mode of jsp_nested's non-centred parameterisation (laplace) and
-#: the importance-resampled paths (pathfinder) put some b_ 0.6-1.7 sd off
+#: the fits checked (each compiles its programs once: a few seconds), and those known to miss, with
+#: the largest |mean - brms mean| / brms sd of b_ measured (docs/performance.md): both algorithms
+#: are Stan's, and their Pareto k (> 0.7 on every hierarchical model) says the approximation is poor
 CHECKED = [("sleepstudy_slopes", "meanfield"), ("sleepstudy_slopes", "fullrank"), ("sleepstudy_slopes", "laplace"),
            ("sleepstudy_slopes", "pathfinder"), ("gcse_m1", "meanfield"), ("gcse_m1", "fullrank"),
-           ("gcse_m1", "laplace"), ("gcse_m3", "meanfield"), ("jsp_nested", "meanfield"),
+           ("gcse_m1", "laplace"), ("gcse_m3", "meanfield"), ("gcse_m3", "laplace"), ("jsp_nested", "meanfield"),
            ("jsp_nested", "fullrank"), ("jsp_nested", "laplace")]
-MISSES = {("sleepstudy_slopes", "pathfinder"), ("jsp_nested", "laplace")}
-
-
+MISSES = {
+    ("sleepstudy_slopes", "pathfinder"): "b_Days 0.63 sd off: the PSIS resampling of the 4 paths degenerates "
+                                         "(Pareto k 1.7, about 2 effective draws)",
+    ("jsp_nested", "laplace"): "b_ 0.68 sd off: the joint mode of the non-centred model (sd_ far out; Pareto k 9.6)",
+}
 @pytest.fixture(scope="module")
 def sleep() -> pd.DataFrame:
     return brmc.datasets.load("sleepstudy")
+
+
+@pytest.fixture(scope="module")
+def laplace_fit(sleep) -> tuple[brmc.Fit, list[str]]:
+    """sleepstudy's Laplace fit and the messages of the warnings it gave."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = brmc.brm(SLEEP, sleep, algorithm="laplace", seed=3, progress=False)
+    return fit, [str(w.message) for w in caught]
 
 
 def _recovers(case: str, algorithm: str) -> None:
@@ -47,7 +61,7 @@ def _recovers(case: str, algorithm: str) -> None:
 
 @pytest.mark.reference
 @pytest.mark.parametrize("case, algorithm", [
-    pytest.param(case, algorithm, marks=[pytest.mark.xfail(strict=True, reason="misses b_ by > 0.3 sd")]
+    pytest.param(case, algorithm, marks=[pytest.mark.xfail(strict=True, reason=MISSES[case, algorithm])]
                  if (case, algorithm) in MISSES else [])
     for case, algorithm in CHECKED
 ])
@@ -55,8 +69,8 @@ def test_approximation_recovers_brms_population_means(case, algorithm):
     _recovers(case, algorithm)
 
 
-def test_summary_names_the_algorithm_without_chain_diagnostics(sleep):
-    fit = quiet(brmc.brm, SLEEP, sleep, algorithm="laplace", seed=3, progress=False)
+def test_summary_names_the_algorithm_without_chain_diagnostics(laplace_fit):
+    fit = laplace_fit[0]
     text = str(fit)
     assert "  Draws: 1 chains, each with iter = 1000; warmup = 0; thin = 1;" in text
     assert text.endswith("Draws were sampled using laplace. ")
@@ -65,6 +79,25 @@ def test_summary_names_the_algorithm_without_chain_diagnostics(sleep):
     assert fit.summary().fixed["Rhat"].isna().all()
     # predictions work on the approximate draws
     assert fit.fitted().shape == (180, 4)
+
+
+def test_laplace_reports_pareto_k_and_warns_when_the_normal_is_poor(sleep, laplace_fit):
+    """The Pareto k of the draws' importance ratios lp - lp_approx (recomputed here by arviz's PSIS):
+    far above 0.7 at the joint mode of sleepstudy's non-centred model, which warns; small for a
+    regression without group-level terms, whose posterior is nearly normal, which does not."""
+    fit, messages = laplace_fit
+    k_warnings = [m for m in messages if m.startswith("Pareto k")]
+    assert len(k_warnings) == 1
+    assert k_warnings[0].startswith(f"Pareto k diagnostic value is {fit.idata.sample_stats.attrs['pareto_k']:.2f}: "
+                                    "the laplace approximation")
+    stats = fit.idata.sample_stats
+    k = stats.attrs["pareto_k"]
+    assert k == pytest.approx(az.psislw((stats["lp"] - stats["lp_approx"]).values.ravel())[1])
+    assert k > 0.7
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message="Pareto k")
+        flat = brmc.brm("Reaction ~ Days", sleep, algorithm="laplace", seed=3, progress=False)
+    assert flat.idata.sample_stats.attrs["pareto_k"] < 0.5
 
 
 def test_fixed_param_keeps_the_initial_values(sleep):
@@ -87,10 +120,10 @@ def test_unknown_algorithm_names_the_choices(sleep):
         brmc.brm(SLEEP, sleep, algorithm="vb", progress=False)
 
 
-def test_a_second_fit_of_the_structure_reuses_the_compiled_program(sleep):
+def test_a_second_fit_of_the_structure_reuses_the_compiled_program(sleep, laplace_fit):
     """Laplace's program is made once per model structure and XLA compiles it once: new data
     values are its arguments."""
-    first = quiet(brmc.brm, SLEEP, sleep, algorithm="laplace", seed=3, progress=False)
+    first = laplace_fit[0]
     model, _ = jax_model(build_model(first.model_data, first.priors))
     program = model.programs["laplace"]
     quiet(brmc.brm, SLEEP, sleep.assign(Reaction=sleep["Reaction"] + 10.0), algorithm="laplace", seed=3,

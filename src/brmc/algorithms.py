@@ -14,6 +14,14 @@ NUTS draws.
 * ``"pathfinder"``: Stan's multi-path Pathfinder from BlackJAX's single paths;
 * ``"fixed_param"``: Stan's ``Fixed_param``: every draw of a chain is its initial values.
 
+Every approximation is checked against the model's log density as Stan checks it: the Pareto k
+of the importance ratios ``lp - lp_approx`` of its draws (Pareto-smoothed importance sampling,
+Vehtari et al. 2024; for ``"pathfinder"`` of the pooled paths' draws before resampling, as Stan's
+multi-path Pathfinder reports it; for ADVI as rstan's ``vb`` and Yao et al. 2018 do).  It is kept in
+``fit.idata.sample_stats.attrs["pareto_k"]``, each draw's ``lp`` and ``lp_approx`` (Stan's
+``lp__``/``lp_approx__``, ``log_p__``/``log_g__`` in ``laplace``) in ``sample_stats``, and a
+k above :data:`PARETO_K_MAX` warns that the approximation is poor.
+
 The approximate algorithms give :data:`APPROX_DRAWS` draws in one "chain", as
 rstan's ``vb`` (``output_samples = 1000``).  With ``init="random"`` (the default)
 the optimisations start at the priors' locations (PyMC's initial point), not at
@@ -29,8 +37,10 @@ Example:
 from __future__ import annotations
 
 import time
+import warnings
 from collections.abc import Callable
 from functools import partial
+from typing import NamedTuple
 
 import arviz as az
 import numpy as np
@@ -51,6 +61,18 @@ PATHFINDER_PATHS = 4
 PATHFINDER_STEPS = 200
 PATHFINDER_HISTORY = 5
 PATHFINDER_ELBO_DRAWS = 25
+#: the Pareto k above which importance ratios say the approximation is poor (Stan's, loo's 0.7)
+PARETO_K_MAX = 0.7
+
+
+class Approximation(NamedTuple):
+    """An approximation's (draws, D) unconstrained draws and its log density ``lp_approx`` at each;
+    ``pareto_k`` where it is not that of the draws' own importance ratios (Pathfinder's, of the
+    pooled paths before resampling)."""
+
+    draws: np.ndarray
+    lp_approx: np.ndarray
+    pareto_k: float | None = None
 
 
 def is_mcmc(settings: SamplerSettings) -> bool:
@@ -101,60 +123,120 @@ def approximate(built: BuiltModel, settings: SamplerSettings) -> SamplingResult:
         starts = model.support_point(data, built.start)[None]
     t1 = time.perf_counter()
     if settings.algorithm == "fixed_param":
-        positions = np.repeat(starts[:, None, :], settings.draws, axis=1)
+        positions, approximation = np.repeat(starts[:, None, :], settings.draws, axis=1), None
     else:
-        positions = _APPROXIMATIONS[settings.algorithm](model, data, starts[0], key)[None]
+        approximation = _APPROXIMATIONS[settings.algorithm](model, data, starts[0], key)
+        positions = approximation.draws[None]
     logp = _program(model, "lp", starts.shape[-1])
     lp = np.asarray(logp(positions.reshape(-1, positions.shape[-1]), data)).reshape(positions.shape[:2])
-    raw = az.from_dict(posterior=model.constrained(positions), sample_stats={"lp": lp})
+    stats = {"lp": lp} if approximation is None else {"lp": lp, "lp_approx": approximation.lp_approx[None]}
+    raw = az.from_dict(posterior=model.constrained(positions), sample_stats=stats)
+    if approximation is not None:
+        k = approximation.pareto_k
+        raw.sample_stats.attrs["pareto_k"] = pareto_k(lp[0] - approximation.lp_approx) if k is None else k
+        _warn_pareto_k(settings.algorithm, raw.sample_stats.attrs["pareto_k"])
     return SamplingResult(raw=raw, compile_seconds=t1 - t0, sample_seconds=time.perf_counter() - t1)
 
 
-def _pathfinder(model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def pareto_k(log_ratio: np.ndarray) -> float:
+    """The Pareto k of log importance ratios (PSIS's tail shape; non-finite ratios count as
+    the smallest finite one).
+
+    Parameters
+    ----------
+    log_ratio : numpy.ndarray
+        ``log p - log q`` of draws from ``q``.
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(1)
+    >>> x = rng.standard_normal(4000)  # q = normal(0, 1), narrower than p = normal(0, 2): k = 1 - 1/4 in theory
+    >>> round(pareto_k(-0.5 * (x / 2) ** 2 + 0.5 * x ** 2), 1)
+    0.7
+    """
+    return _smoothed_weights(log_ratio)[1]
+
+
+def _smoothed_weights(log_ratio: np.ndarray) -> tuple[np.ndarray, float]:
+    """Normalised Pareto-smoothed importance weights of ``log_ratio`` (0 where it is not finite)
+    and their Pareto k."""
+    finite = np.isfinite(log_ratio)
+    smoothed, k = az.psislw(np.where(finite, log_ratio, log_ratio[finite].min()))
+    weights = np.where(finite, np.exp(smoothed - smoothed.max()), 0.0)
+    return weights / weights.sum(), float(k)
+
+
+def _warn_pareto_k(algorithm: str, k: float) -> None:
+    """Stan's warning (Pathfinder) or its like (ADVI as rstan's ``vb``, Laplace) when the
+    approximation's Pareto k exceeds :data:`PARETO_K_MAX`."""
+    if k <= PARETO_K_MAX:
+        return
+    if algorithm == "pathfinder":
+        message = (f"Pareto k value ({k:.2f}) is greater than {PARETO_K_MAX}. Importance resampling was not able to "
+                   "improve the approximation, which may indicate that the approximation itself is poor.")
+    else:
+        message = (f"Pareto k diagnostic value is {k:.2f}: the {algorithm} approximation is far from the "
+                   f"posterior (k > {PARETO_K_MAX}); its means and intervals may be badly off. "
+                   "Consider algorithm='sampling'.")
+    warnings.warn(message, UserWarning, stacklevel=4)
+
+
+def _pathfinder(model: JaxModel, data: tuple, start: np.ndarray, key) -> Approximation:
     """Multi-path Pathfinder as Stan's: BlackJAX's single-path Pathfinder from
     :data:`PATHFINDER_PATHS` starts (``start`` jittered by uniform(-1, 1)), their draws pooled
-    and resampled (with replacement) by Pareto-smoothed importance weights."""
+    and resampled (with replacement) by Pareto-smoothed importance weights; the Pareto k is the
+    pooled draws'."""
     import jax
 
     jitter_key, path_key, draw_key = jax.random.split(key, 3)
     starts = start + jax.random.uniform(jitter_key, (PATHFINDER_PATHS, start.size), minval=-1.0, maxval=1.0)
     paths = _program(model, "pathfinder", start.size)
-    draws, log_ratio = paths(data, starts, jax.random.split(path_key, PATHFINDER_PATHS))
-    draws, log_ratio = np.asarray(draws).reshape(-1, start.size), np.asarray(log_ratio).reshape(-1)
-    finite = np.isfinite(log_ratio)
-    smoothed, _ = az.psislw(np.where(finite, log_ratio, log_ratio[finite].min()))
-    weights = np.where(finite, np.exp(smoothed), 0.0)
-    rng = np.random.default_rng(np.asarray(draw_key))
-    return draws[rng.choice(len(draws), APPROX_DRAWS, p=weights / weights.sum())]
+    draws, lp_approx, log_ratio = (np.asarray(a).reshape(-1, *a.shape[2:]) for a in
+                                   paths(data, starts, jax.random.split(path_key, PATHFINDER_PATHS)))
+    weights, k = _smoothed_weights(log_ratio)
+    chosen = np.random.default_rng(np.asarray(draw_key)).choice(len(draws), APPROX_DRAWS, p=weights)
+    return Approximation(draws[chosen], lp_approx[chosen], k)
 
 
-def _laplace(model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def _normal(mean: np.ndarray, factor: np.ndarray, rng: np.random.Generator) -> Approximation:
+    """:data:`APPROX_DRAWS` draws of the normal with ``mean`` and Cholesky factor ``factor``, and
+    its log density at each."""
+    eps = rng.standard_normal((APPROX_DRAWS, mean.size))
+    lp_approx = (-0.5 * np.sum(eps ** 2, axis=1) - np.sum(np.log(np.abs(np.diag(factor))))
+                 - 0.5 * mean.size * np.log(2 * np.pi))
+    return Approximation(mean + eps @ factor.T, lp_approx)
+
+
+def _laplace(model: JaxModel, data: tuple, start: np.ndarray, key) -> Approximation:
     """Stan's ``laplace``: draws of the normal at the mode (:func:`brmc.advi.minimise`, Jacobian
     included) with the inverse of the negative Hessian there as its covariance."""
     mode, hessian = (np.asarray(a) for a in _program(model, "laplace", start.size)(data, start))
     cov = np.linalg.inv(0.5 * (hessian + hessian.T))
-    rng = np.random.default_rng(np.asarray(key))
-    return rng.multivariate_normal(mode, cov, size=APPROX_DRAWS, method="cholesky")
+    return _normal(mode, np.linalg.cholesky(cov), np.random.default_rng(np.asarray(key)))
 
 
-def _advi(algorithm: str, model: JaxModel, data: tuple, start: np.ndarray, key) -> np.ndarray:
+def _advi(algorithm: str, model: JaxModel, data: tuple, start: np.ndarray, key) -> Approximation:
     """ADVI (:mod:`brmc.advi`): the fixed-draw mean-field fit, then stochastic-gradient ADVI
-    (mean-field or full-rank) from it: (draws, D) unconstrained draws."""
+    (mean-field or full-rank) from it."""
     fit_seed, stochastic_seed, draw_seed = np.random.SeedSequence(np.asarray(key).tolist()).generate_state(3)
     mean, log_sd = _program(model, "fixed", start.size)(data, start, fit_seed)
     run = _program(model, algorithm, start.size)
     mean, factor, _ = (np.asarray(a) for a in run(data, mean, log_sd, stochastic_seed))
-    return mean + np.random.default_rng(draw_seed).standard_normal((APPROX_DRAWS, start.size)) @ factor.T
+    return _normal(mean, factor, np.random.default_rng(draw_seed))
 
 
-#: the approximations by ``algorithm``: (JAX model, data, start, JAX key) -> (draws, D)
+#: the approximations by ``algorithm``: (JAX model, data, start, JAX key) -> Approximation
 _APPROXIMATIONS = {"pathfinder": _pathfinder, "laplace": _laplace, "meanfield": partial(_advi, "meanfield"),
                    "fullrank": partial(_advi, "fullrank")}
 
 
 def _pathfinder_program(logp, size: int):
     """BlackJAX's single-path Pathfinder with Stan's settings, jitted and mapped over paths:
-    ``(data, starts (paths, D), keys) -> (draws, log p - log q)``, :data:`APPROX_DRAWS` per path."""
+    ``(data, starts (paths, D), keys) -> (draws, log q, log p - log q)``, :data:`APPROX_DRAWS` per path."""
     import blackjax
     import jax
 
@@ -164,7 +246,7 @@ def _pathfinder_program(logp, size: int):
             fit_key, lambda z: logp(z, data), x, num_samples=PATHFINDER_ELBO_DRAWS, maxiter=PATHFINDER_STEPS,
             maxcor=PATHFINDER_HISTORY)
         draws, logq = blackjax.vi.pathfinder.sample(sample_key, state, APPROX_DRAWS)
-        return draws, jax.vmap(logp, in_axes=(0, None))(draws, data) - logq
+        return draws, logq, jax.vmap(logp, in_axes=(0, None))(draws, data) - logq
 
     return jax.jit(lambda data, starts, keys: jax.vmap(one_path, in_axes=(None, 0, 0))(data, keys, starts))
 
