@@ -5,6 +5,7 @@ Run from the repository root::
     python benchmarks/insteval.py                         # InstEval, default backend
     python benchmarks/insteval.py --backend numpyro
     python benchmarks/insteval.py --model verbagg         # the Bernoulli model on VerbAgg
+    python benchmarks/insteval.py --algorithm laplace     # an approximation instead of NUTS
     python benchmarks/insteval.py --platforms cpu,gpu     # CPU vs GPU, each in a fresh process
 
 With ``--platforms``, each platform's fit runs in its own process with
@@ -48,10 +49,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--chains", type=int, default=4)
     parser.add_argument("--iter", type=int, default=2000, help="iterations per chain, warm-up included")
     parser.add_argument("--cores", type=int, default=None)
+    parser.add_argument("--algorithm", default="sampling", help="brm's algorithm (default: NUTS)")
     parser.add_argument("--platforms", default=None, help="comma-separated: cpu, gpu (each in its own process)")
     args = parser.parse_args(argv)
     if args.platforms:
-        own = ["--model", args.model, "--chains", str(args.chains), "--iter", str(args.iter)]
+        own = ["--model", args.model, "--chains", str(args.chains), "--iter", str(args.iter),
+               "--algorithm", args.algorithm]
         own += ["--backend", args.backend] if args.backend else []
         own += ["--cores", str(args.cores)] if args.cores else []
         return compare_platforms(args.platforms.split(","), own)
@@ -66,10 +69,14 @@ def main(argv: list[str] | None = None) -> int:
     with warnings.catch_warnings():  # convergence warnings are part of the printed summary
         warnings.simplefilter("ignore")
         fit = brmc.brm(formula, brmc.datasets.load(dataset), family=family, chains=args.chains, iter=args.iter,
-                       cores=args.cores, seed=1234, progress=False, **backend)
+                       cores=args.cores, seed=1234, progress=False, algorithm=args.algorithm, **backend)
     print(fit)
     wall = time.perf_counter() - started
     peak_kb = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    if args.algorithm != "sampling":  # no chains to diagnose: the time and the approximation's Pareto k
+        print(f"{args.algorithm}: wall time (import to summary) {wall:.1f} s; peak RSS {peak_kb / 1024:.0f} MB; "
+              f"Pareto k {fit.idata.sample_stats.attrs['pareto_k']:.2f}")
+        return 0
     post = fit.idata.posterior
     checked = [v for v in post.data_vars if v.startswith(("b_", "sd_"))]
     scalars = checked + [d.name for d in fit.model_data.dpars]
