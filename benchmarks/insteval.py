@@ -111,7 +111,7 @@ def compare_platforms(platforms: list[str], argv: list[str]) -> int:
             continue
         run = subprocess.run([sys.executable, __file__, *argv], env=env, capture_output=True, text=True)
         print(run.stdout)
-        found = re.search(r"wall time \(import to summary\): ([0-9.]+) s", run.stdout)
+        found = re.search(r"wall time \(import to summary\):? ([0-9.]+) s", run.stdout)
         rows.append((platform, f"{found.group(1)} s" if found else f"failed: {run.stderr.strip()[-300:]}"))
     print("| platform | wall time (import to summary) |\n|---|---|")
     for platform, result in rows:

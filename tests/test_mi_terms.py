@@ -158,6 +158,8 @@ def test_mi_on_a_family_that_cannot_impute_is_refused() -> None:
         brmc.get_prior("hyp | mi() ~ age", NHANES, family="poisson")
     with pytest.raises(DataError, match=r"measurement sd neg of mi\(\) must be zero or more"):
         brmc.get_prior("bmi | mi(neg) ~ age", NHANES.assign(neg=-1.0))
+    with pytest.raises(DataError, match=r"measurement sd sdy of mi\(\) must be a numeric column"):
+        brmc.get_prior("bmi | mi(sdy) ~ age", NHANES.assign(sdy="a"))
 
 
 def test_rows_missing_other_variables_are_dropped_as_brms() -> None:

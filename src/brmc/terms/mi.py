@@ -130,6 +130,9 @@ def _noise(formula: BrmsFormula, frame: pd.DataFrame, missing: np.ndarray) -> np
     if len(args) != 1 or len(tokens) != 1 or tokens[0].kind not in ("number", "name"):
         raise FormulaError(f"mi() takes a number or a column as its measurement sd sdy, not {', '.join(args)}.")
     text = tokens[0].text.strip("`")
+    if tokens[0].kind == "name" and not pd.api.types.is_numeric_dtype(frame[text]):
+        raise DataError(f"The measurement sd {text} of mi() must be a numeric column; it holds {frame[text].dtype} "
+                        "values.")
     noise = np.full(len(frame), float(text)) if tokens[0].kind == "number" else frame[text].to_numpy(dtype=float)
     if (noise < 0).any() or np.isnan(noise).any():
         raise DataError(f"The measurement sd {text} of mi() must be zero or more, and known.")
