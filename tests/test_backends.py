@@ -23,7 +23,7 @@ import brmc
 from brmc import backends, sampling
 from brmc.errors import SamplingError
 
-from .conftest import SLEEP, Terminal
+from .conftest import SLEEP, Terminal, xla_compilations
 
 SETTINGS = dict(chains=2, iter=600, seed=7, progress=False)
 SCALARS = ["b_Intercept", "b_Days", "sd_Subject__Intercept", "sd_Subject__Days", "cor_Subject__Intercept__Days",
@@ -151,6 +151,19 @@ def _jax_model(formula: str, data, **kwargs):
 
     built = brmc.make_model(formula, data, **kwargs)
     return built, JaxModel(built.model)
+
+
+def test_jax_starts_compile_two_programs() -> None:
+    """A cold fit's starts (100 random tries per chain, then the climb) compile two XLA programs:
+    PyMC's initial point and the log density with its gradient, whose value also ranks the tries
+    (a third, the density alone, took 0.2 s; splitting the flat vector with JAX's operations one
+    by one compiled a program per operation)."""
+    _need("numpyro")
+    built, model = _jax_model("y ~ x", pd.DataFrame({"y": [0.5, 1.2, 2.9, 4.1], "x": [1.0, 2.0, 3.0, 4.0]}))
+    with xla_compilations() as compiled:
+        starts = model.starts(2, np.random.SeedSequence(3), model.data(built))
+    assert len(compiled) == 2, compiled
+    assert starts.shape == (2, 3)
 
 
 def test_jax_init_forms_as_brms() -> None:
