@@ -92,7 +92,6 @@ class JaxModel:
     def __init__(self, model: pm.Model) -> None:
         _configure_jax()
         import jax
-        import pymc.sampling.jax as pmjax
         from jax.flatten_util import ravel_pytree
         from pymc.initial_point import make_initial_point_expression
         from pytensor.compile import SharedVariable
@@ -117,8 +116,8 @@ class JaxModel:
         self._data_dtypes = [v.type.dtype for v in shared]
         # jitted, the density is traced and lowered once, not at each of its three uses in the sampler
         # (sleepstudy: MLIR lowering 0.38 s -> 0.11 s)
-        self._logp = jax.jit(pmjax.get_jaxified_graph(inputs=[*model.value_vars, *symbols], outputs=[logp]))
-        support = pmjax.get_jaxified_graph(inputs=symbols, outputs=support)
+        self._logp = jax.jit(jaxified(inputs=[*model.value_vars, *symbols], outputs=[logp]))
+        support = jaxified(inputs=symbols, outputs=support)
         specs = [jax.ShapeDtypeStruct(s.type.shape, s.type.dtype) for s in symbols]
         #: the value variables' shapes, in the unconstrained vector's order
         self._shapes = [v.shape for v in jax.eval_shape(support, *specs)]
@@ -252,12 +251,11 @@ class JaxModel:
         import jax
 
         if self._constrain is None:
-            import pymc.sampling.jax as pmjax
             from pymc.util import get_default_varnames
 
             outputs = list(get_default_varnames(self._model.unobserved_value_vars, include_transformed=False))
             self.names = [v.name for v in outputs]
-            constrain = pmjax.get_jaxified_graph(inputs=self._model.value_vars, outputs=outputs)
+            constrain = jaxified(inputs=self._model.value_vars, outputs=outputs)
             self._constrain = jax.jit(jax.vmap(lambda x: constrain(*self._unravel(x))))
         if n_draws not in self._constrainers:
             draws = jax.ShapeDtypeStruct((n_draws, self._size), np.float64)
@@ -320,6 +318,28 @@ class CompiledSampler:
             stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
         stats["reached_max_treedepth"] = stats["tree_depth"] >= settings.max_treedepth
         return az.from_dict(posterior=self.model.constrained(positions), sample_stats=stats)
+
+
+def jaxified(inputs: list, outputs: list) -> Callable:
+    """PyMC's ``get_jaxified_graph`` (the outputs as a JAX function of the inputs) without PyTensor's
+    sparse rewrite ``local_usmm``: its pattern asks for the BLAS link flags, and finding them builds
+    C test programs (0.7-1 s, e.g. in mo_sleep's cold fit) for a JAX program that has no sparse product.
+
+    Example:
+        >>> import pytensor.tensor as pt
+        >>> x = pt.vector("x")
+        >>> [float(v) for v in jaxified([x], [(x - 2 * x).sum()])(np.array([1.0, 2.0]))]
+        [-3.0]
+    """
+    from pymc.sampling.jax import _replace_shared_variables
+    from pytensor.compile.mode import JAX
+    from pytensor.graph.fg import FunctionGraph
+    from pytensor.link.jax.dispatch import jax_funcify
+
+    _configure_jax()  # before pymc.sampling.jax asks for its 100 devices
+    graph = FunctionGraph(inputs=inputs, outputs=_replace_shared_variables(outputs), clone=True)
+    JAX.excluding("local_usmm").optimizer.rewrite(graph)
+    return jax_funcify(graph)
 
 
 def merge_data(shared: tuple, own: tuple, varying: tuple[int, ...]) -> tuple:
