@@ -80,7 +80,6 @@ def log_lik(fit: Fit, newdata: pd.DataFrame | None = None, resp: Any = None) -> 
     Returns
     -------
     numpy.ndarray
-
         ``NaN`` where a response under ``mi()`` is missing (brms's ``NA``, which ``loo`` refuses).
 
     Raises

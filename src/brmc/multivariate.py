@@ -36,6 +36,7 @@ from pytensor.tensor.slinalg import solve_triangular
 
 from .errors import FamilyError, FormulaError
 from .lexer import Token, split_top, tokenize
+from .naming import correlation_matrices
 
 #: families whose multivariate models can estimate residual correlations (brms's ``has_rescor``).
 RESCOR_FAMILIES = ("gaussian", "student")
@@ -391,13 +392,7 @@ def rescor_matrices(posterior: Any, responses: Sequence[str]) -> np.ndarray:
     >>> rescor_matrices(post, ["a", "b"])[0, 0].tolist()
     [[1.0, 0.3], [0.3, 1.0]]
     """
-    R = len(responses)
-    first = posterior[rescor_names(responses)[0]].values
-    C = np.broadcast_to(np.eye(R), (*first.shape, R, R)).copy()
-    pairs = [(row, col) for col in range(R) for row in range(col)]  # brms's order of rescor__a__b
-    for name, (j, k) in zip(rescor_names(responses), pairs):
-        C[..., j, k] = C[..., k, j] = posterior[name].values
-    return C
+    return correlation_matrices(posterior, len(responses), rescor_names(responses))
 
 
 def rescor_values(l_rescor: Any, nresp: int | None = None) -> pt.TensorVariable:

@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from . import terms
 from .criteria import heldout_log_lik
 from .errors import DataError
-from . import terms
 from .families import inverse_link
 from .families.core import with_se
 from .loglik import by_chain, na_where_missing, with_new_rows

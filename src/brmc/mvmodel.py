@@ -32,10 +32,23 @@ from . import naming, terms
 from .data import ModelData
 from .families import inverse_link
 from .families.core import with_se
-from .graph import cholesky_corr, cholesky_from_raw, parameter
-from .model import (BuiltModel, _add_priors, data_values, fallback_start, graph_context, predictor_graphs,
-                    prior_values, structure_key)
-from .multivariate import multi_normal_rescor_lpdf, multi_student_rescor_lpdf, rescor_matrices, rescor_names
+from .graph import cholesky_corr, parameter
+from .model import (
+    BuiltModel,
+    _add_priors,
+    data_values,
+    fallback_start,
+    graph_context,
+    predictor_graphs,
+    prior_values,
+    structure_key,
+)
+from .multivariate import (
+    multi_normal_rescor_lpdf,
+    multi_student_rescor_lpdf,
+    rescor_matrices,
+    rescor_names,
+)
 from .mvdata import MvModelData
 from .priors import PriorSpec
 from .sampling import family_dpars, linear_predictors
@@ -167,10 +180,8 @@ def mv_posterior(raw: xr.Dataset, mv: MvModelData) -> xr.Dataset:
     if not mv.rescor:
         return posterior
     responses = list(mv.responses)
-    L = cholesky_from_raw(raw["Lrescor_raw"].values, len(responses))
-    cor = L @ np.swapaxes(L, -1, -2)
-    pairs = [(j, k) for k in range(len(responses)) for j in range(k)]
-    rescor = {name: (("chain", "draw"), cor[..., j, k]) for name, (j, k) in zip(rescor_names(responses), pairs)}
+    rescor = {name: (("chain", "draw"), values) for name, values in
+              naming.correlations(raw, "Lrescor", len(responses), rescor_names(responses)).items()}
     names = list(posterior.data_vars)
     cut = max((names.index(d.name) + 1 for d in mv.dpars if d.name in names), default=len(names))
     order = names[:cut] + list(rescor) + names[cut:]
