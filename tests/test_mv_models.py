@@ -234,12 +234,3 @@ def test_methods_of_a_multivariate_fit() -> None:
         z = ((predicted - epred) / sigma)[100 * chain: 100 * (chain + 1)].reshape(-1, 2)
         assert abs(np.corrcoef(z.T)[0, 1] - float(fit.idata.posterior["rescor__english__math"][chain, 0])) < 0.01
     assert fit.predict(resp="english", seed=1).shape == (953, 4)
-
-
-def test_functions_not_yet_for_multivariate_fits_say_so() -> None:
-    from brmc.mvfit import UNSUPPORTED, MvFit
-
-    fit = MvFit(model_data=build_mv_data(MV_JSP, JSP), priors=None, settings=None, idata=None)
-    for name in UNSUPPORTED:
-        with pytest.raises(FormulaError, match=f"fit.{name}\\(\\) does not take a multivariate fit yet"):
-            getattr(fit, name)()

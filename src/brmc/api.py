@@ -15,17 +15,17 @@ from typing import Any
 
 from ._docs import shared
 from . import algorithms, io, pipeline, terms
+from .anymodel import build_any, resolve_any
 from .data import ModelData, build_data
 from .errors import PriorError
 from .families import Family, get_family
 from .fit import Fit
 from .formula import BrmsFormula, as_formula
-from .model import BuiltModel, build_model
+from .model import BuiltModel
 from .multivariate import MultivariateFormula
-from .mvdata import MvModelData, as_multivariate, build_mv_data, mv_prior_table, resolve_mv_priors
+from .mvdata import MvModelData, as_multivariate, build_mv_data, mv_prior_table
 from .mvfit import MvFit, mv_inference_data
-from .mvmodel import build_mv_model
-from .priors import Prior, PriorSpec, default_prior_table, printed, replace_priors, resolve_priors
+from .priors import Prior, PriorSpec, default_prior_table, printed, replace_priors
 from .mvprior import mv_prior_draws
 from .prior_sampling import add_prior_draws, prior_draws
 from .sampling import DEFAULT_BACKEND, SamplerSettings, SamplingResult, sample, to_inference_data
@@ -106,15 +106,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     True
     """
     md = _model_data(formula, data, family, data_name, env, contrasts, data2)
-    return _build(md, _resolve(md, _as_list(prior)))
-
-
-def _resolve(md: ModelData | MvModelData, user: list[Prior]) -> PriorSpec:
-    return resolve_mv_priors(md, user) if isinstance(md, MvModelData) else resolve_priors(md, user)
-
-
-def _build(md: ModelData | MvModelData, spec: PriorSpec, prior_only: bool = False) -> BuiltModel:
-    return (build_mv_model if isinstance(md, MvModelData) else build_model)(md, spec, prior_only)
+    return build_any(md, resolve_any(md, _as_list(prior)))
 
 
 def _as_list(prior: list[Prior] | Prior | None) -> list[Prior]:
@@ -224,7 +216,7 @@ def brm(
     t0 = time.perf_counter()
     md = _model_data(formula, data, family, data_name, env, contrasts, data2)
     user = _as_list(prior)
-    spec = _resolve(md, user)
+    spec = resolve_any(md, user)
     if file is None:
         return run_fit(md, spec, settings, t0)
     cached = io.cached_fields(file, file_refit, io.fingerprint(md, user, settings), seed is not None, env)
@@ -268,7 +260,7 @@ def run_fit(md: ModelData, spec: PriorSpec, settings: SamplerSettings, t0: float
                 f"{flat.class_!r}{f' coef {flat.coef!r}' if flat.coef else ''} has a flat prior. "
                 "Set one with brmc.prior(...)."
             )
-    built = _build(md, spec, prior_only=settings.sample_prior == "only")
+    built = build_any(md, spec, prior_only=settings.sample_prior == "only")
     t1 = time.perf_counter()
     result = sample(built, settings) if algorithms.is_mcmc(settings) else algorithms.approximate(built, settings)
     return fit_from(md, spec, settings, result, t1 - t0)
@@ -302,7 +294,7 @@ def fit_from(md: ModelData, spec: PriorSpec, settings: SamplerSettings, result: 
     --------
     The fit of a model sampled again with the same seed has the same draws:
 
-    >>> result = sample(build_model(fit.model_data, fit.priors), fit.settings)
+    >>> result = sample(build_any(fit.model_data, fit.priors), fit.settings)
     >>> again = fit_from(fit.model_data, fit.priors, fit.settings, result, 0.0)
     >>> bool((again.idata.posterior["b_Days"] == fit.idata.posterior["b_Days"]).all())
     True
@@ -360,7 +352,7 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     elif newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
                         env=md.env, contrasts=md.contrasts)
-    spec = _resolve(md, replace_priors(fit.priors.user, _as_list(prior)))
+    spec = resolve_any(md, replace_priors(fit.priors.user, _as_list(prior)))
     old = fit.settings.to_dict()
     if "iter" in settings and "warmup" not in settings:
         settings["warmup"] = settings["iter"] // 2

@@ -44,6 +44,7 @@ from scipy.stats import multivariate_normal
 from ._docs import shared
 from .distributions import pymc_dist
 from .errors import DataError
+from .mvdata import MvModelData
 from .priors import PriorSpec
 from .rprint import format_named_vector, html_report
 from .summary import arviz_numpy
@@ -92,10 +93,12 @@ def log_normaliser(spec: PriorSpec, md: ModelData) -> float:
         terms.append(-pt.log(upper - lower))
     with pytensor.config.change_flags(cxx=""):
         total = float(pt.sum(pt.stack(terms)).eval()) if terms else 0.0
-    for block in md.blocks:
-        if block.correlated and block.leads:  # one correlation matrix per ID (1 | p | g)
-            lkj = next(p for p in spec.params if p.param == f"L_{block.id}")
-            total -= lkj_log_normaliser(lkj.dist.args[0] if lkj.dist else 1.0, len(block.joint_labels))
+    sizes = {f"L_{b.id}": len(b.joint_labels) for b in md.blocks if b.correlated and b.leads}  # one per ID
+    if isinstance(md, MvModelData) and md.rescor:  # the residual correlations
+        sizes["Lrescor"] = len(md.responses)
+    for param, K in sizes.items():
+        lkj = next(p for p in spec.params if p.param == param)
+        total -= lkj_log_normaliser(lkj.dist.args[0] if lkj.dist else 1.0, K)
     return total
 
 
@@ -340,12 +343,19 @@ def match_response(fits: Sequence[Fit], what: str = "marginal likelihoods") -> N
     Example:
         >>> match_response([fit, fit])
     """
-    first = fits[0].model_data
+    first = _response_values(fits[0].model_data)
     for fit in fits[1:]:
-        y = fit.model_data.y
-        if np.shape(y) != np.shape(first.y) or not np.allclose(np.asarray(y, float), np.asarray(first.y, float)):
+        ys = _response_values(fit.model_data)
+        if len(ys) != len(first) or any(np.shape(y) != np.shape(y0) or not np.allclose(y, y0, equal_nan=True)
+                                        for y, y0 in zip(ys, first)):
             raise DataError(f"Responses of the models do not match: {what} of models of different data cannot "
                             "be compared.")
+
+
+def _response_values(md: ModelData | MvModelData) -> list[np.ndarray]:
+    """The model's response values: one array, or one per response of a multivariate model."""
+    mds = md.responses.values() if isinstance(md, MvModelData) else [md]
+    return [np.asarray(m.y, dtype=float) for m in mds]
 
 
 def _model_names(n: int, model_names: Sequence[str] | None) -> list[str]:

@@ -63,7 +63,7 @@ def reported_variables(fit: Fit) -> list[str]:
     """
     dpars = {d.name for d in fit.model_data.dpars}
     return [str(n) for n in fit.idata.posterior.data_vars
-            if str(n).startswith(("b_", "sd_", "cor_")) or n in dpars]
+            if str(n).startswith(("b_", "sd_", "cor_", "rescor__")) or n in dpars]
 
 
 def reported_draws(fit: Fit) -> pd.DataFrame:

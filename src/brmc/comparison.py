@@ -91,12 +91,12 @@ def loo(fit: Fit | np.ndarray, moment_match: bool = False, reloo: bool = False,
     Computed from 400 by 180 log-likelihood matrix
     ...
     """
-    if (moment_match or reloo) and (isinstance(fit, np.ndarray) or newdata is not None or resp is not None):
-        raise DataError("moment_match and reloo need the fit itself (its training rows and all its responses), "
-                        "not a log-likelihood array, newdata or resp.")
+    if (moment_match or reloo) and (isinstance(fit, np.ndarray) or newdata is not None or (reloo and resp)):
+        raise DataError("moment_match and reloo need the fit itself (its training rows; reloo all its responses), "
+                        "not a log-likelihood array, newdata or (for reloo) resp.")
     result = psis_loo(fit if newdata is None and resp is None else fit.log_lik(newdata, resp=resp))
     if moment_match:
-        result = loo_moment_match(fit, result, k_threshold=k_threshold, **(moment_match_args or {}))
+        result = loo_moment_match(fit, result, k_threshold=k_threshold, resp=resp, **(moment_match_args or {}))
     if reloo:
         result = refit_loo(fit, result, k_threshold=k_threshold, **(reloo_args or {}))
     recommend_loo_options(result, k_threshold, moment_match)

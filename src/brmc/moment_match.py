@@ -42,6 +42,7 @@ from .criteria import (
     relative_eff,
     stored_loo,
 )
+from .errors import DataError
 from .unconstrained import UnconstrainedPosterior
 
 if TYPE_CHECKING:
@@ -131,12 +132,13 @@ class _Observation:
     i: int
     orig_log_prob: np.ndarray
     r_eff: float
+    resp: str | list[str] | None = None
 
     def moved(self, upars: np.ndarray) -> tuple[np.ndarray, np.ndarray, float, float, np.ndarray]:
         """loo's ``update_quantities_i`` at moved draws: weights and k for the leave-one-out and
         the full posterior, and the log-likelihood."""
         log_prob = self.post.log_prob(upars)
-        log_lik = self.post.log_lik(upars, [self.i])[:, 0]
+        log_lik = self.post.log_lik(upars, [self.i], self.resp)[:, 0]
         lw, k = _log_weights(-log_lik + log_prob - self.orig_log_prob, self.r_eff)
         lwf, kf = _log_weights(log_prob - self.orig_log_prob, self.r_eff)
         return lw, lwf, k, kf, log_lik
@@ -159,7 +161,7 @@ class _Observation:
         log_prob = self.post.log_prob(trans)
         log_prob_inv = (self.post.log_prob(trans_inv) - np.sum(np.log(state.scaling))
                         - np.linalg.slogdet(mapping)[1])
-        log_lik = self.post.log_lik(trans, [self.i])[:, 0]
+        log_lik = self.post.log_lik(trans, [self.i], self.resp)[:, 0]
         with np.errstate(invalid="ignore"):
             lw, _ = _log_weights(-log_lik + log_prob - np.logaddexp(log_prob, log_prob_inv), self.r_eff)
             lwf, _ = _log_weights(lw + log_lik, self.r_eff)
@@ -170,9 +172,9 @@ class _Observation:
 
 def match_observation(post: UnconstrainedPosterior, i: int, k: float, orig_log_prob: np.ndarray,
                       log_lik: np.ndarray, max_iters: int, k_threshold: float, split: bool,
-                      cov: bool) -> dict[str, float]:
+                      cov: bool, resp: str | list[str] | None = None) -> dict[str, float]:
     """loo's ``loo_moment_match_i`` for observation ``i`` (Pareto k ``k``, log-likelihood
-    ``log_lik`` (chain, draw) at the fit's draws).
+    ``log_lik`` (chain, draw) at the fit's draws; of responses ``resp`` of a multivariate fit).
 
     Returns the pointwise ``elpd_loo``, ``p_loo``, ``mcse_elpd_loo``, ``looic``, the new Pareto
     k (``k``), the full posterior's (``kf``) and ``n_eff``.
@@ -181,7 +183,7 @@ def match_observation(post: UnconstrainedPosterior, i: int, k: float, orig_log_p
     flat = log_lik.reshape(-1)
     S, D = post.upars.shape
     lpd = logsumexp(flat) - np.log(S)
-    obs = _Observation(post, i, orig_log_prob, r_eff)
+    obs = _Observation(post, i, orig_log_prob, r_eff, resp)
     lw, _ = _log_weights(-flat, r_eff)
     state = _State(post.upars, flat, lw, np.full(S, -np.log(S)), k, 0.0, np.zeros(D), np.ones(D), np.eye(D))
     iteration = 1
@@ -218,14 +220,17 @@ def match_observation(post: UnconstrainedPosterior, i: int, k: float, orig_log_p
 
 @shared
 def loo_moment_match(fit: Fit, loo: LooResult | None = None, k_threshold: float = K_THRESHOLD,
-                     max_iters: int = 30, split: bool = True, cov: bool = True) -> LooResult:
+                     max_iters: int = 30, split: bool = True, cov: bool = True,
+                     resp: str | list[str] | None = None) -> LooResult:
     """Moment matching for the observations with high Pareto k, as brms's ``loo_moment_match``
     (Paananen et al. 2021; loo's algorithm and defaults).
 
     Each observation with k > ``k_threshold`` gets its ``elpd_loo``, ``p_loo``, ``mcse_elpd_loo``,
     ``looic``, Pareto k and ``n_eff`` from importance sampling of affinely moved draws (see
     :mod:`brmc.moment_match`); the other rows stay.  Warns, as loo does, when some k are still
-    above 0.7.  brms needs ``save_pars(all = TRUE)``; brmc works on any fit.
+    above 0.7.  brms needs ``save_pars(all = TRUE)``; brmc works on any fit.  Of a multivariate
+    fit the log-likelihood is brms's ``log_lik(fit, resp = resp)``: each row's of all responses
+    (with ``rescor`` their joint density), or of the ``resp`` the ``loo`` result was computed for.
 
     Parameters
     ----------
@@ -239,6 +244,8 @@ def loo_moment_match(fit: Fit, loo: LooResult | None = None, k_threshold: float 
         Whether to use the split proposal (the map on half the draws, its inverse on the other).
     cov : bool, default True
         Whether to try the covariance map (needs at least 10 draws per parameter).
+    resp : str or list of str, optional
+        A multivariate fit's responses, as ``loo`` was given them (then ``loo`` is needed); all when None.
 
     Returns
     -------
@@ -255,19 +262,21 @@ def loo_moment_match(fit: Fit, loo: LooResult | None = None, k_threshold: float 
     >>> bool(after.pareto_k.max() <= before.pareto_k.max())
     True
     """
-    loo = stored_loo(fit, loo)
+    if resp is not None and not isinstance(loo, LooResult):
+        raise DataError("loo_moment_match with resp= needs loo=brmc.loo(fit, resp=...) of the same responses.")
+    loo = stored_loo(fit, loo) if resp is None else loo
     bad = np.flatnonzero(loo.pareto_k > k_threshold)
     if not len(bad):
         return loo
     post = UnconstrainedPosterior.of(fit)
     S, D = post.upars.shape
     orig_log_prob = post.log_prob(post.upars)
-    ll = np.asarray(fit.log_likelihood().values, dtype=float)
+    ll = np.asarray(fit.log_lik(resp=resp), dtype=float)
     pointwise, n_eff = loo.pointwise.copy(), np.array(loo.n_eff, dtype=float)
-    kf = np.zeros(fit.nobs)
+    kf = np.zeros(ll.shape[-1])
     for i in bad:
         res = match_observation(post, int(i), float(loo.pareto_k[i]), orig_log_prob, ll[..., i], max_iters,
-                                k_threshold, split, cov and S >= 10 * D)
+                                k_threshold, split, cov and S >= 10 * D, resp)
         for column in ("elpd_loo", "p_loo", "mcse_elpd_loo", "looic"):
             pointwise.loc[i, column] = res[column]
         pointwise.loc[i, "influence_pareto_k"] = res["k"]

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from . import terms
+from .anymodel import joint_responses
 from .criteria import heldout_log_lik
 from .errors import DataError
 from .families import inverse_link
@@ -112,12 +113,7 @@ def mv_log_lik_of(fit: MvFit, newdata: pd.DataFrame | None = None, resp: str | l
     (2, 100, 5)
     """
     mv, chosen = fit.model_data, fit.chosen(resp)
-    if len(chosen) > 1 and mv.subsets:
-        raise DataError(ONE_RESP)
-    if mv.rescor and 1 < len(chosen) < len(mv.responses):
-        raise DataError("With set_rescor(TRUE) resp= takes one response (its marginal density) or all of them "
-                        f"(their joint density); got {', '.join(chosen)}.")
-    joint = mv.rescor and len(chosen) > 1
+    joint = joint_responses(mv, chosen)
     if newdata is None:  # the training rows: a mi(x) predictor reads the imputed values
         return np.asarray(fit.log_likelihood().values) if joint else sum(
             np.asarray(fit.response_fit(r).log_likelihood().values) for r in chosen)

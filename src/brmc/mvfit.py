@@ -24,7 +24,7 @@ import xarray as xr
 
 from .data import addition_values
 from .effects import summarise
-from .errors import DataError, FormulaError, close_matches
+from .errors import DataError, close_matches
 from .families.core import with_se
 from .fit import Fit
 from .multivariate import rescor_matrices
@@ -45,20 +45,6 @@ def mv_inference_data(result: SamplingResult, mv: MvModelData) -> az.InferenceDa
                 for resp, md in mv.responses.items()}
     return az.InferenceData(posterior=mv_posterior(result.raw.posterior, mv), sample_stats=result.raw.sample_stats,
                             observed_data=xr.Dataset(observed))
-
-
-#: functions of a fit that do not take a multivariate fit yet (each raises, pointing at ``response_fit``)
-UNSUPPORTED = ("loo_moment_match", "bridge_sampler", "powerscale_sensitivity")
-
-
-def _unsupported(name: str) -> Any:
-    def method(self: MvFit, *args: Any, **kwargs: Any) -> Any:
-        raise FormulaError(f"fit.{name}() does not take a multivariate fit yet; fit.response_fit(resp) gives one "
-                           "response's fit (its draws as a univariate model), for which it does.")
-
-    method.__name__ = name
-    method.__doc__ = "Not yet for multivariate fits: raises ``FormulaError`` (see :meth:`MvFit.response_fit`)."
-    return method
 
 
 @dataclass(repr=False)
@@ -296,6 +282,3 @@ class MvFit(Fit):
         draws = self.posterior_predict(newdata, re_formula, resp=resp, **kwargs)
         return self._summarised(draws, resp, probs) if summary else draws
 
-
-for _name in UNSUPPORTED:
-    setattr(MvFit, _name, _unsupported(_name))

@@ -38,12 +38,13 @@ import xarray as xr
 
 from ._docs import shared
 from . import sampling, vectorized
+from .anymodel import build_any, constrained_parameters, resolve_any
 from .cluster import fit_job, job_result, reported_draws, reported_variables, run_jobs
 from .errors import DataError, PriorError
-from .model import build_model, prior_density
+from .model import prior_density
 from .plots import handed_over
-from .priors import Prior, PriorSpec, replace_priors, resolve_priors
-from .sampling import SamplerSettings, flat_draws, model_parameters
+from .priors import Prior, PriorSpec, replace_priors
+from .sampling import SamplerSettings, flat_draws
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -79,12 +80,12 @@ def log_prior(fit: Fit) -> np.ndarray:
         (2, 200)
     """
     post, md = fit.idata.posterior, fit.model_data
-    built = build_model(md, fit.priors, prior_only=True)
+    built = build_any(md, fit.priors, prior_only=True)
     names, density = _DENSITIES.get(built.structure, lambda: prior_density(built))
     for container in density.get_shared():  # this fit's hyperparameters (data of the compiled density)
         if container.name in built.values:
             container.set_value(np.asarray(built.values[container.name], dtype=container.type.dtype))
-    params = model_parameters(post, md)
+    params = constrained_parameters(post, md)
     return np.asarray(density(*(flat_draws(params[n]) for n in names))).reshape(post.sizes["chain"], post.sizes["draw"])
 
 
@@ -252,7 +253,7 @@ def _together(fit: Fit, jobs: Sequence[dict[str, Any]]) -> list[dict[str, Any]] 
     """The jobs' results from one program sampling every set (:func:`brmc.vectorized.fits`), or
     ``None`` when the sets cannot be sampled together."""
     md = fit.model_data
-    specs = [resolve_priors(md, job["priors"]) for job in jobs]
+    specs = [resolve_any(md, job["priors"]) for job in jobs]
     made, caught = sampling._COMPILED.made, []
     fits = vectorized.fits(md, specs, SamplerSettings(**jobs[0]["settings"]), caught)
     if fits is None:
@@ -375,7 +376,7 @@ def prior_sweep(fit: Fit, priors: Mapping[str, Any] | Sequence[Any], executor: A
     sets = _prior_sets(priors)
     specs = {}
     for name, entries in sets.items():  # fail before any sampling; later priors win, as in update
-        specs[name] = resolve_priors(fit.model_data, replace_priors(fit.priors.user, entries))
+        specs[name] = resolve_any(fit.model_data, replace_priors(fit.priors.user, entries))
     seed = fit.settings.seed if seed is None else int(seed)
     results = {}
     if method == "psis":

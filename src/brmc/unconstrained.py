@@ -33,17 +33,17 @@ import pytensor
 import pytensor.tensor as pt
 import xarray as xr
 
+from .anymodel import brms_draws, build_any, constrained_parameters, joint_responses
 from .errors import DataError
 from .inits import cholesky_raw
-from .model import build_model
+from .mvdata import MvModelData
+from .mvmodel import mv_log_lik, response_posterior
 from .sampling import (
     Rows,
-    brms_posterior,
     family_dpars,
     flat_draws,
     jax_model,
     linear_predictor,
-    model_parameters,
     training_design,
 )
 from .terms.gr import standardised_effects
@@ -120,7 +120,7 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
         ['Intercept', 'L_1_raw', 'b', 'sd_1', 'sigma', 'z_1']
     """
     post, md = fit.idata.posterior, fit.model_data
-    values = {k: flat_draws(np.asarray(v)) for k, v in model_parameters(post, md).items()}
+    values = {k: flat_draws(np.asarray(v)) for k, v in constrained_parameters(post, md).items()}
     for block in filter(lambda b: b.leads, md.blocks):  # the blocks of an ID (1 | p | g) have one z and L
         if block.student:
             raise DataError(f"The draws do not determine the scales udf_{block.ggn} of the Student-t effects of "
@@ -131,8 +131,9 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
             L = np.stack([values[n] for n in block.L_names], axis=1)
             values |= {f"{n}_raw": np.stack([cholesky_raw(l) for l in values.pop(n)]) for n in block.L_names}
         values[f"z_{block.id}"] = standardised_effects(effects, values[f"sd_{block.id}"], L, block.by_index, block.Lcov)
-    if "Lcortime" in values:  # unstr()'s correlation matrix
-        values["Lcortime_raw"] = np.stack([cholesky_raw(l) for l in values.pop("Lcortime")])
+    for name in ("Lcortime", "Lrescor"):  # unstr()'s correlation matrix, a multivariate model's residual one
+        if name in values:
+            values[f"{name}_raw"] = np.stack([cholesky_raw(l) for l in values.pop(name)])
     return values
 
 
@@ -175,7 +176,7 @@ class UnconstrainedPosterior:
         if fit.settings.sample_prior == "only":
             raise DataError("The fit sampled the prior only (sample_prior='only'): it has no posterior "
                             "density to evaluate.")
-        built = build_model(fit.model_data, fit.priors)
+        built = build_any(fit.model_data, fit.priors)
         model, data = jax_model(built)
         return cls(fit=fit, model=model, data=data, upars=unconstrain(built.model, model_values(fit)))
 
@@ -190,8 +191,16 @@ class UnconstrainedPosterior:
     def posterior(self, upars: np.ndarray) -> xr.Dataset:
         """The draws ``upars`` as brms's parameters (one chain)."""
         raw = az.from_dict(posterior=self.model.constrained(np.asarray(upars, dtype=float)[None]))
-        return brms_posterior(raw.posterior, self.fit.model_data)
+        return brms_draws(raw.posterior, self.fit.model_data)
 
-    def log_lik(self, upars: np.ndarray, rows: Sequence[int]) -> np.ndarray:
-        """The log-likelihood of the training rows ``rows`` at each row of ``upars``: (draws, rows)."""
-        return rows_log_lik(self.posterior(upars), self.fit.model_data, rows)
+    def log_lik(self, upars: np.ndarray, rows: Sequence[int], resp: str | list[str] | None = None) -> np.ndarray:
+        """The log-likelihood of the training rows ``rows`` at each row of ``upars``: (draws, rows); of a
+        multivariate model as its ``log_lik(resp=)`` (:func:`brmc.mvcriteria.mv_log_lik_of`): each row's
+        joint density of all responses with ``rescor``, else the sum of the chosen responses' own."""
+        post, md = self.posterior(upars), self.fit.model_data
+        if not isinstance(md, MvModelData):
+            return rows_log_lik(post, md, rows)
+        chosen = self.fit.chosen(resp)
+        if joint_responses(md, chosen):
+            return flat_draws(mv_log_lik(post, md))[:, rows]
+        return sum(rows_log_lik(response_posterior(post, md, r), md.responses[r], rows) for r in chosen)

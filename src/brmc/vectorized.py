@@ -36,7 +36,8 @@ import numpy as np
 from . import pipeline
 from .backends import usable_cores
 from .data import ModelData
-from .model import BuiltModel, build_model
+from .anymodel import build_any
+from .model import BuiltModel
 from .priors import PriorSpec
 from .sampling import SamplerSettings, SamplingResult, jax_model
 
@@ -106,7 +107,7 @@ def fits(md: ModelData, specs: Sequence[PriorSpec], settings: SamplerSettings,
     if not batchable(settings, len(specs)):
         return None
     t0 = time.perf_counter()
-    builts = [build_model(md, spec) for spec in specs]
+    builts = [build_any(md, spec) for spec in specs]
     if len({b.structure for b in builts}) > 1:
         return None
     model, _ = jax_model(builts[0])
