@@ -104,8 +104,9 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
                 params[d.name] = scalars[name] = parameter(d.parameter, (), *spec.bounds(d.name))
             parts[resp] = (terms.mi.response_values(md, f"_{resp}", ctx), etas, scalars)  # Yl under mi()
         _add_priors(spec, params, values)
+        L = _rescor_cholesky(mv, values) if mv.rescor else None  # with its lkj prior, prior_only or not
         if not prior_only and mv.rescor:
-            pm.Potential("Y_loglik", _rescor_logp(mv, values, parts))
+            pm.Potential("Y_loglik", _rescor_logp(mv, values, parts, L))
         elif not prior_only:
             for resp, (Y, etas, scalars) in parts.items():
                 pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas, scalars))
@@ -131,13 +132,18 @@ def _response_logp(md: ModelData, resp: str, values: dict[str, np.ndarray], Y: p
     return md.family.pointwise_logp(Y, eta, dpars, additions).sum()
 
 
-def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict) -> pt.TensorVariable:
+def _rescor_cholesky(mv: MvModelData, values: dict[str, np.ndarray]) -> pt.TensorVariable:
+    """``Lrescor``, the Cholesky factor of the residual correlations, with its ``lkj`` prior."""
+    eta = values.get("hp_Lrescor_lkj")
+    lkj = pm.Data("hp_Lrescor_lkj", eta)[0, 0] if eta is not None else 1.0
+    return cholesky_corr("Lrescor", len(mv.responses), lkj)
+
+
+def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict,
+                 L: pt.TensorVariable) -> pt.TensorVariable:
     """brms's likelihood with residual correlations: the responses as the columns of one matrix, each
     response's residual sd its ``sigma`` with its known ``se()`` folded in (brms's ``stan_sigma_transform``:
     ``sqrt(square(sigma) + se2[n])``, or ``se[n]``), the imputed values of a response under ``mi()`` in ``Y``."""
-    eta = values.get("hp_Lrescor_lkj")
-    lkj = pm.Data("hp_Lrescor_lkj", eta)[0, 0] if eta is not None else 1.0
-    L = cholesky_corr("Lrescor", len(parts), lkj)
     Y = pt.stack([p[0] for p in parts.values()], axis=1)
     mus, sigmas, additions = [], [], {}
     for resp, (_, etas, scalars) in parts.items():
