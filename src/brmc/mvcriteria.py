@@ -104,8 +104,7 @@ def mv_log_lik_of(fit: MvFit, newdata: pd.DataFrame | None = None, resp: str | l
     Raises
     ------
     DataError
-        Several responses of a ``subset()`` model; some but not all responses of a ``rescor`` model
-        with more than one.
+        ``resp`` as :func:`brmc.anymodel.joint_responses` refuses it.
 
     Examples
     --------
