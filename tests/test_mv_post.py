@@ -134,3 +134,19 @@ def test_powerscale_sensitivity_finds_the_response_specific_prior(correlated) ->
     table = sweep.table()
     assert table.loc[("b_y1_x", "wider"), "Shift"] < -1  # towards the data's slope
     assert abs(table.loc[("b_y2_z", "y2"), "Shift"]) < 0.1 and ("rescor__y1__y2", "y2") in table.index
+
+
+def test_log_lik_of_some_rows_reads_the_imputed_predictor() -> None:
+    # y1 ~ mi(x): the predictor's values come from the draws for every training row; one row's
+    # log-likelihood at given draws is that row's of all rows (it was row 0's value broadcast)
+    rng = np.random.default_rng(2)
+    data = pd.DataFrame({"x": rng.normal(size=12)})
+    data["y1"] = 1 + data["x"] + rng.normal(size=12)
+    data.loc[[2, 5], "x"] = np.nan
+    f = brmc.bf("y1 ~ mi(x)") + brmc.bf("x | mi() ~ 1") + brmc.set_rescor(False)
+    fit = quiet(brmc.brm, f, data, chains=1, iter=20, seed=1, progress=False, algorithm="fixed_param")
+    post = UnconstrainedPosterior.of(fit)
+    every = post.log_lik(post.upars, list(range(12)), "y1")
+    np.testing.assert_allclose(every, fit.log_lik(resp="y1").reshape(len(every), -1), rtol=1e-12)
+    for i in (0, 2, 7):
+        np.testing.assert_allclose(post.log_lik(post.upars, [i], "y1")[:, 0], every[:, i], rtol=1e-12)

@@ -87,6 +87,10 @@ def rows_log_lik(posterior: xr.Dataset, md: ModelData, rows: Sequence[int]) -> n
     rows = np.asarray(rows, dtype=int)
     etas = {}
     for dpar, design in training_design(md).items():
+        if any(values is None for values in design.values()):  # a kind reading every row's values from the
+            eta = linear_predictor(posterior, md.predictors[dpar], design)  # draws (me(), mi()): all rows, cut
+            etas[dpar] = np.broadcast_to(eta, (len(eta), md.nobs))[:, rows]
+            continue
         subset = Rows({kind: _rows_of(values, rows, md.nobs) for kind, values in design.items()})
         etas[dpar] = linear_predictor(posterior, md.predictors[dpar], subset)
     scalars = {k: flat_draws(v) for k, v in family_dpars(posterior, md).items()}
