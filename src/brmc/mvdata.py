@@ -40,7 +40,7 @@ from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
-MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl")
+MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl", "cs")
 #: the addition terms a response takes with ``rescor`` (brms's ``stan_predictor.mvbrmsterms``)
 RESCOR_ADDITIONS = ("se", "weights", "mi")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
@@ -117,7 +117,7 @@ class MvModelData:
         """A response's family parameters estimated as one number: (its name in the likelihood,
         the parameter under brms's name ``sigma_<resp>``); a shared ``nu`` is left out."""
         md = self.responses[resp]
-        return [(d.name, replace(d, name=f"{d.name}_{resp}")) for d in md.dpars
+        return [(d.name, replace(d, name=f"{d.name}_{resp}", resp=resp)) for d in md.dpars
                 if not (self.shared_nu and d.name == "nu")]
 
     @property
@@ -130,7 +130,9 @@ class MvModelData:
     def fixef_names(self) -> list[str]:
         """brms's ``fixef`` rows: every response's intercept, then the other coefficients."""
         lps = [lp for md in self.responses.values() for lp in md.linear_predictors]  # nlpars' too
-        return [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps for n in lp.b_names]
+        thresholds = [md.predictors["mu"].label(n) for md in self.responses.values() for n in md.fixef_names[:md.thresholds]]
+        return thresholds + [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps
+                                                                                        for n in lp.b_names]
 
     def links_text(self) -> str:
         """brms's ``Links:`` lines, one per response."""
@@ -191,8 +193,8 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     Raises
     ------
     FamilyError
-        ``rescor`` for families other than one of gaussian or student, a family a multivariate
-        model cannot take yet, or the wrong number of families.
+        ``rescor`` for families other than one of gaussian or student, a family of a matrix response
+        (multinomial, dirichlet, logistic_normal: not yet), or the wrong number of families.
     FormulaError
         Terms a multivariate model does not take yet (``me()``, ``cs()``, autocorrelation, non-linear).
 
@@ -209,8 +211,8 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     families = _families(family, list(forms))
     rescor = formula.resolve_rescor([f.name for f in families], any("mi" in f.additions for f in forms.values()))
     for fam in families:
-        if fam.polytomous or fam.mixture:
-            raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
+        if fam.multicol:
+            raise FamilyError(f"Family '{fam.name}' (a matrix response) is not supported in multivariate models yet.")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     if any("subset" in form.additions for form in forms.values()):  # each response on its own rows
@@ -255,7 +257,7 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
         if other:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
                                "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
-                               "mo() and mi() terms, and non-linear formulas.")
+                               "mo(), mi() and cs() terms, and non-linear formulas.")
     unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {*RESCOR_ADDITIONS, "se_sigma"})
     if rescor and unsupported:
         raise FamilyError(f"Only {', '.join(RESCOR_ADDITIONS)} are supported addition arguments when 'rescor' is "

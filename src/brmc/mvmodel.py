@@ -37,11 +37,14 @@ from .model import (
     BuiltModel,
     _add_priors,
     data_values,
+    dpar_parameter,
     fallback_start,
     graph_context,
+    ordered_intercepts,
     predictor_graphs,
     prior_values,
     structure_key,
+    thresholds,
 )
 from .multivariate import (
     multi_normal_rescor_lpdf,
@@ -97,11 +100,10 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             params["nu"] = shared["nu"] = parameter("nu", (), *spec.bounds("nu"))
         parts = {}
         for resp, md in mv.responses.items():
-            ctx.nobs = md.nobs  # its subset()'s rows
+            ctx.nobs, ctx.intercepts = md.nobs, ordered_intercepts(md)  # its subset()'s rows; a mixture's order
             etas = predictor_graphs(md, ctx)
-            scalars = dict(shared)
-            for name, d in mv.response_dpars(resp):
-                params[d.name] = scalars[name] = parameter(d.parameter, (), *spec.bounds(d.name))
+            scalars = dict(shared) | thresholds(md, params)
+            scalars |= {name: dpar_parameter(d, ctx) for name, d in mv.response_dpars(resp)}
             parts[resp] = (terms.mi.response_values(md, f"_{resp}", ctx), etas, scalars)  # Yl under mi()
         _add_priors(spec, params, values)
         if not prior_only and mv.rescor:
@@ -191,7 +193,9 @@ def mv_posterior(raw: xr.Dataset, mv: MvModelData) -> xr.Dataset:
 def response_posterior(posterior: xr.Dataset, mv: MvModelData, resp: str) -> xr.Dataset:
     """The draws as a univariate model of ``resp`` reads them: its family parameters under their
     own names (``sigma`` for ``sigma_english``)."""
-    return posterior.assign({name: posterior[d.name] for name, d in mv.response_dpars(resp)})
+    own = {d.name: d for d in mv.responses[resp].dpars}
+    return posterior.assign({name: posterior[mv_name] for base, d in mv.response_dpars(resp)
+                             for name, mv_name in zip(own[base].names, d.names)})
 
 
 def response_parts(posterior: xr.Dataset, mv: MvModelData, resp: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
