@@ -748,11 +748,12 @@ def test_random_multivariate_formulas_give_brms_tables_or_errors(lhs: list[str],
 
 NHANES = brmc.datasets.load("nhanes")
 MI_TERMS = ["age", "hyp", "mi(chl)", "mi(bmi)", "mi(hyp)", "age * mi(chl)", "mi(chl):age", "mi(bmi):hyp", "chl",
-            "mi(log(chl))", "mi(chl, age)", "(1 | hyp)", "0", "1"]
+            "mi(log(chl))", "mi(chl, age)", "mi(chl, idx = age)", "mi(bmi, idx = log(age))", "(1 | hyp)", "0", "1"]
 
 
 @FUZZ
-@given(lhs=st.lists(st.sampled_from(["bmi", "bmi | mi()", "chl", "chl | mi()", "hyp | mi()"]), min_size=1,
+@given(lhs=st.lists(st.sampled_from(["bmi", "bmi | mi()", "chl", "chl | mi()", "hyp | mi()", "chl | mi() + index(age)"]),
+                    min_size=1,
                     max_size=3),
        rhs=st.lists(st.lists(st.sampled_from(MI_TERMS), min_size=1, max_size=4).map(" + ".join), min_size=3,
                     max_size=3))
@@ -769,11 +770,13 @@ def test_random_mi_models_give_brms_tables_or_errors(lhs: list[str], rhs: list[s
         return
     rows = set(zip(table["class"], table["coef"]))
     assert all(("b", t.replace("(", "").replace(")", "")) in rows for x in rhs[:len(lhs)] for t in x.split(" + ")
-               if t.startswith("mi(") and ":" not in t)
+               if t.startswith("mi(") and ":" not in t and "," not in t)
 
 
-JSPR_AD = JSPR.assign(s=np.arange(len(JSPR)) % 3 > 0, sd=1.0 + (np.arange(len(JSPR)) % 5) / 10, w=1.0)
-MV_ADDITIONS = ["subset(s)", "se(sd)", "se(sd, sigma = TRUE)", "weights(w)", "mi()", "cens(s)", "trunc(lb = -100)"]
+JSPR_AD = JSPR.assign(s=np.arange(len(JSPR)) % 3 > 0, sd=1.0 + (np.arange(len(JSPR)) % 5) / 10, w=1.0,
+                      id=np.arange(len(JSPR)))
+MV_ADDITIONS = ["subset(s)", "se(sd)", "se(sd, sigma = TRUE)", "weights(w)", "mi()", "cens(s)", "trunc(lb = -100)",
+                "index(id)"]
 
 
 @settings(FUZZ, max_examples=60)  # each example builds two responses' data on jspr's 953 rows

@@ -31,6 +31,7 @@ from .families import DistPar, Family, get_family
 from .families.core import NU
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
+from .mvindex import index_values, link_indices
 from .mvsubset import check_subset, global_levels, incomplete_rows, subset_masks, without_subset
 from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, printed, prior_summary_table, prior_text,
                      resolve_priors)
@@ -221,6 +222,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
         check_subset(forms, subsets, rescor)
     else:
         (frame, n_dropped), subsets = drop_incomplete(mi.complete_mv_variables(forms, frame), frame), {}
+    index = index_values(forms, frame, subsets)
     responses = {resp: build_data(without_subset(form), frame.loc[subsets[resp]].reset_index(drop=True)
                                   if resp in subsets else frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
@@ -234,6 +236,7 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
             for block in lp.blocks:
                 block.resp = resp
     mi.link(responses)
+    link_indices(responses, index)
     _check_rescor_weights(responses, rescor)
     for k, block in enumerate(mv.blocks, start=1):  # brms numbers the blocks across responses
         block.id = k
