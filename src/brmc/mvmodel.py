@@ -110,7 +110,8 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             pm.Potential("Y_loglik", _rescor_logp(mv, values, parts))
         elif not prior_only:
             for resp, (Y, etas, scalars) in parts.items():
-                pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas, scalars))
+                pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas,
+                                                                scalars, params))
     key = hashlib.sha256("|".join([str(mv.rescor), *mv.responses, *(structure_key(md, spec, prior_only)
                                                                       for md in mv.responses.values())]).encode())
     start = {f"Intercept{md.predictors['mu'].suffix}": v for md in mv.responses.values()
@@ -125,12 +126,14 @@ def _additions(md: ModelData, resp: str, values: dict[str, np.ndarray]) -> dict:
 
 
 def _response_logp(md: ModelData, resp: str, values: dict[str, np.ndarray], Y: pt.TensorVariable, etas: dict,
-                   scalars: dict) -> pt.TensorVariable:
-    """One response's log-likelihood under its own family (no residual correlations)."""
+                   scalars: dict, params: dict) -> pt.TensorVariable:
+    """One response's log-likelihood under its own family (no residual correlations); with ``cosy()`` or
+    ``unstr()`` one density per series (:func:`brmc.terms.ac.likelihood`)."""
     additions = _additions(md, resp, values)
     eta = md.eta_mu(etas)
     dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
-    return md.family.pointwise_logp(Y, eta, dpars, additions).sum()
+    logp = terms.ac.likelihood(md, Y, eta, dpars, params)
+    return (md.family.pointwise_logp(Y, eta, dpars, additions) if logp is None else logp).sum()
 
 
 def _rescor_logp(mv: MvModelData, values: dict[str, np.ndarray], parts: dict) -> pt.TensorVariable:
@@ -230,7 +233,9 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
         total = 0.0
         for resp, md in mv.responses.items():
             eta, dpars = response_parts(posterior, mv, resp)
-            total = total + md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
+            values = terms.ac.time_log_lik(md, eta, dpars, posterior)  # cosy(), unstr(): given the series' rest
+            total = total + (md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
+                             if values is None else values)
         return np.asarray(total)
     Y, Mu, sigma, L, nu = rescor_draws(posterior, mv)
     weights = next(iter(mv.responses.values())).additions.get("weights")  # the same for all (brms's weights[n])

@@ -131,8 +131,8 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
             L = np.stack([values[n] for n in block.L_names], axis=1)
             values |= {f"{n}_raw": np.stack([cholesky_raw(l) for l in values.pop(n)]) for n in block.L_names}
         values[f"z_{block.id}"] = standardised_effects(effects, values[f"sd_{block.id}"], L, block.by_index, block.Lcov)
-    if "Lcortime" in values:  # unstr()'s correlation matrix
-        values["Lcortime_raw"] = np.stack([cholesky_raw(l) for l in values.pop("Lcortime")])
+    for name in [n for n in values if n.startswith("Lcortime")]:  # unstr()'s correlation matrix (Lcortime_y1)
+        values[f"{name}_raw"] = np.stack([cholesky_raw(l) for l in values.pop(name)])
     return values
 
 
