@@ -725,7 +725,8 @@ def test_autocor_and_mvbind_texts_parse_or_raise_formula_error(text: str) -> Non
 
 JSPR = brmc.datasets.load("jspr")
 MV_TERMS = ["craven", "social", "gender", "craven * gender", "0", "1", "(1 | p | school)", "(1 | q | school)",
-            "(craven | p | school)", "(1 || school)", "(1 | p | class)", "(1 | school:class)", "offset(craven)", "+"]
+            "(craven | p | school)", "(1 || school)", "(1 | p | class)", "(1 | school:class)", "offset(craven)", "+",
+            "ar(time = id, gr = school)", "ma(time = id)", "cosy(time = id, gr = school)", "me(craven, 0.5)"]
 
 
 @FUZZ
@@ -744,6 +745,9 @@ def test_random_multivariate_formulas_give_brms_tables_or_errors(lhs: list[str],
         return
     assert set(table["resp"]) <= {"", *lhs}
     assert ("rescor" in set(table["class"])) == (rescor is not False)
+    assert not ("cosy" in set(table["class"]) and rescor is not False)  # brms refuses covariance terms with rescor
+    assert set(table.loc[table["class"].isin(["ar", "ma", "cosy"]), "resp"]) <= set(lhs)  # named by response
+    assert set(table.loc[table["class"].isin(["meanme", "sdme"]), "resp"]) <= {""}  # shared latent values
 
 
 NHANES = brmc.datasets.load("nhanes")
