@@ -198,10 +198,12 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     Raises
     ------
     FamilyError
-        ``rescor`` for families other than one of gaussian or student, a family of a matrix response
-        (multinomial, dirichlet, logistic_normal: not yet), or the wrong number of families.
+        ``rescor`` for families other than one of gaussian or student or with ``cosy()``/``unstr()``, a
+        family of a matrix response (multinomial, dirichlet, logistic_normal: not yet), or the wrong number
+        of families.
     FormulaError
-        Terms a multivariate model does not take yet (``me()``, ``cs()``, autocorrelation, non-linear).
+        Terms a multivariate model does not take yet (``cs()``), time-series terms whose ``time`` or ``gr``
+        differ between responses, different ``me()`` terms (:mod:`brmc.mvautocor`).
 
     Examples
     --------

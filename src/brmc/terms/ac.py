@@ -17,7 +17,8 @@ of a gaussian or student model, as brms fits them (``unstr()``: brms 2.19).
 
 The rows are put in brms's order (by group, then time: :func:`order_frame`) before anything
 else is built from them, so the fit's data, draws and predictions follow that order, as brms's.
-The draws are ``ar[1]``, ``ma[1]``, ``cosy``, ``cortime__1__2``.  The covariance terms (``cosy()``,
+The draws are ``ar[1]``, ``ma[1]``, ``cosy``, ``cortime__1__2``; in a multivariate model named by response
+(``ar_y1[1]``, ``cosy_y1``, ``cortime_y1__1__2``: :mod:`brmc.mvautocor`).  The covariance terms (``cosy()``,
 ``unstr()``) take new data (their series drawn jointly, ``unstr()``'s at time points it was fitted to).
 
 Example:
@@ -314,7 +315,7 @@ def covariance_term(md: ModelData) -> Autocor | None:
     Parameters
     ----------
     md : ModelData
-        The model's data (a multivariate model's has none).
+        The model's data (of a multivariate model, one response's).
 
     Returns
     -------

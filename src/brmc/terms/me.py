@@ -11,8 +11,8 @@ population-level effects and the rest in no section.
 
 The latent values exist for the training rows only; at new rows they are drawn as brms does,
 ``normal(x, sdx)`` afresh for every draw (``seed=`` makes it repeatable).  brmc takes one ``me()`` term, ungrouped, in
-``mu`` of a univariate model (brms's ``gr`` argument and correlated latent values of several terms
-are not there yet).
+``mu`` (brms's ``gr`` argument and correlated latent values of several terms are not there yet); in a
+multivariate model the responses share its latent values and each has its coefficient (``bsp_y1_mechl10``).
 
 Example:
     >>> import brmc
