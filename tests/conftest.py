@@ -105,6 +105,15 @@ def calls_of(monkeypatch: pytest.MonkeyPatch, function) -> Iterator[list]:
         yield calls
 
 
+def loglik_at(model, point: dict[str, np.ndarray]) -> float:
+    """A model's ``Y_loglik`` at constrained values (``<name>_log__`` value variables from ``point[name]``)."""
+    (loglik,) = model.replace_rvs_by_values([model["Y_loglik"]])
+    values = {v.name: np.log(point[v.name.removesuffix("_log__")]) if v.name.endswith("_log__")
+              else point[v.name] for v in model.value_vars}
+    f = model.compile_fn(loglik, inputs=model.value_vars, point_fn=False, on_unused_input="ignore")
+    return float(f(**values))
+
+
 def quiet(function, *args, **kwargs):
     """``function(*args, **kwargs)`` with its warnings silenced (small fits warn about ESS)."""
     with warnings.catch_warnings():

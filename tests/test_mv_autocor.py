@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import scipy.stats
+import xarray as xr
 
 import brmc
 from brmc.data import build_data
@@ -22,10 +23,10 @@ from brmc.formula import parse_formula
 from brmc.graph import cholesky_from_raw
 from brmc.model import build_model
 from brmc.mvdata import build_mv_data, resolve_mv_priors
-from brmc.mvmodel import build_mv_model
+from brmc.mvmodel import build_mv_model, mv_log_lik, mv_posterior
 from brmc.priors import PRIOR_COLUMNS, resolve_priors
 
-from .conftest import quiet
+from .conftest import loglik_at, quiet
 
 RNG = np.random.default_rng(11)
 N_G, N_T = 6, 8
@@ -139,12 +140,12 @@ def test_rescor_ar_density_matches_scipy() -> None:
     cov = np.outer(sd, sd) * (C @ C.T)
     Y = frame[["y1", "y2"]].to_numpy()
     expected = sum(scipy.stats.multivariate_normal(m, cov).logpdf(y) for m, y in zip(np.stack(means, axis=1), Y))
-    model = built.model
-    (loglik,) = model.replace_rvs_by_values([model["Y_loglik"]])
-    values = {v.name: np.log(p[v.name.removesuffix("_log__")]) if v.name.endswith("_log__") else p[v.name]
-              for v in model.value_vars}
-    f = model.compile_fn(loglik, inputs=model.value_vars, point_fn=False, on_unused_input="ignore")
-    assert float(f(**values)) == pytest.approx(expected, rel=1e-10)
+    assert loglik_at(built.model, p) == pytest.approx(expected, rel=1e-10)
+    raw = xr.Dataset({k: xr.DataArray(np.asarray(v)[None, None], dims=("chain", "draw", *(f"{k}_dim" for _ in
+                                                                                         np.shape(v))))
+                      for k, v in p.items()}, coords={"chain": [0], "draw": [0]})
+    pointwise = mv_log_lik(mv_posterior(raw, mv), mv)  # the draws' log_lik: each row's joint density
+    assert pointwise.shape == (1, 1, len(DATA)) and pointwise.sum() == pytest.approx(expected, rel=1e-10)
 
 
 @pytest.mark.parametrize("formula, error, message", [
