@@ -26,7 +26,7 @@ from brmc.mvdata import build_mv_data, resolve_mv_priors
 from brmc.mvmodel import build_mv_model, mv_log_lik, mv_posterior
 from brmc.priors import PRIOR_COLUMNS, resolve_priors
 
-from .conftest import loglik_at, quiet
+from .conftest import loglik_at, quiet, rescor_logpdf
 
 RNG = np.random.default_rng(11)
 N_G, N_T = 6, 8
@@ -135,11 +135,8 @@ def test_rescor_ar_density_matches_scipy() -> None:
         for k, a in enumerate(ar, start=1):
             mu[:, k:] += a * err[:, :-k]
         means.append(mu.ravel())
-    C = cholesky_from_raw(p["Lrescor_raw"], 2)
-    sd = np.array([p["sigma_y1"], p["sigma_y2"]])
-    cov = np.outer(sd, sd) * (C @ C.T)
-    Y = frame[["y1", "y2"]].to_numpy()
-    expected = sum(scipy.stats.multivariate_normal(m, cov).logpdf(y) for m, y in zip(np.stack(means, axis=1), Y))
+    expected = rescor_logpdf(frame[["y1", "y2"]].to_numpy(), np.stack(means, axis=1),
+                             np.array([p["sigma_y1"], p["sigma_y2"]]), cholesky_from_raw(p["Lrescor_raw"], 2))
     assert loglik_at(built.model, p) == pytest.approx(expected, rel=1e-10)
     raw = xr.Dataset({k: xr.DataArray(np.asarray(v)[None, None], dims=("chain", "draw", *(f"{k}_dim" for _ in
                                                                                          np.shape(v))))
@@ -183,3 +180,9 @@ def test_fit_post_processing_with_resp() -> None:
     assert np.isfinite(quiet(fit.loo).estimates.loc["elpd_loo", "Estimate"])
     post = fit.idata.posterior
     assert 0 < float(post["cosy_y2"].mean()) < 1 and abs(float(post["b_y1_x"].mean()) - 1) < 0.5
+
+
+def test_me_with_subset_is_refused() -> None:
+    formula = brmc.bf("y1 | subset(s) ~ me(x, sdx)") + brmc.bf("y2 ~ me(x, sdx)") + brmc.set_rescor(False)
+    with pytest.raises(FormulaError, match=r"me\(\) terms \(me\(x, sdx\)\) cannot be combined with subset\(\)"):
+        build_mv_data(formula, SHUFFLED.assign(s=np.arange(len(SHUFFLED)) % 3 > 0))
