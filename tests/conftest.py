@@ -14,6 +14,7 @@ import jax.monitoring
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.stats
 
 import brmc
 
@@ -103,6 +104,22 @@ def calls_of(monkeypatch: pytest.MonkeyPatch, function) -> Iterator[list]:
             if name.startswith("brmc") and getattr(module, function.__name__, None) is function:
                 m.setattr(module, function.__name__, counting)
         yield calls
+
+
+def loglik_at(model, point: dict[str, np.ndarray]) -> float:
+    """A model's ``Y_loglik`` at constrained values (``<name>_log__`` value variables from ``point[name]``)."""
+    (loglik,) = model.replace_rvs_by_values([model["Y_loglik"]])
+    values = {v.name: np.log(point[v.name.removesuffix("_log__")]) if v.name.endswith("_log__")
+              else point[v.name] for v in model.value_vars}
+    f = model.compile_fn(loglik, inputs=model.value_vars, point_fn=False, on_unused_input="ignore")
+    return float(f(**values))
+
+
+def rescor_logpdf(Y: np.ndarray, means: np.ndarray, sigma: np.ndarray, L: np.ndarray) -> float:
+    """SciPy's summed multivariate normal of the rows of ``Y`` (N, R) about ``means`` (N, R), covariance
+    ``diag(sigma) L L' diag(sigma)``: brms's ``multi_normal_cholesky`` with ``rescor``."""
+    cov = np.outer(sigma, sigma) * (L @ L.T)
+    return float(sum(scipy.stats.multivariate_normal(m, cov).logpdf(y) for m, y in zip(means, Y)))
 
 
 def quiet(function, *args, **kwargs):

@@ -725,7 +725,8 @@ def test_autocor_and_mvbind_texts_parse_or_raise_formula_error(text: str) -> Non
 
 JSPR = brmc.datasets.load("jspr")
 MV_TERMS = ["craven", "social", "gender", "craven * gender", "0", "1", "(1 | p | school)", "(1 | q | school)",
-            "(craven | p | school)", "(1 || school)", "(1 | p | class)", "(1 | school:class)", "offset(craven)", "+"]
+            "(craven | p | school)", "(1 || school)", "(1 | p | class)", "(1 | school:class)", "offset(craven)", "+",
+            "ar(time = id, gr = school)", "ma(time = id)", "cosy(time = id, gr = school)", "me(craven, 0.5)"]
 
 
 @FUZZ
@@ -744,15 +745,19 @@ def test_random_multivariate_formulas_give_brms_tables_or_errors(lhs: list[str],
         return
     assert set(table["resp"]) <= {"", *lhs}
     assert ("rescor" in set(table["class"])) == (rescor is not False)
+    assert not ("cosy" in set(table["class"]) and rescor is not False)  # brms refuses covariance terms with rescor
+    assert set(table.loc[table["class"].isin(["ar", "ma", "cosy"]), "resp"]) <= set(lhs)  # named by response
+    assert set(table.loc[table["class"].isin(["meanme", "sdme"]), "resp"]) <= {""}  # shared latent values
 
 
 NHANES = brmc.datasets.load("nhanes")
 MI_TERMS = ["age", "hyp", "mi(chl)", "mi(bmi)", "mi(hyp)", "age * mi(chl)", "mi(chl):age", "mi(bmi):hyp", "chl",
-            "mi(log(chl))", "mi(chl, age)", "(1 | hyp)", "0", "1"]
+            "mi(log(chl))", "mi(chl, age)", "mi(chl, idx = age)", "mi(bmi, idx = log(age))", "(1 | hyp)", "0", "1"]
 
 
 @FUZZ
-@given(lhs=st.lists(st.sampled_from(["bmi", "bmi | mi()", "chl", "chl | mi()", "hyp | mi()"]), min_size=1,
+@given(lhs=st.lists(st.sampled_from(["bmi", "bmi | mi()", "chl", "chl | mi()", "hyp | mi()", "chl | mi() + index(age)"]),
+                    min_size=1,
                     max_size=3),
        rhs=st.lists(st.lists(st.sampled_from(MI_TERMS), min_size=1, max_size=4).map(" + ".join), min_size=3,
                     max_size=3))
@@ -769,11 +774,13 @@ def test_random_mi_models_give_brms_tables_or_errors(lhs: list[str], rhs: list[s
         return
     rows = set(zip(table["class"], table["coef"]))
     assert all(("b", t.replace("(", "").replace(")", "")) in rows for x in rhs[:len(lhs)] for t in x.split(" + ")
-               if t.startswith("mi(") and ":" not in t)
+               if t.startswith("mi(") and ":" not in t and "," not in t)
 
 
-JSPR_AD = JSPR.assign(s=np.arange(len(JSPR)) % 3 > 0, sd=1.0 + (np.arange(len(JSPR)) % 5) / 10, w=1.0)
-MV_ADDITIONS = ["subset(s)", "se(sd)", "se(sd, sigma = TRUE)", "weights(w)", "mi()", "cens(s)", "trunc(lb = -100)"]
+JSPR_AD = JSPR.assign(s=np.arange(len(JSPR)) % 3 > 0, sd=1.0 + (np.arange(len(JSPR)) % 5) / 10, w=1.0,
+                      id=np.arange(len(JSPR)))
+MV_ADDITIONS = ["subset(s)", "se(sd)", "se(sd, sigma = TRUE)", "weights(w)", "mi()", "cens(s)", "trunc(lb = -100)",
+                "index(id)"]
 
 
 @settings(FUZZ, max_examples=60)  # each example builds two responses' data on jspr's 953 rows

@@ -187,9 +187,9 @@ def test_families_per_response_without_rescor() -> None:
     (lambda: brmc.bf("math ~ craven") + brmc.set_rescor(True), FormulaError, "only possible in multivariate models"),
     (lambda: brmc.get_prior(brmc.bf("mvbind(english, math) ~ craven + (1 | p | school) + (1 | p | class)"), JSP),
      FormulaError, "must have the same grouping factor"),
-    (lambda: brmc.get_prior(brmc.bf("mvbind(english, math) ~ craven + ar(time = year, gr = id)")
-                            + brmc.set_rescor(False), JSP),
-     FormulaError, "ar(time = year, gr = id) of response 'english' are not supported in multivariate"),
+    (lambda: brmc.get_prior(brmc.bf("mvbind(english, math) ~ craven + cosy(time = year, gr = id)")
+                            + brmc.set_rescor(True), JSP),
+     FamilyError, "Explicit covariance terms cannot be modeled when 'rescor' is estimated"),
     (lambda: brmc.get_prior(MV_JSP, JSP, family=["gaussian"]), FamilyError, "1 families for 2 responses"),
     (lambda: brmc.get_prior(brmc.bf("english | weights(w) ~ craven") + brmc.bf("math ~ craven") + brmc.set_rescor(True),
                             JSP.assign(w=2.0)), FamilyError, "every response takes the same weights"),

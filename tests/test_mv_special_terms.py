@@ -13,7 +13,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import scipy.stats
 
 import brmc
 from brmc.graph import cholesky_from_raw
@@ -21,7 +20,7 @@ from brmc.mvdata import build_mv_data, resolve_mv_priors
 from brmc.mvmodel import build_mv_model
 from brmc.priors import PRIOR_COLUMNS
 
-from .conftest import quiet, reference_standata
+from .conftest import loglik_at, quiet, reference_standata, rescor_logpdf
 
 MCYCLE = brmc.datasets.load("mcycle")
 DATA = MCYCLE.assign(accel2=MCYCLE["accel"] * 0.5 + 3,
@@ -74,14 +73,7 @@ def test_rescor_likelihood_of_smooths_is_brms_on_brms_basis() -> None:
                   f"zs_{resp}_1_1": zs, f"sigma_{resp}": np.exp(rng.normal(3, 0.1))}
         mus.append(icpt + ref["Xs"][:, 0] * sign * bs + ref["Zs_1_1"] @ (Q @ (sds * zs)))
     point["Lrescor_raw"] = rng.normal(size=1)
-    C = cholesky_from_raw(point["Lrescor_raw"], 2)
-    sigma = np.array([point["sigma_accel"], point["sigma_accel2"]])
-    cov = np.outer(sigma, sigma) * (C @ C.T)
-    Y = DATA[["accel", "accel2"]].to_numpy()
-    expected = sum(scipy.stats.multivariate_normal(m, cov).logpdf(y) for m, y in zip(np.stack(mus, axis=1), Y))
-    model = built.model
-    (loglik,) = model.replace_rvs_by_values([model["Y_loglik"]])
-    values = {v.name: np.log(point[v.name.removesuffix("_log__")]) if v.name.endswith("_log__")
-              else point[v.name] for v in model.value_vars}
-    f = model.compile_fn(loglik, inputs=model.value_vars, point_fn=False, on_unused_input="ignore")
-    assert float(f(**values)) == pytest.approx(expected, rel=1e-9)
+    expected = rescor_logpdf(DATA[["accel", "accel2"]].to_numpy(), np.stack(mus, axis=1),
+                             np.array([point["sigma_accel"], point["sigma_accel2"]]),
+                             cholesky_from_raw(point["Lrescor_raw"], 2))
+    assert loglik_at(built.model, point) == pytest.approx(expected, rel=1e-9)

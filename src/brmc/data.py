@@ -518,7 +518,7 @@ def _additions(formula: BrmsFormula, frame: pd.DataFrame, family: Family) -> dic
     allowed = {"trials": {*_TRIALS_FAMILIES, "multinomial"}, "weights": None, "se": {"gaussian", "student"},
                "cens": CDF_FAMILIES | {"cox"}, "trunc": CDF_FAMILIES, "dec": {"wiener"}}
     names = {c.name for c in family.components} or {family.name}  # a mixture's: each component's
-    for term, args in ((t, a) for t, a in formula.additions.items() if t != "mi"):  # mi(): terms.mi
+    for term, args in ((t, a) for t, a in formula.additions.items() if t not in ("mi", "index")):  # brmc.mvindex
         if term not in allowed:
             raise DataError(f"The addition term {term}() is not supported yet.")
         families = allowed[term]

@@ -45,7 +45,7 @@ SAFE_FUNCTIONS: frozenset[str] = frozenset(
 FORMULAE_SPELLINGS: dict[str, str] = {"as.factor": "as__factor", "scale": "r__scale"}
 #: addition terms brms accepts on the left-hand side.
 ADDITION_TERMS: frozenset[str] = frozenset(
-    {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat"}
+    {"trials", "weights", "cens", "se", "trunc", "subset", "rate", "thres", "mi", "dec", "cat", "index"}
 )
 
 

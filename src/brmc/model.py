@@ -30,7 +30,7 @@ import pytensor.tensor as pt
 from pytensor.graph.replace import graph_replace, vectorize_graph
 from pytensor.graph.traversal import ancestors
 
-from . import terms
+from . import naming, terms
 from .data import ModelData
 from .distributions import pymc_dist
 from .errors import FamilyError
@@ -187,23 +187,11 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
     values = {**data_values(md), **prior_values(spec)}
     params: dict[str, pt.TensorVariable] = {}
     with pm.Model() as model:
-        ordered = _ordered_intercepts(md)
+        ordered = ordered_intercepts(md)
         ctx = graph_context(md.nobs, values, params, spec, intercepts=ordered)
         Y = terms.mi.response_values(md, "", ctx)  # missing values under mi() imputed (brms's Yl)
         etas = predictor_graphs(md, ctx)
-        scalars = {}
-        if md.thresholds:  # ordered cut points of an ordinal model
-            ordered = pm.distributions.transforms.ordered if md.family.ordered else None  # brms: sratio's are free
-            params["Intercept"] = pm.Flat("Intercept", shape=md.thresholds, default_transform=ordered,
-                                          initval=np.linspace(-1.0, 1.0, md.thresholds))
-            scalars["thres"] = params["Intercept"][None, :]  # an axis of rows, as after sampling
-        for dpar in md.dpars:
-            if dpar.corr:  # a correlation matrix (logistic_normal's lncor) as its Cholesky factor
-                scalars[dpar.name] = _cholesky_factor(dpar, ctx)
-                continue
-            lb, ub = spec.bounds(dpar.name)
-            shape = (dpar.size,) if dpar.size else ()
-            params[dpar.name] = scalars[dpar.name] = parameter(dpar.parameter, shape, lb, ub, bool(dpar.size))
+        scalars = thresholds(md, params) | {dpar.name: dpar_parameter(dpar, ctx) for dpar in md.dpars}
         _add_priors(spec, params, values)
         if not prior_only:
             additions = {k: pm.Data(k, values[k]) if isinstance(v, np.ndarray) else v
@@ -218,6 +206,68 @@ def build_model(md: ModelData, spec: PriorSpec, prior_only: bool = False) -> Bui
         values = {k: v for k, v in values.items() if model[k] in used}
     return BuiltModel(model=model, structure=structure_key(md, spec, prior_only), values=values,
                       start=fallback_start(md))
+
+
+def thresholds(md: ModelData, params: dict[str, pt.TensorVariable]) -> dict[str, pt.TensorVariable]:
+    """The cut points of an ordinal response, ``Intercept<suffix>`` (``Intercept``; ``Intercept_y1`` of
+    response ``y1`` of a multivariate model), ordered but for sratio, cratio and acat (brms's free
+    ``vector[nthres] Intercept``).
+
+    Parameters
+    ----------
+    md : ModelData
+        The response's data.
+    params : dict
+        The model's parameters by name; the cut points are added.
+
+    Returns
+    -------
+    dict
+        ``{"thres": ...}`` with an axis of rows, as after sampling; empty for other families.
+
+    Examples
+    --------
+    >>> with pm.Model():
+    ...     thresholds(fit.model_data, {})
+    {}
+    """
+    if not md.thresholds:
+        return {}
+    name = f"Intercept{md.predictors['mu'].suffix}"
+    ordered = pm.distributions.transforms.ordered if md.family.ordered else None
+    params[name] = pm.Flat(name, shape=md.thresholds, default_transform=ordered,
+                           initval=np.linspace(-1.0, 1.0, md.thresholds))
+    return {"thres": params[name][None, :]}
+
+
+def dpar_parameter(dpar: DistPar, ctx: GraphContext) -> pt.TensorVariable:
+    """A family parameter estimated as one number (a simplex of ``size``; a correlation matrix, as its
+    Cholesky factor with its ``lkj`` prior).
+
+    Parameters
+    ----------
+    dpar : DistPar
+        The parameter (under a multivariate model's name, ``sigma_y2``).
+    ctx : GraphContext
+        Its bounds; it goes into ``ctx.params`` by ``dpar.name`` (a correlation matrix's factor does not).
+
+    Returns
+    -------
+    pytensor.tensor.TensorVariable
+
+    Examples
+    --------
+    >>> with pm.Model():
+    ...     ctx = GraphContext(nobs=1, values={}, params={}, bounds=lambda name: (0.0, None), hyper=None)
+    ...     dpar_parameter(DistPar("sigma", lb=0.0), ctx).name, list(ctx.params)
+    ('sigma', ['sigma'])
+    """
+    if dpar.corr:  # logistic_normal's lncor
+        return _cholesky_factor(dpar, ctx)
+    lb, ub = ctx.bounds(dpar.name)
+    shape = (dpar.size,) if dpar.size else ()
+    ctx.params[dpar.name] = value = parameter(dpar.parameter, shape, lb, ub, bool(dpar.size))
+    return value
 
 
 def _cholesky_factor(dpar: DistPar, ctx: GraphContext) -> pt.TensorVariable:
@@ -245,15 +295,16 @@ def predictor_graphs(md: ModelData, ctx: GraphContext) -> dict[str, pt.TensorVar
             for dpar, lp in md.predictors.items()}
 
 
-def _ordered_intercepts(md: ModelData) -> dict[str, pt.TensorVariable]:
+def ordered_intercepts(md: ModelData) -> dict[str, pt.TensorVariable]:
     """brms's ``ordered[K] ordered_Intercept`` of a mixture with ``order = "mu"``: the intercepts of
-    ``mu1`` < ``mu2`` < ..., each also a deterministic ``Intercept_mu<k>`` (brms's name), by dpar."""
+    ``mu1`` < ``mu2`` < ..., each also a deterministic ``Intercept_mu<k>`` (brms's name; ``Intercept_mu1_y1``
+    of response ``y1`` of a multivariate model), by dpar."""
     mus = [md.predictors[d] for d in md.mu_dpars]
     if not md.family.mixture or md.family.order != "mu":
         return {}
     if not all(lp.has_intercept for lp in mus):
         raise FamilyError("Identifying mixture components via ordering requires population-level intercepts to be "
                           "present. Try setting order = 'none' in function 'mixture'.")
-    ordered = pm.Flat("ordered_Intercept", shape=len(mus), default_transform=pm.distributions.transforms.ordered,
-                      initval=np.linspace(-1.0, 1.0, len(mus)))
+    ordered = pm.Flat(naming.ordered_intercept(mus[0].resp), shape=len(mus),
+                      default_transform=pm.distributions.transforms.ordered, initval=np.linspace(-1.0, 1.0, len(mus)))
     return {lp.dpar: pm.Deterministic(f"Intercept{lp.suffix}", ordered[k]) for k, lp in enumerate(mus)}

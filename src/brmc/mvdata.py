@@ -31,6 +31,8 @@ from .families import DistPar, Family, get_family
 from .families.core import NU
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
+from .mvautocor import check_me, check_response, order_rows
+from .mvindex import index_values, link_indices
 from .mvsubset import check_subset, global_levels, incomplete_rows, subset_masks, without_subset
 from .priors import (ParamPrior, Prior, PriorSpec, default_prior_table, printed, prior_summary_table, prior_text,
                      resolve_priors)
@@ -40,11 +42,14 @@ from .terms.base import LKJ_1, prior_row
 from .terms.re import link_ids
 
 #: term kinds a multivariate model takes so far
-MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl")
+MV_KINDS = ("fe", "re", "offset", "sm", "sp", "gp", "mi", "nl", "cs", "ac", "me")
 #: the addition terms a response takes with ``rescor`` (brms's ``stan_predictor.mvbrmsterms``)
 RESCOR_ADDITIONS = ("se", "weights", "mi")
 #: prior classes a prior without ``resp`` sets for every response (brms's global rows)
 GLOBAL_CLASSES = ("b", "Intercept")
+#: prior classes of parameters shared by the responses, their rows without ``resp`` (group-level
+#: correlations; ``me()``'s latent values, brms's ``prior_Xme`` of the whole model)
+SHARED_CLASSES = ("cor", "meanme", "sdme")
 _KEY = ("class", "coef", "group", "resp", "dpar", "nlpar")
 _NAMES = ("class", "coef", "group", "resp", "dpar", "nlpar")  # as a Prior's keywords name them
 
@@ -117,7 +122,7 @@ class MvModelData:
         """A response's family parameters estimated as one number: (its name in the likelihood,
         the parameter under brms's name ``sigma_<resp>``); a shared ``nu`` is left out."""
         md = self.responses[resp]
-        return [(d.name, replace(d, name=f"{d.name}_{resp}")) for d in md.dpars
+        return [(d.name, replace(d, name=f"{d.name}_{resp}", resp=resp)) for d in md.dpars
                 if not (self.shared_nu and d.name == "nu")]
 
     @property
@@ -130,7 +135,9 @@ class MvModelData:
     def fixef_names(self) -> list[str]:
         """brms's ``fixef`` rows: every response's intercept, then the other coefficients."""
         lps = [lp for md in self.responses.values() for lp in md.linear_predictors]  # nlpars' too
-        return [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps for n in lp.b_names]
+        thresholds = [md.predictors["mu"].label(n) for md in self.responses.values() for n in md.fixef_names[:md.thresholds]]
+        return thresholds + [lp.label("Intercept") for lp in lps if lp.has_intercept] + [lp.label(n) for lp in lps
+                                                                                        for n in lp.b_names]
 
     def links_text(self) -> str:
         """brms's ``Links:`` lines, one per response."""
@@ -191,10 +198,12 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     Raises
     ------
     FamilyError
-        ``rescor`` for families other than one of gaussian or student, a family a multivariate
-        model cannot take yet, or the wrong number of families.
+        ``rescor`` for families other than one of gaussian or student or with ``cosy()``/``unstr()``, a
+        family of a matrix response (multinomial, dirichlet, logistic_normal: not yet), or the wrong number
+        of families.
     FormulaError
-        Terms a multivariate model does not take yet (``me()``, ``cs()``, autocorrelation, non-linear).
+        Terms a multivariate model does not take yet (``cs()``), time-series terms whose ``time`` or ``gr``
+        differ between responses, different ``me()`` terms (:mod:`brmc.mvautocor`).
 
     Examples
     --------
@@ -209,16 +218,20 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     families = _families(family, list(forms))
     rescor = formula.resolve_rescor([f.name for f in families], any("mi" in f.additions for f in forms.values()))
     for fam in families:
-        if fam.polytomous or fam.mixture:
-            raise FamilyError(f"Family '{fam.name}' is not supported in multivariate models yet.")
+        if fam.multicol:
+            raise FamilyError(f"Family '{fam.name}' (a matrix response) is not supported in multivariate models yet.")
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     if any("subset" in form.additions for form in forms.values()):  # each response on its own rows
         frame = incomplete_rows(forms, frame)
-        n_dropped, subsets = frame.attrs.pop("n_dropped"), subset_masks(forms, frame)
+        n_dropped = frame.attrs.pop("n_dropped")
+        frame = order_rows(forms, frame)  # brms's order of the rows for time-series terms, once for all
+        subsets = subset_masks(forms, frame)
         check_subset(forms, subsets, rescor)
     else:
         (frame, n_dropped), subsets = drop_incomplete(mi.complete_mv_variables(forms, frame), frame), {}
+        frame = order_rows(forms, frame)
+    index = index_values(forms, frame, subsets)
     responses = {resp: build_data(without_subset(form), frame.loc[subsets[resp]].reset_index(drop=True)
                                   if resp in subsets else frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
@@ -227,11 +240,14 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
         if resp in subsets:
             global_levels(md, frame, env)
         _check_terms(resp, md, rescor)
+        check_response(resp, md, rescor)
         for lp in md.linear_predictors:  # nlpars' too
             lp.resp = resp
             for block in lp.blocks:
                 block.resp = resp
+    check_me(responses, subsets)
     mi.link(responses)
+    link_indices(responses, index)
     _check_rescor_weights(responses, rescor)
     for k, block in enumerate(mv.blocks, start=1):  # brms numbers the blocks across responses
         block.id = k
@@ -255,7 +271,7 @@ def _check_terms(resp: str, md: ModelData, rescor: bool) -> None:
         if other:
             raise FormulaError(f"The term(s) {', '.join(other)} of response {resp!r} are not supported in multivariate "
                                "models yet; they take population-level, group-level, offset(), s(), t2(), gp(), "
-                               "mo() and mi() terms, and non-linear formulas.")
+                               "mo(), mi(), me(), cs() and autocorrelation terms, and non-linear formulas.")
     unsupported = sorted((set(md.additions) | set(md.formula.additions)) - {*RESCOR_ADDITIONS, "se_sigma"})
     if rescor and unsupported:
         raise FamilyError(f"Only {', '.join(RESCOR_ADDITIONS)} are supported addition arguments when 'rescor' is "
@@ -295,7 +311,7 @@ def _mv_table(mv: MvModelData) -> pd.DataFrame:
     for resp, md in mv.responses.items():
         for row in default_prior_table(md).to_dict("records"):
             if not (mv.shared_nu and row["class"] == "nu"):
-                rows.append(row if row["class"] == "cor" else {**row, "resp": resp})
+                rows.append(row if row["class"] in SHARED_CLASSES else {**row, "resp": resp})
     rows += [prior_row("", cl) for cl in GLOBAL_CLASSES if any(r["class"] == cl and not r["coef"] for r in rows)]
     if mv.rescor:
         rows.append(prior_row(LKJ_1, "rescor"))
@@ -361,7 +377,8 @@ def resolve_mv_priors(mv: MvModelData, user: list[Prior] | None = None) -> Prior
         for p in resolve_priors(md, response_priors(md, user, resp)).params:
             if p.param in renamed:  # a family parameter: brms's name (sigma_english)
                 params.append(replace(p, param=renamed[p.param]))
-            elif not (mv.shared_nu and p.param == "nu"):
+            elif not (mv.shared_nu and p.param == "nu") and not (p.class_ in SHARED_CLASSES[1:] and any(
+                    (q.param, q.position) == (p.param, p.position) for q in params)):  # me()'s, once
                 params.append(p)
     params += _global_params(mv, user)
     return PriorSpec(params=params, user=user, table=table)
@@ -373,7 +390,7 @@ def response_priors(md: ModelData, user: list[Prior], resp: str) -> list[Prior]:
     keys = {(r["class"], r["coef"], r["group"], r["dpar"]) for r in default_prior_table(md).to_dict("records")}
     own = [replace(p, resp="") for p in user if p.resp == resp]
     taken = {(p.class_, p.coef, p.group, p.dpar) for p in own}
-    return own + [p for p in user if not p.resp and p.class_ in (*GLOBAL_CLASSES, "cor")
+    return own + [p for p in user if not p.resp and p.class_ in (*GLOBAL_CLASSES, *SHARED_CLASSES)
                   and (p.class_, p.coef, p.group, p.dpar) in keys - taken]
 
 
@@ -405,7 +422,7 @@ def mv_prior_summary(mv: MvModelData, user: list[Prior]) -> pd.DataFrame:
         spec = PriorSpec(params=resolve_priors(md, own).params, user=own, table=default_prior_table(md))
         for row in prior_summary_table(md, spec).to_dict("records"):
             if not (mv.shared_nu and row["class"] == "nu"):
-                rows.append(row if row["class"] == "L" else {**row, "resp": resp})
+                rows.append(row if row["class"] in ("L", *SHARED_CLASSES[1:]) else {**row, "resp": resp})
     globals_ = {p.class_: p for p in _global_params(mv, user)}
     if "rescor" in globals_:
         p = globals_["rescor"]

@@ -37,11 +37,14 @@ from .model import (
     BuiltModel,
     _add_priors,
     data_values,
+    dpar_parameter,
     fallback_start,
     graph_context,
+    ordered_intercepts,
     predictor_graphs,
     prior_values,
     structure_key,
+    thresholds,
 )
 from .multivariate import (
     multi_normal_rescor_lpdf,
@@ -97,11 +100,10 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             params["nu"] = shared["nu"] = parameter("nu", (), *spec.bounds("nu"))
         parts = {}
         for resp, md in mv.responses.items():
-            ctx.nobs = md.nobs  # its subset()'s rows
+            ctx.nobs, ctx.intercepts = md.nobs, ordered_intercepts(md)  # its subset()'s rows; a mixture's order
             etas = predictor_graphs(md, ctx)
-            scalars = dict(shared)
-            for name, d in mv.response_dpars(resp):
-                params[d.name] = scalars[name] = parameter(d.parameter, (), *spec.bounds(d.name))
+            scalars = dict(shared) | thresholds(md, params)
+            scalars |= {name: dpar_parameter(d, ctx) for name, d in mv.response_dpars(resp)}
             parts[resp] = (terms.mi.response_values(md, f"_{resp}", ctx), etas, scalars)  # Yl under mi()
         _add_priors(spec, params, values)
         L = _rescor_cholesky(mv, values) if mv.rescor else None  # with its lkj prior, prior_only or not
@@ -109,7 +111,8 @@ def build_mv_model(mv: MvModelData, spec: PriorSpec, prior_only: bool = False) -
             pm.Potential("Y_loglik", _rescor_logp(mv, values, parts, L))
         elif not prior_only:
             for resp, (Y, etas, scalars) in parts.items():
-                pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas, scalars))
+                pm.Potential(f"Y_{resp}_loglik", _response_logp(mv.responses[resp], resp, values, Y, etas,
+                                                                scalars, params))
     key = hashlib.sha256("|".join([str(mv.rescor), *mv.responses, *(structure_key(md, spec, prior_only)
                                                                       for md in mv.responses.values())]).encode())
     start = {f"Intercept{md.predictors['mu'].suffix}": v for md in mv.responses.values()
@@ -124,12 +127,14 @@ def _additions(md: ModelData, resp: str, values: dict[str, np.ndarray]) -> dict:
 
 
 def _response_logp(md: ModelData, resp: str, values: dict[str, np.ndarray], Y: pt.TensorVariable, etas: dict,
-                   scalars: dict) -> pt.TensorVariable:
-    """One response's log-likelihood under its own family (no residual correlations)."""
+                   scalars: dict, params: dict) -> pt.TensorVariable:
+    """One response's log-likelihood under its own family (no residual correlations); with ``cosy()`` or
+    ``unstr()`` one density per series (:func:`brmc.terms.ac.likelihood`)."""
     additions = _additions(md, resp, values)
     eta = md.eta_mu(etas)
     dpars = md.family.scale_dpars(Y, eta, md.dpar_values(etas, scalars), list(scalars))
-    return md.family.pointwise_logp(Y, eta, dpars, additions).sum()
+    logp = terms.ac.likelihood(md, Y, eta, dpars, params)
+    return (md.family.pointwise_logp(Y, eta, dpars, additions) if logp is None else logp).sum()
 
 
 def _rescor_cholesky(mv: MvModelData, values: dict[str, np.ndarray]) -> pt.TensorVariable:
@@ -197,7 +202,9 @@ def mv_posterior(raw: xr.Dataset, mv: MvModelData) -> xr.Dataset:
 def response_posterior(posterior: xr.Dataset, mv: MvModelData, resp: str) -> xr.Dataset:
     """The draws as a univariate model of ``resp`` reads them: its family parameters under their
     own names (``sigma`` for ``sigma_english``)."""
-    return posterior.assign({name: posterior[d.name] for name, d in mv.response_dpars(resp)})
+    own = {d.name: d for d in mv.responses[resp].dpars}
+    return posterior.assign({name: posterior[mv_name] for base, d in mv.response_dpars(resp)
+                             for name, mv_name in zip(own[base].names, d.names)})
 
 
 def response_parts(posterior: xr.Dataset, mv: MvModelData, resp: str) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -232,7 +239,9 @@ def mv_log_lik(posterior: xr.Dataset, mv: MvModelData) -> np.ndarray:
         total = 0.0
         for resp, md in mv.responses.items():
             eta, dpars = response_parts(posterior, mv, resp)
-            total = total + md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
+            values = terms.ac.time_log_lik(md, eta, dpars, posterior)  # cosy(), unstr(): given the series' rest
+            total = total + (md.family.log_lik(terms.mi.observed(md), eta, dpars, md.additions)  # NaN: missing
+                             if values is None else values)
         return np.asarray(total)
     Y, Mu, sigma, L, nu = rescor_draws(posterior, mv)
     weights = next(iter(mv.responses.values())).additions.get("weights")  # the same for all (brms's weights[n])

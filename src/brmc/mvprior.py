@@ -36,6 +36,8 @@ def _draw_name(p: ParamPrior, resp: str, coef_level: set[tuple[str, str, str]]) 
         return prior_name(p.class_, p.coef, p.group, prefix(p.dpar, resp), per_coef)
     if p.class_ in ("sd", "cor"):
         return prior_name(p.class_, p.coef, p.group, p.dpar if p.dpar != "mu" else "", per_coef)
+    if p.class_ in ("meanme", "sdme") or p.param.endswith(f"_{resp}"):  # shared, or named by response (ar_y1)
+        return f"prior_{p.param}"
     return f"prior_{p.param}_{resp}"
 
 

@@ -9,7 +9,7 @@ fits each response on the rows where its subset variable is TRUE (brms's ``subse
   gives its group-level blocks the levels of the grouping factor in all the model's rows, as
   brms's ``tidy_ranef`` does (a level outside a response's subset has effects drawn from their prior);
 - :func:`check_subset` gives brms's refusals: ``subset()`` with ``set_rescor(TRUE)``, ``mi()`` terms in
-  or of a subsetted response (brms needs ``mi(x, idx)`` with ``index()`` there).
+  or of a subsetted response without ``idx`` (brms needs ``mi(x, idx)`` with ``index()`` there: :mod:`brmc.mvindex`).
 
 A subsetted model's post-processing takes one response at a time (brms's "Argument 'resp' must be
 a single variable name for models using addition argument 'subset'").
@@ -178,24 +178,24 @@ def check_subset(forms: dict[str, BrmsFormula], masks: dict[str, np.ndarray], re
     >>> check_subset(f, {"y2": np.array([True])}, False)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    brmc.errors.FormulaError: mi() terms of subsetted variables require the 'idx' argument to be specified; ...
+    brmc.errors.FormulaError: mi() terms of subsetted variables require the 'idx' argument to be specified ...
     """
     if not masks:
         return
     if rescor:
         raise FamilyError("Only se, weights, mi are supported addition arguments when 'rescor' is estimated; "
                           f"the response(s) {', '.join(masks)} have subset(). Write set_rescor(FALSE).")
-    for resp, form in forms.items():
+    for resp, form in forms.items():  # mi(x) without idx (mi(x, idx = id): brmc.mvindex)
         read = sorted(v for p in [form, *form.pforms.values()] for t in p.terms if t.kind == "mi"
-                      for a in t.args[:1] for v in a.variables)
+                      and len(t.args) == 1 for v in t.args[0].variables)
         if read and resp in masks:
-            raise FormulaError("mi() terms in subsetted formulas require the 'idx' argument to be specified "
-                               f"(brmc does not take mi(x, idx) and index() yet): response {resp!r} reads "
-                               f"mi({read[0]}).")
+            raise FormulaError("mi() terms in subsetted formulas require the 'idx' argument to be specified: "
+                               f"response {resp!r} reads mi({read[0]}); write mi({read[0]}, idx = id) and give "
+                               f"{read[0]} an index(), e.g. {read[0]} | mi() + index(id).")
         if subsetted := [v for v in read if v in masks]:
-            raise FormulaError("mi() terms of subsetted variables require the 'idx' argument to be specified; "
-                               f"brmc does not take mi(x, idx) and index() yet (response {resp!r} reads "
-                               f"mi({subsetted[0]})).")
+            raise FormulaError("mi() terms of subsetted variables require the 'idx' argument to be specified "
+                               f"(response {resp!r} reads mi({subsetted[0]})); write mi({subsetted[0]}, idx = id) "
+                               f"and give {subsetted[0]} an index().")
 
 
 def global_levels(md: ModelData, frame: pd.DataFrame, env: dict[str, Any]) -> None:

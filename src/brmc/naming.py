@@ -105,6 +105,30 @@ def threshold_name(k: int) -> str:
     return f"Intercept[{k}]"
 
 
+def threshold_parts(md: Any) -> list[tuple[LinearPredictor, int]]:
+    """The ordinal thresholds of a model: (the ``mu`` predictor, their number) of each ordinal response, a
+    multivariate model's (:class:`~brmc.mvdata.MvModelData`, its ``responses``) each; sampled as
+    ``Intercept<suffix>`` (``Intercept``, ``Intercept_y1``), named ``b_<prefix>_Intercept[k]``.
+
+    Example:
+        >>> [(lp.pname, k) for lp, k in threshold_parts(fit.model_data)]
+        []
+    """
+    models = md.responses.values() if hasattr(md, "responses") else [md]
+    return [(m.predictors["mu"], m.thresholds) for m in models if m.thresholds]
+
+
+def ordered_intercept(resp: str = "") -> str:
+    """The ordered intercepts of a mixture's ``mu1``, ``mu2``, ... (brms's ``ordered_Intercept``; of response
+    ``y1`` of a multivariate model ``ordered_Intercept_y1``).
+
+    Example:
+        >>> ordered_intercept(), ordered_intercept("y1")
+        ('ordered_Intercept', 'ordered_Intercept_y1')
+    """
+    return f"ordered_Intercept{suffix(prefix('mu', resp))}"
+
+
 def sd_name(group: str, label: str) -> str:
     """A group-level standard deviation: ``sd_Subject__Days`` (``label`` from :func:`coef_label`)."""
     return f"sd_{group}__{label}"
@@ -228,11 +252,11 @@ def brms_posterior(raw: xr.Dataset, md: ModelData, parts: Callable[[LinearPredic
     this module for their names, so it does not import them).
     """
     sections: dict[str, dict[str, np.ndarray | xr.DataArray]] = {s: {} for s in SECTIONS}
-    if md.thresholds:
-        mu = md.predictors["mu"]
-        shift = np.asarray(raw["b"].values) @ mu.means_X if mu.b_names else 0.0
-        for k in range(md.thresholds):
-            sections["intercepts"][b_name("mu", threshold_name(k + 1))] = np.asarray(raw["Intercept"].values)[..., k] + shift
+    for mu, nthres in threshold_parts(md):
+        shift = np.asarray(raw[f"b{mu.suffix}"].values) @ mu.means_X if mu.b_names else 0.0
+        for k in range(nthres):
+            sections["intercepts"][b_name(mu.pname, threshold_name(k + 1))] = (
+                np.asarray(raw[f"Intercept{mu.suffix}"].values)[..., k] + shift)
     for lp in md.predictors.values():
         for kind, part in parts(lp):
             for section, named in kind.rename(raw, lp, part).items():

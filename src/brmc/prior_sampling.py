@@ -43,7 +43,7 @@ def lprior_order(p: ParamPrior) -> int:
 def prior_variable(p: ParamPrior, md: ModelData, size: tuple[int, ...]) -> TensorVariable:
     """The PyMC distribution of one prior's draws, truncated to the parameter's bounds."""
     if p.dist.name == "lkj":  # a group-level block's L_<id>, or unstr()'s Lcortime over its time points
-        M = (len(md.predictors["mu"].parts["ac"].times) if p.param == "Lcortime"
+        M = (len(md.predictors["mu"].parts["ac"].times) if p.param.startswith("Lcortime")
              else len(next(b for b in md.blocks if f"L_{b.id}" == p.param).joint_labels))
         return lkj_correlation(p.dist.args[0], M, size)
     if p.dist.name == "dirichlet":  # one element of the simplex: Beta(alpha, (K - 1) alpha)

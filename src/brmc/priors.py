@@ -335,7 +335,8 @@ def resolve_priors(md: ModelData, user: list[Prior] | None = None) -> PriorSpec:
                if lp.parts.get(kind.name) is not None for slot in kind.slots(lp, lp.parts[kind.name])]
     for k in range(md.thresholds):
         dist, source = effective("Intercept", str(k + 1))
-        params.append(ParamPrior("Intercept", k, "Intercept", str(k + 1), "", "", dist, None, None, source))
+        params.append(ParamPrior(f"Intercept{md.predictors['mu'].suffix}", k, "Intercept", str(k + 1), "", "", dist,
+                                 None, None, source))
     for dpar in md.dpars:
         dist, source = effective(dpar.name)
         lb, ub = (_data_figures(md)[b] if b in DATA_FIGURES else b for b in (dpar.lb, dpar.ub))

@@ -447,13 +447,13 @@ def model_parameters(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarr
         for kind, part in terms.parts(lp):
             out |= kind.constrained(posterior, lp, part)
     if md.family.mixture and md.family.order == "mu":  # brms's ordered_Intercept of a mixture
-        out["ordered_Intercept"] = np.stack([posterior[f"Intercept_{d}"].values for d in md.mu_dpars], axis=-1)
-    if md.thresholds:
-        mu = md.predictors["mu"]
-        shift = out["b"] @ mu.means_X if mu.b_names else 0.0
-        thres = np.stack([posterior[naming.b_name("mu", naming.threshold_name(k + 1))].values
-                          for k in range(md.thresholds)], axis=-1)
-        out["Intercept"] = thres - np.asarray(shift)[..., None]
+        out[naming.ordered_intercept(md.predictors["mu1"].resp)] = np.stack(
+            [posterior[f"Intercept{md.predictors[d].suffix}"].values for d in md.mu_dpars], axis=-1)
+    for mu, nthres in naming.threshold_parts(md):
+        shift = out[f"b{mu.suffix}"] @ mu.means_X if mu.b_names else 0.0
+        thres = np.stack([posterior[naming.b_name(mu.pname, naming.threshold_name(k + 1))].values
+                          for k in range(nthres)], axis=-1)
+        out[f"Intercept{mu.suffix}"] = thres - np.asarray(shift)[..., None]
     return out
 
 
@@ -473,7 +473,7 @@ def family_dpars(posterior: xr.Dataset, md: ModelData) -> dict[str, np.ndarray]:
     observations: (chain, draw, 1[, K])."""
     out = {d.name: _dpar_draws(posterior, d, d.name)[:, :, None] for d in md.dpars}
     if md.thresholds:
-        thres = [posterior[naming.b_name("mu", n)].values for n in md.fixef_names[: md.thresholds]]
+        thres = [posterior[naming.b_name(md.predictors["mu"].pname, n)].values for n in md.fixef_names[: md.thresholds]]
         out["thres"] = np.stack(thres, axis=-1)[:, :, None, :]
     return out
 

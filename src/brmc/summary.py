@@ -185,8 +185,10 @@ def summary_tables(fit: Fit, probs: tuple[float, float] = (0.025, 0.975)) -> Sum
                       if str(n).startswith("simo_")}, probs)
     smooth = _table(_prefixed(post, ("sds_",)), probs)
     gp = _table(_prefixed(post, ("sdgp_", "lscale_")), probs)
-    autocor = _table({n: post[n].values for n in post.data_vars if re.fullmatch(r"(ar|ma)\[\d+\]|cosy", str(n))}
-                     | {_cor_label(n): post[n].values for n in post.data_vars if str(n).startswith("cortime__")}, probs)
+    autocor = _table({n: post[n].values for n in post.data_vars  # a multivariate model's ar_y1[1], cosy_y1
+                      if re.fullmatch(r"(ar|ma)(_\w+)?\[\d+\]|cosy(_\w+)?", str(n))}
+                     | {_cor_label(n): post[n].values for n in post.data_vars if re.match(r"cortime(_\w+)?__", str(n))},
+                     probs)
     random: dict[str, pd.DataFrame] = {}
     for group in md.groups():
         blocks = [b for b in md.blocks if b.group == group]

@@ -135,9 +135,8 @@ def model_values(fit: Fit) -> dict[str, np.ndarray]:
             L = np.stack([values[n] for n in block.L_names], axis=1)
             values |= {f"{n}_raw": np.stack([cholesky_raw(l) for l in values.pop(n)]) for n in block.L_names}
         values[f"z_{block.id}"] = standardised_effects(effects, values[f"sd_{block.id}"], L, block.by_index, block.Lcov)
-    for name in ("Lcortime", "Lrescor"):  # unstr()'s correlation matrix, a multivariate model's residual one
-        if name in values:
-            values[f"{name}_raw"] = np.stack([cholesky_raw(l) for l in values.pop(name)])
+    for name in [n for n in values if n.startswith("Lcortime") or n == "Lrescor"]:  # unstr()'s correlation
+        values[f"{name}_raw"] = np.stack([cholesky_raw(l) for l in values.pop(name)])  # matrix, rescor's
     return values
 
 

@@ -112,6 +112,7 @@ class DistPar:
     corr: int = 0
     labels: tuple[str, ...] = ()
     cls: str = ""
+    resp: str = ""  # of a multivariate model, its response, at the end of ``name``: ``theta_y1``
 
     def __post_init__(self) -> None:
         if not self.link:
@@ -124,12 +125,15 @@ class DistPar:
     @property
     def names(self) -> list[str]:
         """Its names in the draws: ``theta1``, ``theta2``, ... for a simplex of ``size`` K (a ``basis``'s
-        coefficients as ``sbhaz[1]``, ``sbhaz[2]``, ...), else its name."""
+        coefficients as ``sbhaz[1]``, ``sbhaz[2]``, ...; ``theta1_y1`` of response ``y1``), else its name."""
         if self.corr:
             return list(self.labels)
         if self.basis:
             return [f"{self.name}[{k}]" for k in range(1, self.size + 1)]
-        return [f"{self.name}{k}" for k in range(1, self.size + 1)] if self.size else [self.name]
+        if not self.size:
+            return [self.name]
+        tail = f"_{self.resp}" if self.resp else ""  # a multivariate model's theta1_y1, theta2_y1
+        return [f"{self.name.removesuffix(tail)}{k}{tail}" for k in range(1, self.size + 1)]
 
     @property
     def parameter(self) -> str:

@@ -17,7 +17,8 @@ of a gaussian or student model, as brms fits them (``unstr()``: brms 2.19).
 
 The rows are put in brms's order (by group, then time: :func:`order_frame`) before anything
 else is built from them, so the fit's data, draws and predictions follow that order, as brms's.
-The draws are ``ar[1]``, ``ma[1]``, ``cosy``, ``cortime__1__2``.  The covariance terms (``cosy()``,
+The draws are ``ar[1]``, ``ma[1]``, ``cosy``, ``cortime__1__2``; in a multivariate model named by response
+(``ar_y1[1]``, ``cosy_y1``, ``cortime_y1__1__2``: :mod:`brmc.mvautocor`).  The covariance terms (``cosy()``,
 ``unstr()``) take new data (their series drawn jointly, ``unstr()``'s at time points it was fitted to).
 
 Example:
@@ -83,14 +84,14 @@ class Autocor:
         if self.term.cls == "cosy":
             return [("cosy", 1)]
         if self.times is not None:
-            return [("cortime", len(self.cortime_names))]
+            return [("cortime", len(self.cortime_names()))]
         return [(c, k) for c, k in (("ar", self.term.p), ("ma", self.term.q)) if k]
 
-    @property
-    def cortime_names(self) -> list[str]:
-        """``unstr()``'s correlations as brms names them (``get_cornames``): ``cortime__<t1>__<t2>``."""
+    def cortime_names(self, sfx: str = "") -> list[str]:
+        """``unstr()``'s correlations as brms names them (``get_cornames``): ``cortime__<t1>__<t2>``, in a
+        multivariate model with the response (``sfx``, ``cortime_y1__<t1>__<t2>``)."""
         times = self.times or []
-        return [f"cortime__{times[j]}__{times[k]}" for k in range(len(times)) for j in range(k)]
+        return [f"cortime{sfx}__{times[j]}__{times[k]}" for k in range(len(times)) for j in range(k)]
 
 
 def _terms(formula: BrmsFormula) -> list[AutocorTerm]:
@@ -178,26 +179,32 @@ class Autocorrelation(TermKind):
         return [prior_row(LKJ_1 if c == "cortime" else "", c, **bounds.get(c, {})) for c, _ in part.classes]
 
     def slots(self, lp: LinearPredictor, part: Autocor) -> list[ParamSlot]:
+        sfx = lp.suffix
         if part.times is not None:  # one lkj prior on the whole matrix, as brms's Lcortime
-            return [ParamSlot("Lcortime", 0, "cortime")]
-        return [ParamSlot(c, k, c, lb=0.0, ub=1.0) if c == "cosy" else ParamSlot(c, k, c)
+            return [ParamSlot(f"Lcortime{sfx}", 0, "cortime")]
+        return [ParamSlot(f"{c}{sfx}", k, c, lb=0.0, ub=1.0) if c == "cosy" else ParamSlot(f"{c}{sfx}", k, c)
                 for c, size in part.classes for k in range(size)]
 
     def graph(self, lp: LinearPredictor, part: Autocor, ctx: GraphContext) -> Any:
         """ARMA: ``(Y, ar, ma, series)`` for :meth:`add`; ``cosy``/``unstr``: the parameter (in ``ctx.params``:
         ``cosy``, or the Cholesky factor ``Lcortime`` with its lkj prior) and ``None``, its likelihood being
-        :func:`likelihood`'s."""
+        :func:`likelihood`'s.  In a multivariate model the names carry the response (``ar_y1``, ``Lcortime_y1``,
+        the response ``Y_y1``)."""
+        sfx = lp.suffix
         if part.times is not None:
-            eta = ctx.hyper("Lcortime", "lkj")
-            ctx.params["Lcortime"] = cholesky_corr("Lcortime", len(part.times), eta[0, 0] if eta is not None else 1.0)
+            eta = ctx.hyper(f"Lcortime{sfx}", "lkj")
+            ctx.params[f"Lcortime{sfx}"] = cholesky_corr(f"Lcortime{sfx}", len(part.times),
+                                                         eta[0, 0] if eta is not None else 1.0)
             return None
         if part.cov:
-            ctx.params["cosy"] = parameter("cosy", (), 0.0, 1.0)
+            ctx.params[f"cosy{sfx}"] = parameter(f"cosy{sfx}", (), 0.0, 1.0)
             return None
         coefs = {}
         for c, size in part.classes:
-            ctx.params[c] = coefs[c] = parameter(c, (size,), *ctx.bounds(c))
-        return pm.modelcontext(None)["Y"], coefs.get("ar"), coefs.get("ma"), part.series
+            ctx.params[f"{c}{sfx}"] = coefs[c] = parameter(f"{c}{sfx}", (size,), *ctx.bounds(f"{c}{sfx}"))
+        model, name = pm.modelcontext(None), f"Y_{lp.resp}" if lp.resp else "Y"
+        y = model[name] if name in model.named_vars else pm.Data(name, ctx.values[name])
+        return y, coefs.get("ar"), coefs.get("ma"), part.series
 
     def add(self, eta: Any, contribution: Any) -> Any:
         """``mu`` with the ARMA terms of the earlier residuals (brms's loop), in the graph (tensors) or
@@ -210,18 +217,21 @@ class Autocorrelation(TermKind):
         return arma_mu(y, eta * pt.ones_like(y), ar, ma, series)
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: Autocor) -> dict[str, dict[str, np.ndarray]]:
+        sfx = lp.suffix
         if part.times is not None:
-            return {"ac": correlations(raw, "Lcortime", len(part.times), part.cortime_names)}
+            return {"ac": correlations(raw, f"Lcortime{sfx}", len(part.times), part.cortime_names(sfx))}
         if part.cov:
-            return {"ac": {"cosy": raw["cosy"].values}}
-        return {"ac": {f"{c}[{k + 1}]": raw[c].values[..., k] for c, size in part.classes for k in range(size)}}
+            return {"ac": {f"cosy{sfx}": raw[f"cosy{sfx}"].values}}
+        return {"ac": {f"{c}{sfx}[{k + 1}]": raw[f"{c}{sfx}"].values[..., k] for c, size in part.classes
+                       for k in range(size)}}
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: Autocor) -> dict[str, np.ndarray]:
+        sfx = lp.suffix
         if part.times is not None:
-            return {"Lcortime": cholesky_of_correlations(posterior, len(part.times), part.cortime_names)}
+            return {f"Lcortime{sfx}": cholesky_of_correlations(posterior, len(part.times), part.cortime_names(sfx))}
         if part.cov:
-            return {"cosy": posterior["cosy"].values}
-        return {c: _coefficients(posterior, c, size) for c, size in part.classes}
+            return {f"cosy{sfx}": posterior[f"cosy{sfx}"].values}
+        return {f"{c}{sfx}": _coefficients(posterior, f"{c}{sfx}", size) for c, size in part.classes}
 
     def needed(self, lp: LinearPredictor, part: Autocor, kept: dict[int, list[int]]) -> tuple[list[str], list[str]]:
         return [v for v in (part.term.time, part.term.gr) if v is not None], []
@@ -244,7 +254,7 @@ class Autocorrelation(TermKind):
     def draws(self, lp: LinearPredictor, part: Autocor, rows: np.ndarray | None, ctx: DrawsContext) -> Any:
         if part.cov or rows is None:
             return None
-        ar, ma = (ctx.pick(_coefficients(ctx.posterior, c, dict(part.classes)[c]))
+        ar, ma = (ctx.pick(_coefficients(ctx.posterior, f"{c}{lp.suffix}", dict(part.classes)[c]))
                   if c in dict(part.classes) else None for c in ("ar", "ma"))
         return rows, ar, ma, part.series
 
@@ -305,7 +315,7 @@ def covariance_term(md: ModelData) -> Autocor | None:
     Parameters
     ----------
     md : ModelData
-        The model's data (a multivariate model's has none).
+        The model's data (of a multivariate model, one response's).
 
     Returns
     -------
@@ -367,12 +377,13 @@ def new_series(part: Autocor, newdata: pd.DataFrame) -> TimeSeries:
     return TimeSeries.of_rows(term, newdata, codes)
 
 
-def _correlations(part: Autocor, posterior: xr.Dataset, size: int) -> np.ndarray:
+def _correlations(part: Autocor, posterior: xr.Dataset, size: int, sfx: str) -> np.ndarray:
     """The term's correlation matrix per draw, (chain, draw, T, T): ``unstr()``'s over its time points, or
-    ``cosy()``'s of ``size`` rows (each series takes the block of its time points)."""
+    ``cosy()``'s of ``size`` rows (each series takes the block of its time points); ``sfx`` the response's
+    suffix of the names in a multivariate model."""
     if part.times is not None:
-        return correlation_matrices(posterior, len(part.times), part.cortime_names)
-    cosy = np.asarray(posterior["cosy"].values)[..., None, None]
+        return correlation_matrices(posterior, len(part.times), part.cortime_names(sfx))
+    cosy = np.asarray(posterior[f"cosy{sfx}"].values)[..., None, None]
     return cosy + (1 - cosy) * np.eye(size)
 
 
@@ -412,8 +423,9 @@ def likelihood(md: ModelData, y: Any, eta: Any, dpars: dict[str, Any], params: d
     if set(md.additions) & {"weights", "cens", "trunc", "lb", "ub", "se"}:
         raise DataError(f"Addition terms (weights, cens, trunc, se) cannot be used with {part.term.label}: "
                         "brms says 'Invalid addition arguments for this model'.")
-    chol = (params["Lcortime"] if part.times is not None
-            else cholesky_cor_cosy(params["cosy"], int(part.series.nobs.max())))
+    sfx = md.predictors["mu"].suffix
+    chol = (params[f"Lcortime{sfx}"] if part.times is not None
+            else cholesky_cor_cosy(params[f"cosy{sfx}"], int(part.series.nobs.max())))
     if md.family.name == "student":
         return student_time_lpdf(y, dpars["nu"], eta, dpars["sigma"], chol, part.series)
     return normal_time_lpdf(y, eta, dpars["sigma"], chol, part.series)
@@ -455,7 +467,8 @@ def time_log_lik(md: ModelData, eta: np.ndarray, dpars: dict[str, np.ndarray],
     y, shape = np.asarray(md.y, dtype=float), eta.shape
     sigma = np.broadcast_to(dpars["sigma"], shape)
     nu = np.broadcast_to(dpars["nu"], shape) if md.family.name == "student" else None
-    cor = _correlations(part, posterior, int(part.series.nobs.max()))[..., None, :, :]  # a groups axis
+    cor = _correlations(part, posterior, int(part.series.nobs.max()), md.predictors["mu"].suffix)
+    cor = cor[..., None, :, :]  # a groups axis
     out = np.empty(shape)
     for points, rows in part.series.patterns():  # rows: (groups, points)
         sd = sigma[..., rows]
@@ -507,7 +520,7 @@ def time_predict(md: ModelData, newdata: pd.DataFrame | None, eta: np.ndarray | 
     series = part.series if newdata is None else new_series(part, newdata)
     shape = eta.shape
     sigma = np.broadcast_to(dpars["sigma"], shape)
-    cor = _correlations(part, posterior, int(series.nobs.max()))
+    cor = _correlations(part, posterior, int(series.nobs.max()), md.predictors["mu"].suffix)
     cor = cor.reshape(-1, *cor.shape[2:])[draws]  # (draws, T, T)
     out = np.empty(shape)
     for points, rows in series.patterns():

@@ -37,6 +37,7 @@ from ..errors import FormulaError
 from ..formula import CallTerm
 from ..graph import parameter
 from ..lexer import Expr, Token, split_top
+from ..naming import coef_label
 from ..term_calls import is_call
 from .base import DataContext, DrawsContext, GraphContext, ParamSlot, PriorContext, RowsContext, TermKind, prior_row
 
@@ -61,10 +62,10 @@ class CategorySpecific:
     nthres: int
     poly: frozenset[str]
 
-    @property
-    def labels(self) -> list[str]:
-        """The draws' names, coefficient by coefficient, threshold by threshold: ``bcs_treat[1]``."""
-        return [f"bcs_{name}[{k + 1}]" for name in self.names for k in range(self.nthres)]
+    def labels(self, lp: LinearPredictor) -> list[str]:
+        """The draws' names, coefficient by coefficient, threshold by threshold: ``bcs_treat[1]``
+        (``bcs_y1_treat[1]`` of response ``y1`` of a multivariate model)."""
+        return [f"bcs_{coef_label(lp.pname, name)}[{k + 1}]" for name in self.names for k in range(self.nthres)]
 
 
 def _formula(terms: list[CallTerm]) -> Expr:
@@ -149,16 +150,17 @@ class CategorySpecificEffects(TermKind):
 
     def slots(self, lp: LinearPredictor, part: CategorySpecific) -> list[ParamSlot]:
         """A slot per coefficient and threshold: ``bcs`` is sampled flat, coefficient-major."""
-        return [ParamSlot("bcs", k * part.nthres + j, "b", name, user_bounds=True)
+        return [ParamSlot(f"bcs{lp.suffix}", k * part.nthres + j, "b", name, user_bounds=True)
                 for k, name in enumerate(part.names) for j in range(part.nthres)]
 
     def data_values(self, lp: LinearPredictor, part: CategorySpecific) -> dict[str, np.ndarray]:
-        return {"Xcs": part.Xcs}
+        return {f"Xcs{lp.suffix}": part.Xcs}
 
     def graph(self, lp: LinearPredictor, part: CategorySpecific, ctx: GraphContext) -> tuple:
         """brms's ``Xcs`` and ``bcs`` (Kcs × nthres)."""
-        ctx.params["bcs"] = bcs = parameter("bcs", (len(part.names) * part.nthres,), *ctx.bounds("bcs"))
-        return pm.Data("Xcs", ctx.values["Xcs"]), bcs.reshape((len(part.names), part.nthres))
+        bcs, Xcs = f"bcs{lp.suffix}", f"Xcs{lp.suffix}"
+        ctx.params[bcs] = value = parameter(bcs, (len(part.names) * part.nthres,), *ctx.bounds(bcs))
+        return pm.Data(Xcs, ctx.values[Xcs]), value.reshape((len(part.names), part.nthres))
 
     def add(self, eta: Any, contribution: tuple) -> Any:
         """``eta`` with a last axis of thresholds, ``eta + Xcs bcs[:, k]`` on its k-th element
@@ -167,11 +169,11 @@ class CategorySpecificEffects(TermKind):
         return category_specific(eta, Xcs @ bcs)
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: CategorySpecific) -> dict[str, dict]:
-        bcs = raw["bcs"].values
-        return {"bcs": {label: bcs[..., k] for k, label in enumerate(part.labels)}}
+        bcs = raw[f"bcs{lp.suffix}"].values
+        return {"bcs": {label: bcs[..., k] for k, label in enumerate(part.labels(lp))}}
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: CategorySpecific) -> dict[str, np.ndarray]:
-        return {"bcs": np.stack([posterior[label].values for label in part.labels], axis=-1)}
+        return {f"bcs{lp.suffix}": np.stack([posterior[label].values for label in part.labels(lp)], axis=-1)}
 
     def needed(self, lp: LinearPredictor, part: CategorySpecific, kept: dict[int, list[int]]
                ) -> tuple[list[str], list[str]]:
@@ -184,7 +186,7 @@ class CategorySpecificEffects(TermKind):
         return X[:, 1:]
 
     def draws(self, lp: LinearPredictor, part: CategorySpecific, rows: np.ndarray, ctx: DrawsContext) -> tuple:
-        bcs = ctx.pick(self.constrained(ctx.posterior, lp, part)["bcs"])
+        bcs = ctx.pick(self.constrained(ctx.posterior, lp, part)[f"bcs{lp.suffix}"])
         return rows, bcs.reshape(len(bcs), len(part.names), part.nthres)
 
 

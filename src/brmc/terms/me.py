@@ -11,8 +11,8 @@ population-level effects and the rest in no section.
 
 The latent values exist for the training rows only; at new rows they are drawn as brms does,
 ``normal(x, sdx)`` afresh for every draw (``seed=`` makes it repeatable).  brmc takes one ``me()`` term, ungrouped, in
-``mu`` of a univariate model (brms's ``gr`` argument and correlated latent values of several terms
-are not there yet).
+``mu`` (brms's ``gr`` argument and correlated latent values of several terms are not there yet); in a
+multivariate model the responses share its latent values and each has its coefficient (``bsp_y1_mechl10``).
 
 Example:
     >>> import brmc
@@ -114,7 +114,7 @@ class MeasurementError(TermKind):
         return rows + [prior_row("", "sdme", lb="0")] + [prior_row("", "sdme", coef=t.coef) for t in part]
 
     def slots(self, lp: LinearPredictor, part: list[MeasurementErrorTerm]) -> list[ParamSlot]:
-        out = [ParamSlot(COEF, k, "b", t.label, "", "") for k, t in enumerate(part)]
+        out = [ParamSlot(f"{COEF}{lp.suffix}", k, "b", t.label, "", "") for k, t in enumerate(part)]
         out += [ParamSlot(f"meanme_{k + 1}", 0, "meanme", t.coef) for k, t in enumerate(part)]
         return out + [ParamSlot(f"sdme_{k + 1}", 0, "sdme", t.coef, lb=0.0) for k, t in enumerate(part)]
 
@@ -124,11 +124,16 @@ class MeasurementError(TermKind):
 
     def graph(self, lp: LinearPredictor, part: list[MeasurementErrorTerm], ctx: GraphContext) -> list[tuple]:
         """Per term ``(bsp_k, Xme_k)``; the latent values' ``std_normal`` and the observed values'
-        ``normal(Xme, noise)`` are added to the model's density here."""
-        ctx.params[COEF] = bsp = parameter(COEF, (len(part),), *ctx.bounds(COEF))
-        out = []
+        ``normal(Xme, noise)`` are added to the model's density here, once: the responses of a multivariate
+        model share the latent values (brms's ``Xme_1``, not named by response), each has its own ``bsp``."""
+        name = f"{COEF}{lp.suffix}"
+        ctx.params[name] = bsp = parameter(name, (len(part),), *ctx.bounds(name))
+        model, out = pm.modelcontext(None), []
         for k, t in enumerate(part):
             n = k + 1
+            if f"zme_{n}" in model.named_vars:  # made by an earlier response
+                out.append((bsp[k], ctx.params[f"meanme_{n}"][0] + ctx.params[f"sdme_{n}"][0] * model[f"zme_{n}"]))
+                continue
             ctx.params[f"meanme_{n}"] = mean = parameter(f"meanme_{n}", (1,), *ctx.bounds(f"meanme_{n}"))
             ctx.params[f"sdme_{n}"] = sd = parameter(f"sdme_{n}", (1,), *ctx.bounds(f"sdme_{n}"))
             zme = pm.Normal(f"zme_{n}", 0.0, 1.0, shape=(len(t.Xn),))
@@ -145,8 +150,8 @@ class MeasurementError(TermKind):
         return eta
 
     def rename(self, raw: xr.Dataset, lp: LinearPredictor, part: list[MeasurementErrorTerm]) -> dict[str, dict]:
-        bsp = raw[COEF].values
-        out: dict[str, dict] = {"bsp": {f"bsp_{t.label}": bsp[..., k] for k, t in enumerate(part)}, "me": {}}
+        bsp = raw[f"{COEF}{lp.suffix}"].values
+        out: dict[str, dict] = {"bsp": {_bsp(lp, t): bsp[..., k] for k, t in enumerate(part)}, "me": {}}
         for k, t in enumerate(part):
             mean, sd = raw[f"meanme_{k + 1}"].values[..., 0], raw[f"sdme_{k + 1}"].values[..., 0]
             Xme = mean[..., None] + sd[..., None] * raw[f"zme_{k + 1}"].values
@@ -156,7 +161,7 @@ class MeasurementError(TermKind):
 
     def constrained(self, posterior: xr.Dataset, lp: LinearPredictor, part: list[MeasurementErrorTerm]
                     ) -> dict[str, np.ndarray]:
-        out = {COEF: np.stack([posterior[f"bsp_{t.label}"].values for t in part], axis=-1)}
+        out = {f"{COEF}{lp.suffix}": np.stack([posterior[_bsp(lp, t)].values for t in part], axis=-1)}
         for k, t in enumerate(part):
             mean, sd = posterior[f"meanme_{t.coef}"].values, posterior[f"sdme_{t.coef}"].values
             out[f"meanme_{k + 1}"], out[f"sdme_{k + 1}"] = mean[..., None], sd[..., None]
@@ -178,7 +183,7 @@ class MeasurementError(TermKind):
         ``normal(Xn, noise)`` afresh per draw (brms's ``prepare_predictions_sp``)."""
         out = []
         for k, t in enumerate(part):
-            bsp = ctx.pick(ctx.posterior[f"bsp_{t.label}"].values)
+            bsp = ctx.pick(ctx.posterior[_bsp(lp, t)].values)
             if rows is None:
                 out.append((bsp, ctx.pick(_latent(ctx.posterior, t))))
                 continue
@@ -187,6 +192,11 @@ class MeasurementError(TermKind):
             Xn, noise = rows[k]
             out.append((bsp, ctx.rng.normal(Xn, noise, size=(len(bsp), len(Xn)))))
         return out
+
+
+def _bsp(lp: LinearPredictor, t: MeasurementErrorTerm) -> str:
+    """brms's name of a term's coefficient: ``bsp_mechl10``, in a multivariate model ``bsp_bmi_mechl10``."""
+    return f"bsp{lp.suffix}_{t.label}"
 
 
 def _latent(posterior: xr.Dataset, t: MeasurementErrorTerm) -> np.ndarray:

@@ -15,7 +15,8 @@ With ``y | mi(sdy)`` (a known measurement sd, a number or a column) every row's 
 ``vector[N] Yl`` (draws ``Yl_<resp>[i]``, which brms keeps with ``save_pars(latent = TRUE)``), the
 observed ones adding ``normal_lpdf(Y[Jme] | Yl[Jme], noise[Jme])``.  A ``mi(x)`` term needs ``x`` to
 be a response of a multivariate model with ``mi()`` (:func:`link`); brmc takes ``mi()`` in ``mu``
-only, without ``mi(x, idx)``, ``rescor`` or other addition terms beside it.  At new rows ``mi(x)``
+only, without ``rescor`` or other addition terms beside it; ``mi(x, idx = id)`` reads the row of ``x``
+whose ``index()`` value is ``id`` (:mod:`brmc.mvindex`).  At new rows ``mi(x)``
 reads ``x`` from the new data (brms's ``prepare_predictions_sp``), which must then have it.
 
 Example:
@@ -85,7 +86,9 @@ class MissingResponse:
 class MiTerm:
     """One ``mi(x)`` term (``mi(chl):age``): its brms label (``michl:age``), the variable, the product
     of its other variables (``basis.Csp``), and the response it reads, set by :func:`link`: its
-    name suffix (``_chl``), training values ``y`` (``inf`` where missing) and :class:`MissingResponse`."""
+    name suffix (``_chl``), training values ``y`` (``inf`` where missing) and :class:`MissingResponse`;
+    with ``mi(x, idx = id)`` the values of ``id`` on its rows and, set by :mod:`brmc.mvindex`, the row of
+    ``x`` each matches (brms's ``idxl``, 0-based): ``Yl_x[idxl]``."""
 
     term: CallTerm
     label: str
@@ -94,6 +97,13 @@ class MiTerm:
     target: str = ""
     y: np.ndarray | None = None
     missing: MissingResponse | None = None
+    idx: str = ""
+    idx_values: np.ndarray | None = None
+    idxl: np.ndarray | None = None
+
+    def indexed(self, Yl: Any) -> Any:
+        """``Yl`` of ``x`` on this response's rows: ``Yl[..., idxl]`` with ``idx``, else ``Yl`` (NumPy or tensors)."""
+        return Yl if self.idxl is None else Yl[..., self.idxl]
 
 
 @dataclass
@@ -115,7 +125,7 @@ def _response_column(formula: BrmsFormula) -> str | None:
     """
     if "mi" not in formula.additions:
         return None
-    if other := [a for a in formula.additions if a != "mi"]:
+    if other := [a for a in formula.additions if a not in ("mi", "index")]:  # index(): brmc.mvindex
         raise FormulaError(f"brmc takes mi() without other addition terms yet; the response {formula.response} "
                            f"also has {', '.join(f'{a}()' for a in other)}.")
     return str(formula.response).strip("`")
@@ -263,8 +273,10 @@ def with_missing(formula: BrmsFormula, frame: pd.DataFrame, response: Callable[[
 def _term(term: CallTerm, ctx: DataContext) -> MiTerm:
     if not term.args:
         raise FormulaError(f"{term} names no variable: a predictor is written mi(x), x a response with mi().")
-    if len(term.args) != 1:
-        raise FormulaError(f"brmc takes mi(x) with one variable; {term} has mi()'s idx argument, not supported yet.")
+    extra = [str(a).replace(" ", "").removeprefix("idx=") for a in term.args[1:]]
+    if len(extra) > 1 or extra and not extra[0].isidentifier():
+        raise FormulaError(f"'mi' only accepts single untransformed variables: {term} (mi(x) or mi(x, idx = id)).")
+    idx = extra
     tokens = term.args[0].tokens
     if len(tokens) != 1 or tokens[0].kind != "name":
         raise FormulaError(f"'mi' only accepts single untransformed variables: {term}.")
@@ -272,7 +284,10 @@ def _term(term: CallTerm, ctx: DataContext) -> MiTerm:
     if len(covariates) != len(term.covariates):
         raise FormulaError(f"The term {term} multiplies mi() by column names only (brmc reads no expressions there).")
     basis = SpecialTerm(ctx.frame, [], covariates)
-    return MiTerm(term, naming.brms_rename(str(term)), tokens[0].text.strip("`"), basis)
+    if idx and idx[0] not in ctx.frame.columns:
+        raise DataError(f"The index variable {idx[0]!r} of {term} is not a column of the data.")
+    return MiTerm(term, naming.brms_rename(str(term)), tokens[0].text.strip("`"), basis, idx="".join(idx),
+                  idx_values=ctx.frame[idx[0]].to_numpy() if idx else None)
 
 
 def link(responses: dict[str, ModelData]) -> None:
@@ -458,7 +473,8 @@ class MissingValues(TermKind):
             return tuple(m.Jmi), None if m.noise is None else tuple(m.Jme)
 
         own = key(part.response) if part.response is not None else None
-        return own, [(t.label, t.target, t.basis.Csp is not None, key(t.missing)) for t in part.terms]
+        return own, [(t.label, t.target, t.basis.Csp is not None, key(t.missing), None if t.idxl is None
+                      else tuple(t.idxl)) for t in part.terms]
 
     def prior_rows(self, lp: LinearPredictor, part: MissingPart, ctx: PriorContext) -> list[dict]:
         if not part.terms:
@@ -487,7 +503,7 @@ class MissingValues(TermKind):
         out = []
         for k, t in enumerate(part.terms):
             Csp = pm.Data(f"Cspmi{sfx}_{k + 1}", ctx.values[f"Cspmi{sfx}_{k + 1}"]) if t.basis.Csp is not None else 1.0
-            out.append((bsp[k], _imputed(t.target, t.missing, ctx), Csp))
+            out.append((bsp[k], t.indexed(_imputed(t.target, t.missing, ctx)), Csp))
         return out
 
     def add(self, eta: Any, contribution: list[tuple]) -> Any:
@@ -544,13 +560,13 @@ class MissingValues(TermKind):
         for k, t in enumerate(part.terms):
             bsp = ctx.pick(ctx.posterior[f"bsp{lp.suffix}_{t.label}"].values)
             if rows is None and t.missing.noise is not None:  # mi(sdy): every row's latent value
-                out.append((bsp, ctx.pick(_draws_of(ctx.posterior, t.target, t.missing)), 1.0 if t.basis.Csp is None
-                            else t.basis.Csp))
+                out.append((bsp, t.indexed(ctx.pick(_draws_of(ctx.posterior, t.target, t.missing))),
+                            1.0 if t.basis.Csp is None else t.basis.Csp))
             elif rows is None:
                 Yl = np.repeat(t.y[None, :], len(bsp), axis=0)
                 if len(t.missing.Jmi):
                     Yl[:, t.missing.Jmi] = ctx.pick(_draws_of(ctx.posterior, t.target, t.missing))
-                out.append((bsp, Yl, 1.0 if t.basis.Csp is None else t.basis.Csp))
+                out.append((bsp, t.indexed(Yl), 1.0 if t.basis.Csp is None else t.basis.Csp))
             else:
                 x, Csp = rows[k]
                 out.append((bsp, x, 1.0 if Csp is None else Csp))
