@@ -73,10 +73,10 @@ def test_moment_matching_moves_the_joint_elpd_to_the_exact_loo(independent) -> N
     bad = np.flatnonzero(plain.pareto_k > 0.7)
     assert 15 in bad
     matched = quiet(brmc.loo, independent, moment_match=True)
-    for i in bad:  # measured: PSIS 0.99 off at row 15, moment matching 0.06 off; both within 0.05 at row 14
-        psis_error, error = (abs(r.pointwise["elpd_loo"][i] - exact_joint_loo(data, i)) for r in (plain, matched))
-        assert error < 0.15 and (i != 15 or (psis_error > 0.5 and error < psis_error / 4))
-        assert matched.pareto_k[i] < 0.7
+    exact = exact_joint_loo(data, 15)
+    psis_error, error = (abs(r.pointwise["elpd_loo"][15] - exact) for r in (plain, matched))
+    assert psis_error > 0.5 and error < 0.15 and error < psis_error / 4  # measured: 0.99 and 0.06 off
+    assert np.all(matched.pareto_k[bad] < 0.7)
     others = plain.pareto_k <= 0.7
     np.testing.assert_array_equal(matched.pointwise["elpd_loo"][others], plain.pointwise["elpd_loo"][others])
     # one response: its own log-likelihood (brms's log_lik(resp = "y")), the univariate model's exact loo
