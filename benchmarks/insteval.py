@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/insteval.py --model verbagg         # the Bernoulli model on VerbAgg
     python benchmarks/insteval.py --algorithm laplace     # an approximation instead of NUTS
     python benchmarks/insteval.py --platforms cpu,gpu     # CPU vs GPU, each in a fresh process
+    python benchmarks/insteval.py --control '{"init_metric": "unit", "warmup_treedepth": 10}'  # Stan's warm-up
 
 With ``--platforms``, each platform's fit runs in its own process with
 ``JAX_PLATFORMS`` set (``cuda`` for ``gpu``), and a table of their wall times
@@ -28,6 +29,7 @@ memory under 4 GB, and Rhat <= 1.01 on every ``sd_`` and ``b_`` parameter.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
@@ -51,6 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=None)
     parser.add_argument("--algorithm", default="sampling", help="brm's algorithm (default: NUTS)")
     parser.add_argument("--platforms", default=None, help="comma-separated: cpu, gpu (each in its own process)")
+    parser.add_argument("--control", default=None, help='brm control settings as JSON, e.g. \'{"init_metric": "unit"}\'')
     args = parser.parse_args(argv)
     if args.platforms:
         own = ["--model", args.model, "--chains", str(args.chains), "--iter", str(args.iter),
@@ -66,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
 
     formula, dataset, family = MODELS[args.model]
     backend = {"backend": args.backend} if args.backend else {}
+    backend |= {"control": json.loads(args.control)} if args.control else {}
     with warnings.catch_warnings():  # convergence warnings are part of the printed summary
         warnings.simplefilter("ignore")
         fit = brmc.brm(formula, brmc.datasets.load(dataset), family=family, chains=args.chains, iter=args.iter,
@@ -93,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"min bulk ESS: {min(float(bulk[v]) for v in scalars):.0f}; "
           f"min tail ESS: {min(float(tail[v]) for v in scalars):.0f}")
     print(f"divergences: {int(fit.idata.sample_stats['diverging'].sum())}")
+    if "warmup_sample_stats" in fit.idata.groups():  # NumPyro's: the gradients each phase cost
+        warm, kept = (int(fit.idata[g]["n_steps"].sum()) for g in ("warmup_sample_stats", "sample_stats"))
+        print(f"leapfrog steps: warm-up {warm}, sampling {kept}; min bulk ESS per 1,000 gradients "
+              f"{1000 * min(float(bulk[v]) for v in scalars) / (warm + kept):.2f}")
     print(f"load average (1, 5, 15 min): {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
     return 0
 

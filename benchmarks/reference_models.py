@@ -7,6 +7,7 @@ Run from the repository root::
     python benchmarks/reference_models.py --models sleepstudy_slopes --repeat-warm --markdown
     python benchmarks/reference_models.py --models s_mcycle,s_jsp_re,mo_sleep,gp_mcycle --backend numpyro
     python benchmarks/reference_models.py --models gcse_m1 --compare-brms
+    python benchmarks/reference_models.py --models jsp_nested --backend numpyro --control '{"init_metric": "unit"}'
     python benchmarks/reference_models.py --models mv_jsp --backend numpyro   # a round-2 model (brmc.datasets.ROUND2_MODELS, EXTRA_MODELS)
 
 Each (model, backend) runs in a fresh Python subprocess, so import and
@@ -58,6 +59,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared" / "reference"
 PREFIX = "BENCH_JSON "
+CONTROL_ENV = "BRMC_BENCH_CONTROL"
 ALL_BACKENDS = ("nutpie", "pymc", "numpyro", "blackjax")
 _IMPORTS = {"nutpie": ["nutpie"], "pymc": ["pymc"], "numpyro": ["jax", "numpyro"], "blackjax": ["jax", "blackjax"]}
 COLUMNS = [
@@ -125,7 +127,9 @@ def child(name: str, backend: str) -> None:
     else:
         formula, dataset, family = models()[name]
         arguments = {"formula": formula, "data": brmc.datasets.load(dataset), "family": family}
-    fit = brmc.brm(**arguments, seed=1234, chains=4, iter=2000, warmup=1000, backend=backend, progress=False)
+    control = {**arguments.pop("control", {}), **json.loads(os.environ.get(CONTROL_ENV, "{}"))}
+    fit = brmc.brm(**arguments, seed=1234, chains=4, iter=2000, warmup=1000, backend=backend, progress=False,
+                   **({"control": control} if control else {}))
     print(fit, flush=True)
     printed = time.time()
     tables = fit.summary_tables()
@@ -138,10 +142,17 @@ def child(name: str, backend: str) -> None:
         **{f"{k}_s": v for k, v in fit.timing.items()},
         "min_ess_bulk": float(min(f["Bulk_ESS"].min() for f in frames if len(f))),
         "divergences": int(fit.idata.sample_stats["diverging"].sum()),
+        "max_rhat": float(max(f["Rhat"].max() for f in frames if "Rhat" in f)),
+        "sample_steps": int(fit.idata.sample_stats["n_steps"].sum()),
+        **({"warmup_steps": int(fit.idata.warmup_sample_stats["n_steps"].sum())}
+           if "warmup_sample_stats" in fit.idata.groups() else {}),
         "peak_mb": peak_kb / 1024,
         "load": os.getloadavg()[0],
         "printed_at": printed,
     }
+    print(f"{name}: leapfrog steps warm-up {report.get('warmup_steps', 'not recorded')}, sampling "
+          f"{report['sample_steps']}; divergences {report['divergences']}; max Rhat {report['max_rhat']:.4f}; "
+          f"min Bulk_ESS {report['min_ess_bulk']:.0f}", flush=True)
     print(PREFIX + json.dumps(report), flush=True)
 
 
@@ -265,8 +276,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--markdown", action="store_true", help="print Markdown tables")
     parser.add_argument("--shared-cache", action="store_true", help="use ~/.pytensor, not a fresh cache")
     parser.add_argument("--compare-brms", action="store_true", help="also run brms (Rscript) on each model")
+    parser.add_argument("--control", help='brm control settings as JSON, e.g. \'{"init_metric": "unit"}\'')
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.control:
+        os.environ[CONTROL_ENV] = args.control  # the children read it
     if args.child:
         child(args.child, args.backend)
         return 0

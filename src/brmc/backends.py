@@ -176,14 +176,19 @@ class JaxModel:
         return np.stack(rows)
 
     def starts(self, chains: int, seed: np.random.SeedSequence, data: tuple, init: Any = "random",
-               fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
+               fallback: dict[str, np.ndarray] | None = None, init_metric: str = "gradient") -> tuple:
         """The chains' starts for sampling: :meth:`initial_points`, random ones moved uphill
-        (:func:`brmc.inits.climb`) where ``init`` is random (:func:`brmc.inits.climbs`)."""
+        (:func:`brmc.inits.climb`) where ``init`` is random (:func:`brmc.inits.climbs`); and each
+        chain's initial inverse metric (diagonal): :func:`gradient_metric` of the density's gradient
+        at the point before the climb (``init_metric="gradient"``), or ones (``"unit"``, Stan's)."""
         rows = self.initial_points(chains, seed, data, init, fallback)
+        metrics = np.ones_like(rows) if init_metric == "unit" else np.stack(
+            [gradient_metric(self._logp_and_grad(row, data)[1]) for row in rows])
         if not inits.climbs(init):
-            return rows
+            return rows, metrics
         free = inits.climbed_entries(self._model, self._sizes)
-        return np.stack([inits.climb(lambda flat: self._logp_and_grad(flat, data), row, free) for row in rows])
+        climbed = [inits.climb(lambda flat: self._logp_and_grad(flat, data), row, free) for row in rows]
+        return np.stack(climbed), metrics
 
     def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """PyMC's initial point on the unconstrained scale (each prior's location or support
@@ -216,31 +221,34 @@ class JaxModel:
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
         lockstep = chains_in_lockstep()
         key = (backend, devices, settings.chains, settings.warmup, settings.draws, settings.adapt_delta,
-               settings.max_treedepth, settings.progress, varying, settings.metric, lockstep)
+               settings.max_treedepth, settings.progress, varying, settings.metric, lockstep,
+               settings.warmup_treedepth)
         if key not in self._samplers:
             chain = _CHAINS[backend](self.logp, settings.warmup, settings.draws, settings.adapt_delta,
-                                     settings.max_treedepth, settings.progress, settings.metric)
+                                     settings.max_treedepth, settings.progress, settings.metric,
+                                     settings.warmup_treedepth)
             shape = (devices, settings.chains // devices)
             ids = np.zeros(shape, dtype=np.int32)
             keys = np.zeros((*shape, 2), dtype=np.uint32)
-            inits = np.zeros((*shape, self._size))
+            inits = np.zeros((*shape, self._size))  # the starts, and (same shape) the initial inverse metrics
             if varying is None:
-                def run(ids, keys, inits, data):
+                def run(ids, keys, inits, metrics, data):
                     if lockstep:  # an accelerator: its chains side by side, as one batch
-                        return jax.vmap(lambda i, k, x: chain(i, k, x, data))(ids, keys, inits)
-                    return jax.lax.map(lambda a: chain(a[0], a[1], a[2], data), (ids, keys, inits))
+                        return jax.vmap(lambda i, k, x, m: chain(i, k, x, m, data))(ids, keys, inits, metrics)
+                    return jax.lax.map(lambda a: chain(*a, data), (ids, keys, inits, metrics))
 
-                lowered = jax.pmap(run, in_axes=(0, 0, 0, None)).lower(ids, keys, inits, data)
+                lowered = jax.pmap(run, in_axes=(0, 0, 0, 0, None)).lower(ids, keys, inits, inits, data)
             else:
                 shared = tuple(v for i, v in enumerate(data) if i not in varying)
                 per_chain = tuple(np.broadcast_to(data[i], (*shape, *np.shape(data[i]))) for i in varying)
 
-                def run(ids, keys, inits, shared, per_chain):
-                    def one(i, k, x, own):
-                        return chain(i, k, x, merge_data(shared, own, varying))
-                    return jax.vmap(one)(ids, keys, inits, per_chain)
+                def run(ids, keys, inits, metrics, shared, per_chain):
+                    def one(i, k, x, m, own):
+                        return chain(i, k, x, m, merge_data(shared, own, varying))
+                    return jax.vmap(one)(ids, keys, inits, metrics, per_chain)
 
-                lowered = jax.pmap(run, in_axes=(0, 0, 0, None, 0)).lower(ids, keys, inits, shared, per_chain)
+                lowered = jax.pmap(run, in_axes=(0, 0, 0, 0, None, 0)).lower(ids, keys, inits, inits, shared,
+                                                                            per_chain)
             self._samplers[key] = CompiledSampler(self, _COMPILER.submit(lowered.compile), shape)
         return self._samplers[key]
 
@@ -296,11 +304,11 @@ class CompiledSampler:
         """
         chains = settings.chains
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        starts = self.model.starts(chains, init_seed, data, settings.init, fallback)
+        starts, metrics = self.model.starts(chains, init_seed, data, settings.init, fallback, settings.init_metric)
         keys = key_seed.generate_state(2 * chains)  # raw threefry keys: two uint32 words per chain
         self.model.constrainer(chains * settings.draws)
         return (np.arange(chains, dtype=np.int32).reshape(self.shape), keys.reshape(*self.shape, 2),
-                starts.reshape(*self.shape, -1), data)
+                starts.reshape(*self.shape, -1), metrics.reshape(*self.shape, -1), data)
 
     def run(self, arguments: tuple, settings: SamplerSettings) -> az.InferenceData:
         """Sample (once XLA's compilation is done); raw draws under the PyMC model's
@@ -310,13 +318,16 @@ class CompiledSampler:
         chains, draws = settings.chains, settings.draws
         executable = self.executable.result()
         with _Progress(chains, settings.warmup + draws, settings.progress):
-            positions, stats = jax.block_until_ready(executable(*arguments))
+            positions, stats, *warm = jax.block_until_ready(executable(*arguments))
         positions = np.asarray(positions).reshape(chains, draws, -1)
         stats = {k: np.asarray(v).reshape(chains, draws) for k, v in stats.items()}
         if "tree_depth" not in stats:  # NumPyro counts leapfrog steps: depth d takes 2^(d-1) to 2^d - 1
             stats["tree_depth"] = np.floor(np.log2(np.maximum(stats["n_steps"], 1))).astype(int) + 1
         stats["reached_max_treedepth"] = stats["tree_depth"] >= settings.max_treedepth
-        return az.from_dict(posterior=self.model.constrained(positions), sample_stats=stats)
+        # NumPyro's warm-up iterations' statistics (n_steps: the gradients warm-up cost), as Stan's save_warmup
+        warmup = {k: np.asarray(v).reshape(chains, -1) for k, v in warm[0].items()} if warm and settings.warmup else {}
+        return az.from_dict(posterior=self.model.constrained(positions), sample_stats=stats,
+                            **({"warmup_sample_stats": warmup, "save_warmup": True} if warmup else {}))
 
 
 def jaxified(inputs: list, outputs: list) -> Callable:
@@ -354,6 +365,32 @@ def merge_data(shared: tuple, own: tuple, varying: tuple[int, ...]) -> tuple:
     return tuple(next(own) if i in varying else next(shared) for i in range(n))
 
 
+def gradient_metric(grad: np.ndarray) -> np.ndarray:
+    """A chain's initial inverse metric (diagonal) from the log density's gradient at its start:
+    ``1 / sqrt(|grad|)``, the geometric mean of Stan's unit metric and nutpie's ``1 / |grad|``
+    (a normal's variance where the start is one sd per unit of gradient away; see
+    docs/performance.md), and 1 where the gradient is 0 or not finite (nothing learnt there).
+
+    Parameters
+    ----------
+    grad : numpy.ndarray
+        The gradient of the log density on the unconstrained scale.
+
+    Returns
+    -------
+    numpy.ndarray
+        The inverse metric's diagonal, as long as ``grad``.
+
+    Examples
+    --------
+    >>> gradient_metric(np.array([4.0, -0.01, 0.0, np.nan]))
+    array([ 0.5, 10. ,  1. ,  1. ])
+    """
+    size = np.abs(np.asarray(grad, dtype=float))
+    usable = np.isfinite(size) & (size > 0)
+    return np.where(usable, 1 / np.sqrt(np.clip(np.where(usable, size, 1.0), 1e-20, 1e20)), 1.0)
+
+
 def chains_in_lockstep() -> bool:
     """Whether a device runs its chains side by side (``jax.vmap``, one batch) rather than one
     after another: on an accelerator (JAX's default backend is not the CPU), where a batch of
@@ -381,39 +418,45 @@ def _devices(chains: int, available: int) -> int:
 
 
 def _numpyro_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
-                   progress: bool, metric: str = "diag_e") -> Callable:
-    """One NumPyro NUTS chain as a function of (chain id, key, initial point, data); ``metric``
-    as Stan's (see :data:`brmc.sampling.METRICS`)."""
+                   progress: bool, metric: str = "diag_e", warmup_treedepth: int = 10) -> Callable:
+    """One NumPyro NUTS chain as a function of (chain id, key, initial point, initial inverse metric,
+    data); ``metric`` as Stan's (see :data:`brmc.sampling.METRICS`; ``"unit_e"`` keeps ones);
+    warm-up trees at most ``warmup_treedepth`` deep."""
     from numpyro.infer.hmc import hmc
 
     init_kernel, sample_kernel = hmc(potential_fn_gen=lambda *data: lambda x: -logp(x, data), algo="NUTS")
 
-    def chain(chain_id, key, init, data):
-        state = init_kernel(init, warmup, target_accept_prob=target_accept, max_tree_depth=max_treedepth,
+    def chain(chain_id, key, init, inverse_metric, data):
+        depth = (min(warmup_treedepth, max_treedepth), max_treedepth)  # (warm-up, sampling)
+        state = init_kernel(init, warmup, target_accept_prob=target_accept, max_tree_depth=depth,
                             model_args=data, rng_key=key, dense_mass=metric == "dense_e",
-                            adapt_mass_matrix=metric != "unit_e")
+                            adapt_mass_matrix=metric != "unit_e",
+                            inverse_mass_matrix=None if metric == "unit_e" else inverse_metric)
 
         def record(s):
             return s.z, {"diverging": s.diverging, "energy": s.energy, "n_steps": s.num_steps,
                          "acceptance_rate": s.accept_prob, "lp": -s.potential_energy,
                          "step_size": s.adapt_state.step_size}
 
-        return _kept_draws(lambda s: sample_kernel(s, model_args=data), record, state, warmup, draws,
-                           chain_id if progress else None)
+        (z, stats), warm = _kept_draws(lambda s: sample_kernel(s, model_args=data), record, state, warmup, draws,
+                                       chain_id if progress else None,
+                                       lambda s: {"n_steps": s.num_steps, "diverging": s.diverging})
+        return z, stats, warm
 
     return chain
 
 
 def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: float, max_treedepth: int,
-                    progress: bool, metric: str = "diag_e") -> Callable:
-    """One BlackJAX NUTS chain (Stan's window adaptation) as a function of (chain id, key, initial
-    point, data); ``metric`` ``"diag_e"`` or ``"dense_e"`` as Stan's."""
+                    progress: bool, metric: str = "diag_e", warmup_treedepth: int = 10) -> Callable:
+    """One BlackJAX NUTS chain (Stan's window adaptation from a unit metric, full-depth trees) as a
+    function of (chain id, key, initial point, initial inverse metric (unused), data); ``metric``
+    ``"diag_e"`` or ``"dense_e"`` as Stan's."""
     import blackjax
     import jax
     import jax.numpy as jnp
     from blackjax.adaptation.base import get_filter_adapt_info_fn
 
-    def chain(chain_id, key, init, data):
+    def chain(chain_id, key, init, inverse_metric, data):
         density = lambda x: logp(x, data)  # noqa: E731
         warm_key, key = jax.random.split(key)
         if warmup:
@@ -445,28 +488,37 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
     return chain
 
 
-def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int, chain_id):
+def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int, chain_id,
+                warm_record: Callable | None = None):
     """Run ``warmup + draws`` iterations of ``step`` in one loop and return ``record(state)``
-    of the last ``draws``: one copy of the NUTS transition in the XLA program, not one per
-    phase (sleepstudy: XLA compile 3.9 s -> 3.1 s).  Warm-up iterations write slot 0, which the first
-    kept draw then overwrites.  With a ``chain_id`` the loop reports to the progress bar;
+    of the last ``draws`` and ``warm_record(state)`` of the first ``warmup`` (all of them: one
+    slot per iteration): one copy of the NUTS transition in the XLA program, not one per
+    phase (sleepstudy: XLA compile 3.9 s -> 3.1 s).  Warm-up iterations write slot 0 of the kept
+    draws, which the first kept draw then overwrites; kept draws write the last warm-up slot
+    as it was.  With a ``chain_id`` the loop reports to the progress bar;
     such host callbacks keep XLA from caching the program on disk, so without a bar
     (``chain_id=None``) there are none."""
     import jax
     import jax.numpy as jnp
 
-    kept = jax.tree.map(lambda x: jnp.zeros((draws, *jnp.shape(x)), jnp.result_type(x)),
-                        jax.eval_shape(record, state))
+    def buffers(fn, n):
+        return jax.tree.map(lambda x: jnp.zeros((n, *jnp.shape(x)), jnp.result_type(x)), jax.eval_shape(fn, state))
+
+    warm_record = warm_record or (lambda s: {})
+    kept, warm = buffers(record, draws), buffers(warm_record, max(warmup, 1))
 
     def body(i, carry):
-        s, kept = carry
+        s, kept, warm = carry
         s = step(s)
         if chain_id is not None:
             _report(chain_id, i, warmup + draws)
-        slot = jnp.maximum(i - warmup, 0)
-        return s, jax.tree.map(lambda buf, x: buf.at[slot].set(x), kept, record(s))
+        slot, warm_slot = jnp.maximum(i - warmup, 0), jnp.minimum(i, max(warmup, 1) - 1)
+        kept = jax.tree.map(lambda buf, x: buf.at[slot].set(x), kept, record(s))
+        warm = jax.tree.map(lambda buf, x: buf.at[warm_slot].set(jnp.where(i < warmup, x, buf[warm_slot])),
+                            warm, warm_record(s))
+        return s, kept, warm
 
-    return jax.lax.fori_loop(0, warmup + draws, body, (state, kept))[1]
+    return jax.lax.fori_loop(0, warmup + draws, body, (state, kept, warm))[1:]
 
 
 _PROGRESS_STEPS = 40

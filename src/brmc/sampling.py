@@ -48,6 +48,8 @@ DEFAULT_BACKEND = "numpyro"
 #: brms's ``algorithm`` choices (and brms 2.21's pathfinder and laplace); all but "sampling" in :mod:`brmc.algorithms`
 #: Stan's mass matrices (its ``control`` ``metric``): diagonal and dense adapted in warm-up, unit fixed
 METRICS = ("diag_e", "dense_e", "unit_e")
+#: NumPyro's warm-up beyond Stan's (docs/performance.md): its initial metric and deepest warm-up tree
+WARMUP_CONTROLS = ("init_metric", "warmup_treedepth")
 ALGORITHMS = ("sampling", "meanfield", "fullrank", "pathfinder", "laplace", "fixed_param")
 
 
@@ -163,10 +165,11 @@ class SamplerSettings:
             raise SamplingError(f"thin must be at least 1, got {self.thin}.")
         if self.backend not in BACKENDS:
             raise SamplingError(f"Unknown backend {self.backend!r}. Available backends: {', '.join(BACKENDS)}.")
-        unknown = set(self.control) - {"adapt_delta", "max_treedepth", "metric"}
+        unknown = set(self.control) - {"adapt_delta", "max_treedepth", "metric", *WARMUP_CONTROLS}
         if unknown:
             raise SamplingError(f"Unknown control setting(s) {sorted(unknown)}; brmc honours adapt_delta, "
-                                "max_treedepth and metric.")
+                                f"max_treedepth, metric and (backend='numpyro') {', '.join(WARMUP_CONTROLS)}.")
+        _check_warmup_controls(self.control, self.backend)
         if self.metric not in METRICS:
             raise SamplingError(f"control metric={self.metric!r} is not one of Stan's metrics "
                                 f"{', '.join(map(repr, METRICS))}.")
@@ -205,6 +208,17 @@ class SamplerSettings:
         return int(self.control.get("max_treedepth", 10))
 
     @property
+    def init_metric(self) -> str:
+        """The initial inverse metric of NumPyro's warm-up: ``"gradient"`` (default,
+        :func:`brmc.backends.gradient_metric`) or ``"unit"`` (Stan's)."""
+        return str(self.control.get("init_metric", "gradient"))
+
+    @property
+    def warmup_treedepth(self) -> int:
+        """The deepest tree of NumPyro's warm-up iterations (default 6; ``max_treedepth`` for Stan's)."""
+        return int(self.control.get("warmup_treedepth", min(6, self.max_treedepth)))
+
+    @property
     def metric(self) -> str:
         """Stan's ``metric``: ``"diag_e"`` (default), ``"dense_e"`` or ``"unit_e"`` (not adapted)."""
         return str(self.control.get("metric", "diag_e"))
@@ -228,6 +242,20 @@ class SamplerSettings:
         elif isinstance(self.init, (list, tuple)):
             out["init"] = [_storable_values(values) for values in self.init]
         return out
+
+
+def _check_warmup_controls(control: dict, backend: str) -> None:
+    """A ``SamplingError`` for a warm-up setting brmc cannot honour: one of a backend other than
+    numpyro, an unknown ``init_metric``, a ``warmup_treedepth`` that is not a positive whole number."""
+    given = sorted(set(control) & set(WARMUP_CONTROLS))
+    if given and backend != "numpyro":
+        raise SamplingError(f"control {', '.join(given)} set NumPyro's warm-up; backend={backend!r} has its own "
+                            "(use backend='numpyro').")
+    if control.get("init_metric", "gradient") not in ("gradient", "unit"):
+        raise SamplingError(f"control init_metric={control['init_metric']!r} is not 'gradient' or 'unit'.")
+    depth = control.get("warmup_treedepth", 1)
+    if isinstance(depth, bool) or not isinstance(depth, (int, np.integer)) or depth < 1:
+        raise SamplingError(f"control warmup_treedepth must be a positive whole number, got {depth!r}.")
 
 
 def _storable_values(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -559,8 +587,9 @@ def to_inference_data(result: SamplingResult, md: ModelData) -> az.InferenceData
     """Raw draws → InferenceData with brms names, sample stats and observed data.
     The pointwise log-likelihood is left for ``Fit.log_likelihood()``, as brms's
     ``log_lik``: computed when asked for."""
+    warmup = {"warmup_sample_stats": result.raw.warmup_sample_stats} if "warmup_sample_stats" in result.raw else {}
     return az.InferenceData(
         posterior=brms_posterior(result.raw.posterior, md),
-        sample_stats=result.raw.sample_stats,
+        sample_stats=result.raw.sample_stats, **warmup,
         observed_data=xr.Dataset({"Y": xr.DataArray(md.y, dims=("obs", "cat")[:md.y.ndim])}),  # cbind(): categories
     )

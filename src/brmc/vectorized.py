@@ -144,12 +144,16 @@ def fits(md: ModelData, specs: Sequence[PriorSpec], settings: SamplerSettings,
 def _arguments(model, shape: tuple[int, int], builts: Sequence[BuiltModel], data: Sequence[tuple],
                varying: tuple[int, ...], settings: SamplerSettings) -> tuple:
     """The batched executable's arguments: per set, the starts and keys its separate fit would
-    use (set after set, chains within), split over ``shape``'s devices; the shared data; each
+    use (set after set, chains within) and their initial inverse metrics, split over ``shape``'s devices;
+    the shared data; each
     chain's own values of the ``varying`` entries."""
-    starts, keys = [], []
+    starts, metrics, keys = [], [], []
     for built, values in zip(builts, data):
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        starts.append(model.starts(settings.chains, init_seed, values, settings.init, built.start))
+        points, metric = model.starts(settings.chains, init_seed, values, settings.init, built.start,
+                                      settings.init_metric)
+        starts.append(points)
+        metrics.append(metric)
         keys.append(key_seed.generate_state(2 * settings.chains).reshape(settings.chains, 2))
     n = len(builts) * settings.chains
     model.constrainer(n * settings.draws)
@@ -157,4 +161,4 @@ def _arguments(model, shape: tuple[int, int], builts: Sequence[BuiltModel], data
     own = tuple(np.stack([values[i] for values in data for _ in range(settings.chains)])
                 .reshape(*shape, *np.shape(data[0][i])) for i in varying)
     return (np.arange(n, dtype=np.int32).reshape(shape), np.concatenate(keys).reshape(*shape, 2),
-            np.concatenate(starts).reshape(*shape, -1), shared, own)
+            np.concatenate(starts).reshape(*shape, -1), np.concatenate(metrics).reshape(*shape, -1), shared, own)
