@@ -8,6 +8,7 @@ Run from the repository root::
     python benchmarks/insteval.py --algorithm laplace     # an approximation instead of NUTS
     python benchmarks/insteval.py --platforms cpu,gpu     # CPU vs GPU, each in a fresh process
     python benchmarks/insteval.py --control '{"init_metric": "unit", "warmup_treedepth": 10}'  # Stan's warm-up
+    python benchmarks/insteval.py --rows 5000 --chains 2 --iter 600   # a random subsample, a short run
 
 With ``--platforms``, each platform's fit runs in its own process with
 ``JAX_PLATFORMS`` set (``cuda`` for ``gpu``), and a table of their wall times
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cores", type=int, default=None)
     parser.add_argument("--algorithm", default="sampling", help="brm's algorithm (default: NUTS)")
     parser.add_argument("--platforms", default=None, help="comma-separated: cpu, gpu (each in its own process)")
+    parser.add_argument("--rows", type=int, default=0, help="fit a random subsample of this many rows")
     parser.add_argument("--control", default=None, help='brm control settings as JSON, e.g. \'{"init_metric": "unit"}\'')
     args = parser.parse_args(argv)
     if args.platforms:
@@ -72,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     backend |= {"control": json.loads(args.control)} if args.control else {}
     with warnings.catch_warnings():  # convergence warnings are part of the printed summary
         warnings.simplefilter("ignore")
-        fit = brmc.brm(formula, brmc.datasets.load(dataset), family=family, chains=args.chains, iter=args.iter,
+        data = brmc.datasets.load(dataset)
+        data = data.sample(n=args.rows, random_state=1).reset_index(drop=True) if args.rows else data
+        fit = brmc.brm(formula, data, family=family, chains=args.chains, iter=args.iter,
                        cores=args.cores, seed=1234, progress=False, algorithm=args.algorithm, **backend)
     print(fit)
     wall = time.perf_counter() - started
