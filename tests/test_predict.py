@@ -11,7 +11,7 @@ import pytest
 import brmc
 from brmc.errors import DataError
 
-from .conftest import SLEEP, xla_compilations
+from .conftest import xla_compilations
 
 
 def _by_hand(fit: brmc.Fit, days: np.ndarray, subjects: list[str], with_r: bool = True) -> np.ndarray:

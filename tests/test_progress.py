@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from brmc import progress
-from brmc.backends import _Progress
+from brmc.progress import ChainProgress
 from brmc.sampling import SamplerSettings
 
 from .conftest import Terminal
@@ -16,10 +16,10 @@ from .conftest import Terminal
 
 def _sample(chains: int = 2, iterations: int = 200, every: int = 5) -> None:
     """What a JAX sampler does to the bar: reports from the loop, ``every`` iterations at a time."""
-    with _Progress(chains, iterations, show=True):
+    with ChainProgress(chains, iterations, show=True):
         for chain in range(chains):
             for _ in range(iterations // every):
-                _Progress.advance(chain, every)
+                ChainProgress.advance(chain, every)
 
 
 def test_terminal_gets_one_line_redrawn_in_place(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -49,6 +49,6 @@ def test_log_file_gets_nothing(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_no_bar_when_not_asked_for(monkeypatch: pytest.MonkeyPatch) -> None:
     terminal = Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
-    with _Progress(2, 100, show=False):
-        _Progress.advance(0, 100)
+    with ChainProgress(2, 100, show=False):
+        ChainProgress.advance(0, 100)
     assert terminal.getvalue() == ""

@@ -47,7 +47,7 @@ import numpy as np
 
 from . import inits
 from .errors import SamplingError
-from .progress import progress_bar
+from .progress import ChainProgress, report_iteration
 
 if TYPE_CHECKING:
     import pymc as pm
@@ -317,7 +317,7 @@ class CompiledSampler:
 
         chains, draws = settings.chains, settings.draws
         executable = self.executable.result()
-        with _Progress(chains, settings.warmup + draws, settings.progress):
+        with ChainProgress(chains, settings.warmup + draws, settings.progress):
             positions, stats, *warm = jax.block_until_ready(executable(*arguments))
         positions = np.asarray(positions).reshape(chains, draws, -1)
         stats = {k: np.asarray(v).reshape(chains, draws) for k, v in stats.items()}
@@ -466,7 +466,7 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
                                                max_num_doublings=max_treedepth)
             (state, params), _ = adapt.run(warm_key, init, num_steps=warmup)
             if progress:
-                jax.debug.callback(_Progress.advance, chain_id, warmup)
+                jax.debug.callback(ChainProgress.advance, chain_id, warmup)
         else:  # no warm-up: Stan's starting step size 1 and unit metric
             state = blackjax.nuts.init(init, density)
             params = {"step_size": jnp.asarray(1.0), "inverse_mass_matrix": jnp.ones_like(init),
@@ -476,7 +476,7 @@ def _blackjax_chain(logp: Callable, warmup: int, draws: int, target_accept: floa
         def draw(s, key_i):
             s, info = step(key_i[0], s)
             if progress:
-                _report(chain_id, key_i[1], draws)
+                report_iteration(chain_id, key_i[1], draws)
             return s, (s.position, {"diverging": info.is_divergent, "energy": info.energy,
                                     "tree_depth": info.num_trajectory_expansions,
                                     "n_steps": info.num_integration_steps,
@@ -511,7 +511,7 @@ def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int
         s, kept, warm = carry
         s = step(s)
         if chain_id is not None:
-            _report(chain_id, i, warmup + draws)
+            report_iteration(chain_id, i, warmup + draws)
         slot, warm_slot = jnp.maximum(i - warmup, 0), jnp.minimum(i, max(warmup, 1) - 1)
         kept = jax.tree.map(lambda buf, x: buf.at[slot].set(x), kept, record(s))
         warm = jax.tree.map(lambda buf, x: buf.at[warm_slot].set(jnp.where(i < warmup, x, buf[warm_slot])),
@@ -519,47 +519,6 @@ def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int
         return s, kept, warm
 
     return jax.lax.fori_loop(0, warmup + draws, body, (state, kept, warm))[1:]
-
-
-_PROGRESS_STEPS = 40
-
-
-def _report(chain_id, i, total: int) -> None:
-    """Tell the progress bar, from inside the compiled loop, that chain ``chain_id`` finished
-    iteration ``i`` (about ``_PROGRESS_STEPS`` times per chain)."""
-    import jax
-
-    every = max(total // _PROGRESS_STEPS, 1)
-    jax.lax.cond((i + 1) % every == 0, lambda: jax.debug.callback(_Progress.advance, chain_id, every),
-                 lambda: None)
-
-
-class _Progress:
-    """One progress bar (:func:`brmc.progress.progress_bar`) over all chains' iterations while a
-    compiled JAX sampler runs; the loop reports through ``_report``."""
-
-    current: "_Progress | None" = None
-
-    def __init__(self, chains: int, iterations: int, show: bool) -> None:
-        self.chains, self.iterations, self.show, self.bar = chains, iterations, show, None
-
-    def __enter__(self) -> "_Progress":
-        if self.show:
-            self.bar = progress_bar(self.chains * self.iterations,
-                                    f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
-        _Progress.current = self
-        return self
-
-    def __exit__(self, *exc) -> None:
-        _Progress.current = None
-        if self.bar is not None:
-            self.bar.close()
-
-    @staticmethod
-    def advance(chain_id, n) -> None:
-        progress = _Progress.current
-        if progress is not None and progress.bar is not None:
-            progress.bar.update(int(n))
 
 
 _CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}

@@ -203,3 +203,82 @@ class FitProgress:
     def __exit__(self, *exc: object) -> None:
         if self.bar is not None:
             self.bar.close()
+
+
+_PROGRESS_STEPS = 40
+
+
+def report_iteration(chain_id, i, total: int) -> None:
+    """Tell the progress bar, from inside a compiled JAX loop, that chain ``chain_id`` finished
+    iteration ``i`` (about ``_PROGRESS_STEPS`` times per chain).
+
+    Parameters
+    ----------
+    chain_id : jax.Array
+        The chain's number (traced).
+    i : jax.Array
+        The iteration just finished, from 0 (traced).
+    total : int
+        The chain's iterations in all.
+
+    Returns
+    -------
+    None
+        The report is a side effect (a host callback every ``total // 40`` iterations).
+
+    Examples
+    --------
+    >>> import jax, jax.numpy as jnp
+    >>> with ChainProgress(1, 80, show=False):
+    ...     _ = jax.jit(lambda i: report_iteration(jnp.int32(0), i, 80))(jnp.int32(1))
+    """
+    import jax
+
+    every = max(total // _PROGRESS_STEPS, 1)
+    jax.lax.cond((i + 1) % every == 0, lambda: jax.debug.callback(ChainProgress.advance, chain_id, every),
+                 lambda: None)
+
+
+class ChainProgress:
+    """One progress bar (:func:`brmc.progress.progress_bar`) over all chains' iterations while a
+    compiled JAX sampler runs; the loop reports through ``report_iteration``.
+
+    Parameters
+    ----------
+    chains : int
+        The chains sampled.
+    iterations : int
+        Each chain's iterations (warm-up and draws).
+    show : bool
+        Whether to show the bar (where someone watches: :func:`progress_bar`).
+
+    Examples
+    --------
+    >>> with ChainProgress(2, 100, show=False) as progress:
+    ...     ChainProgress.advance(0, 100)
+    >>> ChainProgress.current is None
+    True
+    """
+
+    current: "ChainProgress | None" = None
+
+    def __init__(self, chains: int, iterations: int, show: bool) -> None:
+        self.chains, self.iterations, self.show, self.bar = chains, iterations, show, None
+
+    def __enter__(self) -> "ChainProgress":
+        if self.show:
+            self.bar = progress_bar(self.chains * self.iterations,
+                                    f"Sampling {self.chains} chain{'s' * (self.chains > 1)}")
+        ChainProgress.current = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        ChainProgress.current = None
+        if self.bar is not None:
+            self.bar.close()
+
+    @staticmethod
+    def advance(chain_id, n) -> None:
+        progress = ChainProgress.current
+        if progress is not None and progress.bar is not None:
+            progress.bar.update(int(n))
