@@ -162,9 +162,9 @@ def test_jax_starts_compile_two_programs() -> None:
     _need("numpyro")
     built, model = _jax_model("y ~ x", pd.DataFrame({"y": [0.5, 1.2, 2.9, 4.1], "x": [1.0, 2.0, 3.0, 4.0]}))
     with xla_compilations() as compiled:
-        starts = model.starts(2, np.random.SeedSequence(3), model.data(built))
-    assert len(compiled) == 2, compiled
-    assert starts.shape == (2, 3)
+        starts, metrics = model.starts(2, np.random.SeedSequence(3), model.data(built))
+    assert len(compiled) == 2, compiled  # the initial metric's gradient reuses the density's program
+    assert starts.shape == metrics.shape == (2, 3)
 
 
 def test_jax_init_forms_as_brms() -> None:
