@@ -116,3 +116,19 @@ def test_univariate_fit_takes_newdata() -> None:
         fit.loo(resp="bmi")
     with pytest.raises(DataError, match="moment_match and reloo need the fit itself"):
         fit.loo(newdata=rows, moment_match=True)
+
+
+def test_conditional_effects_of_a_mi_predictor_read_its_observed_values(mvfit: MvFit) -> None:
+    """brms's conditional_effects with a ``mi(chl)`` predictor: chl's grid spans its observed values and the
+    other variables sit at their values' mean/median (``na.rm = TRUE``); each estimate is the posterior
+    median of bmi's mean at the grid row, written here from the draws."""
+    effects = quiet(mvfit.conditional_effects, effects="chl", resp="bmi")
+    frame = effects["bmi.bmi_chl"]
+    chl = NHANES["chl"].dropna().to_numpy(float)
+    assert frame["chl"].min() == pytest.approx(chl.min()) and frame["chl"].max() == pytest.approx(chl.max())
+    age = NHANES["age"].to_numpy(float)
+    assert frame["age"].unique() == pytest.approx([age.mean()])  # a numeric (not integer) column: its mean
+    mu = (_flat(mvfit, "b_bmi_Intercept") + _flat(mvfit, "b_bmi_age") * frame["age"].to_numpy()
+          + (_flat(mvfit, "bsp_bmi_michl") + _flat(mvfit, "bsp_bmi_michl:age") * frame["age"].to_numpy())
+          * frame["chl"].to_numpy())
+    np.testing.assert_allclose(frame["estimate__"], np.median(mu, axis=0), rtol=1e-9)

@@ -240,6 +240,7 @@ def _effect_values(md: ModelData, name: str, type_: str, resolution: int, modera
     if type_ == "factor":
         return _first_rows(col, level_order(col))
     x = col.to_numpy(dtype=float)
+    x = x[~np.isnan(x)]  # brms: na.rm = TRUE (a mi() predictor's missing values)
     if name in _integer_variables(md):  # brms: whole numbers, min to max by 1, or median + (-1:1) * mad
         if moderator:
             return pd.Series(np.unique(np.round(np.median(x) + np.array([-1.0, 0.0, 1.0]) * r_mad(x))))
@@ -275,10 +276,10 @@ def _condition_columns(md: ModelData, exclude: Sequence[str], n: int, condition:
             missing.append(name)
         elif is_factor(col):
             columns[name] = _first_rows(col, level_order(col)[:1]).iloc[np.zeros(n, dtype=int)].reset_index(drop=True)
-        elif name in integers:  # brms: a valid whole number
-            columns[name] = np.full(n, float(np.round(np.median(col.to_numpy(dtype=float)))))
+        elif name in integers:  # brms: a valid whole number (its values' median, na.rm = TRUE as brms)
+            columns[name] = np.full(n, float(np.round(np.nanmedian(col.to_numpy(dtype=float)))))
         else:
-            columns[name] = np.full(n, col.to_numpy(dtype=float).mean())
+            columns[name] = np.full(n, np.nanmean(col.to_numpy(dtype=float)))
     return columns, missing
 
 
