@@ -1,7 +1,8 @@
 """Save a fit to one file and load it back, without pickle.
 
 A saved fit is one netCDF-4 (HDF5) file: the InferenceData groups
-(``posterior``, ``sample_stats``, ``observed_data``, ``log_likelihood``), the
+(``posterior``, ``sample_stats``, ``observed_data``, ``log_likelihood``, and NumPyro's
+``warmup_sample_stats``), the
 data frame the model was fitted to (group ``brmc_data``, one variable per
 column) and a JSON spec in the root attribute ``brmc_spec`` (formula, family,
 user priors, sampler settings, timing, column types).  :func:`read_fields`
@@ -52,7 +53,7 @@ FORMAT = "brmc-fit"
 FORMAT_VERSION = 1
 SPEC_ATTR = "brmc_spec"
 DATA_GROUP = "brmc_data"
-IDATA_GROUPS = ("posterior", "sample_stats", "observed_data", "log_likelihood")
+IDATA_GROUPS = ("posterior", "sample_stats", "observed_data", "log_likelihood", "warmup_sample_stats")
 REQUIRED_GROUPS = ("posterior", "sample_stats", "observed_data", DATA_GROUP)
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
 #: missing-value markers of object and nullable columns, coded 1, 2, ... in ``<column>_missing``.
@@ -296,6 +297,7 @@ def _spec(fit: Fit, data: dict) -> str:
         "data_name": md.data_name,
         "n_dropped": md.n_dropped,
         "contrasts": md.contrasts,
+        "missing": md.missing,
         "env_names": _env_names(md),
         "model_data_digest": _model_data_digest(md),
         "fingerprint": fingerprint(md, fit.priors.user, fit.settings),
@@ -492,7 +494,7 @@ def read_fields(path: str | os.PathLike, env: dict[str, Any] | None = None) -> d
             md = build_data(_formula_from(spec, env), frame, family_from_dict(spec["family"]),
                             data_name=spec["data_name"], env=env, contrasts=spec.get("contrasts"))
             priors = resolve_priors(md, user)
-        md.n_dropped = spec["n_dropped"]
+        md.n_dropped, md.missing = spec["n_dropped"], spec.get("missing", "impute")  # files before missing=
         settings = SamplerSettings(**spec["settings"])
         digest = spec["model_data_digest"]
         timing = spec["timing"]
