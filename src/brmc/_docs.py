@@ -37,7 +37,12 @@ PARAMETERS: dict[str, str] = {
     "formula": ("formula : str or BrmsFormula\n"
                 "    brms formula text (``\"Reaction ~ Days + (Days | Subject)\"``), or :func:`brmc.bf` of it\n"
                 "    with formulas for distributional parameters."),
-    "data": "data : pandas.DataFrame\n    The data; rows with a missing value in a variable the model uses are dropped.",
+    "data": ("data : pandas.DataFrame\n    The data; rows with a missing value in a variable the model uses are dropped,\n"
+             "    but for the values ``mi()`` imputes (see ``missing``)."),
+    "missing": ('missing : {"impute", "drop", "raise"}, default "impute"\n'
+                "    brms's handling of missing values (``\"impute\"``: rows missing a value are dropped with a count,\n"
+                "    the values under ``mi()`` imputed), complete cases only (``\"drop\"``, ``mi()`` too), or a\n"
+                "    ``DataError`` naming the columns instead of dropping rows (``\"raise\"``); see :mod:`brmc.missingdata`."),
     "family": ("family : str or Family, default ``\"gaussian\"``\n"
                "    A brms family name (``\"poisson\"``, ``\"bernoulli\"``) or :func:`brmc.get_family` of it."),
     "prior": ("prior : Prior or list of Prior, optional\n"

@@ -36,12 +36,14 @@ from .userwarn import warn_user
 
 def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, family: str | Family, data_name: str | None,
                 env: dict[str, Any] | None, contrasts: dict[str, str] | None,
-                data2: dict[str, Any] | None = None) -> ModelData | MvModelData:
+                data2: dict[str, Any] | None = None, missing: str = "impute") -> ModelData | MvModelData:
     env = {**dict(env or {}), **dict(data2 or {})}  # brms's data2 (gr(g, cov = A)): read by name, as env
     if (multivariate := as_multivariate(formula)) is not None:
-        return build_mv_data(multivariate, data, family, data_name=data_name, env=env, contrasts=contrasts)
+        return build_mv_data(multivariate, data, family, data_name=data_name, env=env, contrasts=contrasts,
+                             missing=missing)
     parsed = as_formula(formula, env_names=frozenset(env))
-    md = build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts)
+    md = build_data(parsed, data, get_family(family), data_name=data_name, env=env, contrasts=contrasts,
+                    missing=missing)
     terms.mi.check_univariate(md)  # mi(x) reads another response
     return md
 
@@ -49,7 +51,8 @@ def _model_data(formula: str | BrmsFormula | MultivariateFormula, data: Any, fam
 @shared
 def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", *,
               data_name: str | None = None, env: dict[str, Any] | None = None,
-              contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None) -> PriorTable:
+              contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None,
+              missing: str = "impute") -> PriorTable:
     """brms's ``get_prior``: the default priors and every parameter that takes one.
 
     Parameters
@@ -61,6 +64,7 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     {env}
     {contrasts}
     {data2}
+    {missing}
 
     Returns
     -------
@@ -73,14 +77,15 @@ def get_prior(formula: str | BrmsFormula, data: Any, family: str | Family = "gau
     >>> list(tab["class"].unique())
     ['b', 'cor', 'Intercept', 'sd', 'sigma']
     """
-    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2, missing)
     return PriorTable(mv_prior_table(md) if isinstance(md, MvModelData) else printed(default_prior_table(md)))
 
 
 @shared
 def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "gaussian", prior: list[Prior] | Prior | None = None,
                *, data_name: str | None = None, env: dict[str, Any] | None = None,
-               contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None) -> BuiltModel:
+               contrasts: dict[str, str] | None = None, data2: dict[str, Any] | None = None,
+               missing: str = "impute") -> BuiltModel:
     """Build (but do not sample) the PyMC model brms would write.
 
     Parameters
@@ -93,6 +98,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     {env}
     {contrasts}
     {data2}
+    {missing}
 
     Returns
     -------
@@ -105,7 +111,7 @@ def make_model(formula: str | BrmsFormula, data: Any, family: str | Family = "ga
     >>> "sigma" in built.model.named_vars
     True
     """
-    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2, missing)
     return build_any(md, resolve_any(md, _as_list(prior)))
 
 
@@ -140,6 +146,7 @@ def brm(
     file_refit: str = "never",
     algorithm: str = "sampling",
     data2: dict[str, Any] | None = None,
+    missing: str = "impute",
 ) -> Fit:
     """Fit a brms-style Bayesian multilevel model, as brms's ``brm``.
 
@@ -196,6 +203,7 @@ def brm(
         (1,000 approximate draws in one chain each), or ``"fixed_param"`` (every draw of a
         chain is its initial values, ``init``); see :mod:`brmc.algorithms`.
     {data2}
+    {missing}
 
     Returns
     -------
@@ -216,7 +224,7 @@ def brm(
         init=init, algorithm=algorithm,
     )
     t0 = time.perf_counter()
-    md = _model_data(formula, data, family, data_name, env, contrasts, data2)
+    md = _model_data(formula, data, family, data_name, env, contrasts, data2, missing)
     user = _as_list(prior)
     spec = resolve_any(md, user)
     if file is None:
@@ -350,10 +358,11 @@ def update(fit: Fit, prior: list[Prior] | Prior | None = None, newdata: Any = No
     md = fit.model_data
     if newdata is not None and isinstance(md, MvModelData):
         md = build_mv_data(md.formula, newdata, md.family.families,
-                           data_name=getattr(newdata, "attrs", {}).get("data_name"), env=md.env, contrasts=md.contrasts)
+                           data_name=getattr(newdata, "attrs", {}).get("data_name"), env=md.env, contrasts=md.contrasts,
+                           missing=md.missing)
     elif newdata is not None:
         md = build_data(md.formula, newdata, md.family, data_name=getattr(newdata, "attrs", {}).get("data_name"),
-                        env=md.env, contrasts=md.contrasts)
+                        env=md.env, contrasts=md.contrasts, missing=md.missing)
     spec = resolve_any(md, replace_priors(fit.priors.user, _as_list(prior)))
     old = fit.settings.to_dict()
     if "iter" in settings and "warmup" not in settings:

@@ -14,7 +14,6 @@ Example:
 from __future__ import annotations
 
 import re
-import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,6 +25,7 @@ from .censoring import CDF_FAMILIES, check_truncation, truncation_arguments
 from .errors import DataError, FamilyError, FormulaError, close_matches
 from .families import DistPar, Family, get_family, inverse_link  # noqa: F401  (get_family used in the example)
 from .contrasts import factor_codings
+from .missingdata import check_missing, drop_incomplete
 from . import terms
 from .design import R_LOGICALS, design, factor_names, group_levels, labels_of, level_order, prepare_factors  # noqa: F401
 from .formula import BrmsFormula, GroupTerm, PopulationTerm, Predictor, parse_formula  # noqa: F401
@@ -108,7 +108,8 @@ class ModelData:
 
     ``predictors``: one :class:`LinearPredictor` per predicted parameter in brms's order (``mu``, or
     ``mu2``, ``mu3``, ... for ``categorical``; then ``bf()``'s); ``response_levels``: an ordinal or categorical
-    response's categories; ``contrasts``: each factor's coding (``"treatment"``, ``"poly"``).
+    response's categories; ``contrasts``: each factor's coding (``"treatment"``, ``"poly"``); ``missing``:
+    what missing values did (:mod:`brmc.missingdata`).
     """
 
     formula: BrmsFormula
@@ -122,6 +123,7 @@ class ModelData:
     additions: dict[str, np.ndarray] = field(default_factory=dict)
     response_levels: list[str] = field(default_factory=list)
     contrasts: dict[str, str] = field(default_factory=dict)
+    missing: str = "impute"
 
     @property
     def poly(self) -> frozenset[str]:
@@ -265,23 +267,6 @@ def _check_columns(formula: BrmsFormula, frame: pd.DataFrame, env: dict[str, Any
                 )
 
 
-def drop_incomplete(names: list[str], frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
-    """``frame`` without the rows missing a value of the columns ``names`` (a formula's variables), and their count."""
-    used = [v for v in names if v in frame.columns]
-    empty = [v for v in used if frame[v].isna().all()]
-    if empty:
-        raise DataError(f"No rows are left: column {empty[0]!r} has only missing values.")
-    incomplete = frame[used].isna().any(axis=1).to_numpy()
-    n = int(incomplete.sum())
-    if n == len(frame):
-        raise DataError(f"No rows are left after dropping rows with missing values in {', '.join(used)}.")
-    if n:
-        warnings.warn(f"Rows containing NAs were excluded from the model: {n} of {len(frame)} rows dropped.",
-                      UserWarning, stacklevel=4)
-        frame = frame.loc[~incomplete]
-    return frame.reset_index(drop=True), n
-
-
 def build_data(
     formula: BrmsFormula,
     data: Any,
@@ -289,17 +274,22 @@ def build_data(
     data_name: str | None = None,
     env: dict[str, Any] | None = None,
     contrasts: dict[str, str] | None = None,
+    missing: str = "impute",
 ) -> ModelData:
     """Turn a parsed formula and a data frame into :class:`ModelData`.
 
     ``contrasts`` overrides the coding of factor columns (``{"temperature": "treatment"}``);
-    see :func:`brmc.contrasts.factor_codings`.
+    see :func:`brmc.contrasts.factor_codings`.  ``missing`` is what missing values do
+    (:mod:`brmc.missingdata`: brms's ``"impute"``, ``"drop"`` or ``"raise"``).
     """
     env = dict(env or {})
     frame = _as_frame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     _check_columns(formula, frame, env)
-    frame, n_dropped = drop_incomplete(terms.mi.complete_variables(formula, formula.variables()), frame)
+    variables = formula.variables()
+    complete = terms.mi.complete_variables(formula, variables)
+    frame, n_dropped = drop_incomplete(complete, frame, check_missing(missing),
+                                       [v for v in variables if v not in complete])
     frame = terms.ac.order_frame(formula, frame)  # brms's order of the rows of a time-series term
     additions = _additions(formula, frame, family)
     levels: list[str] = []
@@ -339,6 +329,7 @@ def build_data(
         additions=additions,
         response_levels=levels,
         contrasts=codings,
+        missing=missing,
     )
 
 

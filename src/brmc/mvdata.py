@@ -25,12 +25,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .data import LinearPredictor, ModelData, build_data, drop_incomplete
+from .data import LinearPredictor, ModelData, build_data
 from .errors import FamilyError, FormulaError, PriorError
 from .families import DistPar, Family, get_family
 from .families.core import NU
 from .formula import as_formula
 from .multivariate import MultivariateFormula, has_mvbind, mvbf
+from .missingdata import check_missing, drop_incomplete
 from .mvautocor import check_me, check_response, order_rows
 from .mvindex import index_values, link_indices
 from .mvsubset import check_subset, global_levels, incomplete_rows, subset_masks, without_subset
@@ -85,6 +86,7 @@ class MvModelData:
     n_dropped: int = 0
     env: dict[str, Any] = field(default_factory=dict)
     subsets: dict[str, np.ndarray] = field(default_factory=dict)
+    missing: str = "impute"
     thresholds = 0
 
     @property
@@ -176,7 +178,8 @@ def _families(family: Any, responses: list[str]) -> list[Family]:
 
 
 def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussian", data_name: str | None = None,
-                  env: dict[str, Any] | None = None, contrasts: dict[str, str] | None = None) -> MvModelData:
+                  env: dict[str, Any] | None = None, contrasts: dict[str, str] | None = None,
+                  missing: str = "impute") -> MvModelData:
     """A multivariate formula and a data frame → :class:`MvModelData`.
 
     Parameters
@@ -188,8 +191,8 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
         the responses that read the variable leave the row out by their ``subset()``.
     family : str, Family, list or dict, default ``"gaussian"``
         One family for all responses, or one per response (a list in order or a dict by response).
-    data_name, env, contrasts
-        As :func:`brmc.brm` takes them.
+    data_name, env, contrasts, missing
+        As :func:`brmc.brm` takes them (``missing="drop"``/``"raise"`` not with ``subset()``).
 
     Returns
     -------
@@ -202,8 +205,9 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
         family of a matrix response (multinomial, dirichlet, logistic_normal: not yet), or the wrong number
         of families.
     FormulaError
-        Terms a multivariate model does not take yet (``cs()``), time-series terms whose ``time`` or ``gr``
-        differ between responses, different ``me()`` terms (:mod:`brmc.mvautocor`).
+        Terms a multivariate model does not take yet, time-series terms whose ``time`` or ``gr``
+        differ between responses, different ``me()`` terms (:mod:`brmc.mvautocor`), ``missing=`` other than
+        ``"impute"`` with ``subset()``.
 
     Examples
     --------
@@ -223,19 +227,25 @@ def build_mv_data(formula: MultivariateFormula, data: Any, family: Any = "gaussi
     frame = data if isinstance(data, pd.DataFrame) else pd.DataFrame(data)
     name = data_name or frame.attrs.get("data_name") or "data"
     if any("subset" in form.additions for form in forms.values()):  # each response on its own rows
+        if check_missing(missing) != "impute":
+            raise FormulaError(f"missing={missing!r} cannot be used with subset(): each response's rows are its "
+                               "own, so a row missing one response's value is not incomplete; use missing='impute'.")
         frame = incomplete_rows(forms, frame)
         n_dropped = frame.attrs.pop("n_dropped")
         frame = order_rows(forms, frame)  # brms's order of the rows for time-series terms, once for all
         subsets = subset_masks(forms, frame)
         check_subset(forms, subsets, rescor)
     else:
-        (frame, n_dropped), subsets = drop_incomplete(mi.complete_mv_variables(forms, frame), frame), {}
+        complete = mi.complete_mv_variables(forms, frame)
+        imputed = [v for form in forms.values() for v in form.variables() if v not in complete]
+        (frame, n_dropped), subsets = drop_incomplete(complete, frame, check_missing(missing), imputed), {}
         frame = order_rows(forms, frame)
     index = index_values(forms, frame, subsets)
     responses = {resp: build_data(without_subset(form), frame.loc[subsets[resp]].reset_index(drop=True)
                                   if resp in subsets else frame, fam, data_name=name, env=env, contrasts=contrasts)
                  for (resp, form), fam in zip(forms.items(), families)}
-    mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env, subsets)
+    mv = MvModelData(MultivariateFormula(forms, rescor), responses, rescor, frame, name, n_dropped, env, subsets,
+                     missing)
     for resp, md in responses.items():
         if resp in subsets:
             global_levels(md, frame, env)
