@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import brmc
+import brmc.cli
 from brmc.api import _model_data
 from brmc.errors import DataError, FormulaError
 
@@ -60,3 +61,11 @@ def test_bad_values_and_subset_are_refused() -> None:
     with pytest.raises(FormulaError, match="cannot be used with subset"):
         brmc.get_prior(f, frame, missing="drop")
     assert len(brmc.get_prior(f, frame))
+
+
+def test_cli_takes_missing(capsys) -> None:
+    assert brmc.cli.main(["priors", "bmi ~ age + chl", "--data", "nhanes", "--missing", "raise"]) == 2
+    assert "'chl' (10)" in capsys.readouterr().err
+    assert quiet(brmc.cli.main, ["priors", "bmi | mi() ~ age", "--data", "nhanes", "--missing", "drop"]) == 0
+    assert capsys.readouterr().out.rstrip("\n") == repr(quiet(brmc.get_prior, "bmi | mi() ~ age",
+                                                              NHANES.dropna(subset=["bmi"])))

@@ -19,6 +19,7 @@ import pandas as pd
 from . import datasets
 from .api import brm, get_prior
 from .errors import BrmsError, DataError
+from .missingdata import MISSING
 from .priors import parse_prior_spec
 from .sampling import BACKENDS, DEFAULT_BACKEND
 
@@ -51,6 +52,8 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument("formula", help='brms formula, e.g. "Reaction ~ Days + (Days | Subject)"')
         p.add_argument("--data", required=True, help="a shipped data set's name or a CSV file")
         p.add_argument("--family", default="gaussian")
+        p.add_argument("--missing", default="impute", choices=MISSING,
+                       help="impute (brms's: drop incomplete rows, impute mi() values), drop (complete cases) or raise")
     fit.add_argument("--chains", type=int, default=4)
     fit.add_argument("--iter", type=int, default=2000)
     fit.add_argument("--warmup", type=int, default=None)
@@ -74,14 +77,14 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         data = load_data(args.data)
         if args.command == "priors":
-            print(get_prior(args.formula, data, family=args.family))
+            print(get_prior(args.formula, data, family=args.family, missing=args.missing))
             return 0
         priors = [parse_prior_spec(p) for p in args.prior]
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             fit = brm(args.formula, data, family=args.family, prior=priors, chains=args.chains, iter=args.iter,
                       warmup=args.warmup, seed=args.seed, cores=args.cores, backend=args.backend,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, missing=args.missing)
         text = str(fit)
         for w in caught:  # sampler warnings already stand under the summary
             if str(w.message) not in text:
