@@ -199,4 +199,7 @@ def test_ordinal_family_recovers_thresholds(family: str) -> None:
         d["gap3"] = d["b_Intercept[3]"] - d["b_Intercept[1]"]
         misses += [f"seed {seed}: {n}" for n, v in truth.items()
                    if not np.quantile(d[n], 0.05) <= v <= np.quantile(d[n], 0.95)]
-    assert len(misses) <= 3, misses
+    # 90 % intervals: about 2 of the 20 checks miss by chance; the same allowance as the other families'
+    # recovery test (a quarter of the checks: more than 5 misses has a chance of 1 %), which a wrong
+    # threshold definition exceeds by far
+    assert len(misses) <= len(seeds) * len(truth) // 4, misses
