@@ -60,9 +60,9 @@ def _fit(**settings) -> brmc.Fit:
 
 def test_initial_metric_is_one_over_root_gradient_at_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
     """The matrix handed to NUTS is 1/sqrt(|grad|) of the log density at the chain's random start
-    (before the climb), the gradient taken here with jax.grad; ``init_metric="unit"`` hands ones."""
+    (before the climb), the gradient taken here with jax.grad; the default (Stan's, ``"unit"``) hands ones."""
     calls = _recording(monkeypatch)
-    _fit(iter=40, warmup=23)  # settings of their own: a fresh trace
+    _fit(iter=40, warmup=23, control={"init_metric": "gradient"})  # settings of their own: a fresh trace
     built = brmc.make_model(FORMULA, _data())
     jm = backends.JaxModel(built.model)
     data = jm.data(built)
@@ -74,7 +74,7 @@ def test_initial_metric_is_one_over_root_gradient_at_the_start(monkeypatch: pyte
     np.testing.assert_allclose(handed, 1 / np.sqrt(np.abs(grad)), rtol=1e-6)
     assert np.abs(np.log10(handed)).max() > 0.5  # not the unit metric
     traced = len(calls)
-    _fit(iter=40, warmup=23, control={"init_metric": "unit"})  # the same program, other arguments
+    _fit(iter=40, warmup=23)  # the same program, other arguments
     assert len(calls) == traced
     np.testing.assert_array_equal(calls[-1]["metric"][-1], np.ones_like(handed))
 
@@ -82,9 +82,9 @@ def test_initial_metric_is_one_over_root_gradient_at_the_start(monkeypatch: pyte
 def test_warmup_trees_are_capped_and_sampling_trees_are_not(monkeypatch: pytest.MonkeyPatch) -> None:
     calls = _recording(monkeypatch)
     _fit(iter=41, warmup=23)
+    assert calls[-1]["depth"] == (10, 10)  # Stan's: the default
+    _fit(iter=41, warmup=23, control={"warmup_treedepth": 6})
     assert calls[-1]["depth"] == (6, 10)
-    _fit(iter=41, warmup=23, control={"warmup_treedepth": 10})
-    assert calls[-1]["depth"] == (10, 10)
     _fit(iter=41, warmup=23, control={"max_treedepth": 4})
     assert calls[-1]["depth"] == (4, 4)
 
@@ -105,10 +105,10 @@ def test_gradient_metric_matches_a_normal_at_one_sd_per_unit_of_gradient() -> No
 
 
 def test_warmup_needs_fewer_leapfrog_steps_than_stans_and_records_them() -> None:
-    """Counts from ``warmup_sample_stats``: the default warm-up takes fewer leapfrog steps than
-    Stan's (unit metric, full-depth trees) on the nested design, with no divergence after it."""
+    """Counts from ``warmup_sample_stats``: the gradient warm-up takes fewer leapfrog steps than
+    Stan's (unit metric, full-depth trees: the default) on the nested design, with no divergence after it."""
     steps, fits = {}, {}
-    for name, control in (("default", {}), ("stan", {"init_metric": "unit", "warmup_treedepth": 10})):
+    for name, control in (("default", {"init_metric": "gradient", "warmup_treedepth": 6}), ("stan", {})):
         fits[name] = fit = _fit(iter=600, warmup=300, chains=2, control=control)
         warm = fit.idata.warmup_sample_stats
         assert warm["n_steps"].shape == (2, 300)

@@ -173,9 +173,9 @@ def brm(
     control : dict, optional
         brms's ``control``: ``adapt_delta`` (default 0.8), ``max_treedepth`` (default 10) and
         Stan's ``metric``: ``"diag_e"`` (default), ``"dense_e"`` (not on nutpie), ``"unit_e"``
-        (numpyro only); numpyro's warm-up: ``init_metric`` (``"gradient"``, default, or Stan's
-        ``"unit"``) and ``warmup_treedepth`` (default 6; ``max_treedepth`` for Stan's), see
-        docs/performance.md.
+        (numpyro only); numpyro's warm-up: ``init_metric`` (Stan's ``"unit"``, default, or
+        ``"gradient"``) and ``warmup_treedepth`` (default ``max_treedepth``; 6 with ``"gradient"``
+        takes fewer warm-up gradients, opt-in), see docs/performance.md.
     sample_prior : str, default ``"no"``
         ``"yes"`` adds prior draws (``prior_b``, ...) beside the posterior; ``"only"`` samples
         the priors alone (all must be proper).

@@ -176,7 +176,7 @@ class JaxModel:
         return np.stack(rows)
 
     def starts(self, chains: int, seed: np.random.SeedSequence, data: tuple, init: Any = "random",
-               fallback: dict[str, np.ndarray] | None = None, init_metric: str = "gradient") -> tuple:
+               fallback: dict[str, np.ndarray] | None = None, init_metric: str = "unit") -> tuple:
         """The chains' starts for sampling: :meth:`initial_points`, random ones moved uphill
         (:func:`brmc.inits.climb`) where ``init`` is random (:func:`brmc.inits.climbs`); and each
         chain's initial inverse metric (diagonal): :func:`gradient_metric` of the density's gradient

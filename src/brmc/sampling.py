@@ -209,14 +209,14 @@ class SamplerSettings:
 
     @property
     def init_metric(self) -> str:
-        """The initial inverse metric of NumPyro's warm-up: ``"gradient"`` (default,
-        :func:`brmc.backends.gradient_metric`) or ``"unit"`` (Stan's)."""
-        return str(self.control.get("init_metric", "gradient"))
+        """The initial inverse metric of NumPyro's warm-up: ``"gradient"`` (opt-in,
+        :func:`brmc.backends.gradient_metric`) or ``"unit"`` (Stan's, the default)."""
+        return str(self.control.get("init_metric", "unit"))
 
     @property
     def warmup_treedepth(self) -> int:
-        """The deepest tree of NumPyro's warm-up iterations (default 6; ``max_treedepth`` for Stan's)."""
-        return int(self.control.get("warmup_treedepth", min(6, self.max_treedepth)))
+        """The deepest tree of NumPyro's warm-up iterations (default ``max_treedepth``, Stan's)."""
+        return int(self.control.get("warmup_treedepth", self.max_treedepth))
 
     @property
     def metric(self) -> str:
