@@ -128,7 +128,7 @@ class JaxModel:
         self._model = model
         self._size = int(flat.size)
         # one compiled density for the starts: their tries read its value, the climb both
-        self._logp_and_grad = jax.jit(jax.value_and_grad(self.logp), compiler_options=quick_compile())
+        self._logp_and_grad = jax.jit(jax.value_and_grad(self.logp))
         self.names: list[str] = []
         self._constrain: Callable | None = None
         self._constrainers: dict[int, Callable] = {}
@@ -266,7 +266,7 @@ class JaxModel:
             self._constrain = jax.jit(jax.vmap(lambda x: constrain(*self._unravel(x))))
         if n_draws not in self._constrainers:
             draws = jax.ShapeDtypeStruct((n_draws, self._size), np.float64)
-            self._constrainers[n_draws] = self._constrain.lower(draws).compile(quick_compile())
+            self._constrainers[n_draws] = self._constrain.lower(draws).compile()
         return self._constrainers[n_draws]
 
     def constrained(self, positions: np.ndarray) -> dict[str, np.ndarray]:
@@ -545,22 +545,6 @@ def _configure_jax() -> None:
             jax.config.update("jax_num_cpu_devices", usable_cores() + 1)
         except RuntimeError:  # JAX already runs: its device count stands
             pass
-
-
-def quick_compile() -> dict[str, int]:
-    """XLA's options for the small programs a fit runs a few hundred times or once (the starts'
-    density and gradient, the map from draws to variables): on the CPU without LLVM's optimising
-    passes (XLA's own passes still run), where compiling, not running, is their cost. A cold
-    sleepstudy fit's starts program took 1.0 s of CPU to compile and now 0.65 s, the climb as fast
-    (0.25 ms a call); the result differs from the optimised program's by rounding (1e-12).
-
-    Example:
-        >>> quick_compile()
-        {'xla_backend_optimization_level': 0}
-    """
-    import jax
-
-    return {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else {}
 
 
 def usable_cores() -> int:
