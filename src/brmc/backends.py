@@ -388,7 +388,9 @@ def gradient_metric(grad: np.ndarray) -> np.ndarray:
     """
     size = np.abs(np.asarray(grad, dtype=float))
     usable = np.isfinite(size) & (size > 0)
-    return np.where(usable, 1 / np.sqrt(np.clip(np.where(usable, size, 1.0), 1e-20, 1e20)), 1.0)
+    metric = np.ones_like(size)
+    metric[usable] = 1 / np.sqrt(np.clip(size[usable], 1e-20, 1e20))
+    return metric
 
 
 def chains_in_lockstep() -> bool:
