@@ -17,11 +17,18 @@ import pytest
 import scipy.stats
 
 import brmc
+from brmc.backends import usable_cores
 
 #: brms 2.18's outputs, copied into the repository (see ``tests/reference/README.md``).
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
 warnings.filterwarnings("ignore", message=".*BLAS.*")
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """``-n auto`` (pyproject.toml): one worker per usable core, at most four (each worker's JAX
+    fits use every core already; more workers than that only add memory)."""
+    return min(4, usable_cores())
 
 
 def reference_path(*parts: str) -> Path:
