@@ -199,5 +199,5 @@ def test_every_other_link_starts_the_chains_with_a_finite_density_and_gradient(f
     data = model.data(built)
     starts, _ = model.starts(4, np.random.SeedSequence(3), data)
     for row in starts:
-        value, gradient = model.starts_program().result()(row, data)
+        value, gradient = model._logp_and_grad(row, data)
         assert np.isfinite(float(value)) and np.isfinite(np.asarray(gradient)).all(), (family, link, row)
