@@ -24,11 +24,8 @@ backend is the GPU and everything runs there unchanged: the chains then share
 the one device side by side (:func:`chains_in_lockstep`), as one batch.
 
 XLA compiles the sampler in a background thread while brmc finds the initial
-points (``CompiledSampler.arguments``), so on two or more cores their cost hides
-behind XLA's.  The starts' program (density and gradient) starts compiling in
-another thread before the sampler is traced, and the map from draws to the
-model's variables before the starts are sought (:meth:`JaxModel.starts_program`,
-:meth:`JaxModel.constrainer`).
+points and compiles the small functions around it (``CompiledSampler.arguments``),
+so on two or more cores their cost hides behind XLA's.
 
 Example (``fit`` was sampled with the default backend, ``"numpyro"``):
     >>> sorted(fit.idata.sample_stats.data_vars)
@@ -121,7 +118,7 @@ class JaxModel:
         # (sleepstudy: MLIR lowering 0.38 s -> 0.11 s)
         self._logp = jax.jit(jaxified(inputs=[*model.value_vars, *symbols], outputs=[logp]))
         support = jaxified(inputs=symbols, outputs=support)
-        specs = tuple(jax.ShapeDtypeStruct(s.type.shape, s.type.dtype) for s in symbols)
+        specs = [jax.ShapeDtypeStruct(s.type.shape, s.type.dtype) for s in symbols]
         #: the value variables' shapes, in the unconstrained vector's order
         self._shapes = [v.shape for v in jax.eval_shape(support, *specs)]
         self._sizes = [int(np.prod(shape, dtype=int)) for shape in self._shapes]
@@ -131,9 +128,7 @@ class JaxModel:
         self._model = model
         self._size = int(flat.size)
         # one compiled density for the starts: their tries read its value, the climb both
-        self._value_and_grad = jax.jit(jax.value_and_grad(self.logp))
-        self._specs = (jax.ShapeDtypeStruct(flat.shape, np.float64), specs)
-        self._starts_program: Future | None = None
+        self._logp_and_grad = jax.jit(jax.value_and_grad(self.logp))
         self.names: list[str] = []
         self._constrain: Callable | None = None
         self._constrainers: dict[int, Callable] = {}
@@ -161,8 +156,7 @@ class JaxModel:
         r = inits.init_range(init)
         tries = 1 if r == 0 else inits.INIT_TRIES
         start = self.support_point(data, fallback)
-        value_and_grad = self.starts_program().result()
-        density = lambda flat: float(value_and_grad(flat, data)[0])  # noqa: E731
+        density = lambda flat: float(self._logp_and_grad(flat, data)[0])  # noqa: E731
         rows = []
         for chain in range(chains):
             fixed, mask = self._flat(inits.unconstrained_values(self._model, inits.chain_values(init, chain + 1)))
@@ -188,39 +182,13 @@ class JaxModel:
         chain's initial inverse metric (diagonal): :func:`gradient_metric` of the density's gradient
         at the point before the climb (``init_metric="gradient"``), or ones (``"unit"``, Stan's)."""
         rows = self.initial_points(chains, seed, data, init, fallback)
-        value_and_grad = self.starts_program().result()
         metrics = np.ones_like(rows) if init_metric == "unit" else np.stack(
-            [gradient_metric(value_and_grad(row, data)[1]) for row in rows])
+            [gradient_metric(self._logp_and_grad(row, data)[1]) for row in rows])
         if not inits.climbs(init):
             return rows, metrics
         free = inits.climbed_entries(self._model, self._sizes)
-        climbed = [inits.climb(lambda flat: value_and_grad(flat, data), row, free) for row in rows]
+        climbed = [inits.climb(lambda flat: self._logp_and_grad(flat, data), row, free) for row in rows]
         return np.stack(climbed), metrics
-
-    def starts_program(self) -> Future:
-        """The compiled log density and its gradient at ``(flat, data)``, which rank the starts'
-        tries and climb them: XLA compiles it in the background from the first call on.
-        :meth:`sampler` makes that call before it traces the sampler, so this compilation runs
-        beside the tracing (one thread, holding the GIL) instead of beside XLA's work on the sampler.
-
-        Returns
-        -------
-        concurrent.futures.Future
-            Its result is the executable, called as ``program(flat, data)`` → (value, gradient).
-
-        Example:
-            >>> import brmc
-            >>> md = brmc.data.build_data(brmc.formula.parse_formula("Reaction ~ Days"),
-            ...                           brmc.datasets.load("sleepstudy"), brmc.families.get_family("gaussian"))
-            >>> built = brmc.model.build_model(md, brmc.priors.resolve_priors(md))
-            >>> jm = JaxModel(built.model)
-            >>> value, grad = jm.starts_program().result()(np.zeros(3), jm.data(built))
-            >>> grad.shape
-            (3,)
-        """
-        if self._starts_program is None:
-            self._starts_program = _COMPILER.submit(self._value_and_grad.lower(*self._specs).compile)
-        return self._starts_program
 
     def support_point(self, data: tuple, fallback: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """PyMC's initial point on the unconstrained scale (each prior's location or support
@@ -250,7 +218,6 @@ class JaxModel:
         varying entries with a leading axis of chains, after the shared ones."""
         import jax
 
-        self.starts_program()
         devices = _devices(settings.chains, min(cores, jax.local_device_count()))
         lockstep = chains_in_lockstep()
         key = (backend, devices, settings.chains, settings.warmup, settings.draws, settings.adapt_delta,
@@ -285,10 +252,9 @@ class JaxModel:
             self._samplers[key] = CompiledSampler(self, _COMPILER.submit(lowered.compile), shape)
         return self._samplers[key]
 
-    def constrainer(self, n_draws: int) -> Future:
+    def constrainer(self, n_draws: int) -> Callable:
         """The compiled map from ``n_draws`` unconstrained draws (n_draws, D) to the model's
-        variables (named ``self.names``), made once per number of draws: a future, as XLA
-        compiles it in the background."""
+        variables (named ``self.names``), made once per number of draws."""
         import jax
 
         if self._constrain is None:
@@ -300,13 +266,13 @@ class JaxModel:
             self._constrain = jax.jit(jax.vmap(lambda x: constrain(*self._unravel(x))))
         if n_draws not in self._constrainers:
             draws = jax.ShapeDtypeStruct((n_draws, self._size), np.float64)
-            self._constrainers[n_draws] = _COMPILER.submit(self._constrain.lower(draws).compile)
+            self._constrainers[n_draws] = self._constrain.lower(draws).compile()
         return self._constrainers[n_draws]
 
     def constrained(self, positions: np.ndarray) -> dict[str, np.ndarray]:
         """Unconstrained draws (chain, draw, D) → model variables by name, (chain, draw, ...)."""
         flat = positions.reshape(-1, positions.shape[-1])
-        values = self.constrainer(flat.shape[0]).result()(flat)
+        values = self.constrainer(flat.shape[0])(flat)
         return {n: np.asarray(v).reshape(positions.shape[:2] + v.shape[1:]) for n, v in zip(self.names, values)}
 
 
@@ -322,8 +288,8 @@ class CompiledSampler:
     def arguments(self, data: tuple, settings: SamplerSettings, fallback: dict | None = None) -> tuple:
         """The executable's arguments: chain ids, random keys and the initial points
         (``settings.init``; ``fallback`` as :meth:`JaxModel.starts`), split over
-        devices, and the data.  First sets XLA compiling the map from draws to model
-        variables in the background, beside the sampler's compilation and the starts.
+        devices, and the data.  Meanwhile, as XLA still works on the
+        sampler, compiles the map from draws to model variables.
 
         Example:
             >>> from brmc.model import build_model
@@ -338,9 +304,9 @@ class CompiledSampler:
         """
         chains = settings.chains
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
-        self.model.constrainer(chains * settings.draws)
         starts, metrics = self.model.starts(chains, init_seed, data, settings.init, fallback, settings.init_metric)
         keys = key_seed.generate_state(2 * chains)  # raw threefry keys: two uint32 words per chain
+        self.model.constrainer(chains * settings.draws)
         return (np.arange(chains, dtype=np.int32).reshape(self.shape), keys.reshape(*self.shape, 2),
                 starts.reshape(*self.shape, -1), metrics.reshape(*self.shape, -1), data)
 
@@ -560,9 +526,8 @@ def _kept_draws(step: Callable, record: Callable, state, warmup: int, draws: int
 _CHAINS = {"numpyro": _numpyro_chain, "blackjax": _blackjax_chain}
 
 
-#: Background threads for XLA's compilations, which release the GIL: the sampler's, the starts'
-#: program and the map from draws to variables, side by side.
-_COMPILER = ThreadPoolExecutor(max_workers=3, thread_name_prefix="brmc-xla")
+#: One background thread for XLA's compilations, which release the GIL.
+_COMPILER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="brmc-xla")
 _DEVICE_FLAG = "--xla_force_host_platform_device_count"
 
 

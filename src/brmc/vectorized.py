@@ -147,8 +147,6 @@ def _arguments(model, shape: tuple[int, int], builts: Sequence[BuiltModel], data
     use (set after set, chains within) and their initial inverse metrics, split over ``shape``'s devices;
     the shared data; each
     chain's own values of the ``varying`` entries."""
-    n = len(builts) * settings.chains
-    model.constrainer(n * settings.draws)  # compiled in the background, beside the starts
     starts, metrics, keys = [], [], []
     for built, values in zip(builts, data):
         init_seed, key_seed = np.random.SeedSequence(settings.seed).spawn(2)
@@ -157,6 +155,8 @@ def _arguments(model, shape: tuple[int, int], builts: Sequence[BuiltModel], data
         starts.append(points)
         metrics.append(metric)
         keys.append(key_seed.generate_state(2 * settings.chains).reshape(settings.chains, 2))
+    n = len(builts) * settings.chains
+    model.constrainer(n * settings.draws)
     shared = tuple(v for i, v in enumerate(data[0]) if i not in varying)
     own = tuple(np.stack([values[i] for values in data for _ in range(settings.chains)])
                 .reshape(*shape, *np.shape(data[0][i])) for i in varying)
