@@ -22,14 +22,14 @@ REF = {case: pd.read_csv(reference_path(case, "draws_summary.csv"), index_col=0)
        for case in ("sleepstudy_slopes", "gcse_m1", "gcse_m3", "jsp_nested")}
 #: the fits checked (each compiles its programs once: a few seconds), and those known to miss, with
 #: the largest |mean - brms mean| / brms sd of b_ measured (docs/performance.md): both algorithms
-#: are Stan's, and their Pareto k (> 0.7 on every hierarchical model) says the approximation is poor
+#: are Stan's, and their Pareto k (> 0.7 on every hierarchical model) says the approximation is poor.
+#: sleepstudy's pathfinder passes at this seed (b_ 0.15 sd off) but not at every seed: 0.01-0.46 over
+#: six (Pareto k 1.7, a few effective draws after resampling; docs/performance.md)
 CHECKED = [("sleepstudy_slopes", "meanfield"), ("sleepstudy_slopes", "fullrank"), ("sleepstudy_slopes", "laplace"),
            ("sleepstudy_slopes", "pathfinder"), ("gcse_m1", "meanfield"), ("gcse_m1", "fullrank"),
            ("gcse_m1", "laplace"), ("gcse_m3", "meanfield"), ("gcse_m3", "laplace"), ("jsp_nested", "meanfield"),
            ("jsp_nested", "fullrank"), ("jsp_nested", "laplace")]
 MISSES = {
-    ("sleepstudy_slopes", "pathfinder"): "b_Days 0.63 sd off: the PSIS resampling of the 4 paths degenerates "
-                                         "(Pareto k 1.7, about 2 effective draws)",
     ("jsp_nested", "laplace"): "b_ 0.68 sd off: the joint mode of the non-centred model (sd_ far out; Pareto k 9.6)",
 }
 @pytest.fixture(scope="module")

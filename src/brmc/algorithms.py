@@ -11,7 +11,8 @@ NUTS draws.
 * ``"meanfield"`` / ``"fullrank"``: ADVI (:mod:`brmc.advi`: mean-field on fixed draws
   by L-BFGS, full-rank by Adam from the mean-field fit; brms's ``iter`` does not set
   their iterations);
-* ``"pathfinder"``: Stan's multi-path Pathfinder from BlackJAX's single paths;
+* ``"pathfinder"``: Stan's multi-path Pathfinder from BlackJAX's single paths, their normals
+  centred as Stan's (:mod:`brmc.pathfinder`: BlackJAX 1.7.1 centres them a step away from the mode);
 * ``"fixed_param"``: Stan's ``Fixed_param``: every draw of a chain is its initial values.
 
 Every approximation is checked against the model's log density as Stan checks it: the Pareto k
@@ -45,7 +46,7 @@ from typing import NamedTuple
 import arviz as az
 import numpy as np
 
-from . import advi
+from . import advi, pathfinder
 from .backends import JaxModel
 from .model import BuiltModel
 from .sampling import SamplerSettings, SamplingResult, jax_model
@@ -186,7 +187,7 @@ def _warn_pareto_k(algorithm: str, k: float) -> None:
 
 
 def _pathfinder(model: JaxModel, data: tuple, start: np.ndarray, key) -> Approximation:
-    """Multi-path Pathfinder as Stan's: BlackJAX's single-path Pathfinder from
+    """Multi-path Pathfinder as Stan's: single-path Pathfinder (:mod:`brmc.pathfinder`) from
     :data:`PATHFINDER_PATHS` starts (``start`` jittered by uniform(-1, 1)), their draws pooled
     and resampled (with replacement) by Pareto-smoothed importance weights; the Pareto k is the
     pooled draws'."""
@@ -235,16 +236,16 @@ _APPROXIMATIONS = {"pathfinder": _pathfinder, "laplace": _laplace, "meanfield": 
 
 
 def _pathfinder_program(logp, size: int):
-    """BlackJAX's single-path Pathfinder with Stan's settings, jitted and run path by path:
+    """Single-path Pathfinder (:func:`brmc.pathfinder.approximate`: BlackJAX's, its normals centred
+    as Stan's) with Stan's settings, jitted and run path by path:
     ``(data, starts (paths, D), keys) -> (draws, log q, log p - log q)``, :data:`APPROX_DRAWS` per path."""
     import blackjax
     import jax
 
     def one_path(data, key, x):
         fit_key, sample_key = jax.random.split(key)
-        state, _ = blackjax.vi.pathfinder.approximate(
-            fit_key, lambda z: logp(z, data), x, num_samples=PATHFINDER_ELBO_DRAWS, maxiter=PATHFINDER_STEPS,
-            maxcor=PATHFINDER_HISTORY)
+        state = pathfinder.approximate(fit_key, lambda z: logp(z, data), x, elbo_draws=PATHFINDER_ELBO_DRAWS,
+                                       maxiter=PATHFINDER_STEPS, maxcor=PATHFINDER_HISTORY)
         draws, logq = blackjax.vi.pathfinder.sample(sample_key, state, APPROX_DRAWS)
         return draws, logq, jax.vmap(logp, in_axes=(0, None))(draws, data) - logq
 
