@@ -9,10 +9,10 @@ ELBO estimate.
 BlackJAX 1.7.1's ``blackjax.vi.pathfinder.approximate`` minimises ``-log p`` and hands the
 optimiser's gradients, those of ``-log p``, to ``blackjax.optimizers.lbfgs.bfgs_sample``, whose
 mean is ``position + H grad_position``; so every normal is centred at ``x_l - H_l grad log p(x_l)``,
-a quasi-Newton step *away* from the mode, twice that step from the paper's centre (on a
-normal target started far off, the chosen normal's mean misses the mode by twice L-BFGS's last
-step, and ELBOs estimated on the shifted normals pick the iterate).  The covariances are right:
-they depend on the path's steps and gradient differences only.
+a quasi-Newton step *away* from the mode (on a normal target, once ``H_l`` is the covariance,
+the mode reflected about ``x_l``: twice as far from the mode as the iterate, where the paper's
+centre is the mode), and the ELBOs that choose the iterate are estimated on those shifted normals.
+The covariances are right: they depend on the path's steps and gradient changes only.
 
 :func:`approximate` is BlackJAX's single path built from BlackJAX's pieces (its L-BFGS path
 :func:`blackjax.optimizers.lbfgs.minimize_lbfgs`, its inverse-Hessian factors and
@@ -20,7 +20,8 @@ they depend on the path's steps and gradient differences only.
 BlackJAX's :class:`~blackjax.vi.pathfinder.PathfinderState` documents, "gradient of target
 distribution"), so that ``bfgs_sample`` and :func:`blackjax.vi.pathfinder.sample` centre the
 normals at ``x_l + H_l grad log p(x_l)``.  The ELBO of each iterate is estimated on draws of
-that normal, as BlackJAX does, and iterates past the end of the path have ELBO ``-inf``.
+that normal, as BlackJAX does, over the iterates BlackJAX keeps (those before ``iter_num``, which
+leaves out the path's last iterate; including it changed no benchmark number, docs/performance.md).
 
 Example:
     >>> import blackjax, jax, jax.numpy as jnp
