@@ -23,10 +23,11 @@ REF = {case: pd.read_csv(reference_path(case, "draws_summary.csv"), index_col=0)
 #: the fits checked (each compiles its programs once: a few seconds), and those known to miss, with
 #: the largest |mean - brms mean| / brms sd of b_ measured (docs/performance.md): both algorithms
 #: are Stan's, and their Pareto k (> 0.7 on every hierarchical model) says the approximation is poor.
-#: sleepstudy's pathfinder passes at this seed (b_ 0.15 sd off) but not at every seed: 0.01-0.46 over
-#: six (Pareto k 1.7, a few effective draws after resampling; docs/performance.md)
+#: Pathfinder is not among them: on sleepstudy its b_ error is 0.01-0.46 sd over six seeds (Pareto k
+#: 1.7, a few effective draws after resampling; docs/performance.md), so a fixed seed would pass or
+#: fail by the machine's rounding; tests/test_pathfinder.py checks its normals on a known target
 CHECKED = [("sleepstudy_slopes", "meanfield"), ("sleepstudy_slopes", "fullrank"), ("sleepstudy_slopes", "laplace"),
-           ("sleepstudy_slopes", "pathfinder"), ("gcse_m1", "meanfield"), ("gcse_m1", "fullrank"),
+           ("gcse_m1", "meanfield"), ("gcse_m1", "fullrank"),
            ("gcse_m1", "laplace"), ("gcse_m3", "meanfield"), ("gcse_m3", "laplace"), ("jsp_nested", "meanfield"),
            ("jsp_nested", "fullrank"), ("jsp_nested", "laplace")]
 MISSES = {
@@ -67,6 +68,19 @@ def _recovers(case: str, algorithm: str) -> None:
 ])
 def test_approximation_recovers_brms_population_means(case, algorithm):
     _recovers(case, algorithm)
+
+
+@pytest.mark.reference
+def test_pathfinder_fit_is_near_brms_on_sleepstudy(sleep):
+    """algorithm="pathfinder" end to end: a Fit of 1,000 draws, its footer, and b_ means within 0.75
+    brms sd of brms's NUTS means (measured 0.01-0.46 over six seeds; before the centring fix, 0.63
+    at this seed, 0.35 median), a bound a fixed seed keeps on any machine's rounding."""
+    fit = quiet(brmc.brm, SLEEP, sleep, algorithm="pathfinder", seed=1234, progress=False)
+    assert str(fit).endswith("Draws were sampled using pathfinder. ")
+    draws, ref = fit.draws(), REF["sleepstudy_slopes"]
+    assert len(draws) == 1000
+    for name in ("b_Intercept", "b_Days"):
+        assert abs(draws[name].mean() - ref.loc[name, "mean"]) < 0.75 * ref.loc[name, "sd"], name
 
 
 def test_summary_names_the_algorithm_without_chain_diagnostics(laplace_fit):
